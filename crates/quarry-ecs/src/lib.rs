@@ -1,14 +1,16 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Normalisation: every source format quarry reads becomes an ECS
+//! [`quarry_event::Event`] shaped the way Elastic's own integration would
+//! have indexed it, so Elastic's rules and quarry's questions run unchanged.
+//!
+//! - [`windows`]: Windows event records (EVTX, winlogbeat / NXLog / OTRF JSON,
+//!   Plaso `xml_string`) → ECS, Sysmon and Security mappings.
+//! - [`vendor`]: CrowdStrike FDR, Elastic Defend, M365 Defender, SentinelOne,
+//!   Endgame.
+//! - [`json`]: recognises what a JSON record is and dispatches it.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod json;
+pub mod plaso;
+pub mod vendor;
+pub mod windows;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use json::{Normalized, normalize_json};

@@ -240,7 +240,11 @@ fn push_multi(out: &mut FxHashMap<Box<str>, Value>, path: &str, val: Value) {
     }
 }
 
-fn insert_nested(root: &mut serde_json::Map<String, serde_json::Value>, key: &str, v: serde_json::Value) {
+fn insert_nested(
+    root: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    v: serde_json::Value,
+) {
     let mut parts = key.split('.').peekable();
     let mut cur = root;
     while let Some(part) = parts.next() {

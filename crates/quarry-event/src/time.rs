@@ -19,7 +19,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     }
     let mut secs = days_from_civil(year, month, day) * 86_400;
     let mut nanos = 0i64;
-    let mut i = 10;
+    let mut i;
     if b.len() > 10 {
         if b[10] != b'T' && b[10] != b't' && b[10] != b' ' {
             return None;
@@ -150,14 +150,27 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "2021", "2021-13-01", "2021-12-04T2", "2021-12-04Tab:cd", "2021-12-04T21:19:10.Z", "2021-12-04T21:19:10Zjunk"] {
+        for s in [
+            "",
+            "2021",
+            "2021-13-01",
+            "2021-12-04T2",
+            "2021-12-04Tab:cd",
+            "2021-12-04T21:19:10.Z",
+            "2021-12-04T21:19:10Zjunk",
+        ] {
             assert_eq!(parse_timestamp(s), None, "{s}");
         }
     }
 
     #[test]
     fn round_trips_across_eras() {
-        for n in [0i64, -1, 1_600_000_000_123_456_789, -5_000_000_000_000_000_000] {
+        for n in [
+            0i64,
+            -1,
+            1_600_000_000_123_456_789,
+            -5_000_000_000_000_000_000,
+        ] {
             assert_eq!(parse_timestamp(&format_timestamp(n)), Some(n));
         }
     }
