@@ -1,0 +1,247 @@
+//! Inputs: expanding paths, folders and globs into files, opening
+//! containers, and recognising formats from their first bytes.
+
+use crate::{Problem, ReadSummary, evtx_file, json_stream};
+use quarry_event::Event;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+
+/// Expands inputs into the files to read: folders recursively (sorted, so
+/// runs are reproducible), globs, plain files. Missing inputs are problems.
+pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for input in inputs {
+        let s = input.to_string_lossy();
+        if input.is_dir() {
+            let before = files.len();
+            walk(input, &mut files, &mut problems);
+            if files.len() == before {
+                problems.push(problem(input, "", "folder holds no files"));
+            }
+        } else if input.is_file() {
+            files.push(input.clone());
+        } else if s.contains(['*', '?', '[']) {
+            match glob::glob(&s) {
+                Ok(paths) => {
+                    let before = files.len();
+                    for p in paths.flatten() {
+                        if p.is_dir() {
+                            walk(&p, &mut files, &mut problems);
+                        } else {
+                            files.push(p);
+                        }
+                    }
+                    if files.len() == before {
+                        problems.push(problem(input, "", "pattern matches no files"));
+                    }
+                }
+                Err(e) => problems.push(problem(input, "", &format!("bad pattern: {e}"))),
+            }
+        } else {
+            problems.push(problem(input, "", "no such file or folder"));
+        }
+    }
+    (files, problems)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            problems.push(problem(dir, "", &format!("cannot list folder: {e}")));
+            return;
+        }
+    };
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, files, problems);
+        } else if p.is_file() {
+            files.push(p);
+        }
+    }
+}
+
+pub(crate) fn problem(file: &Path, location: &str, message: &str) -> Problem {
+    Problem {
+        file: file.display().to_string(),
+        location: location.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Reads one file of any supported format. `many` says other files are
+/// being read in parallel (so one EVTX file should not take every core).
+pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
+    s.files += 1;
+    let name = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            s.unreadable += 1;
+            s.problems
+                .push(problem(path, "", &format!("cannot open: {e}")));
+            return;
+        }
+    };
+    s.bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let magic = match reader.fill_buf() {
+        Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+        Err(e) => {
+            s.unreadable += 1;
+            s.problems
+                .push(problem(path, "", &format!("cannot read: {e}")));
+            return;
+        }
+    };
+    if magic.starts_with(b"ElfFile\0") {
+        drop(reader);
+        evtx_file::read_evtx_path(path, &name, many, s, sink);
+    } else if magic.starts_with(b"PK\x03\x04") {
+        drop(reader);
+        read_zip(path, s, sink);
+    } else {
+        read_stream(&name, Box::new(reader), &magic, s, sink);
+    }
+}
+
+/// Reads a non-seekable stream (a plain file, a gzip or zip member).
+fn read_stream(
+    name: &str,
+    mut reader: Box<dyn BufRead + '_>,
+    magic: &[u8],
+    s: &mut ReadSummary,
+    sink: &mut dyn FnMut(Event),
+) {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::read::MultiGzDecoder::new(reader);
+        let mut inner = BufReader::with_capacity(1 << 20, gz);
+        let m = match inner.fill_buf() {
+            Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+            Err(e) => {
+                s.unreadable += 1;
+                s.problems.push(Problem {
+                    file: name.into(),
+                    location: String::new(),
+                    message: format!("gzip: {e}"),
+                });
+                return;
+            }
+        };
+        return read_stream(name, Box::new(inner), &m, s, sink);
+    }
+    if magic.starts_with(b"ElfFile\0") {
+        // EVTX inside a container: it needs random access, so buffer it.
+        let mut buf = Vec::new();
+        if let Err(e) = reader.read_to_end(&mut buf) {
+            s.problems.push(Problem {
+                file: name.into(),
+                location: String::new(),
+                message: format!("read: {e}"),
+            });
+        }
+        evtx_file::read_evtx_buffer(buf, name, s, sink);
+        return;
+    }
+    let text_start = magic
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| magic[i]);
+    match (magic.get(..3), text_start) {
+        (Some([0xEF, 0xBB, 0xBF]), _) | (_, Some(b'{' | b'[')) => {
+            json_stream::read_json(name, reader, s, sink)
+        }
+        _ if magic.starts_with(&[0xFF, 0xFE]) || magic.starts_with(&[0xFE, 0xFF]) => {
+            // UTF-16 JSON (PowerShell's default encoding): transcode, then read.
+            let mut buf = Vec::new();
+            if reader.read_to_end(&mut buf).is_err() {
+                s.unreadable += 1;
+                return;
+            }
+            let be = buf.starts_with(&[0xFE, 0xFF]);
+            let units: Vec<u16> = buf[2..]
+                .chunks_exact(2)
+                .map(|c| {
+                    if be {
+                        u16::from_be_bytes([c[0], c[1]])
+                    } else {
+                        u16::from_le_bytes([c[0], c[1]])
+                    }
+                })
+                .collect();
+            let text = String::from_utf16_lossy(&units);
+            json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), s, sink)
+        }
+        _ if magic.is_empty() => {
+            s.problems.push(Problem {
+                file: name.into(),
+                location: String::new(),
+                message: "empty file".into(),
+            });
+        }
+        _ => {
+            s.unreadable += 1;
+            s.problems.push(Problem {
+                file: name.into(),
+                location: String::new(),
+                message: "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip or .gz)"
+                    .into(),
+            });
+        }
+    }
+}
+
+fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            s.unreadable += 1;
+            s.problems
+                .push(problem(path, "", &format!("cannot open: {e}")));
+            return;
+        }
+    };
+    let mut zip = match zip::ZipArchive::new(file) {
+        Ok(z) => z,
+        Err(e) => {
+            s.unreadable += 1;
+            s.problems
+                .push(problem(path, "", &format!("not a readable zip: {e}")));
+            return;
+        }
+    };
+    for i in 0..zip.len() {
+        let mut member = match zip.by_index(i) {
+            Ok(m) => m,
+            Err(e) => {
+                s.problems.push(problem(
+                    path,
+                    &format!("member {i}"),
+                    &format!("cannot open zip member: {e}"),
+                ));
+                continue;
+            }
+        };
+        if member.is_dir() {
+            continue;
+        }
+        let name = format!("{}!{}", path.display(), member.name().unwrap_or_default());
+        let mut reader = BufReader::with_capacity(1 << 20, &mut member);
+        let magic = match reader.fill_buf() {
+            Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+            Err(e) => {
+                s.unreadable += 1;
+                s.problems.push(Problem {
+                    file: name,
+                    location: String::new(),
+                    message: format!("cannot read zip member: {e}"),
+                });
+                continue;
+            }
+        };
+        read_stream(&name, Box::new(reader), &magic, s, sink);
+    }
+}

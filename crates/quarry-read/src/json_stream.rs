@@ -1,0 +1,295 @@
+//! JSON inputs: JSON lines (NDJSON), JSON arrays of documents, and streams
+//! of whole documents (pretty-printed, or an Elasticsearch `_search` dump
+//! whose `hits.hits[]._source` are the events).
+//!
+//! JSON lines are read in blocks and normalised on all cores; a malformed
+//! line is reported with its number and skipped.
+
+use crate::{Problem, ReadSummary};
+use quarry_ecs::json::{Format, normalize_json};
+use quarry_event::{Event, Locator, Origin};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use std::io::{BufRead, Read};
+use std::sync::Arc;
+
+const BLOCK_BYTES: usize = 4 << 20;
+
+pub(crate) fn read_json<R: BufRead>(
+    name: &str,
+    mut reader: R,
+    s: &mut ReadSummary,
+    sink: &mut dyn FnMut(Event),
+) {
+    let file: Arc<str> = name.into();
+    let mut ctx = Ctx {
+        file,
+        s,
+        sink,
+        seen: FxHashSet::default(),
+    };
+    // Peek the first non-blank line to choose the mode.
+    let mut first = Vec::new();
+    let mut lineno = 0u64;
+    loop {
+        first.clear();
+        match reader.read_until(b'\n', &mut first) {
+            Ok(0) => return,
+            Ok(_) => lineno += 1,
+            Err(e) => {
+                return ctx.problem(format!("line {}", lineno + 1), format!("read error: {e}"));
+            }
+        }
+        if !trim(&first).is_empty() {
+            break;
+        }
+    }
+    let t = trim(&first);
+    if t.first() == Some(&b'[') {
+        let rest = std::io::Cursor::new(first.clone()).chain(reader);
+        return read_array(&mut ctx, rest);
+    }
+    if t.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_err() {
+        // a document spread over lines: stream whole documents
+        let rest = std::io::Cursor::new(first.clone()).chain(reader);
+        return read_documents(&mut ctx, rest);
+    }
+    read_lines(&mut ctx, reader, first, lineno);
+}
+
+struct Ctx<'a> {
+    file: Arc<str>,
+    s: &'a mut ReadSummary,
+    sink: &'a mut dyn FnMut(Event),
+    /// Plaso rows already seen (two rows per EVTX record).
+    seen: FxHashSet<String>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, location: String, message: String) {
+        self.s.problems.push(Problem {
+            file: self.file.to_string(),
+            location,
+            message,
+        });
+    }
+
+    fn emit(&mut self, doc: serde_json::Value, locator: Locator) {
+        let mut problems = Vec::new();
+        let n = normalize(
+            doc,
+            Origin {
+                file: self.file.clone(),
+                locator,
+            },
+            &mut problems,
+        );
+        self.accept(n, problems);
+    }
+
+    fn accept(
+        &mut self,
+        n: Vec<(quarry_ecs::Normalized, Option<Arc<serde_json::Value>>)>,
+        problems: Vec<String>,
+    ) {
+        for p in problems {
+            let loc = locator_text(None);
+            self.problem(loc, p);
+        }
+        for (mut n, src) in n {
+            if let Some(key) = n.dedupe_key.take() {
+                if !self.seen.insert(key) {
+                    self.s.duplicate_rows += 1;
+                    continue;
+                }
+            }
+            n.event.source = src;
+            *self.s.formats.entry(format_name(n.format)).or_default() += 1;
+            self.s.events += 1;
+            (self.sink)(n.event);
+        }
+    }
+}
+
+fn locator_text(l: Option<Locator>) -> String {
+    match l {
+        Some(Locator::Line(n)) => format!("line {n}"),
+        Some(Locator::Index(i)) => format!("document {i}"),
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn format_name(f: Format) -> String {
+    match f {
+        Format::EvtxJson => "evtx-json".into(),
+        Format::Winlogbeat => "winlogbeat".into(),
+        Format::WindowsFlat => "windows-json".into(),
+        Format::PlasoEvtx => "plaso-evtx".into(),
+        Format::Plaso => "plaso".into(),
+        Format::Vendor(v) => format!("{v:?}").to_ascii_lowercase(),
+        Format::Ecs => "ecs".into(),
+    }
+}
+
+/// Normalises a document, unwrapping Elasticsearch search dumps into their
+/// hits. Returns each event with the document to echo as its `_source`.
+fn normalize(
+    doc: serde_json::Value,
+    origin: Origin,
+    problems: &mut Vec<String>,
+) -> Vec<(quarry_ecs::Normalized, Option<Arc<serde_json::Value>>)> {
+    if let Some(hits) = doc
+        .get("hits")
+        .and_then(|h| h.get("hits"))
+        .and_then(|h| h.as_array())
+    {
+        return hits
+            .iter()
+            .filter_map(|h| h.get("_source"))
+            .map(|src| {
+                let n = normalize_json(src, origin.clone(), problems);
+                (n, Some(Arc::new(src.clone())))
+            })
+            .collect();
+    }
+    let n = normalize_json(&doc, origin, problems);
+    vec![(n, Some(Arc::new(doc)))]
+}
+
+fn trim(b: &[u8]) -> &[u8] {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// Parses one line; invalid UTF-8 is replaced rather than losing the record.
+fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
+    match serde_json::from_slice(line) {
+        Ok(v) => Ok(v),
+        Err(e) if std::str::from_utf8(line).is_err() => {
+            let fixed = String::from_utf8_lossy(line);
+            serde_json::from_str(&fixed).map_err(|_| format!("malformed JSON: {e}"))
+        }
+        Err(e) => Err(format!("malformed JSON: {e}")),
+    }
+}
+
+type Parsed = Result<
+    (
+        Vec<(quarry_ecs::Normalized, Option<Arc<serde_json::Value>>)>,
+        Vec<String>,
+    ),
+    String,
+>;
+
+fn read_lines<R: BufRead>(ctx: &mut Ctx<'_>, mut reader: R, first: Vec<u8>, first_lineno: u64) {
+    let mut buf = first;
+    let mut spans: Vec<(usize, usize, u64)> = vec![(0, buf.len(), first_lineno)];
+    let mut lineno = first_lineno;
+    loop {
+        let start = buf.len();
+        let n = match reader.read_until(b'\n', &mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                ctx.problem(
+                    format!("line {}", lineno + 1),
+                    format!("read error: {e}; rest of the file skipped"),
+                );
+                0
+            }
+        };
+        if n > 0 {
+            lineno += 1;
+            spans.push((start, buf.len(), lineno));
+        }
+        if n == 0 || buf.len() >= BLOCK_BYTES {
+            let file = ctx.file.clone();
+            let results: Vec<(u64, Parsed)> = spans
+                .par_iter()
+                .filter_map(|&(a, b, ln)| {
+                    let line = trim(&buf[a..b]);
+                    if line.is_empty() {
+                        return None;
+                    }
+                    let origin = Origin {
+                        file: file.clone(),
+                        locator: Locator::Line(ln),
+                    };
+                    Some((
+                        ln,
+                        parse_line(line).map(|doc| {
+                            let mut problems = Vec::new();
+                            let n = normalize(doc, origin, &mut problems);
+                            (n, problems)
+                        }),
+                    ))
+                })
+                .collect();
+            for (ln, r) in results {
+                match r {
+                    Ok((n, problems)) => {
+                        for p in problems {
+                            ctx.problem(format!("line {ln}"), p);
+                        }
+                        ctx.accept(n, Vec::new());
+                    }
+                    Err(e) => ctx.problem(format!("line {ln}"), e),
+                }
+            }
+            buf.clear();
+            spans.clear();
+        }
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+fn read_documents<R: Read>(ctx: &mut Ctx<'_>, reader: R) {
+    let stream = serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>();
+    for (i, doc) in stream.enumerate() {
+        match doc {
+            Ok(doc) => ctx.emit(doc, Locator::Index(i as u64)),
+            Err(e) => {
+                ctx.problem(
+                    format!("document {i}"),
+                    format!("malformed JSON: {e}; rest of the file skipped"),
+                );
+                return;
+            }
+        }
+    }
+}
+
+fn read_array<R: Read>(ctx: &mut Ctx<'_>, reader: R) {
+    struct Each<'c, 'a>(&'c mut Ctx<'a>);
+    impl<'de> Visitor<'de> for Each<'_, '_> {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON array of documents")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+            let mut i = 0u64;
+            while let Some(doc) = seq.next_element::<serde_json::Value>()? {
+                self.0.emit(doc, Locator::Index(i));
+                i += 1;
+            }
+            Ok(i)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    if let Err(e) = (&mut de).deserialize_seq(Each(ctx)) {
+        ctx.problem(
+            String::new(),
+            format!("malformed JSON array: {e}; documents after this point skipped"),
+        );
+    }
+}
