@@ -1,14 +1,384 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Process lineage, per host: an index of process lifetimes built from
+//! process start and end events (Sysmon 1/5, Security 4688/4689, and any
+//! source normalised to ECS `process` start/end), that answers "which
+//! process was this?" for any event naming a process — by entity id when the
+//! event carries one, else by pid within the process's lifetime on that host
+//! — and fills `process.*` and `process.parent.*` from it.
+//!
+//! All state is per host ([`HostLineage`]), so work partitions by host.
+
+use quarry_ecs::windows::entity_key;
+use quarry_event::{Event, Value};
+use rustc_hash::FxHashMap;
+
+/// The host an event belongs to: `host.id` when known, else the lower-cased
+/// `host.name` (Windows computer names are case-insensitive).
+pub fn host_key(ev: &Event) -> Option<String> {
+    ev.get_str("host.id")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .or_else(|| ev.get_str("host.name").map(str::to_ascii_lowercase))
+}
+
+/// One process as the evidence knows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Process {
+    /// Normalised entity id (braces stripped, upper-case).
+    pub entity_key: Option<String>,
+    /// The entity id as the source wrote it.
+    pub entity_id: Option<String>,
+    pub pid: Option<i64>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub executable: Option<String>,
+    pub name: Option<String>,
+    pub command_line: Option<String>,
+    pub user: Option<String>,
+    pub parent_entity_key: Option<String>,
+    pub parent_pid: Option<i64>,
+    pub parent_executable: Option<String>,
+    pub parent_name: Option<String>,
+    pub parent_command_line: Option<String>,
+}
+
+/// How an event was tied to a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Link {
+    /// By `process.entity_id` (Sysmon ProcessGuid, FDR process id, …).
+    EntityId,
+    /// By pid, to the process whose lifetime on the host holds the event's time.
+    PidLifetime,
+    /// Not tied to a known process start: only what the event itself says.
+    Unlinked,
+}
+
+impl Link {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Link::EntityId => "entity_id",
+            Link::PidLifetime => "pid+lifetime",
+            Link::Unlinked => "unlinked",
+        }
+    }
+}
+
+fn s(ev: &Event, path: &str) -> Option<String> {
+    ev.get(path)
+        .and_then(Value::to_text)
+        .map(|c| c.into_owned())
+}
+
+fn is_type(ev: &Event, ty: &str) -> bool {
+    ev.has_value("event.category", "process") && ev.has_value("event.type", ty)
+}
+
+/// Is this a process start or end event (what lineage is built from)?
+pub fn is_lifecycle(ev: &Event) -> bool {
+    is_type(ev, "start") || is_type(ev, "end")
+}
+
+/// The process lifetimes of one host.
+#[derive(Debug, Default)]
+pub struct HostLineage {
+    procs: Vec<Process>,
+    by_entity: FxHashMap<String, usize>,
+    /// pid → indexes into `procs`, sorted by start time once built.
+    by_pid: FxHashMap<i64, Vec<usize>>,
+    ends: Vec<(Option<String>, Option<i64>, i64)>,
+}
+
+impl HostLineage {
+    /// Records a process start or end event; other events are ignored.
+    pub fn observe(&mut self, ev: &Event) {
+        if is_type(ev, "start") {
+            let p = Process {
+                entity_key: s(ev, "process.entity_id").map(|e| entity_key(&e)),
+                entity_id: s(ev, "process.entity_id"),
+                pid: ev.get_i64("process.pid"),
+                start: ev.timestamp,
+                end: None,
+                executable: s(ev, "process.executable"),
+                name: s(ev, "process.name"),
+                command_line: s(ev, "process.command_line"),
+                user: user_of(ev),
+                parent_entity_key: s(ev, "process.parent.entity_id").map(|e| entity_key(&e)),
+                parent_pid: ev.get_i64("process.parent.pid"),
+                parent_executable: s(ev, "process.parent.executable"),
+                parent_name: s(ev, "process.parent.name"),
+                parent_command_line: s(ev, "process.parent.command_line"),
+            };
+            let i = self.procs.len();
+            if let Some(k) = &p.entity_key {
+                self.by_entity.insert(k.clone(), i);
+            }
+            if let Some(pid) = p.pid {
+                self.by_pid.entry(pid).or_default().push(i);
+            }
+            self.procs.push(p);
+        } else if is_type(ev, "end") {
+            if let Some(t) = ev.timestamp {
+                self.ends.push((
+                    s(ev, "process.entity_id").map(|e| entity_key(&e)),
+                    ev.get_i64("process.pid"),
+                    t,
+                ));
+            }
+        }
+    }
+
+    /// Orders the pid index and applies end events; call once after all
+    /// events of the host were observed.
+    pub fn build(&mut self) {
+        let procs = &self.procs;
+        for list in self.by_pid.values_mut() {
+            list.sort_by_key(|&i| procs[i].start.unwrap_or(i64::MIN));
+        }
+        let ends = std::mem::take(&mut self.ends);
+        for (key, pid, t) in ends {
+            let idx = match key.as_ref().and_then(|k| self.by_entity.get(k)) {
+                Some(&i) => Some(i),
+                None if key.is_none() => pid.and_then(|p| self.pid_candidate(p, t)),
+                None => None,
+            };
+            if let Some(i) = idx {
+                let p = &mut self.procs[i];
+                if p.end.is_none() && p.start.is_none_or(|s| s <= t) {
+                    p.end = Some(t);
+                }
+            }
+        }
+    }
+
+    /// The latest-started process with `pid` whose lifetime holds `t`.
+    fn pid_candidate(&self, pid: i64, t: i64) -> Option<usize> {
+        let list = self.by_pid.get(&pid)?;
+        list.iter().rev().copied().find(|&i| {
+            let p = &self.procs[i];
+            p.start.is_some_and(|s| s <= t) && p.end.is_none_or(|e| t <= e)
+        })
+    }
+
+    pub fn by_entity(&self, id: &str) -> Option<&Process> {
+        self.by_entity.get(&entity_key(id)).map(|&i| &self.procs[i])
+    }
+
+    /// The process that had `pid` at time `t` on this host.
+    pub fn by_pid_at(&self, pid: i64, t: i64) -> Option<&Process> {
+        self.pid_candidate(pid, t).map(|i| &self.procs[i])
+    }
+
+    /// Which process does this event name? By entity id when the event has
+    /// one (and then only by it: a pid match with another entity id is a
+    /// different process), else by pid and time.
+    pub fn resolve(&self, ev: &Event) -> (Option<&Process>, Link) {
+        if let Some(id) = ev.get_str("process.entity_id") {
+            return match self.by_entity(id) {
+                Some(p) => (Some(p), Link::EntityId),
+                None => (None, Link::Unlinked),
+            };
+        }
+        if let (Some(pid), Some(t)) = (ev.get_i64("process.pid"), ev.timestamp) {
+            if let Some(p) = self.by_pid_at(pid, t) {
+                return (Some(p), Link::PidLifetime);
+            }
+        }
+        (None, Link::Unlinked)
+    }
+
+    /// The parent of a known process, when its own start is in the evidence.
+    pub fn parent_of(&self, p: &Process) -> Option<&Process> {
+        if let Some(k) = &p.parent_entity_key {
+            return self.by_entity.get(k).map(|&i| &self.procs[i]);
+        }
+        match (p.parent_pid, p.start) {
+            (Some(pid), Some(t)) => self.by_pid_at(pid, t),
+            _ => None,
+        }
+    }
+
+    /// Fills missing `process.*` and `process.parent.*` fields of `ev` from
+    /// lineage and says how it was linked. Fields the event already has are
+    /// left as they are.
+    pub fn enrich(&self, ev: &mut Event) -> Link {
+        let (p, link) = self.resolve(ev);
+        let Some(p) = p else { return link };
+        let parent = self.parent_of(p);
+        let fill = |ev: &mut Event, path: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                ev.set_default(path, v.as_str());
+            }
+        };
+        fill(ev, "process.entity_id", &p.entity_id);
+        if let Some(pid) = p.pid {
+            ev.set_default("process.pid", pid);
+        }
+        fill(ev, "process.executable", &p.executable);
+        fill(ev, "process.name", &p.name);
+        fill(ev, "process.command_line", &p.command_line);
+        fill(
+            ev,
+            "process.parent.executable",
+            &p.parent_executable
+                .clone()
+                .or_else(|| parent.and_then(|q| q.executable.clone())),
+        );
+        fill(
+            ev,
+            "process.parent.name",
+            &p.parent_name
+                .clone()
+                .or_else(|| parent.and_then(|q| q.name.clone())),
+        );
+        fill(
+            ev,
+            "process.parent.command_line",
+            &p.parent_command_line
+                .clone()
+                .or_else(|| parent.and_then(|q| q.command_line.clone())),
+        );
+        if let Some(pid) = p.parent_pid {
+            ev.set_default("process.parent.pid", pid);
+        }
+        if let Some(u) = &p.user {
+            if !ev.contains("user.name") {
+                match u.split_once('\\') {
+                    Some((d, n)) => {
+                        ev.set("user.domain", d);
+                        ev.set("user.name", n);
+                    }
+                    None => ev.set("user.name", u.as_str()),
+                }
+            }
+        }
+        link
+    }
+
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+}
+
+fn user_of(ev: &Event) -> Option<String> {
+    let name = ev.get_str("user.name")?;
+    Some(match ev.get_str("user.domain") {
+        Some(d) => format!("{d}\\{name}"),
+        None => name.to_string(),
+    })
+}
+
+/// Lineage of every host seen.
+#[derive(Debug, Default)]
+pub struct Lineage {
+    pub hosts: FxHashMap<String, HostLineage>,
+}
+
+impl Lineage {
+    /// Builds lineage from events (only process start/end events matter).
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Self {
+        let mut l = Lineage::default();
+        for ev in events {
+            if let Some(h) = host_key(ev) {
+                l.hosts.entry(h).or_default().observe(ev);
+            }
+        }
+        for h in l.hosts.values_mut() {
+            h.build();
+        }
+        l
+    }
+
+    pub fn host(&self, key: &str) -> Option<&HostLineage> {
+        self.hosts.get(key)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn start(host: &str, pid: i64, guid: Option<&str>, exe: &str, t: i64) -> Event {
+        let mut e = Event::default();
+        e.set("host.name", host);
+        e.set("event.category", vec!["process"]);
+        e.set("event.type", vec!["start"]);
+        e.set("process.pid", pid);
+        e.set("process.entity_id", guid);
+        e.set("process.executable", exe);
+        e.set_timestamp(t);
+        e
+    }
+
+    fn end(host: &str, pid: i64, t: i64) -> Event {
+        let mut e = Event::default();
+        e.set("host.name", host);
+        e.set("event.category", vec!["process"]);
+        e.set("event.type", vec!["end"]);
+        e.set("process.pid", pid);
+        e.set_timestamp(t);
+        e
+    }
+
+    fn query(host: &str, pid: i64, guid: Option<&str>, t: i64) -> Event {
+        let mut e = Event::default();
+        e.set("host.name", host);
+        e.set("process.pid", pid);
+        e.set("process.entity_id", guid);
+        e.set_timestamp(t);
+        e
+    }
+
     #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    fn pid_reuse_links_to_the_process_alive_at_the_time() {
+        let evs = vec![
+            start("H", 100, None, "C:\\a.exe", 10),
+            end("H", 100, 20),
+            start("H", 100, None, "C:\\b.exe", 30),
+        ];
+        let l = Lineage::from_events(&evs);
+        let h = l.host("h").unwrap();
+        let exe = |t| {
+            h.resolve(&query("H", 100, None, t))
+                .0
+                .and_then(|p| p.executable.clone())
+        };
+        assert_eq!(exe(15).as_deref(), Some("C:\\a.exe"));
+        assert_eq!(
+            exe(25),
+            None,
+            "between the two lifetimes: no process had the pid"
+        );
+        assert_eq!(exe(35).as_deref(), Some("C:\\b.exe"));
+        assert_eq!(exe(5), None, "before any start");
+    }
+
+    #[test]
+    fn entity_id_is_authoritative() {
+        let evs = vec![start("H", 100, Some("{aa-bb}"), "C:\\a.exe", 10)];
+        let l = Lineage::from_events(&evs);
+        let h = l.host("h").unwrap();
+        assert_eq!(
+            h.resolve(&query("H", 100, Some("AA-BB"), 11)).1,
+            Link::EntityId
+        );
+        // same pid, another entity id: a different process, not linked by pid
+        assert_eq!(
+            h.resolve(&query("H", 100, Some("{cc}"), 11)).1,
+            Link::Unlinked
+        );
+    }
+
+    #[test]
+    fn lineage_is_per_host() {
+        let evs = vec![start("H1", 100, None, "C:\\a.exe", 10)];
+        let l = Lineage::from_events(&evs);
+        assert!(l.host("h2").is_none());
+        assert_eq!(
+            l.host("h1").unwrap().resolve(&query("H1", 100, None, 11)).1,
+            Link::PidLifetime
+        );
     }
 }
