@@ -1,14 +1,29 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Investigative questions in the DFIQ sense: each question names the
+//! events it needs ([`Question::wants`]), and answers from them with rows
+//! that say how they were obtained and a coverage report that says what the
+//! evidence could not answer.
+
+pub mod q1018;
+
+/// A DFIQ approach quarry implements for a question.
+#[derive(Debug, Clone, Copy)]
+pub struct Approach {
+    pub name: &'static str,
+    /// What the approach reads.
+    pub data: &'static str,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A question quarry can answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Question {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub approaches: &'static [Approach],
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// Every question quarry answers.
+pub const QUESTIONS: &[Question] = &[q1018::QUESTION];
+
+pub fn find(id: &str) -> Option<&'static Question> {
+    QUESTIONS.iter().find(|q| q.id.eq_ignore_ascii_case(id))
 }

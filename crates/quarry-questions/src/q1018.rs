@@ -1,0 +1,329 @@
+//! DFIQ Q1018 "What process made the DNS query?"
+//!
+//! For every DNS query event, the process that made it, tied through the
+//! host's process lineage: by entity id (Sysmon ProcessGuid, CrowdStrike
+//! ContextProcessId = TargetProcessId, SentinelOne uid) or by pid within the
+//! process's lifetime. The coverage says which hosts had DNS telemetry and
+//! which had process telemetry but none — those are unresolved, not benign.
+
+use crate::{Approach, Question};
+use quarry_ecs::windows::entity_key;
+use quarry_event::{Event, Value};
+use quarry_lineage::{Lineage, Link, host_key, is_lifecycle};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const QUESTION: Question = Question {
+    id: "Q1018",
+    name: "What process made the DNS query?",
+    approaches: &[
+        Approach {
+            name: "Sysmon 22",
+            data: "Sysmon Event 22 (DnsQuery) from EVTX or Windows-event JSON, linked to Sysmon 1 / Security 4688",
+        },
+        Approach {
+            name: "Plaso (Sysmon 22)",
+            data: "Plaso windows:evtx:record rows whose xml_string holds a Sysmon 22 record",
+        },
+        Approach {
+            name: "CrowdStrike DnsRequest",
+            data: "FDR DnsRequest.ContextProcessId joined to ProcessRollup2.TargetProcessId, per aid",
+        },
+        Approach {
+            name: "SentinelOne DNS",
+            data: "Cloud Funnel DNS events, which carry the querying process",
+        },
+        Approach {
+            name: "ECS DNS events",
+            data: "any other ECS event with dns.question.name (Elastic Defend, winlogbeat, …)",
+        },
+    ],
+};
+
+/// Is this a DNS query event?
+pub fn is_dns(ev: &Event) -> bool {
+    ev.contains("dns.question.name")
+}
+
+/// What Q1018 needs from the evidence: DNS queries and process starts/ends.
+/// The original document is dropped to keep memory bounded by what is held
+/// for linking.
+pub fn wants(mut ev: Event) -> Option<Event> {
+    if is_dns(&ev) || is_lifecycle(&ev) {
+        ev.source = None;
+        Some(ev)
+    } else {
+        None
+    }
+}
+
+/// One answer row.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Row {
+    #[serde(rename = "@timestamp")]
+    pub timestamp: Option<String>,
+    #[serde(rename = "host.name")]
+    pub host_name: Option<String>,
+    #[serde(rename = "host.id")]
+    pub host_id: Option<String>,
+    #[serde(rename = "dns.question.name")]
+    pub query: String,
+    /// Sysmon's status name or the source's response code.
+    #[serde(rename = "dns.status")]
+    pub status: Option<String>,
+    #[serde(rename = "dns.resolved_ip")]
+    pub resolved_ip: Vec<String>,
+    #[serde(rename = "process.pid")]
+    pub pid: Option<i64>,
+    /// Normalised (braces stripped, upper-case) so one process reads the
+    /// same from every source.
+    #[serde(rename = "process.entity_id")]
+    pub entity_id: Option<String>,
+    #[serde(rename = "process.executable")]
+    pub executable: Option<String>,
+    #[serde(rename = "process.command_line")]
+    pub command_line: Option<String>,
+    #[serde(rename = "user.name")]
+    pub user: Option<String>,
+    #[serde(rename = "process.parent.executable")]
+    pub parent_executable: Option<String>,
+    #[serde(rename = "process.parent.command_line")]
+    pub parent_command_line: Option<String>,
+    pub approach: String,
+    /// `entity_id`, `pid+lifetime` or `unlinked`.
+    pub linked_by: &'static str,
+    /// file:line or file#record of the DNS event.
+    pub origin: String,
+}
+
+/// What the evidence covers.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Coverage {
+    /// Host → number of DNS queries.
+    pub hosts_with_dns: BTreeMap<String, u64>,
+    /// Hosts with process telemetry but no DNS telemetry.
+    pub hosts_without_dns: Vec<String>,
+    /// Rows per link method.
+    pub linked: BTreeMap<String, u64>,
+    /// Rows per approach.
+    pub approaches: BTreeMap<String, u64>,
+}
+
+/// Answers Q1018 from the events [`wants`] kept. Rows are in time order.
+pub fn answer(events: Vec<Event>) -> (Vec<Row>, Coverage) {
+    // Partition by host: lineage and joins never cross hosts.
+    let mut by_host: FxHashMap<String, Vec<Event>> = FxHashMap::default();
+    for ev in events {
+        let h = host_key(&ev).unwrap_or_default();
+        by_host.entry(h).or_default().push(ev);
+    }
+    let mut rows = Vec::new();
+    let mut cov = Coverage::default();
+    let mut hosts: Vec<_> = by_host.into_iter().collect();
+    hosts.sort_by(|a, b| a.0.cmp(&b.0));
+    for (host, events) in hosts {
+        let (host_rows, dns_count, has_process) = answer_host(events);
+        let label = host_rows
+            .first()
+            .and_then(|r: &Row| r.host_name.clone())
+            .unwrap_or_else(|| host.clone());
+        if dns_count > 0 {
+            cov.hosts_with_dns.insert(label, dns_count);
+        } else if has_process {
+            cov.hosts_without_dns.push(host.clone());
+        }
+        rows.extend(host_rows);
+    }
+    rows.sort_by(|a, b| {
+        a.timestamp
+            .cmp(&b.timestamp)
+            .then_with(|| a.origin.cmp(&b.origin))
+    });
+    for r in &rows {
+        *cov.linked.entry(r.linked_by.to_string()).or_default() += 1;
+        *cov.approaches.entry(r.approach.clone()).or_default() += 1;
+    }
+    (rows, cov)
+}
+
+/// One host's rows, its DNS count, and whether it had process telemetry.
+fn answer_host(events: Vec<Event>) -> (Vec<Row>, u64, bool) {
+    let lineage = Lineage::from_events(&events);
+    let host = lineage.hosts.values().next();
+    let has_process = host.is_some_and(|h| !h.is_empty()) || events.iter().any(is_lifecycle);
+    let mut rows = Vec::new();
+    for mut ev in events.into_iter().filter(is_dns) {
+        let link = match host {
+            Some(h) => h.enrich(&mut ev),
+            None => Link::Unlinked,
+        };
+        rows.push(row(&ev, link));
+    }
+    let n = rows.len() as u64;
+    (rows, n, has_process)
+}
+
+fn text(ev: &Event, path: &str) -> Option<String> {
+    ev.get(path)
+        .and_then(Value::to_text)
+        .map(|c| c.into_owned())
+}
+
+fn approach(ev: &Event) -> String {
+    if ev.contains("plaso.display_name") {
+        return "Plaso (Sysmon 22)".into();
+    }
+    match ev.get_str("event.dataset").unwrap_or_default() {
+        "windows.sysmon_operational" => "Sysmon 22".into(),
+        "crowdstrike.fdr" => "CrowdStrike DnsRequest".into(),
+        d if d.starts_with("sentinel_one") => "SentinelOne DNS".into(),
+        _ => "ECS DNS events".into(),
+    }
+}
+
+fn row(ev: &Event, link: Link) -> Row {
+    let user = text(ev, "user.name").map(|n| match ev.get_str("user.domain") {
+        Some(d) => format!("{d}\\{n}"),
+        None => n,
+    });
+    Row {
+        timestamp: ev.timestamp.map(quarry_event::format_timestamp),
+        host_name: text(ev, "host.name"),
+        host_id: text(ev, "host.id"),
+        query: text(ev, "dns.question.name").unwrap_or_default(),
+        status: text(ev, "sysmon.dns.status").or_else(|| text(ev, "dns.response_code")),
+        resolved_ip: ev
+            .get("dns.resolved_ip")
+            .map(|v| {
+                v.iter()
+                    .filter_map(Value::to_text)
+                    .map(|c| c.into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        pid: ev.get_i64("process.pid"),
+        entity_id: ev.get_str("process.entity_id").map(entity_key),
+        executable: text(ev, "process.executable"),
+        command_line: text(ev, "process.command_line"),
+        user,
+        parent_executable: text(ev, "process.parent.executable"),
+        parent_command_line: text(ev, "process.parent.command_line"),
+        approach: approach(ev),
+        linked_by: link.as_str(),
+        origin: ev.origin.to_string(),
+    }
+}
+
+/// Keeps rows whose query matches a glob (`*`, `?`; case-insensitive).
+pub fn domain_matches(pattern: &str, name: &str) -> bool {
+    glob_ci(pattern.as_bytes(), name.trim_end_matches('.').as_bytes())
+}
+
+fn glob_ci(p: &[u8], s: &[u8]) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&s[si])) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            pi += 1;
+            mark = si;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// Host names present (for `--host` filtering and the coverage).
+pub fn host_names(rows: &[Row]) -> BTreeSet<String> {
+    rows.iter().filter_map(|r| r.host_name.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(fields: &[(&str, Value)], t: i64) -> Event {
+        let mut e = Event::default();
+        for (k, v) in fields {
+            e.set(k, v.clone());
+        }
+        e.set_timestamp(t);
+        e
+    }
+
+    fn start(pid: i64, exe: &str, t: i64) -> Event {
+        ev(
+            &[
+                ("host.name", "WS1".into()),
+                ("event.category", vec!["process"].into()),
+                ("event.type", vec!["start"].into()),
+                ("process.pid", pid.into()),
+                ("process.executable", exe.into()),
+            ],
+            t,
+        )
+    }
+
+    fn dns(host: &str, pid: i64, name: &str, t: i64) -> Event {
+        ev(
+            &[
+                ("host.name", host.into()),
+                ("dns.question.name", name.into()),
+                ("process.pid", pid.into()),
+                ("event.dataset", "windows.sysmon_operational".into()),
+            ],
+            t,
+        )
+    }
+
+    #[test]
+    fn pid_reuse_and_coverage() {
+        let evs = vec![
+            start(7, "C:\\first.exe", 10),
+            start(7, "C:\\second.exe", 50),
+            dns("WS1", 7, "a.example", 20),
+            dns("WS1", 7, "b.example", 60),
+            dns("WS1", 9, "c.example", 60),
+            ev(
+                &[
+                    ("host.name", "DC1".into()),
+                    ("event.category", vec!["process"].into()),
+                    ("event.type", vec!["start"].into()),
+                    ("process.pid", 1i64.into()),
+                ],
+                5,
+            ),
+        ];
+        let (rows, cov) = answer(evs);
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.query.as_str(), r.executable.as_deref(), r.linked_by))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a.example", Some("C:\\first.exe"), "pid+lifetime"),
+                ("b.example", Some("C:\\second.exe"), "pid+lifetime"),
+                ("c.example", None, "unlinked")
+            ]
+        );
+        assert_eq!(cov.hosts_without_dns, vec!["dc1".to_string()]);
+        assert_eq!(cov.hosts_with_dns.get("WS1"), Some(&3));
+    }
+
+    #[test]
+    fn domain_globs() {
+        assert!(domain_matches("*.duckdns.org", "evil.DuckDNS.org."));
+        assert!(!domain_matches("*.duckdns.org", "duckdns.org.example"));
+        assert!(domain_matches("?.b", "a.b"));
+    }
+}
