@@ -1,3 +1,89 @@
-fn main() {
-    println!("Hello, world!");
+//! `quarry`: the command line. Thin by design: it parses arguments, calls
+//! the pipeline crates (read → normalise → lineage → questions / EQL), and
+//! prints. Results go to stdout, diagnostics to stderr.
+
+mod ask;
+mod demo;
+mod dfiq;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes, as documented in `--help` and the README.
+pub mod exit {
+    /// Everything was read and answered.
+    pub const OK: u8 = 0;
+    /// The answer is printed, but some input could not be read (every
+    /// problem is listed on stderr).
+    pub const PARTIAL: u8 = 1;
+    /// Usage error: bad arguments, unknown question, malformed query.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "quarry",
+    version,
+    about = "Answer investigative questions and run detections over endpoint telemetry, offline.",
+    long_about = "quarry reads Windows event logs (EVTX), Windows-event JSON (winlogbeat, NXLog, OTRF), Plaso \
+timelines and ECS documents, normalises them to Elastic Common Schema, rebuilds process lineage per host, and \
+answers investigative questions (DFIQ) over them.\n\nInputs are files, folders (read recursively) and globs; \
+.zip and .gz are opened; formats are recognised from content, not names.",
+    after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error\n\n\
+EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Answer an investigative question, e.g. Q1018 "What process made the DNS query?"
+    #[command(
+        after_help = "For every DNS query: the process that made it (image, pid, command line, parent, user), \
+how it was linked (entity_id, pid+lifetime or unlinked), and below the answer the coverage: which hosts had DNS \
+telemetry, and which had process telemetry but none (unresolved, not benign).\n\nEXAMPLES:\n  quarry ask Q1018 evidence/\n  \
+quarry ask Q1018 --domain '*.duckdns.org' evidence/ --format csv\n  quarry ask Q1018 --host WIN10-01 --format ndjson evidence/Sysmon.evtx"
+    )]
+    Ask(ask::AskArgs),
+    /// List the questions quarry answers and the approaches it implements.
+    Questions {
+        /// A DFIQ catalogue folder (scenarios/, facets/, questions/): place each question in it.
+        #[arg(long)]
+        dfiq: Option<PathBuf>,
+        /// Evidence to check: show which approaches have data to run on.
+        inputs: Vec<PathBuf>,
+    },
+    /// Generate a small incident and answer Q1018 over it: the main job, end to end.
+    Demo {
+        /// Where to write the generated evidence (default: a folder under the system temp dir).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Ask(args) => ask::run(args),
+        Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
+        Command::Demo { out, format } => demo::run(out, format),
+    };
+    ExitCode::from(code)
 }
