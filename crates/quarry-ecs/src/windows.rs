@@ -196,6 +196,9 @@ fn sysmon(rec: &WinRecord, ev: &mut Event) {
     set_pid(ev, "process.pid", rec.get("ProcessId"));
     set_image(ev, "process", rec.get("Image"));
     set_user(ev, "user", rec.get("User"));
+    if let Some(u) = ev.get_str("user.name").map(str::to_string) {
+        ev.set("related.user", vec![u]);
+    }
     match rec.event_id {
         1 => {
             ev.set("event.action", "Process creation");
@@ -264,7 +267,10 @@ fn sysmon(rec: &WinRecord, ev: &mut Event) {
             set_array(ev, "event.category", &["network"]);
             set_array(ev, "event.type", &["connection", "protocol", "info"]);
             ev.set("network.protocol", "dns");
-            ev.set("dns.question.name", rec.get("QueryName"));
+            if let Some(q) = rec.get("QueryName") {
+                ev.set("dns.question.name", q);
+                set_domain_parts(ev, q);
+            }
             if let Some(status) = rec.get("QueryStatus") {
                 ev.set("sysmon.dns.status", dns_status(status));
                 ev.set("winlog.event_data.QueryStatus", status);
@@ -375,6 +381,18 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
             }
         }
     }
+    let mut hosts: Vec<Value> = answer_data
+        .iter()
+        .zip(&answer_type)
+        .filter(|(_, t)| t.as_str() == Some("CNAME"))
+        .map(|(d, _)| d.clone())
+        .collect();
+    if let Some(q) = ev.get("dns.question.name").cloned() {
+        hosts.push(q);
+    }
+    if !hosts.is_empty() {
+        ev.set("related.hosts", Value::Array(hosts));
+    }
     if !answer_data.is_empty() {
         ev.set("dns.answers.data", Value::Array(answer_data));
         ev.set("dns.answers.type", Value::Array(answer_type));
@@ -382,6 +400,34 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
     if !ips.is_empty() {
         ev.set("related.ip", Value::Array(ips.clone()));
         ev.set("dns.resolved_ip", Value::Array(ips));
+    }
+}
+
+/// `dns.question.registered_domain`, `.subdomain`, `.top_level_domain`
+/// from the public suffix list, as Elastic's `registered_domain` processor.
+fn set_domain_parts(ev: &mut Event, name: &str) {
+    let name = name.trim_end_matches('.');
+    let Some(domain) = psl::domain(name.as_bytes()) else {
+        return;
+    };
+    let (Ok(registered), Ok(suffix)) = (
+        std::str::from_utf8(domain.as_bytes()),
+        std::str::from_utf8(domain.suffix().as_bytes()),
+    ) else {
+        return;
+    };
+    if !domain.suffix().is_known() {
+        return;
+    }
+    ev.set("dns.question.registered_domain", registered);
+    ev.set("dns.question.top_level_domain", suffix);
+    if let Some(sub) = name
+        .strip_suffix(registered)
+        .and_then(|s| s.strip_suffix('.'))
+    {
+        if !sub.is_empty() {
+            ev.set("dns.question.subdomain", sub);
+        }
     }
 }
 
@@ -407,7 +453,12 @@ fn security(rec: &WinRecord, ev: &mut Event) {
             set_array(ev, "event.type", &["start"]);
             set_pid(ev, "process.pid", rec.get("NewProcessId"));
             set_image(ev, "process", rec.get("NewProcessName"));
-            set_command_line(ev, "process", rec.get("CommandLine"));
+            if let Some(cmd) = rec.get("CommandLine") {
+                // winlogbeat's security processor splits on white space and
+                // keeps quotes (unlike its Sysmon processor).
+                ev.set("process.command_line", cmd);
+                ev.set("process.args", cmd.split_whitespace().collect::<Vec<_>>());
+            }
             set_pid(ev, "process.parent.pid", rec.get("ProcessId"));
             set_image(ev, "process.parent", rec.get("ParentProcessName"));
             ev.set("user.id", rec.get("SubjectUserSid"));
