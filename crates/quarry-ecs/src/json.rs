@@ -217,7 +217,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
 /// The evtx crate renders GUID-typed values bare; Windows (and so Elastic)
 /// shows them in braces. Put the braces back so ECS values look as Elastic's
 /// do (joins use [`windows::entity_key`] and ignore them anyway).
-fn guid_braces(name: &str, value: String) -> String {
+pub(crate) fn guid_braces(name: &str, value: String) -> String {
     if name.ends_with("Guid") || name.ends_with("GUID") {
         brace(&value)
     } else {
@@ -225,7 +225,7 @@ fn guid_braces(name: &str, value: String) -> String {
     }
 }
 
-fn brace(g: &str) -> String {
+pub(crate) fn brace(g: &str) -> String {
     if g.len() == 36 && !g.starts_with('{') && g.as_bytes().get(8) == Some(&b'-') {
         format!("{{{g}}}")
     } else {

@@ -8,6 +8,7 @@
 //!   Endgame.
 //! - [`json`]: recognises what a JSON record is and dispatches it.
 
+pub mod evtx_json;
 pub mod json;
 pub mod plaso;
 pub mod vendor;

@@ -122,6 +122,12 @@ impl Event {
         self.fields.remove(path)
     }
 
+    /// Keeps only the fields for which `keep(path)` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.fields.retain(|k, _| keep(k));
+        self.fields.shrink_to_fit();
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.fields.contains_key(path)
     }

@@ -46,12 +46,27 @@ pub fn is_dns(ev: &Event) -> bool {
     ev.contains("dns.question.name")
 }
 
-/// What Q1018 needs from the evidence: DNS queries and process starts/ends.
-/// The original document is dropped to keep memory bounded by what is held
+/// The fields Q1018 and lineage read; everything else is dropped on read.
+const NEEDED: &[&str] = &[
+    "host.",
+    "process.",
+    "user.",
+    "dns.",
+    "sysmon.dns.",
+    "plaso.",
+    "event.category",
+    "event.type",
+    "event.dataset",
+    "@timestamp",
+];
+
+/// What Q1018 needs from the evidence: DNS queries and process starts/ends,
+/// slimmed to the fields it reads, so memory stays bounded by what is held
 /// for linking.
 pub fn wants(mut ev: Event) -> Option<Event> {
     if is_dns(&ev) || is_lifecycle(&ev) {
         ev.source = None;
+        ev.retain(|k| NEEDED.iter().any(|p| k.starts_with(p)));
         Some(ev)
     } else {
         None

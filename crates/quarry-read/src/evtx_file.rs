@@ -7,7 +7,7 @@
 
 use crate::{Problem, ReadSummary};
 use evtx::{EvtxParser, ParserSettings};
-use quarry_ecs::json::from_evtx_json;
+use quarry_ecs::evtx_json;
 use quarry_ecs::windows;
 use quarry_event::{Event, Locator, Origin};
 use std::path::Path;
@@ -68,19 +68,21 @@ fn read<T: std::io::Read + std::io::Seek + Send + 'static>(
     let file: Arc<str> = name.into();
     let f2 = file.clone();
     let records = parser.serialized_records(move |r| {
-        let r = r?;
-        let rid = r.event_record_id;
-        let v = r.into_json_value()?;
-        Ok(to_event(&v.data, &f2, rid))
+        let r = r?.into_json_bytes()?;
+        Ok(to_event(&r.data, &f2, r.event_record_id))
     });
     for r in records {
         match r {
-            Ok(Some(ev)) => {
+            Ok(Ok(ev)) => {
                 s.events += 1;
                 *s.formats.entry("evtx".into()).or_default() += 1;
                 sink(ev);
             }
-            Ok(None) => {}
+            Ok(Err(msg)) => s.problems.push(Problem {
+                file: file.to_string(),
+                location: String::new(),
+                message: msg,
+            }),
             Err(e) => s.problems.push(Problem {
                 file: file.to_string(),
                 location: String::new(),
@@ -90,11 +92,12 @@ fn read<T: std::io::Read + std::io::Seek + Send + 'static>(
     }
 }
 
-fn to_event(v: &serde_json::Value, file: &Arc<str>, rid: u64) -> Option<Event> {
-    let inner = v.get("Event")?;
-    let rec = from_evtx_json(inner)?;
+/// Normalises one rendered record; a record that renders but does not
+/// parse is reported like a corrupt one.
+fn to_event(bytes: &[u8], file: &Arc<str>, rid: u64) -> Result<Event, String> {
+    let rec = evtx_json::parse(bytes).map_err(|e| format!("record {rid}: {e}"))?;
     let locator = Locator::Record(rec.record_id.unwrap_or(rid));
-    Some(windows::normalize(
+    Ok(windows::normalize(
         &rec,
         Origin {
             file: file.clone(),
