@@ -66,17 +66,22 @@ pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> u8 {
 
 pub fn print(rows: &[Row], cov: &Coverage, format: Format) -> std::io::Result<()> {
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    // The table is the responder's glance: names, not paths; the machine
+    // formats carry every field in full.
+    let base = |o: &Option<String>| {
+        quarry_ecs::windows::basename(o.as_deref().unwrap_or_default()).to_string()
+    };
     let cols: &[(&str, &dyn Fn(&Row) -> String)] = &[
         ("time", &|r| opt(&r.timestamp)),
         ("host", &|r| opt(&r.host_name)),
         ("query", &|r| r.query.clone()),
         ("status", &|r| opt(&r.status)),
         ("pid", &|r| r.pid.map(|p| p.to_string()).unwrap_or_default()),
-        ("process", &|r| opt(&r.executable)),
-        ("command line", &|r| opt(&r.command_line)),
+        ("process", &|r| base(&r.executable)),
+        ("parent", &|r| base(&r.parent_executable)),
         ("user", &|r| opt(&r.user)),
-        ("parent", &|r| opt(&r.parent_executable)),
         ("linked by", &|r| r.linked_by.to_string()),
+        ("command line", &|r| opt(&r.command_line)),
     ];
     output::print_rows(rows, format, cols)?;
     let text = coverage_text(cov, rows.len());

@@ -55,8 +55,12 @@ pub fn print_rows<T: Serialize>(
         }
         Format::Table => {
             let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::UTF8_HORIZONTAL_ONLY);
+            t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
             t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            if !t.is_tty() {
+                // piped or redirected: one line per row, nothing wrapped
+                t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+            }
             t.set_header(columns.iter().map(|(h, _)| *h));
             for r in rows {
                 t.add_row(columns.iter().map(|(_, f)| f(r)));
