@@ -94,14 +94,26 @@ where
         .map(|f| {
             let out = Mutex::new(Vec::new());
             let mut s = ReadSummary::default();
-            input::read_path(f, many, &mut s, &mut |ev| {
-                if let Some(t) = keep(ev) {
-                    if let Ok(mut o) = out.lock() {
-                        o.push(t);
+            // A parser bug on hostile input (ours or a dependency's) must cost
+            // one file, not the run: keep what was read and report the rest.
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                input::read_path(f, many, &mut s, &mut |ev| {
+                    if let Some(t) = keep(ev) {
+                        if let Ok(mut o) = out.lock() {
+                            o.push(t);
+                        }
                     }
-                }
-            });
-            (out.into_inner().unwrap_or_default(), s)
+                })
+            }));
+            if let Err(panic) = read {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                s.problems.push(input::problem(f, "", &format!("reader failed on this file ({why}); events read before the failure are kept")));
+            }
+            (out.into_inner().unwrap_or_else(|p| p.into_inner()), s)
         })
         .collect();
     let mut all = Vec::new();
