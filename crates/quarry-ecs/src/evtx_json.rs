@@ -33,9 +33,13 @@ struct EventJ<'a> {
 fn text(raw: &RawValue) -> Option<String> {
     let s = raw.get();
     match s.as_bytes().first()? {
-        b'"' => serde_json::from_str::<Cow<'_, str>>(s).ok().map(Cow::into_owned),
+        b'"' => serde_json::from_str::<Cow<'_, str>>(s)
+            .ok()
+            .map(Cow::into_owned),
         b'n' => None,
-        b'{' | b'[' => serde_json::from_str::<serde_json::Value>(s).ok().and_then(|v| value_text(&v)),
+        b'{' | b'[' => serde_json::from_str::<serde_json::Value>(s)
+            .ok()
+            .and_then(|v| value_text(&v)),
         _ => Some(s.to_string()),
     }
 }
@@ -45,7 +49,12 @@ fn value_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Null => None,
         serde_json::Value::Object(m) => m.get("#text").and_then(value_text),
-        serde_json::Value::Array(a) => Some(a.iter().filter_map(value_text).collect::<Vec<_>>().join(" ")),
+        serde_json::Value::Array(a) => Some(
+            a.iter()
+                .filter_map(value_text)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         other => Some(other.to_string()),
     }
 }
@@ -99,7 +108,11 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
                     continue;
                 }
                 if let Some(t) = text(v) {
-                    let t = if k == "Data" { t } else { crate::json::guid_braces(&k, t) };
+                    let t = if k == "Data" {
+                        t
+                    } else {
+                        crate::json::guid_braces(&k, t)
+                    };
                     rec.data.push((k.into_owned(), t));
                 }
             }
@@ -137,7 +150,10 @@ mod tests {
         slow.data.sort();
         assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
         assert_eq!(fast.get("QueryName"), Some("fs\"03"));
-        assert_eq!(fast.get("ProcessGuid"), Some("{A57649D1-DB54-61AB-775C-DC0100000000}"));
+        assert_eq!(
+            fast.get("ProcessGuid"),
+            Some("{A57649D1-DB54-61AB-775C-DC0100000000}")
+        );
     }
 
     #[test]
