@@ -109,8 +109,12 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     ev.set("winlog.process.pid", rec.exec_pid);
     ev.set("winlog.process.thread.id", rec.exec_tid);
     ev.set("log.level", rec.level.as_deref().map(level_name));
+    let mut key = String::with_capacity(64);
     for (k, v) in &rec.data {
-        ev.set(&format!("winlog.event_data.{k}"), v.as_str());
+        key.clear();
+        key.push_str("winlog.event_data.");
+        key.push_str(k);
+        ev.set(&key, v.as_str());
     }
     if let Some(t) = rec.time_created {
         ev.set("event.created", Value::Timestamp(t));

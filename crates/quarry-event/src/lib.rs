@@ -65,6 +65,9 @@ pub struct Event {
 impl Event {
     pub fn new(origin: Origin) -> Self {
         Event {
+            // a normalised Windows record has ~40 fields: size once, not
+            // by repeated rehashing
+            fields: FxHashMap::with_capacity_and_hasher(48, Default::default()),
             origin,
             ..Default::default()
         }
