@@ -76,6 +76,14 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
             dedupe_key: None,
         };
     }
+    if map.contains_key("log_name") && map.contains_key("event_id") {
+        let rec = from_winlogbeat6(map);
+        return Normalized {
+            event: windows::normalize(&rec, origin),
+            format: Format::Winlogbeat,
+            dedupe_key: None,
+        };
+    }
     if map.contains_key("EventID")
         && (map.contains_key("Channel") || map.contains_key("SourceName"))
     {
@@ -279,6 +287,47 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
     rec
 }
 
+/// winlogbeat 6.x (before ECS): `log_name`, `source_name`, `event_id`,
+/// `computer_name`, `event_data` at the top level.
+fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
+    let s = |k: &str| map.get(k).and_then(text).filter(|v| !v.is_empty());
+    let mut rec = WinRecord {
+        provider: s("source_name").unwrap_or_default(),
+        provider_guid: s("provider_guid"),
+        channel: s("log_name").unwrap_or_default(),
+        event_id: s("event_id")
+            .and_then(|e| e.trim().parse().ok())
+            .unwrap_or_default(),
+        version: s("version").and_then(|v| v.parse().ok()),
+        level: s("level"),
+        task: s("task"),
+        opcode: s("opcode"),
+        keywords: None,
+        computer: s("computer_name")
+            .or_else(|| map.get("host").and_then(|h| h.get("name")).and_then(text))
+            .unwrap_or_default(),
+        record_id: s("record_number").and_then(|r| r.parse().ok()),
+        time_created: s("@timestamp").and_then(|t| parse_timestamp(&t)),
+        user_sid: map
+            .get("user")
+            .and_then(|u| u.get("identifier"))
+            .and_then(text),
+        exec_pid: s("process_id").and_then(|p| p.parse().ok()),
+        exec_tid: s("thread_id").and_then(|p| p.parse().ok()),
+        data: Vec::new(),
+    };
+    for key in ["event_data", "user_data"] {
+        if let Some(J::Object(data)) = map.get(key) {
+            for (k, v) in data {
+                if let Some(t) = text(v) {
+                    rec.data.push((k.clone(), t));
+                }
+            }
+        }
+    }
+    rec
+}
+
 /// Keys NXLog / Logstash add around the EventData of a flat export.
 const FLAT_META: &[&str] = &[
     "EventID",
@@ -398,6 +447,16 @@ mod tests {
         assert_eq!(ev.get_i64("process.parent.pid"), Some(0x122c));
         assert_eq!(ev.get_str("process.parent.name"), Some("dns.exe"));
         assert_eq!(ev.get_str("event.dataset"), Some("system.security"));
+    }
+
+    #[test]
+    fn winlogbeat6_shape() {
+        let doc = json!({"@timestamp":"2019-05-18T20:36:46.254Z","log_name":"Microsoft-Windows-Sysmon/Operational","source_name":"Microsoft-Windows-Sysmon","event_id":22,"computer_name":"HFDC01.shire.com","record_number":"5402080","event_data":{"ProcessGuid":"{905CC552-2045-5CC5-0000-00105B2A0100}","ProcessId":"292","QueryName":"x.example","Image":"C:\\Windows\\System32\\svchost.exe","UtcTime":"2019-05-18 20:35:52.569"}});
+        let n = normalize_json(&doc, Origin::default(), &mut Vec::new());
+        assert_eq!(n.format, Format::Winlogbeat);
+        assert_eq!(n.event.get_str("dns.question.name"), Some("x.example"));
+        assert_eq!(n.event.get_str("host.name"), Some("HFDC01.shire.com"));
+        assert_eq!(n.event.get_str("process.name"), Some("svchost.exe"));
     }
 
     #[test]

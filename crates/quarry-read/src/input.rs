@@ -7,6 +7,15 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
+/// How many leading bytes format recognition looks at (tar's magic is at 257).
+const MAGIC: usize = 512;
+
+/// Container members that hold no evidence: macOS resource forks that zip
+/// tools add beside every file.
+fn is_metadata_member(name: &str) -> bool {
+    name.starts_with("__MACOSX/") || name.rsplit('/').next().is_some_and(|b| b.starts_with("._"))
+}
+
 /// Expands inputs into the files to read: folders recursively (sorted, so
 /// runs are reproducible), globs, plain files. Missing inputs are problems.
 pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
@@ -89,7 +98,7 @@ pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut
     s.bytes += file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let magic = match reader.fill_buf() {
-        Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+        Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
         Err(e) => {
             s.unreadable += 1;
             s.problems
@@ -120,7 +129,7 @@ fn read_stream(
         let gz = flate2::read::MultiGzDecoder::new(reader);
         let mut inner = BufReader::with_capacity(1 << 20, gz);
         let m = match inner.fill_buf() {
-            Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+            Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
             Err(e) => {
                 s.unreadable += 1;
                 s.problems.push(Problem {
@@ -132,6 +141,9 @@ fn read_stream(
             }
         };
         return read_stream(name, Box::new(inner), &m, s, sink);
+    }
+    if magic.len() >= 262 && &magic[257..262] == b"ustar" {
+        return read_tar(name, reader, s, sink);
     }
     if magic.starts_with(b"ElfFile\0") {
         // EVTX inside a container: it needs random access, so buffer it.
@@ -225,13 +237,14 @@ fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
                 continue;
             }
         };
-        if member.is_dir() {
+        let member_name = member.name().unwrap_or_default().to_string();
+        if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
-        let name = format!("{}!{}", path.display(), member.name().unwrap_or_default());
+        let name = format!("{}!{member_name}", path.display());
         let mut reader = BufReader::with_capacity(1 << 20, &mut member);
         let magic = match reader.fill_buf() {
-            Ok(b) => b.get(..8).unwrap_or(b).to_vec(),
+            Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
             Err(e) => {
                 s.unreadable += 1;
                 s.problems.push(Problem {
@@ -243,5 +256,66 @@ fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
             }
         };
         read_stream(&name, Box::new(reader), &magic, s, sink);
+    }
+}
+
+/// A tar archive (usually from `.tar.gz`): each regular member is read as
+/// its own input, `archive!member`.
+fn read_tar(
+    name: &str,
+    reader: Box<dyn BufRead + '_>,
+    s: &mut ReadSummary,
+    sink: &mut dyn FnMut(Event),
+) {
+    let mut archive = tar::Archive::new(reader);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            s.unreadable += 1;
+            s.problems.push(Problem {
+                file: name.into(),
+                location: String::new(),
+                message: format!("not a readable tar archive: {e}"),
+            });
+            return;
+        }
+    };
+    for (i, entry) in entries.enumerate() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                s.problems.push(Problem {
+                    file: name.into(),
+                    location: format!("member {i}"),
+                    message: format!("tar: {e}; rest of the archive skipped"),
+                });
+                return;
+            }
+        };
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member_name = entry
+            .path()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| format!("member {i}"));
+        if is_metadata_member(&member_name) {
+            continue;
+        }
+        let member = format!("{name}!{member_name}");
+        let mut r = BufReader::with_capacity(1 << 20, entry);
+        let magic = match r.fill_buf() {
+            Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
+            Err(e) => {
+                s.unreadable += 1;
+                s.problems.push(Problem {
+                    file: member,
+                    location: String::new(),
+                    message: format!("cannot read tar member: {e}"),
+                });
+                continue;
+            }
+        };
+        read_stream(&member, Box::new(r), &magic, s, sink);
     }
 }

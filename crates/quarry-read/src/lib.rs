@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn tar_gz_members_are_read_and_macos_forks_skipped() {
+        use flate2::write::GzEncoder;
+        let mut tarball = tar::Builder::new(Vec::new());
+        for (name, body) in [
+            ("logs/a.json", &b"{\"a\":1}\n{\"a\":2}\n"[..]),
+            ("__MACOSX/logs/._a.json", &b"\x00\x05\x16\x07"[..]),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tarball.append_data(&mut h, name, body).unwrap();
+        }
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tarball.into_inner().unwrap()).unwrap();
+        let p = tmp("logs.tar.gz", &gz.finish().unwrap());
+        let (evs, s) = scan(&[p], |e| e.get_i64("a"));
+        assert_eq!(evs, vec![1, 2]);
+        assert!(s.is_clean(), "{:?}", s.problems);
+    }
+
+    #[test]
     fn missing_inputs_are_problems_not_panics() {
         let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], |e| Some(e));
         assert!(evs.is_empty());
