@@ -85,6 +85,8 @@ pub struct HostLineage {
     /// pid → indexes into `procs`, sorted by start time once built.
     by_pid: FxHashMap<i64, Vec<usize>>,
     ends: Vec<(Option<String>, Option<i64>, i64)>,
+    /// Index of each process's children, filled by `build`.
+    kids: Vec<Vec<usize>>,
 }
 
 impl HostLineage {
@@ -147,6 +149,18 @@ impl HostLineage {
                 }
             }
         }
+        let mut kids = vec![Vec::new(); self.procs.len()];
+        for (i, c) in self.procs.iter().enumerate() {
+            let parent = match (&c.parent_entity_key, c.parent_pid, c.start) {
+                (Some(k), _, _) => self.by_entity.get(k).copied(),
+                (None, Some(ppid), Some(t)) => self.pid_candidate(ppid, t),
+                _ => None,
+            };
+            if let Some(pi) = parent.filter(|&pi| pi != i) {
+                kids[pi].push(i);
+            }
+        }
+        self.kids = kids;
     }
 
     /// The latest-started process with `pid` whose lifetime holds `t`.
@@ -194,6 +208,58 @@ impl HostLineage {
             (Some(pid), Some(t)) => self.by_pid_at(pid, t),
             _ => None,
         }
+    }
+
+    fn index_of(&self, p: &Process) -> Option<usize> {
+        let base = self.procs.as_ptr() as usize;
+        let at = p as *const Process as usize;
+        let size = std::mem::size_of::<Process>();
+        (at >= base && at < base + self.procs.len() * size).then(|| (at - base) / size)
+    }
+
+    /// The direct children of a process: starts whose parent entity id is
+    /// its entity id, or (without entity ids) whose parent pid was its pid
+    /// while it was alive.
+    pub fn children(&self, p: &Process) -> Vec<&Process> {
+        self.index_of(p)
+            .and_then(|i| self.kids.get(i))
+            .map(|ks| ks.iter().map(|&k| &self.procs[k]).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every descendant of a process, breadth first, each once.
+    pub fn descendants(&self, p: &Process) -> Vec<&Process> {
+        let mut out: Vec<&Process> = Vec::new();
+        let mut seen = rustc_hash::FxHashSet::default();
+        let mut queue = vec![p];
+        while let Some(cur) = queue.pop() {
+            for c in self.children(cur) {
+                if let Some(i) = self.index_of(c) {
+                    if seen.insert(i) {
+                        out.push(c);
+                        queue.push(c);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Parent, grandparent, … as far as the evidence goes (cycles cut).
+    pub fn ancestors(&self, p: &Process) -> Vec<&Process> {
+        let mut out: Vec<&Process> = Vec::new();
+        let mut cur = p;
+        while let Some(parent) = self.parent_of(cur) {
+            if std::ptr::eq(parent, p)
+                || out.iter().any(|q| std::ptr::eq(*q, parent))
+                || out.len() > 64
+            {
+                break;
+            }
+            out.push(parent);
+            cur = parent;
+        }
+        out
     }
 
     /// Fills missing `process.*` and `process.parent.*` fields of `ev` from
@@ -369,6 +435,32 @@ mod tests {
             h.resolve(&query("H", 100, Some("{cc}"), 11)).1,
             Link::Unlinked
         );
+    }
+
+    #[test]
+    fn ancestors_and_descendants() {
+        let mut a = start("H", 1, Some("{A}"), "C:\\dns.exe", 1);
+        a.set("process.parent.entity_id", "{ROOT}");
+        let mut b = start("H", 2, Some("{B}"), "C:\\cmd.exe", 2);
+        b.set("process.parent.entity_id", "{a}");
+        let mut c = start("H", 3, Some("{C}"), "C:\\whoami.exe", 3);
+        c.set("process.parent.entity_id", "{B}");
+        let l = Lineage::from_events(&[a, b, c]);
+        let h = l.host("h").unwrap();
+        let dns = h.by_entity("A").unwrap();
+        let names: Vec<_> = h
+            .descendants(dns)
+            .iter()
+            .map(|p| p.executable.clone().unwrap())
+            .collect();
+        assert_eq!(names, vec!["C:\\cmd.exe", "C:\\whoami.exe"]);
+        let who = h.by_entity("C").unwrap();
+        let up: Vec<_> = h
+            .ancestors(who)
+            .iter()
+            .map(|p| p.executable.clone().unwrap())
+            .collect();
+        assert_eq!(up, vec!["C:\\cmd.exe", "C:\\dns.exe"]);
     }
 
     #[test]
