@@ -23,12 +23,7 @@ pub(crate) fn read_evtx_path(
     match EvtxParser::from_path(path) {
         Ok(parser) => read(parser, name, many, s, sink),
         Err(e) => {
-            s.unreadable += 1;
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: format!("not a readable EVTX file: {e}"),
-            });
+            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
         }
     }
 }
@@ -42,12 +37,7 @@ pub(crate) fn read_evtx_buffer(
     match EvtxParser::from_buffer(buf) {
         Ok(parser) => read(parser, name, true, s, sink),
         Err(e) => {
-            s.unreadable += 1;
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: format!("not a readable EVTX file: {e}"),
-            });
+            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
         }
     }
 }

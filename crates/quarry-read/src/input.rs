@@ -4,7 +4,7 @@
 use crate::{Problem, ReadSummary, evtx_file, json_stream};
 use quarry_event::Event;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read as _};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// How many leading bytes format recognition looks at (tar's magic is at 257).
@@ -89,9 +89,7 @@ pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            s.unreadable += 1;
-            s.problems
-                .push(problem(path, "", &format!("cannot open: {e}")));
+            s.unreadable(&path.display().to_string(), format!("cannot open: {e}"));
             return;
         }
     };
@@ -100,9 +98,7 @@ pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut
     let magic = match reader.fill_buf() {
         Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
         Err(e) => {
-            s.unreadable += 1;
-            s.problems
-                .push(problem(path, "", &format!("cannot read: {e}")));
+            s.unreadable(&path.display().to_string(), format!("cannot read: {e}"));
             return;
         }
     };
@@ -131,12 +127,7 @@ fn read_stream(
         let m = match inner.fill_buf() {
             Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
             Err(e) => {
-                s.unreadable += 1;
-                s.problems.push(Problem {
-                    file: name.into(),
-                    location: String::new(),
-                    message: format!("gzip: {e}"),
-                });
+                s.unreadable(&name, format!("gzip: {e}"));
                 return;
             }
         };
@@ -169,9 +160,8 @@ fn read_stream(
         _ if magic.starts_with(&[0xFF, 0xFE]) || magic.starts_with(&[0xFE, 0xFF]) => {
             // UTF-16 JSON (PowerShell's default encoding): transcode, then read.
             let mut buf = Vec::new();
-            if reader.read_to_end(&mut buf).is_err() {
-                s.unreadable += 1;
-                return;
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                return s.unreadable(name, format!("read error: {e}"));
             }
             let be = buf.starts_with(&[0xFE, 0xFF]);
             let units: Vec<u16> = buf[2..]
@@ -195,13 +185,10 @@ fn read_stream(
             });
         }
         _ => {
-            s.unreadable += 1;
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip or .gz)"
-                    .into(),
-            });
+            s.unreadable(
+                &name,
+                "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
+            );
         }
     }
 }
@@ -210,18 +197,17 @@ fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
-            s.unreadable += 1;
-            s.problems
-                .push(problem(path, "", &format!("cannot open: {e}")));
+            s.unreadable(&path.display().to_string(), format!("cannot open: {e}"));
             return;
         }
     };
     let mut zip = match zip::ZipArchive::new(file) {
         Ok(z) => z,
         Err(e) => {
-            s.unreadable += 1;
-            s.problems
-                .push(problem(path, "", &format!("not a readable zip: {e}")));
+            s.unreadable(
+                &path.display().to_string(),
+                format!("not a readable zip: {e}"),
+            );
             return;
         }
     };
@@ -241,21 +227,12 @@ fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
         if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
-        let name = format!("{}!{member_name}", path.display());
-        let mut reader = BufReader::with_capacity(1 << 20, &mut member);
-        let magic = match reader.fill_buf() {
-            Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
-            Err(e) => {
-                s.unreadable += 1;
-                s.problems.push(Problem {
-                    file: name,
-                    location: String::new(),
-                    message: format!("cannot read zip member: {e}"),
-                });
-                continue;
-            }
-        };
-        read_stream(&name, Box::new(reader), &magic, s, sink);
+        read_member(
+            &format!("{}!{member_name}", path.display()),
+            &mut member,
+            s,
+            sink,
+        );
     }
 }
 
@@ -271,17 +248,12 @@ fn read_tar(
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            s.unreadable += 1;
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: format!("not a readable tar archive: {e}"),
-            });
+            s.unreadable(&name, format!("not a readable tar archive: {e}"));
             return;
         }
     };
     for (i, entry) in entries.enumerate() {
-        let entry = match entry {
+        let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
                 s.problems.push(Problem {
@@ -302,20 +274,21 @@ fn read_tar(
         if is_metadata_member(&member_name) {
             continue;
         }
-        let member = format!("{name}!{member_name}");
-        let mut r = BufReader::with_capacity(1 << 20, entry);
-        let magic = match r.fill_buf() {
-            Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
-            Err(e) => {
-                s.unreadable += 1;
-                s.problems.push(Problem {
-                    file: member,
-                    location: String::new(),
-                    message: format!("cannot read tar member: {e}"),
-                });
-                continue;
-            }
-        };
-        read_stream(&member, Box::new(r), &magic, s, sink);
+        read_member(&format!("{name}!{member_name}"), &mut entry, s, sink);
     }
+}
+
+/// Reads one archive member as its own input, recognising its format.
+fn read_member(
+    name: &str,
+    member: &mut dyn Read,
+    s: &mut ReadSummary,
+    sink: &mut dyn FnMut(Event),
+) {
+    let mut reader = BufReader::with_capacity(1 << 20, member);
+    let magic = match reader.fill_buf() {
+        Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
+        Err(e) => return s.unreadable(name, format!("cannot read archive member: {e}")),
+    };
+    read_stream(name, Box::new(reader), &magic, s, sink);
 }

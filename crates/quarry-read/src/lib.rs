@@ -67,6 +67,26 @@ impl ReadSummary {
         self.problems.extend(other.problems);
     }
 
+    /// Records a problem at a position in a file.
+    pub(crate) fn problem(
+        &mut self,
+        file: &str,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            file: file.into(),
+            location: location.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Records an input (file or member) that could not be read at all.
+    pub(crate) fn unreadable(&mut self, file: &str, message: impl Into<String>) {
+        self.unreadable += 1;
+        self.problem(file, "", message);
+    }
+
     /// True when every input was read without a problem.
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
