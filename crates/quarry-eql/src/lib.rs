@@ -1,14 +1,11 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! quarry's EQL engine, with Elasticsearch's semantics.
+//!
+//! lexer → parser → AST → compiled query → evaluation over the shared ECS
+//! [`quarry_event::Event`] model.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod ast;
+pub mod error;
+pub mod lexer;
+pub mod parser;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::EqlError;

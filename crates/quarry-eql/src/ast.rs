@@ -1,0 +1,109 @@
+//! The syntax tree of an EQL statement, as parsed (before compilation).
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    /// A field path; `optional` for `?field`.
+    Field {
+        path: String,
+        optional: bool,
+        pos: usize,
+    },
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    /// `+ - * / %`
+    Arith(char, Box<Expr>, Box<Expr>),
+    /// `== != < <= > >=`
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// `:`, `like`, `like~`, `regex`, `regex~`, `in`, `in~` with their list.
+    Match {
+        op: MatchOp,
+        lhs: Box<Expr>,
+        rhs: Vec<Expr>,
+        negated: bool,
+        pos: usize,
+    },
+    Call {
+        name: String,
+        insensitive: bool,
+        args: Vec<Expr>,
+        pos: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    /// `:` — case-insensitive wildcard (same as `like~`).
+    Colon,
+    Like {
+        insensitive: bool,
+    },
+    Regex {
+        insensitive: bool,
+    },
+    In {
+        insensitive: bool,
+    },
+}
+
+/// `category where condition`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventQuery {
+    /// `None` for `any`.
+    pub category: Option<String>,
+    pub condition: Expr,
+}
+
+/// One bracketed term of a sequence or sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    pub query: EventQuery,
+    pub keys: Vec<Expr>,
+    pub runs: usize,
+    /// `![…]`: an event that must not occur.
+    pub missing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Event(EventQuery),
+    Sequence {
+        keys: Vec<Expr>,
+        maxspan_ms: Option<i64>,
+        terms: Vec<Term>,
+        until: Option<Term>,
+    },
+    Sample {
+        keys: Vec<Expr>,
+        terms: Vec<Term>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipe {
+    Head(usize),
+    Tail(usize),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub body: Body,
+    pub pipes: Vec<Pipe>,
+}
