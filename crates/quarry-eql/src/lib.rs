@@ -1,11 +1,359 @@
 //! quarry's EQL engine, with Elasticsearch's semantics.
 //!
-//! lexer → parser → AST → compiled query → evaluation over the shared ECS
-//! [`quarry_event::Event`] model.
+//! [`lexer`] → [`parser`] → [`ast`] → [`compile`] (resolved fields, built
+//! patterns, folded constants) → [`eval`] over the shared ECS
+//! [`quarry_event::Event`]; [`sequence`] holds the stateful matching of
+//! sequences and samples, keyed by join key so work partitions by host.
+//!
+//! ```
+//! let q = quarry_eql::compile(r#"process where process.parent.name : "dns.exe""#, &Default::default()).unwrap();
+//! let mut ev = quarry_event::Event::default();
+//! ev.set("event.category", vec!["process"]);
+//! ev.set("process.parent.name", "DNS.EXE");
+//! assert!(q.matches(&ev));
+//! ```
 
 pub mod ast;
+pub mod compile;
 pub mod error;
+pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod sequence;
+pub mod value;
 
 pub use error::EqlError;
+pub use value::V;
+
+use ast::{Body, Pipe};
+use compile::{C, Compiler, FieldRef};
+use quarry_event::{Event, Value};
+use rustc_hash::FxHashMap;
+
+/// How a query reads events.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The field `category where` tests (default `event.category`).
+    pub category_field: String,
+    /// Orders events (default `@timestamp`).
+    pub timestamp_field: String,
+    /// Orders events with equal timestamps.
+    pub tiebreaker: Option<String>,
+    /// At most this many results (default: all).
+    pub size: Option<usize>,
+    /// Samples kept per join key (default 1, as Elasticsearch).
+    pub max_samples_per_key: usize,
+    pub mapping: Option<Mapping>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            category_field: "event.category".into(),
+            timestamp_field: "@timestamp".into(),
+            tiebreaker: None,
+            size: None,
+            max_samples_per_key: 1,
+            mapping: None,
+        }
+    }
+}
+
+/// What an Elasticsearch index mapping tells the engine: field aliases,
+/// types (`date`, `ip`, `version`, …) and `null_value`s.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub aliases: FxHashMap<String, String>,
+    pub types: FxHashMap<String, String>,
+    pub null_values: FxHashMap<String, Value>,
+    /// Custom `format`s of date fields (Java patterns such as `dd-MM-yyyy`);
+    /// a field mapped differently in several indices keeps them all.
+    pub date_formats: FxHashMap<String, Vec<String>>,
+}
+
+impl Mapping {
+    /// Reads `{"properties": {…}}` (or `{"mappings": {"properties": …}}`).
+    pub fn from_json(doc: &serde_json::Value) -> Mapping {
+        let mut m = Mapping::default();
+        let props = doc.get("mappings").unwrap_or(doc).get("properties");
+        if let Some(p) = props {
+            m.walk("", p);
+        }
+        m
+    }
+
+    /// Reads a mapping file; `#` comment lines and the suites'
+    /// `[runtime_random_keyword_type]` placeholders are accepted.
+    pub fn from_text(text: &str) -> Result<Mapping, String> {
+        let cleaned: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("[runtime_random_keyword_type]", "keyword");
+        let doc: serde_json::Value =
+            serde_json::from_str(&cleaned).map_err(|e| format!("mapping is not JSON: {e}"))?;
+        Ok(Mapping::from_json(&doc))
+    }
+
+    fn walk(&mut self, prefix: &str, props: &serde_json::Value) {
+        let Some(obj) = props.as_object() else { return };
+        for (name, def) in obj {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            if let Some(sub) = def.get("properties") {
+                self.walk(&path, sub);
+            }
+            match def.get("type").and_then(|t| t.as_str()) {
+                Some("alias") => {
+                    if let Some(target) = def.get("path").and_then(|p| p.as_str()) {
+                        self.aliases.insert(path.clone(), target.to_string());
+                    }
+                }
+                Some(t) => {
+                    self.types.insert(path.clone(), t.to_string());
+                }
+                None => {}
+            }
+            if let Some(fmt) = def.get("format").and_then(|f| f.as_str()) {
+                self.date_formats
+                    .entry(path.clone())
+                    .or_default()
+                    .extend(fmt.split("||").map(str::to_string));
+            }
+            if let Some(nv) = def.get("null_value") {
+                self.null_values.insert(path.clone(), Value::from_json(nv));
+            }
+        }
+    }
+
+    /// Adds another index's mapping (a query over several indices).
+    pub fn merge(&mut self, other: Mapping) {
+        self.aliases.extend(other.aliases);
+        self.types.extend(other.types);
+        self.null_values.extend(other.null_values);
+        for (k, v) in other.date_formats {
+            self.date_formats.entry(k).or_default().extend(v);
+        }
+    }
+
+    /// Is the field known to the mapping (as a field, an alias, or the
+    /// parent object of fields)?
+    pub fn is_mapped(&self, path: &str) -> bool {
+        let prefix = format!("{path}.");
+        self.aliases.contains_key(path)
+            || self.types.contains_key(path)
+            || self.types.keys().any(|k| k.starts_with(&prefix))
+    }
+
+    pub fn resolve<'a>(&'a self, path: &'a str) -> &'a str {
+        self.aliases.get(path).map(String::as_str).unwrap_or(path)
+    }
+}
+
+/// One result of [`Query::run`].
+#[derive(Debug, Clone)]
+pub enum Hit {
+    Event(Event),
+    /// A matched sequence: its join-key values and its events in term
+    /// order; `None` stands for a missing-event term `![…]`.
+    Sequence {
+        join_keys: Vec<serde_json::Value>,
+        events: Vec<Option<Event>>,
+    },
+    Sample {
+        join_keys: Vec<serde_json::Value>,
+        events: Vec<Event>,
+    },
+}
+
+/// An event filter: category plus condition.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    category: Option<String>,
+    condition: C,
+}
+
+/// A compiled EQL statement.
+#[derive(Debug, Clone)]
+pub struct Query {
+    body: QueryBody,
+    pipes: Vec<Pipe>,
+    category_field: FieldRef,
+    timestamp: FieldRef,
+    tiebreaker: Option<FieldRef>,
+    size: Option<usize>,
+    max_samples_per_key: usize,
+}
+
+#[derive(Debug, Clone)]
+enum QueryBody {
+    Event(Filter),
+    Sequence(sequence::Sequence),
+    Sample(sequence::Sample),
+}
+
+/// Parses and compiles a query. Errors show the query with a caret.
+pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
+    let st = parser::parse(query)?;
+    let cx = Compiler {
+        src: query,
+        mapping: opts.mapping.as_ref(),
+    };
+    let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
+        Ok(Filter {
+            category: q.category.clone(),
+            condition: cx.compile(&q.condition)?,
+        })
+    };
+    let body = match &st.body {
+        Body::Event(q) => QueryBody::Event(filter(q)?),
+        Body::Sequence {
+            keys,
+            maxspan_ms,
+            terms,
+            until,
+        } => QueryBody::Sequence(sequence::Sequence::compile(
+            &cx,
+            keys,
+            *maxspan_ms,
+            terms,
+            until.as_ref(),
+            &filter,
+        )?),
+        Body::Sample { keys, terms } => {
+            QueryBody::Sample(sequence::Sample::compile(&cx, keys, terms, &filter)?)
+        }
+    };
+    let mut ts = cx.field(&opts.timestamp_field);
+    ts.kind = compile::FieldKind::Date;
+    Ok(Query {
+        body,
+        pipes: st.pipes,
+        category_field: cx.field(&opts.category_field),
+        timestamp: ts,
+        tiebreaker: opts.tiebreaker.as_deref().map(|t| cx.field(t)),
+        size: opts.size,
+        max_samples_per_key: opts.max_samples_per_key.max(1),
+    })
+}
+
+impl Filter {
+    #[inline]
+    pub(crate) fn matches(&self, ev: &Event, category_field: &FieldRef) -> bool {
+        if let Some(cat) = &self.category {
+            let v = eval::field(category_field, ev);
+            if !v.each().iter().any(|x| matches!(x, V::Str(s) if s == cat)) {
+                return false;
+            }
+        }
+        eval::truthy(&self.condition, ev)
+    }
+}
+
+impl Query {
+    /// True for a plain event query (no sequence or sample).
+    pub fn is_event_query(&self) -> bool {
+        matches!(self.body, QueryBody::Event(_))
+    }
+
+    /// Does one event match? For event queries; a sequence or sample
+    /// answers whether the event matches any of its terms.
+    pub fn matches(&self, ev: &Event) -> bool {
+        match &self.body {
+            QueryBody::Event(f) => f.matches(ev, &self.category_field),
+            QueryBody::Sequence(s) => s.filters().any(|f| f.matches(ev, &self.category_field)),
+            QueryBody::Sample(s) => s.filters().any(|f| f.matches(ev, &self.category_field)),
+        }
+    }
+
+    /// The event category an event query selects (`None` for `any`).
+    pub fn category(&self) -> Option<&str> {
+        match &self.body {
+            QueryBody::Event(f) => f.category.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The fields the query reads.
+    pub fn fields(&self) -> Vec<String> {
+        let mut out = vec![
+            self.category_field.path.to_string(),
+            self.timestamp.path.to_string(),
+        ];
+        let filters: Vec<&Filter> = match &self.body {
+            QueryBody::Event(f) => vec![f],
+            QueryBody::Sequence(s) => {
+                s.key_fields(&mut out);
+                s.filters().collect()
+            }
+            QueryBody::Sample(s) => {
+                s.key_fields(&mut out);
+                s.filters().collect()
+            }
+        };
+        for f in filters {
+            compile::fields(&f.condition, &mut out);
+        }
+        if let Some(t) = &self.tiebreaker {
+            out.push(t.path.to_string());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The ordering key of an event: timestamp, then tiebreaker.
+    pub(crate) fn sort_key(&self, ev: &Event) -> (i64, Option<V<'static>>) {
+        let ts = match eval::field(&self.timestamp, ev) {
+            V::Date(t) => t,
+            V::Int(i) => i,
+            _ => ev.timestamp.unwrap_or(i64::MIN),
+        };
+        let tb = self
+            .tiebreaker
+            .as_ref()
+            .map(|t| eval::field(t, ev).into_owned());
+        (ts, tb)
+    }
+
+    /// Runs the query over events with Elasticsearch's full semantics:
+    /// ordering by timestamp then tiebreaker, sequences, samples, pipes.
+    pub fn run(&self, events: Vec<Event>) -> Vec<Hit> {
+        let mut keyed: Vec<((i64, Option<V<'static>>), Event)> =
+            events.into_iter().map(|e| (self.sort_key(&e), e)).collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
+                (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
+                _ => std::cmp::Ordering::Equal,
+            })
+        });
+        let times: Vec<i64> = keyed.iter().map(|(k, _)| k.0).collect();
+        let events: Vec<Event> = keyed.into_iter().map(|(_, e)| e).collect();
+        let mut hits: Vec<Hit> = match &self.body {
+            QueryBody::Event(f) => events
+                .into_iter()
+                .filter(|e| f.matches(e, &self.category_field))
+                .map(Hit::Event)
+                .collect(),
+            QueryBody::Sequence(s) => s.run(&events, &times, &self.category_field),
+            QueryBody::Sample(s) => s.run(&events, &self.category_field, self.max_samples_per_key),
+        };
+        for p in &self.pipes {
+            match *p {
+                Pipe::Head(n) => hits.truncate(n),
+                Pipe::Tail(n) => {
+                    let skip = hits.len().saturating_sub(n);
+                    hits.drain(..skip);
+                }
+            }
+        }
+        if let Some(n) = self.size {
+            hits.truncate(n);
+        }
+        hits
+    }
+}

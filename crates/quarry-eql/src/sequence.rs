@@ -1,0 +1,475 @@
+//! Sequences and samples.
+//!
+//! A sequence is matched by Elasticsearch's state machine: per join key,
+//! one pending partial match per state (a newer partial overwrites an older
+//! one in the same state); an event matching term *i* advances the partial
+//! in state *i-1*; `maxspan` bounds the whole match; an `until` event
+//! discards the key's partials; missing-event terms `![…]` are checked once
+//! the positive terms matched. All state is keyed by join key, so the work
+//! partitions by host when the key starts with `host.id`.
+
+use crate::ast::{self, Expr};
+use crate::compile::{C, Compiler, FieldRef};
+use crate::error::EqlError;
+use crate::eval;
+use crate::value::V;
+use crate::{Filter, Hit};
+use quarry_event::Event;
+use rustc_hash::FxHashMap;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    expr: C,
+    optional: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TermC {
+    filter: Filter,
+    keys: Vec<Key>,
+    missing: bool,
+}
+
+fn compile_keys(cx: &Compiler, common: &[Expr], own: &[Expr]) -> Result<Vec<Key>, EqlError> {
+    common
+        .iter()
+        .chain(own)
+        .map(|k| {
+            let optional = matches!(k, Expr::Field { optional: true, .. });
+            Ok(Key {
+                expr: cx.compile(k)?,
+                optional,
+            })
+        })
+        .collect()
+}
+
+fn compile_terms(
+    cx: &Compiler,
+    keys: &[Expr],
+    terms: &[ast::Term],
+    filter: &dyn Fn(&ast::EventQuery) -> Result<Filter, EqlError>,
+) -> Result<Vec<TermC>, EqlError> {
+    let mut out = Vec::new();
+    let mut nkeys = None;
+    for t in terms {
+        let keys = compile_keys(cx, keys, &t.keys)?;
+        if *nkeys.get_or_insert(keys.len()) != keys.len() {
+            return Err(EqlError::new(
+                "Inconsistent number of join keys specified: expected the same number of keys in every term",
+                0,
+                cx.src,
+            ));
+        }
+        let term = TermC {
+            filter: filter(&t.query)?,
+            keys,
+            missing: t.missing,
+        };
+        for _ in 0..t.runs {
+            out.push(term.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The join-key values an event yields for a term: one tuple per
+/// combination of the values of multi-valued keys; none when a required
+/// key is null.
+fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
+    let mut tuples: Vec<Vec<V<'static>>> = vec![Vec::new()];
+    for k in keys {
+        let v = eval::eval(&k.expr, ev).into_owned();
+        let values: Vec<V<'static>> = match v {
+            V::Null if k.optional => vec![V::Null],
+            V::Null => return Vec::new(),
+            V::Many(vs) => {
+                let vs: Vec<_> = vs.into_iter().filter(|x| !x.is_null()).collect();
+                if vs.is_empty() {
+                    return Vec::new();
+                }
+                vs
+            }
+            other => vec![other],
+        };
+        let mut next = Vec::with_capacity(tuples.len() * values.len());
+        for t in &tuples {
+            for v in &values {
+                let mut t = t.clone();
+                t.push(v.clone());
+                next.push(t);
+            }
+        }
+        tuples = next;
+    }
+    tuples
+}
+
+/// A hashable form of a key tuple.
+fn key_id(t: &[V]) -> String {
+    let mut s = String::new();
+    for v in t {
+        match v {
+            V::Str(x) => {
+                s.push('s');
+                s.push_str(x);
+            }
+            V::Null => s.push('n'),
+            other => {
+                s.push('v');
+                s.push_str(&other.to_json().to_string());
+            }
+        }
+        s.push('\u{0}');
+    }
+    s
+}
+
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    terms: Vec<TermC>,
+    until: Option<TermC>,
+    maxspan_ns: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct Partial {
+    /// Event indexes of the positive terms matched so far.
+    events: Vec<usize>,
+    first_ts: i64,
+}
+
+impl Sequence {
+    pub(crate) fn compile(
+        cx: &Compiler,
+        keys: &[Expr],
+        maxspan_ms: Option<i64>,
+        terms: &[ast::Term],
+        until: Option<&ast::Term>,
+        filter: &dyn Fn(&ast::EventQuery) -> Result<Filter, EqlError>,
+    ) -> Result<Self, EqlError> {
+        let terms = compile_terms(cx, keys, terms, filter)?;
+        let until = match until {
+            Some(u) => {
+                let t = compile_terms(cx, keys, std::slice::from_ref(u), filter)?.remove(0);
+                if t.keys.len() != terms[0].keys.len() {
+                    return Err(EqlError::new(
+                        "Inconsistent number of join keys specified in `until`",
+                        0,
+                        cx.src,
+                    ));
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        Ok(Sequence {
+            terms,
+            until,
+            maxspan_ns: maxspan_ms.map(|m| m.saturating_mul(1_000_000)),
+        })
+    }
+
+    pub(crate) fn filters(&self) -> impl Iterator<Item = &Filter> {
+        self.terms
+            .iter()
+            .map(|t| &t.filter)
+            .chain(self.until.iter().map(|t| &t.filter))
+    }
+
+    pub(crate) fn key_fields(&self, out: &mut Vec<String>) {
+        for t in &self.terms {
+            for k in &t.keys {
+                crate::compile::fields(&k.expr, out);
+            }
+        }
+    }
+
+    /// A sequence with missing-event terms is discarded when the full
+    /// sequence — every `![…]` term filled by a real event of the same
+    /// key, in order — exists within `maxspan`; that is how Elasticsearch
+    /// checks them. Each missing term takes the event nearest its positive
+    /// neighbours, which keeps the span as small as possible.
+    fn missing_events_occurred(
+        &self,
+        p: &Partial,
+        id: &str,
+        times: &[i64],
+        missing: &[FxHashMap<String, Vec<usize>>],
+    ) -> bool {
+        if !self.terms.iter().any(|t| t.missing) {
+            return false;
+        }
+        // positions (event ordinals) of every term, positives known
+        let mut pos: Vec<Option<usize>> = Vec::with_capacity(self.terms.len());
+        let mut next_pos = 0;
+        for t in &self.terms {
+            if t.missing {
+                pos.push(None);
+            } else {
+                pos.push(Some(p.events[next_pos]));
+                next_pos += 1;
+            }
+        }
+        let first_positive = self.terms.iter().position(|t| !t.missing).unwrap_or(0);
+        let last_positive = self.terms.iter().rposition(|t| !t.missing).unwrap_or(0);
+        // a middle term is checked on its own: any event of it between its
+        // positive neighbours discards the sequence
+        for ti in first_positive + 1..last_positive {
+            if self.terms[ti].missing {
+                let after = pos[..ti]
+                    .iter()
+                    .rev()
+                    .flatten()
+                    .next()
+                    .copied()
+                    .unwrap_or(0);
+                let before = pos[ti + 1..]
+                    .iter()
+                    .flatten()
+                    .next()
+                    .copied()
+                    .unwrap_or(usize::MAX);
+                if missing[ti]
+                    .get(id)
+                    .is_some_and(|v| v.iter().any(|&e| e > after && e < before))
+                {
+                    return true;
+                }
+            }
+        }
+        if first_positive == 0 && last_positive + 1 == self.terms.len() {
+            return false;
+        }
+        // leading terms, right to left: the latest event before the next slot
+        for ti in (0..first_positive).rev() {
+            let bound = pos[ti + 1].unwrap_or(0);
+            let cand = missing[ti]
+                .get(id)
+                .and_then(|v| v.iter().rev().find(|&&e| e < bound).copied());
+            match cand {
+                Some(e) => pos[ti] = Some(e),
+                None => return false,
+            }
+        }
+        // leading and trailing terms together: the full sequence must fit
+        // in maxspan; trailing terms take the earliest events after the last
+        for ti in last_positive + 1..self.terms.len() {
+            let after = pos[ti - 1].unwrap_or(0);
+            let cand = missing[ti]
+                .get(id)
+                .and_then(|v| v.iter().find(|&&e| e > after).copied());
+            match cand {
+                Some(e) => pos[ti] = Some(e),
+                None => return false,
+            }
+        }
+        let slots: Vec<usize> = pos
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < first_positive || *i >= last_positive || !self.terms[*i].missing)
+            .filter_map(|(_, p)| *p)
+            .collect();
+        let (lo, hi) = (
+            slots.iter().map(|&e| times[e]).min(),
+            slots.iter().map(|&e| times[e]).max(),
+        );
+        match (lo, hi, self.maxspan_ns) {
+            (Some(lo), Some(hi), Some(m)) => hi - lo <= m,
+            _ => true,
+        }
+    }
+
+    pub(crate) fn run(&self, events: &[Event], times: &[i64], cat: &FieldRef) -> Vec<Hit> {
+        let positives: Vec<usize> = (0..self.terms.len())
+            .filter(|&i| !self.terms[i].missing)
+            .collect();
+        let n = positives.len();
+        // Missing-event terms: per term, per key, the times they occurred.
+        let mut missing_times: Vec<FxHashMap<String, Vec<usize>>> =
+            vec![FxHashMap::default(); self.terms.len()];
+        for (ti, t) in self.terms.iter().enumerate().filter(|(_, t)| t.missing) {
+            for (ei, ev) in events.iter().enumerate() {
+                if t.filter.matches(ev, cat) {
+                    for k in key_tuples(&t.keys, ev) {
+                        missing_times[ti].entry(key_id(&k)).or_default().push(ei);
+                    }
+                }
+            }
+        }
+        let mut states: FxHashMap<String, (Vec<V<'static>>, Vec<Option<Partial>>)> =
+            FxHashMap::default();
+        let mut done: Vec<(Vec<V<'static>>, Partial)> = Vec::new();
+        for (ei, ev) in events.iter().enumerate() {
+            let t = times[ei];
+            // last state first, so one event does not advance a partial it
+            // has just created
+            for pi in (0..n).rev() {
+                let term = &self.terms[positives[pi]];
+                if !term.filter.matches(ev, cat) {
+                    continue;
+                }
+                for k in key_tuples(&term.keys, ev) {
+                    let id = key_id(&k);
+                    let entry = states
+                        .entry(id)
+                        .or_insert_with(|| (k.clone(), vec![None; n]));
+                    let st = &mut entry.1;
+                    let next = if pi == 0 {
+                        Some(Partial {
+                            events: vec![ei],
+                            first_ts: t,
+                        })
+                    } else {
+                        match st[pi - 1].take() {
+                            Some(p) if self.maxspan_ns.is_none_or(|m| t - p.first_ts <= m) => {
+                                let mut p = p;
+                                p.events.push(ei);
+                                Some(p)
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some(p) = next {
+                        if pi + 1 == n {
+                            done.push((entry.0.clone(), p));
+                        } else {
+                            st[pi] = Some(p);
+                        }
+                    }
+                }
+            }
+            // an event that is both a term and the `until` completes first
+            if let Some(u) = &self.until {
+                if u.filter.matches(ev, cat) {
+                    for k in key_tuples(&u.keys, ev) {
+                        if let Some((_, st)) = states.get_mut(&key_id(&k)) {
+                            st.iter_mut().for_each(|s| *s = None);
+                        }
+                    }
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        for (keys, p) in done {
+            let id = key_id(&keys);
+            if self.missing_events_occurred(&p, &id, times, &missing_times) {
+                continue;
+            }
+            let mut slots: Vec<Option<Event>> = Vec::with_capacity(self.terms.len());
+            let mut next_pos = 0;
+            for term in &self.terms {
+                if term.missing {
+                    slots.push(None);
+                } else {
+                    slots.push(Some(events[p.events[next_pos]].clone()));
+                    next_pos += 1;
+                }
+            }
+            hits.push(Hit::Sequence {
+                join_keys: keys.iter().map(V::to_json).collect(),
+                events: slots,
+            });
+        }
+        hits
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    terms: Vec<TermC>,
+}
+
+impl Sample {
+    pub(crate) fn compile(
+        cx: &Compiler,
+        keys: &[Expr],
+        terms: &[ast::Term],
+        filter: &dyn Fn(&ast::EventQuery) -> Result<Filter, EqlError>,
+    ) -> Result<Self, EqlError> {
+        Ok(Sample {
+            terms: compile_terms(cx, keys, terms, filter)?,
+        })
+    }
+
+    pub(crate) fn filters(&self) -> impl Iterator<Item = &Filter> {
+        self.terms.iter().map(|t| &t.filter)
+    }
+
+    pub(crate) fn key_fields(&self, out: &mut Vec<String>) {
+        for t in &self.terms {
+            for k in &t.keys {
+                crate::compile::fields(&k.expr, out);
+            }
+        }
+    }
+
+    /// Per join key, the events matching each term (in time order); a
+    /// sample takes one distinct event per term, in term order. Samples
+    /// come ordered by their join keys.
+    pub(crate) fn run(&self, events: &[Event], cat: &FieldRef, per_key: usize) -> Vec<Hit> {
+        let n = self.terms.len();
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: FxHashMap<String, (Vec<V<'static>>, Vec<Vec<usize>>)> =
+            FxHashMap::default();
+        for (ei, ev) in events.iter().enumerate() {
+            for (ti, t) in self.terms.iter().enumerate() {
+                if !t.filter.matches(ev, cat) {
+                    continue;
+                }
+                for k in key_tuples(&t.keys, ev) {
+                    let id = key_id(&k);
+                    let g = groups.entry(id.clone()).or_insert_with(|| {
+                        order.push(id.clone());
+                        (k.clone(), vec![Vec::new(); n])
+                    });
+                    g.1[ti].push(ei);
+                }
+            }
+        }
+        let mut hits: Vec<(Vec<V<'static>>, Hit)> = Vec::new();
+        for id in order {
+            let Some((keys, lists)) = groups.get(&id) else {
+                continue;
+            };
+            let mut used = rustc_hash::FxHashSet::default();
+            let mut cursor = vec![0usize; n];
+            'samples: for _ in 0..per_key {
+                let mut picked = Vec::with_capacity(n);
+                for ti in 0..n {
+                    loop {
+                        let Some(&e) = lists[ti].get(cursor[ti]) else {
+                            break 'samples;
+                        };
+                        cursor[ti] += 1;
+                        if !used.contains(&e) && !picked.contains(&e) {
+                            picked.push(e);
+                            break;
+                        }
+                    }
+                }
+                used.extend(picked.iter().copied());
+                hits.push((
+                    keys.clone(),
+                    Hit::Sample {
+                        join_keys: keys.iter().map(V::to_json).collect(),
+                        events: picked.iter().map(|&e| events[e].clone()).collect(),
+                    },
+                ));
+            }
+        }
+        hits.sort_by(|(a, _), (b, _)| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| match (x, y) {
+                    (V::Null, V::Null) => std::cmp::Ordering::Equal,
+                    (V::Null, _) => std::cmp::Ordering::Less,
+                    (_, V::Null) => std::cmp::Ordering::Greater,
+                    _ => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        hits.into_iter().map(|(_, h)| h).collect()
+    }
+}
