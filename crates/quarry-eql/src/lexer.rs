@@ -256,6 +256,11 @@ fn string(src: &str, start: usize) -> Result<(String, usize), EqlError> {
                     Some((_, 't')) => out.push('\t'),
                     Some((_, '\\')) => out.push('\\'),
                     Some((_, '"')) => out.push('"'),
+                    // Elasticsearch's grammar also takes \' \b \f (a production
+                    // rule, execution_windows_powershell_susp_args, uses \')
+                    Some((_, '\'')) => out.push('\''),
+                    Some((_, 'b')) => out.push('\u{8}'),
+                    Some((_, 'f')) => out.push('\u{c}'),
                     Some((_, 'u')) => {
                         let rest = &src[at + 2..];
                         let close = rest.find('}').filter(|_| rest.starts_with('{'));
@@ -281,7 +286,7 @@ fn string(src: &str, start: usize) -> Result<(String, usize), EqlError> {
                     Some((_, other)) => {
                         return Err(EqlError::new(
                             format!(
-                                "unknown escape \\{other}: expected one of \\n \\r \\t \\\\ \\\" \\u{{…}}"
+                                "unknown escape \\{other}: expected one of \\n \\r \\t \\b \\f \\' \\\\ \\\" \\u{{…}}"
                             ),
                             at,
                             src,

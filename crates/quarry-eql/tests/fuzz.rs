@@ -1,0 +1,118 @@
+//! Property tests: compiling arbitrary text or token soup never panics, and
+//! evaluation of whatever compiles never panics. Crashes found are kept as
+//! regression cases at the bottom.
+
+use proptest::prelude::*;
+use quarry_eql::{Options, compile};
+use quarry_event::Event;
+
+fn token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("process".to_string()),
+        Just("where".to_string()),
+        Just("any".to_string()),
+        Just("sequence".to_string()),
+        Just("sample".to_string()),
+        Just("by".to_string()),
+        Just("with".to_string()),
+        Just("maxspan=1s".to_string()),
+        Just("runs=2".to_string()),
+        Just("until".to_string()),
+        Just("[".to_string()),
+        Just("]".to_string()),
+        Just("![".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just("and".to_string()),
+        Just("or".to_string()),
+        Just("not".to_string()),
+        Just(":".to_string()),
+        Just("==".to_string()),
+        Just("!=".to_string()),
+        Just("<".to_string()),
+        Just(">=".to_string()),
+        Just("in".to_string()),
+        Just("in~".to_string()),
+        Just("like~".to_string()),
+        Just("regex".to_string()),
+        Just(",".to_string()),
+        Just("|".to_string()),
+        Just("head".to_string()),
+        Just("tail".to_string()),
+        Just("1".to_string()),
+        Just("-2.5".to_string()),
+        Just("\"a*b?\"".to_string()),
+        Just("\"\"\"raw\\\"\"\"".to_string()),
+        Just("?a.b".to_string()),
+        Just("`x y`".to_string()),
+        Just("a.b".to_string()),
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("+".to_string()),
+        Just("/".to_string()),
+        Just("%".to_string()),
+        Just("between(".to_string()),
+        Just("substring(".to_string()),
+        Just("indexOf~(".to_string()),
+        Just("cidrMatch(".to_string()),
+        Just("number(".to_string()),
+        Just("concat(".to_string()),
+        Just("\"\\u{1F600}\"".to_string()),
+        Just("/*".to_string()),
+        Just("*/".to_string()),
+        Just("//".to_string()),
+        "[a-z]{1,4}",
+    ]
+}
+
+fn event() -> Event {
+    let mut e = Event::default();
+    e.set("event.category", vec!["process"]);
+    e.set("a.b", vec!["x", "10.0.0.1"]);
+    e.set("@timestamp", 5i64);
+    e
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(s in ".{0,120}") {
+        let _ = compile(&s, &Options::default());
+    }
+
+    #[test]
+    fn token_soup_never_panics(toks in prop::collection::vec(token(), 0..24)) {
+        let q = toks.join(" ");
+        if let Ok(c) = compile(&q, &Options::default()) {
+            let _ = c.run(vec![event(), event()]);
+            let _ = c.matches(&event());
+        }
+    }
+
+    #[test]
+    fn well_formed_prefix_with_random_condition(toks in prop::collection::vec(token(), 1..12)) {
+        let q = format!("process where {}", toks.join(" "));
+        if let Ok(c) = compile(&q, &Options::default()) {
+            let _ = c.run(vec![event()]);
+        }
+    }
+}
+
+#[test]
+fn regression_cases() {
+    for q in [
+        "process where substring(a.b, -100, 100) == \"x\"",
+        "process where indexOf(a.b, \"\", 99) == null",
+        "process where number(\"0x\", 16) == null",
+        "process where 9223372036854775807 + 1 == null",
+        "process where -9223372036854775808 / -1 == null",
+        "process where between(a.b, \"\u{e9}\", \"x\") == \"\"",
+        "sequence with maxspan=9223372036854775807d [process where true] [process where true]",
+        "process where \"\\u{110000}\" == \"\"",
+    ] {
+        if let Ok(c) = compile(q, &Options::default()) {
+            let _ = c.run(vec![event()]);
+        }
+    }
+}
