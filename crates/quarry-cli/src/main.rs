@@ -6,6 +6,7 @@ mod ask;
 mod demo;
 mod dfiq;
 mod output;
+mod search;
 
 use clap::{Parser, Subcommand};
 
@@ -38,7 +39,7 @@ timelines and ECS documents, normalises them to Elastic Common Schema, rebuilds 
 answers investigative questions (DFIQ) over them.\n\nInputs are files, folders (read recursively) and globs; \
 .zip and .gz are opened; formats are recognised from content, not names.",
     after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error\n\n\
-EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
+EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,6 +56,17 @@ telemetry, and which had process telemetry but none (unresolved, not benign).\n\
 quarry ask Q1018 --domain '*.duckdns.org' evidence/ --format csv\n  quarry ask Q1018 --host WIN10-01 --format ndjson evidence/Sysmon.evtx"
     )]
     Ask(ask::AskArgs),
+    /// Run an EQL query (Elasticsearch's syntax and semantics) over evidence.
+    #[command(
+        after_help = "Event queries print the matching events in time order; sequences and samples print one \
+match per join key group. In ndjson each line is shaped as Elasticsearch's EQL search API: \
+{\"_id\",\"_index\",\"_source\"} per event, {\"join_keys\",\"events\"} per sequence or sample.\n\nEXAMPLES:\n  \
+quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  \
+quarry search --format ndjson 'sequence by host.id with maxspan=1m [process where process.name : \"cmd.exe\"] [network where true]' events.ndjson\n  \
+quarry search --mapping index-mapping.json --tiebreaker serial_event_id --format ndjson 'file where file_name : \"*.exe\"' export.json\n  \
+quarry search --check 'process where ...'"
+    )]
+    Search(search::SearchArgs),
     /// List the questions quarry answers and the approaches it implements.
     Questions {
         /// A DFIQ catalogue folder (scenarios/, facets/, questions/): place each question in it.
@@ -88,6 +100,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Search(args) => search::run(args),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),
     };

@@ -168,3 +168,90 @@ fn questions_placed_in_the_dfiq_catalogue() {
         "{s}"
     );
 }
+
+#[test]
+fn search_finds_the_dns_exe_child_in_the_demo_and_shapes_hits_like_elasticsearch() {
+    let dir = demo_dir("search");
+    let q = r#"process where host.os.type == "windows" and event.type == "start" and process.parent.name : "dns.exe" and not process.executable : ("?:\\Windows\\System32\\conhost.exe", "\\Device\\HarddiskVolume*\\Windows\\System32\\conhost.exe")"#;
+    let out = quarry(&["search", "--format", "ndjson", q, dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["_index"], "logs-system.security-default");
+    assert_eq!(
+        hits[0]["_source"]["process"]["executable"],
+        "C:\\Windows\\System32\\cmd.exe"
+    );
+    assert_eq!(hits[0]["_source"]["process"]["parent"]["name"], "dns.exe");
+    // a sequence: the PowerShell start, then its DNS query, per host
+    let out = quarry(&[
+        "search",
+        "--format",
+        "ndjson",
+        r#"sequence by host.name with maxspan=1m [process where process.name : "powershell.exe"] [network where dns.question.name : "*.duckdns.org"]"#,
+        dir.to_str().unwrap(),
+    ]);
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 1, "{}", stdout(&out));
+    assert_eq!(
+        hits[0]["join_keys"],
+        serde_json::json!(["WS01.corp.example"])
+    );
+    assert_eq!(hits[0]["events"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn search_errors_point_at_the_query_and_check_lists_fields() {
+    let out = quarry(&["search", "process where process.name = \"x\"", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`=` is not an operator") && err.contains('^'),
+        "{err}"
+    );
+    let out = quarry(&["search", "--check", "process where process.name : \"x\""]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("process.name"));
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn search_runs_a_suite_query_with_mapping_and_tiebreaker() {
+    let shared = std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let data = shared.join("eql/data");
+    let out = quarry(&[
+        "search",
+        "--format",
+        "ndjson",
+        "--tiebreaker",
+        "serial_event_id",
+        "--mapping",
+        data.join("endgame-140.mapping").to_str().unwrap(),
+        "process where serial_event_id < 4",
+        data.join("endgame-140.derived-with-@timestamp.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    let ids: Vec<i64> = stdout(&out)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["_source"]["serial_event_id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+}

@@ -104,7 +104,11 @@ impl Ctx<'_> {
                     continue;
                 }
             }
-            n.event.source = src;
+            // the original document stands for itself only when it already
+            // was ECS; every other format is echoed as its ECS form
+            if n.format == Format::Ecs {
+                n.event.source = src;
+            }
             *self.s.formats.entry(format_name(n.format)).or_default() += 1;
             self.s.events += 1;
             (self.sink)(n.event);

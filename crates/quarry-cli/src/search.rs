@@ -1,0 +1,217 @@
+//! `quarry search`: run an EQL query over evidence.
+
+use crate::output::{self, Format};
+use quarry_eql::{Hit, Mapping, Options, compile};
+use quarry_event::Event;
+use serde_json::{Value as J, json};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    /// The EQL query, in Elasticsearch's syntax.
+    query: String,
+    /// Evidence: files, folders (recursive) and globs; EVTX, Windows-event JSON, ECS NDJSON, JSON arrays.
+    inputs: Vec<PathBuf>,
+    /// Parse and type-check the query only; print the fields it reads.
+    #[arg(long)]
+    check: bool,
+    /// An Elasticsearch index mapping (JSON): field aliases and types (ip, version, date, null_value).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// The field that orders events.
+    #[arg(long, default_value = "@timestamp")]
+    timestamp_field: String,
+    /// Orders events with equal timestamps.
+    #[arg(long)]
+    tiebreaker: Option<String>,
+    /// The field `category where` tests.
+    #[arg(long, default_value = "event.category")]
+    category_field: String,
+    /// At most this many results (default: all).
+    #[arg(long)]
+    size: Option<usize>,
+    /// Samples per join key in `sample` queries.
+    #[arg(long, default_value_t = 1)]
+    max_samples_per_key: usize,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+pub fn run(args: SearchArgs) -> u8 {
+    let mapping = match &args.mapping {
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Mapping::from_text(&t))
+        {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("quarry: --mapping {}: {e}", p.display());
+                return crate::exit::USAGE;
+            }
+        },
+        None => None,
+    };
+    let opts = Options {
+        category_field: args.category_field.clone(),
+        timestamp_field: args.timestamp_field.clone(),
+        tiebreaker: args.tiebreaker.clone(),
+        size: args.size,
+        max_samples_per_key: args.max_samples_per_key,
+        mapping,
+    };
+    let query = match compile(&args.query, &opts) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("quarry: the query does not compile: {e}");
+            return crate::exit::USAGE;
+        }
+    };
+    if args.check {
+        println!(
+            "ok: {}",
+            if query.is_event_query() {
+                "event query"
+            } else {
+                "sequence or sample"
+            }
+        );
+        println!("fields read: {}", query.fields().join(", "));
+        return crate::exit::OK;
+    }
+    if args.inputs.is_empty() {
+        eprintln!("quarry: search needs evidence to read (files, folders or globs), or --check");
+        return crate::exit::USAGE;
+    }
+    // Keep only events some term of the query can match: memory follows the
+    // matches, not the input.
+    let (events, summary) = quarry_read::scan(&args.inputs, |ev| query.matches(&ev).then_some(ev));
+    let code = output::report_problems(&summary);
+    let hits = query.run(events);
+    eprintln!("quarry: {} results", hits.len());
+    let _ = print(&hits, args.format);
+    code
+}
+
+fn doc(ev: &Event) -> J {
+    json!({
+        "_id": ev.origin.to_string(),
+        "_index": quarry_ecs::index::index_name(ev),
+        "_source": ev.source.as_deref().cloned().unwrap_or_else(|| ev.to_json()),
+    })
+}
+
+/// A hit as Elasticsearch's EQL search API shapes it.
+fn hit_json(h: &Hit) -> J {
+    match h {
+        Hit::Event(e) => doc(e),
+        Hit::Sequence { join_keys, events } => json!({
+            "join_keys": join_keys,
+            "events": events.iter().map(|e| e.as_ref().map_or_else(|| json!({"missing": true}), doc)).collect::<Vec<_>>(),
+        }),
+        Hit::Sample { join_keys, events } => {
+            json!({"join_keys": join_keys, "events": events.iter().map(doc).collect::<Vec<_>>()})
+        }
+    }
+}
+
+/// One row per event for tables and CSV, with the match it belongs to.
+#[derive(serde::Serialize)]
+struct Row {
+    #[serde(rename = "match")]
+    n: usize,
+    #[serde(rename = "@timestamp")]
+    time: String,
+    #[serde(rename = "host.name")]
+    host: String,
+    #[serde(rename = "event.category")]
+    category: String,
+    #[serde(rename = "event.action")]
+    action: String,
+    #[serde(rename = "process.executable")]
+    process: String,
+    #[serde(rename = "process.command_line")]
+    command_line: String,
+    #[serde(rename = "_id")]
+    id: String,
+}
+
+fn rows(hits: &[Hit]) -> Vec<Row> {
+    let text = |e: &Event, f: &str| {
+        e.get(f)
+            .map(|v| output::cell(&v.to_json()))
+            .unwrap_or_default()
+    };
+    let row = |n: usize, e: Option<&Event>| match e {
+        Some(e) => Row {
+            n,
+            time: e
+                .timestamp
+                .map(quarry_event::format_timestamp)
+                .unwrap_or_default(),
+            host: text(e, "host.name"),
+            category: text(e, "event.category"),
+            action: if e.contains("event.action") {
+                text(e, "event.action")
+            } else {
+                text(e, "event.code")
+            },
+            process: text(e, "process.executable"),
+            command_line: text(e, "process.command_line"),
+            id: e.origin.to_string(),
+        },
+        None => Row {
+            n,
+            time: String::new(),
+            host: String::new(),
+            category: "(missing)".into(),
+            action: String::new(),
+            process: String::new(),
+            command_line: String::new(),
+            id: String::new(),
+        },
+    };
+    let mut out = Vec::new();
+    for (i, h) in hits.iter().enumerate() {
+        match h {
+            Hit::Event(e) => out.push(row(i + 1, Some(e))),
+            Hit::Sequence { events, .. } => {
+                out.extend(events.iter().map(|e| row(i + 1, e.as_ref())))
+            }
+            Hit::Sample { events, .. } => out.extend(events.iter().map(|e| row(i + 1, Some(e)))),
+        }
+    }
+    out
+}
+
+fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Ndjson => {
+            for h in hits {
+                serde_json::to_writer(&mut out, &hit_json(h))?;
+                writeln!(out)?;
+            }
+            out.flush()
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &hits.iter().map(hit_json).collect::<Vec<_>>())?;
+            writeln!(out)?;
+            out.flush()
+        }
+        Format::Csv | Format::Table => {
+            drop(out);
+            let cols: &[(&str, &dyn Fn(&Row) -> String)] = &[
+                ("#", &|r| r.n.to_string()),
+                ("time", &|r| r.time.clone()),
+                ("host", &|r| r.host.clone()),
+                ("category", &|r| r.category.clone()),
+                ("action", &|r| r.action.clone()),
+                ("process", &|r| r.process.clone()),
+                ("command line", &|r| r.command_line.clone()),
+                ("origin", &|r| r.id.clone()),
+            ];
+            output::print_rows(&rows(hits), format, cols)
+        }
+    }
+}
