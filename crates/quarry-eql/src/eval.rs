@@ -104,7 +104,7 @@ fn parse_with_format(s: &str, fmt: &str) -> Option<i64> {
 
 pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
     match c {
-        C::Const(v) => v.clone(),
+        C::Const(v) => v.borrowed(),
         C::Field(f) => field(f, ev),
         C::Not(x) => match eval(x, ev) {
             V::Bool(b) => V::Bool(!b),
@@ -313,6 +313,8 @@ fn arith(op: char, a: &V, b: &V) -> V<'static> {
 #[derive(Debug, Clone)]
 pub struct Glob {
     pat: Vec<char>,
+    /// The pattern as bytes, for the ASCII fast path.
+    bytes: Vec<u8>,
     insensitive: bool,
     ascii: bool,
 }
@@ -324,9 +326,15 @@ impl Glob {
         } else {
             p.chars().collect()
         };
+        let bytes = if p.is_ascii() {
+            pat.iter().map(|&c| c as u8).collect()
+        } else {
+            Vec::new()
+        };
         Glob {
             ascii: p.is_ascii(),
             pat,
+            bytes,
             insensitive,
         }
     }
@@ -338,8 +346,7 @@ impl Glob {
         }
         if s.is_ascii() && self.ascii {
             // fast path: bytes, ASCII case folding
-            let p: Vec<u8> = self.pat.iter().map(|&c| c as u8).collect();
-            return glob(&p, s.as_bytes(), self.insensitive);
+            return glob(&self.bytes, s.as_bytes(), self.insensitive);
         }
         let chars: Vec<char> = s.chars().collect();
         glob(&self.pat, &chars, false)

@@ -39,6 +39,19 @@ impl<'a> V<'a> {
         }
     }
 
+    /// A copy that borrows this value's strings (no allocation for scalars).
+    pub fn borrowed(&self) -> V<'_> {
+        match self {
+            V::Str(s) => V::Str(Cow::Borrowed(s)),
+            V::Many(vs) => V::Many(vs.iter().map(V::borrowed).collect()),
+            V::Null => V::Null,
+            V::Bool(b) => V::Bool(*b),
+            V::Int(i) => V::Int(*i),
+            V::Float(f) => V::Float(*f),
+            V::Date(d) => V::Date(*d),
+        }
+    }
+
     pub fn into_owned(self) -> V<'static> {
         match self {
             V::Null => V::Null,
