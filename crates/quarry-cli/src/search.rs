@@ -3,7 +3,7 @@
 use crate::output::{self, Format};
 use quarry_eql::{Hit, Mapping, Options, compile};
 use quarry_event::Event;
-use serde_json::{Value as J, json};
+use serde_json::Value as J;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -85,7 +85,18 @@ pub fn run(args: SearchArgs) -> u8 {
     }
     // Keep only events some term of the query can match: memory follows the
     // matches, not the input.
-    let (events, summary) = quarry_read::scan(&args.inputs, |ev| query.matches(&ev).then_some(ev));
+    let needed = query.fields();
+    let (events, summary) = quarry_read::scan(&args.inputs, |mut ev| {
+        if !query.matches(&ev) {
+            return None;
+        }
+        // an event echoed from its original document needs only the fields
+        // that order and join it
+        if ev.source.is_some() {
+            ev.retain(|k| needed.iter().any(|n| n == k));
+        }
+        Some(ev)
+    });
     let code = output::report_problems(&summary);
     let hits = query.run(events);
     eprintln!("quarry: {} results", hits.len());
@@ -93,25 +104,68 @@ pub fn run(args: SearchArgs) -> u8 {
     code
 }
 
-fn doc(ev: &Event) -> J {
-    json!({
-        "_id": ev.origin.to_string(),
-        "_index": quarry_ecs::index::index_name(ev),
-        "_source": ev.source.as_deref().cloned().unwrap_or_else(|| ev.to_json()),
-    })
+/// An event as Elasticsearch's EQL API returns it; `_source` borrows the
+/// original document when there is one.
+#[derive(serde::Serialize)]
+struct Doc<'a> {
+    _id: String,
+    _index: String,
+    _source: Source<'a>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Source<'a> {
+    Original(&'a J),
+    Ecs(J),
+}
+
+fn doc(ev: &Event) -> Doc<'_> {
+    Doc {
+        _id: ev.origin.to_string(),
+        _index: quarry_ecs::index::index_name(ev),
+        _source: match ev.source.as_deref() {
+            Some(src) => Source::Original(src),
+            None => Source::Ecs(ev.to_json()),
+        },
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Slot<'a> {
+    Event(Doc<'a>),
+    Missing { missing: bool },
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum HitJson<'a> {
+    Event(Doc<'a>),
+    Group {
+        join_keys: &'a [J],
+        events: Vec<Slot<'a>>,
+    },
 }
 
 /// A hit as Elasticsearch's EQL search API shapes it.
-fn hit_json(h: &Hit) -> J {
+fn hit_json(h: &Hit) -> HitJson<'_> {
     match h {
-        Hit::Event(e) => doc(e),
-        Hit::Sequence { join_keys, events } => json!({
-            "join_keys": join_keys,
-            "events": events.iter().map(|e| e.as_ref().map_or_else(|| json!({"missing": true}), doc)).collect::<Vec<_>>(),
-        }),
-        Hit::Sample { join_keys, events } => {
-            json!({"join_keys": join_keys, "events": events.iter().map(doc).collect::<Vec<_>>()})
-        }
+        Hit::Event(e) => HitJson::Event(doc(e)),
+        Hit::Sequence { join_keys, events } => HitJson::Group {
+            join_keys,
+            events: events
+                .iter()
+                .map(|e| {
+                    e.as_ref()
+                        .map_or(Slot::Missing { missing: true }, |e| Slot::Event(doc(e)))
+                })
+                .collect(),
+        },
+        Hit::Sample { join_keys, events } => HitJson::Group {
+            join_keys,
+            events: events.iter().map(|e| Slot::Event(doc(e))).collect(),
+        },
     }
 }
 

@@ -5,7 +5,7 @@
 //! record is reported (file, chunk or record, reason) and skipped; every
 //! readable record is kept.
 
-use crate::{Problem, ReadSummary};
+use crate::{Problem, ReadSummary, Sink};
 use evtx::{EvtxParser, ParserSettings};
 use quarry_ecs::evtx_json;
 use quarry_ecs::windows;
@@ -13,12 +13,12 @@ use quarry_event::{Event, Locator, Origin};
 use std::path::Path;
 use std::sync::Arc;
 
-pub(crate) fn read_evtx_path(
+pub(crate) fn read_evtx_path<T: Send>(
     path: &Path,
     name: &str,
     many: bool,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     match EvtxParser::from_path(path) {
         Ok(parser) => read(parser, name, many, s, sink),
@@ -28,11 +28,11 @@ pub(crate) fn read_evtx_path(
     }
 }
 
-pub(crate) fn read_evtx_buffer(
+pub(crate) fn read_evtx_buffer<T: Send>(
     buf: Vec<u8>,
     name: &str,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     match EvtxParser::from_buffer(buf) {
         Ok(parser) => read(parser, name, true, s, sink),
@@ -42,12 +42,12 @@ pub(crate) fn read_evtx_buffer(
     }
 }
 
-fn read<T: std::io::Read + std::io::Seek + Send + 'static>(
-    parser: EvtxParser<T>,
+fn read<R: std::io::Read + std::io::Seek + Send + 'static, T: Send>(
+    parser: EvtxParser<R>,
     name: &str,
     many: bool,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     // One file among many: the files are already spread over the cores.
     let threads = if many { 1 } else { 0 };
@@ -66,7 +66,7 @@ fn read<T: std::io::Read + std::io::Seek + Send + 'static>(
             Ok(Ok(ev)) => {
                 s.events += 1;
                 *s.formats.entry("evtx".into()).or_default() += 1;
-                sink(ev);
+                sink.push(ev);
             }
             Ok(Err(msg)) => s.problems.push(Problem {
                 file: file.to_string(),

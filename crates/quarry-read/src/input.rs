@@ -1,8 +1,7 @@
 //! Inputs: expanding paths, folders and globs into files, opening
 //! containers, and recognising formats from their first bytes.
 
-use crate::{Problem, ReadSummary, evtx_file, json_stream};
-use quarry_event::Event;
+use crate::{Problem, ReadSummary, Sink, evtx_file, json_stream};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -83,7 +82,12 @@ pub(crate) fn problem(file: &Path, location: &str, message: &str) -> Problem {
 
 /// Reads one file of any supported format. `many` says other files are
 /// being read in parallel (so one EVTX file should not take every core).
-pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
+pub(crate) fn read_path<T: Send>(
+    path: &Path,
+    many: bool,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
     s.files += 1;
     let name = path.display().to_string();
     let file = match File::open(path) {
@@ -114,12 +118,12 @@ pub(crate) fn read_path(path: &Path, many: bool, s: &mut ReadSummary, sink: &mut
 }
 
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
-fn read_stream(
+fn read_stream<T: Send>(
     name: &str,
     mut reader: Box<dyn BufRead + '_>,
     magic: &[u8],
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     if magic.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::read::MultiGzDecoder::new(reader);
@@ -193,7 +197,7 @@ fn read_stream(
     }
 }
 
-fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
+fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -238,11 +242,11 @@ fn read_zip(path: &Path, s: &mut ReadSummary, sink: &mut dyn FnMut(Event)) {
 
 /// A tar archive (usually from `.tar.gz`): each regular member is read as
 /// its own input, `archive!member`.
-fn read_tar(
+fn read_tar<T: Send>(
     name: &str,
     reader: Box<dyn BufRead + '_>,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     let mut archive = tar::Archive::new(reader);
     let entries = match archive.entries() {
@@ -279,11 +283,11 @@ fn read_tar(
 }
 
 /// Reads one archive member as its own input, recognising its format.
-fn read_member(
+fn read_member<T: Send>(
     name: &str,
     member: &mut dyn Read,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     let mut reader = BufReader::with_capacity(1 << 20, member);
     let magic = match reader.fill_buf() {

@@ -5,7 +5,7 @@
 //! JSON lines are read in blocks and normalised on all cores; a malformed
 //! line is reported with its number and skipped.
 
-use crate::{Problem, ReadSummary};
+use crate::{Problem, ReadSummary, Sink};
 use quarry_ecs::json::{Format, normalize_json};
 use quarry_event::{Event, Locator, Origin};
 use rayon::prelude::*;
@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 const BLOCK_BYTES: usize = 4 << 20;
 
-pub(crate) fn read_json<R: BufRead>(
+pub(crate) fn read_json<R: BufRead, T: Send>(
     name: &str,
     mut reader: R,
     s: &mut ReadSummary,
-    sink: &mut dyn FnMut(Event),
+    sink: &mut Sink<'_, T>,
 ) {
     let file: Arc<str> = name.into();
     let mut ctx = Ctx {
@@ -58,15 +58,15 @@ pub(crate) fn read_json<R: BufRead>(
     read_lines(&mut ctx, reader, first, lineno);
 }
 
-struct Ctx<'a> {
+struct Ctx<'a, 's, T> {
     file: Arc<str>,
     s: &'a mut ReadSummary,
-    sink: &'a mut dyn FnMut(Event),
+    sink: &'a mut Sink<'s, T>,
     /// Plaso rows already seen (two rows per EVTX record).
     seen: FxHashSet<String>,
 }
 
-impl Ctx<'_> {
+impl<T: Send> Ctx<'_, '_, T> {
     fn problem(&mut self, location: String, message: String) {
         self.s.problems.push(Problem {
             file: self.file.to_string(),
@@ -97,23 +97,45 @@ impl Ctx<'_> {
             let loc = locator_text(None);
             self.problem(loc, p);
         }
-        for (mut n, src) in n {
-            if let Some(key) = n.dedupe_key.take() {
+        let keep = self.sink.keep;
+        let prepared = n.into_iter().map(|n| prepare(n, keep)).collect();
+        self.accept_prepared(prepared);
+    }
+
+    /// Counts prepared records, drops Plaso's second rows, keeps the rest.
+    fn accept_prepared(&mut self, items: Vec<Prepared<T>>) {
+        for (key, format, kept) in items {
+            if let Some(key) = key {
                 if !self.seen.insert(key) {
                     self.s.duplicate_rows += 1;
                     continue;
                 }
             }
-            // the original document stands for itself only when it already
-            // was ECS; every other format is echoed as its ECS form
-            if n.format == Format::Ecs {
-                n.event.source = src;
-            }
-            *self.s.formats.entry(format_name(n.format)).or_default() += 1;
+            *self.s.formats.entry(format_name(format)).or_default() += 1;
             self.s.events += 1;
-            (self.sink)(n.event);
+            if let Some(t) = kept {
+                self.sink.out.push(t);
+            }
         }
     }
+}
+
+/// A normalised record after the consumer's `keep`: its Plaso dedupe key,
+/// its format, and what `keep` made of it.
+type Prepared<T> = (Option<String>, Format, Option<T>);
+
+/// Runs on the worker threads: echo-source, dedupe key, `keep`. Events
+/// the consumer does not want are dropped where they were built.
+fn prepare<T>(
+    (mut n, src): (quarry_ecs::Normalized, Option<Arc<serde_json::Value>>),
+    keep: &(dyn Fn(Event) -> Option<T> + Sync),
+) -> Prepared<T> {
+    // the original document stands for itself only when it already was
+    // ECS; every other format is echoed as its ECS form
+    if n.format == Format::Ecs {
+        n.event.source = src;
+    }
+    (n.dedupe_key.take(), n.format, keep(n.event))
 }
 
 fn locator_text(l: Option<Locator>) -> String {
@@ -186,15 +208,12 @@ fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
     }
 }
 
-type Parsed = Result<
-    (
-        Vec<(quarry_ecs::Normalized, Option<Arc<serde_json::Value>>)>,
-        Vec<String>,
-    ),
-    String,
->;
-
-fn read_lines<R: BufRead>(ctx: &mut Ctx<'_>, mut reader: R, first: Vec<u8>, first_lineno: u64) {
+fn read_lines<R: BufRead, T: Send>(
+    ctx: &mut Ctx<'_, '_, T>,
+    mut reader: R,
+    first: Vec<u8>,
+    first_lineno: u64,
+) {
     let mut buf = first;
     let mut spans: Vec<(usize, usize, u64)> = vec![(0, buf.len(), first_lineno)];
     let mut lineno = first_lineno;
@@ -216,7 +235,9 @@ fn read_lines<R: BufRead>(ctx: &mut Ctx<'_>, mut reader: R, first: Vec<u8>, firs
         }
         if n == 0 || buf.len() >= BLOCK_BYTES {
             let file = ctx.file.clone();
-            let results: Vec<(u64, Parsed)> = spans
+            let keep = ctx.sink.keep;
+            type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
+            let results: Vec<LineResult<T>> = spans
                 .par_iter()
                 .filter_map(|&(a, b, ln)| {
                     let line = trim(&buf[a..b]);
@@ -232,18 +253,18 @@ fn read_lines<R: BufRead>(ctx: &mut Ctx<'_>, mut reader: R, first: Vec<u8>, firs
                         parse_line(line).map(|doc| {
                             let mut problems = Vec::new();
                             let n = normalize(doc, origin, &mut problems);
-                            (n, problems)
+                            (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
                         }),
                     ))
                 })
                 .collect();
             for (ln, r) in results {
                 match r {
-                    Ok((n, problems)) => {
+                    Ok((items, problems)) => {
                         for p in problems {
                             ctx.problem(format!("line {ln}"), p);
                         }
-                        ctx.accept(n, Vec::new());
+                        ctx.accept_prepared(items);
                     }
                     Err(e) => ctx.problem(format!("line {ln}"), e),
                 }
@@ -257,7 +278,7 @@ fn read_lines<R: BufRead>(ctx: &mut Ctx<'_>, mut reader: R, first: Vec<u8>, firs
     }
 }
 
-fn read_documents<R: Read>(ctx: &mut Ctx<'_>, reader: R) {
+fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
     let stream = serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>();
     for (i, doc) in stream.enumerate() {
         match doc {
@@ -273,9 +294,9 @@ fn read_documents<R: Read>(ctx: &mut Ctx<'_>, reader: R) {
     }
 }
 
-fn read_array<R: Read>(ctx: &mut Ctx<'_>, reader: R) {
-    struct Each<'c, 'a>(&'c mut Ctx<'a>);
-    impl<'de> Visitor<'de> for Each<'_, '_> {
+fn read_array<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
+    struct Each<'c, 'a, 's, T>(&'c mut Ctx<'a, 's, T>);
+    impl<'de, T: Send> Visitor<'de> for Each<'_, '_, '_, T> {
         type Value = u64;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a JSON array of documents")

@@ -17,7 +17,6 @@ use quarry_event::Event;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 /// One problem met while reading; the rest of the input is still read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +92,21 @@ impl ReadSummary {
     }
 }
 
+/// Where readers put events: `keep` decides (on the worker threads where
+/// possible) what of each event to hold on to.
+pub(crate) struct Sink<'a, T> {
+    pub(crate) keep: &'a (dyn Fn(Event) -> Option<T> + Sync),
+    pub(crate) out: Vec<T>,
+}
+
+impl<T> Sink<'_, T> {
+    pub(crate) fn push(&mut self, ev: Event) {
+        if let Some(t) = (self.keep)(ev) {
+            self.out.push(t);
+        }
+    }
+}
+
 /// Reads every input, normalises each record, and hands each event to
 /// `keep`, which returns what to hold on to (or `None`). Runs on all cores;
 /// the results come back grouped by file, in input order.
@@ -112,19 +126,11 @@ where
     let results: Vec<(Vec<T>, ReadSummary)> = files
         .par_iter()
         .map(|f| {
-            let out = Mutex::new(Vec::new());
             let mut s = ReadSummary::default();
+            let mut sink = Sink { keep: &keep, out: Vec::new() };
             // A parser bug on hostile input (ours or a dependency's) must cost
             // one file, not the run: keep what was read and report the rest.
-            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                input::read_path(f, many, &mut s, &mut |ev| {
-                    if let Some(t) = keep(ev) {
-                        if let Ok(mut o) = out.lock() {
-                            o.push(t);
-                        }
-                    }
-                })
-            }));
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| input::read_path(f, many, &mut s, &mut sink)));
             if let Err(panic) = read {
                 let why = panic
                     .downcast_ref::<&str>()
@@ -133,7 +139,7 @@ where
                     .unwrap_or_default();
                 s.problems.push(input::problem(f, "", &format!("reader failed on this file ({why}); events read before the failure are kept")));
             }
-            (out.into_inner().unwrap_or_else(|p| p.into_inner()), s)
+            (sink.out, s)
         })
         .collect();
     let mut all = Vec::new();

