@@ -91,7 +91,7 @@ fn bench_n(c: &mut Criterion, n: usize) {
     let seq = compile(r#"sequence by host.id with maxspan=1m [process where process.name : "cmd.exe"] [network where true]"#, &Options::default()).expect("compiles");
     g.sample_size(10);
     g.bench_function("sequence_by_host_maxspan", |b| {
-        b.iter(|| seq.run(evs.clone()).len())
+        b.iter(|| seq.run_slice(&evs).len())
     });
     g.finish();
 }

@@ -323,8 +323,14 @@ impl Query {
     /// Runs the query over events with Elasticsearch's full semantics:
     /// ordering by timestamp then tiebreaker, sequences, samples, pipes.
     pub fn run(&self, events: Vec<Event>) -> Vec<Hit> {
-        let mut keyed: Vec<((i64, Option<V<'static>>), Event)> =
-            events.into_iter().map(|e| (self.sort_key(&e), e)).collect();
+        self.run_slice(&events)
+    }
+
+    /// [`Query::run`] over borrowed events: only the events that end up in
+    /// results are copied.
+    pub fn run_slice(&self, events: &[Event]) -> Vec<Hit> {
+        let mut keyed: Vec<((i64, Option<V<'static>>), &Event)> =
+            events.iter().map(|e| (self.sort_key(e), e)).collect();
         keyed.sort_by(|(a, _), (b, _)| {
             a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
                 (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
@@ -332,12 +338,12 @@ impl Query {
             })
         });
         let times: Vec<i64> = keyed.iter().map(|(k, _)| k.0).collect();
-        let events: Vec<Event> = keyed.into_iter().map(|(_, e)| e).collect();
+        let events: Vec<&Event> = keyed.into_iter().map(|(_, e)| e).collect();
         let mut hits: Vec<Hit> = match &self.body {
             QueryBody::Event(f) => events
                 .into_iter()
                 .filter(|e| f.matches(e, &self.category_field))
-                .map(Hit::Event)
+                .map(|e| Hit::Event(e.clone()))
                 .collect(),
             QueryBody::Sequence(s) => s.run(&events, &times, &self.category_field),
             QueryBody::Sample(s) => s.run(&events, &self.category_field, self.max_samples_per_key),

@@ -280,7 +280,7 @@ impl Sequence {
         }
     }
 
-    pub(crate) fn run(&self, events: &[Event], times: &[i64], cat: &FieldRef) -> Vec<Hit> {
+    pub(crate) fn run(&self, events: &[&Event], times: &[i64], cat: &FieldRef) -> Vec<Hit> {
         let positives: Vec<usize> = (0..self.terms.len())
             .filter(|&i| !self.terms[i].missing)
             .collect();
@@ -362,7 +362,7 @@ impl Sequence {
                 if term.missing {
                     slots.push(None);
                 } else {
-                    slots.push(Some(events[p.events[next_pos]].clone()));
+                    slots.push(Some((*events[p.events[next_pos]]).clone()));
                     next_pos += 1;
                 }
             }
@@ -407,7 +407,7 @@ impl Sample {
     /// Per join key, the events matching each term (in time order); a
     /// sample takes one distinct event per term, in term order. Samples
     /// come ordered by their join keys.
-    pub(crate) fn run(&self, events: &[Event], cat: &FieldRef, per_key: usize) -> Vec<Hit> {
+    pub(crate) fn run(&self, events: &[&Event], cat: &FieldRef, per_key: usize) -> Vec<Hit> {
         let n = self.terms.len();
         let mut order: Vec<String> = Vec::new();
         let mut groups: FxHashMap<String, (Vec<V<'static>>, Vec<Vec<usize>>)> =
@@ -453,7 +453,7 @@ impl Sample {
                     keys.clone(),
                     Hit::Sample {
                         join_keys: keys.iter().map(V::to_json).collect(),
-                        events: picked.iter().map(|&e| events[e].clone()).collect(),
+                        events: picked.iter().map(|&e| (*events[e]).clone()).collect(),
                     },
                 ));
             }
