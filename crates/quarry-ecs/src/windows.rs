@@ -409,7 +409,7 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
 
 /// `dns.question.registered_domain`, `.subdomain`, `.top_level_domain`
 /// from the public suffix list, as Elastic's `registered_domain` processor.
-fn set_domain_parts(ev: &mut Event, name: &str) {
+pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
     let name = name.trim_end_matches('.');
     let Some(domain) = psl::domain(name.as_bytes()) else {
         return;

@@ -1,0 +1,309 @@
+//! CrowdStrike Falcon Data Replicator (FDR) → ECS, as Elastic's
+//! `crowdstrike.fdr` pipeline maps it.
+//!
+//! FDR writes every value as a string, times as epoch milliseconds
+//! (`timestamp`) or `"seconds.millis"` (`ProcessStartTime`,
+//! `ContextTimeStamp`), and image paths as NT device paths
+//! (`\Device\HarddiskVolume3\…`), which are kept as they are — Elastic's
+//! rules carry `\Device\HarddiskVolume*` patterns for them. Process
+//! identity is CrowdStrike's own: `TargetProcessId` (a process's
+//! `process.entity_id`), `ParentProcessId`, `ContextProcessId` (the actor of
+//! DNS, network, file and registry events). All other fields are kept under
+//! `crowdstrike.*`; an unknown `event_simpleName` is kept as a generic event.
+
+use crate::windows::{basename, split_command_line};
+use quarry_event::{Event, Origin, Value};
+use serde_json::Value as J;
+
+fn s<'a>(doc: &'a J, k: &str) -> Option<&'a str> {
+    doc.get(k)
+        .and_then(J::as_str)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// `"1604855181.648"` (seconds.millis) → nanoseconds.
+fn seconds(v: &str) -> Option<i64> {
+    let f: f64 = v.trim().parse().ok()?;
+    (f.is_finite() && f > 0.0).then(|| (f * 1000.0).round() as i64 * 1_000_000)
+}
+
+fn int(ev: &mut Event, path: &str, raw: Option<&str>, problems: &mut Vec<String>) {
+    if let Some(r) = raw {
+        match r.parse::<i64>() {
+            Ok(n) => ev.set(path, n),
+            Err(_) => problems.push(format!("{path}: {r:?} is not a number; left out")),
+        }
+    }
+}
+
+fn dns_type(code: &str) -> &str {
+    match code {
+        "1" => "A",
+        "2" => "NS",
+        "5" => "CNAME",
+        "6" => "SOA",
+        "12" => "PTR",
+        "15" => "MX",
+        "16" => "TXT",
+        "28" => "AAAA",
+        "33" => "SRV",
+        "59" => "CDS",
+        "65" => "HTTPS",
+        "255" => "ANY",
+        other => other,
+    }
+}
+
+pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
+    let mut ev = Event::new(origin);
+    // everything the record says, under the vendor's namespace
+    if let J::Object(m) = doc {
+        for (k, v) in m {
+            ev.set(&format!("crowdstrike.{k}"), Value::from_json(v));
+        }
+    }
+    let name = s(doc, "event_simpleName").unwrap_or("unknown");
+    ev.set("event.action", name);
+    ev.set("event.kind", "event");
+    ev.set("event.module", "crowdstrike");
+    ev.set("event.dataset", "crowdstrike.fdr");
+    ev.set("data_stream.type", "logs");
+    ev.set("data_stream.dataset", "crowdstrike.fdr");
+    ev.set("data_stream.namespace", "default");
+    ev.set("observer.vendor", "crowdstrike");
+    ev.set("observer.type", "agent");
+    match s(doc, "timestamp").map(|t| t.parse::<i64>()) {
+        Some(Ok(ms)) => {
+            ev.set_timestamp(ms.saturating_mul(1_000_000));
+            ev.set(
+                "event.created",
+                Value::Timestamp(ms.saturating_mul(1_000_000)),
+            );
+        }
+        Some(Err(_)) => problems.push(format!(
+            "timestamp {:?} is not epoch milliseconds",
+            s(doc, "timestamp").unwrap_or_default()
+        )),
+        None => {
+            if let Some(t) = s(doc, "ContextTimeStamp").and_then(seconds) {
+                ev.set_timestamp(t);
+            } else {
+                problems.push("no timestamp".into());
+            }
+        }
+    }
+    let (id, aid, cid) = (s(doc, "id"), s(doc, "aid"), s(doc, "cid"));
+    if let (Some(id), Some(aid), Some(cid)) = (id, aid, cid) {
+        ev.set("event.id", format!("{id}|{aid}|{cid}"));
+    } else {
+        ev.set("event.id", id);
+    }
+    if let Some(aid) = aid {
+        ev.set("host.id", aid);
+        ev.set("device.id", aid);
+        ev.set("observer.serial_number", aid);
+    }
+    ev.set("observer.version", s(doc, "ConfigBuild"));
+    let os = match s(doc, "event_platform") {
+        Some("Win") => Some("windows"),
+        Some("Mac") => Some("macos"),
+        Some("Lin") => Some("linux"),
+        _ => None,
+    };
+    ev.set("host.os.type", os);
+    ev.set("user.id", s(doc, "UserSid"));
+    ev.set("user.name", s(doc, "UserName"));
+    let mut hashes = Vec::new();
+    for (field, algo) in [
+        ("MD5HashData", "md5"),
+        ("SHA1HashData", "sha1"),
+        ("SHA256HashData", "sha256"),
+    ] {
+        if let Some(h) = s(doc, field).filter(|h| !h.bytes().all(|b| b == b'0')) {
+            ev.set(&format!("process.hash.{algo}"), h.to_ascii_lowercase());
+            hashes.push(h.to_ascii_lowercase());
+        }
+    }
+    if !hashes.is_empty() {
+        ev.set("related.hash", hashes);
+    }
+    match name {
+        "ProcessRollup2" | "SyntheticProcessRollup2" | "ProcessRollup2Stats" => {
+            ev.set("event.category", vec!["process"]);
+            ev.set("event.type", vec!["start"]);
+            ev.set("event.outcome", "success");
+            process(doc, &mut ev, problems);
+        }
+        "EndOfProcess" | "TerminateProcess" => {
+            ev.set("event.category", vec!["process"]);
+            ev.set("event.type", vec!["end"]);
+            process(doc, &mut ev, problems);
+        }
+        "DnsRequest" | "SuspiciousDnsRequest" => {
+            ev.set("event.category", vec!["network"]);
+            ev.set("event.type", vec!["protocol"]);
+            ev.set("event.outcome", "success");
+            ev.set("network.protocol", "dns");
+            ev.set("dns.type", "query");
+            ev.set("message", name);
+            context_process(doc, &mut ev, problems);
+            if let Some(q) = s(doc, "DomainName") {
+                ev.set("dns.question.name", q);
+                crate::windows::set_domain_parts(&mut ev, q);
+            }
+            ev.set("dns.question.type", s(doc, "RequestType").map(dns_type));
+        }
+        n if n.starts_with("NetworkConnectIP") || n.starts_with("NetworkReceiveAcceptIP") => {
+            ev.set("event.category", vec!["network"]);
+            let inbound = n.starts_with("NetworkReceive");
+            ev.set(
+                "event.type",
+                vec![if inbound { "start" } else { "connection" }],
+            );
+            ev.set(
+                "network.direction",
+                if inbound { "ingress" } else { "egress" },
+            );
+            context_process(doc, &mut ev, problems);
+            ip(
+                &mut ev,
+                "source.ip",
+                s(doc, "LocalAddressIP4").or(s(doc, "LocalAddressIP6")),
+            );
+            int(&mut ev, "source.port", s(doc, "LocalPort"), problems);
+            ip(
+                &mut ev,
+                "destination.ip",
+                s(doc, "RemoteAddressIP4").or(s(doc, "RemoteAddressIP6")),
+            );
+            int(&mut ev, "destination.port", s(doc, "RemotePort"), problems);
+            ev.set(
+                "network.transport",
+                s(doc, "Protocol").map(|p| match p {
+                    "6" => "tcp",
+                    "17" => "udp",
+                    "1" => "icmp",
+                    other => other,
+                }),
+            );
+        }
+        n if n.contains("FileWritten")
+            || n.starts_with("NewExecutableWritten")
+            || n.ends_with("FileCreated")
+            || n == "FileDeleteInfo" =>
+        {
+            ev.set("event.category", vec!["file"]);
+            ev.set(
+                "event.type",
+                vec![if n == "FileDeleteInfo" {
+                    "deletion"
+                } else {
+                    "creation"
+                }],
+            );
+            context_process(doc, &mut ev, problems);
+            if let Some(path) = s(doc, "TargetFileName") {
+                ev.set("file.path", path);
+                ev.set("file.name", basename(path));
+            }
+        }
+        n if n.starts_with("Asep") || n.starts_with("Reg") => {
+            ev.set("event.category", vec!["registry"]);
+            ev.set("event.type", vec!["change"]);
+            context_process(doc, &mut ev, problems);
+            ev.set("registry.key", s(doc, "RegObjectName"));
+            ev.set("registry.value", s(doc, "RegValueName"));
+            if let (Some(k), Some(v)) = (s(doc, "RegObjectName"), s(doc, "RegValueName")) {
+                ev.set("registry.path", format!("{k}\\{v}"));
+            }
+        }
+        // Unknown types stay generic events: the record under crowdstrike.*,
+        // its type in event.action.
+        _ => {}
+    }
+    ev
+}
+
+fn ip(ev: &mut Event, path: &str, raw: Option<&str>) {
+    if let Some(r) = raw {
+        match r.parse::<std::net::IpAddr>() {
+            Ok(a) => ev.set(path, a),
+            Err(_) => ev.set(path, r),
+        }
+    }
+}
+
+/// The created (or ending) process of a ProcessRollup2 / EndOfProcess.
+fn process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
+    ev.set("process.entity_id", s(doc, "TargetProcessId"));
+    ev.set("process.parent.entity_id", s(doc, "ParentProcessId"));
+    int(ev, "process.pid", s(doc, "RawProcessId"), problems);
+    if let Some(image) = s(doc, "ImageFileName") {
+        ev.set("process.executable", image);
+        ev.set("process.name", basename(image));
+    }
+    ev.set("process.parent.name", s(doc, "ParentBaseFileName"));
+    if let Some(cmd) = s(doc, "CommandLine") {
+        ev.set("process.command_line", cmd);
+        let args = split_command_line(cmd);
+        ev.set("process.args_count", args.len() as i64);
+        ev.set("process.args", args);
+    }
+    if let Some(t) = s(doc, "ProcessStartTime").and_then(seconds) {
+        ev.set("process.start", Value::Timestamp(t));
+    }
+    if let Some(t) = s(doc, "ProcessEndTime").and_then(seconds) {
+        ev.set("process.end", Value::Timestamp(t));
+    }
+}
+
+/// The acting process of DNS, network, file and registry events.
+fn context_process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
+    ev.set("process.entity_id", s(doc, "ContextProcessId"));
+    ev.set("process.name", s(doc, "ContextBaseFileName"));
+    int(ev, "process.thread.id", s(doc, "ContextThreadId"), problems);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fixtures_of_several_types() {
+        let pr2 = json!({"event_simpleName":"ProcessRollup2","aid":"a1","cid":"c1","id":"i1","timestamp":"1601546312519","event_platform":"Win",
+            "TargetProcessId":"200","ParentProcessId":"100","RawProcessId":"4242","ImageFileName":"\\Device\\HarddiskVolume3\\Windows\\System32\\cmd.exe",
+            "ParentBaseFileName":"dns.exe","CommandLine":"cmd.exe /c whoami","ProcessStartTime":"1601546312.400","SHA1HashData":"0000000000000000000000000000000000000000"});
+        let mut p = Vec::new();
+        let e = normalize(&pr2, Origin::default(), &mut p);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(e.get_str("process.name"), Some("cmd.exe"));
+        assert_eq!(e.get_str("process.parent.name"), Some("dns.exe"));
+        assert_eq!(e.get_i64("process.pid"), Some(4242));
+        assert_eq!(e.get_str("host.os.type"), Some("windows"));
+        assert!(
+            !e.contains("process.hash.sha1"),
+            "all-zero hashes are absent"
+        );
+        let dns = json!({"event_simpleName":"DnsRequest","aid":"m1","timestamp":"1625677476111","event_platform":"Mac","ContextProcessId":"364977197365370629","DomainName":"jss.dom1.com","RequestType":"28","ContextThreadId":"x"});
+        let e = normalize(&dns, Origin::default(), &mut p);
+        assert_eq!(e.get_str("dns.question.type"), Some("AAAA"));
+        assert_eq!(e.get_str("host.os.type"), Some("macos"));
+        assert_eq!(p.len(), 1, "a bad thread id is reported, the record kept");
+        let net = json!({"event_simpleName":"NetworkConnectIP4","aid":"a1","timestamp":"1","event_platform":"Lin","ContextProcessId":"7","RemoteAddressIP4":"203.0.113.5","RemotePort":"443","Protocol":"6"});
+        let e = normalize(&net, Origin::default(), &mut Vec::new());
+        assert_eq!(e.get_i64("destination.port"), Some(443));
+        assert_eq!(e.get_str("network.transport"), Some("tcp"));
+        let unknown =
+            json!({"event_simpleName":"SomethingNew","aid":"a1","timestamp":"1","Foo":"bar"});
+        let e = normalize(&unknown, Origin::default(), &mut Vec::new());
+        assert_eq!(e.get_str("event.action"), Some("SomethingNew"));
+        assert_eq!(e.get_str("crowdstrike.Foo"), Some("bar"));
+        let bad = json!({"event_simpleName":"EndOfProcess","timestamp":"yesterday","TargetProcessId":"200"});
+        let mut p = Vec::new();
+        let e = normalize(&bad, Origin::default(), &mut p);
+        assert!(e.has_value("event.type", "end"));
+        assert_eq!(p.len(), 1);
+    }
+}

@@ -1,0 +1,128 @@
+//! Vendor records normalised by quarry compared field by field with
+//! Elastic's expected pipeline output in `../shared/corpus/vendor/`.
+
+use quarry_ecs::json::{Format, normalize_json};
+use quarry_ecs::vendor::Vendor;
+use quarry_event::{Event, Origin};
+use serde_json::Value as J;
+use std::path::PathBuf;
+
+fn dir() -> PathBuf {
+    std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+        .join("corpus/vendor/elastic-integrations")
+}
+
+fn read(rel: &str) -> String {
+    let p = dir().join(rel);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Compared: the fields rules read. Not compared, with the reason:
+const SKIP: &[(&str, &str)] = &[
+    ("event.ingested", "set at ingest time"),
+    ("event.original", "the raw record as shipped"),
+    ("event.agent_id_status", "Fleet agent metadata"),
+    ("event.timezone", "set by the ingest node"),
+    (
+        "event.id",
+        "the 2023 pipeline (ProcessRollup2 README sample) used `id`, the 2025 one `id|aid|cid`; quarry follows 2025",
+    ),
+];
+const PREFIXES: &[&str] = &[
+    "@timestamp",
+    "process.",
+    "dns.",
+    "event.",
+    "host.os.type",
+    "host.id",
+    "user.id",
+    "device.id",
+    "network.protocol",
+    "observer.serial_number",
+];
+
+fn compare(expected: &J, got: &Event) -> (usize, Vec<String>) {
+    let exp = Event::from_json(expected, Origin::default());
+    let mut keys: Vec<&str> = exp.fields().map(|(k, _)| k).collect();
+    keys.sort_unstable();
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for k in keys {
+        if !PREFIXES.iter().any(|p| k.starts_with(p)) || SKIP.iter().any(|(s, _)| *s == k) {
+            continue;
+        }
+        let mut want = exp.get(k).map(|v| v.to_json());
+        let mut have = got.get(k).map(|v| v.to_json());
+        if k == "@timestamp" || k == "event.created" || k == "process.start" {
+            let t = |v: &Option<J>| {
+                v.as_ref()
+                    .and_then(J::as_str)
+                    .and_then(quarry_event::parse_timestamp)
+                    .map(J::from)
+            };
+            (want, have) = (t(&want), t(&have));
+        }
+        compared += 1;
+        if want != have {
+            diffs.push(format!("{k}: expected {want:?}, got {have:?}"));
+        }
+    }
+    (compared, diffs)
+}
+
+fn check(raw_rel: &str, line: usize, expected_rel: &str) {
+    let raw = read(raw_rel);
+    let record: J = serde_json::from_str(raw.lines().nth(line).expect("line")).expect("raw JSON");
+    let expected: J = serde_json::from_str(&read(expected_rel)).expect("expected JSON");
+    let mut problems = Vec::new();
+    let n = normalize_json(&record, Origin::default(), &mut problems);
+    assert_eq!(n.format, Format::Vendor(Vendor::CrowdStrikeFdr));
+    let (compared, diffs) = compare(&expected, &n.event);
+    assert!(
+        diffs.is_empty(),
+        "{expected_rel}:\n  {}",
+        diffs.join("\n  ")
+    );
+    assert!(
+        compared >= 10,
+        "{expected_rel}: only {compared} fields compared"
+    );
+    println!("{expected_rel}: {compared} fields equal");
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn crowdstrike_fdr_process_rollup2() {
+    check(
+        "crowdstrike_fdr/readme-example-ProcessRollup2V18-win.raw.ndjson",
+        0,
+        "crowdstrike_fdr/readme-example-ProcessRollup2V18-win.expected-ecs.json",
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn crowdstrike_fdr_dns_request_windows() {
+    check(
+        "crowdstrike_fdr/test-windows.log.selected.ndjson",
+        0,
+        "crowdstrike_fdr/expected-DnsRequest-win.from-test-windows.log-expected.json",
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn crowdstrike_fdr_dns_request_mac() {
+    let raw = read("crowdstrike_fdr/test-fdr.log.selected.ndjson");
+    let line = raw
+        .lines()
+        .position(|l| l.contains("\"DnsRequest\""))
+        .expect("a DnsRequest line");
+    check(
+        "crowdstrike_fdr/test-fdr.log.selected.ndjson",
+        line,
+        "crowdstrike_fdr/expected-DnsRequestMacV1.from-test-fdr.log-expected.json",
+    );
+}
