@@ -48,3 +48,31 @@ fn fdr_dns_requests_link_to_their_process_rollup2_per_host() {
     assert_eq!(b.linked_by, "unlinked");
     assert_eq!(cov.hosts_with_dns.len(), 2);
 }
+
+/// SentinelOne DNS events carry the querying process themselves; with the
+/// Process Creation of that process in the data they link by its uid.
+#[test]
+fn sentinelone_dns_answers_with_the_process_it_carries() {
+    let lines = [
+        r#"{"meta.event.name":"PROCESSCREATION","event.time":1664811149000,"agent.uuid":"s1host","endpoint.name":"WS9","endpoint.os":"windows","tgt.process.uid":"U1","tgt.process.pid":4720,"tgt.process.image.path":"C:\\Tools\\beacon.exe","tgt.process.cmdline":"beacon.exe -c2","tgt.process.user":"CORP\\bob","src.process.uid":"U0","src.process.image.path":"C:\\Windows\\explorer.exe","src.process.cmdline":"C:\\Windows\\Explorer.EXE"}"#,
+        r#"{"meta.event.name":"DNS","event.time":1664811150000,"agent.uuid":"s1host","endpoint.name":"WS9","endpoint.os":"windows","event.dns.request":"c2.example.net","src.process.uid":"U1","src.process.pid":4720,"src.process.image.path":"C:\\Tools\\beacon.exe","src.process.cmdline":"beacon.exe -c2","src.process.user":"CORP\\bob","src.process.parent.uid":"U0","src.process.parent.image.path":"C:\\Windows\\explorer.exe"}"#,
+    ];
+    let dir = std::env::temp_dir().join(format!("quarry-s1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s1.json");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let (events, summary) = quarry_read::scan(&[path], q1018::wants);
+    assert!(summary.is_clean(), "{:?}", summary.problems);
+    let (rows, _) = q1018::answer(events);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.approach, "SentinelOne DNS");
+    assert_eq!(r.linked_by, "entity_id");
+    assert_eq!(r.executable.as_deref(), Some("C:\\Tools\\beacon.exe"));
+    assert_eq!(
+        r.parent_executable.as_deref(),
+        Some("C:\\Windows\\explorer.exe")
+    );
+    assert_eq!(r.user.as_deref(), Some("CORP\\bob"));
+    assert_eq!(r.host_name.as_deref(), Some("WS9"));
+}

@@ -1,9 +1,10 @@
 //! Vendor formats other than Windows event logs. Each module maps one
 //! vendor's records to ECS the way Elastic's integration pipeline does.
-//! Implemented: CrowdStrike Falcon Data Replicator. (M365 Defender,
-//! SentinelOne Cloud Funnel, Elastic Defend, Endgame: to come.)
+//! Implemented: CrowdStrike Falcon Data Replicator, SentinelOne Cloud
+//! Funnel. (M365 Defender, Elastic Defend beyond plain ECS, Endgame: to come.)
 
 pub mod crowdstrike;
+pub mod sentinelone;
 
 use quarry_event::{Event, Origin};
 
@@ -12,6 +13,8 @@ use quarry_event::{Event, Origin};
 pub enum Vendor {
     /// CrowdStrike FDR: `event_simpleName` (+ `aid`).
     CrowdStrikeFdr,
+    /// SentinelOne Cloud Funnel: flat dotted keys (`src.process.uid`, `meta.event.name`).
+    SentinelOneCloudFunnel,
 }
 
 /// Recognises a vendor record, or `None` when it is not one of these vendors.
@@ -20,6 +23,11 @@ pub fn detect(doc: &serde_json::Value) -> Option<Vendor> {
     if m.contains_key("event_simpleName") && (m.contains_key("aid") || m.contains_key("timestamp"))
     {
         return Some(Vendor::CrowdStrikeFdr);
+    }
+    if m.contains_key("meta.event.name")
+        || (m.contains_key("src.process.uid") && m.contains_key("agent.uuid"))
+    {
+        return Some(Vendor::SentinelOneCloudFunnel);
     }
     None
 }
@@ -35,5 +43,6 @@ pub fn normalize(
 ) -> Event {
     match vendor {
         Vendor::CrowdStrikeFdr => crowdstrike::normalize(doc, origin, problems),
+        Vendor::SentinelOneCloudFunnel => sentinelone::normalize(doc, origin, problems),
     }
 }

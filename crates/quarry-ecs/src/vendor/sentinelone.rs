@@ -1,0 +1,204 @@
+//! SentinelOne Cloud Funnel → ECS, following the newer mapping of Elastic's
+//! `sentinel_one_cloud_funnel` integration: in a Process Creation the
+//! created process (`tgt.process.*`) is `process` and its creator
+//! (`src.process.*`) is `process.parent`, with `event.type: start` — the
+//! older mapping (creator as `process`, type `info`) never let process-start
+//! rules fire. In DNS, network, file and registry events the acting process
+//! is `src.process.*`, so they carry the querying process themselves.
+//!
+//! Cloud Funnel keys are flat dotted strings (`"src.process.pid"`); every
+//! one is also kept under `sentinel_one.*`.
+
+use crate::windows::{basename, split_command_line};
+use quarry_event::{Event, Origin, Value};
+use serde_json::Value as J;
+
+fn g<'a>(doc: &'a J, k: &str) -> Option<&'a J> {
+    doc.get(k)
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+}
+
+fn text(doc: &J, k: &str) -> Option<String> {
+    g(doc, k).map(|v| match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+fn ms(doc: &J, k: &str) -> Option<i64> {
+    g(doc, k)
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        })
+        .map(|m| m.saturating_mul(1_000_000))
+}
+
+/// `process` ← `tgt.process` / `src.process`; `process.parent` ← the next.
+fn set_process(ev: &mut Event, to: &str, from: &str, doc: &J) {
+    let f = |k: &str| format!("{from}.{k}");
+    let t = |k: &str| format!("{to}.{k}");
+    ev.set(&t("entity_id"), text(doc, &f("uid")));
+    if let Some(pid) = g(doc, &f("pid")).and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    }) {
+        ev.set(&t("pid"), pid);
+    }
+    ev.set(
+        &t("name"),
+        text(doc, &f("name"))
+            .or_else(|| text(doc, &f("image.path")).map(|p| basename(&p).to_string())),
+    );
+    ev.set(&t("executable"), text(doc, &f("image.path")));
+    ev.set(&t("title"), text(doc, &f("displayName")));
+    if let Some(cmd) = text(doc, &f("cmdline")).map(unquote) {
+        let args = split_command_line(&cmd);
+        ev.set(&t("args_count"), args.len() as i64);
+        ev.set(&t("args"), args);
+        ev.set(&t("command_line"), cmd);
+    }
+    for algo in ["md5", "sha1", "sha256"] {
+        ev.set(
+            &t(&format!("hash.{algo}")),
+            text(doc, &f(&format!("image.{algo}"))),
+        );
+    }
+    if let Some(start) = ms(doc, &f("startTime")) {
+        ev.set(&t("start"), Value::Timestamp(start));
+    }
+    ev.set(&t("user.name"), text(doc, &f("user")));
+    if let Some(signed) = text(doc, &f("signedStatus")) {
+        ev.set(&t("code_signature.exists"), signed == "signed");
+    }
+    ev.set(
+        &t("code_signature.subject_name"),
+        text(doc, &f("publisher")),
+    );
+    if let Some(v) = text(doc, &f("verifiedStatus")) {
+        ev.set(&t("code_signature.trusted"), v == "verified");
+    }
+}
+
+pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
+    let mut ev = Event::new(origin);
+    if let J::Object(m) = doc {
+        for (k, v) in m {
+            ev.set(&format!("sentinel_one.{k}"), Value::from_json(v));
+        }
+    }
+    let name = text(doc, "meta.event.name")
+        .or_else(|| text(doc, "event.type"))
+        .unwrap_or_default();
+    let dataset = if name.eq_ignore_ascii_case("DNS") {
+        "sentinel_one_cloud_funnel.dns"
+    } else {
+        "sentinel_one_cloud_funnel.event"
+    };
+    ev.set("event.kind", "event");
+    ev.set("event.module", "sentinel_one_cloud_funnel");
+    ev.set("event.dataset", dataset);
+    ev.set("data_stream.type", "logs");
+    ev.set("data_stream.dataset", dataset);
+    ev.set("data_stream.namespace", "default");
+    ev.set("event.id", text(doc, "event.id"));
+    match ms(doc, "event.time") {
+        Some(t) => ev.set_timestamp(t),
+        None => problems.push("no event.time (epoch milliseconds)".into()),
+    }
+    ev.set("host.id", text(doc, "agent.uuid"));
+    ev.set("host.hostname", text(doc, "endpoint.name"));
+    ev.set("host.name", text(doc, "endpoint.name"));
+    ev.set("host.os.name", text(doc, "os.name"));
+    ev.set("host.type", text(doc, "endpoint.type"));
+    if let Some(os) = text(doc, "endpoint.os") {
+        ev.set("host.os.platform", os.as_str());
+        ev.set("host.os.type", os.to_ascii_lowercase());
+    }
+    let upper = name.to_ascii_uppercase().replace(' ', "");
+    match upper.as_str() {
+        "PROCESSCREATION" => {
+            ev.set("event.category", vec!["process"]);
+            ev.set("event.type", vec!["start"]);
+            set_process(&mut ev, "process", "tgt.process", doc);
+            set_process(&mut ev, "process.parent", "src.process", doc);
+            if let Some(u) = text(doc, "tgt.process.user") {
+                split_user(&mut ev, &u);
+            }
+        }
+        "DNS" => {
+            ev.set("event.category", vec!["network"]);
+            ev.set("event.type", vec!["info", "protocol"]);
+            ev.set("event.action", vec!["lookup_requested"]);
+            ev.set("network.protocol", "dns");
+            ev.set("dns.question.name", text(doc, "event.dns.request"));
+            actor(&mut ev, doc);
+        }
+        "IPCONNECT" | "IPLISTEN" => {
+            ev.set("event.category", vec!["network"]);
+            ev.set("event.type", vec!["connection", "start"]);
+            ev.set("source.ip", text(doc, "src.ip.address"));
+            ev.set("source.port", g(doc, "src.port.number").and_then(J::as_i64));
+            ev.set("destination.ip", text(doc, "dst.ip.address"));
+            ev.set(
+                "destination.port",
+                g(doc, "dst.port.number").and_then(J::as_i64),
+            );
+            actor(&mut ev, doc);
+        }
+        u if u.starts_with("FILE") => {
+            ev.set("event.category", vec!["file"]);
+            let ty = if u.contains("DELETION") {
+                "deletion"
+            } else if u.contains("CREATION") {
+                "creation"
+            } else {
+                "change"
+            };
+            ev.set("event.type", vec![ty]);
+            if let Some(p) = text(doc, "tgt.file.path") {
+                ev.set("file.name", basename(&p).to_string());
+                ev.set("file.path", p);
+            }
+            actor(&mut ev, doc);
+        }
+        u if u.starts_with("REGISTRY") => {
+            ev.set("event.category", vec!["registry"]);
+            ev.set("event.type", vec!["change"]);
+            ev.set("registry.path", text(doc, "registry.keyPath"));
+            ev.set("registry.value", text(doc, "registry.value"));
+            actor(&mut ev, doc);
+        }
+        // other types: kept as generic events under sentinel_one.*
+        _ => ev.set_default("event.action", name.as_str()),
+    }
+    ev
+}
+
+/// The acting process of DNS, network, file and registry events.
+fn actor(ev: &mut Event, doc: &J) {
+    set_process(ev, "process", "src.process", doc);
+    set_process(ev, "process.parent", "src.process.parent", doc);
+    if let Some(u) = text(doc, "src.process.user") {
+        split_user(ev, &u);
+    }
+}
+
+/// A command line that is one quoted path (`"C:\x.exe"`) loses its
+/// quotes, as Elastic's pipeline writes it.
+fn unquote(cmd: String) -> String {
+    match cmd.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') => inner.to_string(),
+        _ => cmd,
+    }
+}
+
+fn split_user(ev: &mut Event, u: &str) {
+    match u.split_once('\\') {
+        Some((d, n)) => {
+            ev.set("user.domain", d);
+            ev.set("user.name", n);
+        }
+        None => ev.set("user.name", u),
+    }
+}
