@@ -171,3 +171,15 @@ fn sentinelone_dns() {
         &[],
     );
 }
+
+#[test]
+#[ignore = "needs ../shared"]
+fn m365_defender_device_process_events() {
+    check_as(
+        "m365_defender/test-device.log.DeviceProcessEvents.ndjson",
+        0,
+        "m365_defender/test-device.log-expected.DeviceProcessEvents.ecs-excerpt.json",
+        Vendor::M365Defender,
+        &[],
+    );
+}

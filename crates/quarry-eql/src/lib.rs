@@ -2,8 +2,8 @@
 //!
 //! [`lexer`] → [`parser`] → [`ast`] → [`compile`] (resolved fields, built
 //! patterns, folded constants) → [`eval`] over the shared ECS
-//! [`quarry_event::Event`]; [`sequence`] holds the stateful matching of
-//! sequences and samples, keyed by join key so work partitions by host.
+//! [`quarry_event::Event`]; [`sequence`] and [`sample`] hold the stateful
+//! matching of sequences and samples, keyed by join key so work partitions by host.
 //!
 //! ```
 //! let q = quarry_eql::compile(r#"process where process.parent.name : "dns.exe""#, &Default::default()).unwrap();
@@ -19,6 +19,7 @@ pub mod error;
 pub mod eval;
 pub mod lexer;
 pub mod parser;
+pub mod sample;
 pub mod sequence;
 pub mod value;
 
@@ -193,7 +194,7 @@ pub struct Query {
 enum QueryBody {
     Event(Filter),
     Sequence(sequence::Sequence),
-    Sample(sequence::Sample),
+    Sample(sample::Sample),
 }
 
 /// Parses and compiles a query. Errors show the query with a caret.
@@ -225,7 +226,7 @@ pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
             &filter,
         )?),
         Body::Sample { keys, terms } => {
-            QueryBody::Sample(sequence::Sample::compile(&cx, keys, terms, &filter)?)
+            QueryBody::Sample(sample::Sample::compile(&cx, keys, terms, &filter)?)
         }
     };
     let mut ts = cx.field(&opts.timestamp_field);

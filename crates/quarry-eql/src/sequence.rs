@@ -1,11 +1,11 @@
-//! Sequences and samples.
+//! Sequences.
 //!
 //! A sequence is matched by Elasticsearch's state machine: per join key,
 //! one pending partial match per state (a newer partial overwrites an older
 //! one in the same state); an event matching term *i* advances the partial
 //! in state *i-1*; `maxspan` bounds the whole match; an `until` event
 //! discards the key's partials; missing-event terms `![…]` are checked once
-//! the positive terms matched. All state is keyed by join key, so the work
+//! the positive terms matched. Samples are in [`crate::sample`]. All state is keyed by join key, so the work
 //! partitions by host when the key starts with `host.id`.
 
 use crate::ast::{self, Expr};
@@ -19,15 +19,15 @@ use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Key {
-    expr: C,
-    optional: bool,
+    pub(crate) expr: C,
+    pub(crate) optional: bool,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct TermC {
-    filter: Filter,
-    keys: Vec<Key>,
-    missing: bool,
+    pub(crate) filter: Filter,
+    pub(crate) keys: Vec<Key>,
+    pub(crate) missing: bool,
 }
 
 fn compile_keys(cx: &Compiler, common: &[Expr], own: &[Expr]) -> Result<Vec<Key>, EqlError> {
@@ -44,7 +44,7 @@ fn compile_keys(cx: &Compiler, common: &[Expr], own: &[Expr]) -> Result<Vec<Key>
         .collect()
 }
 
-fn compile_terms(
+pub(crate) fn compile_terms(
     cx: &Compiler,
     keys: &[Expr],
     terms: &[ast::Term],
@@ -76,7 +76,7 @@ fn compile_terms(
 /// The join-key values an event yields for a term: one tuple per
 /// combination of the values of multi-valued keys; none when a required
 /// key is null.
-fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
+pub(crate) fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
     let mut tuples: Vec<Vec<V<'static>>> = vec![Vec::new()];
     for k in keys {
         let v = eval::eval(&k.expr, ev).into_owned();
@@ -106,7 +106,7 @@ fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
 }
 
 /// A hashable form of a key tuple.
-fn key_id(t: &[V]) -> String {
+pub(crate) fn key_id(t: &[V]) -> String {
     let mut s = String::new();
     for v in t {
         match v {
@@ -372,104 +372,5 @@ impl Sequence {
             });
         }
         hits
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Sample {
-    terms: Vec<TermC>,
-}
-
-impl Sample {
-    pub(crate) fn compile(
-        cx: &Compiler,
-        keys: &[Expr],
-        terms: &[ast::Term],
-        filter: &dyn Fn(&ast::EventQuery) -> Result<Filter, EqlError>,
-    ) -> Result<Self, EqlError> {
-        Ok(Sample {
-            terms: compile_terms(cx, keys, terms, filter)?,
-        })
-    }
-
-    pub(crate) fn filters(&self) -> impl Iterator<Item = &Filter> {
-        self.terms.iter().map(|t| &t.filter)
-    }
-
-    pub(crate) fn key_fields(&self, out: &mut Vec<String>) {
-        for t in &self.terms {
-            for k in &t.keys {
-                crate::compile::fields(&k.expr, out);
-            }
-        }
-    }
-
-    /// Per join key, the events matching each term (in time order); a
-    /// sample takes one distinct event per term, in term order. Samples
-    /// come ordered by their join keys.
-    pub(crate) fn run(&self, events: &[&Event], cat: &FieldRef, per_key: usize) -> Vec<Hit> {
-        let n = self.terms.len();
-        let mut order: Vec<String> = Vec::new();
-        let mut groups: FxHashMap<String, (Vec<V<'static>>, Vec<Vec<usize>>)> =
-            FxHashMap::default();
-        for (ei, ev) in events.iter().enumerate() {
-            for (ti, t) in self.terms.iter().enumerate() {
-                if !t.filter.matches(ev, cat) {
-                    continue;
-                }
-                for k in key_tuples(&t.keys, ev) {
-                    let id = key_id(&k);
-                    let g = groups.entry(id.clone()).or_insert_with(|| {
-                        order.push(id.clone());
-                        (k.clone(), vec![Vec::new(); n])
-                    });
-                    g.1[ti].push(ei);
-                }
-            }
-        }
-        let mut hits: Vec<(Vec<V<'static>>, Hit)> = Vec::new();
-        for id in order {
-            let Some((keys, lists)) = groups.get(&id) else {
-                continue;
-            };
-            let mut used = rustc_hash::FxHashSet::default();
-            let mut cursor = vec![0usize; n];
-            'samples: for _ in 0..per_key {
-                let mut picked = Vec::with_capacity(n);
-                for ti in 0..n {
-                    loop {
-                        let Some(&e) = lists[ti].get(cursor[ti]) else {
-                            break 'samples;
-                        };
-                        cursor[ti] += 1;
-                        if !used.contains(&e) && !picked.contains(&e) {
-                            picked.push(e);
-                            break;
-                        }
-                    }
-                }
-                used.extend(picked.iter().copied());
-                hits.push((
-                    keys.clone(),
-                    Hit::Sample {
-                        join_keys: keys.iter().map(V::to_json).collect(),
-                        events: picked.iter().map(|&e| (*events[e]).clone()).collect(),
-                    },
-                ));
-            }
-        }
-        hits.sort_by(|(a, _), (b, _)| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| match (x, y) {
-                    (V::Null, V::Null) => std::cmp::Ordering::Equal,
-                    (V::Null, _) => std::cmp::Ordering::Less,
-                    (_, V::Null) => std::cmp::Ordering::Greater,
-                    _ => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
-                })
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        hits.into_iter().map(|(_, h)| h).collect()
     }
 }

@@ -1,9 +1,10 @@
 //! Vendor formats other than Windows event logs. Each module maps one
 //! vendor's records to ECS the way Elastic's integration pipeline does.
 //! Implemented: CrowdStrike Falcon Data Replicator, SentinelOne Cloud
-//! Funnel. (M365 Defender, Elastic Defend beyond plain ECS, Endgame: to come.)
+//! Funnel, Microsoft 365 Defender. (Elastic Defend beyond plain ECS, Endgame: to come.)
 
 pub mod crowdstrike;
+pub mod m365;
 pub mod sentinelone;
 
 use quarry_event::{Event, Origin};
@@ -15,6 +16,8 @@ pub enum Vendor {
     CrowdStrikeFdr,
     /// SentinelOne Cloud Funnel: flat dotted keys (`src.process.uid`, `meta.event.name`).
     SentinelOneCloudFunnel,
+    /// Microsoft 365 Defender Advanced Hunting (streaming API or export).
+    M365Defender,
 }
 
 /// Recognises a vendor record, or `None` when it is not one of these vendors.
@@ -23,6 +26,15 @@ pub fn detect(doc: &serde_json::Value) -> Option<Vendor> {
     if m.contains_key("event_simpleName") && (m.contains_key("aid") || m.contains_key("timestamp"))
     {
         return Some(Vendor::CrowdStrikeFdr);
+    }
+    if m.get("category")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| c.starts_with("AdvancedHunting-"))
+        || (m.contains_key("DeviceId")
+            && m.contains_key("ActionType")
+            && m.contains_key("Timestamp"))
+    {
+        return Some(Vendor::M365Defender);
     }
     if m.contains_key("meta.event.name")
         || (m.contains_key("src.process.uid") && m.contains_key("agent.uuid"))
@@ -44,5 +56,6 @@ pub fn normalize(
     match vendor {
         Vendor::CrowdStrikeFdr => crowdstrike::normalize(doc, origin, problems),
         Vendor::SentinelOneCloudFunnel => sentinelone::normalize(doc, origin, problems),
+        Vendor::M365Defender => m365::normalize(doc, origin, problems),
     }
 }
