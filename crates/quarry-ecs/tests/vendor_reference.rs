@@ -183,3 +183,55 @@ fn m365_defender_device_process_events() {
         &[],
     );
 }
+
+/// The endpoint package's pipeline test: DNS types from the message.
+#[test]
+#[ignore = "needs ../shared"]
+fn elastic_defend_dns_pipeline_test() {
+    let base = dir().join("../elastic-endpoint-package");
+    let input: J = serde_json::from_str(
+        &std::fs::read_to_string(
+            base.join("package_endpoint_data_stream_network__dev_test_pipeline_test-dns.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let expected: J = serde_json::from_str(
+        &std::fs::read_to_string(base.join(
+            "package_endpoint_data_stream_network__dev_test_pipeline_test-dns.json-expected.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let inputs = input["events"].as_array().unwrap();
+    let outputs = expected["expected"].as_array().unwrap();
+    assert_eq!(inputs.len(), outputs.len());
+    for (i, o) in inputs.iter().zip(outputs) {
+        let ev = quarry_ecs::vendor::normalize(
+            Vendor::ElasticDefend,
+            i,
+            Origin::default(),
+            &mut Vec::new(),
+        );
+        let (_, diffs) = compare(o, &ev, &[]);
+        assert!(diffs.is_empty(), "{}: {diffs:?}", i["message"]);
+    }
+}
+
+/// Elastic Defend sample documents are recognised and kept as they are.
+#[test]
+#[ignore = "needs ../shared"]
+fn elastic_defend_documents_pass_through() {
+    let base = dir().join("../elastic-endpoint-package");
+    for f in [
+        "package_endpoint_data_stream_process_sample_event.json",
+        "package_endpoint_data_stream_network_sample_event.json",
+    ] {
+        let doc: J = serde_json::from_str(&std::fs::read_to_string(base.join(f)).unwrap()).unwrap();
+        let n = normalize_json(&doc, Origin::default(), &mut Vec::new());
+        assert_eq!(n.format, Format::Vendor(Vendor::ElasticDefend), "{f}");
+        let (compared, diffs) = compare(&doc, &n.event, &[]);
+        assert!(diffs.is_empty(), "{f}: {diffs:?}");
+        assert!(compared >= 10, "{f}: {compared}");
+    }
+}

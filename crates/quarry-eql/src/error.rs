@@ -24,7 +24,10 @@ impl EqlError {
 impl fmt::Display for EqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Show the line holding the position, and a caret under it.
-        let pos = self.position.min(self.query.len());
+        let mut pos = self.position.min(self.query.len());
+        while !self.query.is_char_boundary(pos) {
+            pos -= 1;
+        }
         let line_start = self.query[..pos].rfind('\n').map_or(0, |i| i + 1);
         let line_end = self.query[pos..]
             .find('\n')
@@ -38,3 +41,27 @@ impl fmt::Display for EqlError {
 }
 
 impl std::error::Error for EqlError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_under_the_position_on_its_line() {
+        let e = EqlError::new("expected where", 15, "process\nwhere a wher b");
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with("expected where (line 2, column 8)"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("  where a wher b\n         ^"), "{shown}");
+    }
+
+    #[test]
+    fn position_inside_a_character_or_past_the_end_does_not_panic() {
+        let q = "any where a : \"é\"";
+        for pos in 0..q.len() + 3 {
+            let _ = EqlError::new("x", pos, q).to_string();
+        }
+    }
+}

@@ -110,3 +110,91 @@ impl Sample {
         hits.into_iter().map(|(_, h)| h).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Hit, Options, compile};
+    use quarry_event::Event;
+
+    fn ev(id: i64, cat: &str, host: &str) -> Event {
+        let mut e = Event::default();
+        e.set("id", id);
+        e.set("event.category", vec![cat]);
+        e.set("host.id", host);
+        e
+    }
+
+    fn samples(
+        q: &str,
+        per_key: usize,
+        events: Vec<Event>,
+    ) -> Vec<(Vec<serde_json::Value>, Vec<i64>)> {
+        let opts = Options {
+            max_samples_per_key: per_key,
+            ..Options::default()
+        };
+        let q = compile(q, &opts).expect("compiles");
+        q.run(events)
+            .into_iter()
+            .filter_map(|h| match h {
+                Hit::Sample { join_keys, events } => Some((
+                    join_keys,
+                    events.iter().filter_map(|e| e.get_i64("id")).collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unordered_one_event_per_term_per_key() {
+        // The network event comes first: samples ignore time order.
+        let events = vec![
+            ev(1, "network", "b"),
+            ev(2, "process", "b"),
+            ev(3, "process", "a"),
+        ];
+        let got = samples(
+            "sample by host.id [process where true] [network where true]",
+            1,
+            events,
+        );
+        assert_eq!(got, vec![(vec![serde_json::json!("b")], vec![2, 1])]);
+    }
+
+    #[test]
+    fn max_samples_per_key_and_distinct_events() {
+        let events = vec![
+            ev(1, "process", "a"),
+            ev(2, "process", "a"),
+            ev(3, "process", "a"),
+            ev(4, "process", "a"),
+        ];
+        let q = "sample by host.id [process where true] [process where true]";
+        let got = samples(q, 5, events);
+        assert_eq!(
+            got.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+            vec![vec![1, 2], vec![3, 4]]
+        );
+    }
+
+    #[test]
+    fn null_key_only_when_optional() {
+        let mut e1 = ev(1, "process", "a");
+        e1.remove("host.id");
+        let mut e2 = ev(2, "network", "a");
+        e2.remove("host.id");
+        let got = samples(
+            "sample by host.id [process where true] [network where true]",
+            1,
+            vec![e1.clone(), e2.clone()],
+        );
+        assert!(got.is_empty());
+        let got = samples(
+            "sample by ?host.id [process where true] [network where true]",
+            1,
+            vec![e1, e2],
+        );
+        assert_eq!(got, vec![(vec![serde_json::Value::Null], vec![1, 2])]);
+    }
+}

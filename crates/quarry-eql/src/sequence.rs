@@ -374,3 +374,105 @@ impl Sequence {
         hits
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Hit, Options, compile};
+    use quarry_event::Event;
+
+    fn ev(id: i64, ts: i64, cat: &str, host: &str) -> Event {
+        let mut e = Event::default();
+        e.set("id", id);
+        e.set("@timestamp", ts); // epoch ms, as Elasticsearch reads a number
+        e.set("event.category", vec![cat]);
+        e.set("host.id", host);
+        e
+    }
+
+    fn ids(hits: &[Hit]) -> Vec<Vec<i64>> {
+        hits.iter()
+            .map(|h| match h {
+                Hit::Sequence { events, .. } => events
+                    .iter()
+                    .map(|e| e.as_ref().and_then(|e| e.get_i64("id")).unwrap_or(-1))
+                    .collect(),
+                _ => vec![],
+            })
+            .collect()
+    }
+
+    fn run(q: &str, events: Vec<Event>) -> Vec<Vec<i64>> {
+        let q = compile(q, &Options::default()).expect("compiles");
+        ids(&q.run(events))
+    }
+
+    #[test]
+    fn one_pending_match_per_state_newer_overwrites() {
+        let events = vec![
+            ev(1, 1, "process", "a"),
+            ev(2, 2, "process", "a"),
+            ev(3, 3, "network", "a"),
+        ];
+        // Both process events match term 1; the newer one (2) replaces 1.
+        let got = run(
+            "sequence by host.id [process where true] [network where true]",
+            events,
+        );
+        assert_eq!(got, vec![vec![2, 3]]);
+    }
+
+    #[test]
+    fn join_keys_separate_hosts_and_maxspan_is_inclusive() {
+        let events = vec![
+            ev(1, 0, "process", "a"),
+            ev(2, 500, "process", "b"),
+            ev(3, 1000, "network", "a"),
+            ev(4, 1501, "network", "b"),
+        ];
+        let got = run(
+            "sequence by host.id with maxspan=1s [process where true] [network where true]",
+            events,
+        );
+        assert_eq!(got, vec![vec![1, 3]]);
+    }
+
+    #[test]
+    fn until_between_kills_the_partial() {
+        let events = vec![
+            ev(1, 1, "process", "a"),
+            ev(2, 2, "file", "a"),
+            ev(3, 3, "network", "a"),
+        ];
+        let q =
+            "sequence by host.id [process where true] [network where true] until [file where true]";
+        assert!(run(q, events.clone()).is_empty());
+        let q = "sequence by host.id [process where true] [network where true]";
+        assert_eq!(run(q, events), vec![vec![1, 3]]);
+    }
+
+    #[test]
+    fn runs_repeats_the_term_and_missing_terms_need_maxspan() {
+        let events = vec![ev(1, 1, "process", "a"), ev(2, 2, "process", "a")];
+        assert_eq!(
+            run("sequence [process where true] with runs=2", events),
+            vec![vec![1, 2]]
+        );
+        let opts = Options::default();
+        assert!(compile("sequence [process where true] ![file where true]", &opts).is_err());
+        assert!(
+            compile(
+                "sequence with maxspan=1 [a where true] [b where true]",
+                &opts
+            )
+            .is_err()
+        );
+        assert!(compile("sequence [a where true] by x [b where true]", &opts).is_err());
+    }
+
+    #[test]
+    fn trailing_missing_event_gives_a_placeholder() {
+        let events = vec![ev(1, 1, "process", "a"), ev(2, 5000, "file", "a")];
+        let q = "sequence by host.id with maxspan=1s [process where true] ![file where true]";
+        assert_eq!(run(q, events), vec![vec![1, -1]]);
+    }
+}

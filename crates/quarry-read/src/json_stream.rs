@@ -132,7 +132,10 @@ fn prepare<T>(
 ) -> Prepared<T> {
     // the original document stands for itself only when it already was
     // ECS; every other format is echoed as its ECS form
-    if n.format == Format::Ecs {
+    if matches!(
+        n.format,
+        Format::Ecs | Format::Vendor(quarry_ecs::vendor::Vendor::ElasticDefend)
+    ) {
         n.event.source = src;
     }
     (n.dedupe_key.take(), n.format, keep(n.event))

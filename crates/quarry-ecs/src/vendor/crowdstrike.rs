@@ -37,7 +37,7 @@ fn int(ev: &mut Event, path: &str, raw: Option<&str>, problems: &mut Vec<String>
     }
 }
 
-fn dns_type(code: &str) -> &str {
+pub(crate) fn dns_type(code: &str) -> &str {
     match code {
         "1" => "A",
         "2" => "NS",

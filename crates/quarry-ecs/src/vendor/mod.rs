@@ -1,9 +1,10 @@
 //! Vendor formats other than Windows event logs. Each module maps one
 //! vendor's records to ECS the way Elastic's integration pipeline does.
 //! Implemented: CrowdStrike Falcon Data Replicator, SentinelOne Cloud
-//! Funnel, Microsoft 365 Defender. (Elastic Defend beyond plain ECS, Endgame: to come.)
+//! Funnel, Microsoft 365 Defender, Elastic Defend. (Endgame: to come.)
 
 pub mod crowdstrike;
+pub mod defend;
 pub mod m365;
 pub mod sentinelone;
 
@@ -18,6 +19,8 @@ pub enum Vendor {
     SentinelOneCloudFunnel,
     /// Microsoft 365 Defender Advanced Hunting (streaming API or export).
     M365Defender,
+    /// Elastic Defend / Endpoint ECS documents (`agent.type: endpoint`).
+    ElasticDefend,
 }
 
 /// Recognises a vendor record, or `None` when it is not one of these vendors.
@@ -26,6 +29,19 @@ pub fn detect(doc: &serde_json::Value) -> Option<Vendor> {
     if m.contains_key("event_simpleName") && (m.contains_key("aid") || m.contains_key("timestamp"))
     {
         return Some(Vendor::CrowdStrikeFdr);
+    }
+    let is_endpoint = doc
+        .get("agent")
+        .and_then(|a| a.get("type"))
+        .and_then(|t| t.as_str())
+        == Some("endpoint")
+        || doc
+            .get("data_stream")
+            .and_then(|d| d.get("dataset"))
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| d.starts_with("endpoint."));
+    if is_endpoint {
+        return Some(Vendor::ElasticDefend);
     }
     if m.get("category")
         .and_then(|c| c.as_str())
@@ -57,5 +73,6 @@ pub fn normalize(
         Vendor::CrowdStrikeFdr => crowdstrike::normalize(doc, origin, problems),
         Vendor::SentinelOneCloudFunnel => sentinelone::normalize(doc, origin, problems),
         Vendor::M365Defender => m365::normalize(doc, origin, problems),
+        Vendor::ElasticDefend => defend::normalize(doc, origin, problems),
     }
 }
