@@ -453,3 +453,63 @@ pub fn fields(c: &C, out: &mut Vec<String>) {
         C::Call { args, .. } => args.iter().for_each(|a| fields(a, out)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Options, compile};
+    use quarry_event::Event;
+
+    fn rejects(q: &str, needle: &str) {
+        match compile(q, &Options::default()) {
+            Ok(_) => panic!("{q} compiled"),
+            Err(e) => {
+                let shown = e.to_string();
+                assert!(
+                    shown.contains(needle) && shown.contains('^'),
+                    "{q}: {shown}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_what_elasticsearch_rejects() {
+        rejects("any where a == b", "between fields");
+        rejects("any where length(a) == length(b)", "between fields");
+        rejects("any where a == 1 | count", "not supported");
+        rejects("any where concat~(a, b) == \"x\"", "no case-insensitive");
+        rejects("any where a : 1", "expected a string pattern");
+    }
+
+    #[test]
+    fn constants_fold_and_fields_are_listed() {
+        let q = compile(
+            "process where length(\"abc\") + 1 == 4 and process.name : \"A*\"",
+            &Options::default(),
+        )
+        .expect("compiles");
+        assert!(q.fields().contains(&"process.name".to_string()));
+        let mut e = Event::default();
+        e.set("event.category", vec!["process"]);
+        e.set("process.name", "abc.exe");
+        assert!(q.matches(&e));
+    }
+
+    #[test]
+    fn missing_field_rules() {
+        let mut e = Event::default();
+        e.set("event.category", vec!["process"]);
+        let m = |q: &str| {
+            compile(q, &Options::default())
+                .expect("compiles")
+                .matches(&e)
+        };
+        assert!(m("process where a != \"x\""));
+        assert!(m("process where not a : \"x\""));
+        assert!(m("process where a not in (\"x\", \"y\")"));
+        assert!(m("process where a == null"));
+        assert!(!m("process where a == \"x\""));
+        assert!(!m("process where a : \"*\""));
+        assert!(!m("process where a > 1"));
+    }
+}

@@ -114,3 +114,16 @@ fn fmt_float(f: f64) -> String {
         f.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::V;
+    use quarry_event::Value;
+
+    #[test]
+    fn from_event_values() {
+        assert!(V::from_event(&Value::Null).is_null());
+        let one = Value::Array(vec![Value::Str("a".into())]);
+        assert!(matches!(V::from_event(&one), V::Str(s) if s == "a"));
+    }
+}
