@@ -1,14 +1,17 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Detection rules for `quarry hunt`: loads Elastic detection-rules TOML files
+//! and quarry's built-in pack, decides which events a rule's `index` patterns
+//! cover, and applies exception files. EQL query strings are stored, not
+//! parsed: the `quarry-eql` crate runs them.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod builtin;
+mod exceptions;
+mod index;
+mod load;
+mod rule;
+mod wildcard;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use builtin::builtin;
+pub use exceptions::{Exception, ExceptionEntry, Exceptions, ExceptionsError, Operator};
+pub use index::{index_name, IndexPattern};
+pub use load::{load, load_str, RuleSet, SkipKind, Skipped};
+pub use rule::{Investigate, Provider, Rule};

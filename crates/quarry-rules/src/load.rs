@@ -1,0 +1,278 @@
+//! Loading rule files and folders into a [`RuleSet`]: runnable EQL rules and,
+//! for everything else, the reason it was skipped.
+
+use crate::rule::{RawFile, Rule};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Rules ready to run, and every file or rule that is not, with its reason.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A rule file that did not give a runnable rule.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub rule_id: Option<String>,
+    pub name: Option<String>,
+    pub kind: SkipKind,
+    /// Human-readable detail (the parser's message for parse errors).
+    pub reason: String,
+}
+
+/// Why a rule was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SkipKind {
+    /// `maturity = "deprecated"` or under a `_deprecated` folder.
+    Deprecated,
+    /// Not an EQL rule: `type`/`language` as written.
+    NotEql {
+        rule_type: String,
+        language: Option<String>,
+    },
+    /// An EQL rule without a query.
+    NoQuery,
+    /// The file is not valid TOML or not a rule.
+    ParseError,
+    /// The file or folder could not be read.
+    ReadError,
+}
+
+impl SkipKind {
+    /// A short label used as the key of [`RuleSet::summary`].
+    pub fn label(&self) -> String {
+        match self {
+            SkipKind::Deprecated => "deprecated".into(),
+            SkipKind::NotEql {
+                rule_type,
+                language: Some(l),
+            } => format!("type {rule_type} ({l})"),
+            SkipKind::NotEql {
+                rule_type,
+                language: None,
+            } => format!("type {rule_type}"),
+            SkipKind::NoQuery => "eql without query".into(),
+            SkipKind::ParseError => "parse error".into(),
+            SkipKind::ReadError => "read error".into(),
+        }
+    }
+}
+
+impl RuleSet {
+    /// Counts of skipped rules per [`SkipKind::label`].
+    pub fn summary(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for s in &self.skipped {
+            *out.entry(s.kind.label()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// The runnable rule with this `rule_id`.
+    pub fn get(&self, rule_id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.rule_id == rule_id)
+    }
+
+    /// Appends another set (e.g. the built-in pack plus user folders).
+    pub fn extend(&mut self, other: RuleSet) {
+        self.rules.extend(other.rules);
+        self.skipped.extend(other.skipped);
+    }
+}
+
+/// Loads rule files and folders (recursively, `*.toml`, sorted by path).
+/// Every EQL rule becomes runnable; everything else is listed in
+/// [`RuleSet::skipped`] with its reason. Nothing is dropped silently.
+pub fn load(paths: &[PathBuf]) -> RuleSet {
+    let mut set = RuleSet::default();
+    for p in paths {
+        let mut files = Vec::new();
+        if p.is_dir() {
+            collect(p, &mut files, &mut set.skipped);
+            files.sort();
+        } else {
+            files.push(p.clone());
+        }
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(text) => add(&mut set, &text, f),
+                Err(e) => set.skipped.push(Skipped {
+                    path: f,
+                    rule_id: None,
+                    name: None,
+                    kind: SkipKind::ReadError,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    set
+}
+
+/// Parses one rule file's text; `path` is recorded on the rule (and decides
+/// `_deprecated`).
+pub fn load_str(text: &str, path: PathBuf) -> RuleSet {
+    let mut set = RuleSet::default();
+    add(&mut set, text, path);
+    set
+}
+
+fn collect(dir: &Path, files: &mut Vec<PathBuf>, skipped: &mut Vec<Skipped>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            skipped.push(Skipped {
+                path: dir.to_path_buf(),
+                rule_id: None,
+                name: None,
+                kind: SkipKind::ReadError,
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    for entry in entries {
+        let path = match entry {
+            Ok(e) => e.path(),
+            Err(e) => {
+                skipped.push(Skipped {
+                    path: dir.to_path_buf(),
+                    rule_id: None,
+                    name: None,
+                    kind: SkipKind::ReadError,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if path.is_dir() {
+            collect(&path, files, skipped);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+}
+
+fn add(set: &mut RuleSet, text: &str, path: PathBuf) {
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            set.skipped.push(Skipped {
+                path,
+                rule_id: None,
+                name: None,
+                kind: SkipKind::ParseError,
+                reason: e.to_string(),
+            });
+            return;
+        }
+    };
+    let rule = raw.into_rule(path);
+    let deprecated = rule.maturity.as_deref() == Some("deprecated")
+        || rule
+            .path
+            .components()
+            .any(|c| c.as_os_str() == "_deprecated");
+    let skip = if deprecated {
+        Some((SkipKind::Deprecated, "deprecated rule".to_string()))
+    } else if !rule.is_eql() {
+        let kind = SkipKind::NotEql {
+            rule_type: rule.rule_type.clone(),
+            language: rule.language.clone(),
+        };
+        let reason = format!("not EQL: {}", kind.label());
+        Some((kind, reason))
+    } else if rule.query.trim().is_empty() {
+        Some((SkipKind::NoQuery, "EQL rule without a query".to_string()))
+    } else {
+        None
+    };
+    match skip {
+        Some((kind, reason)) => set.skipped.push(Skipped {
+            path: rule.path,
+            rule_id: Some(rule.rule_id),
+            name: Some(rule.name),
+            kind,
+            reason,
+        }),
+        None => set.rules.push(rule),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+[metadata]
+maturity = "production"
+
+[rule]
+rule_id = "00000000-0000-0000-0000-000000000001"
+name = "Test rule"
+description = "A test."
+severity = "low"
+risk_score = 21
+type = "eql"
+language = "eql"
+index = ["logs-*", "-logs-aws.*"]
+query = '''
+process where process.name : "a.exe"
+'''
+
+[[transform.investigate]]
+label = "Same process"
+providers = [[
+  { field = "process.entity_id", excluded = false, queryType = "phrase", value = "{{process.entity_id}}", valueType = "string" },
+]]
+
+[[rule.threat]]
+framework = "MITRE ATT&CK"
+[rule.threat.tactic]
+id = "TA0002"
+name = "Execution"
+reference = "https://attack.mitre.org/tactics/TA0002/"
+"#;
+
+    #[test]
+    fn parses_a_small_rule() {
+        let set = load_str(SMALL, "t.toml".into());
+        assert!(set.skipped.is_empty(), "{:?}", set.skipped);
+        let r = &set.rules[0];
+        assert_eq!(r.rule_id, "00000000-0000-0000-0000-000000000001");
+        assert_eq!(r.max_signals, 100);
+        assert_eq!(r.risk_score, 21);
+        assert!(r.query.contains("a.exe"));
+        assert_eq!(r.threat[0]["tactic"]["id"], "TA0002");
+        assert_eq!(r.investigate[0].providers[0][0].field, "process.entity_id");
+        assert_eq!(r.investigate[0].description, "");
+        assert!(r.investigate[0].relative_from.is_none());
+        assert!(r.matches_index("logs-windows.forwarded-default"));
+        assert!(!r.matches_index("logs-aws.cloudtrail-default"));
+        assert!(!r.is_building_block());
+    }
+
+    #[test]
+    fn skips_with_reasons() {
+        let kuery = SMALL.replace(
+            "type = \"eql\"\nlanguage = \"eql\"",
+            "type = \"query\"\nlanguage = \"kuery\"",
+        );
+        let set = load_str(&kuery, "k.toml".into());
+        assert_eq!(set.skipped[0].kind.label(), "type query (kuery)");
+        let set = load_str(SMALL, "rules/_deprecated/d.toml".into());
+        assert_eq!(set.skipped[0].kind, SkipKind::Deprecated);
+        let set = load_str("[rule]\nname = ", "bad.toml".into());
+        assert_eq!(set.skipped[0].kind, SkipKind::ParseError);
+        assert!(
+            set.skipped[0].reason.contains("line"),
+            "{}",
+            set.skipped[0].reason
+        );
+        let missing = load(&["/nonexistent/quarry-rules".into()]);
+        assert_eq!(missing.skipped[0].kind, SkipKind::ReadError);
+    }
+}

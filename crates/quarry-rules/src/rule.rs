@@ -1,0 +1,178 @@
+//! One detection rule as read from a detection-rules TOML file.
+
+use crate::index::{patterns_match, IndexPattern};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// A detection rule (Elastic detection-rules TOML: `[metadata]`, `[rule]`,
+/// `[[transform.investigate]]`).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub rule_id: String,
+    pub name: String,
+    pub description: String,
+    pub severity: String,
+    pub risk_score: i64,
+    /// `type`: `eql`, `query`, `esql`, `threshold`, …
+    pub rule_type: String,
+    /// `language`: `eql`, `kuery`, `esql`, `lucene`; absent for some types.
+    pub language: Option<String>,
+    /// Index patterns; empty when the rule relies on a data view.
+    pub index: Vec<String>,
+    pub query: String,
+    /// `[[rule.threat]]` as JSON, for `kibana.alert.rule.threat`.
+    pub threat: serde_json::Value,
+    pub note: Option<String>,
+    pub setup: Option<String>,
+    pub false_positives: Vec<String>,
+    pub references: Vec<String>,
+    pub max_signals: u64,
+    pub tags: Vec<String>,
+    pub building_block_type: Option<String>,
+    pub timestamp_override: Option<String>,
+    pub from: Option<String>,
+    pub maturity: Option<String>,
+    pub investigate: Vec<Investigate>,
+    /// The file the rule was read from (`builtin:…` for the built-in pack).
+    pub path: PathBuf,
+    patterns: Vec<IndexPattern>,
+}
+
+/// A `[[transform.investigate]]` pivot: a timeline query built from the alert.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Investigate {
+    pub label: String,
+    #[serde(default)]
+    pub description: String,
+    /// OR of ANDs: each inner list is one group of providers that must all hold.
+    pub providers: Vec<Vec<Provider>>,
+    pub relative_from: Option<String>,
+    pub relative_to: Option<String>,
+}
+
+/// One term of an investigate pivot; `value` may hold a `{{field}}` template.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provider {
+    #[serde(default)]
+    pub excluded: bool,
+    pub field: String,
+    pub query_type: String,
+    pub value: String,
+    pub value_type: String,
+}
+
+impl Rule {
+    /// Whether an event stored in `index` is covered by the rule's `index`
+    /// patterns (Elasticsearch wildcards, `-` exclusions). A rule without
+    /// `index` matches every index.
+    pub fn matches_index(&self, index: &str) -> bool {
+        patterns_match(&self.patterns, index)
+    }
+
+    /// The compiled index patterns.
+    pub fn index_patterns(&self) -> &[IndexPattern] {
+        &self.patterns
+    }
+
+    /// True for EQL rules (`type = "eql"` or `language = "eql"`).
+    pub fn is_eql(&self) -> bool {
+        self.rule_type == "eql" || self.language.as_deref() == Some("eql")
+    }
+
+    /// True for building-block rules (their alerts are hidden by default).
+    pub fn is_building_block(&self) -> bool {
+        self.building_block_type.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawFile {
+    #[serde(default)]
+    pub metadata: RawMetadata,
+    pub rule: RawRule,
+    #[serde(default)]
+    pub transform: RawTransform,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct RawMetadata {
+    pub maturity: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct RawTransform {
+    #[serde(default)]
+    pub investigate: Vec<Investigate>,
+}
+
+fn default_max_signals() -> u64 {
+    100
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawRule {
+    pub rule_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub risk_score: i64,
+    #[serde(rename = "type")]
+    pub rule_type: String,
+    pub language: Option<String>,
+    #[serde(default)]
+    pub index: Vec<String>,
+    pub query: Option<String>,
+    #[serde(default)]
+    pub threat: Vec<toml::Value>,
+    pub note: Option<String>,
+    pub setup: Option<String>,
+    #[serde(default)]
+    pub false_positives: Vec<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default = "default_max_signals")]
+    pub max_signals: u64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub building_block_type: Option<String>,
+    pub timestamp_override: Option<String>,
+    pub from: Option<String>,
+}
+
+impl RawFile {
+    pub(crate) fn into_rule(self, path: PathBuf) -> Rule {
+        let r = self.rule;
+        let threat = serde_json::to_value(&r.threat).unwrap_or(serde_json::Value::Null);
+        let patterns = r.index.iter().map(|p| IndexPattern::new(p)).collect();
+        Rule {
+            rule_id: r.rule_id,
+            name: r.name,
+            description: r.description,
+            severity: r.severity,
+            risk_score: r.risk_score,
+            rule_type: r.rule_type,
+            language: r.language,
+            index: r.index,
+            query: r.query.unwrap_or_default(),
+            threat,
+            note: r.note,
+            setup: r.setup,
+            false_positives: r.false_positives,
+            references: r.references,
+            max_signals: r.max_signals,
+            tags: r.tags,
+            building_block_type: r.building_block_type,
+            timestamp_override: r.timestamp_override,
+            from: r.from,
+            maturity: self.metadata.maturity,
+            investigate: self.transform.investigate,
+            path,
+            patterns,
+        }
+    }
+}
