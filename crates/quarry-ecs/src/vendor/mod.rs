@@ -1,10 +1,11 @@
 //! Vendor formats other than Windows event logs. Each module maps one
 //! vendor's records to ECS the way Elastic's integration pipeline does.
 //! Implemented: CrowdStrike Falcon Data Replicator, SentinelOne Cloud
-//! Funnel, Microsoft 365 Defender, Elastic Defend. (Endgame: to come.)
+//! Funnel, Microsoft 365 Defender, Elastic Defend, Endgame.
 
 pub mod crowdstrike;
 pub mod defend;
+pub mod endgame;
 pub mod m365;
 pub mod sentinelone;
 
@@ -21,6 +22,8 @@ pub enum Vendor {
     M365Defender,
     /// Elastic Defend / Endpoint ECS documents (`agent.type: endpoint`).
     ElasticDefend,
+    /// Elastic Endgame events (`event_type_full` + `unique_pid`).
+    Endgame,
 }
 
 /// Recognises a vendor record, or `None` when it is not one of these vendors.
@@ -42,6 +45,10 @@ pub fn detect(doc: &serde_json::Value) -> Option<Vendor> {
             .is_some_and(|d| d.starts_with("endpoint."));
     if is_endpoint {
         return Some(Vendor::ElasticDefend);
+    }
+    if m.contains_key("event_type_full") && (m.contains_key("unique_pid") || m.contains_key("pid"))
+    {
+        return Some(Vendor::Endgame);
     }
     if m.get("category")
         .and_then(|c| c.as_str())
@@ -74,5 +81,6 @@ pub fn normalize(
         Vendor::SentinelOneCloudFunnel => sentinelone::normalize(doc, origin, problems),
         Vendor::M365Defender => m365::normalize(doc, origin, problems),
         Vendor::ElasticDefend => defend::normalize(doc, origin, problems),
+        Vendor::Endgame => endgame::normalize(doc, origin, problems),
     }
 }
