@@ -1,0 +1,86 @@
+//! Loads the whole Elastic detection-rules corpus from the shared reference
+//! data and checks what becomes runnable and why the rest is skipped.
+
+use quarry_rules::{load, SkipKind};
+use std::path::PathBuf;
+
+fn corpus() -> PathBuf {
+    std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn elastic_rules_corpus() {
+    let base = corpus().join("rules/elastic");
+    let set = load(&[base.join("rules"), base.join("rules_building_block")]);
+    let summary = set.summary();
+    println!("runnable EQL rules: {}", set.rules.len());
+    for (reason, n) in &summary {
+        println!("skipped {n:5}  {reason}");
+    }
+    let failed: Vec<String> = set
+        .skipped
+        .iter()
+        .filter(|s| matches!(s.kind, SkipKind::ParseError | SkipKind::ReadError))
+        .map(|s| format!("{}: {}", s.path.display(), s.reason))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "files that failed:\n{}",
+        failed.join("\n")
+    );
+
+    // `grep -rl 'language = "eql"' rules rules_building_block` finds 1081
+    // files, 57 of them under rules/_deprecated.
+    assert_eq!(set.rules.len(), 1081 - 57);
+    assert_eq!(set.rules.len() + set.skipped.len(), 2192);
+    let expected: Vec<(&str, usize)> = vec![
+        ("deprecated", 124),
+        ("type esql (esql)", 209),
+        ("type machine_learning", 106),
+        ("type new_terms (kuery)", 241),
+        ("type query (kuery)", 454),
+        ("type threat_match (kuery)", 6),
+        ("type threshold (kuery)", 28),
+    ];
+    let observed: Vec<(&str, usize)> = summary.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(observed, expected);
+    assert!(set.rules.iter().all(|r| r.is_eql() && !r.query.is_empty()));
+
+    let r = set
+        .get("8c37dc0e-e3ac-4c97-8aa0-cf6a9122de45")
+        .expect("dns.exe rule is runnable");
+    assert_eq!(r.index.len(), 9);
+    assert_eq!(r.max_signals, 100);
+    assert_eq!(r.timestamp_override.as_deref(), Some("event.ingested"));
+    assert_eq!(r.threat.as_array().map(Vec::len), Some(2));
+    assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
+    assert_eq!(r.investigate.len(), 5);
+    assert_eq!(r.investigate[0].providers.len(), 2);
+    assert_eq!(r.investigate[0].providers[1][0].value, "registry");
+    assert_eq!(r.investigate[4].relative_from.as_deref(), Some("now-48h/h"));
+    assert!(r.matches_index("logs-windows.sysmon_operational-default"));
+    assert!(r.matches_index("winlogbeat-quarry"));
+    assert!(!r.matches_index("logs-aws.cloudtrail-default"));
+
+    let bb = set.rules.iter().filter(|r| r.is_building_block()).count();
+    println!("building blocks among runnable: {bb}");
+    let no_index = set.rules.iter().filter(|r| r.index.is_empty()).count();
+    println!("runnable without index (data view): {no_index}");
+    let mut patterns: Vec<&str> = set
+        .rules
+        .iter()
+        .flat_map(|r| r.index.iter().map(String::as_str))
+        .collect();
+    patterns.sort_unstable();
+    patterns.dedup();
+    println!("distinct index patterns: {}", patterns.len());
+    for p in patterns
+        .iter()
+        .filter(|p| p.starts_with('-') || p.contains(':') || p.contains(',') || p.contains(' '))
+    {
+        println!("unusual index pattern: {p}");
+    }
+}
