@@ -55,28 +55,25 @@ pub(crate) fn patterns_match(patterns: &[IndexPattern], index: &str) -> bool {
 /// by the agent that its shape suggests:
 ///
 /// - Endgame (`event.dataset`/`data_stream.dataset` starting with `endgame`,
-///   or any `endgame.*` field): `endgame-quarry`;
+///   `agent.type == "endgame"`, or, without a data stream, any `endgame.*`
+///   field): `endgame-quarry`;
 /// - a data stream (`data_stream.dataset`): `<type>-<dataset>-<namespace>`,
 ///   type defaulting to `logs` and namespace to `default`;
 /// - Winlogbeat (`agent.type == "winlogbeat"`, or `winlog.*` fields without a
 ///   data stream): `winlogbeat-quarry`;
 /// - otherwise `quarry-<event.dataset>` (`quarry-unknown` without one).
+///
+/// Fields are only scanned for events without a data stream; data-stream
+/// events cost a few lookups.
 pub fn index_name(ev: &Event) -> String {
     let ds = ev.get_str("data_stream.dataset").filter(|s| !s.is_empty());
     let event_ds = ev.get_str("event.dataset").filter(|s| !s.is_empty());
-    let endgame = ds.is_some_and(|d| d.starts_with("endgame"))
-        || event_ds.is_some_and(|d| d.starts_with("endgame"));
-    if endgame {
+    let agent = ev.get_str("agent.type").unwrap_or("");
+    if ds.is_some_and(|d| d.starts_with("endgame"))
+        || event_ds.is_some_and(|d| d.starts_with("endgame"))
+        || agent.eq_ignore_ascii_case("endgame")
+    {
         return "endgame-quarry".to_string();
-    }
-    let mut has_winlog = false;
-    for (k, _) in ev.fields() {
-        if k.starts_with("endgame.") {
-            return "endgame-quarry".to_string();
-        }
-        if k.starts_with("winlog.") {
-            has_winlog = true;
-        }
     }
     if let Some(ds) = ds {
         let ty = ev
@@ -89,10 +86,14 @@ pub fn index_name(ev: &Event) -> String {
             .unwrap_or("default");
         return format!("{ty}-{ds}-{ns}");
     }
-    let winlogbeat = ev
-        .get_str("agent.type")
-        .is_some_and(|t| t.eq_ignore_ascii_case("winlogbeat"));
-    if winlogbeat || has_winlog {
+    let mut winlogbeat = agent.eq_ignore_ascii_case("winlogbeat");
+    for (k, _) in ev.fields() {
+        if k.starts_with("endgame.") {
+            return "endgame-quarry".to_string();
+        }
+        winlogbeat |= k.starts_with("winlog.");
+    }
+    if winlogbeat {
         return "winlogbeat-quarry".to_string();
     }
     format!("quarry-{}", event_ds.unwrap_or("unknown"))

@@ -65,6 +65,12 @@ fn elastic_rules_corpus() {
     assert!(r.matches_index("winlogbeat-quarry"));
     assert!(!r.matches_index("logs-aws.cloudtrail-default"));
 
+    let mut ids: Vec<&str> = set.rules.iter().map(|r| r.rule_id.as_str()).collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "duplicate rule_id among runnable rules");
+
     let bb = set.rules.iter().filter(|r| r.is_building_block()).count();
     println!("building blocks among runnable: {bb}");
     let no_index = set.rules.iter().filter(|r| r.index.is_empty()).count();
