@@ -404,6 +404,76 @@ pub fn fold(c: C) -> C {
     }
 }
 
+/// ECS fields whose values are shared by most events (`windows`, `start`,
+/// …): a test on them rarely rejects an event, so it goes after the tests
+/// on specific fields.
+const COMMON_FIELDS: &[&str] = &[
+    "agent.type",
+    "data_stream.dataset",
+    "event.action",
+    "event.category",
+    "event.dataset",
+    "event.kind",
+    "event.module",
+    "event.outcome",
+    "event.provider",
+    "event.type",
+    "host.os.family",
+    "host.os.name",
+    "host.os.platform",
+    "host.os.type",
+];
+
+/// How likely a conjunct is to reject an event, cheapest first: positive
+/// tests on specific fields (0), on common fields or alternatives (1),
+/// negations, which exclusions nearly always pass (2).
+fn rejection_rank(c: &C) -> u8 {
+    let common = |lhs: &C| matches!(lhs, C::Field(f) if COMMON_FIELDS.contains(&&*f.path));
+    match c {
+        C::Not(_) => 2,
+        C::Glob { negated: true, .. }
+        | C::Regex { negated: true, .. }
+        | C::In { negated: true, .. }
+        | C::Cmp { op: CmpOp::Ne, .. } => 2,
+        C::Glob { lhs, .. } | C::Regex { lhs, .. } | C::In { lhs, .. } | C::Cmp { lhs, .. }
+            if common(lhs) =>
+        {
+            1
+        }
+        C::Or(..) => 1,
+        _ => 0,
+    }
+}
+
+/// Orders the conjuncts of every `and` chain so that the ones most likely
+/// to reject an event run first (see [`rejection_rank`]); the order within
+/// a rank is kept. Sound because `and` is symmetric in three-valued logic
+/// (false wins, then null) and evaluation has no side effects.
+pub fn reorder(c: C) -> C {
+    fn flatten(c: C, out: &mut Vec<C>) {
+        match c {
+            C::And(a, b) => {
+                flatten(*a, out);
+                flatten(*b, out);
+            }
+            other => out.push(reorder(other)),
+        }
+    }
+    match c {
+        C::And(..) => {
+            let mut parts = Vec::new();
+            flatten(c, &mut parts);
+            parts.sort_by_key(rejection_rank);
+            let mut it = parts.into_iter();
+            let first = it.next().unwrap_or(C::Const(V::Bool(true)));
+            it.fold(first, |acc, x| C::And(Box::new(acc), Box::new(x)))
+        }
+        C::Or(a, b) => C::Or(Box::new(reorder(*a)), Box::new(reorder(*b))),
+        C::Not(x) => C::Not(Box::new(reorder(*x))),
+        other => other,
+    }
+}
+
 /// Lucene regular expressions are anchored and have no `\d`/`\s`/`\w`
 /// classes; their syntax is otherwise close to Rust's for what rules use.
 /// `@` (any string) and `#` (empty language) are Lucene operators.
@@ -493,6 +563,25 @@ mod tests {
         e.set("event.category", vec!["process"]);
         e.set("process.name", "abc.exe");
         assert!(q.matches(&e));
+    }
+
+    #[test]
+    fn conjuncts_most_likely_to_reject_run_first() {
+        let cx = super::Compiler {
+            src: "",
+            mapping: None,
+        };
+        let q = crate::parser::parse(
+            "any where host.os.type == \"windows\" and not a : \"x\" and process.parent.name : \"dns.exe\"",
+        )
+        .expect("parses");
+        let crate::ast::Body::Event(e) = &q.body else {
+            panic!("event query")
+        };
+        let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
+        let mut order = Vec::new();
+        super::fields(&c, &mut order);
+        assert_eq!(order, ["process.parent.name", "host.os.type", "a"]);
     }
 
     #[test]

@@ -486,7 +486,9 @@ fn call<'a>(func: Func, ci: bool, args: &'a [C], ev: &'a Event) -> V<'a> {
             };
             match base {
                 Some(b) => i64::from_str_radix(body, b)
-                    .map_or(V::Null, |n| V::Int(if neg { -n } else { n })),
+                    .ok()
+                    .and_then(|n| if neg { n.checked_neg() } else { Some(n) })
+                    .map_or(V::Null, V::Int),
                 None => match number_of(t) {
                     Some(n) => n,
                     None => V::Null,

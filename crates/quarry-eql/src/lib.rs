@@ -207,7 +207,7 @@ pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
     let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
         Ok(Filter {
             category: q.category.clone(),
-            condition: cx.compile(&q.condition)?,
+            condition: compile::reorder(cx.compile(&q.condition)?),
         })
     };
     let body = match &st.body {

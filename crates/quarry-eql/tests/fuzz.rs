@@ -73,6 +73,50 @@ fn event() -> Event {
     e
 }
 
+fn arg() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("a.b".to_string()),
+        Just("?missing".to_string()),
+        Just("null".to_string()),
+        Just("\"\"".to_string()),
+        Just("\"--9223372036854775808\"".to_string()),
+        Just("\"0x\"".to_string()),
+        Just("9223372036854775807".to_string()),
+        Just("-9223372036854775808".to_string()),
+        Just("-1".to_string()),
+        Just("0".to_string()),
+        Just("1e308".to_string()),
+        Just("true".to_string()),
+        Just("\"10.0.0.0/8\"".to_string()),
+        Just("\"::/0\"".to_string()),
+        "-?[0-9]{1,3}",
+        "\"[a-zé*?]{0,4}\"",
+    ]
+}
+
+fn function() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "add",
+        "between",
+        "cidrMatch",
+        "concat",
+        "divide",
+        "endsWith",
+        "endsWith~",
+        "indexOf",
+        "indexOf~",
+        "length",
+        "modulo",
+        "multiply",
+        "number",
+        "startsWith",
+        "string",
+        "stringContains~",
+        "substring",
+        "subtract",
+    ])
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
@@ -99,6 +143,26 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Well-formed function calls with extreme arguments: whatever compiles
+    /// evaluates without panicking.
+    #[test]
+    fn functions_with_extreme_arguments_never_panic(
+        f in function(),
+        args in prop::collection::vec(arg(), 1..5),
+        rhs in arg(),
+        op in prop::sample::select(vec!["==", "!=", "<", ":", "+ 1 ==", "% -1 ==", "/ 0 =="]),
+    ) {
+        let q = format!("any where {f}({}) {op} {rhs}", args.join(", "));
+        if let Ok(c) = compile(&q, &Options::default()) {
+            let _ = c.run(vec![event()]);
+            let _ = c.matches(&event());
+        }
+    }
+}
+
 #[test]
 fn regression_cases() {
     for q in [
@@ -110,6 +174,7 @@ fn regression_cases() {
         "process where between(a.b, \"\u{e9}\", \"x\") == \"\"",
         "sequence with maxspan=9223372036854775807d [process where true] [process where true]",
         "process where \"\\u{110000}\" == \"\"",
+        "process where number(\"--9223372036854775808\", 10) == null",
     ] {
         if let Ok(c) = compile(q, &Options::default()) {
             let _ = c.run(vec![event()]);
