@@ -5,6 +5,7 @@
 mod ask;
 mod demo;
 mod dfiq;
+mod hunt;
 mod output;
 mod search;
 
@@ -67,6 +68,18 @@ quarry search --mapping index-mapping.json --tiebreaker serial_event_id --format
 quarry search --check 'process where ...'"
     )]
     Search(search::SearchArgs),
+    /// Run detection rules (Elastic's EQL rules, or quarry's built-in pack) over evidence.
+    #[command(
+        after_help = "Alerts are shaped as Elastic Security's alert documents (kibana.alert.*), with the \
+process's lineage (parent, grandparent, children, descendants) under quarry.lineage.\n\nEXAMPLES:\n  \
+quarry hunt evidence/\n  quarry hunt --rules ../shared/rules/elastic/rules evidence/\n  \
+quarry hunt --rules my-rules/ --severity high --format ndjson evidence/ > alerts.ndjson\n  \
+quarry hunt --exceptions exceptions.toml evidence/"
+    )]
+    Hunt(hunt::HuntArgs),
+    /// Detection rules: what loads, what is skipped and why.
+    #[command(subcommand)]
+    Rules(hunt::RulesCommand),
     /// List the questions quarry answers and the approaches it implements.
     Questions {
         /// A DFIQ catalogue folder (scenarios/, facets/, questions/): place each question in it.
@@ -101,6 +114,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Search(args) => search::run(args),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Rules(cmd) => hunt::rules_list(cmd),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),
     };

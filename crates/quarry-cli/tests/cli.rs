@@ -255,3 +255,124 @@ fn search_runs_a_suite_query_with_mapping_and_tiebreaker() {
         .collect();
     assert_eq!(ids, vec![1, 2, 3]);
 }
+
+#[test]
+fn hunt_alerts_on_the_dns_exe_child_with_its_lineage() {
+    let dir = demo_dir("hunt");
+    let out = quarry(&["hunt", "--format", "ndjson", dir.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{}", stdout(&out));
+    let a = &alerts[0];
+    assert_eq!(a["kibana"]["alert"]["severity"], "high");
+    assert_eq!(
+        a["kibana"]["alert"]["rule"]["rule_id"],
+        "cce600ed-3a6d-427c-8cd0-ba66d7f57a2b"
+    );
+    assert_eq!(a["process"]["executable"], "C:\\Windows\\System32\\cmd.exe");
+    assert_eq!(a["process"]["parent"]["name"], "dns.exe");
+    assert_eq!(
+        a["kibana"]["alert"]["original_time"],
+        "2026-11-02T09:20:00.000Z"
+    );
+    let desc: Vec<&str> = a["quarry"]["lineage"]["descendants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(desc, vec!["whoami.exe"], "the child's follow-on process");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 alerts"));
+    // --severity filters rules: no critical rule in the built-in pack
+    let out = quarry(&[
+        "hunt",
+        "--severity",
+        "critical",
+        "--format",
+        "ndjson",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&out).lines().count(), 0);
+}
+
+#[test]
+fn hunt_exceptions_suppress_and_are_counted() {
+    let dir = demo_dir("exceptions");
+    let exc = dir.join("exceptions.toml");
+    std::fs::write(
+        &exc,
+        "[[exception]]\nname = \"known admin script on DC01\"\n[[exception.entries]]\nfield = \"process.command_line\"\noperator = \"is\"\nvalue = \"cmd.exe /c whoami /all\"\n",
+    )
+    .unwrap();
+    let out = quarry(&[
+        "hunt",
+        "--format",
+        "ndjson",
+        "--exceptions",
+        exc.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&out).lines().count(), 0);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 suppressed by exception \"known admin script on DC01\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A snapshot of all of Elastic's EQL rules over the corpus's EVTX: it
+/// changes only on purpose (a mapping or engine change), and must then be
+/// looked at and updated.
+#[test]
+#[ignore = "needs ../shared"]
+fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
+    let shared = std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let rules = shared.join("rules/elastic/rules");
+    let bb = shared.join("rules/elastic/rules_building_block");
+    let out = quarry(&[
+        "hunt",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--rules",
+        bb.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        shared.join("corpus/evtx").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "corrupt samples and README files are reported"
+    );
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut per_rule = std::collections::BTreeMap::new();
+    for a in &alerts {
+        *per_rule
+            .entry(
+                a["kibana"]["alert"]["rule"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+            .or_insert(0) += 1;
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1024 rules loaded"));
+    assert_eq!(alerts.len(), 323, "{per_rule:#?}");
+    assert_eq!(per_rule.len(), 85);
+    assert_eq!(per_rule.get("Clearing Windows Event Logs"), Some(&14));
+    assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
+}

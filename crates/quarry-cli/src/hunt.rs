@@ -1,0 +1,394 @@
+//! `quarry hunt` and `quarry rules list`: run detection rules (Elastic's
+//! TOML, or quarry's built-in pack) over evidence and print alerts shaped
+//! as Elastic Security's alert documents, each carrying the lineage its
+//! investigation needs.
+
+use crate::output::{self, Format};
+use quarry_eql::{Hit, Options, Query, compile};
+use quarry_event::Event;
+use quarry_lineage::{Lineage, Process, host_key, is_lifecycle};
+use quarry_rules::{Exceptions, Rule, RuleSet, index_name};
+use serde_json::{Value as J, json};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+#[derive(clap::Args)]
+pub struct HuntArgs {
+    /// Evidence: files, folders (recursive) and globs.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Rule TOML files or folders (e.g. a checkout of elastic/detection-rules). Default: quarry's built-in rules.
+    #[arg(long)]
+    rules: Vec<PathBuf>,
+    /// Only rules of at least this severity.
+    #[arg(long, value_parser = ["low", "medium", "high", "critical"])]
+    severity: Option<String>,
+    /// A TOML file of exceptions that suppress matching alerts.
+    #[arg(long)]
+    exceptions: Option<PathBuf>,
+    /// Print the time each rule took, on stderr.
+    #[arg(long)]
+    stats: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(clap::Subcommand)]
+pub enum RulesCommand {
+    /// What loaded, what was skipped and why.
+    List {
+        /// Rule TOML files or folders. Default: quarry's built-in rules.
+        #[arg(long)]
+        rules: Vec<PathBuf>,
+    },
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+fn load_rules(paths: &[PathBuf]) -> RuleSet {
+    if paths.is_empty() {
+        quarry_rules::builtin()
+    } else {
+        quarry_rules::load(paths)
+    }
+}
+
+/// Rules compiled once; those that do not compile are reported.
+fn compile_rules(set: &RuleSet) -> (Vec<(Rule, Query)>, Vec<(String, String)>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for r in &set.rules {
+        match compile(&r.query, &Options::default()) {
+            Ok(q) => ok.push((r.clone(), q)),
+            Err(e) => bad.push((format!("{} ({})", r.name, r.path.display()), e.to_string())),
+        }
+    }
+    (ok, bad)
+}
+
+pub fn rules_list(cmd: RulesCommand) -> u8 {
+    let RulesCommand::List { rules } = cmd;
+    let set = load_rules(&rules);
+    let (compiled, bad) = compile_rules(&set);
+    for (r, _) in &compiled {
+        println!(
+            "{:<9} {:>3}  {}  {}",
+            r.severity, r.risk_score, r.rule_id, r.name
+        );
+    }
+    for s in &set.skipped {
+        println!(
+            "skipped  {}: {} — {}",
+            s.path.display(),
+            s.kind.label(),
+            s.name.clone().unwrap_or_default()
+        );
+    }
+    for (name, err) in &bad {
+        println!(
+            "skipped  {name}: does not compile: {}",
+            err.lines().next().unwrap_or_default()
+        );
+    }
+    let summary: Vec<String> = set
+        .summary()
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    eprintln!(
+        "quarry: {} rules runnable, {} skipped ({}), {} do not compile",
+        compiled.len(),
+        set.skipped.len(),
+        summary.join(", "),
+        bad.len()
+    );
+    crate::exit::OK
+}
+
+/// Process fields worth carrying for a process in an alert.
+fn process_json(p: &Process) -> J {
+    json!({"entity_id": p.entity_id, "pid": p.pid, "executable": p.executable, "name": p.name, "command_line": p.command_line,
+           "start": p.start.map(quarry_event::format_timestamp), "user": p.user})
+}
+
+/// The alert document for one hit.
+fn alert(rule: &Rule, hit: &Hit, lineage: &Lineage) -> J {
+    let events: Vec<&Event> = match hit {
+        Hit::Event(e) => vec![e],
+        Hit::Sequence { events, .. } => events.iter().flatten().collect(),
+        Hit::Sample { events, .. } => events.iter().collect(),
+    };
+    let last = events.last().copied();
+    let mut doc = last.map(|e| e.to_json()).unwrap_or_else(|| json!({}));
+    let mut lineage_json = json!({});
+    if let Some(e) = last {
+        if let Some(h) = host_key(e).and_then(|k| lineage.host(&k)) {
+            let (p, link) = h.resolve(e);
+            if let Some(p) = p {
+                let ancestors: Vec<J> = h
+                    .ancestors(p)
+                    .into_iter()
+                    .take(2)
+                    .map(process_json)
+                    .collect();
+                let children: Vec<J> = h.children(p).into_iter().map(process_json).collect();
+                let descendants: Vec<J> = h.descendants(p).into_iter().map(process_json).collect();
+                lineage_json = json!({"linked_by": link.as_str(), "process": process_json(p), "parent": ancestors.first(), "grandparent": ancestors.get(1),
+                                      "children": children, "descendants": descendants});
+            } else {
+                lineage_json = json!({"linked_by": link.as_str()});
+            }
+        }
+    }
+    let original = last
+        .and_then(|e| e.timestamp)
+        .map(quarry_event::format_timestamp);
+    if let J::Object(m) = &mut doc {
+        m.insert("kibana".into(), json!({"alert": {
+            "rule": {"name": rule.name, "rule_id": rule.rule_id, "threat": rule.threat, "type": rule.rule_type, "references": rule.references},
+            "severity": rule.severity, "risk_score": rule.risk_score, "original_time": original,
+            "reason": format!("{} on {}", rule.name, last.and_then(|e| e.get_str("host.name")).unwrap_or("an unknown host")),
+        }}));
+        m.insert(
+            "quarry".into(),
+            json!({"lineage": lineage_json, "origin": last.map(|e| e.origin.to_string())}),
+        );
+        if events.len() > 1 {
+            m.insert(
+                "kibana.alert.group.events".into(),
+                J::Array(events.iter().map(|e| e.to_json()).collect()),
+            );
+        }
+    }
+    doc
+}
+
+pub fn run(args: HuntArgs) -> u8 {
+    let set = load_rules(&args.rules);
+    let (mut compiled, bad) = compile_rules(&set);
+    if let Some(min) = &args.severity {
+        compiled.retain(|(r, _)| severity_rank(&r.severity) >= severity_rank(min));
+    }
+    let exceptions = match &args.exceptions {
+        Some(p) => match Exceptions::load(p) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("quarry: {e}");
+                return crate::exit::USAGE;
+            }
+        },
+        None => Exceptions::default(),
+    };
+    eprintln!(
+        "quarry: {} rules loaded, {} skipped, {} do not compile",
+        compiled.len(),
+        set.skipped.len(),
+        bad.len()
+    );
+    // Rules indexed by (index, event category): computed once per pair, so
+    // a rule that cannot match an event costs nothing for it.
+    let by_key: RwLock<HashMap<(String, String), Arc<Vec<usize>>>> = RwLock::new(HashMap::new());
+    let applicable = |index: String, category: String| -> Arc<Vec<usize>> {
+        let key = (index, category);
+        if let Some(v) = by_key.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return v;
+        }
+        let v: Arc<Vec<usize>> = Arc::new(
+            (0..compiled.len())
+                .filter(|&i| {
+                    compiled[i].0.matches_index(&key.0)
+                        && match compiled[i].1.category() {
+                            Some(c) => c == key.1,
+                            None => key.1.is_empty(),
+                        }
+                })
+                .collect(),
+        );
+        if let Ok(mut m) = by_key.write() {
+            m.insert(key, v.clone());
+        }
+        v
+    };
+    let (kept, summary) = quarry_read::scan(&args.inputs, |mut ev| {
+        let index = index_name(&ev);
+        let categories: Vec<String> = match ev.get("event.category") {
+            Some(v) => v
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut matched: Vec<usize> = Vec::new();
+        // `any where` rules and sequences are filed under the empty category
+        for cat in categories
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(""))
+        {
+            for &i in applicable(index.clone(), cat.to_string()).iter() {
+                if !matched.contains(&i) && compiled[i].1.matches(&ev) {
+                    matched.push(i);
+                }
+            }
+        }
+        let lifecycle = is_lifecycle(&ev);
+        if matched.is_empty() && !lifecycle {
+            return None;
+        }
+        if matched.is_empty() {
+            // kept for lineage only: what lineage reads
+            ev.source = None;
+            ev.retain(|k| {
+                k.starts_with("process.")
+                    || k.starts_with("host.")
+                    || k.starts_with("event.")
+                    || k.starts_with("user.")
+                    || k == "@timestamp"
+            });
+        }
+        Some((matched, ev))
+    });
+    let mut code = output::report_problems(&summary);
+    let lineage = Lineage::from_events(kept.iter().map(|(_, e)| e));
+    let mut per_rule: Vec<Vec<Event>> = vec![Vec::new(); compiled.len()];
+    for (matched, ev) in &kept {
+        for &i in matched {
+            per_rule[i].push(ev.clone());
+        }
+    }
+    drop(kept);
+    let mut alerts = Vec::new();
+    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut withheld = 0usize;
+    let mut suppressed: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, events) in per_rule.into_iter().enumerate() {
+        if events.is_empty() {
+            continue;
+        }
+        let (rule, query) = &compiled[i];
+        let t = std::time::Instant::now();
+        let hits = query.run(events);
+        let mut n = 0usize;
+        for h in &hits {
+            let last = match h {
+                Hit::Event(e) => Some(e),
+                Hit::Sequence { events, .. } => events.iter().flatten().last(),
+                Hit::Sample { events, .. } => events.last(),
+            };
+            if let Some(x) = last.and_then(|e| exceptions.suppresses(&rule.rule_id, e)) {
+                *suppressed
+                    .entry(exceptions.exceptions[x].name.clone())
+                    .or_default() += 1;
+                continue;
+            }
+            if n as u64 >= rule.max_signals {
+                withheld += 1;
+                continue;
+            }
+            n += 1;
+            alerts.push(alert(rule, h, &lineage));
+        }
+        if n > 0 {
+            *counts
+                .entry((rule.severity.clone(), rule.name.clone()))
+                .or_default() += n;
+        }
+        if args.stats {
+            eprintln!(
+                "quarry: rule {:?}: {} hits in {:?}",
+                rule.name,
+                hits.len(),
+                t.elapsed()
+            );
+        }
+    }
+    alerts.sort_by(|a, b| {
+        a["kibana"]["alert"]["original_time"]
+            .as_str()
+            .cmp(&b["kibana"]["alert"]["original_time"].as_str())
+    });
+    if print(&alerts, args.format).is_err() {
+        return code;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "quarry: {} alerts", alerts.len());
+    for ((sev, name), n) in &counts {
+        let _ = writeln!(err, "  {n:>5}  {sev:<8} {name}");
+    }
+    if withheld > 0 {
+        let _ = writeln!(err, "  {withheld} alerts withheld by max_signals");
+    }
+    for (name, n) in &suppressed {
+        let _ = writeln!(err, "  {n} suppressed by exception {name:?}");
+    }
+    if !bad.is_empty() {
+        code = code.max(crate::exit::PARTIAL);
+        for (name, e) in &bad {
+            let _ = writeln!(
+                err,
+                "quarry: rule {name} does not compile: {}",
+                e.lines().next().unwrap_or_default()
+            );
+        }
+    }
+    code
+}
+
+fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Ndjson => {
+            for a in alerts {
+                serde_json::to_writer(&mut out, a)?;
+                writeln!(out)?;
+            }
+            out.flush()
+        }
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, alerts)?;
+            writeln!(out)?;
+            out.flush()
+        }
+        Format::Table | Format::Csv => {
+            drop(out);
+            let s = |a: &J, p: &[&str]| {
+                let mut cur = a;
+                for k in p {
+                    cur = &cur[*k];
+                }
+                output::cell(cur)
+            };
+            let cols: &[(&str, &dyn Fn(&J) -> String)] = &[
+                ("time", &|a| s(a, &["kibana", "alert", "original_time"])),
+                ("severity", &|a| s(a, &["kibana", "alert", "severity"])),
+                ("rule", &|a| s(a, &["kibana", "alert", "rule", "name"])),
+                ("host", &|a| s(a, &["host", "name"])),
+                ("process", &|a| s(a, &["process", "executable"])),
+                ("parent", &|a| s(a, &["process", "parent", "executable"])),
+                ("command line", &|a| s(a, &["process", "command_line"])),
+                ("descendants", &|a| {
+                    a["quarry"]["lineage"]["descendants"]
+                        .as_array()
+                        .map(|d| {
+                            d.iter()
+                                .filter_map(|p| p["name"].as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default()
+                }),
+            ];
+            output::print_rows(alerts, format, cols)
+        }
+    }
+}
