@@ -202,3 +202,52 @@ fn split_user(ev: &mut Event, u: &str) {
         None => ev.set("user.name", u),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fixtures_of_several_types() {
+        let base = |name: &str| {
+            json!({"meta.event.name": name, "event.time": 1700000000000i64, "agent.uuid": "a1", "endpoint.name": "ws1", "endpoint.os": "windows",
+                   "src.process.uid": "P1", "src.process.pid": 10, "src.process.image.path": "C:\\Windows\\System32\\cmd.exe", "src.process.cmdline": "cmd.exe",
+                   "src.process.user": "CORP\\eve", "src.process.parent.uid": "P0", "src.process.parent.image.path": "C:\\Windows\\explorer.exe"})
+        };
+        let mut ip = base("IP Connect");
+        ip["dst.ip.address"] = json!("203.0.113.7");
+        ip["dst.port.number"] = json!(443);
+        let e = normalize(&ip, Origin::default(), &mut Vec::new());
+        assert!(e.has_value("event.category", "network"));
+        assert_eq!(e.get_i64("destination.port"), Some(443));
+        assert_eq!(e.get_str("process.entity_id"), Some("P1"));
+        assert_eq!(e.get_str("process.parent.entity_id"), Some("P0"));
+        let mut file = base("File Creation");
+        file["tgt.file.path"] = json!("C:\\Users\\eve\\evil.dll");
+        let e = normalize(&file, Origin::default(), &mut Vec::new());
+        assert!(e.has_value("event.type", "creation"));
+        assert_eq!(e.get_str("file.name"), Some("evil.dll"));
+        let mut reg = base("Registry Value Modified");
+        reg["registry.keyPath"] =
+            json!("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\x");
+        let e = normalize(&reg, Origin::default(), &mut Vec::new());
+        assert!(e.has_value("event.category", "registry"));
+        // a Linux agent: no Windows assumptions
+        let mut lin = base("Process Creation");
+        lin["endpoint.os"] = json!("linux");
+        lin["tgt.process.image.path"] = json!("/usr/bin/curl");
+        lin["tgt.process.uid"] = json!("P2");
+        let e = normalize(&lin, Origin::default(), &mut Vec::new());
+        assert_eq!(e.get_str("host.os.type"), Some("linux"));
+        assert_eq!(e.get_str("process.name"), Some("curl"));
+        assert!(e.has_value("event.type", "start"));
+        // an unknown type is kept, under its own name; a missing time is reported
+        let mut odd = base("Behavioral Indicators");
+        odd.as_object_mut().unwrap().remove("event.time");
+        let mut p = Vec::new();
+        let e = normalize(&odd, Origin::default(), &mut p);
+        assert_eq!(e.get_str("event.action"), Some("Behavioral Indicators"));
+        assert_eq!(p.len(), 1);
+    }
+}
