@@ -253,6 +253,22 @@ impl Filter {
         }
         eval::truthy(&self.condition, ev)
     }
+
+    /// [`Filter::matches`] with the event's category value already read
+    /// (a sequence tests several terms against each event).
+    #[inline]
+    pub(crate) fn matches_in(&self, ev: &Event, categories: &V) -> bool {
+        if let Some(cat) = &self.category {
+            if !categories
+                .each()
+                .iter()
+                .any(|x| matches!(x, V::Str(s) if s == cat))
+            {
+                return false;
+            }
+        }
+        eval::truthy(&self.condition, ev)
+    }
 }
 
 impl Query {

@@ -58,7 +58,10 @@ impl Sample {
                     let id = key_id(&k);
                     let g = groups.entry(id.clone()).or_insert_with(|| {
                         order.push(id.clone());
-                        (k.clone(), vec![Vec::new(); n])
+                        (
+                            k.iter().cloned().map(V::into_owned).collect(),
+                            vec![Vec::new(); n],
+                        )
                     });
                     g.1[ti].push(ei);
                 }

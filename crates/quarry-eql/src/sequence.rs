@@ -76,11 +76,11 @@ pub(crate) fn compile_terms(
 /// The join-key values an event yields for a term: one tuple per
 /// combination of the values of multi-valued keys; none when a required
 /// key is null.
-pub(crate) fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
-    let mut tuples: Vec<Vec<V<'static>>> = vec![Vec::new()];
+pub(crate) fn key_tuples<'a>(keys: &'a [Key], ev: &'a Event) -> Vec<Vec<V<'a>>> {
+    let mut tuples: Vec<Vec<V<'a>>> = vec![Vec::with_capacity(keys.len())];
     for k in keys {
-        let v = eval::eval(&k.expr, ev).into_owned();
-        let values: Vec<V<'static>> = match v {
+        let v = eval::eval(&k.expr, ev);
+        let values: Vec<V<'a>> = match v {
             V::Null if k.optional => vec![V::Null],
             V::Null => return Vec::new(),
             V::Many(vs) => {
@@ -108,6 +108,13 @@ pub(crate) fn key_tuples(keys: &[Key], ev: &Event) -> Vec<Vec<V<'static>>> {
 /// A hashable form of a key tuple.
 pub(crate) fn key_id(t: &[V]) -> String {
     let mut s = String::new();
+    key_id_into(t, &mut s);
+    s
+}
+
+/// [`key_id`] into a reused buffer.
+pub(crate) fn key_id_into(t: &[V], s: &mut String) {
+    s.clear();
     for v in t {
         match v {
             V::Str(x) => {
@@ -122,7 +129,6 @@ pub(crate) fn key_id(t: &[V]) -> String {
         }
         s.push('\u{0}');
     }
-    s
 }
 
 #[derive(Debug, Clone)]
@@ -300,20 +306,31 @@ impl Sequence {
         let mut states: FxHashMap<String, (Vec<V<'static>>, Vec<Option<Partial>>)> =
             FxHashMap::default();
         let mut done: Vec<(Vec<V<'static>>, Partial)> = Vec::new();
+        let mut idbuf = String::new();
         for (ei, ev) in events.iter().enumerate() {
             let t = times[ei];
+            let categories = eval::field(cat, ev);
             // last state first, so one event does not advance a partial it
             // has just created
             for pi in (0..n).rev() {
                 let term = &self.terms[positives[pi]];
-                if !term.filter.matches(ev, cat) {
+                if !term.filter.matches_in(ev, &categories) {
                     continue;
                 }
                 for k in key_tuples(&term.keys, ev) {
-                    let id = key_id(&k);
-                    let entry = states
-                        .entry(id)
-                        .or_insert_with(|| (k.clone(), vec![None; n]));
+                    key_id_into(&k, &mut idbuf);
+                    // allocate the key only for a new join-key value; a
+                    // later term has nothing to advance for an unseen key
+                    if !states.contains_key(idbuf.as_str()) {
+                        if pi > 0 {
+                            continue;
+                        }
+                        let owned = k.iter().cloned().map(V::into_owned).collect();
+                        states.insert(idbuf.clone(), (owned, vec![None; n]));
+                    }
+                    let Some(entry) = states.get_mut(idbuf.as_str()) else {
+                        continue;
+                    };
                     let st = &mut entry.1;
                     let next = if pi == 0 {
                         Some(Partial {
@@ -341,9 +358,10 @@ impl Sequence {
             }
             // an event that is both a term and the `until` completes first
             if let Some(u) = &self.until {
-                if u.filter.matches(ev, cat) {
+                if u.filter.matches_in(ev, &categories) {
                     for k in key_tuples(&u.keys, ev) {
-                        if let Some((_, st)) = states.get_mut(&key_id(&k)) {
+                        key_id_into(&k, &mut idbuf);
+                        if let Some((_, st)) = states.get_mut(idbuf.as_str()) {
                             st.iter_mut().for_each(|s| *s = None);
                         }
                     }
