@@ -123,7 +123,7 @@ enum Source<'a> {
 fn doc(ev: &Event) -> Doc<'_> {
     Doc {
         _id: ev.origin.to_string(),
-        _index: quarry_ecs::index::index_name(ev),
+        _index: quarry_rules::index_name(ev),
         _source: match ev.source.as_deref() {
             Some(src) => Source::Original(src),
             None => Source::Ecs(ev.to_json()),

@@ -9,7 +9,6 @@
 //! - [`json`]: recognises what a JSON record is and dispatches it.
 
 pub mod evtx_json;
-pub mod index;
 pub mod json;
 pub mod plaso;
 pub mod vendor;
