@@ -35,7 +35,7 @@ fn every_elastic_eql_rule_compiles() {
         &shared().join("rules/elastic/rules_building_block"),
         &mut files,
     );
-    let (mut eql, mut failures) = (0, Vec::new());
+    let (mut eql, mut deprecated, mut failures) = (0, 0, Vec::new());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let doc: toml::Value = match toml::from_str(&text) {
@@ -47,15 +47,27 @@ fn every_elastic_eql_rule_compiles() {
             continue;
         }
         eql += 1;
+        if f.components().any(|c| c.as_os_str() == "_deprecated") {
+            deprecated += 1;
+        }
         let query = rule
             .get("query")
             .and_then(|q| q.as_str())
             .unwrap_or_default();
-        if let Err(e) = compile(query, &Options::default()) {
-            failures.push(format!("{}:\n{e}", f.display()));
+        match compile(query, &Options::default()) {
+            // and evaluates (on a typical Windows process start) without panicking
+            Ok(q) => {
+                let ev = child(r"C:\Windows\System32\cmd.exe", Some(r"C:\x\dns.exe"));
+                let _ = q.matches(&ev);
+                let _ = q.run(vec![ev.clone(), ev]);
+            }
+            Err(e) => failures.push(format!("{}:\n{e}", f.display())),
         }
     }
-    println!("{eql} EQL rules, {} do not compile", failures.len());
+    println!(
+        "{eql} EQL rules ({deprecated} of them under _deprecated), {} do not compile",
+        failures.len()
+    );
     assert!(eql > 1000, "{eql}");
     assert!(
         failures.is_empty(),
