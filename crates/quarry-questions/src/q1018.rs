@@ -230,31 +230,10 @@ fn row(ev: &Event, link: Link) -> Row {
     }
 }
 
-/// Keeps rows whose query matches a glob (`*`, `?`; case-insensitive).
+/// Keeps rows whose query matches a glob (`*`, `?`; case-insensitive),
+/// with EQL's `:` matcher; a trailing root dot on the name is ignored.
 pub fn domain_matches(pattern: &str, name: &str) -> bool {
-    glob_ci(pattern.as_bytes(), name.trim_end_matches('.').as_bytes())
-}
-
-fn glob_ci(p: &[u8], s: &[u8]) -> bool {
-    let (mut pi, mut si) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&s[si])) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            pi += 1;
-            mark = si;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
+    quarry_eql::eval::Glob::new(pattern, true).matches(name.trim_end_matches('.'))
 }
 
 /// Host names present (for `--host` filtering and the coverage).
