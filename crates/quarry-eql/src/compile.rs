@@ -445,6 +445,16 @@ fn rejection_rank(c: &C) -> u8 {
     }
 }
 
+/// Does the (reordered) condition start with a positive test on a specific
+/// field (rank 0 of [`rejection_rank`]), not a constant?
+pub fn leads_with_specific_test(c: &C) -> bool {
+    let mut first = c;
+    while let C::And(a, _) = first {
+        first = a;
+    }
+    !matches!(first, C::Const(_)) && rejection_rank(first) == 0
+}
+
 /// Orders the conjuncts of every `and` chain so that the ones most likely
 /// to reject an event run first (see [`rejection_rank`]); the order within
 /// a rank is kept. Sound because `and` is symmetric in three-valued logic
@@ -582,6 +592,15 @@ mod tests {
         let mut order = Vec::new();
         super::fields(&c, &mut order);
         assert_eq!(order, ["process.parent.name", "host.os.type", "a"]);
+        assert!(super::leads_with_specific_test(&c));
+        let only_common =
+            crate::parser::parse("any where host.os.type == \"windows\"").expect("parses");
+        let crate::ast::Body::Event(e) = &only_common.body else {
+            panic!("event query")
+        };
+        assert!(!super::leads_with_specific_test(
+            &cx.compile(&e.condition).expect("compiles")
+        ));
     }
 
     #[test]

@@ -176,6 +176,9 @@ pub enum Hit {
 pub(crate) struct Filter {
     category: Option<String>,
     condition: C,
+    /// The condition leads with a test on a specific field, which rejects
+    /// more events than the category does: run it first.
+    condition_first: bool,
 }
 
 /// A compiled EQL statement.
@@ -205,9 +208,11 @@ pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
         mapping: opts.mapping.as_ref(),
     };
     let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
+        let condition = compile::reorder(cx.compile(&q.condition)?);
         Ok(Filter {
             category: q.category.clone(),
-            condition: compile::reorder(cx.compile(&q.condition)?),
+            condition_first: compile::leads_with_specific_test(&condition),
+            condition,
         })
     };
     let body = match &st.body {
@@ -245,13 +250,20 @@ pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
 impl Filter {
     #[inline]
     pub(crate) fn matches(&self, ev: &Event, category_field: &FieldRef) -> bool {
-        if let Some(cat) = &self.category {
-            let v = eval::field(category_field, ev);
-            if !v.each().iter().any(|x| matches!(x, V::Str(s) if s == cat)) {
-                return false;
-            }
+        // `cat where e` is `category == cat and e`: either order gives the
+        // same answer, so the more selective test runs first
+        let category_ok = || match &self.category {
+            Some(cat) => eval::field(category_field, ev)
+                .each()
+                .iter()
+                .any(|x| matches!(x, V::Str(s) if s == cat)),
+            None => true,
+        };
+        if self.condition_first {
+            eval::truthy(&self.condition, ev) && category_ok()
+        } else {
+            category_ok() && eval::truthy(&self.condition, ev)
         }
-        eval::truthy(&self.condition, ev)
     }
 
     /// [`Filter::matches`] with the event's category value already read
