@@ -259,25 +259,23 @@ impl Filter {
                 .any(|x| matches!(x, V::Str(s) if s == cat)),
             None => true,
         };
-        if self.condition_first {
-            eval::truthy(&self.condition, ev) && category_ok()
-        } else {
-            category_ok() && eval::truthy(&self.condition, ev)
+        if self.condition_first && !eval::truthy(&self.condition, ev) {
+            return false;
         }
+        category_ok() && (self.condition_first || eval::truthy(&self.condition, ev))
     }
 
     /// [`Filter::matches`] with the event's category value already read
     /// (a sequence tests several terms against each event).
     #[inline]
     pub(crate) fn matches_in(&self, ev: &Event, categories: &V) -> bool {
-        if let Some(cat) = &self.category {
-            if !categories
+        if let Some(cat) = &self.category
+            && !categories
                 .each()
                 .iter()
                 .any(|x| matches!(x, V::Str(s) if s == cat))
-            {
-                return false;
-            }
+        {
+            return false;
         }
         eval::truthy(&self.condition, ev)
     }

@@ -357,13 +357,13 @@ impl Sequence {
                 }
             }
             // an event that is both a term and the `until` completes first
-            if let Some(u) = &self.until {
-                if u.filter.matches_in(ev, &categories) {
-                    for k in key_tuples(&u.keys, ev) {
-                        key_id_into(&k, &mut idbuf);
-                        if let Some((_, st)) = states.get_mut(idbuf.as_str()) {
-                            st.iter_mut().for_each(|s| *s = None);
-                        }
+            if let Some(u) = &self.until
+                && u.filter.matches_in(ev, &categories)
+            {
+                for k in key_tuples(&u.keys, ev) {
+                    key_id_into(&k, &mut idbuf);
+                    if let Some((_, st)) = states.get_mut(idbuf.as_str()) {
+                        st.iter_mut().for_each(|s| *s = None);
                     }
                 }
             }
