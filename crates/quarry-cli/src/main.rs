@@ -36,11 +36,13 @@ pub mod exit {
     version,
     about = "Answer investigative questions and run detections over endpoint telemetry, offline.",
     long_about = "quarry reads Windows event logs (EVTX), Windows-event JSON (winlogbeat, NXLog, OTRF), Plaso \
-timelines and ECS documents, normalises them to Elastic Common Schema, rebuilds process lineage per host, and \
-answers investigative questions (DFIQ) over them.\n\nInputs are files, folders (read recursively) and globs; \
-.zip and .gz are opened; formats are recognised from content, not names.",
+timelines, CrowdStrike FDR, SentinelOne Cloud Funnel, Microsoft 365 Defender, Elastic Defend, Endgame and ECS \
+documents, normalises them to Elastic Common Schema the way Elastic's integrations do, rebuilds process lineage \
+per host, answers investigative questions (DFIQ), and runs Elastic's EQL queries and detection rules over them.\n\n\
+Inputs are files, folders (read recursively) and globs; .zip, .gz and .tar are opened; formats are \
+recognised from content, not names.",
     after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error\n\n\
-EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
+EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry hunt --rules detection-rules/rules evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
 )]
 struct Cli {
     #[command(subcommand)]
