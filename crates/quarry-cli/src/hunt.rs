@@ -4,11 +4,11 @@
 //! investigation needs.
 
 use crate::output::{self, Format};
+use quarry_alert::{Alert, Investigation, Retention};
 use quarry_eql::{Hit, Options, Query, compile};
 use quarry_event::Event;
-use quarry_lineage::{Lineage, Process, host_key, is_lifecycle};
 use quarry_rules::{Exceptions, Rule, RuleSet, index_name};
-use serde_json::{Value as J, json};
+use serde_json::Value as J;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -55,7 +55,7 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-fn load_rules(paths: &[PathBuf]) -> RuleSet {
+pub(crate) fn load_rules(paths: &[PathBuf]) -> RuleSet {
     if paths.is_empty() {
         quarry_rules::builtin()
     } else {
@@ -115,64 +115,6 @@ pub fn rules_list(cmd: RulesCommand) -> u8 {
     crate::exit::OK
 }
 
-/// Process fields worth carrying for a process in an alert.
-fn process_json(p: &Process) -> J {
-    json!({"entity_id": p.entity_id, "pid": p.pid, "executable": p.executable, "name": p.name, "command_line": p.command_line,
-           "start": p.start.map(quarry_event::format_timestamp), "user": p.user})
-}
-
-/// The alert document for one hit.
-fn alert(rule: &Rule, hit: &Hit, lineage: &Lineage) -> J {
-    let events: Vec<&Event> = match hit {
-        Hit::Event(e) => vec![e],
-        Hit::Sequence { events, .. } => events.iter().flatten().collect(),
-        Hit::Sample { events, .. } => events.iter().collect(),
-    };
-    let last = events.last().copied();
-    let mut doc = last.map(|e| e.to_json()).unwrap_or_else(|| json!({}));
-    let mut lineage_json = json!({});
-    if let Some(e) = last {
-        if let Some(h) = host_key(e).and_then(|k| lineage.host(&k)) {
-            let (p, link) = h.resolve(e);
-            if let Some(p) = p {
-                let ancestors: Vec<J> = h
-                    .ancestors(p)
-                    .into_iter()
-                    .take(2)
-                    .map(process_json)
-                    .collect();
-                let children: Vec<J> = h.children(p).into_iter().map(process_json).collect();
-                let descendants: Vec<J> = h.descendants(p).into_iter().map(process_json).collect();
-                lineage_json = json!({"linked_by": link.as_str(), "process": process_json(p), "parent": ancestors.first(), "grandparent": ancestors.get(1),
-                                      "children": children, "descendants": descendants});
-            } else {
-                lineage_json = json!({"linked_by": link.as_str()});
-            }
-        }
-    }
-    let original = last
-        .and_then(|e| e.timestamp)
-        .map(quarry_event::format_timestamp);
-    if let J::Object(m) = &mut doc {
-        m.insert("kibana".into(), json!({"alert": {
-            "rule": {"name": rule.name, "rule_id": rule.rule_id, "threat": rule.threat, "type": rule.rule_type, "references": rule.references},
-            "severity": rule.severity, "risk_score": rule.risk_score, "original_time": original,
-            "reason": format!("{} on {}", rule.name, last.and_then(|e| e.get_str("host.name")).unwrap_or("an unknown host")),
-        }}));
-        m.insert(
-            "quarry".into(),
-            json!({"lineage": lineage_json, "origin": last.map(|e| e.origin.to_string())}),
-        );
-        if events.len() > 1 {
-            m.insert(
-                "kibana.alert.group.events".into(),
-                J::Array(events.iter().map(|e| e.to_json()).collect()),
-            );
-        }
-    }
-    doc
-}
-
 pub fn run(args: HuntArgs) -> u8 {
     let set = load_rules(&args.rules);
     let (mut compiled, bad) = compile_rules(&set);
@@ -219,6 +161,7 @@ pub fn run(args: HuntArgs) -> u8 {
         }
         v
     };
+    let retention = Retention::for_rules(compiled.iter().map(|(r, _)| r));
     let (kept, summary) = quarry_read::scan(&args.inputs, |mut ev| {
         let index = index_name(&ev);
         let categories: Vec<String> = match ev.get("event.category") {
@@ -241,33 +184,26 @@ pub fn run(args: HuntArgs) -> u8 {
                 }
             }
         }
-        let lifecycle = is_lifecycle(&ev);
-        if matched.is_empty() && !lifecycle {
+        // kept for the investigation (lineage, follow-on activity, pivots):
+        // slimmed to the fields those read
+        let wanted = retention.wants(&ev);
+        if matched.is_empty() && !wanted {
             return None;
         }
         if matched.is_empty() {
-            // kept for lineage only: what lineage reads
-            ev.source = None;
-            ev.retain(|k| {
-                k.starts_with("process.")
-                    || k.starts_with("host.")
-                    || k.starts_with("event.")
-                    || k.starts_with("user.")
-                    || k == "@timestamp"
-            });
+            retention.slim(&mut ev);
         }
         Some((matched, ev))
     });
     let mut code = output::report_problems(&summary);
-    let lineage = Lineage::from_events(kept.iter().map(|(_, e)| e));
     let mut per_rule: Vec<Vec<Event>> = vec![Vec::new(); compiled.len()];
     for (matched, ev) in &kept {
         for &i in matched {
             per_rule[i].push(ev.clone());
         }
     }
-    drop(kept);
-    let mut alerts = Vec::new();
+    let investigation = Investigation::new(kept.into_iter().map(|(_, e)| e).collect());
+    let mut alerts: Vec<Alert> = Vec::new();
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut withheld = 0usize;
     let mut suppressed: BTreeMap<String, usize> = BTreeMap::new();
@@ -296,7 +232,7 @@ pub fn run(args: HuntArgs) -> u8 {
                 continue;
             }
             n += 1;
-            alerts.push(alert(rule, h, &lineage));
+            alerts.push(quarry_alert::alert(rule, h, &investigation));
         }
         if n > 0 {
             *counts
@@ -312,6 +248,8 @@ pub fn run(args: HuntArgs) -> u8 {
             );
         }
     }
+    quarry_alert::link_alerts(&mut alerts);
+    let mut alerts: Vec<J> = alerts.into_iter().map(|a| a.doc).collect();
     alerts.sort_by(|a, b| {
         a["kibana"]["alert"]["original_time"]
             .as_str()
@@ -376,6 +314,17 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
                 ("process", &|a| s(a, &["process", "executable"])),
                 ("parent", &|a| s(a, &["process", "parent", "executable"])),
                 ("command line", &|a| s(a, &["process", "command_line"])),
+                ("follow-on", &|a| {
+                    let act = &a["quarry"]["activity"];
+                    match act["by_category"].as_object() {
+                        Some(m) if !m.is_empty() => m
+                            .iter()
+                            .map(|(k, v)| format!("{k} {v}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        _ => String::new(),
+                    }
+                }),
                 ("descendants", &|a| {
                     a["quarry"]["lineage"]["descendants"]
                         .as_array()

@@ -6,6 +6,7 @@ mod ask;
 mod demo;
 mod dfiq;
 mod hunt;
+mod investigate;
 mod output;
 mod search;
 
@@ -42,7 +43,7 @@ per host, answers investigative questions (DFIQ), and runs Elastic's EQL queries
 Inputs are files, folders (read recursively) and globs; .zip, .gz and .tar are opened; formats are \
 recognised from content, not names.",
     after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error\n\n\
-EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry hunt --rules detection-rules/rules evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
+EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry hunt --rules detection-rules/rules evidence/\n  quarry investigate alerts.ndjson --alert 1 evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -73,12 +74,26 @@ quarry search --check 'process where ...'"
     /// Run detection rules (Elastic's EQL rules, or quarry's built-in pack) over evidence.
     #[command(
         after_help = "Alerts are shaped as Elastic Security's alert documents (kibana.alert.*), with the \
-process's lineage (parent, grandparent, children, descendants) under quarry.lineage.\n\nEXAMPLES:\n  \
+process's lineage (parent, grandparent, children, descendants) under quarry.lineage, the follow-on file, \
+registry, network and DNS events of the process and its descendants under quarry.activity, and the rule's \
+investigation pivots, run against the evidence, under quarry.investigate. `quarry investigate` shows one alert \
+as a process tree and a timeline.\n\nEXAMPLES:\n  \
 quarry hunt evidence/\n  quarry hunt --rules ../shared/rules/elastic/rules evidence/\n  \
 quarry hunt --rules my-rules/ --severity high --format ndjson evidence/ > alerts.ndjson\n  \
 quarry hunt --exceptions exceptions.toml evidence/"
     )]
     Hunt(hunt::HuntArgs),
+    /// Investigate one alert of `quarry hunt`: process tree, timeline, the rule's pivots.
+    #[command(
+        after_help = "Reads the alerts `quarry hunt --format ndjson` wrote and the evidence they came from, and \
+prints for one alert: the process tree (ancestors, the alerting process, its descendants), the timeline of the \
+process and its descendants (process starts, file, registry, network and DNS events), and the rule's \
+[[transform.investigate]] pivots run against the evidence, with the time window taken from the alert's time.\n\n\
+EXAMPLES:\n  quarry hunt --format ndjson evidence/ > alerts.ndjson\n  \
+quarry investigate alerts.ndjson --alert 3 evidence/\n  \
+quarry investigate --rules ../shared/rules/elastic/rules --format json alerts.ndjson evidence/"
+    )]
+    Investigate(investigate::InvestigateArgs),
     /// Detection rules: what loads, what is skipped and why.
     #[command(subcommand)]
     Rules(hunt::RulesCommand),
@@ -117,6 +132,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Search(args) => search::run(args),
         Command::Hunt(args) => hunt::run(args),
+        Command::Investigate(args) => investigate::run(args),
         Command::Rules(cmd) => hunt::rules_list(cmd),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),

@@ -185,18 +185,31 @@ impl HostLineage {
     /// one (and then only by it: a pid match with another entity id is a
     /// different process), else by pid and time.
     pub fn resolve(&self, ev: &Event) -> (Option<&Process>, Link) {
+        let (i, link) = self.resolve_index(ev);
+        (i.map(|i| &self.procs[i]), link)
+    }
+
+    /// [`HostLineage::resolve`], as the process's index on this host (see
+    /// [`HostLineage::process`]): what callers key per-process state by.
+    pub fn resolve_index(&self, ev: &Event) -> (Option<usize>, Link) {
         if let Some(id) = ev.get_str("process.entity_id") {
-            return match self.by_entity(id) {
-                Some(p) => (Some(p), Link::EntityId),
+            return match self.by_entity.get(&entity_key(id)) {
+                Some(&i) => (Some(i), Link::EntityId),
                 None => (None, Link::Unlinked),
             };
         }
         if let (Some(pid), Some(t)) = (ev.get_i64("process.pid"), ev.timestamp) {
-            if let Some(p) = self.by_pid_at(pid, t) {
-                return (Some(p), Link::PidLifetime);
+            if let Some(i) = self.pid_candidate(pid, t) {
+                return (Some(i), Link::PidLifetime);
             }
         }
         (None, Link::Unlinked)
+    }
+
+    /// The process at an index returned by [`HostLineage::resolve_index`]
+    /// or [`HostLineage::index_of`].
+    pub fn process(&self, i: usize) -> Option<&Process> {
+        self.procs.get(i)
     }
 
     /// The parent of a known process, when its own start is in the evidence.
@@ -210,7 +223,8 @@ impl HostLineage {
         }
     }
 
-    fn index_of(&self, p: &Process) -> Option<usize> {
+    /// The index of a process borrowed from this host's lineage.
+    pub fn index_of(&self, p: &Process) -> Option<usize> {
         let base = self.procs.as_ptr() as usize;
         let at = p as *const Process as usize;
         let size = std::mem::size_of::<Process>();

@@ -1,0 +1,496 @@
+//! Alerts and their investigation.
+//!
+//! A rule hit becomes an alert document shaped as Elastic Security's
+//! (`kibana.alert.*`, `event.kind: signal`, the matched event's ECS fields at
+//! the top level) that already carries what its investigation guide asks
+//! for, from the evidence quarry read:
+//!
+//! - `quarry.lineage`: the process, its parent and grandparent, children and
+//!   descendants (from [`quarry_lineage`]);
+//! - `quarry.activity`: the file, registry, network, DNS and authentication
+//!   events of the process and its descendants, and which of those kinds of
+//!   telemetry the host has none of ("unresolved, not benign");
+//! - `quarry.investigate`: the rule's `[[transform.investigate]]` pivots,
+//!   run (see [`pivot`]).
+//!
+//! The evidence kept for this is an [`Investigation`]: every process, file,
+//! registry, network and authentication event, slimmed by a [`Retention`] to
+//! the fields lineage, activity and the loaded rules' pivots read. All of it
+//! is kept per host, like the lineage it is built on.
+
+pub mod pivot;
+
+use pivot::{Pivot, TermOp};
+use quarry_eql::Hit;
+use quarry_event::{format_timestamp, Event};
+use quarry_lineage::{host_key, HostLineage, Lineage, Process};
+use quarry_rules::Rule;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::{json, Map, Value as J};
+
+/// Event categories an investigation looks at.
+pub const CATEGORIES: &[&str] = &["process", "file", "registry", "network", "authentication"];
+
+/// Categories reported as follow-on activity (process starts are reported
+/// as descendants instead).
+const ACTIVITY: &[&str] = &["file", "registry", "network", "authentication"];
+
+/// Fields kept of each event for lineage, activity and the common pivots.
+const BASE_FIELDS: &[&str] = &[
+    "@timestamp",
+    "event.category",
+    "event.type",
+    "event.action",
+    "event.code",
+    "event.kind",
+    "event.dataset",
+    "event.outcome",
+    "host.id",
+    "host.name",
+    "process.entity_id",
+    "process.pid",
+    "process.name",
+    "process.executable",
+    "process.command_line",
+    "process.parent.entity_id",
+    "process.parent.pid",
+    "process.parent.name",
+    "process.parent.executable",
+    "process.parent.command_line",
+    "user.name",
+    "user.domain",
+    "user.id",
+    "file.path",
+    "registry.path",
+    "registry.data.strings",
+    "destination.ip",
+    "destination.port",
+    "destination.domain",
+    "source.ip",
+    "source.port",
+    "network.protocol",
+    "network.direction",
+    "dns.question.name",
+    "dns.resolved_ip",
+    "url.full",
+];
+
+/// The fields of an event shown in an alert's activity and pivot results.
+const SUMMARY_FIELDS: &[&str] = &[
+    "@timestamp",
+    "event.category",
+    "event.action",
+    "event.code",
+    "process.pid",
+    "process.entity_id",
+    "process.name",
+    "process.command_line",
+    "file.path",
+    "registry.path",
+    "registry.data.strings",
+    "source.ip",
+    "destination.ip",
+    "destination.port",
+    "dns.question.name",
+    "dns.resolved_ip",
+    "user.name",
+];
+
+/// At most this many events are listed per activity or pivot; the count
+/// says how many there were.
+pub const MAX_LISTED: usize = 100;
+
+/// Which events an investigation keeps, and which of their fields.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    fields: FxHashSet<Box<str>>,
+}
+
+impl Retention {
+    /// Keeps [`BASE_FIELDS`] and every field the rules' pivots read.
+    pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Self {
+        let mut fields: FxHashSet<Box<str>> = BASE_FIELDS.iter().map(|&f| f.into()).collect();
+        for r in rules {
+            for inv in &r.investigate {
+                for p in inv.providers.iter().flatten() {
+                    fields.insert(p.field.as_str().into());
+                }
+            }
+        }
+        Retention { fields }
+    }
+
+    /// Whether an investigation needs this event: it is on a known host and
+    /// of one of [`CATEGORIES`].
+    pub fn wants(&self, ev: &Event) -> bool {
+        host_key(ev).is_some() && CATEGORIES.iter().any(|c| ev.has_value("event.category", c))
+    }
+
+    /// Strips an event down to the kept fields (and drops its echoed
+    /// source), so that holding every event of a host stays cheap.
+    pub fn slim(&self, ev: &mut Event) {
+        ev.source = None;
+        ev.retain(|k| self.fields.contains(k));
+    }
+}
+
+/// The evidence kept for investigating alerts: lineage and the events of
+/// [`CATEGORIES`], per host, in time order.
+#[derive(Debug, Default)]
+pub struct Investigation {
+    pub lineage: Lineage,
+    hosts: FxHashMap<String, HostEvents>,
+}
+
+#[derive(Debug, Default)]
+struct HostEvents {
+    events: Vec<Event>,
+    /// Lineage process index → indexes into `events` of its activity.
+    by_process: FxHashMap<usize, Vec<usize>>,
+    /// Events per category on this host.
+    categories: FxHashMap<&'static str, usize>,
+}
+
+impl Investigation {
+    /// Builds lineage from the events and files each under its host and,
+    /// where it names one, its process.
+    pub fn new(events: Vec<Event>) -> Self {
+        let lineage = Lineage::from_events(&events);
+        let mut hosts: FxHashMap<String, HostEvents> = FxHashMap::default();
+        for ev in events {
+            if let Some(h) = host_key(&ev) {
+                hosts.entry(h).or_default().events.push(ev);
+            }
+        }
+        for (key, h) in hosts.iter_mut() {
+            h.events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+            let lin = lineage.host(key);
+            for (i, ev) in h.events.iter().enumerate() {
+                for &c in CATEGORIES {
+                    if ev.has_value("event.category", c) {
+                        *h.categories.entry(c).or_default() += 1;
+                    }
+                }
+                if !ACTIVITY.iter().any(|c| ev.has_value("event.category", c)) {
+                    continue;
+                }
+                if let Some(p) = lin.and_then(|l| l.resolve_index(ev).0) {
+                    h.by_process.entry(p).or_default().push(i);
+                }
+            }
+        }
+        Investigation { lineage, hosts }
+    }
+
+    /// The kept events of a host, in time order.
+    pub fn host_events(&self, host: &str) -> &[Event] {
+        self.hosts.get(host).map(|h| &h.events[..]).unwrap_or(&[])
+    }
+
+    /// Follow-on activity of a process and its descendants: their file,
+    /// registry, network and authentication events, in time order.
+    pub fn activity(&self, host: &str, process: usize) -> Vec<&Event> {
+        let (Some(h), Some(lin)) = (self.hosts.get(host), self.lineage.host(host)) else {
+            return Vec::new();
+        };
+        let mut procs = vec![process];
+        if let Some(p) = lin.process(process) {
+            procs.extend(
+                lin.descendants(p)
+                    .into_iter()
+                    .filter_map(|d| lin.index_of(d)),
+            );
+        }
+        let mut idx: Vec<usize> = procs
+            .iter()
+            .filter_map(|p| h.by_process.get(p))
+            .flatten()
+            .copied()
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &h.events[i]).collect()
+    }
+
+    /// Activity categories the host has no events of at all.
+    pub fn missing_telemetry(&self, host: &str) -> Vec<&'static str> {
+        let h = self.hosts.get(host);
+        ["file", "registry", "network"]
+            .into_iter()
+            .filter(|c| h.is_none_or(|h| !h.categories.contains_key(c)))
+            .collect()
+    }
+
+    /// Runs a pivot over the kept events (the alert's host only, when the
+    /// pivot is confined to it): the events in its window, and how many
+    /// more match after the window's end.
+    pub fn run_pivot<'a>(&'a self, pivot: &Pivot, host: Option<&str>) -> PivotResult<'a> {
+        let mut out = PivotResult::default();
+        if pivot.groups.is_empty() {
+            return out;
+        }
+        for (key, h) in &self.hosts {
+            let same = host == Some(key.as_str());
+            if pivot.host_scoped && !same {
+                continue;
+            }
+            for e in &h.events {
+                match pivot.in_window(e) {
+                    Some(false) => {}
+                    Some(true) if pivot.matches_terms(e, same) => out.events.push(e),
+                    None if pivot.matches_terms(e, same) => out.after_window += 1,
+                    _ => {}
+                }
+            }
+        }
+        out.events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+        out
+    }
+}
+
+/// What a pivot found.
+#[derive(Debug, Default)]
+pub struct PivotResult<'a> {
+    /// The matching events in the window, in time order.
+    pub events: Vec<&'a Event>,
+    /// Matching events after the window's end: the window's `now` is the
+    /// alert's time, and what the process did next is worth knowing of.
+    pub after_window: usize,
+}
+
+impl PivotResult<'_> {
+    /// `count`, `events` and (when not zero) `after_window`, into a pivot's
+    /// JSON.
+    pub fn fill(&self, pj: &mut J) {
+        pj["count"] = json!(self.events.len());
+        pj["events"] = listed(&self.events);
+        if self.after_window > 0 {
+            pj["after_window"] = json!(self.after_window);
+        }
+    }
+}
+
+/// One alert: its document and what is needed to finish it once every
+/// alert of the run is known.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub doc: J,
+    host: Option<String>,
+    /// Pivots that look for alerts (`event.kind: signal`), by their index in
+    /// `quarry.investigate`: run by [`link_alerts`].
+    signal_pivots: Vec<(usize, Pivot)>,
+}
+
+/// A process as an alert shows it.
+pub fn process_json(p: &Process) -> J {
+    json!({"entity_id": p.entity_id, "pid": p.pid, "executable": p.executable, "name": p.name,
+           "command_line": p.command_line, "start": p.start.map(format_timestamp),
+           "end": p.end.map(format_timestamp), "user": p.user})
+}
+
+/// An event as an alert lists it: its time, category, action, process and
+/// target fields, and where it was read.
+pub fn summary(ev: &Event) -> J {
+    let mut m = Map::new();
+    for &f in SUMMARY_FIELDS {
+        if let Some(v) = ev.get(f) {
+            if !v.is_null() {
+                m.insert(f.to_string(), v.to_json());
+            }
+        }
+    }
+    m.insert("origin".into(), J::String(ev.origin.to_string()));
+    J::Object(m)
+}
+
+fn listed(events: &[&Event]) -> J {
+    J::Array(events.iter().take(MAX_LISTED).map(|e| summary(e)).collect())
+}
+
+/// The lineage part of an alert, and the process's index on its host.
+fn lineage_json(h: &HostLineage, ev: &Event) -> (J, Option<usize>) {
+    let (i, link) = h.resolve_index(ev);
+    let Some(p) = i.and_then(|i| h.process(i)) else {
+        return (json!({"linked_by": link.as_str()}), None);
+    };
+    let ancestors: Vec<J> = h
+        .ancestors(p)
+        .into_iter()
+        .take(2)
+        .map(process_json)
+        .collect();
+    let children: Vec<J> = h.children(p).into_iter().map(process_json).collect();
+    let descendants: Vec<J> = h.descendants(p).into_iter().map(process_json).collect();
+    (
+        json!({"linked_by": link.as_str(), "process": process_json(p), "parent": ancestors.first(),
+               "grandparent": ancestors.get(1), "children": children, "descendants": descendants}),
+        i,
+    )
+}
+
+/// The first value of a field of the event, as text (for templates).
+fn field_text(ev: &Event, field: &str) -> Option<String> {
+    let v = ev.get(field)?;
+    v.iter()
+        .next()
+        .and_then(|x| x.to_text())
+        .map(|s| s.into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// Builds the alert for one hit of a rule.
+pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
+    let events: Vec<&Event> = match hit {
+        Hit::Event(e) => vec![e],
+        Hit::Sequence { events, .. } => events.iter().flatten().collect(),
+        Hit::Sample { events, .. } => events.iter().collect(),
+    };
+    let last = events.last().copied();
+    let host = last.and_then(host_key);
+    let time = last.and_then(|e| e.timestamp);
+    let mut doc = last.map(|e| e.to_json()).unwrap_or_else(|| json!({}));
+    let original_event = doc.get("event").cloned();
+
+    let mut quarry = Map::new();
+    if let (Some(e), Some(hk)) = (last, host.as_deref()) {
+        let lin = inv.lineage.host(hk);
+        let (lineage, proc_index) = match lin {
+            Some(h) => lineage_json(h, e),
+            None => (json!({"linked_by": "unlinked"}), None),
+        };
+        quarry.insert("lineage".into(), lineage);
+        let activity = proc_index.map(|p| inv.activity(hk, p)).unwrap_or_default();
+        let mut by_cat: FxHashMap<&str, usize> = FxHashMap::default();
+        for ev in &activity {
+            for c in ACTIVITY {
+                if ev.has_value("event.category", c) {
+                    *by_cat.entry(c).or_default() += 1;
+                }
+            }
+            if ev.get("dns.question.name").is_some() {
+                *by_cat.entry("dns").or_default() += 1;
+            }
+        }
+        let missing = inv.missing_telemetry(hk);
+        let mut act = json!({
+            "count": activity.len(),
+            "by_category": by_cat.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            "events": listed(&activity),
+        });
+        if proc_index.is_none() {
+            act["note"] = J::String("the alerting process's start is not in the evidence: its activity cannot be attributed".into());
+        }
+        if !missing.is_empty() {
+            act["no_telemetry"] = json!(missing);
+            act["coverage"] = J::String(format!(
+                "no {} telemetry on {}: unresolved, not benign",
+                missing.join(", "),
+                e.get_str("host.name").unwrap_or(hk)
+            ));
+        }
+        quarry.insert("activity".into(), act);
+    }
+
+    // pivots
+    let lookup = |f: &str| last.and_then(|e| field_text(e, f));
+    let mut pivots_json = Vec::new();
+    let mut signal_pivots = Vec::new();
+    for inv_def in &rule.investigate {
+        let pivot = Pivot::fill(inv_def, &lookup, time);
+        let mut pj = pivot.to_json();
+        let wants_signals = pivot.groups.iter().any(|g| {
+            g.iter().any(|t| {
+                t.field == "event.kind" && !t.excluded && t.op == TermOp::Is("signal".into())
+            })
+        });
+        if wants_signals {
+            signal_pivots.push((pivots_json.len(), pivot));
+        } else if !pivot.groups.is_empty() {
+            inv.run_pivot(&pivot, host.as_deref()).fill(&mut pj);
+        }
+        pivots_json.push(pj);
+    }
+    if !pivots_json.is_empty() {
+        quarry.insert("investigate".into(), J::Array(pivots_json));
+    }
+    quarry.insert("origin".into(), json!(last.map(|e| e.origin.to_string())));
+
+    if let J::Object(m) = &mut doc {
+        if let Some(J::Object(ev)) = m.get_mut("event") {
+            ev.insert("kind".into(), J::String("signal".into()));
+        } else {
+            m.insert("event".into(), json!({"kind": "signal"}));
+        }
+        let mut k = json!({
+            "rule": {"name": rule.name, "rule_id": rule.rule_id, "description": rule.description,
+                     "threat": rule.threat, "type": rule.rule_type, "references": rule.references,
+                     "severity": rule.severity, "risk_score": rule.risk_score, "tags": rule.tags},
+            "severity": rule.severity, "risk_score": rule.risk_score,
+            "original_time": time.map(format_timestamp),
+            "workflow_status": "open",
+            "reason": format!("{} on {}", rule.name,
+                last.and_then(|e| e.get_str("host.name")).unwrap_or("an unknown host")),
+        });
+        if let Some(o) = original_event {
+            k["original_event"] = o;
+        }
+        if rule.is_building_block() {
+            k["building_block_type"] = json!(rule.building_block_type);
+        }
+        m.insert("kibana".into(), json!({"alert": k}));
+        m.insert("quarry".into(), J::Object(quarry));
+        if events.len() > 1 {
+            m.insert(
+                "kibana.alert.group.events".into(),
+                J::Array(events.iter().map(|e| e.to_json()).collect()),
+            );
+        }
+    }
+    Alert {
+        doc,
+        host,
+        signal_pivots,
+    }
+}
+
+/// Runs the pivots that look for alerts (`event.kind: signal`, e.g. "alerts
+/// associated with the host") over the run's own alerts.
+pub fn link_alerts(alerts: &mut [Alert]) {
+    if alerts.iter().all(|a| a.signal_pivots.is_empty()) {
+        return;
+    }
+    let as_events: Vec<(Option<String>, Event)> = alerts
+        .iter()
+        .map(|a| {
+            let ev = Event::from_json(&a.doc, Default::default());
+            (a.host.clone(), ev)
+        })
+        .collect();
+    for a in alerts.iter_mut() {
+        for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
+            let found: Vec<&Event> = as_events
+                .iter()
+                .filter(|(h, e)| {
+                    let same = h.is_some() && *h == a.host;
+                    (!pivot.host_scoped || same) && pivot.matches(e, same)
+                })
+                .map(|(_, e)| e)
+                .collect();
+            let list: Vec<J> = found
+                .iter()
+                .take(MAX_LISTED)
+                .map(|e| {
+                    json!({"@timestamp": e.get("@timestamp").map(|v| v.to_json()),
+                           "kibana.alert.rule.name": e.get("kibana.alert.rule.name").map(|v| v.to_json()),
+                           "kibana.alert.severity": e.get("kibana.alert.severity").map(|v| v.to_json()),
+                           "process.executable": e.get("process.executable").map(|v| v.to_json()),
+                           "origin": e.get("quarry.origin").map(|v| v.to_json())})
+                })
+                .collect();
+            if let Some(p) = a.doc["quarry"]["investigate"].get_mut(slot) {
+                p["count"] = json!(found.len());
+                p["events"] = J::Array(list);
+            }
+        }
+    }
+}
