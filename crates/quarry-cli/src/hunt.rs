@@ -322,6 +322,8 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
                             .map(|(k, v)| format!("{k} {v}"))
                             .collect::<Vec<_>>()
                             .join(", "),
+                        _ if act["no_telemetry"].is_array() => "unknown (telemetry gaps)".into(),
+                        _ if act.is_object() => "none".into(),
                         _ => String::new(),
                     }
                 }),
