@@ -376,3 +376,50 @@ fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
     assert_eq!(per_rule.get("Clearing Windows Event Logs"), Some(&14));
     assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
 }
+
+/// All of Elastic's EQL rules over all of `../shared/corpus` (EVTX, OTRF
+/// zips, Plaso, vendor samples): no panic, a summary, and the alert count
+/// per rule as in `tests/snapshots/hunt_corpus.txt`. When a mapping or
+/// engine change moves it on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
+/// and review the diff.
+#[test]
+#[ignore = "needs ../shared"]
+fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
+    let shared = std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
+    let out = quarry(&[
+        "hunt",
+        "--rules",
+        shared.join("rules/elastic/rules").to_str().unwrap(),
+        "--rules",
+        shared.join("rules/elastic/rules_building_block").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        shared.join("corpus").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "problems reported, not fatal: {err}");
+    let mut per_rule = std::collections::BTreeMap::new();
+    for l in stdout(&out).lines() {
+        let a: serde_json::Value = serde_json::from_str(l).expect("one alert per line");
+        assert_eq!(a["event"]["kind"], "signal");
+        let name = a["kibana"]["alert"]["rule"]["name"].as_str().expect("rule name");
+        *per_rule.entry(name.to_string()).or_insert(0usize) += 1;
+    }
+    let total: usize = per_rule.values().sum();
+    assert!(err.contains(&format!("quarry: {total} alerts")), "{err}");
+    let mut snapshot = format!("# quarry hunt, all Elastic EQL rules, over ../shared/corpus: {total} alerts\n");
+    for (rule, n) in &per_rule {
+        snapshot.push_str(&format!("{n:>5}  {rule}\n"));
+    }
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/hunt_corpus.txt"));
+    if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &snapshot).expect("write snapshot");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        want == snapshot,
+        "the alerts changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
+    );
+}
