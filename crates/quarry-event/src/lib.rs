@@ -95,6 +95,17 @@ impl Event {
         }
     }
 
+    /// An empty event with room for `fields` fields (a projection reads a
+    /// handful, a normalised record ~40).
+    pub fn with_capacity(origin: Origin, fields: usize) -> Self {
+        Event {
+            ids: Vec::with_capacity(fields),
+            vals: Vec::with_capacity(fields),
+            origin,
+            ..Default::default()
+        }
+    }
+
     /// Builds an event from a JSON document, flattening nested objects into
     /// dotted paths. `@timestamp`, when present and parseable, sets
     /// [`Event::timestamp`].
@@ -156,6 +167,13 @@ impl Event {
         } else {
             self.insert_id(field_id(path), value);
         }
+    }
+
+    /// Flattens a JSON value found at `path` into fields, as
+    /// [`Event::from_json`] does for the values of a document.
+    pub fn flatten_json_at(&mut self, path: &str, v: &serde_json::Value) {
+        let mut prefix = String::new();
+        flatten_into(self, &mut prefix, path, v);
     }
 
     /// Sets a field by id, `Value::Null` included (JSON's explicit null).
