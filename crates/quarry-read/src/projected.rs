@@ -218,7 +218,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             let PathKind { exact, inner } = proj.kind(path);
             if exact.is_some() || inner {
                 let mut h = FxHasher::default();
-                h.write(path[base..].as_bytes());
+                h.write(&path.as_bytes()[base..]);
                 let h = h.finish();
                 if seen.contains(&h) {
                     return Err(serde::de::Error::custom("repeated key"));
