@@ -85,15 +85,25 @@ pub fn run(args: SearchArgs) -> u8 {
     }
     // Keep only events some term of the query can match: memory follows the
     // matches, not the input.
-    let needed = query.fields();
-    let (events, summary) = quarry_read::scan(&args.inputs, |mut ev| {
+    // what orders and joins events, and names their index
+    let mut needed = query.fields();
+    needed.extend(INDEX_FIELDS.iter().map(|f| f.to_string()));
+    if matches!(args.format, Format::Table | Format::Csv) {
+        needed.extend(ROW_FIELDS.iter().map(|f| f.to_string()));
+    }
+    // ECS JSON lines are parsed for these fields alone (and echoed as read)
+    let pre = query.clone();
+    let projection = quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev));
+    let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
         if !query.matches(&ev) {
             return None;
         }
         // an event echoed from its original document needs only the fields
         // that order and join it
-        if ev.source.is_some() {
-            ev.retain(|k| needed.iter().any(|n| n == k));
+        if ev.source.is_some() || ev.raw_source.is_some() {
+            ev.retain(|k| {
+                needed.iter().any(|n| n == k) || INDEX_PREFIXES.iter().any(|p| k.starts_with(p))
+            });
         }
         Some(ev)
     });
@@ -103,6 +113,25 @@ pub fn run(args: SearchArgs) -> u8 {
     let _ = print(&hits, args.format);
     code
 }
+
+/// The fields `quarry_rules::index_name` reads, and the prefixes it scans for.
+const INDEX_FIELDS: &[&str] = &[
+    "data_stream.dataset",
+    "data_stream.type",
+    "data_stream.namespace",
+    "event.dataset",
+    "agent.type",
+];
+const INDEX_PREFIXES: &[&str] = &["endgame.", "winlog."];
+/// The fields of a table or CSV row.
+const ROW_FIELDS: &[&str] = &[
+    "host.name",
+    "event.category",
+    "event.action",
+    "event.code",
+    "process.executable",
+    "process.command_line",
+];
 
 /// An event as Elasticsearch's EQL API returns it; `_source` borrows the
 /// original document when there is one.
@@ -118,15 +147,21 @@ struct Doc<'a> {
 enum Source<'a> {
     Original(&'a J),
     Ecs(J),
+    /// The document's text as read.
+    Raw(Box<serde_json::value::RawValue>),
 }
 
 fn doc(ev: &Event) -> Doc<'_> {
     Doc {
         _id: ev.origin.to_string(),
         _index: quarry_rules::index_name(ev),
-        _source: match ev.source.as_deref() {
-            Some(src) => Source::Original(src),
-            None => Source::Ecs(ev.to_json()),
+        _source: match (&ev.raw_source, ev.source.as_deref()) {
+            (Some(raw), _) => match serde_json::value::RawValue::from_string(raw.to_string()) {
+                Ok(raw) => Source::Raw(raw),
+                Err(_) => Source::Ecs(ev.to_json()),
+            },
+            (None, Some(src)) => Source::Original(src),
+            (None, None) => Source::Ecs(ev.to_json()),
         },
     }
 }
@@ -243,6 +278,19 @@ fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
     match format {
         Format::Ndjson => {
             for h in hits {
+                // the document's line as read: written as is, not parsed again
+                if let Hit::Event(e) = h
+                    && let Some(raw) = &e.raw_source
+                {
+                    out.write_all(b"{\"_id\":")?;
+                    serde_json::to_writer(&mut out, &e.origin.to_string())?;
+                    out.write_all(b",\"_index\":")?;
+                    serde_json::to_writer(&mut out, &quarry_rules::index_name(e))?;
+                    out.write_all(b",\"_source\":")?;
+                    out.write_all(raw.as_bytes())?;
+                    out.write_all(b"}\n")?;
+                    continue;
+                }
                 serde_json::to_writer(&mut out, &hit_json(h))?;
                 writeln!(out)?;
             }

@@ -22,6 +22,9 @@ pub enum FieldKind {
 #[derive(Debug, Clone)]
 pub struct FieldRef {
     pub path: Box<str>,
+    /// `path` interned, resolved once here so evaluation never looks a
+    /// name up.
+    pub id: quarry_event::FieldId,
     pub kind: FieldKind,
     /// A mapping's `null_value`: what a JSON null in the field stands for.
     pub null_value: Option<V<'static>>,
@@ -121,6 +124,7 @@ impl Compiler<'_> {
             kind
         };
         FieldRef {
+            id: quarry_event::field_id(&path),
             path: path.into(),
             kind,
             null_value,

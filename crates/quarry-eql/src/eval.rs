@@ -28,7 +28,7 @@ pub fn truthy(c: &C, ev: &Event) -> bool {
 }
 
 pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
-    let v = match ev.get(&f.path) {
+    let v = match ev.get_id(f.id) {
         None => return V::Null,
         Some(quarry_event::Value::Null) => return f.null_value.clone().unwrap_or(V::Null),
         Some(v) => V::from_event(v),
@@ -317,6 +317,12 @@ pub struct Glob {
     bytes: Vec<u8>,
     insensitive: bool,
     ascii: bool,
+    /// ASCII patterns: the pattern has a `*`; the bytes a match needs at
+    /// least (exactly, without a `*`), so most strings are rejected by
+    /// their length alone; and whether the pattern is a plain literal.
+    star: bool,
+    min_len: usize,
+    literal: bool,
 }
 
 impl Glob {
@@ -331,8 +337,12 @@ impl Glob {
         } else {
             Vec::new()
         };
+        let star = bytes.contains(&b'*');
         Glob {
             ascii: p.is_ascii(),
+            min_len: bytes.iter().filter(|&&b| b != b'*').count(),
+            literal: !star && !bytes.contains(&b'?'),
+            star,
             pat,
             bytes,
             insensitive,
@@ -340,6 +350,21 @@ impl Glob {
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        if self.ascii && s.is_ascii() {
+            // `?` is one character, which is one byte of an ASCII string
+            let n = s.len();
+            if n < self.min_len || (!self.star && n != self.min_len) {
+                return false;
+            }
+            if self.literal {
+                return if self.insensitive {
+                    s.as_bytes().eq_ignore_ascii_case(&self.bytes)
+                } else {
+                    s.as_bytes() == self.bytes.as_slice()
+                };
+            }
+            return glob(&self.bytes, s.as_bytes(), self.insensitive);
+        }
         if self.insensitive && !(self.ascii && s.is_ascii()) {
             let low: Vec<char> = s.to_lowercase().chars().collect();
             return glob(&self.pat, &low, false);
@@ -652,6 +677,13 @@ mod tests {
         assert!(!Glob::new("a*", false).matches("Abc"));
         assert!(Glob::new("ÄB*", true).matches("äbc"));
         assert!(Glob::new("*", true).matches(""));
+        assert!(Glob::new("dns.exe", true).matches("DNS.exe"));
+        assert!(!Glob::new("dns.exe", false).matches("DNS.exe"));
+        assert!(!Glob::new("dns.exe", true).matches("dns.exe "));
+        assert!(Glob::new("a?c", true).matches("abc"));
+        assert!(!Glob::new("a?c", true).matches("ac"));
+        assert!(!Glob::new("a*c*", true).matches("a"));
+        assert!(Glob::new("a*c*", true).matches("ac"));
     }
 
     #[test]

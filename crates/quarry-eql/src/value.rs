@@ -28,7 +28,7 @@ impl<'a> V<'a> {
             E::Bool(b) => V::Bool(*b),
             E::Int(i) => V::Int(*i),
             E::Float(f) => V::Float(*f),
-            E::Str(s) => V::Str(Cow::Borrowed(s)),
+            E::Str(s) => V::Str(Cow::Borrowed(s.as_str())),
             E::Timestamp(t) => V::Date(*t),
             E::Ip(ip) => V::Str(Cow::Owned(ip.to_string())),
             E::Array(items) => match items.len() {

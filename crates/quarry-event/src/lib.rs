@@ -2,19 +2,29 @@
 //! the process lineage, the EQL engine and the questions.
 //!
 //! An [`Event`] is a flat map from dotted ECS field paths (`process.parent.name`)
-//! to typed [`Value`]s. Flat keys make field lookup a single hash probe, which is
-//! what the EQL engine does millions of times a second; nested JSON is flattened
-//! on the way in ([`Event::from_json`]) and rebuilt on the way out
-//! ([`Event::to_json`]). Arrays of objects become multi-valued leaf fields, the
-//! way Elasticsearch indexes them.
+//! to typed [`Value`]s. Nested JSON is flattened on the way in
+//! ([`Event::from_json`]) and rebuilt on the way out ([`Event::to_json`]).
+//! Arrays of objects become multi-valued leaf fields, the way Elasticsearch
+//! indexes them.
+//!
+//! Storage is laid out for the EQL engine, which probes fields millions of
+//! times a second: field paths are interned to [`FieldId`]s ([`field`]), and
+//! an event keeps two contiguous arrays — its ids, sorted, and its values in
+//! the same order — so a lookup is a binary search over a few cache lines of
+//! `u32`s and one indexed load, not a hash probe that chases a heap pointer
+//! per key. Short strings are stored inline in the [`Value`] (see
+//! [`value`]), so most values need no further pointer either. Callers that
+//! look a field up repeatedly resolve its id once ([`field_id`]) and use
+//! [`Event::get_id`].
 
+mod field;
 mod time;
 mod value;
 
+pub use field::{FieldId, field_id, field_name, find_field};
 pub use time::{format_timestamp, parse_timestamp};
-pub use value::Value;
+pub use value::{Str, Value};
 
-use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -53,21 +63,44 @@ impl fmt::Display for Origin {
 /// One normalised event: ECS fields, its time, and its origin.
 #[derive(Debug, Clone, Default)]
 pub struct Event {
-    fields: FxHashMap<Box<str>, Value>,
+    /// Interned field ids, sorted ascending, no duplicates.
+    ids: Vec<FieldId>,
+    /// Bit `i` is set when field id `i` (< 128) is present. The common ECS
+    /// fields have the smallest ids, so most lookups are answered from this
+    /// word, inside the event itself: absent without touching memory
+    /// elsewhere, present at index `popcount(bits below i)` of `vals`.
+    low: u128,
+    /// `vals[i]` is the value of `ids[i]`.
+    vals: Vec<Value>,
     /// `@timestamp` in nanoseconds since the Unix epoch, when known.
     pub timestamp: Option<i64>,
     pub origin: Origin,
     /// The document as it was read, for outputs that must echo it verbatim
     /// (EQL search's `_source`). Only kept by readers of JSON documents.
     pub source: Option<Arc<serde_json::Value>>,
+    /// The document's bytes exactly as read (one JSON text), kept instead of
+    /// [`Event::source`] by readers asked for a projection; echoed as is.
+    pub raw_source: Option<Arc<str>>,
 }
 
 impl Event {
     pub fn new(origin: Origin) -> Self {
         Event {
             // a normalised Windows record has ~40 fields: size once, not
-            // by repeated rehashing
-            fields: FxHashMap::with_capacity_and_hasher(48, Default::default()),
+            // by repeated growth
+            ids: Vec::with_capacity(40),
+            vals: Vec::with_capacity(40),
+            origin,
+            ..Default::default()
+        }
+    }
+
+    /// An empty event with room for `fields` fields (a projection reads a
+    /// handful, a normalised record ~40).
+    pub fn with_capacity(origin: Origin, fields: usize) -> Self {
+        Event {
+            ids: Vec::with_capacity(fields),
+            vals: Vec::with_capacity(fields),
             origin,
             ..Default::default()
         }
@@ -81,17 +114,39 @@ impl Event {
         if let serde_json::Value::Object(map) = doc {
             let mut prefix = String::new();
             for (k, v) in map {
-                flatten_into(&mut ev.fields, &mut prefix, k, v);
+                flatten_into(&mut ev, &mut prefix, k, v);
             }
         }
         ev.timestamp = ev.get("@timestamp").and_then(Value::as_timestamp);
         ev
     }
 
+    #[inline]
+    fn slot(&self, id: FieldId) -> Result<usize, usize> {
+        self.ids.binary_search(&id)
+    }
+
+    /// The value of a field by its interned id (see [`field_id`]).
+    #[inline]
+    pub fn get_id(&self, id: FieldId) -> Option<&Value> {
+        let i = id.index();
+        if i < LOW_IDS {
+            let bit = 1u128 << i;
+            if self.low & bit == 0 {
+                return None;
+            }
+            return self.vals.get((self.low & (bit - 1)).count_ones() as usize);
+        }
+        match self.slot(id) {
+            Ok(i) => self.vals.get(i),
+            Err(_) => None,
+        }
+    }
+
     /// The value at a dotted path.
     #[inline]
     pub fn get(&self, path: &str) -> Option<&Value> {
-        self.fields.get(path)
+        self.get_id(find_field(path)?)
     }
 
     /// The value at a dotted path as a string, if it is a single string.
@@ -108,31 +163,88 @@ impl Event {
     pub fn set(&mut self, path: &str, value: impl Into<Value>) {
         let value = value.into();
         if value.is_null() {
-            self.fields.remove(path);
+            self.remove(path);
         } else {
-            self.fields.insert(path.into(), value);
+            self.insert_id(field_id(path), value);
+        }
+    }
+
+    /// Flattens a JSON value found at `path` into fields, as
+    /// [`Event::from_json`] does for the values of a document.
+    pub fn flatten_json_at(&mut self, path: &str, v: &serde_json::Value) {
+        let mut prefix = String::new();
+        flatten_into(self, &mut prefix, path, v);
+    }
+
+    /// Sets a field by id, `Value::Null` included (JSON's explicit null).
+    pub fn insert_id(&mut self, id: FieldId, value: Value) {
+        match self.slot(id) {
+            Ok(i) => self.vals[i] = value,
+            Err(i) => {
+                if self.ids.len() == self.ids.capacity() {
+                    // grow both arrays together, so the allocator places
+                    // them side by side: a lookup's id and value then share
+                    // a page and usually a prefetched cache-line pair
+                    let more = self.ids.len().max(12);
+                    self.ids.reserve_exact(more);
+                    self.vals.reserve_exact(more);
+                }
+                self.ids.insert(i, id);
+                self.vals.insert(i, value);
+                if id.index() < LOW_IDS {
+                    self.low |= 1u128 << id.index();
+                }
+            }
+        }
+    }
+
+    fn get_mut_id(&mut self, id: FieldId) -> Option<&mut Value> {
+        match self.slot(id) {
+            Ok(i) => self.vals.get_mut(i),
+            Err(_) => None,
         }
     }
 
     /// Sets a field only when it is not already set.
     pub fn set_default(&mut self, path: &str, value: impl Into<Value>) {
-        if !self.fields.contains_key(path) {
+        if !self.contains(path) {
             self.set(path, value);
         }
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Value> {
-        self.fields.remove(path)
+        let id = find_field(path)?;
+        let i = self.slot(id).ok()?;
+        if id.index() < LOW_IDS {
+            self.low &= !(1u128 << id.index());
+        }
+        self.ids.remove(i);
+        Some(self.vals.remove(i))
     }
 
     /// Keeps only the fields for which `keep(path)` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.fields.retain(|k, _| keep(k));
-        self.fields.shrink_to_fit();
+        let mut w = 0;
+        for r in 0..self.ids.len() {
+            if keep(field_name(self.ids[r])) {
+                self.ids.swap(w, r);
+                self.vals.swap(w, r);
+                w += 1;
+            }
+        }
+        self.ids.truncate(w);
+        self.vals.truncate(w);
+        self.low = self
+            .ids
+            .iter()
+            .filter(|id| id.index() < LOW_IDS)
+            .fold(0, |m, id| m | 1u128 << id.index());
+        self.ids.shrink_to_fit();
+        self.vals.shrink_to_fit();
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        self.fields.contains_key(path)
+        self.get(path).is_some()
     }
 
     /// True when the (possibly multi-valued) field has a string value equal
@@ -149,43 +261,108 @@ impl Event {
 
     /// Iterates over all `(path, value)` pairs, in no particular order.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.fields.iter().map(|(k, v)| (&**k, v))
+        self.ids
+            .iter()
+            .zip(&self.vals)
+            .map(|(&id, v)| (field_name(id), v))
+    }
+
+    /// Iterates over all `(id, value)` pairs, ids ascending.
+    pub fn fields_by_id(&self) -> impl Iterator<Item = (FieldId, &Value)> {
+        self.ids.iter().copied().zip(&self.vals)
     }
 
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.ids.is_empty()
+    }
+
+    /// Releases spare capacity (events held for later, such as matches).
+    pub fn shrink_to_fit(&mut self) {
+        self.ids.shrink_to_fit();
+        self.vals.shrink_to_fit();
     }
 
     /// Sets `@timestamp` (field and [`Event::timestamp`]) from nanoseconds.
     pub fn set_timestamp(&mut self, nanos: i64) {
         self.timestamp = Some(nanos);
-        self.fields
-            .insert("@timestamp".into(), Value::Timestamp(nanos));
+        self.insert_id(field_id("@timestamp"), Value::Timestamp(nanos));
     }
 
     /// The event as a nested JSON document (ECS shape), keys sorted.
     pub fn to_json(&self) -> serde_json::Value {
         let mut root = serde_json::Map::new();
-        let mut keys: Vec<&str> = self.fields.keys().map(|k| &**k).collect();
-        keys.sort_unstable();
-        for key in keys {
-            let v = self.fields[key].to_json();
-            insert_nested(&mut root, key, v);
+        let mut fields: Vec<(&str, &Value)> = self.fields().collect();
+        fields.sort_unstable_by_key(|(k, _)| *k);
+        for (key, v) in fields {
+            insert_nested(&mut root, key, v.to_json());
         }
         serde_json::Value::Object(root)
     }
 }
 
-fn flatten_into(
-    out: &mut FxHashMap<Box<str>, Value>,
-    prefix: &mut String,
-    key: &str,
-    v: &serde_json::Value,
-) {
+/// Ids below this are tracked in [`Event`]'s presence bitmap.
+const LOW_IDS: usize = 128;
+
+/// Flattened fields collected before they go into an event (the elements
+/// of an array of objects).
+type Flat = Vec<(FieldId, Value)>;
+
+/// Where [`flatten_into`] puts leaves.
+trait Leaves {
+    fn put(&mut self, id: FieldId, v: Value);
+    fn put_multi(&mut self, id: FieldId, v: Value);
+}
+
+impl Leaves for Event {
+    fn put(&mut self, id: FieldId, v: Value) {
+        self.insert_id(id, v);
+    }
+    fn put_multi(&mut self, id: FieldId, v: Value) {
+        match self.get_mut_id(id) {
+            None => self.insert_id(id, v),
+            Some(existing) => merge_multi(existing, v),
+        }
+    }
+}
+
+impl Leaves for Flat {
+    fn put(&mut self, id: FieldId, v: Value) {
+        match self.iter_mut().find(|(k, _)| *k == id) {
+            Some(slot) => slot.1 = v,
+            None => self.push((id, v)),
+        }
+    }
+    fn put_multi(&mut self, id: FieldId, v: Value) {
+        match self.iter_mut().find(|(k, _)| *k == id) {
+            Some(slot) => merge_multi(&mut slot.1, v),
+            None => self.push((id, v)),
+        }
+    }
+}
+
+fn merge_multi(existing: &mut Value, val: Value) {
+    match existing {
+        Value::Array(vs) => match val {
+            Value::Array(more) => vs.extend(more),
+            v => vs.push(v),
+        },
+        existing => {
+            let first = std::mem::replace(existing, Value::Null);
+            let mut vs = vec![first];
+            match val {
+                Value::Array(more) => vs.extend(more),
+                v => vs.push(v),
+            }
+            *existing = Value::Array(vs);
+        }
+    }
+}
+
+fn flatten_into<L: Leaves>(out: &mut L, prefix: &mut String, key: &str, v: &serde_json::Value) {
     let len = prefix.len();
     if !prefix.is_empty() {
         prefix.push('.');
@@ -200,7 +377,7 @@ fn flatten_into(
         serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
             // Arrays of objects: each leaf path collects the values of every
             // element, as Elasticsearch's object (non-nested) mapping does.
-            let mut sub: FxHashMap<Box<str>, Value> = FxHashMap::default();
+            let mut sub: Flat = Vec::new();
             for item in items {
                 match item {
                     serde_json::Value::Object(map) => {
@@ -209,11 +386,11 @@ fn flatten_into(
                             flatten_into(&mut sub, &mut p, k, child);
                         }
                     }
-                    other => push_multi(out, prefix, Value::from_json(other)),
+                    other => out.put_multi(field_id(prefix), Value::from_json(other)),
                 }
-                for (k, val) in sub.drain() {
-                    let path = format!("{prefix}.{k}");
-                    push_multi(out, &path, val);
+                for (k, val) in sub.drain(..) {
+                    let path = format!("{prefix}.{}", field_name(k));
+                    out.put_multi(field_id(&path), val);
                 }
             }
         }
@@ -221,32 +398,11 @@ fn flatten_into(
             let val = Value::from_json(other);
             if !val.is_null() || matches!(other, serde_json::Value::Null) {
                 // explicit nulls are kept so `field == null` can see them
-                out.insert(prefix.as_str().into(), val);
+                out.put(field_id(prefix), val);
             }
         }
     }
     prefix.truncate(len);
-}
-
-fn push_multi(out: &mut FxHashMap<Box<str>, Value>, path: &str, val: Value) {
-    match out.get_mut(path) {
-        None => {
-            out.insert(path.into(), val);
-        }
-        Some(Value::Array(existing)) => match val {
-            Value::Array(more) => existing.extend(more),
-            v => existing.push(v),
-        },
-        Some(existing) => {
-            let first = std::mem::replace(existing, Value::Null);
-            let mut vs = vec![first];
-            match val {
-                Value::Array(more) => vs.extend(more),
-                v => vs.push(v),
-            }
-            *existing = Value::Array(vs);
-        }
-    }
 }
 
 fn insert_nested(

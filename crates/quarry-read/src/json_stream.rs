@@ -239,6 +239,7 @@ fn read_lines<R: BufRead, T: Send>(
         if n == 0 || buf.len() >= BLOCK_BYTES {
             let file = ctx.file.clone();
             let keep = ctx.sink.keep;
+            let projection = ctx.sink.projection;
             type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
             let results: Vec<LineResult<T>> = spans
                 .par_iter()
@@ -251,6 +252,17 @@ fn read_lines<R: BufRead, T: Send>(
                         file: file.clone(),
                         locator: Locator::Line(ln),
                     };
+                    if let Some(p) = projection {
+                        match crate::projected::read_line(line, p, origin.clone()) {
+                            Some(crate::projected::Projected::Kept(ev)) => {
+                                return Some((ln, Ok((vec![(None, Format::Ecs, keep(ev))], Vec::new()))));
+                            }
+                            Some(crate::projected::Projected::Dropped) => {
+                                return Some((ln, Ok((vec![(None, Format::Ecs, None)], Vec::new()))));
+                            }
+                            None => {}
+                        }
+                    }
                     Some((
                         ln,
                         parse_line(line).map(|doc| {

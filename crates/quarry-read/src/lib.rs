@@ -10,8 +10,10 @@
 mod evtx_file;
 mod input;
 mod json_stream;
+mod projected;
 
 pub use input::discover;
+pub use projected::Projection;
 
 use quarry_event::Event;
 use std::collections::BTreeMap;
@@ -97,6 +99,8 @@ impl ReadSummary {
 pub(crate) struct Sink<'a, T> {
     pub(crate) keep: &'a (dyn Fn(Event) -> Option<T> + Sync),
     pub(crate) out: Vec<T>,
+    /// Set by [`scan_projected`]: ECS JSON lines are read projected.
+    pub(crate) projection: Option<&'a Projection>,
 }
 
 impl<T> Sink<'_, T> {
@@ -115,6 +119,35 @@ where
     T: Send,
     F: Fn(Event) -> Option<T> + Sync,
 {
+    scan_inner(inputs, None, keep)
+}
+
+/// [`scan`] for a consumer that reads only some fields: plain ECS JSON
+/// lines are parsed for the projection's fields alone, events failing its
+/// pre-check are dropped right away, and the events kept carry their line
+/// as [`Event::raw_source`] (not [`Event::source`]). Other formats are
+/// read as [`scan`] reads them.
+pub fn scan_projected<T, F>(
+    inputs: &[PathBuf],
+    projection: &Projection,
+    keep: F,
+) -> (Vec<T>, ReadSummary)
+where
+    T: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+{
+    scan_inner(inputs, Some(projection), keep)
+}
+
+fn scan_inner<T, F>(
+    inputs: &[PathBuf],
+    projection: Option<&Projection>,
+    keep: F,
+) -> (Vec<T>, ReadSummary)
+where
+    T: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+{
     use rayon::prelude::*;
     let (files, problems) = discover(inputs);
     let mut summary = ReadSummary {
@@ -127,7 +160,7 @@ where
         .par_iter()
         .map(|f| {
             let mut s = ReadSummary::default();
-            let mut sink = Sink { keep: &keep, out: Vec::new() };
+            let mut sink = Sink { keep: &keep, out: Vec::new(), projection };
             // A parser bug on hostile input (ours or a dependency's) must cost
             // one file, not the run: keep what was read and report the rest.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| input::read_path(f, many, &mut s, &mut sink)));

@@ -1,0 +1,430 @@
+//! Projected reading of ECS JSON lines: a consumer that reads only a few
+//! fields (an EQL query, `quarry search`) does not need every line parsed
+//! into a generic JSON tree and flattened into a full event.
+//!
+//! [`read_line`] walks the document once with serde, descends only into the
+//! objects that lead to a wanted path, skips every other value without
+//! building it, and materialises only the wanted fields. An event the
+//! consumer's pre-check accepts gets the line itself as its
+//! [`Event::raw_source`], to be echoed exactly as read.
+//!
+//! Only documents that [`quarry_ecs::json::normalize_json`] would keep as
+//! plain ECS take this path. Any top-level key that makes it treat the
+//! document as another format (see [`NOT_PLAIN_ECS`]), an Elastic Defend
+//! `agent.type`/`data_stream.dataset`, a key repeated where the projection
+//! reads (serde_json keeps only the last whole value), a document that is
+//! not an object, or anything serde rejects sends the line back to the full
+//! reader, which normalises and reports it as before.
+
+use quarry_event::{Event, FieldId, Origin, Value, field_id};
+use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashSet, FxHasher};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use std::hash::Hasher;
+use std::sync::Arc;
+
+/// Top-level keys under which `normalize_json` (and `normalize`'s search-dump
+/// unwrapping) reads a document as something other than plain ECS. A line
+/// with any of them takes the full reader. Keep in step with
+/// `quarry_ecs::json::normalize_json` and `quarry_ecs::vendor::detect`.
+const NOT_PLAIN_ECS: &[&str] = &[
+    "Event",
+    "winlog",
+    "log_name",
+    "EventID",
+    "__container_type__",
+    "data_type",
+    "timestamp_desc",
+    "event_simpleName",
+    "event_type_full",
+    "category",
+    "DeviceId",
+    "meta.event.name",
+    "src.process.uid",
+    "hits",
+];
+
+/// What a consumer reads of each event.
+pub struct Projection {
+    /// Paths wanted exactly, with their ids, and every proper dotted prefix
+    /// of a wanted path (`process`, `process.parent` for
+    /// `process.parent.name`): one probe per key read.
+    paths: FxHashMap<Box<str>, PathKind>,
+    agent_type: FieldId,
+    dataset: FieldId,
+    /// Fields an event can have (the capacity a projected event starts with).
+    count: usize,
+    /// Path prefixes (`endgame.`) under which every field is wanted.
+    prefixes: Vec<Box<str>>,
+    /// Events that fail this are counted and dropped right after the parse.
+    wanted: Box<dyn Fn(&Event) -> bool + Send + Sync>,
+}
+
+impl Projection {
+    /// Reads `fields` (dotted paths) and every field under `prefixes`
+    /// (each ending in `.`); only events passing `wanted` are kept.
+    pub fn new(
+        fields: &[String],
+        prefixes: &[&str],
+        wanted: impl Fn(&Event) -> bool + Send + Sync + 'static,
+    ) -> Projection {
+        let mut exact: FxHashSet<Box<str>> = FxHashSet::default();
+        let mut inner: FxHashSet<Box<str>> = FxHashSet::default();
+        // what the Elastic Defend test below needs
+        let defend = ["agent.type".to_string(), "data_stream.dataset".to_string()];
+        for f in fields.iter().chain(&defend) {
+            exact.insert(f.as_str().into());
+            for (i, _) in f.match_indices('.') {
+                inner.insert(f[..i].into());
+            }
+        }
+        for p in prefixes {
+            let p = p.trim_end_matches('.');
+            inner.insert(p.into());
+            for (i, _) in p.match_indices('.') {
+                inner.insert(p[..i].into());
+            }
+        }
+        let mut paths: FxHashMap<Box<str>, PathKind> = FxHashMap::default();
+        for p in &inner {
+            paths.entry(p.clone()).or_default().inner = true;
+        }
+        for p in &exact {
+            paths.entry(p.clone()).or_default().exact = Some(field_id(p));
+        }
+        Projection {
+            paths,
+            agent_type: field_id("agent.type"),
+            dataset: field_id("data_stream.dataset"),
+            count: exact.len(),
+            prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
+            wanted: Box::new(wanted),
+        }
+    }
+
+    /// Is the path wanted (with its id, when known), does it lead to wanted paths?
+    fn kind(&self, path: &str) -> PathKind {
+        let mut k = self.paths.get(path).copied().unwrap_or_default();
+        if k.exact.is_none() && self.prefixes.iter().any(|p| path.starts_with(&**p)) {
+            k.exact = Some(field_id(path));
+        }
+        k
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct PathKind {
+    exact: Option<FieldId>,
+    inner: bool,
+}
+
+/// The outcome of a projected read.
+pub(crate) enum Projected {
+    /// Plain ECS, not wanted by the consumer.
+    Dropped,
+    /// Plain ECS, wanted: the projected event, with its line as raw source.
+    Kept(Event),
+}
+
+/// Reads one JSON line with a projection; `None` sends the line to the
+/// full reader.
+pub(crate) fn read_line(line: &[u8], proj: &Projection, origin: Origin) -> Option<Projected> {
+    let mut ev = Event::with_capacity(origin, proj.count);
+    let mut path = String::with_capacity(64);
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let mut top = TopKeys::default();
+    Walk {
+        proj,
+        ev: &mut ev,
+        path: &mut path,
+        top: Some(&mut top),
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    if top.not_plain_ecs {
+        return None;
+    }
+    // Elastic Defend documents are read by their own normaliser
+    if ev.get_id(proj.agent_type).and_then(Value::as_str) == Some("endpoint")
+        || ev
+            .get_id(proj.dataset)
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.starts_with("endpoint."))
+    {
+        return None;
+    }
+    ev.timestamp = ev.get("@timestamp").and_then(Value::as_timestamp);
+    if !(proj.wanted)(&ev) {
+        return Some(Projected::Dropped);
+    }
+    let text = std::str::from_utf8(line).ok()?;
+    ev.raw_source = Some(Arc::from(text));
+    ev.shrink_to_fit();
+    Some(Projected::Kept(ev))
+}
+
+#[derive(Default)]
+struct TopKeys {
+    not_plain_ecs: bool,
+}
+
+/// Walks an object whose path so far is `path`.
+struct Walk<'a> {
+    proj: &'a Projection,
+    ev: &'a mut Event,
+    path: &'a mut String,
+    /// Set at the top level only: records keys that mean another format.
+    top: Option<&'a mut TopKeys>,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Walk {
+            proj,
+            ev,
+            path,
+            mut top,
+        } = self;
+        let base = path.len();
+        // hashes of the keys read here: a repeated one means serde_json's
+        // last-value-wins, which a walk that merges cannot reproduce
+        let mut seen: Vec<u64> = Vec::new();
+        while map
+            .next_key_seed(Key {
+                path: &mut *path,
+                base,
+            })?
+            .is_some()
+        {
+            if let Some(t) = top.as_deref_mut()
+                && NOT_PLAIN_ECS.contains(&&path[base..])
+            {
+                t.not_plain_ecs = true;
+            }
+            let PathKind { exact, inner } = proj.kind(path);
+            if exact.is_some() || inner {
+                let mut h = FxHasher::default();
+                h.write(&path.as_bytes()[base..]);
+                let h = h.finish();
+                if seen.contains(&h) {
+                    return Err(serde::de::Error::custom("repeated key"));
+                }
+                seen.push(h);
+            }
+            if inner {
+                map.next_value_seed(Node {
+                    proj,
+                    ev: &mut *ev,
+                    path: &mut *path,
+                    exact,
+                })?;
+            } else if let Some(id) = exact {
+                let v: serde_json::Value = map.next_value()?;
+                put(ev, path, id, &v);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+            path.truncate(base);
+        }
+        Ok(())
+    }
+}
+
+/// Puts a value at `path` the way `Event::from_json` flattens it.
+fn put(ev: &mut Event, path: &str, id: FieldId, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(_) => ev.flatten_json_at(path, v),
+        serde_json::Value::Array(items) if items.iter().any(|i| i.is_object()) => {
+            ev.flatten_json_at(path, v)
+        }
+        other => ev.insert_id(id, Value::from_json(other)),
+    }
+}
+
+/// Appends an object key to the path.
+struct Key<'a> {
+    path: &'a mut String,
+    base: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: serde::de::Error>(self, k: &str) -> Result<(), E> {
+        if self.base > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(k);
+        Ok(())
+    }
+}
+
+/// A value at a path that leads to wanted fields: an object is walked, an
+/// array is flattened as `Event::from_json` does, a scalar is kept only
+/// when its own path is wanted.
+struct Node<'a> {
+    proj: &'a Projection,
+    ev: &'a mut Event,
+    path: &'a mut String,
+    exact: Option<FieldId>,
+}
+
+impl<'de> DeserializeSeed<'de> for Node<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Node<'_> {
+    fn scalar(self, v: serde_json::Value) {
+        if let Some(id) = self.exact {
+            put(self.ev, self.path, id, &v);
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Node<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        Walk {
+            proj: self.proj,
+            ev: self.ev,
+            path: self.path,
+            top: None,
+        }
+        .visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element::<serde_json::Value>()? {
+            items.push(v);
+        }
+        let v = serde_json::Value::Array(items);
+        // an array of objects yields fields below this path; one of scalars
+        // is this path's value
+        if let Some(id) = self.exact {
+            put(self.ev, self.path, id, &v);
+        } else if v.as_array().is_some_and(|a| a.iter().any(|i| i.is_object())) {
+            self.ev.flatten_json_at(self.path, &v);
+        }
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
+        self.scalar(serde_json::Value::String(s.to_string()));
+        Ok(())
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<(), E> {
+        self.scalar(serde_json::Value::Bool(b));
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<(), E> {
+        self.scalar(i.into());
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, u: u64) -> Result<(), E> {
+        self.scalar(u.into());
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<(), E> {
+        self.scalar(
+            serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        );
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.scalar(serde_json::Value::Null);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quarry_event::Origin;
+
+    fn proj(fields: &[&str]) -> Projection {
+        let f: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        Projection::new(&f, &["endgame."], |_| true)
+    }
+
+    fn same_as_full(line: &str, fields: &[&str]) {
+        let p = proj(fields);
+        let Some(Projected::Kept(ev)) = read_line(line.as_bytes(), &p, Origin::default()) else {
+            panic!("{line} not read projected");
+        };
+        let doc: serde_json::Value = serde_json::from_str(line).expect("json");
+        let full = Event::from_json(&doc, Origin::default());
+        for f in fields {
+            assert_eq!(ev.get(f), full.get(f), "{f} of {line}");
+        }
+        assert_eq!(ev.timestamp, full.timestamp);
+        assert_eq!(ev.raw_source.as_deref(), Some(line));
+    }
+
+    #[test]
+    fn projected_fields_equal_the_full_flattening() {
+        let fields = &[
+            "@timestamp",
+            "process.name",
+            "process.parent.name",
+            "dns.answers.data",
+            "a.b",
+            "n",
+            "endgame.pid",
+            "missing.field",
+        ];
+        same_as_full(
+            r#"{"@timestamp":"2021-12-04T21:19:10.604Z","process":{"name":"a.exe","pid":4,"parent":{"name":"DNS.EXE"}},"x":[1,{"y":2}],"n":null}"#,
+            fields,
+        );
+        same_as_full(
+            r#"{"dns":{"answers":[{"data":"1.2.3.4"},{"data":"5.6.7.8"}]},"a.b":"dotted","a":{"c":1},"endgame":{"pid":7},"n":[1,2.5,"x"]}"#,
+            fields,
+        );
+        same_as_full(r#"{"process":{"name":"\u0061.exe"},"a":{"b":{"c":1}}}"#, fields);
+    }
+
+    #[test]
+    fn other_formats_and_oddities_take_the_full_reader() {
+        let p = proj(&["process.name"]);
+        let full = |l: &str| read_line(l.as_bytes(), &p, Origin::default()).is_none();
+        assert!(full(r#"{"winlog":{"event_id":1},"process":{"name":"a"}}"#));
+        assert!(full(r#"{"EventID":1,"Channel":"x"}"#));
+        assert!(full(r#"{"\u0045ventID":1,"Channel":"x"}"#));
+        assert!(full(r#"{"agent":{"type":"endpoint"}}"#));
+        assert!(full(r#"{"data_stream":{"dataset":"endpoint.events.process"}}"#));
+        assert!(full(r#"{"hits":{"hits":[]}}"#));
+        assert!(full(r#"{"process":{"name":"a"},"process":{"pid":1}}"#));
+        assert!(full(r#"[1,2]"#));
+        assert!(full(r#"{"process":"#));
+        assert!(full("{\"process\":{\"name\":\"a\"}} x"));
+        assert!(!full(r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#));
+    }
+}
