@@ -100,6 +100,7 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
         exec_pid: a(&exec, "ProcessID").and_then(|p| p.parse().ok()),
         exec_tid: a(&exec, "ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     if let Some(ed) = root.event.event_data {
         if let Ok(map) = serde_json::from_str::<Map<'_>>(ed.get()) {

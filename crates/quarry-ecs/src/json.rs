@@ -188,6 +188,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             .and_then(text)
             .and_then(|s| s.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     if let Some(J::Object(data)) = event.get("EventData") {
         for (k, v) in data {
@@ -274,6 +275,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
         exec_pid: s("process.pid").and_then(|p| p.parse().ok()),
         exec_tid: s("process.thread.id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: winlogbeat_forwarded(doc),
     };
     for key in ["event_data", "user_data"] {
         if let Some(J::Object(data)) = w.get(key) {
@@ -285,6 +287,19 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
         }
     }
     rec
+}
+
+/// Whether a winlogbeat / Elastic Agent document came from the
+/// ForwardedEvents log: winlogbeat tags such records `forwarded`, the agent
+/// ships them to the `windows.forwarded` data stream.
+fn winlogbeat_forwarded(doc: &J) -> bool {
+    let ds = |k: &str| doc.get(k).and_then(|d| d.get("dataset")).and_then(J::as_str);
+    ds("data_stream") == Some("windows.forwarded")
+        || ds("event") == Some("windows.forwarded")
+        || doc
+            .get("tags")
+            .and_then(J::as_array)
+            .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("forwarded")))
 }
 
 /// winlogbeat 6.x (before ECS): `log_name`, `source_name`, `event_id`,
@@ -315,6 +330,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("process_id").and_then(|p| p.parse().ok()),
         exec_tid: s("thread_id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     for key in ["event_data", "user_data"] {
         if let Some(J::Object(data)) = map.get(key) {
@@ -400,6 +416,7 @@ fn from_flat(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("ExecutionProcessID").and_then(|p| p.parse().ok()),
         exec_tid: s("ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     for (k, v) in map {
         if FLAT_META.contains(&k.as_str()) {

@@ -38,6 +38,7 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
                         .or_else(|| doc.get("record_number").and_then(J::as_u64))
                         .unwrap_or_default();
                     let key = format!("{file}\u{0}{}\u{0}{}\u{0}{rid}", rec.computer, rec.channel);
+                    rec.forwarded |= crate::windows::is_forwarded_events_file(file);
                     let mut event = windows::normalize(&rec, origin);
                     event.set(
                         "plaso.display_name",

@@ -104,15 +104,14 @@ impl<T: Send> Ctx<'_, '_, T> {
 
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
     fn accept_prepared(&mut self, items: Vec<Prepared<T>>) {
-        for (key, format, kept) in items {
+        for Prepared { key, format, unmapped, kept } in items {
             if let Some(key) = key {
                 if !self.seen.insert(key) {
                     self.s.duplicate_rows += 1;
                     continue;
                 }
             }
-            *self.s.formats.entry(format_name(format)).or_default() += 1;
-            self.s.events += 1;
+            self.s.count(format_name(format), unmapped.as_deref());
             if let Some(t) = kept {
                 self.sink.out.push(t);
             }
@@ -120,9 +119,16 @@ impl<T: Send> Ctx<'_, '_, T> {
     }
 }
 
-/// A normalised record after the consumer's `keep`: its Plaso dedupe key,
-/// its format, and what `keep` made of it.
-type Prepared<T> = (Option<String>, Format, Option<T>);
+/// A normalised record after the consumer's `keep`.
+struct Prepared<T> {
+    /// Plaso's dedupe key.
+    key: Option<String>,
+    format: Format,
+    /// The source/type it was kept generic as ([`quarry_ecs::UNMAPPED_TYPE`]).
+    unmapped: Option<String>,
+    /// What `keep` made of it.
+    kept: Option<T>,
+}
 
 /// Runs on the worker threads: echo-source, dedupe key, `keep`. Events
 /// the consumer does not want are dropped where they were built.
@@ -138,7 +144,16 @@ fn prepare<T>(
     ) {
         n.event.source = src;
     }
-    (n.dedupe_key.take(), n.format, keep(n.event))
+    let unmapped = n
+        .event
+        .get_str(quarry_ecs::UNMAPPED_TYPE)
+        .map(str::to_string);
+    Prepared {
+        key: n.dedupe_key.take(),
+        format: n.format,
+        unmapped,
+        kept: keep(n.event),
+    }
 }
 
 fn locator_text(l: Option<Locator>) -> String {
@@ -149,15 +164,21 @@ fn locator_text(l: Option<Locator>) -> String {
     }
 }
 
-pub(crate) fn format_name(f: Format) -> String {
+/// The name a format is counted under in [`ReadSummary::formats`].
+pub(crate) fn format_name(f: Format) -> &'static str {
+    use quarry_ecs::vendor::Vendor;
     match f {
-        Format::EvtxJson => "evtx-json".into(),
-        Format::Winlogbeat => "winlogbeat".into(),
-        Format::WindowsFlat => "windows-json".into(),
-        Format::PlasoEvtx => "plaso-evtx".into(),
-        Format::Plaso => "plaso".into(),
-        Format::Vendor(v) => format!("{v:?}").to_ascii_lowercase(),
-        Format::Ecs => "ecs".into(),
+        Format::EvtxJson => "evtx-json",
+        Format::Winlogbeat => "winlogbeat",
+        Format::WindowsFlat => "windows-json",
+        Format::PlasoEvtx => "plaso-evtx",
+        Format::Plaso => "plaso",
+        Format::Vendor(Vendor::CrowdStrikeFdr) => "crowdstrikefdr",
+        Format::Vendor(Vendor::SentinelOneCloudFunnel) => "sentinelonecloudfunnel",
+        Format::Vendor(Vendor::M365Defender) => "m365defender",
+        Format::Vendor(Vendor::ElasticDefend) => "elasticdefend",
+        Format::Vendor(Vendor::Endgame) => "endgame",
+        Format::Ecs => "ecs",
     }
 }
 

@@ -220,7 +220,7 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         }
         // Unknown types stay generic events: the record under crowdstrike.*,
         // its type in event.action.
-        _ => {}
+        _ => crate::mark_unmapped(&mut ev, "crowdstrike.fdr", name),
     }
     ev
 }
@@ -250,11 +250,19 @@ fn process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
         ev.set("process.args_count", args.len() as i64);
         ev.set("process.args", args);
     }
-    if let Some(t) = s(doc, "ProcessStartTime").and_then(seconds) {
-        ev.set("process.start", Value::Timestamp(t));
-    }
-    if let Some(t) = s(doc, "ProcessEndTime").and_then(seconds) {
-        ev.set("process.end", Value::Timestamp(t));
+    for (field, path) in [
+        ("ProcessStartTime", "process.start"),
+        ("ProcessEndTime", "process.end"),
+    ] {
+        if let Some(raw) = s(doc, field) {
+            match seconds(raw) {
+                Some(t) => ev.set(path, Value::Timestamp(t)),
+                None if raw.parse::<f64>().is_err() => problems.push(format!(
+                    "{field}: {raw:?} is not seconds since the epoch; left out"
+                )),
+                None => {}
+            }
+        }
     }
 }
 
@@ -300,6 +308,10 @@ mod tests {
         let e = normalize(&unknown, Origin::default(), &mut Vec::new());
         assert_eq!(e.get_str("event.action"), Some("SomethingNew"));
         assert_eq!(e.get_str("crowdstrike.Foo"), Some("bar"));
+        assert_eq!(
+            e.get_str(crate::UNMAPPED_TYPE),
+            Some("crowdstrike.fdr/SomethingNew")
+        );
         let bad = json!({"event_simpleName":"EndOfProcess","timestamp":"yesterday","TargetProcessId":"200"});
         let mut p = Vec::new();
         let e = normalize(&bad, Origin::default(), &mut p);

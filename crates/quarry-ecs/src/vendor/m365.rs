@@ -141,14 +141,16 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             ev.set("process.executable", t(p, "FolderPath"));
             set_cmd(&mut ev, "process", t(p, "ProcessCommandLine"));
             set_hashes(&mut ev, "process", p, "");
-            if let Some(ts) = t(p, "ProcessCreationTime")
-                .as_deref()
-                .and_then(parse_timestamp)
-            {
-                ev.set(
-                    "process.start",
-                    Value::Timestamp(ts - ts.rem_euclid(1_000_000)),
-                );
+            if let Some(raw) = t(p, "ProcessCreationTime") {
+                match parse_timestamp(&raw) {
+                    Some(ts) => ev.set(
+                        "process.start",
+                        Value::Timestamp(ts - ts.rem_euclid(1_000_000)),
+                    ),
+                    None => problems.push(format!(
+                        "ProcessCreationTime {raw:?} is not a date; left out"
+                    )),
+                }
             }
             ev.set(
                 "process.pe.original_file_name",
@@ -210,7 +212,10 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         }
         "DeviceEvents" => {
             initiating(&mut ev, "process", p, problems);
-            if t(p, "ActionType").as_deref() == Some("DnsQueryResponse") {
+            let action = t(p, "ActionType").unwrap_or_default();
+            if action != "DnsQueryResponse" {
+                crate::mark_unmapped(&mut ev, "m365_defender", &format!("DeviceEvents/{action}"));
+            } else {
                 ev.set("event.category", vec!["network"]);
                 ev.set("event.type", vec!["protocol", "info"]);
                 ev.set("network.protocol", "dns");
@@ -228,7 +233,8 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
                 }
             }
         }
-        _ => {}
+        // other tables: kept as generic events under m365_defender.event.*
+        other => crate::mark_unmapped(&mut ev, "m365_defender", other),
     }
     // host.os.type: inferred only from the record's own Windows paths
     let paths = [
