@@ -91,9 +91,18 @@ pub fn run(args: SearchArgs) -> u8 {
             return None;
         }
         // an event echoed from its original document needs only the fields
-        // that order and join it
+        // that order and join it, and those its `_index` is named from
         if ev.source.is_some() {
-            ev.retain(|k| needed.iter().any(|n| n == k));
+            let (mut endgame, mut winlog) = (false, false);
+            ev.retain(|k| {
+                needed.iter().any(|n| n == k)
+                    || k.starts_with("data_stream.")
+                    || k == "event.dataset"
+                    || k == "agent.type"
+                    // index_name looks for any one of these
+                    || (k.starts_with("endgame.") && !std::mem::replace(&mut endgame, true))
+                    || (k.starts_with("winlog.") && !std::mem::replace(&mut winlog, true))
+            });
         }
         Some(ev)
     });

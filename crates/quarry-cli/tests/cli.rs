@@ -400,6 +400,8 @@ fn forwarded_events_reach_the_dns_exe_rule() {
         .unwrap(),
     )
     .unwrap();
+    // the golden file is an array of one document
+    let golden = golden.get(0).cloned().unwrap_or(golden);
     let w = &golden["winlog"];
     let mut flat = w["event_data"].as_object().unwrap().clone();
     for (k, v) in [

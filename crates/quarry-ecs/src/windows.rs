@@ -77,12 +77,20 @@ impl WinRecord {
 
 /// Normalises a ProcessGuid / entity id for joins: braces stripped,
 /// upper-case. The `evtx` crate renders GUIDs bare, Windows and Plaso in
-/// braces, OTRF in lower case; all must meet.
+/// braces, OTRF in lower case; all must meet. Only GUID-like ids (in braces,
+/// or hex digits and dashes) are case-folded: other vendors' ids, such as
+/// Elastic Defend's base64 entity ids, are case-sensitive and kept as they
+/// are.
 pub fn entity_key(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_uppercase()
+    let t = id.trim();
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'));
+    match inner {
+        Some(g) => g.to_ascii_uppercase(),
+        None if t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => t.to_ascii_uppercase(),
+        None => t.to_string(),
+    }
 }
 
 /// Maps a Windows record to ECS.
@@ -641,6 +649,14 @@ mod tests {
             entity_key("{a57649d1-db54-61ab-775c-dc0100000000}"),
             entity_key("A57649D1-DB54-61AB-775C-DC0100000000")
         );
+        assert_eq!(
+            entity_key("a57649d1-db54-61ab-775c-dc0100000000"),
+            "A57649D1-DB54-61AB-775C-DC0100000000"
+        );
+        // Elastic Defend's base64 ids are case-sensitive
+        let defend = "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=";
+        assert_eq!(entity_key(defend), defend);
+        assert_eq!(entity_key("2450046082233"), "2450046082233");
     }
 
     #[test]
