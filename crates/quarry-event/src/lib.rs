@@ -73,6 +73,15 @@ impl Event {
         }
     }
 
+    /// An empty event with room for `fields` fields without rehashing.
+    pub fn with_capacity(origin: Origin, fields: usize) -> Self {
+        Event {
+            fields: FxHashMap::with_capacity_and_hasher(fields, Default::default()),
+            origin,
+            ..Default::default()
+        }
+    }
+
     /// Builds an event from a JSON document, flattening nested objects into
     /// dotted paths. `@timestamp`, when present and parseable, sets
     /// [`Event::timestamp`].
@@ -111,6 +120,16 @@ impl Event {
             self.fields.remove(path);
         } else {
             self.fields.insert(path.into(), value);
+        }
+    }
+
+    /// [`Event::set`] with a key already built: no second allocation.
+    pub fn set_owned(&mut self, path: String, value: impl Into<Value>) {
+        let value = value.into();
+        if value.is_null() {
+            self.fields.remove(path.as_str());
+        } else {
+            self.fields.insert(path.into_boxed_str(), value);
         }
     }
 

@@ -15,6 +15,8 @@ use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 const BLOCK_BYTES: usize = 4 << 20;
+/// Bytes asked of the reader at a time.
+const READ_BYTES: usize = 256 << 10;
 
 pub(crate) fn read_json<R: BufRead, T: Send>(
     name: &str,
@@ -232,74 +234,177 @@ fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
     }
 }
 
+/// A block of whole lines: the bytes, and each line's span and number.
+struct Block {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize, u64)>,
+}
+
+/// What the workers made of one line: its number, and its events and
+/// problems, or why it could not be parsed.
+type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
+
+/// Reads JSON lines in blocks of about [`BLOCK_BYTES`] and normalises each
+/// block on all cores while this thread reads the next one (the reader may
+/// not leave this thread: a tar or zip member borrows its archive).
 fn read_lines<R: BufRead, T: Send>(
     ctx: &mut Ctx<'_, '_, T>,
     mut reader: R,
     first: Vec<u8>,
     first_lineno: u64,
 ) {
-    let mut buf = first;
-    let mut spans: Vec<(usize, usize, u64)> = vec![(0, buf.len(), first_lineno)];
-    let mut lineno = first_lineno;
+    let file = ctx.file.clone();
+    let keep = ctx.sink.keep;
+    // `first` is line `first_lineno`, whole (read up to its newline)
+    let mut carry = first;
+    let mut lineno = first_lineno - 1;
+    let mut errors = Vec::new();
+    let mut pending: Option<Block> = None;
+    // the buffer of the block before last, reused: fresh 4 MiB buffers
+    // cost page faults and zeroing
+    let mut spare = Vec::new();
     loop {
-        let start = buf.len();
-        let n = match reader.read_until(b'\n', &mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.problem(
-                    format!("line {}", lineno + 1),
-                    format!("read error: {e}; rest of the file skipped"),
-                );
-                0
+        let mut results: Option<Vec<LineResult<T>>> = None;
+        let next = rayon::in_place_scope(|scope| {
+            if let Some(block) = pending.as_ref() {
+                let (file, results) = (&file, &mut results);
+                scope.spawn(move |_| *results = Some(normalize_block(block, file, keep)));
             }
-        };
-        if n > 0 {
-            lineno += 1;
-            spans.push((start, buf.len(), lineno));
+            read_block(&mut reader, &mut carry, &mut spare, &mut lineno, &mut errors)
+        });
+        if let Some(done) = pending.take() {
+            spare = done.buf;
         }
-        if n == 0 || buf.len() >= BLOCK_BYTES {
-            let file = ctx.file.clone();
-            let keep = ctx.sink.keep;
-            type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
-            let results: Vec<LineResult<T>> = spans
-                .par_iter()
-                .filter_map(|&(a, b, ln)| {
-                    let line = trim(&buf[a..b]);
-                    if line.is_empty() {
-                        return None;
+        for (location, message) in errors.drain(..) {
+            ctx.problem(location, message);
+        }
+        for (ln, r) in results.into_iter().flatten() {
+            match r {
+                Ok((items, problems)) => {
+                    for p in problems {
+                        ctx.problem(format!("line {ln}"), p);
                     }
-                    let origin = Origin {
-                        file: file.clone(),
-                        locator: Locator::Line(ln),
-                    };
-                    Some((
-                        ln,
-                        parse_line(line).map(|doc| {
-                            let mut problems = Vec::new();
-                            let n = normalize(doc, origin, &mut problems);
-                            (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
-                        }),
-                    ))
-                })
-                .collect();
-            for (ln, r) in results {
-                match r {
-                    Ok((items, problems)) => {
-                        for p in problems {
-                            ctx.problem(format!("line {ln}"), p);
-                        }
-                        ctx.accept_prepared(items);
-                    }
-                    Err(e) => ctx.problem(format!("line {ln}"), e),
+                    ctx.accept_prepared(items);
                 }
+                Err(e) => ctx.problem(format!("line {ln}"), e),
             }
-            buf.clear();
-            spans.clear();
         }
-        if n == 0 {
-            return;
+        match next {
+            Some(block) => pending = Some(block),
+            None if pending.is_none() => return,
+            None => {}
         }
     }
+}
+
+/// Reads the next block of whole lines (`None` at the end of the input):
+/// `carry` holds the start of a line the last read cut, `lineno` the number
+/// of the last line handed out. A read error ends the input, reported.
+fn read_block<R: BufRead>(
+    reader: &mut R,
+    carry: &mut Vec<u8>,
+    spare: &mut Vec<u8>,
+    lineno: &mut u64,
+    errors: &mut Vec<(String, String)>,
+) -> Option<Block> {
+    let mut buf = std::mem::take(spare);
+    buf.clear();
+    buf.extend_from_slice(carry);
+    carry.clear();
+    let mut eof = false;
+    loop {
+        // a block's worth, or another chunk of a line longer than a block
+        let target = (buf.len() + READ_BYTES).max(BLOCK_BYTES);
+        buf.reserve(target - buf.len());
+        while buf.len() < target {
+            let len = buf.len();
+            buf.resize(len + READ_BYTES, 0);
+            match reader.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(len + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => {
+                    buf.truncate(len);
+                    errors.push((
+                        format!("line {}", *lineno + 1),
+                        format!("read error: {e}; rest of the file skipped"),
+                    ));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        if eof || memchr::memchr(b'\n', &buf).is_some() {
+            break;
+        }
+    }
+    // whole lines only: the tail after the last newline waits for the next
+    // read, unless the input ended
+    if !eof {
+        if let Some(i) = memchr::memrchr(b'\n', &buf) {
+            carry.extend_from_slice(&buf[i + 1..]);
+            buf.truncate(i + 1);
+        }
+    }
+    if buf.is_empty() {
+        return None;
+    }
+    let mut spans = Vec::with_capacity(buf.len() / 512);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', &buf) {
+        *lineno += 1;
+        spans.push((start, nl + 1, *lineno));
+        start = nl + 1;
+    }
+    if start < buf.len() {
+        *lineno += 1;
+        spans.push((start, buf.len(), *lineno));
+    }
+    Some(Block { buf, spans })
+}
+
+/// Parses and normalises a block's lines on all cores.
+fn normalize_block<T: Send>(
+    block: &Block,
+    file: &Arc<str>,
+    keep: &(dyn Fn(Event) -> Option<T> + Sync),
+) -> Vec<LineResult<T>> {
+    let buf = &block.buf;
+    block
+        .spans
+        .par_iter()
+        .filter_map(|&(a, b, ln)| {
+            let line = trim(&buf[a..b]);
+            if line.is_empty() {
+                return None;
+            }
+            let origin = Origin {
+                file: file.clone(),
+                locator: Locator::Line(ln),
+            };
+            // CrowdStrike FDR lines skip the generic JSON tree
+            if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
+                let mut problems = Vec::new();
+                if let Some(n) =
+                    quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
+                {
+                    return Some((ln, Ok((vec![prepare((n, None), keep)], problems))));
+                }
+            }
+            Some((
+                ln,
+                parse_line(line).map(|doc| {
+                    let mut problems = Vec::new();
+                    let n = normalize(doc, origin, &mut problems);
+                    (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
+                }),
+            ))
+        })
+        .collect()
 }
 
 fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
