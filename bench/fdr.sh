@@ -36,10 +36,11 @@ row() { printf '| %-52s | %8s | %8s | %8s |\n' "$1" "$2" "$(python3 -c "print(ro
 
 read -r s m < <(measure "$Q" search --format ndjson 'process where false' "$TMP/fdr.ndjson")
 row "quarry search, FDR JSON lines (${RAW_MB} MB)" "$s" "$RAW_MB" "$m"
-grep -h "quarry: read" "$TMP/err" | sed 's/^/  /' >&2
+SUMMARY=$(grep -h "quarry: read" "$TMP/err" || true)
 read -r s m < <(measure "$Q" search --format ndjson 'process where false' "$TMP/fdr.ndjson.gz")
 row "quarry search, same file .gz (${GZ_MB} MB compressed)" "$s" "$RAW_MB" "$m"
 read -r s m < <(measure gzip -dc "$TMP/fdr.ndjson.gz")
 row "gzip -dc of the .gz alone (reference)" "$s" "$RAW_MB" "$m"
 read -r s m < <(measure "$Q" ask Q1018 --format csv "$TMP/fdr.ndjson")
 row "quarry ask Q1018 (adds lineage + join), FDR JSON" "$s" "$RAW_MB" "$m"
+echo "$SUMMARY"
