@@ -124,11 +124,10 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
             for inner in outer.values() {
                 if let Ok(fields) = serde_json::from_str::<Map<'_>>(inner.get()) {
                     for (k, v) in fields {
-                        if k != "#attributes" {
-                            if let Some(t) = text(v) {
+                        if k != "#attributes"
+                            && let Some(t) = text(v) {
                                 rec.data.push((k.into_owned(), t));
                             }
-                        }
                     }
                 }
             }

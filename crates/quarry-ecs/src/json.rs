@@ -51,15 +51,14 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
             return ecs(doc, origin);
         }
     };
-    if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some()) {
-        if let Some(rec) = from_evtx_json(inner) {
+    if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some())
+        && let Some(rec) = from_evtx_json(inner) {
             return Normalized {
                 event: windows::normalize(&rec, origin),
                 format: Format::EvtxJson,
                 dedupe_key: None,
             };
         }
-    }
     if let Some(w) = map.get("winlog").filter(|w| w.get("event_id").is_some()) {
         let rec = from_winlogbeat(doc, w);
         // Keep what the beat itself added (agent, host.id, host.os, …) and
@@ -211,11 +210,10 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
         for (_, inner) in user {
             if let J::Object(fields) = inner {
                 for (k, v) in fields {
-                    if k != "#attributes" {
-                        if let Some(t) = text(v) {
+                    if k != "#attributes"
+                        && let Some(t) = text(v) {
                             rec.data.push((k.clone(), t));
                         }
-                    }
                 }
             }
         }

@@ -16,8 +16,8 @@ use serde_json::Value as J;
 
 pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normalized {
     let is_evtx = doc.get("data_type").and_then(J::as_str) == Some("windows:evtx:record");
-    if is_evtx {
-        if let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
+    if is_evtx
+        && let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
             match parse_event_xml(xml) {
                 Ok(mut rec) => {
                     if rec.computer.is_empty() {
@@ -55,14 +55,12 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
                 )),
             }
         }
-    }
     let mut event = Event::from_json(doc, origin);
     // Plaso's `timestamp` is microseconds since the epoch.
-    if let Some(us) = doc.get("timestamp").and_then(J::as_i64) {
-        if let Some(ns) = us.checked_mul(1000) {
+    if let Some(us) = doc.get("timestamp").and_then(J::as_i64)
+        && let Some(ns) = us.checked_mul(1000) {
             event.set_timestamp(ns);
         }
-    }
     Normalized {
         event,
         format: Format::Plaso,

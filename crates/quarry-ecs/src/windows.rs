@@ -468,11 +468,9 @@ pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
     if let Some(sub) = name
         .strip_suffix(registered)
         .and_then(|s| s.strip_suffix('.'))
-    {
-        if !sub.is_empty() {
+        && !sub.is_empty() {
             ev.set("dns.question.subdomain", sub);
         }
-    }
 }
 
 fn dns_status(code: &str) -> String {

@@ -139,11 +139,10 @@ fn raw_winlogbeat(golden: &J) -> J {
         }
         _ => {}
     }
-    if let Some(J::Object(w)) = raw.get_mut("winlog") {
-        if let Some(J::Object(ed)) = w.get_mut("event_data") {
+    if let Some(J::Object(w)) = raw.get_mut("winlog")
+        && let Some(J::Object(ed)) = w.get_mut("event_data") {
             ed.extend(moved);
         }
-    }
     J::Object(raw)
 }
 

@@ -23,7 +23,7 @@ pub(crate) fn read_evtx_path<T: Send>(
     match EvtxParser::from_path(path) {
         Ok(parser) => read(parser, name, many, s, sink),
         Err(e) => {
-            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
+            s.unreadable(name, format!("not a readable EVTX file: {e}"));
         }
     }
 }
@@ -37,7 +37,7 @@ pub(crate) fn read_evtx_buffer<T: Send>(
     match EvtxParser::from_buffer(buf) {
         Ok(parser) => read(parser, name, true, s, sink),
         Err(e) => {
-            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
+            s.unreadable(name, format!("not a readable EVTX file: {e}"));
         }
     }
 }

@@ -107,12 +107,11 @@ impl<T: Send> Ctx<'_, '_, T> {
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
     fn accept_prepared(&mut self, items: Vec<Prepared<T>>) {
         for Prepared { key, format, unmapped, kept } in items {
-            if let Some(key) = key {
-                if !self.seen.insert(key) {
+            if let Some(key) = key
+                && !self.seen.insert(key) {
                     self.s.duplicate_rows += 1;
                     continue;
                 }
-            }
             self.s.count(format_name(format), unmapped.as_deref());
             if let Some(t) = kept {
                 self.sink.out.push(t);
@@ -344,12 +343,11 @@ fn read_block<R: BufRead>(
     }
     // whole lines only: the tail after the last newline waits for the next
     // read, unless the input ended
-    if !eof {
-        if let Some(i) = memchr::memrchr(b'\n', &buf) {
+    if !eof
+        && let Some(i) = memchr::memrchr(b'\n', &buf) {
             carry.extend_from_slice(&buf[i + 1..]);
             buf.truncate(i + 1);
         }
-    }
     if buf.is_empty() {
         return None;
     }

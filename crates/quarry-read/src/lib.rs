@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn missing_inputs_are_problems_not_panics() {
-        let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], |e| Some(e));
+        let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], Some);
         assert!(evs.is_empty());
         assert_eq!(s.unreadable, 1);
     }

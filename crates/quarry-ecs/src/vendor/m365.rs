@@ -17,7 +17,7 @@
 use quarry_event::{Event, Origin, Value, parse_timestamp};
 use serde_json::Value as J;
 
-fn t<'a>(p: &'a J, k: &str) -> Option<String> {
+fn t(p: &J, k: &str) -> Option<String> {
     match p.get(k)? {
         J::String(s) if !s.is_empty() => Some(s.clone()),
         J::Number(n) => Some(n.to_string()),
