@@ -101,7 +101,7 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
         .collect();
     let _ = writeln!(
         err,
-        "quarry: read {} files ({:.1} MB), {} events [{}]{}; {} problems, {} inputs unreadable",
+        "quarry: read {} files ({:.1} MB), {} events [{}]{}{}; {} problems, {} inputs unreadable",
         summary.files,
         summary.bytes as f64 / 1e6,
         summary.events,
@@ -111,6 +111,7 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
         } else {
             String::new()
         },
+        unmapped_text(summary),
         summary.problems.len(),
         summary.unreadable
     );
@@ -118,5 +119,53 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
         crate::exit::OK
     } else {
         crate::exit::PARTIAL
+    }
+}
+
+/// `; unmapped: crowdstrike.fdr/FooEvent 12, sentinel_one/Unknown Type 1`:
+/// the records kept as generic events, per source and type, most frequent
+/// first (the first ten, then how many more types and records).
+pub fn unmapped_text(summary: &ReadSummary) -> String {
+    const SHOWN: usize = 10;
+    if summary.unmapped.is_empty() {
+        return String::new();
+    }
+    let mut types: Vec<(&String, &u64)> = summary.unmapped.iter().collect();
+    types.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut parts: Vec<String> = types
+        .iter()
+        .take(SHOWN)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if types.len() > SHOWN {
+        let rest: u64 = types[SHOWN..].iter().map(|(_, v)| **v).sum();
+        parts.push(format!(
+            "… {} more types ({rest} records)",
+            types.len() - SHOWN
+        ));
+    }
+    format!("; unmapped: {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmapped_types_most_frequent_first_and_capped() {
+        let mut s = ReadSummary::default();
+        assert_eq!(unmapped_text(&s), "");
+        s.unmapped.insert("sentinel_one/Unknown Type".into(), 1);
+        s.unmapped.insert("crowdstrike.fdr/FooEvent".into(), 12);
+        assert_eq!(
+            unmapped_text(&s),
+            "; unmapped: crowdstrike.fdr/FooEvent 12, sentinel_one/Unknown Type 1"
+        );
+        for i in 0..12 {
+            s.unmapped.insert(format!("windows/System {i}"), 2);
+        }
+        let t = unmapped_text(&s);
+        assert!(t.starts_with("; unmapped: crowdstrike.fdr/FooEvent 12, windows/System 0 2"), "{t}");
+        assert!(t.ends_with("… 4 more types (7 records)"), "{t}");
     }
 }

@@ -99,10 +99,14 @@ pub fn run(args: SearchArgs) -> u8 {
             return None;
         }
         // an event echoed from its original document needs only the fields
-        // that order and join it
+        // that order and join it, and those its `_index` is named from
         if ev.source.is_some() || ev.raw_source.is_some() {
+            let (mut endgame, mut winlog) = (false, false);
             ev.retain(|k| {
-                needed.iter().any(|n| n == k) || INDEX_PREFIXES.iter().any(|p| k.starts_with(p))
+                needed.iter().any(|n| n == k)
+                    // index_name looks for any one of these
+                    || (k.starts_with("endgame.") && !std::mem::replace(&mut endgame, true))
+                    || (k.starts_with("winlog.") && !std::mem::replace(&mut winlog, true))
             });
         }
         Some(ev)

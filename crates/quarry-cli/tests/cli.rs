@@ -422,4 +422,120 @@ fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
         want == snapshot,
         "the alerts changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
     );
+
+fn shared() -> PathBuf {
+    std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+}
+
+/// A Security 4688 collected through Windows Event Forwarding, built from
+/// winlogbeat's real 4688 golden record (its EventData and System values)
+/// with its parent made dns.exe, in two shapes: a flat Windows-event JSON
+/// record whose channel is ForwardedEvents, and the winlogbeat document with
+/// the record's own channel and winlogbeat's `forwarded` tag. Both land in
+/// `logs-windows.forwarded-default`, and Elastic's dns.exe rule, whose
+/// `index` lists `logs-windows.forwarded*`, selects and matches them.
+#[test]
+#[ignore = "needs ../shared"]
+fn forwarded_events_reach_the_dns_exe_rule() {
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            shared().join("corpus/vendor/elastic-beats/security-windows2019_4688_Process_Created.golden.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // the golden file is an array of one document
+    let golden = golden.get(0).cloned().unwrap_or(golden);
+    let w = &golden["winlog"];
+    let mut flat = w["event_data"].as_object().unwrap().clone();
+    for (k, v) in [
+        ("EventID", serde_json::json!(4688)),
+        ("Channel", "ForwardedEvents".into()),
+        ("SourceName", w["provider_name"].clone()),
+        ("Hostname", w["computer_name"].clone()),
+        ("TimeCreated", golden["@timestamp"].clone()),
+        ("RecordNumber", w["record_id"].clone()),
+        ("NewProcessName", golden["process"]["executable"].clone()),
+        ("NewProcessId", format!("0x{:x}", golden["process"]["pid"].as_i64().unwrap()).into()),
+        ("ParentProcessName", "C:\\Windows\\System32\\dns.exe".into()),
+    ] {
+        flat.insert(k.into(), v);
+    }
+    let mut beat = serde_json::json!({"@timestamp": golden["@timestamp"], "winlog": w, "tags": ["forwarded"]});
+    beat["winlog"]["event_data"]["NewProcessName"] = golden["process"]["executable"].clone();
+    beat["winlog"]["event_data"]["NewProcessId"] = "0x11cc".into();
+    beat["winlog"]["event_data"]["ParentProcessName"] = "C:\\Windows\\System32\\dns.exe".into();
+    let dir = std::env::temp_dir().join(format!("quarry-cli-forwarded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wec01-forwarded.ndjson");
+    std::fs::write(&file, format!("{}\n{}\n", serde_json::Value::Object(flat), beat)).unwrap();
+
+    let out = quarry(&["search", "--format", "ndjson", "process where true", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let hits: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(hits.len(), 2);
+    for h in &hits {
+        assert_eq!(h["_index"], "logs-windows.forwarded-default", "{h}");
+    }
+
+    let rule = shared().join("rules/elastic/rules/windows/lateral_movement_unusual_dns_service_children.toml");
+    let out = quarry(&["hunt", "--rules", rule.to_str().unwrap(), "--format", "ndjson", file.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let alerts: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(alerts.len(), 2, "{err}");
+    for a in &alerts {
+        assert_eq!(a["kibana"]["alert"]["rule"]["rule_id"], "8c37dc0e-e3ac-4c97-8aa0-cf6a9122de45", "{a}");
+        assert_eq!(a["process"]["parent"]["name"], "dns.exe", "{a}");
+        assert_eq!(a["data_stream"]["dataset"], "windows.forwarded", "{a}");
+    }
+}
+
+/// The read summary counts records kept generic, per source and type.
+#[test]
+fn read_summary_counts_unmapped_types() {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../quarry-read/tests/fixtures/fdr-mixed.ndjson");
+    let out = quarry(&["search", "--format", "ndjson", "any where false", fixture.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "line 5's bad values are problems: {err}");
+    assert!(
+        err.contains("6 events [crowdstrikefdr 6]; unmapped: crowdstrike.fdr/UserLogon 2, crowdstrike.fdr/SensorHeartbeat 1; 3 problems"),
+        "{err}"
+    );
+    assert!(err.contains("fdr-mixed.ndjson: line 5: "), "{err}");
+}
+
+/// Elastic Defend's reference documents land in the endpoint package's
+/// indices, and Q1018 answers from the DNS request one, whose querying
+/// process is on the event itself.
+#[test]
+#[ignore = "needs ../shared"]
+fn elastic_defend_reference_documents_indices_and_q1018() {
+    let base = shared().join("corpus/vendor/elastic-endpoint-package");
+    let dns = base.join("schemas_examples_v1_dns_request_windows.json");
+    let process = base.join("schemas_examples_v1_process_created_windows.json");
+    for (file, index) in [
+        (&dns, "logs-endpoint.events.network-default"),
+        (&process, "logs-endpoint.events.process-default"),
+    ] {
+        let out = quarry(&["search", "--format", "ndjson", "any where true", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let hit: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(hit["_index"], index, "{}", file.display());
+    }
+    let out = quarry(&["ask", "Q1018", "--format", "ndjson", dns.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["dns.question.name"], "www.google.com");
+    assert_eq!(r["process.pid"], 5);
+    assert_eq!(
+        r["process.executable"],
+        "C:\\Users\\default.win7x64devvm\\eclipse\\cpp-neon\\eclipse\\eclipse.exe"
+    );
+    assert_eq!(r["process.entity_id"], "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=");
 }

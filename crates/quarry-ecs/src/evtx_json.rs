@@ -100,6 +100,7 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
         exec_pid: a(&exec, "ProcessID").and_then(|p| p.parse().ok()),
         exec_tid: a(&exec, "ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     if let Some(ed) = root.event.event_data {
         if let Ok(map) = serde_json::from_str::<Map<'_>>(ed.get()) {
@@ -123,11 +124,10 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
             for inner in outer.values() {
                 if let Ok(fields) = serde_json::from_str::<Map<'_>>(inner.get()) {
                     for (k, v) in fields {
-                        if k != "#attributes" {
-                            if let Some(t) = text(v) {
+                        if k != "#attributes"
+                            && let Some(t) = text(v) {
                                 rec.data.push((k.into_owned(), t));
                             }
-                        }
                     }
                 }
             }

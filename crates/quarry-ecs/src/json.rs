@@ -51,15 +51,14 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
             return ecs(doc, origin);
         }
     };
-    if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some()) {
-        if let Some(rec) = from_evtx_json(inner) {
+    if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some())
+        && let Some(rec) = from_evtx_json(inner) {
             return Normalized {
                 event: windows::normalize(&rec, origin),
                 format: Format::EvtxJson,
                 dedupe_key: None,
             };
         }
-    }
     if let Some(w) = map.get("winlog").filter(|w| w.get("event_id").is_some()) {
         let rec = from_winlogbeat(doc, w);
         // Keep what the beat itself added (agent, host.id, host.os, …) and
@@ -188,6 +187,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             .and_then(text)
             .and_then(|s| s.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     if let Some(J::Object(data)) = event.get("EventData") {
         for (k, v) in data {
@@ -210,11 +210,10 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
         for (_, inner) in user {
             if let J::Object(fields) = inner {
                 for (k, v) in fields {
-                    if k != "#attributes" {
-                        if let Some(t) = text(v) {
+                    if k != "#attributes"
+                        && let Some(t) = text(v) {
                             rec.data.push((k.clone(), t));
                         }
-                    }
                 }
             }
         }
@@ -274,6 +273,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
         exec_pid: s("process.pid").and_then(|p| p.parse().ok()),
         exec_tid: s("process.thread.id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: winlogbeat_forwarded(doc),
     };
     for key in ["event_data", "user_data"] {
         if let Some(J::Object(data)) = w.get(key) {
@@ -285,6 +285,19 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
         }
     }
     rec
+}
+
+/// Whether a winlogbeat / Elastic Agent document came from the
+/// ForwardedEvents log: winlogbeat tags such records `forwarded`, the agent
+/// ships them to the `windows.forwarded` data stream.
+fn winlogbeat_forwarded(doc: &J) -> bool {
+    let ds = |k: &str| doc.get(k).and_then(|d| d.get("dataset")).and_then(J::as_str);
+    ds("data_stream") == Some("windows.forwarded")
+        || ds("event") == Some("windows.forwarded")
+        || doc
+            .get("tags")
+            .and_then(J::as_array)
+            .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("forwarded")))
 }
 
 /// winlogbeat 6.x (before ECS): `log_name`, `source_name`, `event_id`,
@@ -315,6 +328,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("process_id").and_then(|p| p.parse().ok()),
         exec_tid: s("thread_id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     for key in ["event_data", "user_data"] {
         if let Some(J::Object(data)) = map.get(key) {
@@ -400,6 +414,7 @@ fn from_flat(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("ExecutionProcessID").and_then(|p| p.parse().ok()),
         exec_tid: s("ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        forwarded: false,
     };
     for (k, v) in map {
         if FLAT_META.contains(&k.as_str()) {

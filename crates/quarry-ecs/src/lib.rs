@@ -7,6 +7,12 @@
 //! - [`vendor`]: CrowdStrike FDR, Elastic Defend, M365 Defender, SentinelOne,
 //!   Endgame.
 //! - [`json`]: recognises what a JSON record is and dispatches it.
+//!
+//! A record of a type a normaliser has no mapping for (an unknown FDR
+//! `event_simpleName`, SentinelOne event type, M365 table or `ActionType`,
+//! Windows event id) is still kept, as a generic event with the vendor's
+//! fields, and marked with [`UNMAPPED_TYPE`] so the reader can count what
+//! was kept generic per source and type.
 
 pub mod evtx_json;
 pub mod json;
@@ -15,3 +21,16 @@ pub mod vendor;
 pub mod windows;
 
 pub use json::{Normalized, normalize_json};
+
+/// The field a normaliser sets on a record it kept generic: the source and
+/// the record's type, `crowdstrike.fdr/FooEvent`, `sentinel_one/Unknown Type`,
+/// `m365_defender/DeviceLogonEvents`, `windows/System 7045`. Readers count it
+/// per value (`quarry_read::ReadSummary::unmapped`); it stays on the event,
+/// so `any where quarry.unmapped_type != null` finds such records.
+pub const UNMAPPED_TYPE: &str = "quarry.unmapped_type";
+
+/// Marks `ev` as kept generic, with its source and type.
+pub fn mark_unmapped(ev: &mut quarry_event::Event, source: &str, ty: &str) {
+    let ty = if ty.trim().is_empty() { "(no type)" } else { ty };
+    ev.set(UNMAPPED_TYPE, format!("{source}/{ty}"));
+}

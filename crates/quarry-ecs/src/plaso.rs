@@ -16,8 +16,8 @@ use serde_json::Value as J;
 
 pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normalized {
     let is_evtx = doc.get("data_type").and_then(J::as_str) == Some("windows:evtx:record");
-    if is_evtx {
-        if let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
+    if is_evtx
+        && let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
             match parse_event_xml(xml) {
                 Ok(mut rec) => {
                     if rec.computer.is_empty() {
@@ -38,6 +38,7 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
                         .or_else(|| doc.get("record_number").and_then(J::as_u64))
                         .unwrap_or_default();
                     let key = format!("{file}\u{0}{}\u{0}{}\u{0}{rid}", rec.computer, rec.channel);
+                    rec.forwarded |= crate::windows::is_forwarded_events_file(file);
                     let mut event = windows::normalize(&rec, origin);
                     event.set(
                         "plaso.display_name",
@@ -54,14 +55,12 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
                 )),
             }
         }
-    }
     let mut event = Event::from_json(doc, origin);
     // Plaso's `timestamp` is microseconds since the epoch.
-    if let Some(us) = doc.get("timestamp").and_then(J::as_i64) {
-        if let Some(ns) = us.checked_mul(1000) {
+    if let Some(us) = doc.get("timestamp").and_then(J::as_i64)
+        && let Some(ns) = us.checked_mul(1000) {
             event.set_timestamp(ns);
         }
-    }
     Normalized {
         event,
         format: Format::Plaso,

@@ -31,6 +31,23 @@ pub struct WinRecord {
     pub exec_tid: Option<i64>,
     /// EventData (or UserData) name → value, in record order.
     pub data: Vec<(String, String)>,
+    /// Collected by Windows Event Forwarding: the record keeps its own
+    /// channel (`Security`, `Microsoft-Windows-Sysmon/Operational`) but was
+    /// read from the ForwardedEvents log. Set by the readers from where the
+    /// record was read: a file named `ForwardedEvents.evtx` (also as Plaso's
+    /// source file), a winlogbeat `forwarded` tag or `windows.forwarded`
+    /// data stream. A record whose channel is `ForwardedEvents` counts too.
+    /// (`RenderingInfo`, which WEF's RenderedText format adds, is not used:
+    /// some local logs in the corpus carry it too.)
+    pub forwarded: bool,
+}
+
+/// Whether a path names the ForwardedEvents log (`ForwardedEvents.evtx`,
+/// any case, in any folder or archive).
+pub fn is_forwarded_events_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    stem.eq_ignore_ascii_case("ForwardedEvents")
 }
 
 impl WinRecord {
@@ -60,18 +77,29 @@ impl WinRecord {
 
 /// Normalises a ProcessGuid / entity id for joins: braces stripped,
 /// upper-case. The `evtx` crate renders GUIDs bare, Windows and Plaso in
-/// braces, OTRF in lower case; all must meet.
+/// braces, OTRF in lower case; all must meet. Only GUID-like ids (in braces,
+/// or hex digits and dashes) are case-folded: other vendors' ids, such as
+/// Elastic Defend's base64 entity ids, are case-sensitive and kept as they
+/// are.
 pub fn entity_key(id: &str) -> String {
-    id.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_uppercase()
+    let t = id.trim();
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'));
+    match inner {
+        Some(g) => g.to_ascii_uppercase(),
+        None if t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => t.to_ascii_uppercase(),
+        None => t.to_string(),
+    }
 }
 
 /// Maps a Windows record to ECS.
 pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     let mut ev = Event::new(origin);
-    let forwarded = rec.channel.eq_ignore_ascii_case("ForwardedEvents");
+    // Elastic's `windows.forwarded` data stream runs the Sysmon, Security and
+    // PowerShell pipelines on forwarded records by their own channel, so
+    // they map as the originals do; only the dataset (and index) differ.
+    let forwarded = rec.forwarded || rec.channel.eq_ignore_ascii_case("ForwardedEvents");
     let (module, dataset) = if forwarded {
         ("windows", "windows.forwarded")
     } else if rec.is_sysmon() {
@@ -120,10 +148,20 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
         ev.set("event.created", Value::Timestamp(t));
         ev.set_timestamp(t);
     }
-    if rec.is_sysmon() {
-        sysmon(rec, &mut ev);
+    let mapped = if rec.is_sysmon() {
+        sysmon(rec, &mut ev)
     } else if rec.is_security() {
-        security(rec, &mut ev);
+        security(rec, &mut ev)
+    } else {
+        false
+    };
+    if !mapped {
+        // kept generic (event.code, winlog.*): counted per channel and id
+        crate::mark_unmapped(
+            &mut ev,
+            "windows",
+            &format!("{} {}", rec.channel, rec.event_id),
+        );
     }
     ev
 }
@@ -189,7 +227,8 @@ fn set_user(ev: &mut Event, prefix: &str, user: Option<&str>) {
     }
 }
 
-fn sysmon(rec: &WinRecord, ev: &mut Event) {
+/// Maps a Sysmon record; false for an event id quarry has no mapping for.
+fn sysmon(rec: &WinRecord, ev: &mut Event) -> bool {
     // Elastic's sysmon pipeline takes @timestamp from UtcTime, the sensor's
     // own clock, and keeps TimeCreated as event.created.
     if let Some(t) = rec.get("UtcTime").and_then(parse_timestamp) {
@@ -281,8 +320,9 @@ fn sysmon(rec: &WinRecord, ev: &mut Event) {
             }
             set_dns_results(ev, rec.get("QueryResults"));
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
@@ -428,11 +468,9 @@ pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
     if let Some(sub) = name
         .strip_suffix(registered)
         .and_then(|s| s.strip_suffix('.'))
-    {
-        if !sub.is_empty() {
+        && !sub.is_empty() {
             ev.set("dns.question.subdomain", sub);
         }
-    }
 }
 
 fn dns_status(code: &str) -> String {
@@ -448,7 +486,8 @@ fn dns_status(code: &str) -> String {
     }
 }
 
-fn security(rec: &WinRecord, ev: &mut Event) {
+/// Maps a Security record; false for an event id quarry has no mapping for.
+fn security(rec: &WinRecord, ev: &mut Event) -> bool {
     match rec.event_id {
         4688 => {
             ev.set("event.action", "created-process");
@@ -485,8 +524,9 @@ fn security(rec: &WinRecord, ev: &mut Event) {
             ev.set("user.name", rec.get("SubjectUserName"));
             ev.set("user.domain", rec.get("SubjectDomainName"));
         }
-        _ => {}
+        _ => return false,
     }
+    true
 }
 
 /// Splits a Windows command line into arguments the way
@@ -557,11 +597,64 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_events_files() {
+        for yes in [
+            "ForwardedEvents.evtx",
+            "/cases/wec01/forwardedevents.EVTX",
+            "C:\\Windows\\System32\\winevt\\Logs\\ForwardedEvents.evtx",
+            "triage.zip!Logs/ForwardedEvents.evtx.gz",
+        ] {
+            assert!(is_forwarded_events_file(yes), "{yes}");
+        }
+        for no in ["Security.evtx", "ForwardedEvents-old/Security.evtx", "NotForwardedEvents.evtx", ""] {
+            assert!(!is_forwarded_events_file(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn forwarded_records_map_as_their_own_channel() {
+        let rec = WinRecord {
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            channel: "Security".into(),
+            event_id: 4688,
+            forwarded: true,
+            data: vec![
+                ("NewProcessName".into(), "C:\\Windows\\System32\\cmd.exe".into()),
+                ("ParentProcessName".into(), "C:\\Windows\\System32\\dns.exe".into()),
+                ("NewProcessId".into(), "0x1f".into()),
+            ],
+            ..Default::default()
+        };
+        let ev = normalize(&rec, Origin::default());
+        assert_eq!(ev.get_str("event.dataset"), Some("windows.forwarded"));
+        assert_eq!(ev.get_str("data_stream.dataset"), Some("windows.forwarded"));
+        assert_eq!(ev.get_str("event.module"), Some("windows"));
+        assert_eq!(ev.get_str("winlog.channel"), Some("Security"));
+        assert_eq!(ev.get_str("process.parent.name"), Some("dns.exe"));
+        assert_eq!(ev.get_i64("process.pid"), Some(31));
+        assert!(ev.has_value("event.type", "start"));
+        assert!(!ev.contains(crate::UNMAPPED_TYPE));
+        let unknown = WinRecord { event_id: 4624, ..rec };
+        assert_eq!(
+            normalize(&unknown, Origin::default()).get_str(crate::UNMAPPED_TYPE),
+            Some("windows/Security 4624")
+        );
+    }
+
+    #[test]
     fn entity_keys_meet_across_renderings() {
         assert_eq!(
             entity_key("{a57649d1-db54-61ab-775c-dc0100000000}"),
             entity_key("A57649D1-DB54-61AB-775C-DC0100000000")
         );
+        assert_eq!(
+            entity_key("a57649d1-db54-61ab-775c-dc0100000000"),
+            "A57649D1-DB54-61AB-775C-DC0100000000"
+        );
+        // Elastic Defend's base64 ids are case-sensitive
+        let defend = "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=";
+        assert_eq!(entity_key(defend), defend);
+        assert_eq!(entity_key("2450046082233"), "2450046082233");
     }
 
     #[test]

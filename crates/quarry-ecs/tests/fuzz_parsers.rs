@@ -88,6 +88,20 @@ proptest! {
         let _ = parse_event_xml(&s);
     }
 
+    /// The FDR fast path on hostile lines: never panics, and whatever it
+    /// accepts the general path maps the same way.
+    #[test]
+    fn fdr_fast_path_on_arbitrary_lines(s in "(\"|\\\\|\\\"|:|,|\\{|\\}|\\[|aid|1|-|e|true|null| |x|\u{e9}){0,40}") {
+        for line in [format!("{{\"event_simpleName\":\"X\",\"aid\":\"a\",{s}"), format!("{{\"event_simpleName\":\"X\",\"aid\":{s}}}")] {
+            let fast = quarry_ecs::vendor::crowdstrike::normalize_line(line.as_bytes(), Origin::default(), &mut Vec::new());
+            if let Some(fast) = fast {
+                let doc: serde_json::Value = serde_json::from_str(&line).expect("accepted lines are JSON");
+                let slow = normalize_json(&doc, Origin::default(), &mut Vec::new());
+                prop_assert_eq!(fast.event.to_json(), slow.event.to_json());
+            }
+        }
+    }
+
     #[test]
     fn plaso_rows_with_arbitrary_xml(s in ".{0,200}") {
         let row = serde_json::json!({"__container_type__": "event", "data_type": "windows:evtx:record", "xml_string": s, "timestamp": 1});

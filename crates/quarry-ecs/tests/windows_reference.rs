@@ -139,11 +139,10 @@ fn raw_winlogbeat(golden: &J) -> J {
         }
         _ => {}
     }
-    if let Some(J::Object(w)) = raw.get_mut("winlog") {
-        if let Some(J::Object(ed)) = w.get_mut("event_data") {
+    if let Some(J::Object(w)) = raw.get_mut("winlog")
+        && let Some(J::Object(ed)) = w.get_mut("event_data") {
             ed.extend(moved);
         }
-    }
     J::Object(raw)
 }
 
@@ -186,4 +185,51 @@ fn windows_integration_sysmon_22() {
     let n = normalize_json(&input, Origin::default(), &mut Vec::new());
     let diffs = compare(&expected, &n.event);
     assert!(diffs.is_empty(), "\n  {}", diffs.join("\n  "));
+}
+
+/// The same golden records read from the ForwardedEvents log: Elastic's
+/// `windows.forwarded` data stream runs the Sysmon and Security pipelines on
+/// them by their own channel, so every ECS field is the original's; only
+/// `event.module` (`windows`) and the dataset (`windows.forwarded`, a
+/// constant of that data stream) differ. Two shapes: a winlogbeat document
+/// tagged `forwarded` with the record's own channel (what winlogbeat writes
+/// for the ForwardedEvents log), and one whose channel is `ForwardedEvents`.
+fn check_golden_forwarded(rel: &str) {
+    let golden = load(rel);
+    let docs = golden.as_array().cloned().unwrap_or_else(|| vec![golden.clone()]);
+    for doc in docs {
+        let mut expected = doc.clone();
+        expected["event"]["module"] = "windows".into();
+        expected["event"]["dataset"] = "windows.forwarded".into();
+        let tagged = {
+            let mut raw = raw_winlogbeat(&doc);
+            raw["tags"] = serde_json::json!(["forwarded"]);
+            raw
+        };
+        let renamed = {
+            let mut raw = raw_winlogbeat(&doc);
+            raw["winlog"]["channel"] = "ForwardedEvents".into();
+            raw
+        };
+        for (shape, raw) in [("tagged", tagged), ("channel", renamed)] {
+            let ev = normalize_json(&raw, Origin::default(), &mut Vec::new()).event;
+            let diffs = compare(&expected, &ev);
+            assert!(diffs.is_empty(), "{rel} ({shape}):\n  {}", diffs.join("\n  "));
+            assert_eq!(ev.get_str("data_stream.dataset"), Some("windows.forwarded"));
+            assert!(ev.has_value("event.type", "start"), "{rel} ({shape})");
+            assert!(!ev.contains(quarry_ecs::UNMAPPED_TYPE), "{rel} ({shape})");
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn forwarded_sysmon_1_maps_as_the_original() {
+    check_golden_forwarded("elastic-beats/sysmon-12-processcreate.golden.json");
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn forwarded_security_4688_maps_as_the_original() {
+    check_golden_forwarded("elastic-beats/security-windows2019_4688_Process_Created.golden.json");
 }

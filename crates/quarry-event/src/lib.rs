@@ -205,6 +205,12 @@ impl Event {
         }
     }
 
+    /// [`Event::set`] with a key already built: no second allocation.
+    /// (Field names are interned: the key is looked up, not kept.)
+    pub fn set_owned(&mut self, path: String, value: impl Into<Value>) {
+        self.set(&path, value);
+    }
+
     /// Sets a field only when it is not already set.
     pub fn set_default(&mut self, path: &str, value: impl Into<Value>) {
         if !self.contains(path) {

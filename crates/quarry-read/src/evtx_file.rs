@@ -23,7 +23,7 @@ pub(crate) fn read_evtx_path<T: Send>(
     match EvtxParser::from_path(path) {
         Ok(parser) => read(parser, name, many, s, sink),
         Err(e) => {
-            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
+            s.unreadable(name, format!("not a readable EVTX file: {e}"));
         }
     }
 }
@@ -37,7 +37,7 @@ pub(crate) fn read_evtx_buffer<T: Send>(
     match EvtxParser::from_buffer(buf) {
         Ok(parser) => read(parser, name, true, s, sink),
         Err(e) => {
-            s.unreadable(&name, format!("not a readable EVTX file: {e}"));
+            s.unreadable(name, format!("not a readable EVTX file: {e}"));
         }
     }
 }
@@ -57,15 +57,17 @@ fn read<R: std::io::Read + std::io::Seek + Send + 'static, T: Send>(
     let mut parser = parser.with_configuration(settings);
     let file: Arc<str> = name.into();
     let f2 = file.clone();
+    // A file named ForwardedEvents.evtx is the WEF collector's log, whose
+    // records keep their own channel names.
+    let forwarded = windows::is_forwarded_events_file(name);
     let records = parser.serialized_records(move |r| {
         let r = r?.into_json_bytes()?;
-        Ok(to_event(&r.data, &f2, r.event_record_id))
+        Ok(to_event(&r.data, &f2, r.event_record_id, forwarded))
     });
     for r in records {
         match r {
             Ok(Ok(ev)) => {
-                s.events += 1;
-                *s.formats.entry("evtx".into()).or_default() += 1;
+                s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
                 sink.push(ev);
             }
             Ok(Err(msg)) => s.problems.push(Problem {
@@ -84,8 +86,9 @@ fn read<R: std::io::Read + std::io::Seek + Send + 'static, T: Send>(
 
 /// Normalises one rendered record; a record that renders but does not
 /// parse is reported like a corrupt one.
-fn to_event(bytes: &[u8], file: &Arc<str>, rid: u64) -> Result<Event, String> {
-    let rec = evtx_json::parse(bytes).map_err(|e| format!("record {rid}: {e}"))?;
+fn to_event(bytes: &[u8], file: &Arc<str>, rid: u64, forwarded: bool) -> Result<Event, String> {
+    let mut rec = evtx_json::parse(bytes).map_err(|e| format!("record {rid}: {e}"))?;
+    rec.forwarded |= forwarded;
     let locator = Locator::Record(rec.record_id.unwrap_or(rid));
     Ok(windows::normalize(
         &rec,

@@ -131,7 +131,7 @@ fn read_stream<T: Send>(
         let m = match inner.fill_buf() {
             Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
             Err(e) => {
-                s.unreadable(&name, format!("gzip: {e}"));
+                s.unreadable(name, format!("gzip: {e}"));
                 return;
             }
         };
@@ -190,7 +190,7 @@ fn read_stream<T: Send>(
         }
         _ => {
             s.unreadable(
-                &name,
+                name,
                 "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
             );
         }
@@ -252,7 +252,7 @@ fn read_tar<T: Send>(
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            s.unreadable(&name, format!("not a readable tar archive: {e}"));
+            s.unreadable(name, format!("not a readable tar archive: {e}"));
             return;
         }
     };

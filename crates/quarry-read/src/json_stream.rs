@@ -15,6 +15,8 @@ use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 const BLOCK_BYTES: usize = 4 << 20;
+/// Bytes asked of the reader at a time.
+const READ_BYTES: usize = 256 << 10;
 
 pub(crate) fn read_json<R: BufRead, T: Send>(
     name: &str,
@@ -104,15 +106,13 @@ impl<T: Send> Ctx<'_, '_, T> {
 
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
     fn accept_prepared(&mut self, items: Vec<Prepared<T>>) {
-        for (key, format, kept) in items {
-            if let Some(key) = key {
-                if !self.seen.insert(key) {
+        for Prepared { key, format, unmapped, kept } in items {
+            if let Some(key) = key
+                && !self.seen.insert(key) {
                     self.s.duplicate_rows += 1;
                     continue;
                 }
-            }
-            *self.s.formats.entry(format_name(format)).or_default() += 1;
-            self.s.events += 1;
+            self.s.count(format_name(format), unmapped.as_deref());
             if let Some(t) = kept {
                 self.sink.out.push(t);
             }
@@ -120,9 +120,16 @@ impl<T: Send> Ctx<'_, '_, T> {
     }
 }
 
-/// A normalised record after the consumer's `keep`: its Plaso dedupe key,
-/// its format, and what `keep` made of it.
-type Prepared<T> = (Option<String>, Format, Option<T>);
+/// A normalised record after the consumer's `keep`.
+struct Prepared<T> {
+    /// Plaso's dedupe key.
+    key: Option<String>,
+    format: Format,
+    /// The source/type it was kept generic as ([`quarry_ecs::UNMAPPED_TYPE`]).
+    unmapped: Option<String>,
+    /// What `keep` made of it.
+    kept: Option<T>,
+}
 
 /// Runs on the worker threads: echo-source, dedupe key, `keep`. Events
 /// the consumer does not want are dropped where they were built.
@@ -138,7 +145,16 @@ fn prepare<T>(
     ) {
         n.event.source = src;
     }
-    (n.dedupe_key.take(), n.format, keep(n.event))
+    let unmapped = n
+        .event
+        .get_str(quarry_ecs::UNMAPPED_TYPE)
+        .map(str::to_string);
+    Prepared {
+        key: n.dedupe_key.take(),
+        format: n.format,
+        unmapped,
+        kept: keep(n.event),
+    }
 }
 
 fn locator_text(l: Option<Locator>) -> String {
@@ -149,15 +165,21 @@ fn locator_text(l: Option<Locator>) -> String {
     }
 }
 
-pub(crate) fn format_name(f: Format) -> String {
+/// The name a format is counted under in [`ReadSummary::formats`].
+pub(crate) fn format_name(f: Format) -> &'static str {
+    use quarry_ecs::vendor::Vendor;
     match f {
-        Format::EvtxJson => "evtx-json".into(),
-        Format::Winlogbeat => "winlogbeat".into(),
-        Format::WindowsFlat => "windows-json".into(),
-        Format::PlasoEvtx => "plaso-evtx".into(),
-        Format::Plaso => "plaso".into(),
-        Format::Vendor(v) => format!("{v:?}").to_ascii_lowercase(),
-        Format::Ecs => "ecs".into(),
+        Format::EvtxJson => "evtx-json",
+        Format::Winlogbeat => "winlogbeat",
+        Format::WindowsFlat => "windows-json",
+        Format::PlasoEvtx => "plaso-evtx",
+        Format::Plaso => "plaso",
+        Format::Vendor(Vendor::CrowdStrikeFdr) => "crowdstrikefdr",
+        Format::Vendor(Vendor::SentinelOneCloudFunnel) => "sentinelonecloudfunnel",
+        Format::Vendor(Vendor::M365Defender) => "m365defender",
+        Format::Vendor(Vendor::ElasticDefend) => "elasticdefend",
+        Format::Vendor(Vendor::Endgame) => "endgame",
+        Format::Ecs => "ecs",
     }
 }
 
@@ -211,86 +233,191 @@ fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
     }
 }
 
+/// A block of whole lines: the bytes, and each line's span and number.
+struct Block {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize, u64)>,
+}
+
+/// What the workers made of one line: its number, and its events and
+/// problems, or why it could not be parsed.
+type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
+
+/// Reads JSON lines in blocks of about [`BLOCK_BYTES`] and normalises each
+/// block on all cores while this thread reads the next one (the reader may
+/// not leave this thread: a tar or zip member borrows its archive).
 fn read_lines<R: BufRead, T: Send>(
     ctx: &mut Ctx<'_, '_, T>,
     mut reader: R,
     first: Vec<u8>,
     first_lineno: u64,
 ) {
-    let mut buf = first;
-    let mut spans: Vec<(usize, usize, u64)> = vec![(0, buf.len(), first_lineno)];
-    let mut lineno = first_lineno;
+    let file = ctx.file.clone();
+    let keep = ctx.sink.keep;
+    let projection = ctx.sink.projection;
+    // `first` is line `first_lineno`, whole (read up to its newline)
+    let mut carry = first;
+    let mut lineno = first_lineno - 1;
+    let mut errors = Vec::new();
+    let mut pending: Option<Block> = None;
+    // the buffer of the block before last, reused: fresh 4 MiB buffers
+    // cost page faults and zeroing
+    let mut spare = Vec::new();
     loop {
-        let start = buf.len();
-        let n = match reader.read_until(b'\n', &mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                ctx.problem(
-                    format!("line {}", lineno + 1),
-                    format!("read error: {e}; rest of the file skipped"),
-                );
-                0
+        let mut results: Option<Vec<LineResult<T>>> = None;
+        let next = rayon::in_place_scope(|scope| {
+            if let Some(block) = pending.as_ref() {
+                let (file, results) = (&file, &mut results);
+                scope.spawn(move |_| *results = Some(normalize_block(block, file, keep, projection)));
             }
-        };
-        if n > 0 {
-            lineno += 1;
-            spans.push((start, buf.len(), lineno));
+            read_block(&mut reader, &mut carry, &mut spare, &mut lineno, &mut errors)
+        });
+        if let Some(done) = pending.take() {
+            spare = done.buf;
         }
-        if n == 0 || buf.len() >= BLOCK_BYTES {
-            let file = ctx.file.clone();
-            let keep = ctx.sink.keep;
-            let projection = ctx.sink.projection;
-            type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
-            let results: Vec<LineResult<T>> = spans
-                .par_iter()
-                .filter_map(|&(a, b, ln)| {
-                    let line = trim(&buf[a..b]);
-                    if line.is_empty() {
-                        return None;
+        for (location, message) in errors.drain(..) {
+            ctx.problem(location, message);
+        }
+        for (ln, r) in results.into_iter().flatten() {
+            match r {
+                Ok((items, problems)) => {
+                    for p in problems {
+                        ctx.problem(format!("line {ln}"), p);
                     }
-                    let origin = Origin {
-                        file: file.clone(),
-                        locator: Locator::Line(ln),
-                    };
-                    if let Some(p) = projection {
-                        match crate::projected::read_line(line, p, origin.clone()) {
-                            Some(crate::projected::Projected::Kept(ev)) => {
-                                return Some((ln, Ok((vec![(None, Format::Ecs, keep(ev))], Vec::new()))));
-                            }
-                            Some(crate::projected::Projected::Dropped) => {
-                                return Some((ln, Ok((vec![(None, Format::Ecs, None)], Vec::new()))));
-                            }
-                            None => {}
-                        }
-                    }
-                    Some((
-                        ln,
-                        parse_line(line).map(|doc| {
-                            let mut problems = Vec::new();
-                            let n = normalize(doc, origin, &mut problems);
-                            (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
-                        }),
-                    ))
-                })
-                .collect();
-            for (ln, r) in results {
-                match r {
-                    Ok((items, problems)) => {
-                        for p in problems {
-                            ctx.problem(format!("line {ln}"), p);
-                        }
-                        ctx.accept_prepared(items);
-                    }
-                    Err(e) => ctx.problem(format!("line {ln}"), e),
+                    ctx.accept_prepared(items);
                 }
+                Err(e) => ctx.problem(format!("line {ln}"), e),
             }
-            buf.clear();
-            spans.clear();
         }
-        if n == 0 {
-            return;
+        match next {
+            Some(block) => pending = Some(block),
+            None if pending.is_none() => return,
+            None => {}
         }
     }
+}
+
+/// Reads the next block of whole lines (`None` at the end of the input):
+/// `carry` holds the start of a line the last read cut, `lineno` the number
+/// of the last line handed out. A read error ends the input, reported.
+fn read_block<R: BufRead>(
+    reader: &mut R,
+    carry: &mut Vec<u8>,
+    spare: &mut Vec<u8>,
+    lineno: &mut u64,
+    errors: &mut Vec<(String, String)>,
+) -> Option<Block> {
+    let mut buf = std::mem::take(spare);
+    buf.clear();
+    buf.extend_from_slice(carry);
+    carry.clear();
+    let mut eof = false;
+    loop {
+        // a block's worth, or another chunk of a line longer than a block
+        let target = (buf.len() + READ_BYTES).max(BLOCK_BYTES);
+        buf.reserve(target - buf.len());
+        while buf.len() < target {
+            let len = buf.len();
+            buf.resize(len + READ_BYTES, 0);
+            match reader.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(len + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => {
+                    buf.truncate(len);
+                    errors.push((
+                        format!("line {}", *lineno + 1),
+                        format!("read error: {e}; rest of the file skipped"),
+                    ));
+                    eof = true;
+                    break;
+                }
+            }
+        }
+        if eof || memchr::memchr(b'\n', &buf).is_some() {
+            break;
+        }
+    }
+    // whole lines only: the tail after the last newline waits for the next
+    // read, unless the input ended
+    if !eof
+        && let Some(i) = memchr::memrchr(b'\n', &buf) {
+            carry.extend_from_slice(&buf[i + 1..]);
+            buf.truncate(i + 1);
+        }
+    if buf.is_empty() {
+        return None;
+    }
+    let mut spans = Vec::with_capacity(buf.len() / 512);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', &buf) {
+        *lineno += 1;
+        spans.push((start, nl + 1, *lineno));
+        start = nl + 1;
+    }
+    if start < buf.len() {
+        *lineno += 1;
+        spans.push((start, buf.len(), *lineno));
+    }
+    Some(Block { buf, spans })
+}
+
+/// Parses and normalises a block's lines on all cores.
+fn normalize_block<T: Send>(
+    block: &Block,
+    file: &Arc<str>,
+    keep: &(dyn Fn(Event) -> Option<T> + Sync),
+    projection: Option<&crate::Projection>,
+) -> Vec<LineResult<T>> {
+    let buf = &block.buf;
+    block
+        .spans
+        .par_iter()
+        .filter_map(|&(a, b, ln)| {
+            let line = trim(&buf[a..b]);
+            if line.is_empty() {
+                return None;
+            }
+            let origin = Origin {
+                file: file.clone(),
+                locator: Locator::Line(ln),
+            };
+            // plain ECS lines: only the consumer's fields are built
+            if let Some(p) = projection {
+                match crate::projected::read_line(line, p, origin.clone()) {
+                    Some(crate::projected::Projected::Kept(ev)) => {
+                        let kept = keep(ev);
+                        return Some((ln, Ok((vec![Prepared { key: None, format: Format::Ecs, unmapped: None, kept }], Vec::new()))));
+                    }
+                    Some(crate::projected::Projected::Dropped) => {
+                        return Some((ln, Ok((vec![Prepared { key: None, format: Format::Ecs, unmapped: None, kept: None }], Vec::new()))));
+                    }
+                    None => {}
+                }
+            }
+            // CrowdStrike FDR lines skip the generic JSON tree
+            if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
+                let mut problems = Vec::new();
+                if let Some(n) =
+                    quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
+                {
+                    return Some((ln, Ok((vec![prepare((n, None), keep)], problems))));
+                }
+            }
+            Some((
+                ln,
+                parse_line(line).map(|doc| {
+                    let mut problems = Vec::new();
+                    let n = normalize(doc, origin, &mut problems);
+                    (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
+                }),
+            ))
+        })
+        .collect()
 }
 
 fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {

@@ -49,6 +49,11 @@ pub struct ReadSummary {
     pub events: u64,
     /// Events per recognised format (`evtx`, `winlogbeat`, `plaso`, …).
     pub formats: BTreeMap<String, u64>,
+    /// Records kept as generic events because their normaliser has no
+    /// mapping for their type, per source and type
+    /// (`crowdstrike.fdr/FooEvent`, `windows/System 7045`): what the
+    /// normaliser marked with [`quarry_ecs::UNMAPPED_TYPE`].
+    pub unmapped: BTreeMap<String, u64>,
     /// Plaso rows dropped as the second row of a record already read.
     pub duplicate_rows: u64,
     pub bytes: u64,
@@ -64,6 +69,9 @@ impl ReadSummary {
         self.bytes += other.bytes;
         for (k, v) in other.formats {
             *self.formats.entry(k).or_default() += v;
+        }
+        for (k, v) in other.unmapped {
+            *self.unmapped.entry(k).or_default() += v;
         }
         self.problems.extend(other.problems);
     }
@@ -86,6 +94,25 @@ impl ReadSummary {
     pub(crate) fn unreadable(&mut self, file: &str, message: impl Into<String>) {
         self.unreadable += 1;
         self.problem(file, "", message);
+    }
+
+    /// Counts one event: its format, and its type when it was kept generic.
+    pub(crate) fn count(&mut self, format: &str, unmapped: Option<&str>) {
+        self.events += 1;
+        match self.formats.get_mut(format) {
+            Some(n) => *n += 1,
+            None => {
+                self.formats.insert(format.to_string(), 1);
+            }
+        }
+        if let Some(u) = unmapped {
+            match self.unmapped.get_mut(u) {
+                Some(n) => *n += 1,
+                None => {
+                    self.unmapped.insert(u.to_string(), 1);
+                }
+            }
+        }
     }
 
     /// True when every input was read without a problem.
@@ -263,7 +290,7 @@ mod tests {
 
     #[test]
     fn missing_inputs_are_problems_not_panics() {
-        let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], |e| Some(e));
+        let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], Some);
         assert!(evs.is_empty());
         assert_eq!(s.unreadable, 1);
     }

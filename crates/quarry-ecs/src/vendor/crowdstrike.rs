@@ -11,15 +11,222 @@
 //! DNS, network, file and registry events). All other fields are kept under
 //! `crowdstrike.*`; an unknown `event_simpleName` is kept as a generic event.
 
+//!
+//! Two entry points share one mapping: [`normalize`] on a parsed JSON
+//! document, and [`normalize_line`], the reader's fast path, which maps a
+//! JSON line without building a `serde_json::Value` — FDR records are flat
+//! objects of strings, so it borrows keys and values from the line
+//! (measured in `bench/RESULTS.md`, "CrowdStrike FDR").
+
+use crate::json::{Format, Normalized};
 use crate::windows::{basename, split_command_line};
 use quarry_event::{Event, Origin, Value};
 use serde_json::Value as J;
+use std::borrow::Cow;
 
-fn s<'a>(doc: &'a J, k: &str) -> Option<&'a str> {
-    doc.get(k)
-        .and_then(J::as_str)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// An FDR record's fields, however it was read.
+trait Fields {
+    /// A field's string value, trimmed; `None` when absent, empty or not a string.
+    fn str(&self, k: &str) -> Option<&str>;
+    /// Every field, under `crowdstrike.*`.
+    fn namespace(&self, ev: &mut Event);
+    /// How many fields the record has.
+    fn count(&self) -> usize;
+}
+
+impl Fields for J {
+    fn str(&self, k: &str) -> Option<&str> {
+        self.get(k)
+            .and_then(J::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    fn namespace(&self, ev: &mut Event) {
+        if let J::Object(m) = self {
+            for (k, v) in m {
+                ev.set_owned(prefixed(k), Value::from_json(v));
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.as_object().map_or(0, |m| m.len())
+    }
+}
+
+/// `crowdstrike.<key>`, allocated once at its final size.
+fn prefixed(k: &str) -> String {
+    let mut key = String::with_capacity(12 + k.len());
+    key.push_str("crowdstrike.");
+    key.push_str(k);
+    key
+}
+
+/// A JSON line's top-level fields, keys and string values borrowed from the
+/// line unless they hold escapes; other values kept as raw JSON.
+struct Line<'a> {
+    fields: Vec<(Cow<'a, str>, Raw<'a>)>,
+}
+
+enum Raw<'a> {
+    Str(Cow<'a, str>),
+    /// A number, `true`, `false` or `null`, as written.
+    Other(&'a str),
+}
+
+impl Fields for Line<'_> {
+    fn str(&self, k: &str) -> Option<&str> {
+        self.fields.iter().rev().find(|(key, _)| key == k).and_then(|(_, v)| match v {
+            Raw::Str(s) => Some(s.trim()).filter(|v| !v.is_empty()),
+            Raw::Other(_) => None,
+        })
+    }
+
+    fn namespace(&self, ev: &mut Event) {
+        for (k, v) in &self.fields {
+            let value = match v {
+                Raw::Str(s) => Value::Str(s.as_ref().into()),
+                Raw::Other(raw) => serde_json::from_str::<J>(raw)
+                    .map(|j| Value::from_json(&j))
+                    .unwrap_or(Value::Null),
+            };
+            ev.set_owned(prefixed(k), value);
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+impl<'a> Line<'a> {
+    /// Parses a flat JSON object (string, number, boolean and null values),
+    /// borrowing keys and strings from `line`. `None` for anything else —
+    /// nested values, invalid UTF-8, control characters, malformed JSON —
+    /// which the caller then reads the general way.
+    fn parse(line: &'a [u8]) -> Option<Line<'a>> {
+        if line.iter().any(|&b| b < 0x20 && b != b' ') {
+            return None;
+        }
+        let text = std::str::from_utf8(line).ok()?;
+        let b = text.as_bytes();
+        let ws = |i: &mut usize| {
+            while *i < b.len() && b[*i] == b' ' {
+                *i += 1;
+            }
+        };
+        let mut i = 0;
+        ws(&mut i);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i += 1;
+        let mut fields = Vec::with_capacity(48);
+        ws(&mut i);
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                ws(&mut i);
+                let key = string(text, &mut i)?;
+                ws(&mut i);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                i += 1;
+                ws(&mut i);
+                let value = match b.get(i)? {
+                    b'"' => Raw::Str(string(text, &mut i)?),
+                    b'{' | b'[' => return None,
+                    _ => {
+                        let start = i;
+                        while i < b.len() && !matches!(b[i], b',' | b'}' | b' ') {
+                            i += 1;
+                        }
+                        let tok = &text[start..i];
+                        serde_json::from_str::<serde::de::IgnoredAny>(tok).ok()?;
+                        Raw::Other(tok)
+                    }
+                };
+                fields.push((key, value));
+                ws(&mut i);
+                match b.get(i)? {
+                    b',' => i += 1,
+                    b'}' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        ws(&mut i);
+        (i == b.len()).then_some(Line { fields })
+    }
+}
+
+/// A JSON string starting at `text[*i]` (a quote): borrowed when it has no
+/// escapes, unescaped otherwise; `*i` moves past its closing quote.
+fn string<'a>(text: &'a str, i: &mut usize) -> Option<Cow<'a, str>> {
+    let b = text.as_bytes();
+    if b.get(*i) != Some(&b'"') {
+        return None;
+    }
+    let start = *i + 1;
+    let mut j = start;
+    let mut escaped = false;
+    loop {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if b[j] == b'"' {
+            break;
+        }
+        escaped = true;
+        j += 2; // the backslash and the character it escapes
+    }
+    *i = j + 1;
+    if escaped {
+        serde_json::from_str::<String>(&text[start - 1..=j]).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(&text[start..j]))
+    }
+}
+
+/// Keys that make a record something other than FDR in
+/// [`crate::json::normalize_json`]'s order of recognition (Windows records,
+/// Plaso rows, search dumps), or an ECS/Defend document.
+const NOT_FDR: &[&str] = &[
+    "Event",
+    "winlog",
+    "log_name",
+    "EventID",
+    "__container_type__",
+    "data_type",
+    "hits",
+];
+
+/// The reader's fast path: maps one JSON line that is an FDR record, or
+/// returns `None` (not an object, not FDR, or not parseable this way) so
+/// the caller takes the general path. For an FDR line the result equals
+/// [`crate::json::normalize_json`]'s.
+pub fn normalize_line(line: &[u8], origin: Origin, problems: &mut Vec<String>) -> Option<Normalized> {
+    let rec = Line::parse(line)?;
+    let has = |k: &str| rec.fields.iter().any(|(key, _)| key == k);
+    if !has("event_simpleName") || !(has("aid") || has("timestamp")) {
+        return None;
+    }
+    if rec.fields.iter().any(|(k, _)| NOT_FDR.contains(&k.as_ref())) {
+        return None;
+    }
+    Some(Normalized {
+        event: map(&rec, origin, problems),
+        format: Format::Vendor(super::Vendor::CrowdStrikeFdr),
+        dedupe_key: None,
+    })
+}
+
+fn s<'a>(doc: &'a impl Fields, k: &str) -> Option<&'a str> {
+    doc.str(k)
 }
 
 /// `"1604855181.648"` (seconds.millis) → nanoseconds.
@@ -55,14 +262,16 @@ pub(crate) fn dns_type(code: &str) -> &str {
     }
 }
 
+/// Maps a parsed FDR record.
 pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
-    let mut ev = Event::new(origin);
+    map(doc, origin, problems)
+}
+
+fn map(doc: &impl Fields, origin: Origin, problems: &mut Vec<String>) -> Event {
+    // the record's fields, plus about 30 of ECS
+    let mut ev = Event::with_capacity(origin, doc.count() + 32);
     // everything the record says, under the vendor's namespace
-    if let J::Object(m) = doc {
-        for (k, v) in m {
-            ev.set(&format!("crowdstrike.{k}"), Value::from_json(v));
-        }
-    }
+    doc.namespace(&mut ev);
     let name = s(doc, "event_simpleName").unwrap_or("unknown");
     ev.set("event.action", name);
     ev.set("event.kind", "event");
@@ -220,7 +429,7 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         }
         // Unknown types stay generic events: the record under crowdstrike.*,
         // its type in event.action.
-        _ => {}
+        _ => crate::mark_unmapped(&mut ev, "crowdstrike.fdr", name),
     }
     ev
 }
@@ -235,7 +444,7 @@ fn ip(ev: &mut Event, path: &str, raw: Option<&str>) {
 }
 
 /// The created (or ending) process of a ProcessRollup2 / EndOfProcess.
-fn process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
+fn process(doc: &impl Fields, ev: &mut Event, problems: &mut Vec<String>) {
     ev.set("process.entity_id", s(doc, "TargetProcessId"));
     ev.set("process.parent.entity_id", s(doc, "ParentProcessId"));
     int(ev, "process.pid", s(doc, "RawProcessId"), problems);
@@ -250,16 +459,24 @@ fn process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
         ev.set("process.args_count", args.len() as i64);
         ev.set("process.args", args);
     }
-    if let Some(t) = s(doc, "ProcessStartTime").and_then(seconds) {
-        ev.set("process.start", Value::Timestamp(t));
-    }
-    if let Some(t) = s(doc, "ProcessEndTime").and_then(seconds) {
-        ev.set("process.end", Value::Timestamp(t));
+    for (field, path) in [
+        ("ProcessStartTime", "process.start"),
+        ("ProcessEndTime", "process.end"),
+    ] {
+        if let Some(raw) = s(doc, field) {
+            match seconds(raw) {
+                Some(t) => ev.set(path, Value::Timestamp(t)),
+                None if raw.parse::<f64>().is_err() => problems.push(format!(
+                    "{field}: {raw:?} is not seconds since the epoch; left out"
+                )),
+                None => {}
+            }
+        }
     }
 }
 
 /// The acting process of DNS, network, file and registry events.
-fn context_process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
+fn context_process(doc: &impl Fields, ev: &mut Event, problems: &mut Vec<String>) {
     ev.set("process.entity_id", s(doc, "ContextProcessId"));
     ev.set("process.name", s(doc, "ContextBaseFileName"));
     int(ev, "process.thread.id", s(doc, "ContextThreadId"), problems);
@@ -269,6 +486,48 @@ fn context_process(doc: &J, ev: &mut Event, problems: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The fast path maps a line exactly as the general path maps the
+    /// parsed document, and declines what it does not handle.
+    #[test]
+    fn fast_path_equals_the_general_path() {
+        let lines = [
+            r#"{"event_simpleName":"ProcessRollup2","aid":"a1","cid":"c1","id":"i1","timestamp":"1601546312519","event_platform":"Win","TargetProcessId":"200","ParentProcessId":"100","RawProcessId":"4242","ImageFileName":"\\Device\\HarddiskVolume3\\Windows\\System32\\cmd.exe","ParentBaseFileName":"dns.exe","CommandLine":"cmd.exe /c \"echo \u00e9\" ","ProcessStartTime":"1601546312.400"}"#,
+            r#" { "event_simpleName" : "DnsRequest" , "aid":"m1","timestamp":"1625677476111","DomainName":"jss.dom1.com","RequestType":"28","ContextThreadId":"x","Count":3,"Flag":true,"Gone":null,"Neg":-1.5e3,"Uni":"\u00fcber","k\"q":"v"} "#,
+            r#"{"event_simpleName":"SomethingNew","timestamp":"yesterday","RawProcessId":"0x1f","ProcessStartTime":"soon"}"#,
+            r#"{"event_simpleName":"DnsRequest","aid":"a","aid":"b","timestamp":"1"}"#,
+        ];
+        for line in lines {
+            let mut p1 = Vec::new();
+            let fast = normalize_line(line.trim().as_bytes(), Origin::default(), &mut p1)
+                .unwrap_or_else(|| panic!("fast path declined {line}"));
+            let doc: J = serde_json::from_str(line).unwrap();
+            let mut p2 = Vec::new();
+            let slow = crate::json::normalize_json(&doc, Origin::default(), &mut p2);
+            assert_eq!(fast.format, slow.format);
+            assert_eq!(fast.event.to_json(), slow.event.to_json(), "{line}");
+            assert_eq!(fast.event.timestamp, slow.event.timestamp);
+            assert_eq!(p1, p2, "{line}");
+        }
+        for declined in [
+            r#"{"event_simpleName":"X","aid":"a","nested":{"a":1}}"#,
+            r#"{"event_simpleName":"X","aid":"a","list":[1]}"#,
+            r#"{"event_simpleName":"X","aid":"a","bad":tru}"#,
+            r#"{"event_simpleName":"X","aid":"a""#,
+            r#"{"event_simpleName":"X","aid":"a"} trailing"#,
+            "{\"event_simpleName\":\"X\",\"aid\":\"a\tb\"}",
+            r#"{"event_simpleName":"X"}"#,
+            r#"{"event_simpleName":"X","aid":"a","EventID":4688}"#,
+            r#"["event_simpleName"]"#,
+            r#"{"event_simpleName":"X","aid":"a\"#,
+        ] {
+            assert!(
+                normalize_line(declined.as_bytes(), Origin::default(), &mut Vec::new()).is_none(),
+                "{declined}"
+            );
+        }
+        assert!(normalize_line(b"{\"event_simpleName\":\"X\",\"aid\":\"\xff\"}", Origin::default(), &mut Vec::new()).is_none());
+    }
 
     #[test]
     fn fixtures_of_several_types() {
@@ -300,6 +559,10 @@ mod tests {
         let e = normalize(&unknown, Origin::default(), &mut Vec::new());
         assert_eq!(e.get_str("event.action"), Some("SomethingNew"));
         assert_eq!(e.get_str("crowdstrike.Foo"), Some("bar"));
+        assert_eq!(
+            e.get_str(crate::UNMAPPED_TYPE),
+            Some("crowdstrike.fdr/SomethingNew")
+        );
         let bad = json!({"event_simpleName":"EndOfProcess","timestamp":"yesterday","TargetProcessId":"200"});
         let mut p = Vec::new();
         let e = normalize(&bad, Origin::default(), &mut p);

@@ -8,6 +8,20 @@
 //! and the initiating one `process.parent`. Defender has no process entity
 //! id: lineage joins on `DeviceId` + pid + time.
 //!
+//! File and registry events follow Elastic's `pipeline_device.yml`:
+//! DeviceFileEvents are category `file`, type `info` (whatever the
+//! ActionType), `file.directory` is `FolderPath` (the file's own path),
+//! `file.name`, `file.hash.*`, `file.size`; DeviceRegistryEvents take their
+//! type from the ActionType (`RegistryKeyCreated` → creation, `…Deleted` →
+//! deletion, `RegistryValueSet` / `RegistryKeyRenamed` → change). quarry adds
+//! `file.path` and `registry.path`, which Elastic leaves unset but its rules
+//! read, and lists them in `quarry.enriched`. Known difference: Elastic maps
+//! DeviceEvents as category `host`, type `info`, with the record's file as
+//! `process` and the initiating process as `process.parent`; quarry maps a
+//! `DnsQueryResponse` as a DNS event whose querying (initiating) process is
+//! `process`, which is what Q1018 joins on, and keeps other DeviceEvents
+//! generic.
+//!
 //! `host.os.type` is not in these records (it lives in DeviceInfo). quarry
 //! infers `windows` only from unambiguous evidence — a drive-letter
 //! (`C:\`) or `\Device\` path in the record's own paths — and then lists
@@ -17,7 +31,7 @@
 use quarry_event::{Event, Origin, Value, parse_timestamp};
 use serde_json::Value as J;
 
-fn t<'a>(p: &'a J, k: &str) -> Option<String> {
+fn t(p: &J, k: &str) -> Option<String> {
     match p.get(k)? {
         J::String(s) if !s.is_empty() => Some(s.clone()),
         J::Number(n) => Some(n.to_string()),
@@ -112,6 +126,8 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         }
     }
     let table = table(doc);
+    // fields quarry adds that Elastic's pipeline does not set
+    let mut enriched: Vec<&str> = Vec::new();
     ev.set("event.kind", "event");
     ev.set("event.module", "m365_defender");
     ev.set("event.dataset", "m365_defender.event");
@@ -141,14 +157,16 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             ev.set("process.executable", t(p, "FolderPath"));
             set_cmd(&mut ev, "process", t(p, "ProcessCommandLine"));
             set_hashes(&mut ev, "process", p, "");
-            if let Some(ts) = t(p, "ProcessCreationTime")
-                .as_deref()
-                .and_then(parse_timestamp)
-            {
-                ev.set(
-                    "process.start",
-                    Value::Timestamp(ts - ts.rem_euclid(1_000_000)),
-                );
+            if let Some(raw) = t(p, "ProcessCreationTime") {
+                match parse_timestamp(&raw) {
+                    Some(ts) => ev.set(
+                        "process.start",
+                        Value::Timestamp(ts - ts.rem_euclid(1_000_000)),
+                    ),
+                    None => problems.push(format!(
+                        "ProcessCreationTime {raw:?} is not a date; left out"
+                    )),
+                }
             }
             ev.set(
                 "process.pe.original_file_name",
@@ -174,14 +192,18 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             );
         }
         "DeviceFileEvents" => {
+            // Elastic: category file, type info whatever the ActionType
+            // (FileCreated, FileModified, FileDeleted, FileRenamed)
             ev.set("event.category", vec!["file"]);
-            let ty = match t(p, "ActionType").as_deref() {
-                Some("FileDeleted") => "deletion",
-                Some("FileCreated") => "creation",
-                _ => "change",
-            };
-            ev.set("event.type", vec![ty]);
+            ev.set("event.type", vec!["info"]);
             initiating(&mut ev, "process", p, problems);
+            // Elastic copies FolderPath (which holds the file name too) to
+            // file.directory, and sets no file.path; quarry adds file.path
+            // and says so in quarry.enriched
+            ev.set("file.directory", t(p, "FolderPath"));
+            ev.set("file.name", t(p, "FileName"));
+            set_hashes(&mut ev, "file", p, "");
+            int(&mut ev, "file.size", t(p, "FileSize"), problems);
             if let (Some(folder), Some(name)) = (t(p, "FolderPath"), t(p, "FileName")) {
                 ev.set(
                     "file.path",
@@ -191,12 +213,23 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
                         format!("{}\\{name}", folder.trim_end_matches('\\'))
                     },
                 );
-                ev.set("file.name", name);
+                enriched.push("file.path");
             }
         }
         "DeviceRegistryEvents" => {
             ev.set("event.category", vec!["registry"]);
-            ev.set("event.type", vec!["change"]);
+            // Elastic's types by ActionType
+            let action = t(p, "ActionType").unwrap_or_default().to_ascii_lowercase();
+            let ty = if action.contains("registrykeycreated") {
+                Some("creation")
+            } else if action.contains("registrykeydeleted") || action.contains("registryvaluedeleted") {
+                Some("deletion")
+            } else if action.contains("registrykeyrenamed") || action.contains("registryvalueset") {
+                Some("change")
+            } else {
+                None
+            };
+            ev.set("event.type", ty.map(|t| vec![t]));
             initiating(&mut ev, "process", p, problems);
             ev.set("registry.key", t(p, "RegistryKey"));
             ev.set("registry.value", t(p, "RegistryValueName"));
@@ -204,13 +237,22 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
                 "registry.data.strings",
                 t(p, "RegistryValueData").map(|d| vec![d]),
             );
-            if let (Some(k), Some(v)) = (t(p, "RegistryKey"), t(p, "RegistryValueName")) {
-                ev.set("registry.path", format!("{k}\\{v}"));
+            // not set by Elastic; Elastic's registry rules read it
+            if let Some(k) = t(p, "RegistryKey") {
+                let path = match t(p, "RegistryValueName") {
+                    Some(v) => format!("{k}\\{v}"),
+                    None => k,
+                };
+                ev.set("registry.path", path);
+                enriched.push("registry.path");
             }
         }
         "DeviceEvents" => {
             initiating(&mut ev, "process", p, problems);
-            if t(p, "ActionType").as_deref() == Some("DnsQueryResponse") {
+            let action = t(p, "ActionType").unwrap_or_default();
+            if action != "DnsQueryResponse" {
+                crate::mark_unmapped(&mut ev, "m365_defender", &format!("DeviceEvents/{action}"));
+            } else {
                 ev.set("event.category", vec!["network"]);
                 ev.set("event.type", vec!["protocol", "info"]);
                 ev.set("network.protocol", "dns");
@@ -228,7 +270,8 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
                 }
             }
         }
-        _ => {}
+        // other tables: kept as generic events under m365_defender.event.*
+        other => crate::mark_unmapped(&mut ev, "m365_defender", other),
     }
     // host.os.type: inferred only from the record's own Windows paths
     let paths = [
@@ -244,7 +287,10 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         || table == "DeviceRegistryEvents"
     {
         ev.set("host.os.type", "windows");
-        ev.set("quarry.enriched", vec!["host.os.type"]);
+        enriched.push("host.os.type");
+    }
+    if !enriched.is_empty() {
+        ev.set("quarry.enriched", enriched);
     }
     ev
 }
@@ -277,6 +323,29 @@ mod tests {
         let e = normalize(&lin, Origin::default(), &mut Vec::new());
         assert_eq!(e.get_str("process.executable"), Some("/usr/bin/curl"));
         assert!(!e.contains("host.os.type"));
+        // file and registry events as Elastic maps them, quarry's additions listed
+        let file = json!({"category":"AdvancedHunting-DeviceFileEvents","properties":{"Timestamp":"2024-01-01T10:00:03Z","DeviceId":"d1","ActionType":"FileCreated","FileName":"evil.dll","FolderPath":"C:\\Users\\eve\\evil.dll","SHA256":"ab12","FileSize":4096,"InitiatingProcessId":4242,"InitiatingProcessFileName":"powershell.exe"}});
+        let e = normalize(&file, Origin::default(), &mut Vec::new());
+        assert!(e.has_value("event.category", "file") && e.has_value("event.type", "info"));
+        assert_eq!(e.get_str("file.directory"), Some("C:\\Users\\eve\\evil.dll"));
+        assert_eq!(e.get_str("file.path"), Some("C:\\Users\\eve\\evil.dll"));
+        assert_eq!(e.get_str("file.name"), Some("evil.dll"));
+        assert_eq!(e.get_str("file.hash.sha256"), Some("ab12"));
+        assert_eq!(e.get_i64("file.size"), Some(4096));
+        assert_eq!(e.get_str("process.name"), Some("powershell.exe"));
+        assert!(e.has_value("quarry.enriched", "file.path") && e.has_value("quarry.enriched", "host.os.type"));
+        let reg = |action: &str| json!({"category":"AdvancedHunting-DeviceRegistryEvents","properties":{"Timestamp":"2024-01-01T10:00:04Z","DeviceId":"d1","ActionType":action,"RegistryKey":"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run","RegistryValueName":"updater","RegistryValueData":"C:\\evil.exe","InitiatingProcessId":4242}});
+        for (action, ty) in [("RegistryValueSet", Some("change")), ("RegistryKeyCreated", Some("creation")), ("RegistryValueDeleted", Some("deletion")), ("RegistryKeyRenamed", Some("change")), ("Other", None)] {
+            let e = normalize(&reg(action), Origin::default(), &mut Vec::new());
+            assert!(e.has_value("event.category", "registry"));
+            match ty {
+                Some(ty) => assert!(e.has_value("event.type", ty), "{action}"),
+                None => assert!(!e.contains("event.type"), "{action}"),
+            }
+            assert_eq!(e.get_str("registry.value"), Some("updater"));
+            assert_eq!(e.get_str("registry.path"), Some("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater"));
+            assert!(e.has_value("quarry.enriched", "registry.path"));
+        }
         let bad = json!({"category":"AdvancedHunting-DeviceProcessEvents","properties":{"Timestamp":"not a date","DeviceId":"d1","ProcessId":"x"}});
         let mut p = Vec::new();
         let e = normalize(&bad, Origin::default(), &mut p);

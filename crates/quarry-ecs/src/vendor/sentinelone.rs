@@ -34,17 +34,25 @@ fn ms(doc: &J, k: &str) -> Option<i64> {
         .map(|m| m.saturating_mul(1_000_000))
 }
 
+/// An integer field (a JSON number or a numeric string) into `path`; any
+/// other value is reported and left out.
+fn int(ev: &mut Event, path: &str, doc: &J, k: &str, problems: &mut Vec<String>) {
+    let Some(v) = g(doc, k) else { return };
+    match v
+        .as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    {
+        Some(n) => ev.set(path, n),
+        None => problems.push(format!("{k}: {v} is not a number; left out")),
+    }
+}
+
 /// `process` ← `tgt.process` / `src.process`; `process.parent` ← the next.
-fn set_process(ev: &mut Event, to: &str, from: &str, doc: &J) {
+fn set_process(ev: &mut Event, to: &str, from: &str, doc: &J, problems: &mut Vec<String>) {
     let f = |k: &str| format!("{from}.{k}");
     let t = |k: &str| format!("{to}.{k}");
     ev.set(&t("entity_id"), text(doc, &f("uid")));
-    if let Some(pid) = g(doc, &f("pid")).and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-    }) {
-        ev.set(&t("pid"), pid);
-    }
+    int(ev, &t("pid"), doc, &f("pid"), problems);
     ev.set(
         &t("name"),
         text(doc, &f("name"))
@@ -104,7 +112,10 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
     ev.set("event.id", text(doc, "event.id"));
     match ms(doc, "event.time") {
         Some(t) => ev.set_timestamp(t),
-        None => problems.push("no event.time (epoch milliseconds)".into()),
+        None => match g(doc, "event.time") {
+            Some(v) => problems.push(format!("event.time: {v} is not epoch milliseconds")),
+            None => problems.push("no event.time (epoch milliseconds)".into()),
+        },
     }
     ev.set("host.id", text(doc, "agent.uuid"));
     ev.set("host.hostname", text(doc, "endpoint.name"));
@@ -120,8 +131,8 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
         "PROCESSCREATION" => {
             ev.set("event.category", vec!["process"]);
             ev.set("event.type", vec!["start"]);
-            set_process(&mut ev, "process", "tgt.process", doc);
-            set_process(&mut ev, "process.parent", "src.process", doc);
+            set_process(&mut ev, "process", "tgt.process", doc, problems);
+            set_process(&mut ev, "process.parent", "src.process", doc, problems);
             if let Some(u) = text(doc, "tgt.process.user") {
                 split_user(&mut ev, &u);
             }
@@ -132,19 +143,16 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             ev.set("event.action", vec!["lookup_requested"]);
             ev.set("network.protocol", "dns");
             ev.set("dns.question.name", text(doc, "event.dns.request"));
-            actor(&mut ev, doc);
+            actor(&mut ev, doc, problems);
         }
         "IPCONNECT" | "IPLISTEN" => {
             ev.set("event.category", vec!["network"]);
             ev.set("event.type", vec!["connection", "start"]);
             ev.set("source.ip", text(doc, "src.ip.address"));
-            ev.set("source.port", g(doc, "src.port.number").and_then(J::as_i64));
+            int(&mut ev, "source.port", doc, "src.port.number", problems);
             ev.set("destination.ip", text(doc, "dst.ip.address"));
-            ev.set(
-                "destination.port",
-                g(doc, "dst.port.number").and_then(J::as_i64),
-            );
-            actor(&mut ev, doc);
+            int(&mut ev, "destination.port", doc, "dst.port.number", problems);
+            actor(&mut ev, doc, problems);
         }
         u if u.starts_with("FILE") => {
             ev.set("event.category", vec!["file"]);
@@ -160,25 +168,28 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
                 ev.set("file.name", basename(&p).to_string());
                 ev.set("file.path", p);
             }
-            actor(&mut ev, doc);
+            actor(&mut ev, doc, problems);
         }
         u if u.starts_with("REGISTRY") => {
             ev.set("event.category", vec!["registry"]);
             ev.set("event.type", vec!["change"]);
             ev.set("registry.path", text(doc, "registry.keyPath"));
             ev.set("registry.value", text(doc, "registry.value"));
-            actor(&mut ev, doc);
+            actor(&mut ev, doc, problems);
         }
         // other types: kept as generic events under sentinel_one.*
-        _ => ev.set_default("event.action", name.as_str()),
+        _ => {
+            ev.set_default("event.action", name.as_str());
+            crate::mark_unmapped(&mut ev, "sentinel_one", &name);
+        }
     }
     ev
 }
 
 /// The acting process of DNS, network, file and registry events.
-fn actor(ev: &mut Event, doc: &J) {
-    set_process(ev, "process", "src.process", doc);
-    set_process(ev, "process.parent", "src.process.parent", doc);
+fn actor(ev: &mut Event, doc: &J, problems: &mut Vec<String>) {
+    set_process(ev, "process", "src.process", doc, problems);
+    set_process(ev, "process.parent", "src.process.parent", doc, problems);
     if let Some(u) = text(doc, "src.process.user") {
         split_user(ev, &u);
     }
@@ -248,6 +259,10 @@ mod tests {
         let mut p = Vec::new();
         let e = normalize(&odd, Origin::default(), &mut p);
         assert_eq!(e.get_str("event.action"), Some("Behavioral Indicators"));
+        assert_eq!(
+            e.get_str(crate::UNMAPPED_TYPE),
+            Some("sentinel_one/Behavioral Indicators")
+        );
         assert_eq!(p.len(), 1);
     }
 }
