@@ -422,6 +422,7 @@ fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
         want == snapshot,
         "the alerts changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
     );
+}
 
 fn shared() -> PathBuf {
     std::env::var_os("QUARRY_CORPUS")
