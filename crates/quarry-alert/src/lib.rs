@@ -18,7 +18,10 @@
 //! the fields lineage, activity and the loaded rules' pivots read. All of it
 //! is kept per host, like the lineage it is built on.
 
+mod pack;
 pub mod pivot;
+
+pub use pack::{pack, Packed};
 
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
@@ -27,6 +30,7 @@ use quarry_lineage::{host_key, HostLineage, Lineage, Process};
 use quarry_rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Map, Value as J};
+use std::sync::OnceLock;
 
 /// Event categories an investigation looks at.
 pub const CATEGORIES: &[&str] = &["process", "file", "registry", "network", "authentication"];
@@ -104,6 +108,7 @@ pub const MAX_LISTED: usize = 100;
 #[derive(Debug, Clone)]
 pub struct Retention {
     fields: FxHashSet<Box<str>>,
+    ids: FxHashSet<quarry_event::FieldId>,
 }
 
 impl Retention {
@@ -117,13 +122,31 @@ impl Retention {
                 }
             }
         }
-        Retention { fields }
+        let ids = fields.iter().map(|f| quarry_event::field_id(f)).collect();
+        Retention { fields, ids }
     }
 
     /// Whether an investigation needs this event: it is on a known host and
     /// of one of [`CATEGORIES`].
     pub fn wants(&self, ev: &Event) -> bool {
         host_key(ev).is_some() && CATEGORIES.iter().any(|c| ev.has_value("event.category", c))
+    }
+
+    /// The event slimmed and packed for the pool, with its host key; `None`
+    /// when the investigation does not want it.
+    pub fn pack(&self, ev: &Event) -> Option<(String, Packed)> {
+        if !self.wants(ev) {
+            return None;
+        }
+        let host = host_key(ev)?;
+        let mut slim = Event::with_capacity(ev.origin.clone(), 24);
+        slim.timestamp = ev.timestamp;
+        for (id, v) in ev.fields_by_id() {
+            if self.ids.contains(&id) {
+                slim.insert_id(id, v.clone());
+            }
+        }
+        Some((host, pack(&slim)))
     }
 
     /// Strips an event down to the kept fields (and drops its echoed
@@ -134,12 +157,23 @@ impl Retention {
     }
 }
 
-/// The evidence kept for investigating alerts: lineage and the events of
-/// [`CATEGORIES`], per host, in time order.
+/// The evidence kept for investigating alerts: lineage, and per host the
+/// events of [`CATEGORIES`] — packed ([`pack`]) until an alert on the host
+/// needs them, then unpacked in time order.
 #[derive(Debug, Default)]
 pub struct Investigation {
     pub lineage: Lineage,
-    hosts: FxHashMap<String, HostEvents>,
+    hosts: FxHashMap<String, HostPool>,
+}
+
+#[derive(Debug, Default)]
+struct HostPool {
+    packed: Vec<Packed>,
+    /// Events per category on this host.
+    categories: FxHashMap<&'static str, usize>,
+    /// The host's events, unpacked on first use ([`Investigation::release`]
+    /// packs them away again).
+    events: OnceLock<HostEvents>,
 }
 
 #[derive(Debug, Default)]
@@ -147,59 +181,91 @@ struct HostEvents {
     events: Vec<Event>,
     /// Lineage process index → indexes into `events` of its activity.
     by_process: FxHashMap<usize, Vec<usize>>,
-    /// Events per category on this host.
-    categories: FxHashMap<&'static str, usize>,
 }
 
-impl Investigation {
-    /// Builds lineage from the events and files each under its host and,
-    /// where it names one, its process.
-    pub fn new(events: Vec<Event>) -> Self {
-        let lineage = Lineage::from_events(&events);
-        let mut hosts: FxHashMap<String, HostEvents> = FxHashMap::default();
-        for ev in events {
-            if let Some(h) = host_key(&ev) {
-                hosts.entry(h).or_default().events.push(ev);
-            }
-        }
-        for (key, h) in hosts.iter_mut() {
-            h.events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
-            let lin = lineage.host(key);
-            for (i, ev) in h.events.iter().enumerate() {
-                for &c in CATEGORIES {
-                    if ev.has_value("event.category", c) {
-                        *h.categories.entry(c).or_default() += 1;
-                    }
-                }
+impl HostPool {
+    fn unpacked(&self, lin: Option<&HostLineage>) -> &HostEvents {
+        self.events.get_or_init(|| {
+            let mut events: Vec<Event> = self.packed.iter().filter_map(Packed::unpack).collect();
+            events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+            let mut by_process: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+            for (i, ev) in events.iter().enumerate() {
                 if !ACTIVITY.iter().any(|c| ev.has_value("event.category", c)) {
                     continue;
                 }
                 if let Some(p) = lin.and_then(|l| l.resolve_index(ev).0) {
-                    h.by_process.entry(p).or_default().push(i);
+                    by_process.entry(p).or_default().push(i);
                 }
             }
+            HostEvents { events, by_process }
+        })
+    }
+}
+
+impl Investigation {
+    /// Builds lineage from the events and files each under its host.
+    pub fn new(events: Vec<Event>) -> Self {
+        Self::from_packed(
+            events
+                .into_iter()
+                .filter_map(|e| host_key(&e).map(|h| (h, pack(&e))))
+                .collect(),
+        )
+    }
+
+    /// Builds the investigation from events packed where they were read
+    /// ([`Retention::pack`]), each with its host key: lineage is built by
+    /// unpacking each event once, the pools stay packed.
+    pub fn from_packed(packed: Vec<(String, Packed)>) -> Self {
+        let mut hosts: FxHashMap<String, HostPool> = FxHashMap::default();
+        for (h, p) in packed {
+            hosts.entry(h).or_default().packed.push(p);
+        }
+        let mut lineage = Lineage::default();
+        for (key, pool) in hosts.iter_mut() {
+            let mut lin = HostLineage::default();
+            for ev in pool.packed.iter().filter_map(Packed::unpack) {
+                for &c in CATEGORIES {
+                    if ev.has_value("event.category", c) {
+                        *pool.categories.entry(c).or_default() += 1;
+                    }
+                }
+                lin.observe(&ev);
+            }
+            lin.build();
+            pool.packed.shrink_to_fit();
+            lineage.hosts.insert(key.clone(), lin);
         }
         Investigation { lineage, hosts }
     }
 
+    fn unpacked(&self, host: &str) -> Option<&HostEvents> {
+        self.hosts
+            .get(host)
+            .map(|p| p.unpacked(self.lineage.host(host)))
+    }
+
+    /// Packs a host's events away again once its alerts are built.
+    pub fn release(&mut self, host: &str) {
+        if let Some(p) = self.hosts.get_mut(host) {
+            p.events = OnceLock::new();
+        }
+    }
+
     /// The kept events of a host, in time order.
     pub fn host_events(&self, host: &str) -> &[Event] {
-        self.hosts.get(host).map(|h| &h.events[..]).unwrap_or(&[])
+        self.unpacked(host).map(|h| &h.events[..]).unwrap_or(&[])
     }
 
     /// Follow-on activity of a process and its descendants: their file,
     /// registry, network and authentication events, in time order.
     pub fn activity(&self, host: &str, process: usize) -> Vec<&Event> {
-        let (Some(h), Some(lin)) = (self.hosts.get(host), self.lineage.host(host)) else {
+        let (Some(h), Some(lin)) = (self.unpacked(host), self.lineage.host(host)) else {
             return Vec::new();
         };
         let mut procs = vec![process];
         if let Some(p) = lin.process(process) {
-            procs.extend(
-                lin.descendants(p)
-                    .into_iter()
-                    .filter_map(|d| lin.index_of(d)),
-            );
+            procs.extend(lin.descendants(p).into_iter().filter_map(|d| lin.index_of(d)));
         }
         let mut idx: Vec<usize> = procs
             .iter()
@@ -221,49 +287,64 @@ impl Investigation {
             .collect()
     }
 
-    /// Runs a pivot over the kept events (the alert's host only, when the
-    /// pivot is confined to it): the events in its window, and how many
-    /// more match after the window's end.
-    pub fn run_pivot<'a>(&'a self, pivot: &Pivot, host: Option<&str>) -> PivotResult<'a> {
+    /// Runs a pivot over the kept events — the alert's host only when the
+    /// pivot is confined to it; other hosts are unpacked one at a time and
+    /// not kept.
+    pub fn run_pivot(&self, pivot: &Pivot, host: Option<&str>) -> PivotResult {
         let mut out = PivotResult::default();
         if pivot.groups.is_empty() {
             return out;
         }
-        for (key, h) in &self.hosts {
-            let same = host == Some(key.as_str());
-            if pivot.host_scoped && !same {
-                continue;
-            }
-            for e in &h.events {
+        let mut found: Vec<(i64, J)> = Vec::new();
+        let mut scan = |events: &mut dyn Iterator<Item = &Event>, same: bool| {
+            for e in events {
                 match pivot.in_window(e) {
                     Some(false) => {}
-                    Some(true) if pivot.matches_terms(e, same) => out.events.push(e),
+                    Some(true) if pivot.matches_terms(e, same) => {
+                        out.count += 1;
+                        found.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
+                    }
                     None if pivot.matches_terms(e, same) => out.after_window += 1,
                     _ => {}
                 }
             }
+        };
+        for (key, pool) in &self.hosts {
+            let same = host == Some(key.as_str());
+            if pivot.host_scoped && !same {
+                continue;
+            }
+            if same {
+                scan(&mut self.host_events(key).iter(), true);
+            } else {
+                let events: Vec<Event> = pool.packed.iter().filter_map(Packed::unpack).collect();
+                scan(&mut events.iter(), false);
+            }
         }
-        out.events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+        found.sort_by_key(|(t, _)| *t);
+        out.events = found.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect();
         out
     }
 }
 
 /// What a pivot found.
 #[derive(Debug, Default)]
-pub struct PivotResult<'a> {
-    /// The matching events in the window, in time order.
-    pub events: Vec<&'a Event>,
+pub struct PivotResult {
+    /// How many events in the window match.
+    pub count: usize,
+    /// The first [`MAX_LISTED`] of them, in time order, as [`summary`]s.
+    pub events: Vec<J>,
     /// Matching events after the window's end: the window's `now` is the
     /// alert's time, and what the process did next is worth knowing of.
     pub after_window: usize,
 }
 
-impl PivotResult<'_> {
+impl PivotResult {
     /// `count`, `events` and (when not zero) `after_window`, into a pivot's
     /// JSON.
     pub fn fill(&self, pj: &mut J) {
-        pj["count"] = json!(self.events.len());
-        pj["events"] = listed(&self.events);
+        pj["count"] = json!(self.count);
+        pj["events"] = J::Array(self.events.clone());
         if self.after_window > 0 {
             pj["after_window"] = json!(self.after_window);
         }

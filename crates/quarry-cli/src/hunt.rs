@@ -45,6 +45,13 @@ pub enum RulesCommand {
     },
 }
 
+/// What the read keeps of an event: the events rules matched, whole (and
+/// boxed: they are few), and the packed pool of the investigation.
+enum Kept {
+    Matched(Box<(Vec<usize>, Event, Option<(String, quarry_alert::Packed)>)>),
+    Pool((String, quarry_alert::Packed)),
+}
+
 fn severity_rank(s: &str) -> u8 {
     match s {
         "critical" => 4,
@@ -162,7 +169,7 @@ pub fn run(args: HuntArgs) -> u8 {
         v
     };
     let retention = Retention::for_rules(compiled.iter().map(|(r, _)| r));
-    let (kept, summary) = quarry_read::scan(&args.inputs, |mut ev| {
+    let (kept, summary) = quarry_read::scan(&args.inputs, |ev| {
         let index = index_name(&ev);
         let categories: Vec<String> = match ev.get("event.category") {
             Some(v) => v
@@ -185,25 +192,33 @@ pub fn run(args: HuntArgs) -> u8 {
             }
         }
         // kept for the investigation (lineage, follow-on activity, pivots):
-        // slimmed to the fields those read
-        let wanted = retention.wants(&ev);
-        if matched.is_empty() && !wanted {
-            return None;
+        // slimmed to the fields those read, and packed
+        let packed = retention.pack(&ev);
+        match (matched.is_empty(), packed) {
+            (true, None) => None,
+            (true, Some(p)) => Some(Kept::Pool(p)),
+            (false, p) => Some(Kept::Matched(Box::new((matched, ev, p)))),
         }
-        if matched.is_empty() {
-            retention.slim(&mut ev);
-        }
-        Some((matched, ev))
     });
     let mut code = output::report_problems(&summary);
     let mut per_rule: Vec<Vec<Event>> = vec![Vec::new(); compiled.len()];
-    for (matched, ev) in &kept {
-        for &i in matched {
-            per_rule[i].push(ev.clone());
+    let mut pool = Vec::with_capacity(kept.len());
+    for k in kept {
+        match k {
+            Kept::Pool(p) => pool.push(p),
+            Kept::Matched(m) => {
+                let (matched, ev, p) = *m;
+                for &i in &matched {
+                    per_rule[i].push(ev.clone());
+                }
+                pool.extend(p);
+            }
         }
     }
-    let investigation = Investigation::new(kept.into_iter().map(|(_, e)| e).collect());
-    let mut alerts: Vec<Alert> = Vec::new();
+    let mut investigation = Investigation::from_packed(pool);
+    // hits are turned into alerts host by host: a host's pool is unpacked
+    // for its alerts, then packed away again
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit)>> = BTreeMap::new();
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut withheld = 0usize;
     let mut suppressed: BTreeMap<String, usize> = BTreeMap::new();
@@ -214,13 +229,15 @@ pub fn run(args: HuntArgs) -> u8 {
         let (rule, query) = &compiled[i];
         let t = std::time::Instant::now();
         let hits = query.run(events);
+        let total = hits.len();
         let mut n = 0usize;
-        for h in &hits {
-            let last = match h {
+        for h in hits {
+            let last = match &h {
                 Hit::Event(e) => Some(e),
                 Hit::Sequence { events, .. } => events.iter().flatten().last(),
                 Hit::Sample { events, .. } => events.last(),
             };
+            let host = last.and_then(quarry_lineage::host_key);
             if let Some(x) = last.and_then(|e| exceptions.suppresses(&rule.rule_id, e)) {
                 *suppressed
                     .entry(exceptions.exceptions[x].name.clone())
@@ -232,7 +249,7 @@ pub fn run(args: HuntArgs) -> u8 {
                 continue;
             }
             n += 1;
-            alerts.push(quarry_alert::alert(rule, h, &investigation));
+            hits_by_host.entry(host).or_default().push((i, h));
         }
         if n > 0 {
             *counts
@@ -243,9 +260,18 @@ pub fn run(args: HuntArgs) -> u8 {
             eprintln!(
                 "quarry: rule {:?}: {} hits in {:?}",
                 rule.name,
-                hits.len(),
+                total,
                 t.elapsed()
             );
+        }
+    }
+    let mut alerts: Vec<Alert> = Vec::new();
+    for (host, hits) in hits_by_host {
+        for (i, h) in &hits {
+            alerts.push(quarry_alert::alert(&compiled[*i].0, h, &investigation));
+        }
+        if let Some(host) = host {
+            investigation.release(&host);
         }
     }
     quarry_alert::link_alerts(&mut alerts);

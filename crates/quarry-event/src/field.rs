@@ -33,6 +33,13 @@ impl FieldId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The id at an index, if a field of that index was ever registered:
+    /// for packed forms of events that store ids as numbers.
+    pub fn from_index(i: usize) -> Option<FieldId> {
+        let n = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).names.len();
+        (i < n).then(|| FieldId(i as u32))
+    }
 }
 
 /// The fields of ECS events quarry reads and writes most, registered first.

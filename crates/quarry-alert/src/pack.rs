@@ -1,0 +1,254 @@
+//! Slimmed events packed into bytes, for the investigation's pool.
+//!
+//! `quarry hunt` keeps every process, file, registry, network and
+//! authentication event of the evidence until it knows which hosts alerted.
+//! As [`Event`]s (a value slot per field, ~1.4 KB each) that pool was most of
+//! the run's memory; packed — field ids as varints, values tagged, strings
+//! as bytes — an event takes ~300 bytes, and only the hosts an alert needs
+//! are unpacked, one at a time. Written by hand: the format is private,
+//! short-lived and made of quarry's own types, where a serde format would
+//! add field names or a schema for nothing.
+
+use quarry_event::{Event, FieldId, Locator, Origin, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// One packed event: its file (shared between the events of a file) and
+/// its bytes.
+#[derive(Debug, Clone)]
+pub struct Packed {
+    file: Arc<str>,
+    bytes: Box<[u8]>,
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.extend([1, *b as u8]),
+        Value::Int(i) => {
+            out.push(2);
+            out.extend(i.to_le_bytes());
+        }
+        Value::Float(f) => {
+            out.push(3);
+            out.extend(f.to_le_bytes());
+        }
+        Value::Str(s) => {
+            out.push(4);
+            varint(out, s.len() as u64);
+            out.extend(s.as_bytes());
+        }
+        Value::Timestamp(t) => {
+            out.push(5);
+            out.extend(t.to_le_bytes());
+        }
+        Value::Ip(IpAddr::V4(ip)) => {
+            out.push(6);
+            out.extend(ip.octets());
+        }
+        Value::Ip(IpAddr::V6(ip)) => {
+            out.push(7);
+            out.extend(ip.octets());
+        }
+        Value::Array(vs) => {
+            out.push(8);
+            varint(out, vs.len() as u64);
+            for x in vs {
+                value(out, x);
+            }
+        }
+    }
+}
+
+/// Packs an event (its fields, time and position; not its echoed source).
+pub fn pack(ev: &Event) -> Packed {
+    let mut out = Vec::with_capacity(256);
+    let (tag, n) = match ev.origin.locator {
+        Locator::Unknown => (0u8, 0),
+        Locator::Record(n) => (1, n),
+        Locator::Line(n) => (2, n),
+        Locator::Index(n) => (3, n),
+    };
+    out.push(tag);
+    varint(&mut out, n);
+    match ev.timestamp {
+        Some(t) => {
+            out.push(1);
+            out.extend(t.to_le_bytes());
+        }
+        None => out.push(0),
+    }
+    varint(&mut out, ev.len() as u64);
+    for (id, v) in ev.fields_by_id() {
+        varint(&mut out, id.index() as u64);
+        value(&mut out, v);
+    }
+    Packed {
+        file: ev.origin.file.clone(),
+        bytes: out.into_boxed_slice(),
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let x = *self.b.get(self.at)?;
+        self.at += 1;
+        Some(x)
+    }
+
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.b.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn value(&mut self, depth: u8) -> Option<Value> {
+        Some(match self.byte()? {
+            0 => Value::Null,
+            1 => Value::Bool(self.byte()? != 0),
+            2 => Value::Int(i64::from_le_bytes(self.array()?)),
+            3 => Value::Float(f64::from_le_bytes(self.array()?)),
+            4 => {
+                let n = usize::try_from(self.varint()?).ok()?;
+                Value::from(std::str::from_utf8(self.take(n)?).ok()?)
+            }
+            5 => Value::Timestamp(i64::from_le_bytes(self.array()?)),
+            6 => Value::Ip(IpAddr::from(self.array::<4>()?)),
+            7 => Value::Ip(IpAddr::from(self.array::<16>()?)),
+            8 if depth < 4 => {
+                let n = usize::try_from(self.varint()?).ok()?;
+                let mut vs = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    vs.push(self.value(depth + 1)?);
+                }
+                Value::Array(vs)
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl Packed {
+    /// The event back, as it was packed (`None` only if the bytes were not
+    /// written by [`pack`]).
+    pub fn unpack(&self) -> Option<Event> {
+        let mut r = Reader { b: &self.bytes, at: 0 };
+        let tag = r.byte()?;
+        let n = r.varint()?;
+        let locator = match tag {
+            0 => Locator::Unknown,
+            1 => Locator::Record(n),
+            2 => Locator::Line(n),
+            3 => Locator::Index(n),
+            _ => return None,
+        };
+        let timestamp = match r.byte()? {
+            0 => None,
+            _ => Some(i64::from_le_bytes(r.array()?)),
+        };
+        let count = usize::try_from(r.varint()?).ok()?;
+        let mut ev = Event::with_capacity(
+            Origin {
+                file: self.file.clone(),
+                locator,
+            },
+            count,
+        );
+        for _ in 0..count {
+            let id = FieldId::from_index(usize::try_from(r.varint()?).ok()?)?;
+            let v = r.value(0)?;
+            ev.insert_id(id, v);
+        }
+        ev.timestamp = timestamp;
+        Some(ev)
+    }
+
+    /// Bytes held (for accounting).
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_kind_of_value() {
+        let mut ev = Event::new(Origin {
+            file: "a.evtx".into(),
+            locator: Locator::Record(42),
+        });
+        ev.set_timestamp(1_638_652_750_604_000_000);
+        ev.set("process.executable", "C:\\Windows\\System32\\a-rather-long-path\\cmd.exe");
+        ev.set("process.name", "cmd.exe");
+        ev.set("process.pid", 4242i64);
+        ev.set("event.category", vec!["process", "network"]);
+        ev.set("x.bool", true);
+        ev.set("x.float", 1.5f64);
+        ev.set("x.null", Value::Null);
+        ev.set("destination.ip", "10.1.2.3".parse::<IpAddr>().unwrap());
+        ev.set("source.ip", "fe80::1".parse::<IpAddr>().unwrap());
+        ev.set("user.name", "ñandú — ü");
+        let p = pack(&ev);
+        let back = p.unpack().expect("unpacks");
+        assert_eq!(back.timestamp, ev.timestamp);
+        assert_eq!(back.origin, ev.origin);
+        let mut a: Vec<_> = ev.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let mut b: Vec<_> = back.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        a.sort_by(|x, y| x.0.cmp(&y.0));
+        b.sort_by(|x, y| x.0.cmp(&y.0));
+        assert_eq!(a, b);
+        assert!(p.size() < 200, "{}", p.size());
+    }
+
+    #[test]
+    fn truncated_or_foreign_bytes_do_not_panic() {
+        let mut ev = Event::new(Origin::default());
+        ev.set("process.name", "cmd.exe");
+        ev.set("event.category", vec!["process"]);
+        let p = pack(&ev);
+        for cut in 0..p.bytes.len() {
+            let q = Packed {
+                file: p.file.clone(),
+                bytes: p.bytes[..cut].into(),
+            };
+            assert!(q.unpack().is_none(), "cut at {cut}");
+        }
+        let junk = Packed {
+            file: "x".into(),
+            bytes: vec![9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into(),
+        };
+        assert!(junk.unpack().is_none());
+    }
+}
