@@ -365,7 +365,34 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
                         .unwrap_or_default()
                 }),
             ];
-            output::print_rows(alerts, format, cols)
+            if format == Format::Table {
+                return output::print_rows(alerts, format, cols);
+            }
+            // CSV: the table's columns and the identifiers a case file needs
+            let more: &[(&str, &[&str])] = &[
+                ("rule_id", &["kibana", "alert", "rule", "rule_id"]),
+                ("risk_score", &["kibana", "alert", "risk_score"]),
+                ("host.id", &["host", "id"]),
+                ("user.name", &["user", "name"]),
+                ("process.pid", &["process", "pid"]),
+                ("process.entity_id", &["process", "entity_id"]),
+                ("process.parent.command_line", &["process", "parent", "command_line"]),
+                ("activity.count", &["quarry", "activity", "count"]),
+                ("coverage", &["quarry", "activity", "coverage"]),
+                ("origin", &["quarry", "origin"]),
+            ];
+            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+            let header: Vec<&str> = cols.iter().map(|(h, _)| *h).chain(more.iter().map(|(h, _)| *h)).collect();
+            w.write_record(&header)?;
+            for a in alerts {
+                let row: Vec<String> = cols
+                    .iter()
+                    .map(|(_, f)| f(a))
+                    .chain(more.iter().map(|(_, p)| s(a, p)))
+                    .collect();
+                w.write_record(&row)?;
+            }
+            w.flush()
         }
     }
 }

@@ -540,3 +540,21 @@ fn elastic_defend_reference_documents_indices_and_q1018() {
     );
     assert_eq!(r["process.entity_id"], "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=");
 }
+
+#[test]
+fn hunt_csv_gives_the_responders_columns() {
+    let dir = demo_dir("hunt-csv");
+    let out = quarry(&["hunt", "--format", "csv", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    assert_eq!(&header[..3], ["time", "severity", "rule"]);
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let col = |name: &str| &rows[0][header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(col("process"), "C:\\Windows\\System32\\cmd.exe");
+    assert_eq!(col("descendants"), "whoami.exe");
+    assert_eq!(col("process.pid"), "6700");
+    assert!(col("coverage").contains("unresolved, not benign"));
+    assert!(col("origin").ends_with("DC01-security.jsonl:1"));
+}
