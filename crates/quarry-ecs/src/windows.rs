@@ -160,7 +160,15 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
         crate::mark_unmapped(
             &mut ev,
             "windows",
-            &format!("{} {}", rec.channel, rec.event_id),
+            &format!(
+                "{} {}",
+                if rec.channel.is_empty() {
+                    rec.provider.as_str()
+                } else {
+                    rec.channel.as_str()
+                },
+                rec.event_id
+            ),
         );
     }
     ev
