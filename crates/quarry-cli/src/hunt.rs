@@ -48,9 +48,12 @@ pub enum RulesCommand {
 /// What the read keeps of an event: the events rules matched, whole (and
 /// boxed: they are few), and the packed pool of the investigation.
 enum Kept {
-    Matched(Box<(Vec<usize>, Event, Option<(String, quarry_alert::Packed)>)>),
-    Pool((String, quarry_alert::Packed)),
+    Matched(Box<(Vec<usize>, Event, Option<Pooled>)>),
+    Pool(Pooled),
 }
+
+/// An event packed for the investigation, with its host key.
+type Pooled = (String, quarry_alert::Packed);
 
 fn severity_rank(s: &str) -> u8 {
     match s {

@@ -28,6 +28,10 @@ pub struct InvestigateArgs {
     format: Format,
 }
 
+/// A line of the process tree: depth, whether it is the alert's process,
+/// its role (ancestor, parent, alert, descendant), its text and its JSON.
+type TreeLine = (usize, bool, &'static str, String, J);
+
 /// Reads an alerts file: a JSON array, or one JSON object per line.
 fn read_alerts(path: &Path) -> Result<Vec<J>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -85,7 +89,7 @@ fn process_line(p: &Process) -> String {
 
 /// The tree: ancestors from the root down, the alert's process, and its
 /// descendants as a tree; each line with its depth.
-fn tree(h: &HostLineage, p: &Process) -> Vec<(usize, bool, &'static str, String, J)> {
+fn tree(h: &HostLineage, p: &Process) -> Vec<TreeLine> {
     let mut out = Vec::new();
     let mut ancestors = h.ancestors(p);
     ancestors.reverse();
@@ -130,7 +134,7 @@ fn tree(h: &HostLineage, p: &Process) -> Vec<(usize, bool, &'static str, String,
         p: &'a Process,
         depth: usize,
         seen: &mut Vec<*const Process>,
-        out: &mut Vec<(usize, bool, &'static str, String, J)>,
+        out: &mut Vec<TreeLine>,
     ) {
         let mut kids = h.children(p);
         kids.sort_by_key(|k| k.start.unwrap_or(i64::MIN));
@@ -366,7 +370,7 @@ pub fn run(args: InvestigateArgs) -> u8 {
     code
 }
 
-fn print_report(r: &J, tree: &[(usize, bool, &'static str, String, J)]) -> std::io::Result<()> {
+fn print_report(r: &J, tree: &[TreeLine]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let a = &r["alert"];
     writeln!(
