@@ -297,6 +297,16 @@ impl Query {
         }
     }
 
+    /// The literals every event the query matches holds in its field values,
+    /// as clauses of alternatives (see [`compile::required_literals`]); empty
+    /// for sequences and samples, and when nothing is certain.
+    pub fn required_literals(&self) -> Vec<Vec<String>> {
+        match &self.body {
+            QueryBody::Event(f) => compile::required_literals(&f.condition),
+            _ => Vec::new(),
+        }
+    }
+
     /// The event category an event query selects (`None` for `any`).
     pub fn category(&self) -> Option<&str> {
         match &self.body {
