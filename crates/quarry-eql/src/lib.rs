@@ -360,7 +360,30 @@ impl Query {
     /// Runs the query over events with Elasticsearch's full semantics:
     /// ordering by timestamp then tiebreaker, sequences, samples, pipes.
     pub fn run(&self, events: Vec<Event>) -> Vec<Hit> {
+        // an event query keeps its matches as they are: moved, not copied
+        // (the same order as `run_slice`: filtering before a stable sort
+        // keeps equal keys in input order)
+        if let QueryBody::Event(f) = &self.body {
+            let mut keyed: Vec<((i64, Option<V<'static>>), Event)> = events
+                .into_iter()
+                .filter(|e| f.matches(e, &self.category_field))
+                .map(|e| (self.sort_key(&e), e))
+                .collect();
+            keyed.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
+            let hits = keyed.into_iter().map(|(_, e)| Hit::Event(e)).collect();
+            return self.finish(hits);
+        }
         self.run_slice(&events)
+    }
+
+    fn key_order(
+        a: &(i64, Option<V<'static>>),
+        b: &(i64, Option<V<'static>>),
+    ) -> std::cmp::Ordering {
+        a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
+            (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
+            _ => std::cmp::Ordering::Equal,
+        })
     }
 
     /// [`Query::run`] over borrowed events: only the events that end up in
@@ -368,15 +391,10 @@ impl Query {
     pub fn run_slice(&self, events: &[Event]) -> Vec<Hit> {
         let mut keyed: Vec<((i64, Option<V<'static>>), &Event)> =
             events.iter().map(|e| (self.sort_key(e), e)).collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
-                (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
-                _ => std::cmp::Ordering::Equal,
-            })
-        });
+        keyed.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
         let times: Vec<i64> = keyed.iter().map(|(k, _)| k.0).collect();
         let events: Vec<&Event> = keyed.into_iter().map(|(_, e)| e).collect();
-        let mut hits: Vec<Hit> = match &self.body {
+        let hits: Vec<Hit> = match &self.body {
             QueryBody::Event(f) => events
                 .into_iter()
                 .filter(|e| f.matches(e, &self.category_field))
@@ -385,6 +403,11 @@ impl Query {
             QueryBody::Sequence(s) => s.run(&events, &times, &self.category_field),
             QueryBody::Sample(s) => s.run(&events, &self.category_field, self.max_samples_per_key),
         };
+        self.finish(hits)
+    }
+
+    /// Applies the pipes and the size limit.
+    fn finish(&self, mut hits: Vec<Hit>) -> Vec<Hit> {
         for p in &self.pipes {
             match *p {
                 Pipe::Head(n) => hits.truncate(n),
