@@ -403,13 +403,13 @@ fn normalize_block<T: Send>(
             if line.is_empty() {
                 return None;
             }
-            let origin = Origin {
+            let origin = || Origin {
                 file: file.clone(),
                 locator: Locator::Line(ln),
             };
             // plain ECS lines: only the consumer's fields are built
             if let Some(p) = projection {
-                match crate::projected::read_line(line, p, origin.clone()) {
+                match crate::projected::read_line(line, p, origin) {
                     Some(crate::projected::Projected::Kept(ev)) => {
                         let kept = keep(ev);
                         return Some((ln, Ok((Items::One(Prepared { key: None, format: Format::Ecs, unmapped: None, kept }), Vec::new()))));
@@ -420,6 +420,7 @@ fn normalize_block<T: Send>(
                     None => {}
                 }
             }
+            let origin = origin();
             // CrowdStrike FDR lines skip the generic JSON tree
             if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
                 let mut problems = Vec::new();

@@ -57,6 +57,7 @@ pub struct Projection {
     paths: FxHashMap<Box<str>, PathKind>,
     agent_type: FieldId,
     dataset: FieldId,
+    timestamp: FieldId,
     /// Fields an event can have (the capacity a projected event starts with).
     count: usize,
     /// Path prefixes (`endgame.`) under which every field is wanted.
@@ -71,6 +72,10 @@ pub struct Projection {
 /// clause, each matching any of its alternatives as written in JSON.
 struct Prefilter {
     clauses: Vec<aho_corasick::AhoCorasick>,
+    /// `\u` and `\/`: when neither occurs the line has no such escape,
+    /// without walking its backslashes one by one.
+    unicode_escape: memchr::memmem::Finder<'static>,
+    slash_escape: memchr::memmem::Finder<'static>,
     /// The same projection reading no field and wanting no event: its walk
     /// is the validation a skipped line still gets, so a skipped line is
     /// exactly one the full walk would have read as plain ECS.
@@ -79,7 +84,8 @@ struct Prefilter {
 
 impl Projection {
     /// Reads `fields` (dotted paths) and every field under `prefixes`
-    /// (each ending in `.`); only events passing `wanted` are kept.
+    /// (each ending in `.`); only events passing `wanted` are kept
+    /// (`wanted` sees the event's fields, not yet its origin).
     pub fn new(
         fields: &[String],
         prefixes: &[&str],
@@ -113,6 +119,7 @@ impl Projection {
             paths,
             agent_type: field_id("agent.type"),
             dataset: field_id("data_stream.dataset"),
+            timestamp: field_id("@timestamp"),
             count: exact.len(),
             prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
             wanted: Box::new(wanted),
@@ -148,9 +155,13 @@ impl Projection {
                 _ => return self,
             }
         }
-        let shell = Projection::new(&[], &[], |_| false);
+        let mut shell = Projection::new(&[], &[], |_| false);
+        // it only ever drops: its events need no room for fields up front
+        shell.count = 0;
         self.prefilter = Some(Prefilter {
             clauses: automata,
+            unicode_escape: memchr::memmem::Finder::new(b"\\u").into_owned(),
+            slash_escape: memchr::memmem::Finder::new(b"\\/").into_owned(),
             shell: Box::new(shell),
         });
         self
@@ -181,19 +192,39 @@ pub(crate) enum Projected {
 }
 
 /// Reads one JSON line with a projection; `None` sends the line to the
-/// full reader.
-pub(crate) fn read_line(line: &[u8], proj: &Projection, origin: Origin) -> Option<Projected> {
+/// full reader. `origin` is only called for an event kept: the events of
+/// dropped lines (and the one `wanted` sees) have an empty origin, which
+/// spares every line a reference count on the shared file name.
+pub(crate) fn read_line(
+    line: &[u8],
+    proj: &Projection,
+    origin: impl FnOnce() -> Origin,
+) -> Option<Projected> {
     if let Some(pre) = &proj.prefilter
         && lacks_literal(line, pre)
     {
         // the walk of a projection that wants nothing: `Dropped` for a
         // well-formed plain ECS object, `None` for what the full reader
         // must see, exactly as the full walk would decide
-        if let Some(dropped) = walk_line(line, &pre.shell, origin.clone()) {
+        if let Some(dropped) = walk_line(line, &pre.shell) {
             return Some(dropped);
         }
     }
-    walk_line(line, proj, origin)
+    match walk_line(line, proj)? {
+        Projected::Kept(mut ev) => {
+            ev.origin = origin();
+            Some(Projected::Kept(ev))
+        }
+        dropped => Some(dropped),
+    }
+}
+
+thread_local! {
+    /// The placeholder origin of projected events, per thread (an `Arc`
+    /// shared by all threads would bounce its count between cores).
+    static NO_ORIGIN: Origin = Origin::default();
+    /// The path buffer of the walk, reused line after line.
+    static PATH: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(64));
 }
 
 /// Does the line provably lack every alternative of some required clause?
@@ -202,6 +233,9 @@ pub(crate) fn read_line(line: &[u8], proj: &Projection, origin: Origin) -> Optio
 fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
     if !line.is_ascii() {
         return false;
+    }
+    if pre.unicode_escape.find(line).is_none() && pre.slash_escape.find(line).is_none() {
+        return pre.clauses.iter().any(|ac| !ac.is_match(line));
     }
     // walk the escapes pairwise so that an escaped backslash before a `u`
     // (`C:\\users`) is not taken for a `\u`
@@ -216,19 +250,23 @@ fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
 }
 
 /// The projected walk proper (see [`read_line`]).
-fn walk_line(line: &[u8], proj: &Projection, origin: Origin) -> Option<Projected> {
-    let mut ev = Event::with_capacity(origin, proj.count);
-    let mut path = String::with_capacity(64);
+fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
+    let mut ev = Event::with_capacity(NO_ORIGIN.with(Origin::clone), proj.count);
     let mut de = serde_json::Deserializer::from_slice(line);
     let mut top = TopKeys::default();
-    Walk {
-        proj,
-        ev: &mut ev,
-        path: &mut path,
-        top: Some(&mut top),
-    }
-    .deserialize(&mut de)
-    .ok()?;
+    PATH.with(|path| {
+        // a walk never reads another line, so the buffer is free here
+        let mut path = path.try_borrow_mut().ok()?;
+        path.clear();
+        Walk {
+            proj,
+            ev: &mut ev,
+            path: &mut path,
+            top: Some(&mut top),
+        }
+        .deserialize(&mut de)
+        .ok()
+    })?;
     de.end().ok()?;
     if top.not_plain_ecs {
         return None;
@@ -242,7 +280,7 @@ fn walk_line(line: &[u8], proj: &Projection, origin: Origin) -> Option<Projected
     {
         return None;
     }
-    ev.timestamp = ev.get("@timestamp").and_then(Value::as_timestamp);
+    ev.timestamp = ev.get_id(proj.timestamp).and_then(Value::as_timestamp);
     if !(proj.wanted)(&ev) {
         return Some(Projected::Dropped);
     }
@@ -463,7 +501,7 @@ mod tests {
 
     fn same_as_full(line: &str, fields: &[&str]) {
         let p = proj(fields);
-        let Some(Projected::Kept(ev)) = read_line(line.as_bytes(), &p, Origin::default()) else {
+        let Some(Projected::Kept(ev)) = read_line(line.as_bytes(), &p, Origin::default) else {
             panic!("{line} not read projected");
         };
         let doc: serde_json::Value = serde_json::from_str(line).expect("json");
@@ -501,7 +539,7 @@ mod tests {
     #[test]
     fn other_formats_and_oddities_take_the_full_reader() {
         let p = proj(&["process.name"]);
-        let full = |l: &str| read_line(l.as_bytes(), &p, Origin::default()).is_none();
+        let full = |l: &str| read_line(l.as_bytes(), &p, Origin::default).is_none();
         assert!(full(r#"{"winlog":{"event_id":1},"process":{"name":"a"}}"#));
         assert!(full(r#"{"EventID":1,"Channel":"x"}"#));
         assert!(full(r#"{"\u0045ventID":1,"Channel":"x"}"#));
@@ -526,7 +564,7 @@ mod tests {
     }
 
     fn outcome(line: &str, p: &Projection) -> &'static str {
-        match read_line(line.as_bytes(), p, Origin::default()) {
+        match read_line(line.as_bytes(), p, Origin::default) {
             Some(Projected::Kept(_)) => "kept",
             Some(Projected::Dropped) => "dropped",
             None => "full",
