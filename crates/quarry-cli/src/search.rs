@@ -114,9 +114,12 @@ pub fn run(args: SearchArgs) -> u8 {
         Some(ev)
     });
     let code = output::report_problems(&summary);
-    let hits = query.run(events);
+    // `keep` kept only events the query matches
+    let hits = query.run_matching(events);
     eprintln!("quarry: {} results", hits.len());
     let _ = print(&hits, args.format);
+    // the process ends here: freeing every hit one by one is wasted work
+    std::mem::forget(hits);
     code
 }
 
@@ -280,7 +283,8 @@ fn rows(hits: &[Hit]) -> Vec<Row> {
 }
 
 fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // hits are written in large pieces: fewer write calls into the pipe
+    let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
     match format {
         Format::Ndjson => {
             for h in hits {

@@ -680,6 +680,39 @@ mod tests {
     }
 
     #[test]
+    fn run_matching_orders_as_run() {
+        let opts = Options {
+            tiebreaker: Some("n".into()),
+            ..Options::default()
+        };
+        let q = compile(r#"any where a == "x""#, &opts).expect("compiles");
+        let mut events = Vec::new();
+        for (i, (ts, n, a)) in [(3, 1, "x"), (1, 2, "x"), (3, 0, "x"), (2, 5, "y"), (1, 2, "x"), (1, 1, "x")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut ev = Event::default();
+            ev.set("@timestamp", ts as i64);
+            ev.set("n", n as i64);
+            ev.set("a", a);
+            ev.set("i", i as i64);
+            events.push(ev);
+        }
+        let order = |hits: Vec<crate::Hit>| -> Vec<i64> {
+            hits.iter()
+                .filter_map(|h| match h {
+                    crate::Hit::Event(e) => e.get("i").and_then(|v| v.as_i64()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let all = order(q.run(events.clone()));
+        let matching: Vec<Event> = events.into_iter().filter(|e| q.matches(e)).collect();
+        assert_eq!(order(q.run_matching(matching)), all);
+        assert_eq!(all, [5, 1, 4, 2, 0]);
+    }
+
+    #[test]
     fn no_literals_where_a_match_need_not_show_one() {
         for q in [
             r#"any where not a == "x1""#,

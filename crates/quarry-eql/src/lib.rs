@@ -360,20 +360,38 @@ impl Query {
     /// Runs the query over events with Elasticsearch's full semantics:
     /// ordering by timestamp then tiebreaker, sequences, samples, pipes.
     pub fn run(&self, events: Vec<Event>) -> Vec<Hit> {
-        // an event query keeps its matches as they are: moved, not copied
-        // (the same order as `run_slice`: filtering before a stable sort
-        // keeps equal keys in input order)
         if let QueryBody::Event(f) = &self.body {
-            let mut keyed: Vec<((i64, Option<V<'static>>), Event)> = events
+            let matching = events
                 .into_iter()
                 .filter(|e| f.matches(e, &self.category_field))
-                .map(|e| (self.sort_key(&e), e))
                 .collect();
-            keyed.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
-            let hits = keyed.into_iter().map(|(_, e)| Hit::Event(e)).collect();
-            return self.finish(hits);
+            return self.run_matching(matching);
         }
         self.run_slice(&events)
+    }
+
+    /// [`Query::run`] over events already known to match an event query
+    /// (a reader that filtered with [`Query::matches`]): they are only
+    /// ordered, moved into hits, not tested or copied again. Sequences and
+    /// samples run as [`Query::run`].
+    pub fn run_matching(&self, events: Vec<Event>) -> Vec<Hit> {
+        if !matches!(self.body, QueryBody::Event(_)) {
+            return self.run(events);
+        }
+        // sort keys with their positions (unique, so an unstable sort
+        // keeps the input order of equal keys, as `run_slice`'s stable one)
+        let mut keys: Vec<((i64, Option<V<'static>>), usize)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (self.sort_key(e), i))
+            .collect();
+        keys.sort_unstable_by(|(a, i), (b, j)| Self::key_order(a, b).then(i.cmp(j)));
+        let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+        let hits = keys
+            .into_iter()
+            .filter_map(|(_, i)| slots[i].take().map(Hit::Event))
+            .collect();
+        self.finish(hits)
     }
 
     fn key_order(
