@@ -76,9 +76,12 @@ struct Prefilter {
     /// without walking its backslashes one by one.
     unicode_escape: memchr::memmem::Finder<'static>,
     slash_escape: memchr::memmem::Finder<'static>,
-    /// The same projection reading no field and wanting no event: its walk
-    /// is the validation a skipped line still gets, so a skipped line is
-    /// exactly one the full walk would have read as plain ECS.
+    /// A projection reading no field and wanting no event: its walk is the
+    /// validation a skipped line still gets, with the same tests (serde's
+    /// whole-line parse, [`NOT_PLAIN_ECS`], Elastic Defend), so a skipped
+    /// line is one the full walk reads as plain ECS (or, for a key repeated
+    /// on a path only the full walk reads, one the full reader reads as
+    /// plain ECS: counted the same, and unmatched, as it lacks the literal).
     shell: Box<Projection>,
 }
 
