@@ -93,7 +93,9 @@ pub fn run(args: SearchArgs) -> u8 {
     }
     // ECS JSON lines are parsed for these fields alone (and echoed as read)
     let pre = query.clone();
-    let projection = quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev));
+    // lines lacking a literal the query requires are only validated
+    let projection = quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
+        .require_literals(&query.required_literals());
     let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
         if !query.matches(&ev) {
             return None;
@@ -112,9 +114,12 @@ pub fn run(args: SearchArgs) -> u8 {
         Some(ev)
     });
     let code = output::report_problems(&summary);
-    let hits = query.run(events);
+    // `keep` kept only events the query matches
+    let hits = query.run_matching(events);
     eprintln!("quarry: {} results", hits.len());
     let _ = print(&hits, args.format);
+    // the process ends here: freeing every hit one by one is wasted work
+    std::mem::forget(hits);
     code
 }
 
@@ -278,7 +283,8 @@ fn rows(hits: &[Hit]) -> Vec<Row> {
 }
 
 fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // hits are written in large pieces: fewer write calls into the pipe
+    let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
     match format {
         Format::Ndjson => {
             for h in hits {

@@ -519,6 +519,102 @@ fn lucene_to_rust(p: &str) -> String {
     out
 }
 
+/// The literals a condition requires, in conjunctive normal form: for every
+/// clause, an event it matches has one of the clause's alternatives as a
+/// substring (ASCII case aside) of the text of some field value as written
+/// in its JSON source. A reader can then skip a line that lacks every
+/// alternative of some clause without parsing it (ripgrep's required
+/// literals). Missing clauses only cost speed, a wrong one loses events, so
+/// anything uncertain gives none: negations, functions, regexes,
+/// comparisons other than `==`, non-string constants, fields whose value is
+/// not the JSON text (dates, IPs, versions, a mapping's `null_value`).
+pub fn required_literals(c: &C) -> Vec<Vec<String>> {
+    match c {
+        C::And(a, b) => {
+            let mut out = required_literals(a);
+            out.extend(required_literals(b));
+            out
+        }
+        C::Or(a, b) => {
+            let (mut x, y) = (required_literals(a), required_literals(b));
+            match (x.len(), y.len()) {
+                (1, 1) => {
+                    for alt in y.into_iter().flatten() {
+                        if !x[0].contains(&alt) {
+                            x[0].push(alt);
+                        }
+                    }
+                    x
+                }
+                _ => Vec::new(),
+            }
+        }
+        C::Glob {
+            lhs,
+            pats,
+            negated: false,
+        } if text_field(lhs) => {
+            one_clause(pats.iter().map(|p| p.required_literal().filter(|l| usable(l))))
+        }
+        C::In {
+            lhs,
+            items,
+            negated: false,
+            ..
+        } if text_field(lhs) => one_clause(items.iter().map(string_literal)),
+        C::Cmp {
+            op: CmpOp::Eq,
+            lhs,
+            rhs,
+            ..
+        } => match (&**lhs, &**rhs) {
+            (f, C::Const(v)) | (C::Const(v), f) if text_field(f) => {
+                one_clause(std::iter::once(string_literal(v)))
+            }
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// A clause of these alternatives, or none when one of them is unusable.
+fn one_clause(alts: impl Iterator<Item = Option<String>>) -> Vec<Vec<String>> {
+    let mut clause: Vec<String> = Vec::new();
+    for a in alts {
+        let Some(a) = a else { return Vec::new() };
+        if !clause.contains(&a) {
+            clause.push(a);
+        }
+    }
+    if clause.is_empty() {
+        Vec::new()
+    } else {
+        vec![clause]
+    }
+}
+
+/// A field whose values are tested as the text the source holds.
+fn text_field(c: &C) -> bool {
+    matches!(c, C::Field(f) if f.kind == FieldKind::Plain && f.null_value.is_none())
+}
+
+/// A string constant that must appear as itself: not one that equals a
+/// number written differently (`"4688"` == `4688.0`).
+fn string_literal(v: &V<'static>) -> Option<String> {
+    match v {
+        V::Str(s) if usable(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// ASCII without control characters (those only appear escaped), and not
+/// text a number's formatting could write another way.
+fn usable(l: &str) -> bool {
+    !l.is_empty()
+        && l.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
+        && !l.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+}
+
 /// Collects the field paths an expression reads.
 pub fn fields(c: &C, out: &mut Vec<String>) {
     match c {
@@ -542,6 +638,114 @@ pub fn fields(c: &C, out: &mut Vec<String>) {
 mod tests {
     use crate::{Options, compile};
     use quarry_event::Event;
+
+    fn lits(q: &str) -> Vec<Vec<String>> {
+        compile(q, &Options::default())
+            .expect("compiles")
+            .required_literals()
+    }
+
+    fn owned(c: &[&[&str]]) -> Vec<Vec<String>> {
+        c.iter()
+            .map(|a| a.iter().map(|s| s.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn required_literals_of_positive_string_tests() {
+        // the dns.exe rule: the exclusions give nothing
+        let rule = r#"process where host.os.type == "windows" and event.type == "start" and
+  process.parent.name : "dns.exe" and
+  not process.executable : ("?:\\Windows\\System32\\conhost.exe", "?:\\Windows\\System32\\dns.exe") and
+  not ?process.parent.executable : "?:\\Program Files\\ReasonLabs\\DNS\\ui\\DNS.exe""#;
+        let mut got = lits(rule);
+        got.sort();
+        assert_eq!(got, owned(&[&["dns.exe"], &["start"], &["windows"]]));
+        // wildcards: the longest literal run of each alternative
+        assert_eq!(
+            lits(r#"any where a : ("*\\cmd.exe", "C:\\*\\powershell?.exe")"#),
+            owned(&[&["\\cmd.exe", "\\powershell"]])
+        );
+        assert_eq!(lits(r#"any where a : "AbC*""#), owned(&[&["abc"]]));
+        assert_eq!(lits(r#"any where a like "AbC*""#), owned(&[&["AbC"]]));
+        assert_eq!(lits(r#"any where a like~ "AbC*""#), owned(&[&["abc"]]));
+        assert_eq!(lits(r#"any where a in ("x1", "y2")"#), owned(&[&["x1", "y2"]]));
+        assert_eq!(lits(r#"any where a in~ ("X1")"#), owned(&[&["X1"]]));
+        assert_eq!(lits(r#"any where "x1" == a"#), owned(&[&["x1"]]));
+        // or: one clause a side, merged
+        assert_eq!(
+            lits(r#"any where a == "x1" or b : "y2*""#),
+            owned(&[&["x1", "y2"]])
+        );
+    }
+
+    #[test]
+    fn run_matching_orders_as_run() {
+        let opts = Options {
+            tiebreaker: Some("n".into()),
+            ..Options::default()
+        };
+        let q = compile(r#"any where a == "x""#, &opts).expect("compiles");
+        let mut events = Vec::new();
+        for (i, (ts, n, a)) in [(3, 1, "x"), (1, 2, "x"), (3, 0, "x"), (2, 5, "y"), (1, 2, "x"), (1, 1, "x")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut ev = Event::default();
+            ev.set("@timestamp", ts as i64);
+            ev.set("n", n as i64);
+            ev.set("a", a);
+            ev.set("i", i as i64);
+            events.push(ev);
+        }
+        let order = |hits: Vec<crate::Hit>| -> Vec<i64> {
+            hits.iter()
+                .filter_map(|h| match h {
+                    crate::Hit::Event(e) => e.get("i").and_then(|v| v.as_i64()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let all = order(q.run(events.clone()));
+        let matching: Vec<Event> = events.into_iter().filter(|e| q.matches(e)).collect();
+        assert_eq!(order(q.run_matching(matching)), all);
+        assert_eq!(all, [5, 1, 4, 2, 0]);
+    }
+
+    #[test]
+    fn no_literals_where_a_match_need_not_show_one() {
+        for q in [
+            r#"any where not a == "x1""#,
+            r#"any where a != "x1""#,
+            r#"any where a : "*""#,
+            r#"any where a : ("x1*", "*")"#,
+            r#"any where a : "?""#,
+            r#"any where a == 1"#,
+            r#"any where a == "4688""#,
+            r#"any where a in ("x1", 2)"#,
+            r#"any where a > "x1""#,
+            r#"any where a regex "x1.*""#,
+            r#"any where startsWith(a, "x1")"#,
+            r#"any where a : "é*""#,
+            r#"any where a == "x\ty""#,
+            r#"any where @timestamp == "2021-01-01""#,
+            r#"any where a == "x1" or (b == "y1" and c == "z1")"#,
+            r#"any where a == "x1" or b != "y1""#,
+        ] {
+            assert_eq!(lits(q), Vec::<Vec<String>>::new(), "{q}");
+        }
+        let seq = compile(
+            r#"sequence [any where a == "x1"] [any where b == "y1"]"#,
+            &Options::default(),
+        )
+        .expect("compiles");
+        assert!(seq.required_literals().is_empty());
+        // and keeps the clauses it can
+        assert_eq!(
+            lits(r#"any where a == "x1" and not b == "y1" and c > 2"#),
+            owned(&[&["x1"]])
+        );
+    }
 
     fn rejects(q: &str, needle: &str) {
         match compile(q, &Options::default()) {

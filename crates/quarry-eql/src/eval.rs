@@ -349,6 +349,21 @@ impl Glob {
         }
     }
 
+    /// The longest run of literal characters between `*` and `?` (lowercased
+    /// for a case-insensitive pattern): every string the pattern matches
+    /// contains it, ASCII-case-insensitively. `None` for a non-ASCII pattern
+    /// (Unicode case folding can map it onto ASCII) or one with no literal.
+    pub fn required_literal(&self) -> Option<String> {
+        if !self.ascii {
+            return None;
+        }
+        self.bytes
+            .split(|&b| b == b'*' || b == b'?')
+            .max_by_key(|run| run.len())
+            .filter(|run| !run.is_empty())
+            .map(|run| String::from_utf8_lossy(run).into_owned())
+    }
+
     pub fn matches(&self, s: &str) -> bool {
         if self.ascii && s.is_ascii() {
             // `?` is one character, which is one byte of an ASCII string

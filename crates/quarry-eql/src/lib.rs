@@ -297,6 +297,16 @@ impl Query {
         }
     }
 
+    /// The literals every event the query matches holds in its field values,
+    /// as clauses of alternatives (see [`compile::required_literals`]); empty
+    /// for sequences and samples, and when nothing is certain.
+    pub fn required_literals(&self) -> Vec<Vec<String>> {
+        match &self.body {
+            QueryBody::Event(f) => compile::required_literals(&f.condition),
+            _ => Vec::new(),
+        }
+    }
+
     /// The event category an event query selects (`None` for `any`).
     pub fn category(&self) -> Option<&str> {
         match &self.body {
@@ -350,7 +360,48 @@ impl Query {
     /// Runs the query over events with Elasticsearch's full semantics:
     /// ordering by timestamp then tiebreaker, sequences, samples, pipes.
     pub fn run(&self, events: Vec<Event>) -> Vec<Hit> {
+        if let QueryBody::Event(f) = &self.body {
+            let matching = events
+                .into_iter()
+                .filter(|e| f.matches(e, &self.category_field))
+                .collect();
+            return self.run_matching(matching);
+        }
         self.run_slice(&events)
+    }
+
+    /// [`Query::run`] over events already known to match an event query
+    /// (a reader that filtered with [`Query::matches`]): they are only
+    /// ordered, moved into hits, not tested or copied again. Sequences and
+    /// samples run as [`Query::run`].
+    pub fn run_matching(&self, events: Vec<Event>) -> Vec<Hit> {
+        if !matches!(self.body, QueryBody::Event(_)) {
+            return self.run(events);
+        }
+        // sort keys with their positions (unique, so an unstable sort
+        // keeps the input order of equal keys, as `run_slice`'s stable one)
+        let mut keys: Vec<((i64, Option<V<'static>>), usize)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (self.sort_key(e), i))
+            .collect();
+        keys.sort_unstable_by(|(a, i), (b, j)| Self::key_order(a, b).then(i.cmp(j)));
+        let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+        let hits = keys
+            .into_iter()
+            .filter_map(|(_, i)| slots[i].take().map(Hit::Event))
+            .collect();
+        self.finish(hits)
+    }
+
+    fn key_order(
+        a: &(i64, Option<V<'static>>),
+        b: &(i64, Option<V<'static>>),
+    ) -> std::cmp::Ordering {
+        a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
+            (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
+            _ => std::cmp::Ordering::Equal,
+        })
     }
 
     /// [`Query::run`] over borrowed events: only the events that end up in
@@ -358,15 +409,10 @@ impl Query {
     pub fn run_slice(&self, events: &[Event]) -> Vec<Hit> {
         let mut keyed: Vec<((i64, Option<V<'static>>), &Event)> =
             events.iter().map(|e| (self.sort_key(e), e)).collect();
-        keyed.sort_by(|(a, _), (b, _)| {
-            a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
-                (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
-                _ => std::cmp::Ordering::Equal,
-            })
-        });
+        keyed.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
         let times: Vec<i64> = keyed.iter().map(|(k, _)| k.0).collect();
         let events: Vec<&Event> = keyed.into_iter().map(|(_, e)| e).collect();
-        let mut hits: Vec<Hit> = match &self.body {
+        let hits: Vec<Hit> = match &self.body {
             QueryBody::Event(f) => events
                 .into_iter()
                 .filter(|e| f.matches(e, &self.category_field))
@@ -375,6 +421,11 @@ impl Query {
             QueryBody::Sequence(s) => s.run(&events, &times, &self.category_field),
             QueryBody::Sample(s) => s.run(&events, &self.category_field, self.max_samples_per_key),
         };
+        self.finish(hits)
+    }
+
+    /// Applies the pipes and the size limit.
+    fn finish(&self, mut hits: Vec<Hit>) -> Vec<Hit> {
         for p in &self.pipes {
             match *p {
                 Pipe::Head(n) => hits.truncate(n),

@@ -100,12 +100,12 @@ impl<T: Send> Ctx<'_, '_, T> {
             self.problem(loc, p);
         }
         let keep = self.sink.keep;
-        let prepared = n.into_iter().map(|n| prepare(n, keep)).collect();
+        let prepared: Vec<_> = n.into_iter().map(|n| prepare(n, keep)).collect();
         self.accept_prepared(prepared);
     }
 
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
-    fn accept_prepared(&mut self, items: Vec<Prepared<T>>) {
+    fn accept_prepared(&mut self, items: impl IntoIterator<Item = Prepared<T>>) {
         for Prepared { key, format, unmapped, kept } in items {
             if let Some(key) = key
                 && !self.seen.insert(key) {
@@ -241,7 +241,24 @@ struct Block {
 
 /// What the workers made of one line: its number, and its events and
 /// problems, or why it could not be parsed.
-type LineResult<T> = (u64, Result<(Vec<Prepared<T>>, Vec<String>), String>);
+type LineResult<T> = (u64, Result<(Items<T>, Vec<String>), String>);
+
+/// A line's records: nearly always one, held inline (a `Vec` per line is
+/// an allocation for each of millions of lines).
+enum Items<T> {
+    One(Prepared<T>),
+    Many(Vec<Prepared<T>>),
+}
+
+impl<T> Items<T> {
+    fn into_iter(self) -> impl Iterator<Item = Prepared<T>> {
+        let (one, many) = match self {
+            Items::One(p) => (Some(p), Vec::new()),
+            Items::Many(v) => (None, v),
+        };
+        one.into_iter().chain(many)
+    }
+}
 
 /// Reads JSON lines in blocks of about [`BLOCK_BYTES`] and normalises each
 /// block on all cores while this thread reads the next one (the reader may
@@ -263,12 +280,14 @@ fn read_lines<R: BufRead, T: Send>(
     // the buffer of the block before last, reused: fresh 4 MiB buffers
     // cost page faults and zeroing
     let mut spare = Vec::new();
+    // one block's results, reused: filled in place by index, so neither the
+    // workers' partial vectors nor a fresh result vector per block are made
+    let mut results: Vec<Option<LineResult<T>>> = Vec::new();
     loop {
-        let mut results: Option<Vec<LineResult<T>>> = None;
         let next = rayon::in_place_scope(|scope| {
             if let Some(block) = pending.as_ref() {
                 let (file, results) = (&file, &mut results);
-                scope.spawn(move |_| *results = Some(normalize_block(block, file, keep, projection)));
+                scope.spawn(move |_| normalize_block(block, file, keep, projection, results));
             }
             read_block(&mut reader, &mut carry, &mut spare, &mut lineno, &mut errors)
         });
@@ -278,13 +297,13 @@ fn read_lines<R: BufRead, T: Send>(
         for (location, message) in errors.drain(..) {
             ctx.problem(location, message);
         }
-        for (ln, r) in results.into_iter().flatten() {
+        for (ln, r) in results.drain(..).flatten() {
             match r {
                 Ok((items, problems)) => {
                     for p in problems {
                         ctx.problem(format!("line {ln}"), p);
                     }
-                    ctx.accept_prepared(items);
+                    ctx.accept_prepared(items.into_iter());
                 }
                 Err(e) => ctx.problem(format!("line {ln}"), e),
             }
@@ -366,46 +385,49 @@ fn read_block<R: BufRead>(
     Some(Block { buf, spans })
 }
 
-/// Parses and normalises a block's lines on all cores.
+/// Parses and normalises a block's lines on all cores, into `out` (one
+/// entry per line, `None` for a blank one).
 fn normalize_block<T: Send>(
     block: &Block,
     file: &Arc<str>,
     keep: &(dyn Fn(Event) -> Option<T> + Sync),
     projection: Option<&crate::Projection>,
-) -> Vec<LineResult<T>> {
+    out: &mut Vec<Option<LineResult<T>>>,
+) {
     let buf = &block.buf;
     block
         .spans
         .par_iter()
-        .filter_map(|&(a, b, ln)| {
+        .map(|&(a, b, ln)| {
             let line = trim(&buf[a..b]);
             if line.is_empty() {
                 return None;
             }
-            let origin = Origin {
+            let origin = || Origin {
                 file: file.clone(),
                 locator: Locator::Line(ln),
             };
             // plain ECS lines: only the consumer's fields are built
             if let Some(p) = projection {
-                match crate::projected::read_line(line, p, origin.clone()) {
+                match crate::projected::read_line(line, p, origin) {
                     Some(crate::projected::Projected::Kept(ev)) => {
                         let kept = keep(ev);
-                        return Some((ln, Ok((vec![Prepared { key: None, format: Format::Ecs, unmapped: None, kept }], Vec::new()))));
+                        return Some((ln, Ok((Items::One(Prepared { key: None, format: Format::Ecs, unmapped: None, kept }), Vec::new()))));
                     }
                     Some(crate::projected::Projected::Dropped) => {
-                        return Some((ln, Ok((vec![Prepared { key: None, format: Format::Ecs, unmapped: None, kept: None }], Vec::new()))));
+                        return Some((ln, Ok((Items::One(Prepared { key: None, format: Format::Ecs, unmapped: None, kept: None }), Vec::new()))));
                     }
                     None => {}
                 }
             }
+            let origin = origin();
             // CrowdStrike FDR lines skip the generic JSON tree
             if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
                 let mut problems = Vec::new();
                 if let Some(n) =
                     quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
                 {
-                    return Some((ln, Ok((vec![prepare((n, None), keep)], problems))));
+                    return Some((ln, Ok((Items::One(prepare((n, None), keep)), problems))));
                 }
             }
             Some((
@@ -413,11 +435,11 @@ fn normalize_block<T: Send>(
                 parse_line(line).map(|doc| {
                     let mut problems = Vec::new();
                     let n = normalize(doc, origin, &mut problems);
-                    (n.into_iter().map(|n| prepare(n, keep)).collect(), problems)
+                    (Items::Many(n.into_iter().map(|n| prepare(n, keep)).collect()), problems)
                 }),
             ))
         })
-        .collect()
+        .collect_into_vec(out);
 }
 
 fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {

@@ -15,6 +15,10 @@
 //! reads (serde_json keeps only the last whole value), a document that is
 //! not an object, or anything serde rejects sends the line back to the full
 //! reader, which normalises and reports it as before.
+//!
+//! A projection can also carry the literals its consumer requires (see
+//! [`Projection::require_literals`]): a line that provably lacks them is
+//! only validated, not walked — the cheap test of most lines in a hunt.
 
 use quarry_event::{Event, FieldId, Origin, Value, field_id};
 use rustc_hash::FxHashMap;
@@ -53,17 +57,38 @@ pub struct Projection {
     paths: FxHashMap<Box<str>, PathKind>,
     agent_type: FieldId,
     dataset: FieldId,
+    timestamp: FieldId,
     /// Fields an event can have (the capacity a projected event starts with).
     count: usize,
     /// Path prefixes (`endgame.`) under which every field is wanted.
     prefixes: Vec<Box<str>>,
     /// Events that fail this are counted and dropped right after the parse.
     wanted: Box<dyn Fn(&Event) -> bool + Send + Sync>,
+    /// Lines lacking a required literal are only validated.
+    prefilter: Option<Prefilter>,
+}
+
+/// Required literals ([`Projection::require_literals`]): one automaton per
+/// clause, each matching any of its alternatives as written in JSON.
+struct Prefilter {
+    clauses: Vec<aho_corasick::AhoCorasick>,
+    /// `\u` and `\/`: when neither occurs the line has no such escape,
+    /// without walking its backslashes one by one.
+    unicode_escape: memchr::memmem::Finder<'static>,
+    slash_escape: memchr::memmem::Finder<'static>,
+    /// A projection reading no field and wanting no event: its walk is the
+    /// validation a skipped line still gets, with the same tests (serde's
+    /// whole-line parse, [`NOT_PLAIN_ECS`], Elastic Defend), so a skipped
+    /// line is one the full walk reads as plain ECS (or, for a key repeated
+    /// on a path only the full walk reads, one the full reader reads as
+    /// plain ECS: counted the same, and unmatched, as it lacks the literal).
+    shell: Box<Projection>,
 }
 
 impl Projection {
     /// Reads `fields` (dotted paths) and every field under `prefixes`
-    /// (each ending in `.`); only events passing `wanted` are kept.
+    /// (each ending in `.`); only events passing `wanted` are kept
+    /// (`wanted` sees the event's fields, not yet its origin).
     pub fn new(
         fields: &[String],
         prefixes: &[&str],
@@ -97,10 +122,52 @@ impl Projection {
             paths,
             agent_type: field_id("agent.type"),
             dataset: field_id("data_stream.dataset"),
+            timestamp: field_id("@timestamp"),
             count: exact.len(),
             prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
             wanted: Box::new(wanted),
+            prefilter: None,
         }
+    }
+
+    /// Declares literals every wanted event holds, as clauses of
+    /// alternatives (`quarry_eql::Query::required_literals`): a wanted
+    /// event has, for each clause, one alternative within the text of some
+    /// field value, ASCII case aside. A line is then dropped unwalked when
+    /// it is ASCII, has no `\u` or `\/` escape (behind which a literal could
+    /// hide), lacks every alternative of some clause, and validates as a
+    /// plain ECS object; any other line is read as before. Literals must be
+    /// ASCII without control characters; otherwise no prefilter is set.
+    pub fn require_literals(mut self, clauses: &[Vec<String>]) -> Projection {
+        let usable = |l: &String| !l.is_empty() && l.bytes().all(|b| b.is_ascii() && !b.is_ascii_control());
+        if clauses.is_empty() || !clauses.iter().flatten().all(usable) {
+            return self;
+        }
+        let mut automata = Vec::with_capacity(clauses.len());
+        for clause in clauses {
+            // as the literal appears inside a JSON string without \u escapes
+            let encoded: Vec<String> = clause
+                .iter()
+                .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
+                .collect();
+            match aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&encoded)
+            {
+                Ok(ac) if !clause.is_empty() => automata.push(ac),
+                _ => return self,
+            }
+        }
+        let mut shell = Projection::new(&[], &[], |_| false);
+        // it only ever drops: its events need no room for fields up front
+        shell.count = 0;
+        self.prefilter = Some(Prefilter {
+            clauses: automata,
+            unicode_escape: memchr::memmem::Finder::new(b"\\u").into_owned(),
+            slash_escape: memchr::memmem::Finder::new(b"\\/").into_owned(),
+            shell: Box::new(shell),
+        });
+        self
     }
 
     /// Is the path wanted (with its id, when known), does it lead to wanted paths?
@@ -128,20 +195,81 @@ pub(crate) enum Projected {
 }
 
 /// Reads one JSON line with a projection; `None` sends the line to the
-/// full reader.
-pub(crate) fn read_line(line: &[u8], proj: &Projection, origin: Origin) -> Option<Projected> {
-    let mut ev = Event::with_capacity(origin, proj.count);
-    let mut path = String::with_capacity(64);
+/// full reader. `origin` is only called for an event kept: the events of
+/// dropped lines (and the one `wanted` sees) have an empty origin, which
+/// spares every line a reference count on the shared file name.
+pub(crate) fn read_line(
+    line: &[u8],
+    proj: &Projection,
+    origin: impl FnOnce() -> Origin,
+) -> Option<Projected> {
+    if let Some(pre) = &proj.prefilter
+        && lacks_literal(line, pre)
+    {
+        // the walk of a projection that wants nothing: `Dropped` for a
+        // well-formed plain ECS object, `None` for what the full reader
+        // must see, exactly as the full walk would decide
+        if let Some(dropped) = walk_line(line, &pre.shell) {
+            return Some(dropped);
+        }
+    }
+    match walk_line(line, proj)? {
+        Projected::Kept(mut ev) => {
+            ev.origin = origin();
+            Some(Projected::Kept(ev))
+        }
+        dropped => Some(dropped),
+    }
+}
+
+thread_local! {
+    /// The placeholder origin of projected events, per thread (an `Arc`
+    /// shared by all threads would bounce its count between cores).
+    static NO_ORIGIN: Origin = Origin::default();
+    /// The path buffer of the walk, reused line after line.
+    static PATH: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(64));
+}
+
+/// Does the line provably lack every alternative of some required clause?
+/// Only an ASCII line without `\u` and `\/` escapes can tell: in any other,
+/// a literal may be spelled differently from its plain JSON encoding.
+fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
+    if !line.is_ascii() {
+        return false;
+    }
+    if pre.unicode_escape.find(line).is_none() && pre.slash_escape.find(line).is_none() {
+        return pre.clauses.iter().any(|ac| !ac.is_match(line));
+    }
+    // walk the escapes pairwise so that an escaped backslash before a `u`
+    // (`C:\\users`) is not taken for a `\u`
+    let mut at = 0;
+    while let Some(i) = memchr::memchr(b'\\', &line[at..]) {
+        match line.get(at + i + 1) {
+            Some(b'u' | b'/') | None => return false,
+            _ => at += i + 2,
+        }
+    }
+    pre.clauses.iter().any(|ac| !ac.is_match(line))
+}
+
+/// The projected walk proper (see [`read_line`]).
+fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
+    let mut ev = Event::with_capacity(NO_ORIGIN.with(Origin::clone), proj.count);
     let mut de = serde_json::Deserializer::from_slice(line);
     let mut top = TopKeys::default();
-    Walk {
-        proj,
-        ev: &mut ev,
-        path: &mut path,
-        top: Some(&mut top),
-    }
-    .deserialize(&mut de)
-    .ok()?;
+    PATH.with(|path| {
+        // a walk never reads another line, so the buffer is free here
+        let mut path = path.try_borrow_mut().ok()?;
+        path.clear();
+        Walk {
+            proj,
+            ev: &mut ev,
+            path: &mut path,
+            top: Some(&mut top),
+        }
+        .deserialize(&mut de)
+        .ok()
+    })?;
     de.end().ok()?;
     if top.not_plain_ecs {
         return None;
@@ -155,7 +283,7 @@ pub(crate) fn read_line(line: &[u8], proj: &Projection, origin: Origin) -> Optio
     {
         return None;
     }
-    ev.timestamp = ev.get("@timestamp").and_then(Value::as_timestamp);
+    ev.timestamp = ev.get_id(proj.timestamp).and_then(Value::as_timestamp);
     if !(proj.wanted)(&ev) {
         return Some(Projected::Dropped);
     }
@@ -376,7 +504,7 @@ mod tests {
 
     fn same_as_full(line: &str, fields: &[&str]) {
         let p = proj(fields);
-        let Some(Projected::Kept(ev)) = read_line(line.as_bytes(), &p, Origin::default()) else {
+        let Some(Projected::Kept(ev)) = read_line(line.as_bytes(), &p, Origin::default) else {
             panic!("{line} not read projected");
         };
         let doc: serde_json::Value = serde_json::from_str(line).expect("json");
@@ -414,7 +542,7 @@ mod tests {
     #[test]
     fn other_formats_and_oddities_take_the_full_reader() {
         let p = proj(&["process.name"]);
-        let full = |l: &str| read_line(l.as_bytes(), &p, Origin::default()).is_none();
+        let full = |l: &str| read_line(l.as_bytes(), &p, Origin::default).is_none();
         assert!(full(r#"{"winlog":{"event_id":1},"process":{"name":"a"}}"#));
         assert!(full(r#"{"EventID":1,"Channel":"x"}"#));
         assert!(full(r#"{"\u0045ventID":1,"Channel":"x"}"#));
@@ -426,5 +554,66 @@ mod tests {
         assert!(full(r#"{"process":"#));
         assert!(full("{\"process\":{\"name\":\"a\"}} x"));
         assert!(!full(r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#));
+    }
+
+    fn dns_rule() -> Projection {
+        let f: Vec<String> = ["process.parent.name", "event.type"].iter().map(|s| s.to_string()).collect();
+        Projection::new(&f, &["endgame."], |ev| {
+            ev.get("process.parent.name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case("dns.exe"))
+        })
+        .require_literals(&[vec!["dns.exe".to_string()], vec!["start".to_string()]])
+    }
+
+    fn outcome(line: &str, p: &Projection) -> &'static str {
+        match read_line(line.as_bytes(), p, Origin::default) {
+            Some(Projected::Kept(_)) => "kept",
+            Some(Projected::Dropped) => "dropped",
+            None => "full",
+        }
+    }
+
+    #[test]
+    fn lines_lacking_a_required_literal_are_dropped_unwalked() {
+        let p = dns_rule();
+        assert!(lacks_literal(br#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
+        assert_eq!(outcome(r#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#, &p), "dropped");
+        assert_eq!(outcome(r#"{"process":{"parent":{"name":"dns.exe"}},"event":{"type":"start"}}"#, &p), "kept");
+        // another case, or behind an escape: walked, still matched
+        assert_eq!(outcome(r#"{"process":{"parent":{"name":"DNS.Exe"}},"event":{"type":"START"}}"#, &p), "kept");
+        assert_eq!(outcome(r#"{"process":{"parent":{"name":"\u0064ns.exe"}},"event":{"type":"start"}}"#, &p), "kept");
+        assert_eq!(outcome(r#"{"process":{"parent":{"name":"dns\u002eexe"}},"event":{"type":"start"}}"#, &p), "kept");
+        // an escaped backslash before a `u` is no escape: still prefiltered
+        assert!(lacks_literal(br#"{"a":"C:\\users","event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
+        assert!(!lacks_literal(br#"{"a":"C:\users","event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
+        assert!(!lacks_literal(r#"{"a":"é","event":{"type":"start"}}"#.as_bytes(), p.prefilter.as_ref().expect("set")));
+        // other formats and oddities still go to the full reader
+        for l in [
+            r#"{"event_simpleName":"ProcessRollup2","ParentBaseFileName":"cmd.exe"}"#,
+            r#"{"agent":{"type":"endpoint"},"process":{"name":"a"}}"#,
+            r#"{"data_stream":{"dataset":"endpoint.events.process"}}"#,
+            r#"{"process":{"name":"a"}"#,
+            r#"{"process":{"name":"a"}} x"#,
+            r#"[1,2]"#,
+        ] {
+            assert_eq!(outcome(l, &p), "full", "{l}");
+        }
+        assert_eq!(outcome(r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#, &p), "dropped");
+        // literals with JSON's escaped characters are searched as encoded
+        let q = Projection::new(&["a".to_string()], &[], |_| true)
+            .require_literals(&[vec![r#"C:\x"y"#.to_string()]]);
+        assert_eq!(outcome(r#"{"a":"C:\\X\"Y"}"#, &q), "kept");
+        assert_eq!(outcome(r#"{"a":"C:\\X Y"}"#, &q), "dropped");
+    }
+
+    #[test]
+    fn unusable_literals_set_no_prefilter() {
+        let p = Projection::new(&[], &[], |_| true);
+        assert!(p.require_literals(&[vec!["é".to_string()]]).prefilter.is_none());
+        let p = Projection::new(&[], &[], |_| true);
+        assert!(p.require_literals(&[vec![]]).prefilter.is_none());
+        let p = Projection::new(&[], &[], |_| true);
+        assert!(p.require_literals(&[]).prefilter.is_none());
     }
 }
