@@ -109,33 +109,66 @@ pub const MAX_LISTED: usize = 100;
 pub struct Retention {
     fields: FxHashSet<Box<str>>,
     ids: FxHashSet<quarry_event::FieldId>,
+    categories: FxHashSet<Box<str>>,
+    codes: FxHashSet<Box<str>>,
 }
 
 impl Retention {
-    /// Keeps [`BASE_FIELDS`] and every field the rules' pivots read.
+    /// Keeps [`BASE_FIELDS`] and every field the rules' pivots read; keeps
+    /// the events of [`CATEGORIES`] and those of any category or event code
+    /// a pivot asks for by value (service installs by `event.code: 7045`, …).
     pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Self {
         let mut fields: FxHashSet<Box<str>> = BASE_FIELDS.iter().map(|&f| f.into()).collect();
+        let mut categories: FxHashSet<Box<str>> = CATEGORIES.iter().map(|&c| c.into()).collect();
+        let mut codes: FxHashSet<Box<str>> = FxHashSet::default();
         for r in rules {
             for inv in &r.investigate {
                 for p in inv.providers.iter().flatten() {
                     fields.insert(p.field.as_str().into());
+                    if p.excluded || p.value.contains("{{") {
+                        continue;
+                    }
+                    match p.field.as_str() {
+                        "event.category" => {
+                            categories.insert(p.value.to_ascii_lowercase().into());
+                        }
+                        "event.code" => {
+                            codes.insert(p.value.as_str().into());
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
         let ids = fields.iter().map(|f| quarry_event::field_id(f)).collect();
-        Retention { fields, ids }
+        Retention {
+            fields,
+            ids,
+            categories,
+            codes,
+        }
     }
 
     /// Whether an investigation needs this event: it is on a known host and
-    /// of one of [`CATEGORIES`].
+    /// of a kept category or event code.
     pub fn wants(&self, ev: &Event) -> bool {
-        host_key(ev).is_some() && CATEGORIES.iter().any(|c| ev.has_value("event.category", c))
+        let kept = |path: &str, set: &FxHashSet<Box<str>>| {
+            ev.get(path).is_some_and(|v| {
+                v.iter().any(|x| {
+                    // ECS categories are lower-case; codes are digits
+                    x.to_text().is_some_and(|t| set.contains(t.as_ref()))
+                })
+            })
+        };
+        host_key(ev).is_some()
+            && (kept("event.category", &self.categories) || (!self.codes.is_empty() && kept("event.code", &self.codes)))
     }
 
     /// The event slimmed and packed for the pool, with its host key; `None`
-    /// when the investigation does not want it.
-    pub fn pack(&self, ev: &Event) -> Option<(String, Packed)> {
-        if !self.wants(ev) {
+    /// when the investigation does not want it — unless `always` (an event a
+    /// rule matched: pivots look for the alert's own kind of event).
+    pub fn pack(&self, ev: &Event, always: bool) -> Option<(String, Packed)> {
+        if !always && !self.wants(ev) {
             return None;
         }
         let host = host_key(ev)?;
@@ -360,6 +393,62 @@ pub struct Alert {
     /// Pivots that look for alerts (`event.kind: signal`), by their index in
     /// `quarry.investigate`: run by [`link_alerts`].
     signal_pivots: Vec<(usize, Pivot)>,
+    /// Pivots not confined to the alert's host: run by [`run_cross_host`].
+    cross_host_pivots: Vec<(usize, Pivot)>,
+}
+
+/// Runs the pivots that search every host (no `host.id` term) for all
+/// alerts at once: each host's pool is unpacked once for all of them, not
+/// once per alert.
+pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
+    if alerts.iter().all(|a| a.cross_host_pivots.is_empty()) {
+        return;
+    }
+    // (alert, pivot) → what it found so far
+    let mut acc: Vec<Vec<(usize, Vec<(i64, J)>, usize)>> = alerts
+        .iter()
+        .map(|a| a.cross_host_pivots.iter().map(|_| (0, Vec::new(), 0)).collect())
+        .collect();
+    for (key, pool) in &inv.hosts {
+        let unpacked;
+        let events: &[Event] = match pool.events.get() {
+            Some(h) => &h.events,
+            None => {
+                unpacked = pool.packed.iter().filter_map(Packed::unpack).collect::<Vec<_>>();
+                &unpacked
+            }
+        };
+        for (a, found) in alerts.iter().zip(acc.iter_mut()) {
+            let same = a.host.as_deref() == Some(key.as_str());
+            for ((_, pivot), (count, listed, after)) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
+                for e in events {
+                    match pivot.in_window(e) {
+                        Some(true) if pivot.matches_terms(e, same) => {
+                            *count += 1;
+                            if listed.len() < MAX_LISTED * 4 {
+                                listed.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
+                            }
+                        }
+                        None if pivot.matches_terms(e, same) => *after += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    for (a, found) in alerts.iter_mut().zip(acc) {
+        for ((slot, _), (count, mut listed, after)) in std::mem::take(&mut a.cross_host_pivots).into_iter().zip(found) {
+            listed.sort_by_key(|(t, _)| *t);
+            let r = PivotResult {
+                count,
+                events: listed.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect(),
+                after_window: after,
+            };
+            if let Some(p) = a.doc["quarry"]["investigate"].get_mut(slot) {
+                r.fill(p);
+            }
+        }
+    }
 }
 
 /// A process as an alert shows it.
@@ -476,6 +565,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
     let lookup = |f: &str| last.and_then(|e| field_text(e, f));
     let mut pivots_json = Vec::new();
     let mut signal_pivots = Vec::new();
+    let mut cross_host_pivots = Vec::new();
     for inv_def in &rule.investigate {
         let pivot = Pivot::fill(inv_def, &lookup, time);
         let mut pj = pivot.to_json();
@@ -486,6 +576,9 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
         });
         if wants_signals {
             signal_pivots.push((pivots_json.len(), pivot));
+        } else if !pivot.groups.is_empty() && !pivot.host_scoped {
+            // over every host: run for all alerts at once, a host at a time
+            cross_host_pivots.push((pivots_json.len(), pivot));
         } else if !pivot.groups.is_empty() {
             inv.run_pivot(&pivot, host.as_deref()).fill(&mut pj);
         }
@@ -531,6 +624,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
         doc,
         host,
         signal_pivots,
+        cross_host_pivots,
     }
 }
 
@@ -573,5 +667,82 @@ pub fn link_alerts(alerts: &mut [Alert]) {
                 p["events"] = J::Array(list);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quarry_event::Origin;
+
+    const RULE: &str = r#"
+[rule]
+rule_id = "t-1"
+name = "Service installed"
+type = "eql"
+language = "eql"
+severity = "high"
+risk_score = 73
+query = 'any where event.code == "7045"'
+
+[[transform.investigate]]
+label = "Same service on this host"
+providers = [[
+  { excluded = false, field = "event.code", queryType = "phrase", value = "7045", valueType = "string" },
+  { excluded = false, field = "host.id", queryType = "phrase", value = "{{host.id}}", valueType = "string" },
+]]
+relativeFrom = "now-1h"
+relativeTo = "now"
+
+[[transform.investigate]]
+label = "Same service name across hosts"
+providers = [[
+  { excluded = false, field = "winlog.event_data.ServiceName", queryType = "phrase", value = "{{winlog.event_data.ServiceName}}", valueType = "string" },
+  { excluded = false, field = "event.code", queryType = "phrase", value = "7045", valueType = "string" },
+]]
+relativeFrom = "now-48h/h"
+relativeTo = "now"
+"#;
+
+    fn service(host: &str, name: &str, t: i64) -> Event {
+        let mut e = Event::new(Origin::default());
+        e.set("host.name", host);
+        e.set("event.code", "7045");
+        e.set("event.category", vec!["configuration"]);
+        e.set("winlog.event_data.ServiceName", name);
+        e.set("winlog.event_data.ImagePath", "C:\\x.exe");
+        e.set_timestamp(t);
+        e
+    }
+
+    #[test]
+    fn pivots_find_what_they_ask_for_on_the_host_and_across_hosts() {
+        let set = quarry_rules::load_str(RULE, "t.toml".into());
+        let rule = &set.rules[0];
+        let retention = Retention::for_rules([rule]);
+        const H: i64 = 3_600_000_000_000;
+        let evs = [service("A", "evil", 10 * H), service("B", "evil", 9 * H), service("B", "fine", 9 * H)];
+        // wanted by event code, though "configuration" is no category an
+        // investigation keeps by itself; slimmed to the pivot's fields
+        let packed: Vec<(String, Packed)> = evs.iter().filter_map(|e| retention.pack(e, false)).collect();
+        assert_eq!(packed.len(), 3);
+        let back = packed[0].1.unpack().unwrap();
+        assert_eq!(back.get_str("winlog.event_data.ServiceName"), Some("evil"));
+        assert!(back.get("winlog.event_data.ImagePath").is_none(), "not read by lineage, activity or pivots");
+        let mut inv = Investigation::from_packed(packed);
+        let hit = Hit::Event(evs[0].clone());
+        let mut alerts = vec![alert(rule, &hit, &inv)];
+        inv.release("a");
+        run_cross_host(&inv, &mut alerts);
+        let pivots = &alerts[0].doc["quarry"]["investigate"];
+        assert_eq!(pivots[0]["count"], 1, "host-scoped: A's own install: {pivots:#}");
+        assert_eq!(pivots[1]["count"], 2, "across hosts: A's and B's 'evil': {pivots:#}");
+        assert_eq!(alerts[0].doc["event"]["kind"], "signal");
+        assert_eq!(alerts[0].doc["kibana"]["alert"]["original_event"]["code"], "7045");
+        // no process, file, registry or network telemetry on A
+        assert_eq!(
+            alerts[0].doc["quarry"]["activity"]["no_telemetry"],
+            json!(["file", "registry", "network"])
+        );
     }
 }

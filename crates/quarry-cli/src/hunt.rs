@@ -196,7 +196,7 @@ pub fn run(args: HuntArgs) -> u8 {
         }
         // kept for the investigation (lineage, follow-on activity, pivots):
         // slimmed to the fields those read, and packed
-        let packed = retention.pack(&ev);
+        let packed = retention.pack(&ev, !matched.is_empty());
         match (matched.is_empty(), packed) {
             (true, None) => None,
             (true, Some(p)) => Some(Kept::Pool(p)),
@@ -277,6 +277,7 @@ pub fn run(args: HuntArgs) -> u8 {
             investigation.release(&host);
         }
     }
+    quarry_alert::run_cross_host(&investigation, &mut alerts);
     quarry_alert::link_alerts(&mut alerts);
     let mut alerts: Vec<J> = alerts.into_iter().map(|a| a.doc).collect();
     alerts.sort_by(|a, b| {
