@@ -239,6 +239,30 @@ fn a_dns_exe_child_alerts_on_every_source() {
             assert!(a["quarry"]["lineage"].is_object(), "{source}");
         }
     }
+    // all six in one folder, one run: each source normalised as itself and
+    // selected by the rule's index patterns
+    for (elastic, rule) in [(true, ELASTIC_RULE), (false, BUILTIN_RULE)] {
+        let alerts = hunt(elastic, &[&dir]);
+        let hits = alerts_of(&alerts, rule);
+        assert_eq!(hits.len(), cases.len(), "{rule}: {alerts:#?}");
+        let mut datasets: Vec<&str> = hits
+            .iter()
+            .filter_map(|a| a["kibana"]["alert"]["original_event"]["dataset"].as_str())
+            .collect();
+        datasets.sort_unstable();
+        assert_eq!(
+            datasets,
+            [
+                "crowdstrike.fdr",
+                "endpoint.events.process",
+                "m365_defender.event",
+                "sentinel_one_cloud_funnel.event",
+                "system.security",
+                "windows.sysmon_operational",
+            ],
+            "{rule}"
+        );
+    }
 }
 
 #[test]
