@@ -232,6 +232,50 @@ mod tests {
         assert!(p.size() < 200, "{}", p.size());
     }
 
+    fn scalar() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            any::<f64>().prop_filter("NaN never equals itself", |f| !f.is_nan()).prop_map(Value::Float),
+            ".{0,80}".prop_map(|s: String| Value::from(s.as_str())),
+            any::<i64>().prop_map(Value::Timestamp),
+            any::<[u8; 4]>().prop_map(|b| Value::Ip(IpAddr::from(b))),
+            any::<[u8; 16]>().prop_map(|b| Value::Ip(IpAddr::from(b))),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any event packs and unpacks to itself.
+        #[test]
+        fn packs_any_event(
+            fields in proptest::collection::vec(("[a-z]{1,8}(\\.[a-z]{1,8}){0,3}", scalar(), proptest::bool::ANY), 0..30),
+            ts in proptest::option::of(proptest::prelude::any::<i64>()),
+            line in proptest::prelude::any::<u64>(),
+        ) {
+            let mut ev = Event::new(Origin { file: "f.jsonl".into(), locator: Locator::Line(line) });
+            for (k, v, multi) in fields {
+                let v = if multi { Value::Array(vec![v.clone(), v]) } else { v };
+                ev.set(&format!("t.{k}"), v);
+            }
+            ev.timestamp = ts;
+            let back = pack(&ev).unpack().expect("unpacks");
+            let mut a: Vec<_> = ev.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let mut b: Vec<_> = back.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+            a.sort_by(|x, y| x.0.cmp(&y.0));
+            b.sort_by(|x, y| x.0.cmp(&y.0));
+            proptest::prop_assert_eq!(a, b);
+            proptest::prop_assert_eq!(back.timestamp, ev.timestamp);
+            proptest::prop_assert_eq!(back.origin, ev.origin);
+        }
+
+        /// Bytes that were never packed do not panic the unpacker.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = Packed { file: "x".into(), bytes: bytes.into() }.unpack();
+        }
+    }
+
     #[test]
     fn truncated_or_foreign_bytes_do_not_panic() {
         let mut ev = Event::new(Origin::default());
