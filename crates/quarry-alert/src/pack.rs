@@ -177,12 +177,15 @@ impl Packed {
             _ => Some(i64::from_le_bytes(r.array()?)),
         };
         let count = usize::try_from(r.varint()?).ok()?;
+        // a field takes at least two bytes: bytes not from `pack` must not
+        // size the event
+        let room = count.min((r.b.len() - r.at) / 2);
         let mut ev = Event::with_capacity(
             Origin {
                 file: self.file.clone(),
                 locator,
             },
-            count,
+            room,
         );
         for _ in 0..count {
             let id = FieldId::from_index(usize::try_from(r.varint()?).ok()?)?;
