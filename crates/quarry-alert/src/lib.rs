@@ -30,6 +30,7 @@ use quarry_lineage::{host_key, HostLineage, Lineage, Process};
 use quarry_rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{json, Map, Value as J};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// Event categories an investigation looks at.
@@ -107,7 +108,6 @@ pub const MAX_LISTED: usize = 100;
 /// Which events an investigation keeps, and which of their fields.
 #[derive(Debug, Clone)]
 pub struct Retention {
-    fields: FxHashSet<Box<str>>,
     ids: FxHashSet<quarry_event::FieldId>,
     categories: FxHashSet<Box<str>>,
     codes: FxHashSet<Box<str>>,
@@ -142,7 +142,6 @@ impl Retention {
         }
         let ids = fields.iter().map(|f| quarry_event::field_id(f)).collect();
         Retention {
-            fields,
             ids,
             categories,
             codes,
@@ -181,13 +180,6 @@ impl Retention {
         }
         Some((host, pack(&slim)))
     }
-
-    /// Strips an event down to the kept fields (and drops its echoed
-    /// source), so that holding every event of a host stays cheap.
-    pub fn slim(&self, ev: &mut Event) {
-        ev.source = None;
-        ev.retain(|k| self.fields.contains(k));
-    }
 }
 
 /// The evidence kept for investigating alerts: lineage, and per host the
@@ -217,6 +209,14 @@ struct HostEvents {
 }
 
 impl HostPool {
+    /// The host's events: as unpacked already, or unpacked for this use only.
+    fn events_now(&self) -> Cow<'_, [Event]> {
+        match self.events.get() {
+            Some(h) => Cow::Borrowed(&h.events),
+            None => Cow::Owned(self.packed.iter().filter_map(Packed::unpack).collect()),
+        }
+    }
+
     fn unpacked(&self, lin: Option<&HostLineage>) -> &HostEvents {
         self.events.get_or_init(|| {
             let mut events: Vec<Event> = self.packed.iter().filter_map(Packed::unpack).collect();
@@ -236,16 +236,6 @@ impl HostPool {
 }
 
 impl Investigation {
-    /// Builds lineage from the events and files each under its host.
-    pub fn new(events: Vec<Event>) -> Self {
-        Self::from_packed(
-            events
-                .into_iter()
-                .filter_map(|e| host_key(&e).map(|h| (h, pack(&e))))
-                .collect(),
-        )
-    }
-
     /// Builds the investigation from events packed where they were read
     /// ([`Retention::pack`]), each with its host key: lineage is built by
     /// unpacking each event once, the pools stay packed.
@@ -324,39 +314,62 @@ impl Investigation {
     /// pivot is confined to it; other hosts are unpacked one at a time and
     /// not kept.
     pub fn run_pivot(&self, pivot: &Pivot, host: Option<&str>) -> PivotResult {
-        let mut out = PivotResult::default();
+        let mut acc = PivotAcc::default();
         if pivot.groups.is_empty() {
-            return out;
+            return acc.finish();
         }
-        let mut found: Vec<(i64, J)> = Vec::new();
-        let mut scan = |events: &mut dyn Iterator<Item = &Event>, same: bool| {
-            for e in events {
-                match pivot.in_window(e) {
-                    Some(false) => {}
-                    Some(true) if pivot.matches_terms(e, same) => {
-                        out.count += 1;
-                        found.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
-                    }
-                    None if pivot.matches_terms(e, same) => out.after_window += 1,
-                    _ => {}
-                }
-            }
-        };
         for (key, pool) in &self.hosts {
             let same = host == Some(key.as_str());
             if pivot.host_scoped && !same {
                 continue;
             }
-            if same {
-                scan(&mut self.host_events(key).iter(), true);
+            let events = if same {
+                Cow::Borrowed(self.host_events(key))
             } else {
-                let events: Vec<Event> = pool.packed.iter().filter_map(Packed::unpack).collect();
-                scan(&mut events.iter(), false);
+                pool.events_now()
+            };
+            for e in events.iter() {
+                acc.observe(pivot, e, same);
             }
         }
-        found.sort_by_key(|(t, _)| *t);
-        out.events = found.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect();
-        out
+        acc.finish()
+    }
+}
+
+/// A pivot's findings while hosts are scanned: the count, the earliest
+/// [`MAX_LISTED`] matches (kept bounded as they come), and the matches after
+/// the window.
+#[derive(Default)]
+struct PivotAcc {
+    count: usize,
+    listed: Vec<(i64, J)>,
+    after_window: usize,
+}
+
+impl PivotAcc {
+    fn observe(&mut self, pivot: &Pivot, e: &Event, same_host: bool) {
+        match pivot.in_window(e) {
+            Some(true) if pivot.matches_terms(e, same_host) => {
+                self.count += 1;
+                self.listed.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
+                if self.listed.len() >= 2 * MAX_LISTED {
+                    // stable: of equal times, the first seen stay
+                    self.listed.sort_by_key(|(t, _)| *t);
+                    self.listed.truncate(MAX_LISTED);
+                }
+            }
+            None if pivot.matches_terms(e, same_host) => self.after_window += 1,
+            _ => {}
+        }
+    }
+
+    fn finish(mut self) -> PivotResult {
+        self.listed.sort_by_key(|(t, _)| *t);
+        PivotResult {
+            count: self.count,
+            events: self.listed.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect(),
+            after_window: self.after_window,
+        }
     }
 }
 
@@ -405,47 +418,25 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         return;
     }
     // (alert, pivot) → what it found so far
-    let mut acc: Vec<Vec<(usize, Vec<(i64, J)>, usize)>> = alerts
+    let mut acc: Vec<Vec<PivotAcc>> = alerts
         .iter()
-        .map(|a| a.cross_host_pivots.iter().map(|_| (0, Vec::new(), 0)).collect())
+        .map(|a| a.cross_host_pivots.iter().map(|_| PivotAcc::default()).collect())
         .collect();
     for (key, pool) in &inv.hosts {
-        let unpacked;
-        let events: &[Event] = match pool.events.get() {
-            Some(h) => &h.events,
-            None => {
-                unpacked = pool.packed.iter().filter_map(Packed::unpack).collect::<Vec<_>>();
-                &unpacked
-            }
-        };
+        let events = pool.events_now();
         for (a, found) in alerts.iter().zip(acc.iter_mut()) {
             let same = a.host.as_deref() == Some(key.as_str());
-            for ((_, pivot), (count, listed, after)) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
-                for e in events {
-                    match pivot.in_window(e) {
-                        Some(true) if pivot.matches_terms(e, same) => {
-                            *count += 1;
-                            if listed.len() < MAX_LISTED * 4 {
-                                listed.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
-                            }
-                        }
-                        None if pivot.matches_terms(e, same) => *after += 1,
-                        _ => {}
-                    }
+            for ((_, pivot), found) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
+                for e in events.iter() {
+                    found.observe(pivot, e, same);
                 }
             }
         }
     }
     for (a, found) in alerts.iter_mut().zip(acc) {
-        for ((slot, _), (count, mut listed, after)) in std::mem::take(&mut a.cross_host_pivots).into_iter().zip(found) {
-            listed.sort_by_key(|(t, _)| *t);
-            let r = PivotResult {
-                count,
-                events: listed.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect(),
-                after_window: after,
-            };
+        for ((slot, _), found) in std::mem::take(&mut a.cross_host_pivots).into_iter().zip(found) {
             if let Some(p) = a.doc["quarry"]["investigate"].get_mut(slot) {
-                r.fill(p);
+                found.finish().fill(p);
             }
         }
     }
@@ -508,13 +499,19 @@ fn field_text(ev: &Event, field: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Builds the alert for one hit of a rule.
-pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
-    let events: Vec<&Event> = match hit {
+/// The events of a hit, in order (a sequence's missing terms left out); the
+/// last is the one an alert is about.
+pub fn hit_events(hit: &Hit) -> Vec<&Event> {
+    match hit {
         Hit::Event(e) => vec![e],
         Hit::Sequence { events, .. } => events.iter().flatten().collect(),
         Hit::Sample { events, .. } => events.iter().collect(),
-    };
+    }
+}
+
+/// Builds the alert for one hit of a rule.
+pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
+    let events = hit_events(hit);
     let last = events.last().copied();
     let host = last.and_then(host_key);
     let time = last.and_then(|e| e.timestamp);

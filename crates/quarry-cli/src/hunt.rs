@@ -235,11 +235,7 @@ pub fn run(args: HuntArgs) -> u8 {
         let total = hits.len();
         let mut n = 0usize;
         for h in hits {
-            let last = match &h {
-                Hit::Event(e) => Some(e),
-                Hit::Sequence { events, .. } => events.iter().flatten().last(),
-                Hit::Sample { events, .. } => events.last(),
-            };
+            let last = quarry_alert::hit_events(&h).last().copied();
             let host = last.and_then(quarry_lineage::host_key);
             if let Some(x) = last.and_then(|e| exceptions.suppresses(&rule.rule_id, e)) {
                 *suppressed

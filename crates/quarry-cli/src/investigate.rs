@@ -231,15 +231,11 @@ pub fn run(args: InvestigateArgs) -> u8 {
     let retention = Retention::for_rules(rule);
 
     // only the alert's host is read into memory: state is per host
-    let (events, read) = quarry_read::scan(&args.inputs, |mut ev| {
-        if host_key(&ev).as_deref() != Some(host.as_str()) || !retention.wants(&ev) {
-            return None;
-        }
-        retention.slim(&mut ev);
-        Some(ev)
+    let (packed, read) = quarry_read::scan(&args.inputs, |ev| {
+        retention.pack(&ev, false).filter(|(h, _)| *h == host)
     });
     let code = output::report_problems(&read);
-    let inv = Investigation::new(events);
+    let inv = Investigation::from_packed(packed);
 
     let lin = inv.lineage.host(&host);
     let (proc_index, link) = match lin {

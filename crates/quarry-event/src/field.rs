@@ -170,24 +170,14 @@ thread_local! {
 
 /// The id of a field path, registering the path if it is new.
 pub fn field_id(name: &str) -> FieldId {
-    if let Some(id) = lookup_local(name) {
+    if let Some(id) = find_field(name) {
         return id;
     }
     let (id, stored) = {
-        let found = GLOBAL
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .ids
-            .get_key_value(name)
-            .map(|(k, v)| (*v, *k));
-        match found {
-            Some(f) => f,
-            None => {
-                let mut g = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
-                let id = g.register(name);
-                (id, g.names[id as usize])
-            }
-        }
+        let mut g = GLOBAL.write().unwrap_or_else(|e| e.into_inner());
+        // `register` finds a name another thread registered meanwhile
+        let id = g.register(name);
+        (id, g.names[id as usize])
     };
     LOCAL.with(|l| l.borrow_mut().ids.insert(stored, id));
     FieldId(id)
