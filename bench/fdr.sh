@@ -19,16 +19,7 @@ gzip -1 -c "$TMP/fdr.ndjson" > "$TMP/fdr.ndjson.gz"
 RAW_MB=$(python3 -c "import os; print(round(os.path.getsize('$TMP/fdr.ndjson')/1e6))")
 GZ_MB=$(python3 -c "import os; print(round(os.path.getsize('$TMP/fdr.ndjson.gz')/1e6))")
 
-# wall seconds and peak RSS (MB) of a command, best of 3
-measure() {
-  local best=999999 rss=0
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$TMP/t" "$@" >/dev/null 2>"$TMP/err" || true
-    read -r s kb < <(tail -n1 "$TMP/t")
-    best=$(python3 -c "print(min($best, $s))"); rss=$(( kb > rss ? kb : rss ))
-  done
-  echo "$best $((rss / 1024))"
-}
+. bench/lib.sh
 
 printf '| %-52s | %8s | %8s | %8s |\n' "workload" "seconds" "MB/s" "peak MB"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "----------" "----------"

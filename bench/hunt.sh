@@ -11,16 +11,8 @@ DUMP="${EVTX_DUMP:-$(command -v evtx_dump || echo "$HOME/.cargo/bin/evtx_dump")}
 CORES=$(nproc)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 RULES=(--rules "$SHARED/rules/elastic/rules" --rules "$SHARED/rules/elastic/rules_building_block")
-
-measure() {
-  local best=999999 rss=0
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$TMP/t" "$@" >"$TMP/out" 2>"$TMP/err" || true
-    read -r s kb < <(tail -n1 "$TMP/t")
-    best=$(python3 -c "print(min($best, $s))"); rss=$(( kb > rss ? kb : rss ))
-  done
-  echo "$best $((rss / 1024))"
-}
+. bench/lib.sh
+MEASURE_OUT="$TMP/out"   # the alerts, counted below
 
 printf '| %-58s | %8s | %8s | %-22s |\n' "workload" "seconds" "peak MB" "result"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..60})" "----------" "----------" "------------------------"

@@ -11,16 +11,7 @@ Q=./target/release/quarry
 CORES=$(nproc)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 
-# wall seconds and peak RSS (MB) of a command, best of 3
-measure() {
-  local best=999999 rss=0
-  for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$TMP/t" "$@" >/dev/null 2>&1 || true
-    read -r s kb < <(tail -n1 "$TMP/t")
-    best=$(python3 -c "print(min($best, $s))"); rss=$(( kb > rss ? kb : rss ))
-  done
-  echo "$best $((rss / 1024))"
-}
+. bench/lib.sh
 
 EVTX="$SHARED/corpus/evtx/sbousseaden"
 EVTX_MB=$(du -sm "$EVTX" | cut -f1)
