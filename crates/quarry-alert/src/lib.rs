@@ -160,7 +160,8 @@ impl Retention {
             })
         };
         host_key(ev).is_some()
-            && (kept("event.category", &self.categories) || (!self.codes.is_empty() && kept("event.code", &self.codes)))
+            && (kept("event.category", &self.categories)
+                || (!self.codes.is_empty() && kept("event.code", &self.codes)))
     }
 
     /// The event slimmed and packed for the pool, with its host key; `None`
@@ -288,7 +289,11 @@ impl Investigation {
         };
         let mut procs = vec![process];
         if let Some(p) = lin.process(process) {
-            procs.extend(lin.descendants(p).into_iter().filter_map(|d| lin.index_of(d)));
+            procs.extend(
+                lin.descendants(p)
+                    .into_iter()
+                    .filter_map(|d| lin.index_of(d)),
+            );
         }
         let mut idx: Vec<usize> = procs
             .iter()
@@ -351,7 +356,8 @@ impl PivotAcc {
         match pivot.in_window(e) {
             Some(true) if pivot.matches_terms(e, same_host) => {
                 self.count += 1;
-                self.listed.push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
+                self.listed
+                    .push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
                 if self.listed.len() >= 2 * MAX_LISTED {
                     // stable: of equal times, the first seen stay
                     self.listed.sort_by_key(|(t, _)| *t);
@@ -367,7 +373,12 @@ impl PivotAcc {
         self.listed.sort_by_key(|(t, _)| *t);
         PivotResult {
             count: self.count,
-            events: self.listed.into_iter().take(MAX_LISTED).map(|(_, j)| j).collect(),
+            events: self
+                .listed
+                .into_iter()
+                .take(MAX_LISTED)
+                .map(|(_, j)| j)
+                .collect(),
             after_window: self.after_window,
         }
     }
@@ -420,7 +431,12 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
     // (alert, pivot) → what it found so far
     let mut acc: Vec<Vec<PivotAcc>> = alerts
         .iter()
-        .map(|a| a.cross_host_pivots.iter().map(|_| PivotAcc::default()).collect())
+        .map(|a| {
+            a.cross_host_pivots
+                .iter()
+                .map(|_| PivotAcc::default())
+                .collect()
+        })
         .collect();
     for (key, pool) in &inv.hosts {
         let events = pool.events_now();
@@ -434,7 +450,10 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         }
     }
     for (a, found) in alerts.iter_mut().zip(acc) {
-        for ((slot, _), found) in std::mem::take(&mut a.cross_host_pivots).into_iter().zip(found) {
+        for ((slot, _), found) in std::mem::take(&mut a.cross_host_pivots)
+            .into_iter()
+            .zip(found)
+        {
             if let Some(p) = a.doc["quarry"]["investigate"].get_mut(slot) {
                 found.finish().fill(p);
             }
@@ -718,24 +737,43 @@ relativeTo = "now"
         let rule = &set.rules[0];
         let retention = Retention::for_rules([rule]);
         const H: i64 = 3_600_000_000_000;
-        let evs = [service("A", "evil", 10 * H), service("B", "evil", 9 * H), service("B", "fine", 9 * H)];
+        let evs = [
+            service("A", "evil", 10 * H),
+            service("B", "evil", 9 * H),
+            service("B", "fine", 9 * H),
+        ];
         // wanted by event code, though "configuration" is no category an
         // investigation keeps by itself; slimmed to the pivot's fields
-        let packed: Vec<(String, Packed)> = evs.iter().filter_map(|e| retention.pack(e, false)).collect();
+        let packed: Vec<(String, Packed)> = evs
+            .iter()
+            .filter_map(|e| retention.pack(e, false))
+            .collect();
         assert_eq!(packed.len(), 3);
         let back = packed[0].1.unpack().unwrap();
         assert_eq!(back.get_str("winlog.event_data.ServiceName"), Some("evil"));
-        assert!(back.get("winlog.event_data.ImagePath").is_none(), "not read by lineage, activity or pivots");
+        assert!(
+            back.get("winlog.event_data.ImagePath").is_none(),
+            "not read by lineage, activity or pivots"
+        );
         let mut inv = Investigation::from_packed(packed);
         let hit = Hit::Event(evs[0].clone());
         let mut alerts = vec![alert(rule, &hit, &inv)];
         inv.release("a");
         run_cross_host(&inv, &mut alerts);
         let pivots = &alerts[0].doc["quarry"]["investigate"];
-        assert_eq!(pivots[0]["count"], 1, "host-scoped: A's own install: {pivots:#}");
-        assert_eq!(pivots[1]["count"], 2, "across hosts: A's and B's 'evil': {pivots:#}");
+        assert_eq!(
+            pivots[0]["count"], 1,
+            "host-scoped: A's own install: {pivots:#}"
+        );
+        assert_eq!(
+            pivots[1]["count"], 2,
+            "across hosts: A's and B's 'evil': {pivots:#}"
+        );
         assert_eq!(alerts[0].doc["event"]["kind"], "signal");
-        assert_eq!(alerts[0].doc["kibana"]["alert"]["original_event"]["code"], "7045");
+        assert_eq!(
+            alerts[0].doc["kibana"]["alert"]["original_event"]["code"],
+            "7045"
+        );
         // no process, file, registry or network telemetry on A
         assert_eq!(
             alerts[0].doc["quarry"]["activity"]["no_telemetry"],

@@ -162,7 +162,10 @@ impl Packed {
     /// The event back, as it was packed (`None` only if the bytes were not
     /// written by [`pack`]).
     pub fn unpack(&self) -> Option<Event> {
-        let mut r = Reader { b: &self.bytes, at: 0 };
+        let mut r = Reader {
+            b: &self.bytes,
+            at: 0,
+        };
         let tag = r.byte()?;
         let n = r.varint()?;
         let locator = match tag {
@@ -213,7 +216,10 @@ mod tests {
             locator: Locator::Record(42),
         });
         ev.set_timestamp(1_638_652_750_604_000_000);
-        ev.set("process.executable", "C:\\Windows\\System32\\a-rather-long-path\\cmd.exe");
+        ev.set(
+            "process.executable",
+            "C:\\Windows\\System32\\a-rather-long-path\\cmd.exe",
+        );
         ev.set("process.name", "cmd.exe");
         ev.set("process.pid", 4242i64);
         ev.set("event.category", vec!["process", "network"]);
@@ -227,8 +233,14 @@ mod tests {
         let back = p.unpack().expect("unpacks");
         assert_eq!(back.timestamp, ev.timestamp);
         assert_eq!(back.origin, ev.origin);
-        let mut a: Vec<_> = ev.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let mut b: Vec<_> = back.fields().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let mut a: Vec<_> = ev
+            .fields()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut b: Vec<_> = back
+            .fields()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         a.sort_by(|x, y| x.0.cmp(&y.0));
         b.sort_by(|x, y| x.0.cmp(&y.0));
         assert_eq!(a, b);
@@ -240,7 +252,9 @@ mod tests {
         prop_oneof![
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::Int),
-            any::<f64>().prop_filter("NaN never equals itself", |f| !f.is_nan()).prop_map(Value::Float),
+            any::<f64>()
+                .prop_filter("NaN never equals itself", |f| !f.is_nan())
+                .prop_map(Value::Float),
             ".{0,80}".prop_map(|s: String| Value::from(s.as_str())),
             any::<i64>().prop_map(Value::Timestamp),
             any::<[u8; 4]>().prop_map(|b| Value::Ip(IpAddr::from(b))),
@@ -294,7 +308,10 @@ mod tests {
         }
         let junk = Packed {
             file: "x".into(),
-            bytes: vec![9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff].into(),
+            bytes: vec![
+                9, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ]
+            .into(),
         };
         assert!(junk.unpack().is_none());
     }

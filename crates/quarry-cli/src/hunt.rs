@@ -376,13 +376,20 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
                 ("user.name", &["user", "name"]),
                 ("process.pid", &["process", "pid"]),
                 ("process.entity_id", &["process", "entity_id"]),
-                ("process.parent.command_line", &["process", "parent", "command_line"]),
+                (
+                    "process.parent.command_line",
+                    &["process", "parent", "command_line"],
+                ),
                 ("activity.count", &["quarry", "activity", "count"]),
                 ("coverage", &["quarry", "activity", "coverage"]),
                 ("origin", &["quarry", "origin"]),
             ];
             let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            let header: Vec<&str> = cols.iter().map(|(h, _)| *h).chain(more.iter().map(|(h, _)| *h)).collect();
+            let header: Vec<&str> = cols
+                .iter()
+                .map(|(h, _)| *h)
+                .chain(more.iter().map(|(h, _)| *h))
+                .collect();
             w.write_record(&header)?;
             for a in alerts {
                 let row: Vec<String> = cols

@@ -165,7 +165,10 @@ mod tests {
             s.unmapped.insert(format!("windows/System {i}"), 2);
         }
         let t = unmapped_text(&s);
-        assert!(t.starts_with("; unmapped: crowdstrike.fdr/FooEvent 12, windows/System 0 2"), "{t}");
+        assert!(
+            t.starts_with("; unmapped: crowdstrike.fdr/FooEvent 12, windows/System 0 2"),
+            "{t}"
+        );
         assert!(t.ends_with("… 4 more types (7 records)"), "{t}");
     }
 }

@@ -94,8 +94,9 @@ pub fn run(args: SearchArgs) -> u8 {
     // ECS JSON lines are parsed for these fields alone (and echoed as read)
     let pre = query.clone();
     // lines lacking a literal the query requires are only validated
-    let projection = quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
-        .require_literals(&query.required_literals());
+    let projection =
+        quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
+            .require_literals(&query.required_literals());
     let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
         if !query.matches(&ev) {
             return None;

@@ -393,27 +393,40 @@ fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
         "--rules",
         shared.join("rules/elastic/rules").to_str().unwrap(),
         "--rules",
-        shared.join("rules/elastic/rules_building_block").to_str().unwrap(),
+        shared
+            .join("rules/elastic/rules_building_block")
+            .to_str()
+            .unwrap(),
         "--format",
         "ndjson",
         shared.join("corpus").to_str().unwrap(),
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "problems reported, not fatal: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "problems reported, not fatal: {err}"
+    );
     let mut per_rule = std::collections::BTreeMap::new();
     for l in stdout(&out).lines() {
         let a: serde_json::Value = serde_json::from_str(l).expect("one alert per line");
         assert_eq!(a["event"]["kind"], "signal");
-        let name = a["kibana"]["alert"]["rule"]["name"].as_str().expect("rule name");
+        let name = a["kibana"]["alert"]["rule"]["name"]
+            .as_str()
+            .expect("rule name");
         *per_rule.entry(name.to_string()).or_insert(0usize) += 1;
     }
     let total: usize = per_rule.values().sum();
     assert!(err.contains(&format!("quarry: {total} alerts")), "{err}");
-    let mut snapshot = format!("# quarry hunt, all Elastic EQL rules, over ../shared/corpus: {total} alerts\n");
+    let mut snapshot =
+        format!("# quarry hunt, all Elastic EQL rules, over ../shared/corpus: {total} alerts\n");
     for (rule, n) in &per_rule {
         snapshot.push_str(&format!("{n:>5}  {rule}\n"));
     }
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/hunt_corpus.txt"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/snapshots/hunt_corpus.txt"
+    ));
     if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &snapshot).expect("write snapshot");
     }
@@ -441,9 +454,9 @@ fn shared() -> PathBuf {
 #[ignore = "needs ../shared"]
 fn forwarded_events_reach_the_dns_exe_rule() {
     let golden: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            shared().join("corpus/vendor/elastic-beats/security-windows2019_4688_Process_Created.golden.json"),
-        )
+        &std::fs::read_to_string(shared().join(
+            "corpus/vendor/elastic-beats/security-windows2019_4688_Process_Created.golden.json",
+        ))
         .unwrap(),
     )
     .unwrap();
@@ -459,36 +472,72 @@ fn forwarded_events_reach_the_dns_exe_rule() {
         ("TimeCreated", golden["@timestamp"].clone()),
         ("RecordNumber", w["record_id"].clone()),
         ("NewProcessName", golden["process"]["executable"].clone()),
-        ("NewProcessId", format!("0x{:x}", golden["process"]["pid"].as_i64().unwrap()).into()),
+        (
+            "NewProcessId",
+            format!("0x{:x}", golden["process"]["pid"].as_i64().unwrap()).into(),
+        ),
         ("ParentProcessName", "C:\\Windows\\System32\\dns.exe".into()),
     ] {
         flat.insert(k.into(), v);
     }
-    let mut beat = serde_json::json!({"@timestamp": golden["@timestamp"], "winlog": w, "tags": ["forwarded"]});
+    let mut beat =
+        serde_json::json!({"@timestamp": golden["@timestamp"], "winlog": w, "tags": ["forwarded"]});
     beat["winlog"]["event_data"]["NewProcessName"] = golden["process"]["executable"].clone();
     beat["winlog"]["event_data"]["NewProcessId"] = "0x11cc".into();
     beat["winlog"]["event_data"]["ParentProcessName"] = "C:\\Windows\\System32\\dns.exe".into();
     let dir = std::env::temp_dir().join(format!("quarry-cli-forwarded-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("wec01-forwarded.ndjson");
-    std::fs::write(&file, format!("{}\n{}\n", serde_json::Value::Object(flat), beat)).unwrap();
+    std::fs::write(
+        &file,
+        format!("{}\n{}\n", serde_json::Value::Object(flat), beat),
+    )
+    .unwrap();
 
-    let out = quarry(&["search", "--format", "ndjson", "process where true", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let hits: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = quarry(&[
+        "search",
+        "--format",
+        "ndjson",
+        "process where true",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hits: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(hits.len(), 2);
     for h in &hits {
         assert_eq!(h["_index"], "logs-windows.forwarded-default", "{h}");
     }
 
-    let rule = shared().join("rules/elastic/rules/windows/lateral_movement_unusual_dns_service_children.toml");
-    let out = quarry(&["hunt", "--rules", rule.to_str().unwrap(), "--format", "ndjson", file.to_str().unwrap()]);
+    let rule = shared()
+        .join("rules/elastic/rules/windows/lateral_movement_unusual_dns_service_children.toml");
+    let out = quarry(&[
+        "hunt",
+        "--rules",
+        rule.to_str().unwrap(),
+        "--format",
+        "ndjson",
+        file.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    let alerts: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(alerts.len(), 2, "{err}");
     for a in &alerts {
-        assert_eq!(a["kibana"]["alert"]["rule"]["rule_id"], "8c37dc0e-e3ac-4c97-8aa0-cf6a9122de45", "{a}");
+        assert_eq!(
+            a["kibana"]["alert"]["rule"]["rule_id"], "8c37dc0e-e3ac-4c97-8aa0-cf6a9122de45",
+            "{a}"
+        );
         assert_eq!(a["process"]["parent"]["name"], "dns.exe", "{a}");
         assert_eq!(a["data_stream"]["dataset"], "windows.forwarded", "{a}");
     }
@@ -499,9 +548,19 @@ fn forwarded_events_reach_the_dns_exe_rule() {
 fn read_summary_counts_unmapped_types() {
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../quarry-read/tests/fixtures/fdr-mixed.ndjson");
-    let out = quarry(&["search", "--format", "ndjson", "any where false", fixture.to_str().unwrap()]);
+    let out = quarry(&[
+        "search",
+        "--format",
+        "ndjson",
+        "any where false",
+        fixture.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "line 5's bad values are problems: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "line 5's bad values are problems: {err}"
+    );
     assert!(
         err.contains("6 events [crowdstrikefdr 6]; unmapped: crowdstrike.fdr/UserLogon 2, crowdstrike.fdr/SensorHeartbeat 1; 3 problems"),
         "{err}"
@@ -522,14 +581,33 @@ fn elastic_defend_reference_documents_indices_and_q1018() {
         (&dns, "logs-endpoint.events.network-default"),
         (&process, "logs-endpoint.events.process-default"),
     ] {
-        let out = quarry(&["search", "--format", "ndjson", "any where true", file.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = quarry(&[
+            "search",
+            "--format",
+            "ndjson",
+            "any where true",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let hit: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
         assert_eq!(hit["_index"], index, "{}", file.display());
     }
     let out = quarry(&["ask", "Q1018", "--format", "ndjson", dns.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let rows: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
     assert_eq!(r["dns.question.name"], "www.google.com");
@@ -538,7 +616,10 @@ fn elastic_defend_reference_documents_indices_and_q1018() {
         r["process.executable"],
         "C:\\Users\\default.win7x64devvm\\eclipse\\cpp-neon\\eclipse\\eclipse.exe"
     );
-    assert_eq!(r["process.entity_id"], "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=");
+    assert_eq!(
+        r["process.entity_id"],
+        "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA="
+    );
 }
 
 #[test]

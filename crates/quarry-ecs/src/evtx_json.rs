@@ -125,9 +125,10 @@ pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
                 if let Ok(fields) = serde_json::from_str::<Map<'_>>(inner.get()) {
                     for (k, v) in fields {
                         if k != "#attributes"
-                            && let Some(t) = text(v) {
-                                rec.data.push((k.into_owned(), t));
-                            }
+                            && let Some(t) = text(v)
+                        {
+                            rec.data.push((k.into_owned(), t));
+                        }
                     }
                 }
             }

@@ -52,13 +52,14 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
         }
     };
     if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some())
-        && let Some(rec) = from_evtx_json(inner) {
-            return Normalized {
-                event: windows::normalize(&rec, origin),
-                format: Format::EvtxJson,
-                dedupe_key: None,
-            };
-        }
+        && let Some(rec) = from_evtx_json(inner)
+    {
+        return Normalized {
+            event: windows::normalize(&rec, origin),
+            format: Format::EvtxJson,
+            dedupe_key: None,
+        };
+    }
     if let Some(w) = map.get("winlog").filter(|w| w.get("event_id").is_some()) {
         let rec = from_winlogbeat(doc, w);
         // Keep what the beat itself added (agent, host.id, host.os, …) and
@@ -211,9 +212,10 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             if let J::Object(fields) = inner {
                 for (k, v) in fields {
                     if k != "#attributes"
-                        && let Some(t) = text(v) {
-                            rec.data.push((k.clone(), t));
-                        }
+                        && let Some(t) = text(v)
+                    {
+                        rec.data.push((k.clone(), t));
+                    }
                 }
             }
         }
@@ -291,7 +293,11 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
 /// ForwardedEvents log: winlogbeat tags such records `forwarded`, the agent
 /// ships them to the `windows.forwarded` data stream.
 fn winlogbeat_forwarded(doc: &J) -> bool {
-    let ds = |k: &str| doc.get(k).and_then(|d| d.get("dataset")).and_then(J::as_str);
+    let ds = |k: &str| {
+        doc.get(k)
+            .and_then(|d| d.get("dataset"))
+            .and_then(J::as_str)
+    };
     ds("data_stream") == Some("windows.forwarded")
         || ds("event") == Some("windows.forwarded")
         || doc

@@ -31,6 +31,10 @@ pub const UNMAPPED_TYPE: &str = "quarry.unmapped_type";
 
 /// Marks `ev` as kept generic, with its source and type.
 pub fn mark_unmapped(ev: &mut quarry_event::Event, source: &str, ty: &str) {
-    let ty = if ty.trim().is_empty() { "(no type)" } else { ty };
+    let ty = if ty.trim().is_empty() {
+        "(no type)"
+    } else {
+        ty
+    };
     ev.set(UNMAPPED_TYPE, format!("{source}/{ty}"));
 }

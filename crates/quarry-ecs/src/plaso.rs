@@ -16,51 +16,51 @@ use serde_json::Value as J;
 
 pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normalized {
     let is_evtx = doc.get("data_type").and_then(J::as_str) == Some("windows:evtx:record");
-    if is_evtx
-        && let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
-            match parse_event_xml(xml) {
-                Ok(mut rec) => {
-                    if rec.computer.is_empty() {
-                        rec.computer = doc
-                            .get("hostname")
-                            .and_then(J::as_str)
-                            .unwrap_or_default()
-                            .to_string();
-                    }
-                    let file = doc
-                        .get("pathspec")
-                        .and_then(|p| p.get("location"))
+    if is_evtx && let Some(xml) = doc.get("xml_string").and_then(J::as_str) {
+        match parse_event_xml(xml) {
+            Ok(mut rec) => {
+                if rec.computer.is_empty() {
+                    rec.computer = doc
+                        .get("hostname")
                         .and_then(J::as_str)
-                        .or_else(|| doc.get("display_name").and_then(J::as_str))
-                        .unwrap_or_default();
-                    let rid = rec
-                        .record_id
-                        .or_else(|| doc.get("record_number").and_then(J::as_u64))
-                        .unwrap_or_default();
-                    let key = format!("{file}\u{0}{}\u{0}{}\u{0}{rid}", rec.computer, rec.channel);
-                    rec.forwarded |= crate::windows::is_forwarded_events_file(file);
-                    let mut event = windows::normalize(&rec, origin);
-                    event.set(
-                        "plaso.display_name",
-                        doc.get("display_name").and_then(J::as_str),
-                    );
-                    return Normalized {
-                        event,
-                        format: Format::PlasoEvtx,
-                        dedupe_key: Some(key),
-                    };
+                        .unwrap_or_default()
+                        .to_string();
                 }
-                Err(e) => problems.push(format!(
-                    "xml_string is not a readable event record ({e}); kept as a plain Plaso row"
-                )),
+                let file = doc
+                    .get("pathspec")
+                    .and_then(|p| p.get("location"))
+                    .and_then(J::as_str)
+                    .or_else(|| doc.get("display_name").and_then(J::as_str))
+                    .unwrap_or_default();
+                let rid = rec
+                    .record_id
+                    .or_else(|| doc.get("record_number").and_then(J::as_u64))
+                    .unwrap_or_default();
+                let key = format!("{file}\u{0}{}\u{0}{}\u{0}{rid}", rec.computer, rec.channel);
+                rec.forwarded |= crate::windows::is_forwarded_events_file(file);
+                let mut event = windows::normalize(&rec, origin);
+                event.set(
+                    "plaso.display_name",
+                    doc.get("display_name").and_then(J::as_str),
+                );
+                return Normalized {
+                    event,
+                    format: Format::PlasoEvtx,
+                    dedupe_key: Some(key),
+                };
             }
+            Err(e) => problems.push(format!(
+                "xml_string is not a readable event record ({e}); kept as a plain Plaso row"
+            )),
         }
+    }
     let mut event = Event::from_json(doc, origin);
     // Plaso's `timestamp` is microseconds since the epoch.
     if let Some(us) = doc.get("timestamp").and_then(J::as_i64)
-        && let Some(ns) = us.checked_mul(1000) {
-            event.set_timestamp(ns);
-        }
+        && let Some(ns) = us.checked_mul(1000)
+    {
+        event.set_timestamp(ns);
+    }
     Normalized {
         event,
         format: Format::Plaso,

@@ -83,9 +83,7 @@ impl WinRecord {
 /// are.
 pub fn entity_key(id: &str) -> String {
     let t = id.trim();
-    let inner = t
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'));
+    let inner = t.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
     match inner {
         Some(g) => g.to_ascii_uppercase(),
         None if t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => t.to_ascii_uppercase(),
@@ -476,9 +474,10 @@ pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
     if let Some(sub) = name
         .strip_suffix(registered)
         .and_then(|s| s.strip_suffix('.'))
-        && !sub.is_empty() {
-            ev.set("dns.question.subdomain", sub);
-        }
+        && !sub.is_empty()
+    {
+        ev.set("dns.question.subdomain", sub);
+    }
 }
 
 fn dns_status(code: &str) -> String {
@@ -614,7 +613,12 @@ mod tests {
         ] {
             assert!(is_forwarded_events_file(yes), "{yes}");
         }
-        for no in ["Security.evtx", "ForwardedEvents-old/Security.evtx", "NotForwardedEvents.evtx", ""] {
+        for no in [
+            "Security.evtx",
+            "ForwardedEvents-old/Security.evtx",
+            "NotForwardedEvents.evtx",
+            "",
+        ] {
             assert!(!is_forwarded_events_file(no), "{no}");
         }
     }
@@ -627,8 +631,14 @@ mod tests {
             event_id: 4688,
             forwarded: true,
             data: vec![
-                ("NewProcessName".into(), "C:\\Windows\\System32\\cmd.exe".into()),
-                ("ParentProcessName".into(), "C:\\Windows\\System32\\dns.exe".into()),
+                (
+                    "NewProcessName".into(),
+                    "C:\\Windows\\System32\\cmd.exe".into(),
+                ),
+                (
+                    "ParentProcessName".into(),
+                    "C:\\Windows\\System32\\dns.exe".into(),
+                ),
                 ("NewProcessId".into(), "0x1f".into()),
             ],
             ..Default::default()
@@ -642,7 +652,10 @@ mod tests {
         assert_eq!(ev.get_i64("process.pid"), Some(31));
         assert!(ev.has_value("event.type", "start"));
         assert!(!ev.contains(crate::UNMAPPED_TYPE));
-        let unknown = WinRecord { event_id: 4624, ..rec };
+        let unknown = WinRecord {
+            event_id: 4624,
+            ..rec
+        };
         assert_eq!(
             normalize(&unknown, Origin::default()).get_str(crate::UNMAPPED_TYPE),
             Some("windows/Security 4624")
@@ -660,7 +673,8 @@ mod tests {
             "A57649D1-DB54-61AB-775C-DC0100000000"
         );
         // Elastic Defend's base64 ids are case-sensitive
-        let defend = "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=";
+        let defend =
+            "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=";
         assert_eq!(entity_key(defend), defend);
         assert_eq!(entity_key("2450046082233"), "2450046082233");
     }

@@ -140,9 +140,10 @@ fn raw_winlogbeat(golden: &J) -> J {
         _ => {}
     }
     if let Some(J::Object(w)) = raw.get_mut("winlog")
-        && let Some(J::Object(ed)) = w.get_mut("event_data") {
-            ed.extend(moved);
-        }
+        && let Some(J::Object(ed)) = w.get_mut("event_data")
+    {
+        ed.extend(moved);
+    }
     J::Object(raw)
 }
 
@@ -196,7 +197,10 @@ fn windows_integration_sysmon_22() {
 /// for the ForwardedEvents log), and one whose channel is `ForwardedEvents`.
 fn check_golden_forwarded(rel: &str) {
     let golden = load(rel);
-    let docs = golden.as_array().cloned().unwrap_or_else(|| vec![golden.clone()]);
+    let docs = golden
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![golden.clone()]);
     for doc in docs {
         let mut expected = doc.clone();
         expected["event"]["module"] = "windows".into();
@@ -214,7 +218,11 @@ fn check_golden_forwarded(rel: &str) {
         for (shape, raw) in [("tagged", tagged), ("channel", renamed)] {
             let ev = normalize_json(&raw, Origin::default(), &mut Vec::new()).event;
             let diffs = compare(&expected, &ev);
-            assert!(diffs.is_empty(), "{rel} ({shape}):\n  {}", diffs.join("\n  "));
+            assert!(
+                diffs.is_empty(),
+                "{rel} ({shape}):\n  {}",
+                diffs.join("\n  ")
+            );
             assert_eq!(ev.get_str("data_stream.dataset"), Some("windows.forwarded"));
             assert!(ev.has_value("event.type", "start"), "{rel} ({shape})");
             assert!(!ev.contains(quarry_ecs::UNMAPPED_TYPE), "{rel} ({shape})");

@@ -553,9 +553,10 @@ pub fn required_literals(c: &C) -> Vec<Vec<String>> {
             lhs,
             pats,
             negated: false,
-        } if text_field(lhs) => {
-            one_clause(pats.iter().map(|p| p.required_literal().filter(|l| usable(l))))
-        }
+        } if text_field(lhs) => one_clause(
+            pats.iter()
+                .map(|p| p.required_literal().filter(|l| usable(l))),
+        ),
         C::In {
             lhs,
             items,
@@ -612,7 +613,9 @@ fn string_literal(v: &V<'static>) -> Option<String> {
 fn usable(l: &str) -> bool {
     !l.is_empty()
         && l.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
-        && !l.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
+        && !l
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
 }
 
 /// Collects the field paths an expression reads.
@@ -669,7 +672,10 @@ mod tests {
         assert_eq!(lits(r#"any where a : "AbC*""#), owned(&[&["abc"]]));
         assert_eq!(lits(r#"any where a like "AbC*""#), owned(&[&["AbC"]]));
         assert_eq!(lits(r#"any where a like~ "AbC*""#), owned(&[&["abc"]]));
-        assert_eq!(lits(r#"any where a in ("x1", "y2")"#), owned(&[&["x1", "y2"]]));
+        assert_eq!(
+            lits(r#"any where a in ("x1", "y2")"#),
+            owned(&[&["x1", "y2"]])
+        );
         assert_eq!(lits(r#"any where a in~ ("X1")"#), owned(&[&["X1"]]));
         assert_eq!(lits(r#"any where "x1" == a"#), owned(&[&["x1"]]));
         // or: one clause a side, merged
@@ -687,9 +693,16 @@ mod tests {
         };
         let q = compile(r#"any where a == "x""#, &opts).expect("compiles");
         let mut events = Vec::new();
-        for (i, (ts, n, a)) in [(3, 1, "x"), (1, 2, "x"), (3, 0, "x"), (2, 5, "y"), (1, 2, "x"), (1, 1, "x")]
-            .into_iter()
-            .enumerate()
+        for (i, (ts, n, a)) in [
+            (3, 1, "x"),
+            (1, 2, "x"),
+            (3, 0, "x"),
+            (2, 5, "y"),
+            (1, 2, "x"),
+            (1, 1, "x"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut ev = Event::default();
             ev.set("@timestamp", ts as i64);

@@ -106,12 +106,19 @@ impl<T: Send> Ctx<'_, '_, T> {
 
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
     fn accept_prepared(&mut self, items: impl IntoIterator<Item = Prepared<T>>) {
-        for Prepared { key, format, unmapped, kept } in items {
+        for Prepared {
+            key,
+            format,
+            unmapped,
+            kept,
+        } in items
+        {
             if let Some(key) = key
-                && !self.seen.insert(key) {
-                    self.s.duplicate_rows += 1;
-                    continue;
-                }
+                && !self.seen.insert(key)
+            {
+                self.s.duplicate_rows += 1;
+                continue;
+            }
             self.s.count(format_name(format), unmapped.as_deref());
             if let Some(t) = kept {
                 self.sink.out.push(t);
@@ -289,7 +296,13 @@ fn read_lines<R: BufRead, T: Send>(
                 let (file, results) = (&file, &mut results);
                 scope.spawn(move |_| normalize_block(block, file, keep, projection, results));
             }
-            read_block(&mut reader, &mut carry, &mut spare, &mut lineno, &mut errors)
+            read_block(
+                &mut reader,
+                &mut carry,
+                &mut spare,
+                &mut lineno,
+                &mut errors,
+            )
         });
         if let Some(done) = pending.take() {
             spare = done.buf;
@@ -363,11 +376,10 @@ fn read_block<R: BufRead>(
     }
     // whole lines only: the tail after the last newline waits for the next
     // read, unless the input ended
-    if !eof
-        && let Some(i) = memchr::memrchr(b'\n', &buf) {
-            carry.extend_from_slice(&buf[i + 1..]);
-            buf.truncate(i + 1);
-        }
+    if !eof && let Some(i) = memchr::memrchr(b'\n', &buf) {
+        carry.extend_from_slice(&buf[i + 1..]);
+        buf.truncate(i + 1);
+    }
     if buf.is_empty() {
         return None;
     }
@@ -412,10 +424,32 @@ fn normalize_block<T: Send>(
                 match crate::projected::read_line(line, p, origin) {
                     Some(crate::projected::Projected::Kept(ev)) => {
                         let kept = keep(ev);
-                        return Some((ln, Ok((Items::One(Prepared { key: None, format: Format::Ecs, unmapped: None, kept }), Vec::new()))));
+                        return Some((
+                            ln,
+                            Ok((
+                                Items::One(Prepared {
+                                    key: None,
+                                    format: Format::Ecs,
+                                    unmapped: None,
+                                    kept,
+                                }),
+                                Vec::new(),
+                            )),
+                        ));
                     }
                     Some(crate::projected::Projected::Dropped) => {
-                        return Some((ln, Ok((Items::One(Prepared { key: None, format: Format::Ecs, unmapped: None, kept: None }), Vec::new()))));
+                        return Some((
+                            ln,
+                            Ok((
+                                Items::One(Prepared {
+                                    key: None,
+                                    format: Format::Ecs,
+                                    unmapped: None,
+                                    kept: None,
+                                }),
+                                Vec::new(),
+                            )),
+                        ));
                     }
                     None => {}
                 }
@@ -424,9 +458,11 @@ fn normalize_block<T: Send>(
             // CrowdStrike FDR lines skip the generic JSON tree
             if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
                 let mut problems = Vec::new();
-                if let Some(n) =
-                    quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
-                {
+                if let Some(n) = quarry_ecs::vendor::crowdstrike::normalize_line(
+                    line,
+                    origin.clone(),
+                    &mut problems,
+                ) {
                     return Some((ln, Ok((Items::One(prepare((n, None), keep)), problems))));
                 }
             }
@@ -435,7 +471,10 @@ fn normalize_block<T: Send>(
                 parse_line(line).map(|doc| {
                     let mut problems = Vec::new();
                     let n = normalize(doc, origin, &mut problems);
-                    (Items::Many(n.into_iter().map(|n| prepare(n, keep)).collect()), problems)
+                    (
+                        Items::Many(n.into_iter().map(|n| prepare(n, keep)).collect()),
+                        problems,
+                    )
                 }),
             ))
         })

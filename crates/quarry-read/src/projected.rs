@@ -139,7 +139,8 @@ impl Projection {
     /// plain ECS object; any other line is read as before. Literals must be
     /// ASCII without control characters; otherwise no prefilter is set.
     pub fn require_literals(mut self, clauses: &[Vec<String>]) -> Projection {
-        let usable = |l: &String| !l.is_empty() && l.bytes().all(|b| b.is_ascii() && !b.is_ascii_control());
+        let usable =
+            |l: &String| !l.is_empty() && l.bytes().all(|b| b.is_ascii() && !b.is_ascii_control());
         if clauses.is_empty() || !clauses.iter().flatten().all(usable) {
             return self;
         }
@@ -459,7 +460,10 @@ impl<'de> Visitor<'de> for Node<'_> {
         // is this path's value
         if let Some(id) = self.exact {
             put(self.ev, self.path, id, &v);
-        } else if v.as_array().is_some_and(|a| a.iter().any(|i| i.is_object())) {
+        } else if v
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i.is_object()))
+        {
             self.ev.flatten_json_at(self.path, &v);
         }
         Ok(())
@@ -482,7 +486,8 @@ impl<'de> Visitor<'de> for Node<'_> {
     }
     fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<(), E> {
         self.scalar(
-            serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            serde_json::Number::from_f64(f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
         );
         Ok(())
     }
@@ -536,7 +541,10 @@ mod tests {
             r#"{"dns":{"answers":[{"data":"1.2.3.4"},{"data":"5.6.7.8"}]},"a.b":"dotted","a":{"c":1},"endgame":{"pid":7},"n":[1,2.5,"x"]}"#,
             fields,
         );
-        same_as_full(r#"{"process":{"name":"\u0061.exe"},"a":{"b":{"c":1}}}"#, fields);
+        same_as_full(
+            r#"{"process":{"name":"\u0061.exe"},"a":{"b":{"c":1}}}"#,
+            fields,
+        );
     }
 
     #[test]
@@ -547,17 +555,24 @@ mod tests {
         assert!(full(r#"{"EventID":1,"Channel":"x"}"#));
         assert!(full(r#"{"\u0045ventID":1,"Channel":"x"}"#));
         assert!(full(r#"{"agent":{"type":"endpoint"}}"#));
-        assert!(full(r#"{"data_stream":{"dataset":"endpoint.events.process"}}"#));
+        assert!(full(
+            r#"{"data_stream":{"dataset":"endpoint.events.process"}}"#
+        ));
         assert!(full(r#"{"hits":{"hits":[]}}"#));
         assert!(full(r#"{"process":{"name":"a"},"process":{"pid":1}}"#));
         assert!(full(r#"[1,2]"#));
         assert!(full(r#"{"process":"#));
         assert!(full("{\"process\":{\"name\":\"a\"}} x"));
-        assert!(!full(r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#));
+        assert!(!full(
+            r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#
+        ));
     }
 
     fn dns_rule() -> Projection {
-        let f: Vec<String> = ["process.parent.name", "event.type"].iter().map(|s| s.to_string()).collect();
+        let f: Vec<String> = ["process.parent.name", "event.type"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         Projection::new(&f, &["endgame."], |ev| {
             ev.get("process.parent.name")
                 .and_then(Value::as_str)
@@ -577,17 +592,59 @@ mod tests {
     #[test]
     fn lines_lacking_a_required_literal_are_dropped_unwalked() {
         let p = dns_rule();
-        assert!(lacks_literal(br#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
-        assert_eq!(outcome(r#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#, &p), "dropped");
-        assert_eq!(outcome(r#"{"process":{"parent":{"name":"dns.exe"}},"event":{"type":"start"}}"#, &p), "kept");
+        assert!(lacks_literal(
+            br#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#,
+            p.prefilter.as_ref().expect("set")
+        ));
+        assert_eq!(
+            outcome(
+                r#"{"process":{"parent":{"name":"cmd.exe"}},"event":{"type":"start"}}"#,
+                &p
+            ),
+            "dropped"
+        );
+        assert_eq!(
+            outcome(
+                r#"{"process":{"parent":{"name":"dns.exe"}},"event":{"type":"start"}}"#,
+                &p
+            ),
+            "kept"
+        );
         // another case, or behind an escape: walked, still matched
-        assert_eq!(outcome(r#"{"process":{"parent":{"name":"DNS.Exe"}},"event":{"type":"START"}}"#, &p), "kept");
-        assert_eq!(outcome(r#"{"process":{"parent":{"name":"\u0064ns.exe"}},"event":{"type":"start"}}"#, &p), "kept");
-        assert_eq!(outcome(r#"{"process":{"parent":{"name":"dns\u002eexe"}},"event":{"type":"start"}}"#, &p), "kept");
+        assert_eq!(
+            outcome(
+                r#"{"process":{"parent":{"name":"DNS.Exe"}},"event":{"type":"START"}}"#,
+                &p
+            ),
+            "kept"
+        );
+        assert_eq!(
+            outcome(
+                r#"{"process":{"parent":{"name":"\u0064ns.exe"}},"event":{"type":"start"}}"#,
+                &p
+            ),
+            "kept"
+        );
+        assert_eq!(
+            outcome(
+                r#"{"process":{"parent":{"name":"dns\u002eexe"}},"event":{"type":"start"}}"#,
+                &p
+            ),
+            "kept"
+        );
         // an escaped backslash before a `u` is no escape: still prefiltered
-        assert!(lacks_literal(br#"{"a":"C:\\users","event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
-        assert!(!lacks_literal(br#"{"a":"C:\users","event":{"type":"start"}}"#, p.prefilter.as_ref().expect("set")));
-        assert!(!lacks_literal(r#"{"a":"é","event":{"type":"start"}}"#.as_bytes(), p.prefilter.as_ref().expect("set")));
+        assert!(lacks_literal(
+            br#"{"a":"C:\\users","event":{"type":"start"}}"#,
+            p.prefilter.as_ref().expect("set")
+        ));
+        assert!(!lacks_literal(
+            br#"{"a":"C:\users","event":{"type":"start"}}"#,
+            p.prefilter.as_ref().expect("set")
+        ));
+        assert!(!lacks_literal(
+            r#"{"a":"é","event":{"type":"start"}}"#.as_bytes(),
+            p.prefilter.as_ref().expect("set")
+        ));
         // other formats and oddities still go to the full reader
         for l in [
             r#"{"event_simpleName":"ProcessRollup2","ParentBaseFileName":"cmd.exe"}"#,
@@ -599,7 +656,13 @@ mod tests {
         ] {
             assert_eq!(outcome(l, &p), "full", "{l}");
         }
-        assert_eq!(outcome(r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#, &p), "dropped");
+        assert_eq!(
+            outcome(
+                r#"{"agent":{"type":"filebeat"},"process":{"name":"a"}}"#,
+                &p
+            ),
+            "dropped"
+        );
         // literals with JSON's escaped characters are searched as encoded
         let q = Projection::new(&["a".to_string()], &[], |_| true)
             .require_literals(&[vec![r#"C:\x"y"#.to_string()]]);
@@ -610,7 +673,11 @@ mod tests {
     #[test]
     fn unusable_literals_set_no_prefilter() {
         let p = Projection::new(&[], &[], |_| true);
-        assert!(p.require_literals(&[vec!["é".to_string()]]).prefilter.is_none());
+        assert!(
+            p.require_literals(&[vec!["é".to_string()]])
+                .prefilter
+                .is_none()
+        );
         let p = Projection::new(&[], &[], |_| true);
         assert!(p.require_literals(&[vec![]]).prefilter.is_none());
         let p = Projection::new(&[], &[], |_| true);

@@ -21,7 +21,12 @@ fn read_keeps_every_field(file: &str) -> Event {
     let doc: J = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let (evs, s) = quarry_read::scan(&[path], Some);
     assert!(s.is_clean(), "{file}: {:?}", s.problems);
-    assert_eq!(s.formats.get("elasticdefend"), Some(&1), "{file}: {:?}", s.formats);
+    assert_eq!(
+        s.formats.get("elasticdefend"),
+        Some(&1),
+        "{file}: {:?}",
+        s.formats
+    );
     assert!(s.unmapped.is_empty(), "{file}: {:?}", s.unmapped);
     assert_eq!(evs.len(), 1, "{file}");
     let ev = evs.into_iter().next().unwrap();
@@ -56,7 +61,10 @@ fn read_keeps_every_field(file: &str) -> Event {
 #[ignore = "needs ../shared"]
 fn schema_example_dns_request_windows() {
     let ev = read_keeps_every_field("schemas_examples_v1_dns_request_windows.json");
-    assert_eq!(ev.get_str("data_stream.dataset"), Some("endpoint.events.network"));
+    assert_eq!(
+        ev.get_str("data_stream.dataset"),
+        Some("endpoint.events.network")
+    );
     assert_eq!(ev.get_str("event.dataset"), Some("endpoint.events.network"));
     assert_eq!(ev.get_str("dns.question.name"), Some("www.google.com"));
     // the querying process is on the DNS event itself
@@ -68,7 +76,10 @@ fn schema_example_dns_request_windows() {
 #[ignore = "needs ../shared"]
 fn schema_example_process_created_windows() {
     let ev = read_keeps_every_field("schemas_examples_v1_process_created_windows.json");
-    assert_eq!(ev.get_str("data_stream.dataset"), Some("endpoint.events.process"));
+    assert_eq!(
+        ev.get_str("data_stream.dataset"),
+        Some("endpoint.events.process")
+    );
     assert!(ev.has_value("event.type", "start"));
 }
 
@@ -76,7 +87,13 @@ fn schema_example_process_created_windows() {
 #[ignore = "needs ../shared"]
 fn package_sample_events() {
     let ev = read_keeps_every_field("package_endpoint_data_stream_process_sample_event.json");
-    assert_eq!(ev.get_str("data_stream.dataset"), Some("endpoint.events.process"));
+    assert_eq!(
+        ev.get_str("data_stream.dataset"),
+        Some("endpoint.events.process")
+    );
     let ev = read_keeps_every_field("package_endpoint_data_stream_network_sample_event.json");
-    assert_eq!(ev.get_str("data_stream.dataset"), Some("endpoint.events.network"));
+    assert_eq!(
+        ev.get_str("data_stream.dataset"),
+        Some("endpoint.events.network")
+    );
 }

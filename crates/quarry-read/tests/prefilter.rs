@@ -14,7 +14,10 @@ fn dns_parent(ev: &Event) -> bool {
 }
 
 fn scan(name: &str, lines: &[&str]) -> (Vec<Event>, quarry_read::ReadSummary) {
-    let path = std::env::temp_dir().join(format!("quarry-prefilter-{}-{name}.ndjson", std::process::id()));
+    let path = std::env::temp_dir().join(format!(
+        "quarry-prefilter-{}-{name}.ndjson",
+        std::process::id()
+    ));
     std::fs::write(&path, lines.join("\n") + "\n").expect("temp file");
     let fields = vec!["process.parent.name".to_string()];
     let proj = quarry_read::Projection::new(&fields, &[], dns_parent)
@@ -28,13 +31,16 @@ fn scan(name: &str, lines: &[&str]) -> (Vec<Event>, quarry_read::ReadSummary) {
 
 #[test]
 fn skipped_lines_are_counted_escaped_and_cased_literals_still_match() {
-    let (events, s) = scan("counted", &[
-        r#"{"process":{"parent":{"name":"dns.exe"}}}"#,
-        r#"{"process":{"parent":{"name":"cmd.exe"}}}"#,
-        r#"{"process":{"parent":{"name":"\u0064ns.exe"}}}"#,
-        r#"{"process":{"parent":{"name":"DNS.EXE"}}}"#,
-        r#"{"process":{"parent":{"name":"explorer.exe"}},"agent":{"type":"filebeat"}}"#,
-    ]);
+    let (events, s) = scan(
+        "counted",
+        &[
+            r#"{"process":{"parent":{"name":"dns.exe"}}}"#,
+            r#"{"process":{"parent":{"name":"cmd.exe"}}}"#,
+            r#"{"process":{"parent":{"name":"\u0064ns.exe"}}}"#,
+            r#"{"process":{"parent":{"name":"DNS.EXE"}}}"#,
+            r#"{"process":{"parent":{"name":"explorer.exe"}},"agent":{"type":"filebeat"}}"#,
+        ],
+    );
     assert_eq!(events.len(), 3);
     assert_eq!(s.events, 5);
     assert_eq!(s.formats.get("ecs"), Some(&5));
@@ -43,26 +49,39 @@ fn skipped_lines_are_counted_escaped_and_cased_literals_still_match() {
 
 #[test]
 fn malformed_lines_lacking_the_literal_are_still_reported() {
-    let (events, s) = scan("malformed", &[
-        r#"{"process":{"parent":{"name":"dns.exe"}}}"#,
-        r#"{"process":{"parent":{"name":"cmd.exe"}},"#,
-        r#"{"process":{"parent":{"name":"cmd.exe"}}} trailing"#,
-        r#"{"process":{"parent":{"name":"cmd.exe"}}}"#,
-    ]);
+    let (events, s) = scan(
+        "malformed",
+        &[
+            r#"{"process":{"parent":{"name":"dns.exe"}}}"#,
+            r#"{"process":{"parent":{"name":"cmd.exe"}},"#,
+            r#"{"process":{"parent":{"name":"cmd.exe"}}} trailing"#,
+            r#"{"process":{"parent":{"name":"cmd.exe"}}}"#,
+        ],
+    );
     assert_eq!(events.len(), 1);
     let at: Vec<&str> = s.problems.iter().map(|p| p.location.as_str()).collect();
     assert_eq!(at, ["line 2", "line 3"]);
-    assert!(s.problems.iter().all(|p| p.message.contains("malformed JSON")));
+    assert!(
+        s.problems
+            .iter()
+            .all(|p| p.message.contains("malformed JSON"))
+    );
 }
 
 #[test]
 fn other_formats_take_the_full_reader() {
-    let fdr_cmd = FDR_DNS.replace(r#""ParentBaseFileName":"dns.exe""#, r#""ParentBaseFileName":"cmd.exe""#);
-    let (events, s) = scan("formats", &[
-        FDR_DNS,
-        &fdr_cmd,
-        r#"{"agent":{"type":"endpoint"},"process":{"parent":{"name":"cmd.exe"}},"event":{"category":"process"}}"#,
-    ]);
+    let fdr_cmd = FDR_DNS.replace(
+        r#""ParentBaseFileName":"dns.exe""#,
+        r#""ParentBaseFileName":"cmd.exe""#,
+    );
+    let (events, s) = scan(
+        "formats",
+        &[
+            FDR_DNS,
+            &fdr_cmd,
+            r#"{"agent":{"type":"endpoint"},"process":{"parent":{"name":"cmd.exe"}},"event":{"category":"process"}}"#,
+        ],
+    );
     assert_eq!(events.len(), 1, "the FDR record with a dns.exe parent");
     assert_eq!(s.formats.get("crowdstrikefdr"), Some(&2));
     assert_eq!(s.formats.get("elasticdefend"), Some(&1));

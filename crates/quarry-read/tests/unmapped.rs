@@ -57,10 +57,16 @@ fn crowdstrike_fdr_unknown_types_counted_and_bad_values_reported() {
     let logon = at_line(&evs, 3);
     assert_eq!(logon.get_str("event.action"), Some("UserLogon"));
     assert_eq!(logon.get_str("crowdstrike.LogonType"), Some("10"));
-    assert_eq!(logon.get_str("host.id"), Some("ffffffff655344736aca58d17fb570f0"));
+    assert_eq!(
+        logon.get_str("host.id"),
+        Some("ffffffff655344736aca58d17fb570f0")
+    );
     assert!(at_line(&evs, 1).get(quarry_ecs::UNMAPPED_TYPE).is_none());
     // line 5: bad timestamp, pid and start time: three problems, record kept
-    assert_eq!(problem_lines(&s, "fdr-mixed.ndjson"), BTreeMap::from([("line 5".to_string(), 3)]));
+    assert_eq!(
+        problem_lines(&s, "fdr-mixed.ndjson"),
+        BTreeMap::from([("line 5".to_string(), 3)])
+    );
     let bad = at_line(&evs, 5);
     assert!(bad.has_value("event.type", "start"));
     assert_eq!(bad.get_str("process.name"), Some("whoami.exe"));
@@ -84,7 +90,10 @@ fn sentinelone_unknown_types_counted_and_bad_values_reported() {
         at_line(&evs, 3).get_str("sentinel_one.indicator.name"),
         Some("PreExecutionDetection")
     );
-    assert_eq!(problem_lines(&s, "s1-mixed.ndjson"), BTreeMap::from([("line 4".to_string(), 2)]));
+    assert_eq!(
+        problem_lines(&s, "s1-mixed.ndjson"),
+        BTreeMap::from([("line 4".to_string(), 2)])
+    );
     let bad = at_line(&evs, 4);
     assert!(bad.has_value("event.type", "start"));
     assert_eq!(bad.get_str("process.name"), Some("whoami.exe"));
@@ -109,10 +118,16 @@ fn m365_unknown_tables_and_action_types_counted_and_bad_values_reported() {
         Some("update-check.duckdns.org"),
         "DnsQueryResponse is mapped, not counted"
     );
-    assert_eq!(problem_lines(&s, "m365-mixed.ndjson"), BTreeMap::from([("line 5".to_string(), 3)]));
+    assert_eq!(
+        problem_lines(&s, "m365-mixed.ndjson"),
+        BTreeMap::from([("line 5".to_string(), 3)])
+    );
     let bad = at_line(&evs, 5);
     assert!(bad.has_value("event.type", "start"));
-    assert_eq!(bad.get_str("process.executable"), Some("C:\\Windows\\System32\\whoami.exe"));
+    assert_eq!(
+        bad.get_str("process.executable"),
+        Some("C:\\Windows\\System32\\whoami.exe")
+    );
     assert_eq!(bad.get_i64("process.parent.pid"), Some(5150));
     assert!(bad.get("process.pid").is_none() && bad.timestamp.is_none());
 }

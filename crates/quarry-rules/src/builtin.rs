@@ -50,10 +50,10 @@ mod tests {
         assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
         assert_eq!(r.threat[0]["tactic"]["id"], "TA0008");
         assert_eq!(r.investigate.len(), 5);
-        assert!(r
-            .investigate
-            .iter()
-            .all(|i| i.relative_to.as_deref().is_some_and(|t| t.starts_with("now+"))));
+        assert!(r.investigate.iter().all(|i| i
+            .relative_to
+            .as_deref()
+            .is_some_and(|t| t.starts_with("now+"))));
         assert!(r.query.contains("?process.parent.executable"));
         assert!(r
             .query

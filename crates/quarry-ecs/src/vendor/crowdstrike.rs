@@ -77,10 +77,14 @@ enum Raw<'a> {
 
 impl Fields for Line<'_> {
     fn str(&self, k: &str) -> Option<&str> {
-        self.fields.iter().rev().find(|(key, _)| key == k).and_then(|(_, v)| match v {
-            Raw::Str(s) => Some(s.trim()).filter(|v| !v.is_empty()),
-            Raw::Other(_) => None,
-        })
+        self.fields
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| match v {
+                Raw::Str(s) => Some(s.trim()).filter(|v| !v.is_empty()),
+                Raw::Other(_) => None,
+            })
     }
 
     fn namespace(&self, ev: &mut Event) {
@@ -186,7 +190,9 @@ fn string<'a>(text: &'a str, i: &mut usize) -> Option<Cow<'a, str>> {
     }
     *i = j + 1;
     if escaped {
-        serde_json::from_str::<String>(&text[start - 1..=j]).ok().map(Cow::Owned)
+        serde_json::from_str::<String>(&text[start - 1..=j])
+            .ok()
+            .map(Cow::Owned)
     } else {
         Some(Cow::Borrowed(&text[start..j]))
     }
@@ -209,13 +215,21 @@ const NOT_FDR: &[&str] = &[
 /// returns `None` (not an object, not FDR, or not parseable this way) so
 /// the caller takes the general path. For an FDR line the result equals
 /// [`crate::json::normalize_json`]'s.
-pub fn normalize_line(line: &[u8], origin: Origin, problems: &mut Vec<String>) -> Option<Normalized> {
+pub fn normalize_line(
+    line: &[u8],
+    origin: Origin,
+    problems: &mut Vec<String>,
+) -> Option<Normalized> {
     let rec = Line::parse(line)?;
     let has = |k: &str| rec.fields.iter().any(|(key, _)| key == k);
     if !has("event_simpleName") || !(has("aid") || has("timestamp")) {
         return None;
     }
-    if rec.fields.iter().any(|(k, _)| NOT_FDR.contains(&k.as_ref())) {
+    if rec
+        .fields
+        .iter()
+        .any(|(k, _)| NOT_FDR.contains(&k.as_ref()))
+    {
         return None;
     }
     Some(Normalized {
@@ -526,7 +540,14 @@ mod tests {
                 "{declined}"
             );
         }
-        assert!(normalize_line(b"{\"event_simpleName\":\"X\",\"aid\":\"\xff\"}", Origin::default(), &mut Vec::new()).is_none());
+        assert!(
+            normalize_line(
+                b"{\"event_simpleName\":\"X\",\"aid\":\"\xff\"}",
+                Origin::default(),
+                &mut Vec::new()
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -222,7 +222,9 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             let action = t(p, "ActionType").unwrap_or_default().to_ascii_lowercase();
             let ty = if action.contains("registrykeycreated") {
                 Some("creation")
-            } else if action.contains("registrykeydeleted") || action.contains("registryvaluedeleted") {
+            } else if action.contains("registrykeydeleted")
+                || action.contains("registryvaluedeleted")
+            {
                 Some("deletion")
             } else if action.contains("registrykeyrenamed") || action.contains("registryvalueset") {
                 Some("change")
@@ -327,15 +329,27 @@ mod tests {
         let file = json!({"category":"AdvancedHunting-DeviceFileEvents","properties":{"Timestamp":"2024-01-01T10:00:03Z","DeviceId":"d1","ActionType":"FileCreated","FileName":"evil.dll","FolderPath":"C:\\Users\\eve\\evil.dll","SHA256":"ab12","FileSize":4096,"InitiatingProcessId":4242,"InitiatingProcessFileName":"powershell.exe"}});
         let e = normalize(&file, Origin::default(), &mut Vec::new());
         assert!(e.has_value("event.category", "file") && e.has_value("event.type", "info"));
-        assert_eq!(e.get_str("file.directory"), Some("C:\\Users\\eve\\evil.dll"));
+        assert_eq!(
+            e.get_str("file.directory"),
+            Some("C:\\Users\\eve\\evil.dll")
+        );
         assert_eq!(e.get_str("file.path"), Some("C:\\Users\\eve\\evil.dll"));
         assert_eq!(e.get_str("file.name"), Some("evil.dll"));
         assert_eq!(e.get_str("file.hash.sha256"), Some("ab12"));
         assert_eq!(e.get_i64("file.size"), Some(4096));
         assert_eq!(e.get_str("process.name"), Some("powershell.exe"));
-        assert!(e.has_value("quarry.enriched", "file.path") && e.has_value("quarry.enriched", "host.os.type"));
+        assert!(
+            e.has_value("quarry.enriched", "file.path")
+                && e.has_value("quarry.enriched", "host.os.type")
+        );
         let reg = |action: &str| json!({"category":"AdvancedHunting-DeviceRegistryEvents","properties":{"Timestamp":"2024-01-01T10:00:04Z","DeviceId":"d1","ActionType":action,"RegistryKey":"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run","RegistryValueName":"updater","RegistryValueData":"C:\\evil.exe","InitiatingProcessId":4242}});
-        for (action, ty) in [("RegistryValueSet", Some("change")), ("RegistryKeyCreated", Some("creation")), ("RegistryValueDeleted", Some("deletion")), ("RegistryKeyRenamed", Some("change")), ("Other", None)] {
+        for (action, ty) in [
+            ("RegistryValueSet", Some("change")),
+            ("RegistryKeyCreated", Some("creation")),
+            ("RegistryValueDeleted", Some("deletion")),
+            ("RegistryKeyRenamed", Some("change")),
+            ("Other", None),
+        ] {
             let e = normalize(&reg(action), Origin::default(), &mut Vec::new());
             assert!(e.has_value("event.category", "registry"));
             match ty {
@@ -343,7 +357,12 @@ mod tests {
                 None => assert!(!e.contains("event.type"), "{action}"),
             }
             assert_eq!(e.get_str("registry.value"), Some("updater"));
-            assert_eq!(e.get_str("registry.path"), Some("HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater"));
+            assert_eq!(
+                e.get_str("registry.path"),
+                Some(
+                    "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\updater"
+                )
+            );
             assert!(e.has_value("quarry.enriched", "registry.path"));
         }
         let bad = json!({"category":"AdvancedHunting-DeviceProcessEvents","properties":{"Timestamp":"not a date","DeviceId":"d1","ProcessId":"x"}});

@@ -151,7 +151,13 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
             ev.set("source.ip", text(doc, "src.ip.address"));
             int(&mut ev, "source.port", doc, "src.port.number", problems);
             ev.set("destination.ip", text(doc, "dst.ip.address"));
-            int(&mut ev, "destination.port", doc, "dst.port.number", problems);
+            int(
+                &mut ev,
+                "destination.port",
+                doc,
+                "dst.port.number",
+                problems,
+            );
             actor(&mut ev, doc, problems);
         }
         u if u.starts_with("FILE") => {
