@@ -246,25 +246,19 @@ struct Block {
     spans: Vec<(usize, usize, u64)>,
 }
 
-/// What the workers made of one line: its number, and its events and
-/// problems, or why it could not be parsed.
-type LineResult<T> = (u64, Result<(Items<T>, Vec<String>), String>);
-
-/// A line's records: nearly always one, held inline (a `Vec` per line is
-/// an allocation for each of millions of lines).
-enum Items<T> {
-    One(Prepared<T>),
-    Many(Vec<Prepared<T>>),
-}
-
-impl<T> Items<T> {
-    fn into_iter(self) -> impl Iterator<Item = Prepared<T>> {
-        let (one, many) = match self {
-            Items::One(p) => (Some(p), Vec::new()),
-            Items::Many(v) => (None, v),
-        };
-        one.into_iter().chain(many)
-    }
+/// What the workers made of one line. Small (two words): most lines of a
+/// hunt are plain ECS lines the consumer drops, which need only counting,
+/// and a block's results are written by the workers and read back here.
+enum LineOut<T> {
+    Blank,
+    /// A plain ECS line the consumer did not keep.
+    Dropped,
+    /// A plain ECS line the consumer kept.
+    Kept(Box<T>),
+    /// Any other line: its records, and the problems they raised.
+    Read(Box<(Vec<Prepared<T>>, Vec<String>)>),
+    /// Why the line could not be parsed.
+    Failed(Box<str>),
 }
 
 /// Reads JSON lines in blocks of about [`BLOCK_BYTES`] and normalises each
@@ -289,7 +283,7 @@ fn read_lines<R: BufRead, T: Send>(
     let mut spare = Vec::new();
     // one block's results, reused: filled in place by index, so neither the
     // workers' partial vectors nor a fresh result vector per block are made
-    let mut results: Vec<Option<LineResult<T>>> = Vec::new();
+    let mut results: Vec<LineOut<T>> = Vec::new();
     loop {
         let next = rayon::in_place_scope(|scope| {
             if let Some(block) = pending.as_ref() {
@@ -304,22 +298,29 @@ fn read_lines<R: BufRead, T: Send>(
                 &mut errors,
             )
         });
-        if let Some(done) = pending.take() {
-            spare = done.buf;
-        }
         for (location, message) in errors.drain(..) {
             ctx.problem(location, message);
         }
-        for (ln, r) in results.drain(..).flatten() {
-            match r {
-                Ok((items, problems)) => {
-                    for p in problems {
-                        ctx.problem(format!("line {ln}"), p);
+        if let Some(done) = pending.take() {
+            for (&(_, _, ln), r) in done.spans.iter().zip(results.drain(..)) {
+                match r {
+                    LineOut::Blank => {}
+                    LineOut::Dropped => ctx.s.count(format_name(Format::Ecs), None),
+                    LineOut::Kept(t) => {
+                        ctx.s.count(format_name(Format::Ecs), None);
+                        ctx.sink.out.push(*t);
                     }
-                    ctx.accept_prepared(items.into_iter());
+                    LineOut::Read(read) => {
+                        let (items, problems) = *read;
+                        for p in problems {
+                            ctx.problem(format!("line {ln}"), p);
+                        }
+                        ctx.accept_prepared(items);
+                    }
+                    LineOut::Failed(e) => ctx.problem(format!("line {ln}"), e.into()),
                 }
-                Err(e) => ctx.problem(format!("line {ln}"), e),
             }
+            spare = done.buf;
         }
         match next {
             Some(block) => pending = Some(block),
@@ -347,7 +348,9 @@ fn read_block<R: BufRead>(
     loop {
         // a block's worth, or another chunk of a line longer than a block
         let target = (buf.len() + READ_BYTES).max(BLOCK_BYTES);
-        buf.reserve(target - buf.len());
+        // room for the last read past the target too: a buffer that grows
+        // while filling is copied and faulted in again
+        buf.reserve(target + READ_BYTES - buf.len());
         while buf.len() < target {
             let len = buf.len();
             buf.resize(len + READ_BYTES, 0);
@@ -398,13 +401,13 @@ fn read_block<R: BufRead>(
 }
 
 /// Parses and normalises a block's lines on all cores, into `out` (one
-/// entry per line, `None` for a blank one).
+/// entry per line).
 fn normalize_block<T: Send>(
     block: &Block,
     file: &Arc<str>,
     keep: &(dyn Fn(Event) -> Option<T> + Sync),
     projection: Option<&crate::Projection>,
-    out: &mut Vec<Option<LineResult<T>>>,
+    out: &mut Vec<LineOut<T>>,
 ) {
     let buf = &block.buf;
     block
@@ -413,7 +416,7 @@ fn normalize_block<T: Send>(
         .map(|&(a, b, ln)| {
             let line = trim(&buf[a..b]);
             if line.is_empty() {
-                return None;
+                return LineOut::Blank;
             }
             let origin = || Origin {
                 file: file.clone(),
@@ -423,34 +426,9 @@ fn normalize_block<T: Send>(
             if let Some(p) = projection {
                 match crate::projected::read_line(line, p, origin) {
                     Some(crate::projected::Projected::Kept(ev)) => {
-                        let kept = keep(ev);
-                        return Some((
-                            ln,
-                            Ok((
-                                Items::One(Prepared {
-                                    key: None,
-                                    format: Format::Ecs,
-                                    unmapped: None,
-                                    kept,
-                                }),
-                                Vec::new(),
-                            )),
-                        ));
+                        return keep(ev).map_or(LineOut::Dropped, |t| LineOut::Kept(Box::new(t)));
                     }
-                    Some(crate::projected::Projected::Dropped) => {
-                        return Some((
-                            ln,
-                            Ok((
-                                Items::One(Prepared {
-                                    key: None,
-                                    format: Format::Ecs,
-                                    unmapped: None,
-                                    kept: None,
-                                }),
-                                Vec::new(),
-                            )),
-                        ));
-                    }
+                    Some(crate::projected::Projected::Dropped) => return LineOut::Dropped,
                     None => {}
                 }
             }
@@ -463,20 +441,18 @@ fn normalize_block<T: Send>(
                     origin.clone(),
                     &mut problems,
                 ) {
-                    return Some((ln, Ok((Items::One(prepare((n, None), keep)), problems))));
+                    return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
                 }
             }
-            Some((
-                ln,
-                parse_line(line).map(|doc| {
+            match parse_line(line) {
+                Ok(doc) => {
                     let mut problems = Vec::new();
                     let n = normalize(doc, origin, &mut problems);
-                    (
-                        Items::Many(n.into_iter().map(|n| prepare(n, keep)).collect()),
-                        problems,
-                    )
-                }),
-            ))
+                    let items = n.into_iter().map(|n| prepare(n, keep)).collect();
+                    LineOut::Read(Box::new((items, problems)))
+                }
+                Err(e) => LineOut::Failed(e.into()),
+            }
         })
         .collect_into_vec(out);
 }

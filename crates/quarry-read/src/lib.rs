@@ -10,6 +10,7 @@
 mod evtx_file;
 mod input;
 mod json_stream;
+mod plain_json;
 mod projected;
 
 pub use input::discover;

@@ -76,6 +76,8 @@ struct Prefilter {
     /// without walking its backslashes one by one.
     unicode_escape: memchr::memmem::Finder<'static>,
     slash_escape: memchr::memmem::Finder<'static>,
+    /// `endpoint`: a line without it cannot be an Elastic Defend document.
+    endpoint: memchr::memmem::Finder<'static>,
     /// A projection reading no field and wanting no event: its walk is the
     /// validation a skipped line still gets, with the same tests (serde's
     /// whole-line parse, [`NOT_PLAIN_ECS`], Elastic Defend), so a skipped
@@ -166,6 +168,7 @@ impl Projection {
             clauses: automata,
             unicode_escape: memchr::memmem::Finder::new(b"\\u").into_owned(),
             slash_escape: memchr::memmem::Finder::new(b"\\/").into_owned(),
+            endpoint: memchr::memmem::Finder::new(b"endpoint").into_owned(),
             shell: Box::new(shell),
         });
         self
@@ -205,12 +208,19 @@ pub(crate) fn read_line(
     origin: impl FnOnce() -> Origin,
 ) -> Option<Projected> {
     if let Some(pre) = &proj.prefilter
-        && lacks_literal(line, pre)
+        && pre.clauses.iter().any(|ac| !ac.is_match(line))
     {
+        // the common case, in one pass: a plain ASCII object without the
+        // escapes a literal could hide behind
+        if crate::plain_json::is_plain_ecs_object(line, NOT_PLAIN_ECS, &pre.endpoint) {
+            return Some(Projected::Dropped);
+        }
         // the walk of a projection that wants nothing: `Dropped` for a
         // well-formed plain ECS object, `None` for what the full reader
         // must see, exactly as the full walk would decide
-        if let Some(dropped) = walk_line(line, &pre.shell) {
+        if spelled_plainly(line, pre)
+            && let Some(dropped) = walk_line(line, &pre.shell)
+        {
             return Some(dropped);
         }
     }
@@ -232,14 +242,20 @@ thread_local! {
 }
 
 /// Does the line provably lack every alternative of some required clause?
-/// Only an ASCII line without `\u` and `\/` escapes can tell: in any other,
-/// a literal may be spelled differently from its plain JSON encoding.
+#[cfg(test)]
 fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
+    spelled_plainly(line, pre) && pre.clauses.iter().any(|ac| !ac.is_match(line))
+}
+
+/// Can the automata tell? Only in an ASCII line without `\u` and `\/`
+/// escapes: in any other, a literal may be spelled differently from its
+/// plain JSON encoding.
+fn spelled_plainly(line: &[u8], pre: &Prefilter) -> bool {
     if !line.is_ascii() {
         return false;
     }
     if pre.unicode_escape.find(line).is_none() && pre.slash_escape.find(line).is_none() {
-        return pre.clauses.iter().any(|ac| !ac.is_match(line));
+        return true;
     }
     // walk the escapes pairwise so that an escaped backslash before a `u`
     // (`C:\\users`) is not taken for a `\u`
@@ -250,7 +266,7 @@ fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
             _ => at += i + 2,
         }
     }
-    pre.clauses.iter().any(|ac| !ac.is_match(line))
+    true
 }
 
 /// The projected walk proper (see [`read_line`]).
@@ -668,6 +684,24 @@ mod tests {
             .require_literals(&[vec![r#"C:\x"y"#.to_string()]]);
         assert_eq!(outcome(r#"{"a":"C:\\X\"Y"}"#, &q), "kept");
         assert_eq!(outcome(r#"{"a":"C:\\X Y"}"#, &q), "dropped");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The one-pass check promises what the validating walk decides:
+        /// a line it passes, the walk of a projection wanting nothing drops
+        /// as plain ECS (and so would not send to the full reader).
+        #[test]
+        fn the_fast_check_agrees_with_the_walk(l in crate::plain_json::tests::line()) {
+            let p = dns_rule();
+            let pre = p.prefilter.as_ref().expect("set");
+            if crate::plain_json::is_plain_ecs_object(l.as_bytes(), NOT_PLAIN_ECS, &pre.endpoint) {
+                proptest::prop_assert!(
+                    matches!(walk_line(l.as_bytes(), &pre.shell), Some(Projected::Dropped)),
+                    "{}", l
+                );
+            }
+        }
     }
 
     #[test]

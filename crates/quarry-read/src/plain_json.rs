@@ -1,0 +1,384 @@
+//! A fast, conservative check of one JSON line: is it a well-formed JSON
+//! object that the projected walk would read as plain ECS? Used for the
+//! lines a query's required literals already rule out (most lines of a
+//! hunt), which still must be validated so that a malformed line is
+//! reported rather than silently skipped.
+//!
+//! `true` is a promise: serde_json accepts the line, it is an object, no
+//! top-level key makes it another format (`NOT_PLAIN_ECS`), it cannot be
+//! an Elastic Defend document, and it is ASCII without `\u` or `\/`
+//! escapes (the prefilter's own condition). `false` only means "not sure":
+//! the caller falls back to serde's walk, which decides as before. Anything
+//! unusual (non-ASCII bytes, `\u` escapes, exponents, nesting deeper than
+//! [`MAX_DEPTH`]) answers `false`, so the scanner never has to agree with
+//! serde_json on the hard cases.
+//!
+//! Written here rather than taken from a crate: the general SIMD parsers
+//! (simd-json, sonic-rs) build a tape or mutate their input and would still
+//! need a pass for the top-level keys; this is one pass over bytes already
+//! in cache, and `tests` check it against serde on random lines.
+
+/// Deeper documents are left to serde (whose own limit is 128).
+const MAX_DEPTH: usize = 64;
+
+/// See the module documentation. `not_plain` are the top-level keys that
+/// make a document another format; `endpoint` finds the text `endpoint`,
+/// without which a document cannot be an Elastic Defend one.
+pub(crate) fn is_plain_ecs_object(
+    line: &[u8],
+    not_plain: &[&str],
+    endpoint: &memchr::memmem::Finder<'_>,
+) -> bool {
+    if endpoint.find(line).is_some() {
+        return false;
+    }
+    let mut s = Scanner { b: line, i: 0 };
+    s.ws();
+    if s.peek() != Some(b'{') || s.object(1, Some(not_plain)).is_none() {
+        return false;
+    }
+    s.ws();
+    s.i == line.len()
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    /// JSON whitespace, as serde_json skips it.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.object(depth + 1, None),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(drop),
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => None,
+        }
+    }
+
+    /// An object at `self.i` (its `{`); at the top level `not_plain` lists
+    /// the keys that disqualify the document.
+    fn object(&mut self, depth: usize, not_plain: Option<&[&str]>) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let start = self.i + 1;
+            let end = self.string()?;
+            if let Some(keys) = not_plain {
+                // a key with an escape is none of these plain names
+                let key = &self.b[start..end];
+                if keys.iter().any(|k| k.as_bytes() == key) {
+                    return None;
+                }
+            }
+            self.ws();
+            if self.peek()? != b':' {
+                return None;
+            }
+            self.i += 1;
+            self.ws();
+            self.value(depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.value(depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string at `self.i` (its opening quote); returns the index of its
+    /// closing quote and moves past it. Only ASCII without control
+    /// characters, and escapes other than `\u` and `\/`.
+    fn string(&mut self) -> Option<usize> {
+        let b = self.b;
+        let mut i = self.i + 1;
+        loop {
+            // eight bytes at a time while none needs a look
+            while let Some(w) = b.get(i..i + 8) {
+                let Ok(w) = <[u8; 8]>::try_from(w) else { break };
+                if special(u64::from_le_bytes(w)) {
+                    break;
+                }
+                i += 8;
+            }
+            match *b.get(i)? {
+                b'"' => {
+                    self.i = i + 1;
+                    return Some(i);
+                }
+                b'\\' => match b.get(i + 1)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    _ => return None,
+                },
+                0..=0x1f | 0x80..=0xff => return None,
+                _ => i += 1,
+            }
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`; an exponent is left to serde.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        match self.peek() {
+            Some(b'0'..=b'9' | b'e' | b'E' | b'.') => None,
+            _ => Some(()),
+        }
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b.get(self.i..self.i + word.len())? != word {
+            return None;
+        }
+        self.i += word.len();
+        Some(())
+    }
+}
+
+/// Does the word hold a byte a string scan must look at: `"`, `\`, a
+/// control character or a non-ASCII byte? (May say yes for a word that has
+/// none, never no for one that has one: the byte loop decides.)
+fn special(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (quote | backslash | control | (w & HIGH)) != 0
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOT_PLAIN: &[&str] = &["winlog", "Event", "meta.event.name"];
+
+    fn plain(line: &str) -> bool {
+        let endpoint = memchr::memmem::Finder::new(b"endpoint");
+        is_plain_ecs_object(line.as_bytes(), NOT_PLAIN, &endpoint)
+    }
+
+    fn serde_accepts(line: &str) -> bool {
+        serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok()
+    }
+
+    #[test]
+    fn plain_objects_pass() {
+        for l in [
+            "{}",
+            r#"{"a":1}"#,
+            r#" {"@timestamp": 1700000000000, "event": {"category": ["process"], "type": "start"}, "n": -0.5, "t": true, "f": false, "z": null, "e": []} "#,
+            r#"{"path":"C:\\Windows\\System32\\cmd.exe","q":"say \"hi\"\n\t"}"#,
+            r#"{"a":{"b":{"c":[1,[2,{"d":"x"}]]}},"winlog2":0,"x.winlog":1}"#,
+        ] {
+            assert!(plain(l), "{l}");
+            assert!(serde_accepts(l), "{l}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_serde() {
+        for l in [
+            "",
+            "[]",
+            r#""a""#,
+            r#"{"a":1"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1} x"#,
+            r#"{"a" 1}"#,
+            r#"{a:1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1e5}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a":"\x"}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":"é"}"#,
+            r#"{"winlog":{}}"#,
+            r#"{"meta.event.name":"x"}"#,
+            r#"{"agent":{"type":"endpoint"}}"#,
+            r#"{"a":[1,2,]}"#,
+            r#"{"a":[1 2]}"#,
+        ] {
+            assert!(!plain(l), "{l}");
+        }
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(70), "]".repeat(70));
+        assert!(!plain(&deep));
+        let ok = format!("{{\"a\":{}1{}}}", "[".repeat(60), "]".repeat(60));
+        assert!(plain(&ok));
+    }
+
+    /// Keys: random, or names the tests single out.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[a-zA-Z.@_]{0,8}",
+            1 => prop::sample::select(vec![
+                "winlog", "Event", "hits", "agent", "type", "data_stream", "dataset",
+                "agent.type", "data_stream.dataset", "meta.event.name", "process",
+            ])
+            .prop_map(str::to_string),
+        ]
+    }
+
+    /// Lines of JSON-ish text: valid documents, then bytes cut, doubled or
+    /// swapped, so both sides of every test are reached.
+    pub(crate) fn line() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("\"endpoint.events.process\"".to_string()),
+            Just("\"endpoint\"".to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| f.to_string()),
+            "[ -~]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+            "\\PC{0,4}".prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+        ];
+        let value = leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key(), inner), 0..4).prop_map(|kv| {
+                    let kv: Vec<String> = kv
+                        .into_iter()
+                        .map(|(k, v)| format!("{:?}:{v}", k))
+                        .collect();
+                    format!("{{{}}}", kv.join(","))
+                }),
+            ]
+        });
+        let doc = prop::collection::vec((key(), value), 0..5).prop_map(|kv| {
+            let kv: Vec<String> = kv
+                .into_iter()
+                .map(|(k, v)| format!("{:?} : {v}", k))
+                .collect();
+            format!("{{{}}}", kv.join(", "))
+        });
+        (doc, any::<usize>(), 0u8..4, any::<u8>()).prop_map(|(d, at, how, byte)| {
+            let mut b = d.into_bytes();
+            let at = if b.is_empty() { 0 } else { at % b.len() };
+            match how {
+                0 => {}
+                1 => b.truncate(at),
+                2 => b.insert(at, byte),
+                _ => {
+                    if at < b.len() {
+                        b[at] = byte;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&b).into_owned()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The promise: whatever the scanner passes, serde accepts as a
+        /// JSON object.
+        #[test]
+        fn what_passes_serde_accepts(l in line()) {
+            if plain(&l) {
+                prop_assert!(serde_accepts(&l), "{l}");
+                prop_assert!(l.trim_start().starts_with('{'), "not an object: {}", l);
+            }
+        }
+
+        /// And plain documents do pass (the scanner is not trivially false).
+        #[test]
+        fn plain_documents_pass(kv in prop::collection::vec(("[a-z_]{1,8}", "[ -~]{0,16}", any::<i32>()), 0..8)) {
+            let doc: serde_json::Map<String, serde_json::Value> = kv
+                .into_iter()
+                .filter(|(_, s, _)| !s.contains("endpoint"))
+                .flat_map(|(k, s, n)| [
+                    (format!("s{k}"), serde_json::Value::from(s)),
+                    (format!("n{k}"), serde_json::Value::from(n)),
+                ])
+                .collect();
+            let l = serde_json::to_string(&doc).unwrap_or_default();
+            prop_assert!(plain(&l), "{l}");
+        }
+    }
+}
