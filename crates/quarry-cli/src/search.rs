@@ -97,31 +97,107 @@ pub fn run(args: SearchArgs) -> u8 {
     let projection =
         quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
             .require_literals(&query.required_literals());
-    let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
-        if !query.matches(&ev) {
-            return None;
+    // An event projected from a plain ECS line was tested by the projection
+    // already; any other is tested here.
+    let matches = |ev: &Event| ev.raw_source.is_some() || query.matches(ev);
+    if query.is_event_query() {
+        // Each match is kept with where it sorts; as its NDJSON line when
+        // that is what is printed and its document is echoed as read: a
+        // few hundred bytes instead of the event, its fields and its line.
+        let lines = args.format == Format::Ndjson;
+        let (kept, summary) = quarry_read::scan_projected(&args.inputs, &projection, |ev| {
+            if !matches(&ev) {
+                return None;
+            }
+            let key = query.order_key(&ev);
+            if lines && let Some(line) = ndjson_line(&ev) {
+                return Some((key, Match::Line(line)));
+            }
+            Some((key, Match::Event(Box::new(slim(ev, &needed)))))
+        });
+        let code = output::report_problems(&summary);
+        let matches = query.order_matches(kept);
+        eprintln!("quarry: {} results", matches.len());
+        if lines {
+            let _ = print_lines(&matches);
+            // the process ends here: freeing every match is wasted work
+            std::mem::forget(matches);
+        } else {
+            let hits: Vec<Hit> = matches
+                .into_iter()
+                .filter_map(|m| match m {
+                    Match::Event(e) => Some(Hit::Event(*e)),
+                    Match::Line(_) => None,
+                })
+                .collect();
+            let _ = print(&hits, args.format);
+            std::mem::forget(hits);
         }
-        // an event echoed from its original document needs only the fields
-        // that order and join it, and those its `_index` is named from
-        if ev.source.is_some() || ev.raw_source.is_some() {
-            let (mut endgame, mut winlog) = (false, false);
-            ev.retain(|k| {
-                needed.iter().any(|n| n == k)
-                    // index_name looks for any one of these
-                    || (k.starts_with("endgame.") && !std::mem::replace(&mut endgame, true))
-                    || (k.starts_with("winlog.") && !std::mem::replace(&mut winlog, true))
-            });
-        }
-        Some(ev)
+        return code;
+    }
+    let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |ev| {
+        matches(&ev).then(|| slim(ev, &needed))
     });
     let code = output::report_problems(&summary);
-    // `keep` kept only events the query matches
-    let hits = query.run_matching(events);
+    let hits = query.run(events);
     eprintln!("quarry: {} results", hits.len());
     let _ = print(&hits, args.format);
     // the process ends here: freeing every hit one by one is wasted work
     std::mem::forget(hits);
     code
+}
+
+/// An event query's match as kept for printing.
+enum Match {
+    /// Its NDJSON output line, written out on the reader's thread.
+    Line(Box<[u8]>),
+    Event(Box<Event>),
+}
+
+/// A matched event without the fields nothing reads any more: one echoed
+/// from its original document needs only those that order and join it,
+/// and those its `_index` is named from.
+fn slim(mut ev: Event, needed: &[String]) -> Event {
+    if ev.source.is_some() || ev.raw_source.is_some() {
+        let (mut endgame, mut winlog) = (false, false);
+        ev.retain(|k| {
+            needed.iter().any(|n| n == k)
+                // index_name looks for any one of these
+                || (k.starts_with("endgame.") && !std::mem::replace(&mut endgame, true))
+                || (k.starts_with("winlog.") && !std::mem::replace(&mut winlog, true))
+        });
+    }
+    ev
+}
+
+/// An event's NDJSON hit, `{"_id":…,"_index":…,"_source":…}`, when its
+/// document is echoed as read.
+fn ndjson_line(ev: &Event) -> Option<Box<[u8]>> {
+    let raw = ev.raw_source.as_deref()?;
+    let mut out = Vec::with_capacity(raw.len() + 128);
+    out.extend_from_slice(b"{\"_id\":");
+    serde_json::to_writer(&mut out, &ev.origin.to_string()).ok()?;
+    out.extend_from_slice(b",\"_index\":");
+    serde_json::to_writer(&mut out, &quarry_rules::index_name(ev)).ok()?;
+    out.extend_from_slice(b",\"_source\":");
+    out.extend_from_slice(raw.as_bytes());
+    out.extend_from_slice(b"}\n");
+    Some(out.into_boxed_slice())
+}
+
+/// An event query's matches as NDJSON.
+fn print_lines(matches: &[Match]) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
+    for m in matches {
+        match m {
+            Match::Line(line) => out.write_all(line)?,
+            Match::Event(e) => {
+                serde_json::to_writer(&mut out, &HitJson::Event(doc(e)))?;
+                writeln!(out)?;
+            }
+        }
+    }
+    out.flush()
 }
 
 /// The fields `quarry_rules::index_name` reads, and the prefixes it scans for.
@@ -289,19 +365,6 @@ fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
     match format {
         Format::Ndjson => {
             for h in hits {
-                // the document's line as read: written as is, not parsed again
-                if let Hit::Event(e) = h
-                    && let Some(raw) = &e.raw_source
-                {
-                    out.write_all(b"{\"_id\":")?;
-                    serde_json::to_writer(&mut out, &e.origin.to_string())?;
-                    out.write_all(b",\"_index\":")?;
-                    serde_json::to_writer(&mut out, &quarry_rules::index_name(e))?;
-                    out.write_all(b",\"_source\":")?;
-                    out.write_all(raw.as_bytes())?;
-                    out.write_all(b"}\n")?;
-                    continue;
-                }
                 serde_json::to_writer(&mut out, &hit_json(h))?;
                 writeln!(out)?;
             }

@@ -171,6 +171,11 @@ pub enum Hit {
     },
 }
 
+/// Where an event sorts among an event query's results
+/// ([`Query::order_key`]): its timestamp, then its tiebreaker.
+#[derive(Debug, Clone)]
+pub struct OrderKey(i64, Option<V<'static>>);
+
 /// An event filter: category plus condition.
 #[derive(Debug, Clone)]
 pub(crate) struct Filter {
@@ -344,7 +349,7 @@ impl Query {
     }
 
     /// The ordering key of an event: timestamp, then tiebreaker.
-    pub(crate) fn sort_key(&self, ev: &Event) -> (i64, Option<V<'static>>) {
+    pub(crate) fn sort_key(&self, ev: &Event) -> OrderKey {
         let ts = match eval::field(&self.timestamp, ev) {
             V::Date(t) => t,
             V::Int(i) => i,
@@ -354,7 +359,7 @@ impl Query {
             .tiebreaker
             .as_ref()
             .map(|t| eval::field(t, ev).into_owned());
-        (ts, tb)
+        OrderKey(ts, tb)
     }
 
     /// Runs the query over events with Elasticsearch's full semantics:
@@ -370,6 +375,23 @@ impl Query {
         self.run_slice(&events)
     }
 
+    /// Where an event sorts among this query's results (see
+    /// [`Query::order_matches`]).
+    pub fn order_key(&self, ev: &Event) -> OrderKey {
+        self.sort_key(ev)
+    }
+
+    /// An event query's matches, each kept as whatever its caller needs
+    /// (a rendered line, say, rather than the event), put in the order
+    /// Elasticsearch returns them (timestamp, tiebreaker, then input
+    /// order) with `head`, `tail` and `size` applied, as
+    /// [`Query::run_matching`] does for events.
+    pub fn order_matches<T>(&self, mut items: Vec<(OrderKey, T)>) -> Vec<T> {
+        // stable: equal keys keep their input order
+        items.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
+        self.finish(items.into_iter().map(|(_, t)| t).collect())
+    }
+
     /// [`Query::run`] over events already known to match an event query
     /// (a reader that filtered with [`Query::matches`]): they are only
     /// ordered, moved into hits, not tested or copied again. Sequences and
@@ -380,7 +402,7 @@ impl Query {
         }
         // sort keys with their positions (unique, so an unstable sort
         // keeps the input order of equal keys, as `run_slice`'s stable one)
-        let mut keys: Vec<((i64, Option<V<'static>>), usize)> = events
+        let mut keys: Vec<(OrderKey, usize)> = events
             .iter()
             .enumerate()
             .map(|(i, e)| (self.sort_key(e), i))
@@ -394,10 +416,7 @@ impl Query {
         self.finish(hits)
     }
 
-    fn key_order(
-        a: &(i64, Option<V<'static>>),
-        b: &(i64, Option<V<'static>>),
-    ) -> std::cmp::Ordering {
+    fn key_order(a: &OrderKey, b: &OrderKey) -> std::cmp::Ordering {
         a.0.cmp(&b.0).then_with(|| match (&a.1, &b.1) {
             (Some(x), Some(y)) => eval::order(x, y).unwrap_or(std::cmp::Ordering::Equal),
             _ => std::cmp::Ordering::Equal,
@@ -407,7 +426,7 @@ impl Query {
     /// [`Query::run`] over borrowed events: only the events that end up in
     /// results are copied.
     pub fn run_slice(&self, events: &[Event]) -> Vec<Hit> {
-        let mut keyed: Vec<((i64, Option<V<'static>>), &Event)> =
+        let mut keyed: Vec<(OrderKey, &Event)> =
             events.iter().map(|e| (self.sort_key(e), e)).collect();
         keyed.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
         let times: Vec<i64> = keyed.iter().map(|(k, _)| k.0).collect();
@@ -425,7 +444,7 @@ impl Query {
     }
 
     /// Applies the pipes and the size limit.
-    fn finish(&self, mut hits: Vec<Hit>) -> Vec<Hit> {
+    fn finish<T>(&self, mut hits: Vec<T>) -> Vec<T> {
         for p in &self.pipes {
             match *p {
                 Pipe::Head(n) => hits.truncate(n),

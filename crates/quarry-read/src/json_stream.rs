@@ -14,9 +14,9 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
-const BLOCK_BYTES: usize = 4 << 20;
+const BLOCK_BYTES: usize = 1 << 20;
 /// Bytes asked of the reader at a time.
-const READ_BYTES: usize = 256 << 10;
+const READ_BYTES: usize = 1 << 20;
 
 pub(crate) fn read_json<R: BufRead, T: Send>(
     name: &str,
@@ -246,15 +246,16 @@ struct Block {
     spans: Vec<(usize, usize, u64)>,
 }
 
-/// What the workers made of one line. Small (two words): most lines of a
-/// hunt are plain ECS lines the consumer drops, which need only counting,
-/// and a block's results are written by the workers and read back here.
+/// What the workers made of one line. Small but for what the consumer
+/// keeps: most lines of a hunt are plain ECS lines the consumer drops,
+/// which need only counting, and a block's results are written by the
+/// workers and read back here.
 enum LineOut<T> {
     Blank,
     /// A plain ECS line the consumer did not keep.
     Dropped,
     /// A plain ECS line the consumer kept.
-    Kept(Box<T>),
+    Kept(T),
     /// Any other line: its records, and the problems they raised.
     Read(Box<(Vec<Prepared<T>>, Vec<String>)>),
     /// Why the line could not be parsed.
@@ -308,7 +309,7 @@ fn read_lines<R: BufRead, T: Send>(
                     LineOut::Dropped => ctx.s.count(format_name(Format::Ecs), None),
                     LineOut::Kept(t) => {
                         ctx.s.count(format_name(Format::Ecs), None);
-                        ctx.sink.out.push(*t);
+                        ctx.sink.out.push(t);
                     }
                     LineOut::Read(read) => {
                         let (items, problems) = *read;
@@ -426,7 +427,7 @@ fn normalize_block<T: Send>(
             if let Some(p) = projection {
                 match crate::projected::read_line(line, p, origin) {
                     Some(crate::projected::Projected::Kept(ev)) => {
-                        return keep(ev).map_or(LineOut::Dropped, |t| LineOut::Kept(Box::new(t)));
+                        return keep(ev).map_or(LineOut::Dropped, LineOut::Kept);
                     }
                     Some(crate::projected::Projected::Dropped) => return LineOut::Dropped,
                     None => {}

@@ -152,10 +152,12 @@ impl Scanner<'_> {
         let b = self.b;
         let mut i = self.i + 1;
         loop {
-            // eight bytes at a time while none needs a look
+            // eight bytes at a time, straight to the first that needs a look
             while let Some(w) = b.get(i..i + 8) {
                 let Ok(w) = <[u8; 8]>::try_from(w) else { break };
-                if special(u64::from_le_bytes(w)) {
+                let special = special(u64::from_le_bytes(w));
+                if special != 0 {
+                    i += special.trailing_zeros() as usize / 8;
                     break;
                 }
                 i += 8;
@@ -213,17 +215,19 @@ impl Scanner<'_> {
     }
 }
 
-/// Does the word hold a byte a string scan must look at: `"`, `\`, a
-/// control character or a non-ASCII byte? (May say yes for a word that has
-/// none, never no for one that has one: the byte loop decides.)
-fn special(w: u64) -> bool {
+/// The bytes of a little-endian word a string scan must look at: `"`,
+/// `\`, a control character or a non-ASCII byte, each flagged by its high
+/// bit. The lowest flag is exact (a false flag can only follow a true one,
+/// through a borrow), so `trailing_zeros / 8` is the first such byte; the
+/// byte loop then decides.
+fn special(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
     let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (quote | backslash | control | (w & HIGH)) != 0
+    quote | backslash | control | (w & HIGH)
 }
 
 #[cfg(test)]
@@ -240,6 +244,25 @@ pub(crate) mod tests {
 
     fn serde_accepts(line: &str) -> bool {
         serde_json::from_str::<serde::de::IgnoredAny>(line).is_ok()
+    }
+
+    #[test]
+    fn the_first_special_byte_is_found_exactly() {
+        for (word, first) in [
+            (*b"abcdefgh", None),
+            (*b"abc\"efgh", Some(3)),
+            (*b"\"\"\"\"\"\"\"\"", Some(0)),
+            (*b"abcdefg\\", Some(7)),
+            (*b"a\x1fcd\"fgh", Some(1)),
+            (*b"ab\x00d\"fgh", Some(2)),
+            (*b"abcd\xc3\xa9gh", Some(4)),
+            (*b"\x01\"\x01\"abcd", Some(0)),
+            (*b"ab !#~\x7f ", None),
+        ] {
+            let m = special(u64::from_le_bytes(word));
+            let found = (m != 0).then(|| m.trailing_zeros() as usize / 8);
+            assert_eq!(found, first, "{word:?}");
+        }
     }
 
     #[test]
