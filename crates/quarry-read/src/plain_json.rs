@@ -34,11 +34,27 @@ pub(crate) fn is_plain_ecs_object(
     }
     let mut s = Scanner { b: line, i: 0 };
     s.ws();
-    if s.peek() != Some(b'{') || s.object(1, Some(not_plain)).is_none() {
+    if s.peek() != Some(b'{') || s.object(1, Level::Top(not_plain)).is_none() {
         return false;
     }
     s.ws();
     s.i == line.len()
+}
+
+/// The keys the Elastic Defend test reads (`agent.type`,
+/// `data_stream.dataset`, nested or dotted): the projected walk refuses a
+/// document that repeats one (serde_json's last-value-wins is not a merge),
+/// so the scanner does too.
+const DEFEND_TOP: [&str; 4] = ["agent", "data_stream", "agent.type", "data_stream.dataset"];
+
+/// What an object's keys are checked for.
+#[derive(Clone, Copy)]
+enum Level<'a> {
+    /// The document: keys that make it another format, repeated Defend keys.
+    Top(&'a [&'a str]),
+    /// `agent` or `data_stream`: this key must not repeat.
+    Watch(&'static [u8]),
+    Plain,
 }
 
 struct Scanner<'a> {
@@ -60,7 +76,7 @@ impl Scanner<'_> {
 
     fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
-            b'{' => self.object(depth + 1, None),
+            b'{' => self.object(depth + 1, Level::Plain),
             b'[' => self.array(depth + 1),
             b'"' => self.string().map(drop),
             b'-' | b'0'..=b'9' => self.number(),
@@ -71,9 +87,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// An object at `self.i` (its `{`); at the top level `not_plain` lists
-    /// the keys that disqualify the document.
-    fn object(&mut self, depth: usize, not_plain: Option<&[&str]>) -> Option<()> {
+    /// An object at `self.i` (its `{`).
+    fn object(&mut self, depth: usize, level: Level<'_>) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -83,18 +98,41 @@ impl Scanner<'_> {
             self.i += 1;
             return Some(());
         }
+        // the watched keys seen so far (bits of DEFEND_TOP, or 1 for Watch)
+        let mut seen = 0u8;
         loop {
             if self.peek()? != b'"' {
                 return None;
             }
             let start = self.i + 1;
             let end = self.string()?;
-            if let Some(keys) = not_plain {
-                // a key with an escape is none of these plain names
-                let key = &self.b[start..end];
-                if keys.iter().any(|k| k.as_bytes() == key) {
-                    return None;
+            // a key with an escape is none of the plain names looked for
+            let key = &self.b[start..end];
+            let mut nested = Level::Plain;
+            match level {
+                Level::Top(not_plain) => {
+                    if not_plain.iter().any(|k| k.as_bytes() == key) {
+                        return None;
+                    }
+                    if let Some(at) = DEFEND_TOP.iter().position(|k| k.as_bytes() == key) {
+                        if seen & (1 << at) != 0 {
+                            return None;
+                        }
+                        seen |= 1 << at;
+                    }
+                    nested = match key {
+                        b"agent" => Level::Watch(b"type"),
+                        b"data_stream" => Level::Watch(b"dataset"),
+                        _ => Level::Plain,
+                    };
                 }
+                Level::Watch(watched) if key == watched => {
+                    if seen != 0 {
+                        return None;
+                    }
+                    seen = 1;
+                }
+                _ => {}
             }
             self.ws();
             if self.peek()? != b':' {
@@ -102,7 +140,11 @@ impl Scanner<'_> {
             }
             self.i += 1;
             self.ws();
-            self.value(depth)?;
+            if self.peek()? == b'{' {
+                self.object(depth + 1, nested)?;
+            } else {
+                self.value(depth)?;
+            }
             self.ws();
             match self.peek()? {
                 b',' => {
@@ -273,6 +315,7 @@ pub(crate) mod tests {
             r#" {"@timestamp": 1700000000000, "event": {"category": ["process"], "type": "start"}, "n": -0.5, "t": true, "f": false, "z": null, "e": []} "#,
             r#"{"path":"C:\\Windows\\System32\\cmd.exe","q":"say \"hi\"\n\t"}"#,
             r#"{"a":{"b":{"c":[1,[2,{"d":"x"}]]}},"winlog2":0,"x.winlog":1}"#,
+            r#"{"agent":{"type":"filebeat","x":{"type":1,"type":2}},"agent.type":"x","a":{"agent":1,"agent":2}}"#,
         ] {
             assert!(plain(l), "{l}");
             assert!(serde_accepts(l), "{l}");
@@ -305,6 +348,9 @@ pub(crate) mod tests {
             r#"{"meta.event.name":"x"}"#,
             r#"{"agent":{"type":"endpoint"}}"#,
             r#"{"a":[1,2,]}"#,
+            r#"{"agent.type":"a","agent.type":"b"}"#,
+            r#"{"agent":{"type":"a","type":"b"}}"#,
+            r#"{"data_stream":{},"data_stream":{}}"#,
             r#"{"a":[1 2]}"#,
         ] {
             assert!(!plain(l), "{l}");
