@@ -241,8 +241,12 @@ fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
 }
 
 /// A block of whole lines: the bytes, and each line's span and number.
+#[derive(Default)]
 struct Block {
+    /// Filled up to `len`; the rest was zeroed once and is reused, so a
+    /// read does not zero its room first.
     buf: Vec<u8>,
+    len: usize,
     spans: Vec<(usize, usize, u64)>,
 }
 
@@ -279,9 +283,9 @@ fn read_lines<R: BufRead, T: Send>(
     let mut lineno = first_lineno - 1;
     let mut errors = Vec::new();
     let mut pending: Option<Block> = None;
-    // the buffer of the block before last, reused: fresh 4 MiB buffers
-    // cost page faults and zeroing
-    let mut spare = Vec::new();
+    // the block before last (its buffer and spans), reused: fresh memory
+    // costs page faults and zeroing
+    let mut spare = Block::default();
     // one block's results, reused: filled in place by index, so neither the
     // workers' partial vectors nor a fresh result vector per block are made
     let mut results: Vec<LineOut<T>> = Vec::new();
@@ -321,7 +325,7 @@ fn read_lines<R: BufRead, T: Send>(
                     LineOut::Failed(e) => ctx.problem(format!("line {ln}"), e.into()),
                 }
             }
-            spare = done.buf;
+            spare = done;
         }
         match next {
             Some(block) => pending = Some(block),
@@ -337,34 +341,36 @@ fn read_lines<R: BufRead, T: Send>(
 fn read_block<R: BufRead>(
     reader: &mut R,
     carry: &mut Vec<u8>,
-    spare: &mut Vec<u8>,
+    spare: &mut Block,
     lineno: &mut u64,
     errors: &mut Vec<(String, String)>,
 ) -> Option<Block> {
-    let mut buf = std::mem::take(spare);
-    buf.clear();
-    buf.extend_from_slice(carry);
+    let mut block = std::mem::take(spare);
+    block.spans.clear();
+    let buf = &mut block.buf;
+    let mut len = carry.len();
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    buf[..len].copy_from_slice(carry);
     carry.clear();
     let mut eof = false;
     loop {
         // a block's worth, or another chunk of a line longer than a block
-        let target = (buf.len() + READ_BYTES).max(BLOCK_BYTES);
-        // room for the last read past the target too: a buffer that grows
-        // while filling is copied and faulted in again
-        buf.reserve(target + READ_BYTES - buf.len());
-        while buf.len() < target {
-            let len = buf.len();
-            buf.resize(len + READ_BYTES, 0);
-            match reader.read(&mut buf[len..]) {
+        let target = (len + READ_BYTES).max(BLOCK_BYTES);
+        // room for the last read past the target too
+        if buf.len() < target + READ_BYTES {
+            buf.resize(target + READ_BYTES, 0);
+        }
+        while len < target {
+            match reader.read(&mut buf[len..len + READ_BYTES]) {
                 Ok(0) => {
-                    buf.truncate(len);
                     eof = true;
                     break;
                 }
-                Ok(n) => buf.truncate(len + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(len),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    buf.truncate(len);
                     errors.push((
                         format!("line {}", *lineno + 1),
                         format!("read error: {e}; rest of the file skipped"),
@@ -374,31 +380,32 @@ fn read_block<R: BufRead>(
                 }
             }
         }
-        if eof || memchr::memchr(b'\n', &buf).is_some() {
+        if eof || memchr::memchr(b'\n', &buf[..len]).is_some() {
             break;
         }
     }
     // whole lines only: the tail after the last newline waits for the next
     // read, unless the input ended
-    if !eof && let Some(i) = memchr::memrchr(b'\n', &buf) {
-        carry.extend_from_slice(&buf[i + 1..]);
-        buf.truncate(i + 1);
+    if !eof && let Some(i) = memchr::memrchr(b'\n', &buf[..len]) {
+        carry.extend_from_slice(&buf[i + 1..len]);
+        len = i + 1;
     }
-    if buf.is_empty() {
+    if len == 0 {
+        *spare = block;
         return None;
     }
-    let mut spans = Vec::with_capacity(buf.len() / 512);
     let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', &buf) {
+    for nl in memchr::memchr_iter(b'\n', &buf[..len]) {
         *lineno += 1;
-        spans.push((start, nl + 1, *lineno));
+        block.spans.push((start, nl + 1, *lineno));
         start = nl + 1;
     }
-    if start < buf.len() {
+    if start < len {
         *lineno += 1;
-        spans.push((start, buf.len(), *lineno));
+        block.spans.push((start, len, *lineno));
     }
-    Some(Block { buf, spans })
+    block.len = len;
+    Some(block)
 }
 
 /// Parses and normalises a block's lines on all cores, into `out` (one
@@ -410,7 +417,7 @@ fn normalize_block<T: Send>(
     projection: Option<&crate::Projection>,
     out: &mut Vec<LineOut<T>>,
 ) {
-    let buf = &block.buf;
+    let buf = &block.buf[..block.len];
     block
         .spans
         .par_iter()

@@ -194,16 +194,7 @@ impl Scanner<'_> {
         let b = self.b;
         let mut i = self.i + 1;
         loop {
-            // eight bytes at a time, straight to the first that needs a look
-            while let Some(w) = b.get(i..i + 8) {
-                let Ok(w) = <[u8; 8]>::try_from(w) else { break };
-                let special = special(u64::from_le_bytes(w));
-                if special != 0 {
-                    i += special.trailing_zeros() as usize / 8;
-                    break;
-                }
-                i += 8;
-            }
+            i = skip_plain(b, i);
             match *b.get(i)? {
                 b'"' => {
                     self.i = i + 1;
@@ -257,6 +248,47 @@ impl Scanner<'_> {
     }
 }
 
+/// The index of the first byte from `i` on that a string scan must look
+/// at (`"`, `\\`, a control character, a non-ASCII byte), or of one of the
+/// last few bytes, which the byte loop reads.
+fn skip_plain(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    while let Some(chunk) = b.get(i..i + 16) {
+        let mask = special16(chunk);
+        if mask != 0 {
+            return i + mask.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while let Some(w) = b.get(i..i + 8) {
+        let Ok(w) = <[u8; 8]>::try_from(w) else { break };
+        let special = special(u64::from_le_bytes(w));
+        if special != 0 {
+            return i + special.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// [`special`] for sixteen bytes on SSE2 (part of every x86_64): bit `k`
+/// of the result flags byte `k`.
+#[cfg(target_arch = "x86_64")]
+fn special16(chunk: &[u8]) -> u32 {
+    use std::arch::x86_64::*;
+    assert!(chunk.len() >= 16);
+    // SAFETY: the load reads 16 bytes from a slice of at least 16 (checked
+    // above); SSE2, which the rest needs, is enabled on every x86_64 target.
+    unsafe {
+        let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // signed: bytes below 0x20 and from 0x80 on
+        let other = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), other)) as u32
+    }
+}
+
 /// The bytes of a little-endian word a string scan must look at: `"`,
 /// `\`, a control character or a non-ASCII byte, each flagged by its high
 /// bit. The lowest flag is exact (a false flag can only follow a true one,
@@ -304,6 +336,24 @@ pub(crate) mod tests {
             let m = special(u64::from_le_bytes(word));
             let found = (m != 0).then(|| m.trailing_zeros() as usize / 8);
             assert_eq!(found, first, "{word:?}");
+        }
+    }
+
+    proptest! {
+        /// Both fast scans stop exactly where the byte rule says.
+        #[test]
+        fn skip_plain_stops_at_the_first_special_byte(b in prop::collection::vec(prop_oneof![
+            8 => 0x20u8..0x7f, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => any::<u8>()
+        ], 0..80), from in 0usize..80) {
+            let from = from.min(b.len());
+            let looked_at = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
+            let first = b[from..].iter().position(|&c| looked_at(c)).map(|p| from + p);
+            let stop = skip_plain(&b, from);
+            match first {
+                // stops on it, or (within the last 8 bytes) before it
+                Some(f) => prop_assert!(stop == f || (stop < f && b.len() - stop < 8), "{stop} {f}"),
+                None => prop_assert!(stop <= b.len() && b.len() - stop < 8),
+            }
         }
     }
 

@@ -69,7 +69,10 @@ pub struct Projection {
 }
 
 /// Required literals ([`Projection::require_literals`]): one automaton per
-/// clause, each matching any of its alternatives as written in JSON.
+/// clause, each matching any of its alternatives as written in JSON, in
+/// ASCII lower case (searched for in a lower-cased copy of the line: a
+/// case-sensitive search of one or a few literals runs on SIMD, where an
+/// ASCII-case-insensitive one checks a candidate at every common byte).
 struct Prefilter {
     clauses: Vec<aho_corasick::AhoCorasick>,
     /// `\u` and `\/`: when neither occurs the line has no such escape,
@@ -151,12 +154,13 @@ impl Projection {
             // as the literal appears inside a JSON string without \u escapes
             let encoded: Vec<String> = clause
                 .iter()
-                .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
+                .map(|l| {
+                    l.replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .to_ascii_lowercase()
+                })
                 .collect();
-            match aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(&encoded)
-            {
+            match aho_corasick::AhoCorasick::builder().build(&encoded) {
                 Ok(ac) if !clause.is_empty() => automata.push(ac),
                 _ => return self,
             }
@@ -208,7 +212,7 @@ pub(crate) fn read_line(
     origin: impl FnOnce() -> Origin,
 ) -> Option<Projected> {
     if let Some(pre) = &proj.prefilter
-        && pre.clauses.iter().any(|ac| !ac.is_match(line))
+        && pre.lacks_a_clause(line)
     {
         // the common case, in one pass: a plain ASCII object without the
         // escapes a literal could hide behind
@@ -233,7 +237,25 @@ pub(crate) fn read_line(
     }
 }
 
+impl Prefilter {
+    /// Does the line lack every alternative of some clause (ASCII case
+    /// aside)?
+    fn lacks_a_clause(&self, line: &[u8]) -> bool {
+        LOWER.with(|lower| {
+            let Ok(mut lower) = lower.try_borrow_mut() else {
+                return false;
+            };
+            lower.clear();
+            lower.extend_from_slice(line);
+            lower.make_ascii_lowercase();
+            self.clauses.iter().any(|ac| !ac.is_match(lower.as_slice()))
+        })
+    }
+}
+
 thread_local! {
+    /// The line in lower case, for [`Prefilter::lacks_a_clause`].
+    static LOWER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The placeholder origin of projected events, per thread (an `Arc`
     /// shared by all threads would bounce its count between cores).
     static NO_ORIGIN: Origin = Origin::default();
@@ -244,7 +266,7 @@ thread_local! {
 /// Does the line provably lack every alternative of some required clause?
 #[cfg(test)]
 fn lacks_literal(line: &[u8], pre: &Prefilter) -> bool {
-    spelled_plainly(line, pre) && pre.clauses.iter().any(|ac| !ac.is_match(line))
+    spelled_plainly(line, pre) && pre.lacks_a_clause(line)
 }
 
 /// Can the automata tell? Only in an ASCII line without `\u` and `\/`
