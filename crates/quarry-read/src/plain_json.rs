@@ -32,7 +32,7 @@ pub(crate) fn is_plain_ecs_object(
     if endpoint.find(line).is_some() {
         return false;
     }
-    let mut s = Scanner { b: line, i: 0 };
+    let mut s = Scanner::new(line, false);
     s.ws();
     if s.peek() != Some(b'{') || s.object(1, Level::Top(not_plain)).is_none() {
         return false;
@@ -57,24 +57,42 @@ enum Level<'a> {
     Plain,
 }
 
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
+/// A cursor over one JSON text, for the check above and for the projected
+/// walk's own fast path (`projected::fast_walk`).
+pub(crate) struct Scanner<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) i: usize,
+    /// Strings may hold non-ASCII bytes (the caller checked the text is
+    /// UTF-8) and `\/` escapes.
+    utf8: bool,
+    /// Did the last string read hold an escape?
+    pub(crate) escaped: bool,
 }
 
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(b: &'a [u8], utf8: bool) -> Scanner<'a> {
+        Scanner {
+            b,
+            i: 0,
+            utf8,
+            escaped: false,
+        }
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
     /// JSON whitespace, as serde_json skips it.
-    fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.i += 1;
         }
     }
 
-    fn value(&mut self, depth: usize) -> Option<()> {
+    /// Skips (and checks) one value at `self.i`; `depth` is the nesting of
+    /// the container holding it.
+    pub(crate) fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'{' => self.object(depth + 1, Level::Plain),
             b'[' => self.array(depth + 1),
@@ -190,9 +208,10 @@ impl Scanner<'_> {
     /// A string at `self.i` (its opening quote); returns the index of its
     /// closing quote and moves past it. Only ASCII without control
     /// characters, and escapes other than `\u` and `\/`.
-    fn string(&mut self) -> Option<usize> {
+    pub(crate) fn string(&mut self) -> Option<usize> {
         let b = self.b;
         let mut i = self.i + 1;
+        self.escaped = false;
         loop {
             i = skip_plain(b, i);
             match *b.get(i)? {
@@ -200,10 +219,15 @@ impl Scanner<'_> {
                     self.i = i + 1;
                     return Some(i);
                 }
-                b'\\' => match b.get(i + 1)? {
-                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                    _ => return None,
-                },
+                b'\\' => {
+                    self.escaped = true;
+                    match b.get(i + 1)? {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'/' if self.utf8 => i += 2,
+                        _ => return None,
+                    }
+                }
+                0x80..=0xff if self.utf8 => i += 1,
                 0..=0x1f | 0x80..=0xff => return None,
                 _ => i += 1,
             }
@@ -211,7 +235,7 @@ impl Scanner<'_> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`; an exponent is left to serde.
-    fn number(&mut self) -> Option<()> {
+    pub(crate) fn number(&mut self) -> Option<()> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
@@ -239,13 +263,43 @@ impl Scanner<'_> {
         }
     }
 
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
+    pub(crate) fn literal(&mut self, word: &[u8]) -> Option<()> {
         if self.b.get(self.i..self.i + word.len())? != word {
             return None;
         }
         self.i += word.len();
         Some(())
     }
+}
+
+/// The text of a string's contents (between its quotes) as read by
+/// [`Scanner::string`] in UTF-8 mode; `None` for a `\u` escape.
+pub(crate) fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\\' => {
+                out.push(match *raw.get(i + 1)? {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 0x08,
+                    b'f' => 0x0c,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    _ => return None,
+                });
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The index of the first byte from `i` on that a string scan must look

@@ -291,13 +291,28 @@ fn spelled_plainly(line: &[u8], pre: &Prefilter) -> bool {
     true
 }
 
-/// The projected walk proper (see [`read_line`]).
+/// The projected walk proper (see [`read_line`]): [`fast_walk`] where it
+/// can tell, serde's walk where it cannot.
 fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
+    let fast = PATH.with(|path| {
+        // a walk never reads another line, so the buffer is free here
+        let mut path = path.try_borrow_mut().ok()?;
+        path.clear();
+        let mut ev = Event::with_capacity(NO_ORIGIN.with(Origin::clone), proj.count);
+        fast_walk(line, proj, &mut ev, &mut path).map(|()| ev)
+    });
+    match fast {
+        Some(ev) => finish(ev, line, proj),
+        None => serde_walk(line, proj),
+    }
+}
+
+/// The walk on serde: every line valid JSON can hold.
+fn serde_walk(line: &[u8], proj: &Projection) -> Option<Projected> {
     let mut ev = Event::with_capacity(NO_ORIGIN.with(Origin::clone), proj.count);
     let mut de = serde_json::Deserializer::from_slice(line);
     let mut top = TopKeys::default();
     PATH.with(|path| {
-        // a walk never reads another line, so the buffer is free here
         let mut path = path.try_borrow_mut().ok()?;
         path.clear();
         Walk {
@@ -313,6 +328,11 @@ fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
     if top.not_plain_ecs {
         return None;
     }
+    finish(ev, line, proj)
+}
+
+/// A walked event: the Elastic Defend test, its time, the consumer's test.
+fn finish(mut ev: Event, line: &[u8], proj: &Projection) -> Option<Projected> {
     // Elastic Defend documents are read by their own normaliser
     if ev.get_id(proj.agent_type).and_then(Value::as_str) == Some("endpoint")
         || ev
@@ -330,6 +350,166 @@ fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
     ev.raw_source = Some(Arc::from(text));
     ev.shrink_to_fit();
     Some(Projected::Kept(ev))
+}
+
+/// The walk without serde, for the common line: UTF-8, no `\u` escape,
+/// and at the wanted paths only strings, integers, booleans, nulls and
+/// arrays of them. It builds exactly what serde's walk builds (a property
+/// test compares the two); `None` means "not sure" (also for any line
+/// serde's walk would refuse), and serde's walk decides.
+fn fast_walk(line: &[u8], proj: &Projection, ev: &mut Event, path: &mut String) -> Option<()> {
+    std::str::from_utf8(line).ok()?;
+    let mut s = crate::plain_json::Scanner::new(line, true);
+    s.ws();
+    if s.peek()? != b'{' {
+        return None;
+    }
+    fast_object(&mut s, proj, ev, path, true, 1)?;
+    s.ws();
+    (s.i == line.len()).then_some(())
+}
+
+/// Deeper documents are left to serde.
+const FAST_MAX_DEPTH: usize = 64;
+
+/// An object at `s.i` whose path so far is `path` (see [`Walk`]).
+fn fast_object(
+    s: &mut crate::plain_json::Scanner<'_>,
+    proj: &Projection,
+    ev: &mut Event,
+    path: &mut String,
+    top: bool,
+    depth: usize,
+) -> Option<()> {
+    if depth > FAST_MAX_DEPTH {
+        return None;
+    }
+    s.i += 1;
+    s.ws();
+    if s.peek()? == b'}' {
+        s.i += 1;
+        return Some(());
+    }
+    let base = path.len();
+    // the keys read here that the projection wants or walks into: one
+    // repeated means serde_json's last-value-wins, which the walk refuses
+    let mut seen: [&[u8]; 8] = [&[]; 8];
+    let mut n_seen = 0;
+    loop {
+        if s.peek()? != b'"' {
+            return None;
+        }
+        let start = s.i + 1;
+        let end = s.string()?;
+        if s.escaped {
+            return None;
+        }
+        let key = &s.b[start..end];
+        if base > 0 {
+            path.push('.');
+        }
+        path.push_str(std::str::from_utf8(key).ok()?);
+        if top && NOT_PLAIN_ECS.contains(&&path[base..]) {
+            return None;
+        }
+        let PathKind { exact, inner } = proj.kind(path);
+        if exact.is_some() || inner {
+            if seen[..n_seen].contains(&key) || n_seen == seen.len() {
+                return None;
+            }
+            seen[n_seen] = key;
+            n_seen += 1;
+        }
+        s.ws();
+        if s.peek()? != b':' {
+            return None;
+        }
+        s.i += 1;
+        s.ws();
+        match (s.peek()?, exact) {
+            (b'{', _) if inner => fast_object(s, proj, ev, path, false, depth + 1)?,
+            // an object or array a wanted path flattens: serde's walk
+            (b'{', Some(_)) => return None,
+            (b'[', None) if inner => return None,
+            (_, Some(id)) => ev.insert_id(id, fast_value(s, 0)?),
+            _ => s.value(depth)?,
+        }
+        path.truncate(base);
+        s.ws();
+        match s.peek()? {
+            b',' => {
+                s.i += 1;
+                s.ws();
+            }
+            b'}' => {
+                s.i += 1;
+                return Some(());
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A wanted value as `Value::from_json` makes it: a string, an integer, a
+/// boolean, null, or an array of those (`depth` 1 inside one); anything
+/// else is left to serde.
+fn fast_value(s: &mut crate::plain_json::Scanner<'_>, depth: usize) -> Option<Value> {
+    match s.peek()? {
+        b'"' => {
+            let start = s.i + 1;
+            let end = s.string()?;
+            let raw = &s.b[start..end];
+            let text = if s.escaped {
+                quarry_event::Str::from(crate::plain_json::unescape(raw)?)
+            } else {
+                quarry_event::Str::from(std::str::from_utf8(raw).ok()?)
+            };
+            Some(Value::Str(text))
+        }
+        b'-' | b'0'..=b'9' => {
+            let start = s.i;
+            s.number()?;
+            let text = std::str::from_utf8(&s.b[start..s.i]).ok()?;
+            // serde_json reads `-0` as a float, a fraction by its own
+            // algorithm: both left to it
+            if text.starts_with("-0") || text.contains('.') {
+                return None;
+            }
+            match text.parse::<i64>() {
+                Ok(i) => Some(Value::Int(i)),
+                // as `Value::from_json` keeps a u64 beyond i64
+                Err(_) => text.parse::<u64>().ok().map(|u| Value::Float(u as f64)),
+            }
+        }
+        b't' => s.literal(b"true").map(|()| Value::Bool(true)),
+        b'f' => s.literal(b"false").map(|()| Value::Bool(false)),
+        b'n' => s.literal(b"null").map(|()| Value::Null),
+        b'[' if depth == 0 => {
+            s.i += 1;
+            s.ws();
+            let mut items = Vec::new();
+            if s.peek()? == b']' {
+                s.i += 1;
+                return Some(Value::Array(items));
+            }
+            loop {
+                items.push(fast_value(s, 1)?);
+                s.ws();
+                match s.peek()? {
+                    b',' => {
+                        s.i += 1;
+                        s.ws();
+                    }
+                    b']' => {
+                        s.i += 1;
+                        return Some(Value::Array(items));
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
+    }
 }
 
 #[derive(Default)]
@@ -722,6 +902,176 @@ mod tests {
                     matches!(walk_line(l.as_bytes(), &pre.shell), Some(Projected::Dropped)),
                     "{}", l
                 );
+            }
+        }
+    }
+
+    /// ECS-like lines: the paths the projections below read, escapes,
+    /// arrays, numbers of every kind, non-ASCII text; then cut or patched.
+    fn ecs_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop::sample::select(vec![
+            "process",
+            "name",
+            "parent",
+            "executable",
+            "event",
+            "type",
+            "category",
+            "process.name",
+            "event.type",
+            "agent",
+            "agent.type",
+            "data_stream",
+            "dataset",
+            "@timestamp",
+            "host",
+            "winlog",
+            "x",
+            "",
+        ]);
+        let odd = prop_oneof![
+            Just("-0".to_string()),
+            Just("1.5".to_string()),
+            Just("1e3".to_string()),
+            Just("18446744073709551615".to_string()),
+            Just("18446744073709551616".to_string()),
+            Just("-9223372036854775809".to_string()),
+            Just("\"\\u0041\"".to_string()),
+            Just("\"endpoint\"".to_string()),
+            Just("\"endpoint.events\"".to_string()),
+            Just("{}".to_string()),
+            Just("[{\"a\":1}]".to_string()),
+        ];
+        let leaf = prop_oneof![
+            1 => Just("null".to_string()),
+            1 => Just("true".to_string()),
+            2 => Just("\"C:\\\\Windows\\\\cmd.exe\"".to_string()),
+            2 => Just("\"a\\\"b\\/c\\n\\t\"".to_string()),
+            2 => Just("\"2024-01-02T03:04:05Z\"".to_string()),
+            2 => Just("[\"start\", 1, null, \"é\"]".to_string()),
+            3 => any::<i64>().prop_map(|n| n.to_string()),
+            4 => "\\PC{0,6}".prop_map(|s| serde_json::to_string(&s).unwrap_or_default()),
+            2 => odd,
+        ];
+        let structured = (
+            prop::option::of(leaf.clone()),
+            prop::option::of(leaf.clone()),
+            prop::option::of(leaf.clone()),
+            prop::option::of(leaf.clone()),
+            prop::option::of(leaf.clone()),
+            prop::option::of(leaf.clone()),
+        )
+            .prop_map(|(ts, ty, name, exe, dotted, agent)| {
+                let mut kv = Vec::new();
+                let mut push = |k: &str, v: Option<String>| {
+                    if let Some(v) = v {
+                        kv.push(format!("{k:?}: {v}"));
+                    }
+                };
+                push("@timestamp", ts);
+                push(
+                    "event",
+                    ty.map(|t| format!("{{\"type\": {t}, \"kind\": \"event\"}}")),
+                );
+                let parent = exe.map(|e| format!("{{\"executable\": {e}}}"));
+                push(
+                    "process",
+                    Some(format!(
+                        "{{\"pid\": 4, \"name\": {}{}}}",
+                        name.unwrap_or_else(|| "\"cmd.exe\"".to_string()),
+                        parent
+                            .map(|p| format!(", \"parent\": {p}"))
+                            .unwrap_or_default()
+                    )),
+                );
+                push("process.name", dotted);
+                push("agent", agent.map(|a| format!("{{\"type\": {a}}}")));
+                format!("{{{}}}", kv.join(", "))
+            });
+        let value = leaf.prop_recursive(3, 16, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..4).prop_map(|kv| {
+                    let kv: Vec<String> =
+                        kv.into_iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+                    format!("{{{}}}", kv.join(","))
+                }),
+            ]
+        });
+        let top = prop::sample::select(vec![
+            "process",
+            "event",
+            "agent",
+            "@timestamp",
+            "host",
+            "process.name",
+            "event.type",
+            "agent.type",
+            "data_stream",
+            "winlog",
+            "x",
+            "",
+        ]);
+        let random = prop::collection::vec((top, value), 0..6).prop_map(|kv| {
+            let kv: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k:?}: {v}")).collect();
+            format!("{{{}}}", kv.join(", "))
+        });
+        (
+            prop_oneof![random, structured],
+            any::<usize>(),
+            0u8..6,
+            any::<u8>(),
+        )
+            .prop_map(|(doc, at, how, byte)| {
+                let mut b = doc.into_bytes();
+                let at = if b.is_empty() { 0 } else { at % b.len() };
+                match how {
+                    0 => b.truncate(at),
+                    1 => b.insert(at, byte),
+                    _ => {}
+                }
+                // (how 2..6: the document as generated)
+                String::from_utf8_lossy(&b).into_owned()
+            })
+    }
+
+    fn fields_of(ev: &Event) -> Vec<(String, Value)> {
+        ev.fields()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20000))]
+        /// The walk without serde builds what serde's walk builds, whenever
+        /// it answers at all.
+        #[test]
+        fn the_fast_walk_builds_what_serde_builds(
+            l in proptest::prop_oneof![ecs_line(), crate::plain_json::tests::line()],
+            which in 0usize..3,
+        ) {
+            let fields: &[&[&str]] = &[
+                &["process.name", "process.parent.executable", "event.type", "@timestamp"],
+                &["event", "process.parent", "x"],
+                &["host", "process"],
+            ];
+            let p = proj(fields[which]);
+            let mut ev = Event::with_capacity(Origin::default(), 4);
+            let mut path = String::new();
+            if fast_walk(l.as_bytes(), &p, &mut ev, &mut path).is_some() {
+                let slow = serde_walk(l.as_bytes(), &p);
+                let fast = finish(ev, l.as_bytes(), &p);
+                match (fast, slow) {
+                    (Some(Projected::Kept(a)), Some(Projected::Kept(b))) => {
+                        proptest::prop_assert_eq!(fields_of(&a), fields_of(&b), "{}", l);
+                        proptest::prop_assert_eq!(a.timestamp, b.timestamp);
+                    }
+                    (Some(Projected::Dropped), Some(Projected::Dropped)) | (None, None) => {}
+                    (a, b) => proptest::prop_assert!(false, "{}: fast {} slow {}", l,
+                        a.is_some(), b.is_some()),
+                }
             }
         }
     }
