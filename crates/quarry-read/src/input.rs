@@ -112,9 +112,39 @@ pub(crate) fn read_path<T: Send>(
     } else if magic.starts_with(b"PK\x03\x04") {
         drop(reader);
         read_zip(path, s, sink);
+    } else if let Some(map) = map_json(&magic, reader.get_ref()) {
+        json_stream::read_json(&name, &map[..], Some(&map[..]), s, sink);
     } else {
         read_stream(&name, Box::new(reader), &magic, s, sink);
     }
+}
+
+/// Plain JSON text files from this size on are read through a memory map.
+const MAP_FROM_BYTES: u64 = 1 << 20;
+
+/// A memory map of a large plain JSON text file (UTF-8: UTF-16 is
+/// transcoded, compressed files are streamed), so that its lines are cut
+/// and read on the workers straight from the page cache; `None` when the
+/// file is small, of another kind, or cannot be mapped (it is then read as
+/// a stream).
+fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
+    let text = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(magic);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
+    if !matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() < MAP_FROM_BYTES {
+        return None;
+    }
+    // SAFETY: the map is only read. Were the file truncated by another
+    // process while read, the read could fault: evidence is not being
+    // written while it is examined, and ripgrep maps large files on the
+    // same terms.
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    // the workers read it front to back, a window of blocks at a time
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
 }
 
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
@@ -159,7 +189,7 @@ fn read_stream<T: Send>(
         .map(|i| magic[i]);
     match (magic.get(..3), text_start) {
         (Some([0xEF, 0xBB, 0xBF]), _) | (_, Some(b'{' | b'[')) => {
-            json_stream::read_json(name, reader, s, sink)
+            json_stream::read_json(name, reader, None, s, sink)
         }
         _ if magic.starts_with(&[0xFF, 0xFE]) || magic.starts_with(&[0xFE, 0xFF]) => {
             // UTF-16 JSON (PowerShell's default encoding): transcode, then read.
@@ -179,7 +209,7 @@ fn read_stream<T: Send>(
                 })
                 .collect();
             let text = String::from_utf16_lossy(&units);
-            json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), s, sink)
+            json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), None, s, sink)
         }
         _ if magic.is_empty() => {
             s.problems.push(Problem {

@@ -18,9 +18,13 @@ const BLOCK_BYTES: usize = 1 << 20;
 /// Bytes asked of the reader at a time.
 const READ_BYTES: usize = 1 << 20;
 
+/// Reads JSON from `reader`; `whole` is the same input as one slice when
+/// it is a memory-mapped file, whose lines are then cut and read on the
+/// workers (no copy, no reader thread).
 pub(crate) fn read_json<R: BufRead, T: Send>(
     name: &str,
     mut reader: R,
+    whole: Option<&[u8]>,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
@@ -57,7 +61,10 @@ pub(crate) fn read_json<R: BufRead, T: Send>(
         let rest = std::io::Cursor::new(first.clone()).chain(reader);
         return read_documents(&mut ctx, rest);
     }
-    read_lines(&mut ctx, reader, first, lineno);
+    match whole {
+        Some(bytes) => read_lines_mapped(&mut ctx, bytes),
+        None => read_lines(&mut ctx, reader, first, lineno),
+    }
 }
 
 struct Ctx<'a, 's, T> {
@@ -102,6 +109,26 @@ impl<T: Send> Ctx<'_, '_, T> {
         let keep = self.sink.keep;
         let prepared: Vec<_> = n.into_iter().map(|n| prepare(n, keep)).collect();
         self.accept_prepared(prepared);
+    }
+
+    /// Takes what the workers made of line `ln`.
+    fn accept_line(&mut self, ln: u64, r: LineOut<T>) {
+        match r {
+            LineOut::Blank => {}
+            LineOut::Dropped => self.s.count(format_name(Format::Ecs), None),
+            LineOut::Kept(t) => {
+                self.s.count(format_name(Format::Ecs), None);
+                self.sink.out.push(t);
+            }
+            LineOut::Read(read) => {
+                let (items, problems) = *read;
+                for p in problems {
+                    self.problem(format!("line {ln}"), p);
+                }
+                self.accept_prepared(items);
+            }
+            LineOut::Failed(e) => self.problem(format!("line {ln}"), e.into()),
+        }
     }
 
     /// Counts prepared records, drops Plaso's second rows, keeps the rest.
@@ -308,22 +335,7 @@ fn read_lines<R: BufRead, T: Send>(
         }
         if let Some(done) = pending.take() {
             for (&(_, _, ln), r) in done.spans.iter().zip(results.drain(..)) {
-                match r {
-                    LineOut::Blank => {}
-                    LineOut::Dropped => ctx.s.count(format_name(Format::Ecs), None),
-                    LineOut::Kept(t) => {
-                        ctx.s.count(format_name(Format::Ecs), None);
-                        ctx.sink.out.push(t);
-                    }
-                    LineOut::Read(read) => {
-                        let (items, problems) = *read;
-                        for p in problems {
-                            ctx.problem(format!("line {ln}"), p);
-                        }
-                        ctx.accept_prepared(items);
-                    }
-                    LineOut::Failed(e) => ctx.problem(format!("line {ln}"), e.into()),
-                }
+                ctx.accept_line(ln, r);
             }
             spare = done;
         }
@@ -421,48 +433,156 @@ fn normalize_block<T: Send>(
     block
         .spans
         .par_iter()
-        .map(|&(a, b, ln)| {
-            let line = trim(&buf[a..b]);
-            if line.is_empty() {
-                return LineOut::Blank;
-            }
-            let origin = || Origin {
-                file: file.clone(),
-                locator: Locator::Line(ln),
-            };
-            // plain ECS lines: only the consumer's fields are built
-            if let Some(p) = projection {
-                match crate::projected::read_line(line, p, origin) {
-                    Some(crate::projected::Projected::Kept(ev)) => {
-                        return keep(ev).map_or(LineOut::Dropped, LineOut::Kept);
-                    }
-                    Some(crate::projected::Projected::Dropped) => return LineOut::Dropped,
-                    None => {}
-                }
-            }
-            let origin = origin();
-            // CrowdStrike FDR lines skip the generic JSON tree
-            if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
-                let mut problems = Vec::new();
-                if let Some(n) = quarry_ecs::vendor::crowdstrike::normalize_line(
-                    line,
-                    origin.clone(),
-                    &mut problems,
-                ) {
-                    return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
-                }
-            }
-            match parse_line(line) {
-                Ok(doc) => {
-                    let mut problems = Vec::new();
-                    let n = normalize(doc, origin, &mut problems);
-                    let items = n.into_iter().map(|n| prepare(n, keep)).collect();
-                    LineOut::Read(Box::new((items, problems)))
-                }
-                Err(e) => LineOut::Failed(e.into()),
-            }
-        })
+        .map(|&(a, b, ln)| normalize_line(&buf[a..b], ln, file, keep, projection))
         .collect_into_vec(out);
+}
+
+/// Bytes of a mapped file one worker takes at a time.
+const MAPPED_BLOCK: usize = 1 << 20;
+/// Blocks read between two hand-overs of results to this thread.
+const MAPPED_WINDOW: usize = 8;
+
+/// [`read_lines`] for a file mapped in memory: blocks of whole lines are
+/// cut from the map and read on the workers, a window of blocks at a time,
+/// while this thread takes the results of the window before.
+fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
+    let file = ctx.file.clone();
+    let keep = ctx.sink.keep;
+    let projection = ctx.sink.projection;
+    // (start, end) of each block
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let cut = (start + MAPPED_BLOCK).min(bytes.len());
+        let end = memchr::memchr(b'\n', &bytes[cut..]).map_or(bytes.len(), |i| cut + i + 1);
+        blocks.push((start, end));
+        start = end;
+    }
+    let mut windows = blocks.chunks(MAPPED_WINDOW);
+    let mut running = windows.next();
+    // the window whose results are in `done`, and its first line's number
+    let mut taken: Option<(&[(usize, usize)], u64)> = None;
+    let mut first_line = 1u64;
+    // one result vector per block of a window, reused window after window
+    // (results are freed on this thread: fresh vectors would be fresh pages)
+    let mut done: Vec<(u64, Vec<LineOut<T>>)> = Vec::new();
+    let mut next: Vec<(u64, Vec<LineOut<T>>)> = Vec::new();
+    while running.is_some() || taken.is_some() {
+        let mut lines_run = 0;
+        rayon::in_place_scope(|scope| {
+            if let Some(window) = running {
+                let (file, next, lines_run) = (&file, &mut next, &mut lines_run);
+                next.resize_with(window.len(), Default::default);
+                scope.spawn(move |_| {
+                    // each block's first line: the window's newlines counted
+                    // first, on all cores (the window then stays in cache)
+                    window
+                        .par_iter()
+                        .zip(next.par_iter_mut())
+                        .for_each(|(&(a, b), (n, _))| {
+                            *n = memchr::memchr_iter(b'\n', &bytes[a..b]).count() as u64;
+                        });
+                    let mut line = first_line;
+                    for (n, _) in next.iter_mut() {
+                        let newlines = *n;
+                        *n = line;
+                        line += newlines;
+                    }
+                    *lines_run = line - first_line;
+                    window.par_iter().zip(next.par_iter_mut()).for_each(
+                        |(&(a, b), (first, out))| {
+                            out.clear();
+                            let lines = LineSplit {
+                                bytes: &bytes[a..b],
+                            };
+                            out.extend(
+                                (*first..)
+                                    .zip(lines)
+                                    .map(|(ln, l)| normalize_line(l, ln, file, keep, projection)),
+                            );
+                        },
+                    );
+                });
+            }
+            if let Some((window, _)) = taken {
+                for (_, (first, outs)) in window.iter().zip(done.iter_mut()) {
+                    for (ln, r) in (*first..).zip(outs.drain(..)) {
+                        ctx.accept_line(ln, r);
+                    }
+                }
+            }
+        });
+        std::mem::swap(&mut done, &mut next);
+        taken = running.map(|w| (w, first_line));
+        first_line += lines_run;
+        running = windows.next();
+    }
+}
+
+/// The lines of a block: each up to and with its newline, the last
+/// perhaps without.
+struct LineSplit<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Iterator for LineSplit<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.bytes.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
+        let (line, rest) = self.bytes.split_at(end);
+        self.bytes = rest;
+        Some(line)
+    }
+}
+
+/// What the workers make of one line (`ln` is its number).
+fn normalize_line<T>(
+    line: &[u8],
+    ln: u64,
+    file: &Arc<str>,
+    keep: &(dyn Fn(Event) -> Option<T> + Sync),
+    projection: Option<&crate::Projection>,
+) -> LineOut<T> {
+    let line = trim(line);
+    if line.is_empty() {
+        return LineOut::Blank;
+    }
+    let origin = || Origin {
+        file: file.clone(),
+        locator: Locator::Line(ln),
+    };
+    // plain ECS lines: only the consumer's fields are built
+    if let Some(p) = projection {
+        match crate::projected::read_line(line, p, origin) {
+            Some(crate::projected::Projected::Kept(ev)) => {
+                return keep(ev).map_or(LineOut::Dropped, LineOut::Kept);
+            }
+            Some(crate::projected::Projected::Dropped) => return LineOut::Dropped,
+            None => {}
+        }
+    }
+    let origin = origin();
+    // CrowdStrike FDR lines skip the generic JSON tree
+    if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
+        let mut problems = Vec::new();
+        if let Some(n) =
+            quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
+        {
+            return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
+        }
+    }
+    match parse_line(line) {
+        Ok(doc) => {
+            let mut problems = Vec::new();
+            let n = normalize(doc, origin, &mut problems);
+            let items = n.into_iter().map(|n| prepare(n, keep)).collect();
+            LineOut::Read(Box::new((items, problems)))
+        }
+        Err(e) => LineOut::Failed(e.into()),
+    }
 }
 
 fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
