@@ -173,16 +173,23 @@ fn slim(mut ev: Event, needed: &[String]) -> Event {
 /// An event's NDJSON hit, `{"_id":…,"_index":…,"_source":…}`, when its
 /// document is echoed as read.
 fn ndjson_line(ev: &Event) -> Option<Box<[u8]>> {
+    thread_local! {
+        /// The line being written, reused: the hit gets one exact copy.
+        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let raw = ev.raw_source.as_deref()?;
-    let mut out = Vec::with_capacity(raw.len() + 128);
-    out.extend_from_slice(b"{\"_id\":");
-    serde_json::to_writer(&mut out, &ev.origin.to_string()).ok()?;
-    out.extend_from_slice(b",\"_index\":");
-    serde_json::to_writer(&mut out, &quarry_rules::index_name(ev)).ok()?;
-    out.extend_from_slice(b",\"_source\":");
-    out.extend_from_slice(raw.as_bytes());
-    out.extend_from_slice(b"}\n");
-    Some(out.into_boxed_slice())
+    LINE.with(|out| {
+        let mut out = out.try_borrow_mut().ok()?;
+        out.clear();
+        out.extend_from_slice(b"{\"_id\":");
+        serde_json::to_writer(&mut *out, &ev.origin.to_string()).ok()?;
+        out.extend_from_slice(b",\"_index\":");
+        serde_json::to_writer(&mut *out, &quarry_rules::index_name(ev)).ok()?;
+        out.extend_from_slice(b",\"_source\":");
+        out.extend_from_slice(raw.as_bytes());
+        out.extend_from_slice(b"}\n");
+        Some(Box::from(out.as_slice()))
+    })
 }
 
 /// An event query's matches as NDJSON.

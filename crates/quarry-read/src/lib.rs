@@ -205,7 +205,12 @@ where
         .collect();
     let mut all = Vec::new();
     for (items, s) in results {
-        all.extend(items);
+        // the first file's events are taken as they are, not copied
+        if all.is_empty() {
+            all = items;
+        } else {
+            all.extend(items);
+        }
         summary.merge(s);
     }
     (all, summary)

@@ -26,7 +26,7 @@ const MAX_DEPTH: usize = 64;
 /// without which a document cannot be an Elastic Defend one.
 pub(crate) fn is_plain_ecs_object(
     line: &[u8],
-    not_plain: &[&str],
+    not_plain: fn(&[u8]) -> bool,
     endpoint: &memchr::memmem::Finder<'_>,
 ) -> bool {
     if endpoint.find(line).is_some() {
@@ -41,17 +41,11 @@ pub(crate) fn is_plain_ecs_object(
     s.i == line.len()
 }
 
-/// The keys the Elastic Defend test reads (`agent.type`,
-/// `data_stream.dataset`, nested or dotted): the projected walk refuses a
-/// document that repeats one (serde_json's last-value-wins is not a merge),
-/// so the scanner does too.
-const DEFEND_TOP: [&str; 4] = ["agent", "data_stream", "agent.type", "data_stream.dataset"];
-
 /// What an object's keys are checked for.
 #[derive(Clone, Copy)]
-enum Level<'a> {
+enum Level {
     /// The document: keys that make it another format, repeated Defend keys.
-    Top(&'a [&'a str]),
+    Top(fn(&[u8]) -> bool),
     /// `agent` or `data_stream`: this key must not repeat.
     Watch(&'static [u8]),
     Plain,
@@ -106,7 +100,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object at `self.i` (its `{`).
-    fn object(&mut self, depth: usize, level: Level<'_>) -> Option<()> {
+    fn object(&mut self, depth: usize, level: Level) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -116,7 +110,10 @@ impl<'a> Scanner<'a> {
             self.i += 1;
             return Some(());
         }
-        // the watched keys seen so far (bits of DEFEND_TOP, or 1 for Watch)
+        // the watched keys seen so far: at the top, those the Elastic Defend
+        // test reads (`agent`, `data_stream`, `agent.type`,
+        // `data_stream.dataset`), whose repeat the projected walk refuses
+        // (serde_json's last-value-wins is not a merge); 1 for Watch
         let mut seen = 0u8;
         loop {
             if self.peek()? != b'"' {
@@ -129,15 +126,20 @@ impl<'a> Scanner<'a> {
             let mut nested = Level::Plain;
             match level {
                 Level::Top(not_plain) => {
-                    if not_plain.iter().any(|k| k.as_bytes() == key) {
+                    if not_plain(key) {
                         return None;
                     }
-                    if let Some(at) = DEFEND_TOP.iter().position(|k| k.as_bytes() == key) {
-                        if seen & (1 << at) != 0 {
-                            return None;
-                        }
-                        seen |= 1 << at;
+                    let defend = match key {
+                        b"agent" => 1,
+                        b"data_stream" => 2,
+                        b"agent.type" => 4,
+                        b"data_stream.dataset" => 8,
+                        _ => 0,
+                    };
+                    if seen & defend != 0 {
+                        return None;
                     }
+                    seen |= defend;
                     nested = match key {
                         b"agent" => Level::Watch(b"type"),
                         b"data_stream" => Level::Watch(b"dataset"),
@@ -363,11 +365,13 @@ pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const NOT_PLAIN: &[&str] = &["winlog", "Event", "meta.event.name"];
+    fn not_plain(k: &[u8]) -> bool {
+        matches!(k, b"winlog" | b"Event" | b"meta.event.name")
+    }
 
     fn plain(line: &str) -> bool {
         let endpoint = memchr::memmem::Finder::new(b"endpoint");
-        is_plain_ecs_object(line.as_bytes(), NOT_PLAIN, &endpoint)
+        is_plain_ecs_object(line.as_bytes(), not_plain, &endpoint)
     }
 
     fn serde_accepts(line: &str) -> bool {
