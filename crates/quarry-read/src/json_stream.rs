@@ -483,10 +483,14 @@ fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
                             *n = memchr::memchr_iter(b'\n', &bytes[a..b]).count() as u64;
                         });
                     let mut line = first_line;
-                    for (n, _) in next.iter_mut() {
+                    for (n, out) in next.iter_mut() {
                         let newlines = *n;
                         *n = line;
                         line += newlines;
+                        // sized once: a vector grown by doubling is copied
+                        // and faulted in again
+                        out.clear();
+                        out.reserve(newlines as usize + 1);
                     }
                     *lines_run = line - first_line;
                     window.par_iter().zip(next.par_iter_mut()).for_each(
