@@ -86,6 +86,7 @@ impl<'a> Scanner<'a> {
 
     /// Skips (and checks) one value at `self.i`; `depth` is the nesting of
     /// the container holding it.
+    #[inline]
     pub(crate) fn value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
             b'{' => self.object(depth + 1, Level::Plain),
@@ -122,10 +123,12 @@ impl<'a> Scanner<'a> {
             let start = self.i + 1;
             let end = self.string()?;
             // a key with an escape is none of the plain names looked for
-            let key = &self.b[start..end];
+            let key = || self.b.get(start..end).unwrap_or_default();
             let mut nested = Level::Plain;
             match level {
+                Level::Plain => {}
                 Level::Top(not_plain) => {
+                    let key = key();
                     if not_plain(key) {
                         return None;
                     }
@@ -146,13 +149,14 @@ impl<'a> Scanner<'a> {
                         _ => Level::Plain,
                     };
                 }
-                Level::Watch(watched) if key == watched => {
-                    if seen != 0 {
-                        return None;
+                Level::Watch(watched) => {
+                    if key() == watched {
+                        if seen != 0 {
+                            return None;
+                        }
+                        seen = 1;
                     }
-                    seen = 1;
                 }
-                _ => {}
             }
             self.ws();
             if self.peek()? != b':' {
@@ -210,6 +214,7 @@ impl<'a> Scanner<'a> {
     /// A string at `self.i` (its opening quote); returns the index of its
     /// closing quote and moves past it. Only ASCII without control
     /// characters, and escapes other than `\u` and `\/`.
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Option<usize> {
         let b = self.b;
         let mut i = self.i + 1;
@@ -307,6 +312,7 @@ pub(crate) fn unescape(raw: &[u8]) -> Option<String> {
 /// The index of the first byte from `i` on that a string scan must look
 /// at (`"`, `\\`, a control character, a non-ASCII byte), or of one of the
 /// last few bytes, which the byte loop reads.
+#[inline(always)]
 fn skip_plain(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     while let Some(chunk) = b.get(i..i + 16) {
