@@ -460,13 +460,13 @@ fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
     }
     let mut windows = blocks.chunks(MAPPED_WINDOW);
     let mut running = windows.next();
-    // the window whose results are in `done`, and its first line's number
-    let mut taken: Option<(&[(usize, usize)], u64)> = None;
+    // the window whose results are in `done`
+    let mut taken: Option<&[(usize, usize)]> = None;
     let mut first_line = 1u64;
-    // one result vector per block of a window, reused window after window
-    // (results are freed on this thread: fresh vectors would be fresh pages)
-    let mut done: Vec<(u64, Vec<LineOut<T>>)> = Vec::new();
-    let mut next: Vec<(u64, Vec<LineOut<T>>)> = Vec::new();
+    // each block's work, reused window after window (results are freed on
+    // this thread: fresh vectors would be fresh pages)
+    let mut done: Vec<BlockWork<T>> = Vec::new();
+    let mut next: Vec<BlockWork<T>> = Vec::new();
     while running.is_some() || taken.is_some() {
         let mut lines_run = 0;
         rayon::in_place_scope(|scope| {
@@ -474,71 +474,86 @@ fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
                 let (file, next, lines_run) = (&file, &mut next, &mut lines_run);
                 next.resize_with(window.len(), Default::default);
                 scope.spawn(move |_| {
-                    // each block's first line: the window's newlines counted
-                    // first, on all cores (the window then stays in cache)
+                    // each block's lines, cut first on all cores, number
+                    // its first line (the window then stays in cache)
                     window
                         .par_iter()
                         .zip(next.par_iter_mut())
-                        .for_each(|(&(a, b), (n, _))| {
-                            *n = memchr::memchr_iter(b'\n', &bytes[a..b]).count() as u64;
-                        });
+                        .for_each(|(&(a, b), work)| work.cut(&bytes[a..b]));
                     let mut line = first_line;
-                    for (n, out) in next.iter_mut() {
-                        let newlines = *n;
-                        *n = line;
-                        line += newlines;
-                        // sized once: a vector grown by doubling is copied
-                        // and faulted in again
-                        out.clear();
-                        out.reserve(newlines as usize + 1);
+                    for work in next.iter_mut() {
+                        work.first = line;
+                        line += work.newlines;
                     }
                     *lines_run = line - first_line;
-                    window.par_iter().zip(next.par_iter_mut()).for_each(
-                        |(&(a, b), (first, out))| {
+                    window
+                        .par_iter()
+                        .zip(next.par_iter_mut())
+                        .for_each(|(&(a, _), work)| {
+                            let BlockWork {
+                                first, ends, out, ..
+                            } = work;
                             out.clear();
-                            let lines = LineSplit {
-                                bytes: &bytes[a..b],
-                            };
-                            out.extend(
-                                (*first..)
-                                    .zip(lines)
-                                    .map(|(ln, l)| normalize_line(l, ln, file, keep, projection)),
-                            );
-                        },
-                    );
+                            let mut start = a;
+                            out.extend((*first..).zip(ends.iter()).map(|(ln, &end)| {
+                                let line = &bytes[start..a + end];
+                                start = a + end;
+                                normalize_line(line, ln, file, keep, projection)
+                            }));
+                        });
                 });
             }
-            if let Some((window, _)) = taken {
-                for (_, (first, outs)) in window.iter().zip(done.iter_mut()) {
-                    for (ln, r) in (*first..).zip(outs.drain(..)) {
+            if let Some(window) = taken {
+                for (_, work) in window.iter().zip(done.iter_mut()) {
+                    for (ln, r) in (work.first..).zip(work.out.drain(..)) {
                         ctx.accept_line(ln, r);
                     }
                 }
             }
         });
         std::mem::swap(&mut done, &mut next);
-        taken = running.map(|w| (w, first_line));
+        taken = running;
         first_line += lines_run;
         running = windows.next();
     }
 }
 
-/// The lines of a block: each up to and with its newline, the last
-/// perhaps without.
-struct LineSplit<'a> {
-    bytes: &'a [u8],
+/// One block of a mapped file on its way through the workers.
+struct BlockWork<T> {
+    /// The number of its first line.
+    first: u64,
+    /// Where each of its lines ends (past its newline), from its start.
+    ends: Vec<usize>,
+    /// Its newlines (its last line may lack one).
+    newlines: u64,
+    /// One result per line.
+    out: Vec<LineOut<T>>,
 }
 
-impl<'a> Iterator for LineSplit<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.bytes.is_empty() {
-            return None;
+impl<T> Default for BlockWork<T> {
+    fn default() -> Self {
+        BlockWork {
+            first: 0,
+            ends: Vec::new(),
+            newlines: 0,
+            out: Vec::new(),
         }
-        let end = memchr::memchr(b'\n', self.bytes).map_or(self.bytes.len(), |i| i + 1);
-        let (line, rest) = self.bytes.split_at(end);
-        self.bytes = rest;
-        Some(line)
+    }
+}
+
+impl<T> BlockWork<T> {
+    /// Cuts a block into lines; sizes its results once (a vector grown by
+    /// doubling is copied and faulted in again).
+    fn cut(&mut self, block: &[u8]) {
+        self.ends.clear();
+        self.ends
+            .extend(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
+        self.newlines = self.ends.len() as u64;
+        if self.ends.last().copied().unwrap_or(0) < block.len() {
+            self.ends.push(block.len());
+        }
+        self.out.clear();
+        self.out.reserve(self.ends.len());
     }
 }
 
