@@ -105,13 +105,16 @@ pub fn run(args: SearchArgs) -> u8 {
         // that is what is printed and its document is echoed as read: a
         // few hundred bytes instead of the event, its fields and its line.
         let lines = args.format == Format::Ndjson;
-        let (kept, summary) = quarry_read::scan_projected(&args.inputs, &projection, |ev| {
+        let (kept, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
             if !matches(&ev) {
                 return None;
             }
             let key = query.order_key(&ev);
-            if lines && let Some(line) = ndjson_line(&ev) {
-                return Some((key, Match::Line(line)));
+            if lines && let Some(raw) = ev.raw_source.take() {
+                if let Some(head) = ndjson_head(&ev) {
+                    return Some((key, Match::Line(head, raw)));
+                }
+                ev.raw_source = Some(raw);
             }
             Some((key, Match::Event(Box::new(slim(ev, &needed)))))
         });
@@ -127,7 +130,7 @@ pub fn run(args: SearchArgs) -> u8 {
                 .into_iter()
                 .filter_map(|m| match m {
                     Match::Event(e) => Some(Hit::Event(*e)),
-                    Match::Line(_) => None,
+                    Match::Line(..) => None,
                 })
                 .collect();
             let _ = print(&hits, args.format);
@@ -149,8 +152,9 @@ pub fn run(args: SearchArgs) -> u8 {
 
 /// An event query's match as kept for printing.
 enum Match {
-    /// Its NDJSON output line, written out on the reader's thread.
-    Line(Box<[u8]>),
+    /// Its NDJSON hit: the part before the document, written out on the
+    /// reader's thread, and the document as read (moved, not copied).
+    Line(Box<[u8]>, std::sync::Arc<str>),
     Event(Box<Event>),
 }
 
@@ -170,26 +174,16 @@ fn slim(mut ev: Event, needed: &[String]) -> Event {
     ev
 }
 
-/// An event's NDJSON hit, `{"_id":…,"_index":…,"_source":…}`, when its
-/// document is echoed as read.
-fn ndjson_line(ev: &Event) -> Option<Box<[u8]>> {
-    thread_local! {
-        /// The line being written, reused: the hit gets one exact copy.
-        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let raw = ev.raw_source.as_deref()?;
-    LINE.with(|out| {
-        let mut out = out.try_borrow_mut().ok()?;
-        out.clear();
-        out.extend_from_slice(b"{\"_id\":");
-        serde_json::to_writer(&mut *out, &ev.origin.to_string()).ok()?;
-        out.extend_from_slice(b",\"_index\":");
-        serde_json::to_writer(&mut *out, &quarry_rules::index_name(ev)).ok()?;
-        out.extend_from_slice(b",\"_source\":");
-        out.extend_from_slice(raw.as_bytes());
-        out.extend_from_slice(b"}\n");
-        Some(Box::from(out.as_slice()))
-    })
+/// The start of an event's NDJSON hit, `{"_id":…,"_index":…,"_source":`,
+/// which its document as read completes.
+fn ndjson_head(ev: &Event) -> Option<Box<[u8]>> {
+    let mut head = Vec::with_capacity(128);
+    head.extend_from_slice(b"{\"_id\":");
+    serde_json::to_writer(&mut head, &ev.origin.to_string()).ok()?;
+    head.extend_from_slice(b",\"_index\":");
+    serde_json::to_writer(&mut head, &quarry_rules::index_name(ev)).ok()?;
+    head.extend_from_slice(b",\"_source\":");
+    Some(head.into_boxed_slice())
 }
 
 /// An event query's matches as NDJSON.
@@ -197,7 +191,11 @@ fn print_lines(matches: &[Match]) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
     for m in matches {
         match m {
-            Match::Line(line) => out.write_all(line)?,
+            Match::Line(head, raw) => {
+                out.write_all(head)?;
+                out.write_all(raw.as_bytes())?;
+                out.write_all(b"}\n")?;
+            }
             Match::Event(e) => {
                 serde_json::to_writer(&mut out, &HitJson::Event(doc(e)))?;
                 writeln!(out)?;
