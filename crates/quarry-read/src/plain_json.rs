@@ -22,16 +22,11 @@
 const MAX_DEPTH: usize = 64;
 
 /// See the module documentation. `not_plain` are the top-level keys that
-/// make a document another format; `endpoint` finds the text `endpoint`,
-/// without which a document cannot be an Elastic Defend one.
-pub(crate) fn is_plain_ecs_object(
-    line: &[u8],
-    not_plain: fn(&[u8]) -> bool,
-    endpoint: &memchr::memmem::Finder<'_>,
-) -> bool {
-    if endpoint.find(line).is_some() {
-        return false;
-    }
+/// make a document another format. A document is taken for Elastic Defend
+/// by a string `agent.type` or `data_stream.dataset` that starts with
+/// `endpoint` (nested or dotted; the walk's test is stricter): any such
+/// value leaves the line to serde's walk.
+pub(crate) fn is_plain_ecs_object(line: &[u8], not_plain: fn(&[u8]) -> bool) -> bool {
     let mut s = Scanner::new(line, false);
     s.ws();
     if s.peek() != Some(b'{') || s.object(1, Level::Top(not_plain)).is_none() {
@@ -125,6 +120,8 @@ impl<'a> Scanner<'a> {
             // a key with an escape is none of the plain names looked for
             let key = || self.b.get(start..end).unwrap_or_default();
             let mut nested = Level::Plain;
+            // a value the Elastic Defend test reads
+            let mut defend_value = false;
             match level {
                 Level::Plain => {}
                 Level::Top(not_plain) => {
@@ -132,6 +129,7 @@ impl<'a> Scanner<'a> {
                     if not_plain(key) {
                         return None;
                     }
+                    defend_value = key == b"agent.type" || key == b"data_stream.dataset";
                     let defend = match key {
                         b"agent" => 1,
                         b"data_stream" => 2,
@@ -155,6 +153,7 @@ impl<'a> Scanner<'a> {
                             return None;
                         }
                         seen = 1;
+                        defend_value = true;
                     }
                 }
             }
@@ -164,10 +163,19 @@ impl<'a> Scanner<'a> {
             }
             self.i += 1;
             self.ws();
-            if self.peek()? == b'{' {
-                self.object(depth + 1, nested)?;
-            } else {
-                self.value(depth)?;
+            match self.peek()? {
+                b'"' if defend_value => {
+                    let start = self.i + 1;
+                    let end = self.string()?;
+                    if self.b.get(start..end)?.starts_with(b"endpoint") {
+                        return None;
+                    }
+                }
+                // flattened into that field by the walk: left to it
+                b'[' | b'{' if defend_value => return None,
+                b'[' if !matches!(nested, Level::Plain) => return None,
+                b'{' => self.object(depth + 1, nested)?,
+                _ => self.value(depth)?,
             }
             self.ws();
             match self.peek()? {
@@ -376,8 +384,7 @@ pub(crate) mod tests {
     }
 
     fn plain(line: &str) -> bool {
-        let endpoint = memchr::memmem::Finder::new(b"endpoint");
-        is_plain_ecs_object(line.as_bytes(), not_plain, &endpoint)
+        is_plain_ecs_object(line.as_bytes(), not_plain)
     }
 
     fn serde_accepts(line: &str) -> bool {
@@ -430,6 +437,7 @@ pub(crate) mod tests {
             r#"{"path":"C:\\Windows\\System32\\cmd.exe","q":"say \"hi\"\n\t"}"#,
             r#"{"a":{"b":{"c":[1,[2,{"d":"x"}]]}},"winlog2":0,"x.winlog":1}"#,
             r#"{"agent":{"type":"filebeat","x":{"type":1,"type":2}},"agent.type":"x","a":{"agent":1,"agent":2}}"#,
+            r#"{"message":"endpoint","agent":{"name":"endpoint"},"x":{"agent.type":"endpoint"}}"#,
         ] {
             assert!(plain(l), "{l}");
             assert!(serde_accepts(l), "{l}");
@@ -461,6 +469,12 @@ pub(crate) mod tests {
             r#"{"winlog":{}}"#,
             r#"{"meta.event.name":"x"}"#,
             r#"{"agent":{"type":"endpoint"}}"#,
+            r#"{"agent.type":"endpoint"}"#,
+            r#"{"data_stream":{"dataset":"endpoint.events.process"}}"#,
+            r#"{"data_stream.dataset":"endpoint.events.file"}"#,
+            // found by the differential test: flattened by the walk
+            r#"{"data_stream.dataset":[{},"endpoint.events.process"]}"#,
+            r#"{"data_stream":[{"dataset":"endpoint.events.process"}]}"#,
             r#"{"a":[1,2,]}"#,
             r#"{"agent.type":"a","agent.type":"b"}"#,
             r#"{"agent":{"type":"a","type":"b"}}"#,

@@ -101,8 +101,6 @@ struct Prefilter {
     /// without walking its backslashes one by one.
     unicode_escape: memchr::memmem::Finder<'static>,
     slash_escape: memchr::memmem::Finder<'static>,
-    /// `endpoint`: a line without it cannot be an Elastic Defend document.
-    endpoint: memchr::memmem::Finder<'static>,
     /// A projection reading no field and wanting no event: its walk is the
     /// validation a skipped line still gets, with the same tests (serde's
     /// whole-line parse, [`NOT_PLAIN_ECS`], Elastic Defend), so a skipped
@@ -194,7 +192,6 @@ impl Projection {
             clauses: automata,
             unicode_escape: memchr::memmem::Finder::new(b"\\u").into_owned(),
             slash_escape: memchr::memmem::Finder::new(b"\\/").into_owned(),
-            endpoint: memchr::memmem::Finder::new(b"endpoint").into_owned(),
             shell: Box::new(shell),
         });
         self
@@ -238,7 +235,7 @@ pub(crate) fn read_line(
     {
         // the common case, in one pass: a plain ASCII object without the
         // escapes a literal could hide behind
-        if crate::plain_json::is_plain_ecs_object(line, is_not_plain_ecs, &pre.endpoint) {
+        if crate::plain_json::is_plain_ecs_object(line, is_not_plain_ecs) {
             return Some(Projected::Dropped);
         }
         // the walk of a projection that wants nothing: `Dropped` for a
@@ -919,7 +916,7 @@ mod tests {
         fn the_fast_check_agrees_with_the_walk(l in crate::plain_json::tests::line()) {
             let p = dns_rule();
             let pre = p.prefilter.as_ref().expect("set");
-            if crate::plain_json::is_plain_ecs_object(l.as_bytes(), is_not_plain_ecs, &pre.endpoint) {
+            if crate::plain_json::is_plain_ecs_object(l.as_bytes(), is_not_plain_ecs) {
                 proptest::prop_assert!(
                     matches!(walk_line(l.as_bytes(), &pre.shell), Some(Projected::Dropped)),
                     "{}", l
