@@ -188,21 +188,52 @@ fn ndjson_head(ev: &Event) -> Option<Box<[u8]>> {
 
 /// An event query's matches as NDJSON.
 fn print_lines(matches: &[Match]) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
+    use std::io::IoSlice;
+    let mut out = std::io::stdout().lock();
+    // hits are handed to the kernel as they lie in memory, up to 1,023
+    // pieces a call (IOV_MAX is 1,024), not copied into a buffer first
+    let mut pieces: Vec<IoSlice<'_>> = Vec::with_capacity(1023);
+    let mut events = Vec::new();
     for m in matches {
         match m {
             Match::Line(head, raw) => {
-                out.write_all(head)?;
-                out.write_all(raw.as_bytes())?;
-                out.write_all(b"}\n")?;
+                pieces.push(IoSlice::new(head));
+                pieces.push(IoSlice::new(raw.as_bytes()));
+                pieces.push(IoSlice::new(b"}\n"));
             }
             Match::Event(e) => {
-                serde_json::to_writer(&mut out, &HitJson::Event(doc(e)))?;
-                writeln!(out)?;
+                write_pieces(&mut out, &mut pieces)?;
+                events.clear();
+                serde_json::to_writer(&mut events, &HitJson::Event(doc(e)))?;
+                events.push(b'\n');
+                out.write_all(&events)?;
             }
         }
+        if pieces.len() + 3 > pieces.capacity() {
+            write_pieces(&mut out, &mut pieces)?;
+        }
     }
+    write_pieces(&mut out, &mut pieces)?;
     out.flush()
+}
+
+/// Writes all of `pieces` (`write_all_vectored` is not stable yet) and
+/// empties it.
+fn write_pieces(
+    out: &mut impl Write,
+    pieces: &mut Vec<std::io::IoSlice<'_>>,
+) -> std::io::Result<()> {
+    let mut rest = &mut pieces[..];
+    while !rest.is_empty() {
+        match out.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    pieces.clear();
+    Ok(())
 }
 
 /// The fields `quarry_rules::index_name` reads, and the prefixes it scans for.
