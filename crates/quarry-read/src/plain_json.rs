@@ -289,32 +289,27 @@ impl<'a> Scanner<'a> {
 
 /// The text of a string's contents (between its quotes) as read by
 /// [`Scanner::string`] in UTF-8 mode; `None` for a `\u` escape.
-pub(crate) fn unescape(raw: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        match raw[i] {
-            b'\\' => {
-                out.push(match *raw.get(i + 1)? {
-                    b'"' => b'"',
-                    b'\\' => b'\\',
-                    b'/' => b'/',
-                    b'b' => 0x08,
-                    b'f' => 0x0c,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    _ => return None,
-                });
-                i += 2;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
+pub(crate) fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(rest.get(..at)?);
+        out.push(match *rest.as_bytes().get(at + 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            _ => return None,
+        });
+        // both bytes of the escape are ASCII: a char boundary follows
+        rest = rest.get(at + 2..)?;
     }
-    String::from_utf8(out).ok()
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The index of the first byte from `i` on that a string scan must look

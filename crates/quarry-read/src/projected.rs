@@ -88,6 +88,20 @@ pub struct Projection {
     wanted: Box<dyn Fn(&Event) -> bool + Send + Sync>,
     /// Lines lacking a required literal are only validated.
     prefilter: Option<Prefilter>,
+    /// `paths` as a tree of key segments, for the fast walk.
+    tree: Vec<PathNode>,
+}
+
+/// A node of [`Projection::tree`] (the root is node 0): a key segment's
+/// node is found by one short comparison per child, not by hashing the
+/// whole path.
+#[derive(Default)]
+struct PathNode {
+    children: Vec<(Box<[u8]>, usize)>,
+    /// The path is wanted.
+    exact: Option<FieldId>,
+    /// Every path below is wanted (a prefix such as `endgame.`).
+    all_below: bool,
 }
 
 /// Required literals ([`Projection::require_literals`]): one automaton per
@@ -143,7 +157,36 @@ impl Projection {
         for p in &exact {
             paths.entry(p.clone()).or_default().exact = Some(field_id(p));
         }
+        let mut tree = vec![PathNode::default()];
+        let node_of = |tree: &mut Vec<PathNode>, path: &str| {
+            let mut at = 0;
+            for seg in path.split('.') {
+                at = match tree[at]
+                    .children
+                    .iter()
+                    .find(|(k, _)| **k == *seg.as_bytes())
+                {
+                    Some(&(_, child)) => child,
+                    None => {
+                        tree.push(PathNode::default());
+                        let child = tree.len() - 1;
+                        tree[at].children.push((seg.as_bytes().into(), child));
+                        child
+                    }
+                };
+            }
+            at
+        };
+        for p in &exact {
+            let at = node_of(&mut tree, p);
+            tree[at].exact = Some(field_id(p));
+        }
+        for p in prefixes {
+            let at = node_of(&mut tree, p.trim_end_matches('.'));
+            tree[at].all_below = true;
+        }
         Projection {
+            tree,
             paths,
             agent_type: field_id("agent.type"),
             dataset: field_id("data_stream.dataset"),
@@ -197,6 +240,36 @@ impl Projection {
         self
     }
 
+    /// [`Projection::kind`] from the tree: `at` is where the object's path
+    /// is, `key` the key read (perhaps dotted), `path` the whole path with
+    /// it. Gives the key's kind and where its path is.
+    fn kind_below(&self, at: Place, key: &[u8], path: &str) -> (PathKind, Place) {
+        let mut place = at;
+        for seg in key.split(|&b| b == b'.') {
+            place = match place {
+                Place::Node(n) if self.tree[n].all_below => Place::BelowPrefix,
+                Place::Node(n) => self.tree[n]
+                    .children
+                    .iter()
+                    .find(|(k, _)| **k == *seg)
+                    .map_or(Place::Nowhere, |&(_, child)| Place::Node(child)),
+                other => other,
+            };
+        }
+        let kind = match place {
+            Place::Node(n) => PathKind {
+                exact: self.tree[n].exact,
+                inner: !self.tree[n].children.is_empty() || self.tree[n].all_below,
+            },
+            Place::BelowPrefix => PathKind {
+                exact: Some(field_id(path)),
+                inner: false,
+            },
+            Place::Nowhere => PathKind::default(),
+        };
+        (kind, place)
+    }
+
     /// Is the path wanted (with its id, when known), does it lead to wanted paths?
     fn kind(&self, path: &str) -> PathKind {
         let mut k = self.paths.get(path).copied().unwrap_or_default();
@@ -205,6 +278,16 @@ impl Projection {
         }
         k
     }
+}
+
+/// Where a path is in [`Projection::tree`].
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Node(usize),
+    /// Below a prefix every path under which is wanted.
+    BelowPrefix,
+    /// Nothing at or below it is wanted.
+    Nowhere,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -318,10 +401,10 @@ fn walk_line(line: &[u8], proj: &Projection) -> Option<Projected> {
         let mut path = path.try_borrow_mut().ok()?;
         path.clear();
         let mut ev = Event::with_capacity(NO_ORIGIN.with(Origin::clone), proj.count);
-        fast_walk(line, proj, &mut ev, &mut path).map(|()| ev)
+        fast_walk(line, proj, &mut ev, &mut path).map(|text| (ev, text))
     });
     match fast {
-        Some(ev) => finish(ev, line, proj),
+        Some((ev, text)) => finish(ev, Some(text), line, proj),
         None => serde_walk(line, proj),
     }
 }
@@ -347,11 +430,12 @@ fn serde_walk(line: &[u8], proj: &Projection) -> Option<Projected> {
     if top.not_plain_ecs {
         return None;
     }
-    finish(ev, line, proj)
+    finish(ev, None, line, proj)
 }
 
 /// A walked event: the Elastic Defend test, its time, the consumer's test.
-fn finish(mut ev: Event, line: &[u8], proj: &Projection) -> Option<Projected> {
+/// `text` is the line when already checked to be UTF-8.
+fn finish(mut ev: Event, text: Option<&str>, line: &[u8], proj: &Projection) -> Option<Projected> {
     // Elastic Defend documents are read by their own normaliser
     if ev.get_id(proj.agent_type).and_then(Value::as_str) == Some("endpoint")
         || ev
@@ -365,9 +449,12 @@ fn finish(mut ev: Event, line: &[u8], proj: &Projection) -> Option<Projected> {
     if !(proj.wanted)(&ev) {
         return Some(Projected::Dropped);
     }
-    let text = std::str::from_utf8(line).ok()?;
+    let text = match text {
+        Some(text) => text,
+        None => std::str::from_utf8(line).ok()?,
+    };
     ev.raw_source = Some(Arc::from(text));
-    ev.shrink_to_fit();
+    // (not shrunk: sized for the projection, it has little room to spare)
     Some(Projected::Kept(ev))
 }
 
@@ -376,28 +463,37 @@ fn finish(mut ev: Event, line: &[u8], proj: &Projection) -> Option<Projected> {
 /// arrays of them. It builds exactly what serde's walk builds (a property
 /// test compares the two); `None` means "not sure" (also for any line
 /// serde's walk would refuse), and serde's walk decides.
-fn fast_walk(line: &[u8], proj: &Projection, ev: &mut Event, path: &mut String) -> Option<()> {
-    std::str::from_utf8(line).ok()?;
+fn fast_walk<'a>(
+    line: &'a [u8],
+    proj: &Projection,
+    ev: &mut Event,
+    path: &mut String,
+) -> Option<&'a str> {
+    // checked once: keys and strings are then cut from it on char
+    // boundaries (their quotes are ASCII), in constant time
+    let text = std::str::from_utf8(line).ok()?;
     let mut s = crate::plain_json::Scanner::new(line, true);
     s.ws();
     if s.peek()? != b'{' {
         return None;
     }
-    fast_object(&mut s, proj, ev, path, true, 1)?;
+    fast_object(&mut s, text, proj, ev, path, Place::Node(0), 1)?;
     s.ws();
-    (s.i == line.len()).then_some(())
+    (s.i == line.len()).then_some(text)
 }
 
 /// Deeper documents are left to serde.
 const FAST_MAX_DEPTH: usize = 64;
 
-/// An object at `s.i` whose path so far is `path` (see [`Walk`]).
+/// An object at `s.i` whose path so far is `path`, at `place` in the
+/// projection's tree (see [`Walk`]).
 fn fast_object(
     s: &mut crate::plain_json::Scanner<'_>,
+    text: &str,
     proj: &Projection,
     ev: &mut Event,
     path: &mut String,
-    top: bool,
+    place: Place,
     depth: usize,
 ) -> Option<()> {
     if depth > FAST_MAX_DEPTH {
@@ -409,6 +505,7 @@ fn fast_object(
         s.i += 1;
         return Some(());
     }
+    let top = depth == 1;
     let base = path.len();
     // the keys read here that the projection wants or walks into: one
     // repeated means serde_json's last-value-wins, which the walk refuses
@@ -420,18 +517,21 @@ fn fast_object(
         }
         let start = s.i + 1;
         let end = s.string()?;
-        if s.escaped {
+        // escaped keys, and the empty key (whose object's keys the walk
+        // joins without a dot), are left to serde
+        if s.escaped || start == end {
             return None;
         }
-        let key = &s.b[start..end];
+        let key = text.get(start..end)?;
         if base > 0 {
             path.push('.');
         }
-        path.push_str(std::str::from_utf8(key).ok()?);
+        path.push_str(key);
+        let key = key.as_bytes();
         if top && is_not_plain_ecs(key) {
             return None;
         }
-        let PathKind { exact, inner } = proj.kind(path);
+        let (PathKind { exact, inner }, below) = proj.kind_below(place, key, path);
         if exact.is_some() || inner {
             if seen[..n_seen].contains(&key) || n_seen == seen.len() {
                 return None;
@@ -446,11 +546,11 @@ fn fast_object(
         s.i += 1;
         s.ws();
         match (s.peek()?, exact) {
-            (b'{', _) if inner => fast_object(s, proj, ev, path, false, depth + 1)?,
+            (b'{', _) if inner => fast_object(s, text, proj, ev, path, below, depth + 1)?,
             // an object or array a wanted path flattens: serde's walk
             (b'{', Some(_)) => return None,
             (b'[', None) if inner => return None,
-            (_, Some(id)) => ev.insert_id(id, fast_value(s, 0)?),
+            (_, Some(id)) => ev.insert_id(id, fast_value(s, text, 0)?),
             _ => s.value(depth)?,
         }
         path.truncate(base);
@@ -472,32 +572,32 @@ fn fast_object(
 /// A wanted value as `Value::from_json` makes it: a string, an integer, a
 /// boolean, null, or an array of those (`depth` 1 inside one); anything
 /// else is left to serde.
-fn fast_value(s: &mut crate::plain_json::Scanner<'_>, depth: usize) -> Option<Value> {
+fn fast_value(s: &mut crate::plain_json::Scanner<'_>, text: &str, depth: usize) -> Option<Value> {
     match s.peek()? {
         b'"' => {
             let start = s.i + 1;
             let end = s.string()?;
-            let raw = &s.b[start..end];
-            let text = if s.escaped {
+            let raw = text.get(start..end)?;
+            let value = if s.escaped {
                 quarry_event::Str::from(crate::plain_json::unescape(raw)?)
             } else {
-                quarry_event::Str::from(std::str::from_utf8(raw).ok()?)
+                quarry_event::Str::from(raw)
             };
-            Some(Value::Str(text))
+            Some(Value::Str(value))
         }
         b'-' | b'0'..=b'9' => {
             let start = s.i;
             s.number()?;
-            let text = std::str::from_utf8(&s.b[start..s.i]).ok()?;
+            let number = text.get(start..s.i)?;
             // serde_json reads `-0` as a float, a fraction by its own
             // algorithm: both left to it
-            if text.starts_with("-0") || text.contains('.') {
+            if number.starts_with("-0") || number.contains('.') {
                 return None;
             }
-            match text.parse::<i64>() {
+            match number.parse::<i64>() {
                 Ok(i) => Some(Value::Int(i)),
                 // as `Value::from_json` keeps a u64 beyond i64
-                Err(_) => text.parse::<u64>().ok().map(|u| Value::Float(u as f64)),
+                Err(_) => number.parse::<u64>().ok().map(|u| Value::Float(u as f64)),
             }
         }
         b't' => s.literal(b"true").map(|()| Value::Bool(true)),
@@ -512,7 +612,7 @@ fn fast_value(s: &mut crate::plain_json::Scanner<'_>, depth: usize) -> Option<Va
                 return Some(Value::Array(items));
             }
             loop {
-                items.push(fast_value(s, 1)?);
+                items.push(fast_value(s, text, 1)?);
                 s.ws();
                 match s.peek()? {
                     b',' => {
@@ -1069,19 +1169,26 @@ mod tests {
         #[test]
         fn the_fast_walk_builds_what_serde_builds(
             l in proptest::prop_oneof![ecs_line(), crate::plain_json::tests::line()],
-            which in 0usize..3,
+            which in 0usize..4,
         ) {
             let fields: &[&[&str]] = &[
                 &["process.name", "process.parent.executable", "event.type", "@timestamp"],
                 &["event", "process.parent", "x"],
                 &["host", "process"],
+                &["process.name", "agent.type"],
             ];
-            let p = proj(fields[which]);
+            let p = if which == 3 {
+                // every field below a prefix, one of them also named
+                let f: Vec<String> = fields[3].iter().map(|s| s.to_string()).collect();
+                Projection::new(&f, &["process.", "event.type."], |_| true)
+            } else {
+                proj(fields[which])
+            };
             let mut ev = Event::with_capacity(Origin::default(), 4);
             let mut path = String::new();
-            if fast_walk(l.as_bytes(), &p, &mut ev, &mut path).is_some() {
+            if let Some(text) = fast_walk(l.as_bytes(), &p, &mut ev, &mut path) {
                 let slow = serde_walk(l.as_bytes(), &p);
-                let fast = finish(ev, l.as_bytes(), &p);
+                let fast = finish(ev, Some(text), l.as_bytes(), &p);
                 match (fast, slow) {
                     (Some(Projected::Kept(a)), Some(Projected::Kept(b))) => {
                         proptest::prop_assert_eq!(fields_of(&a), fields_of(&b), "{}", l);
