@@ -34,6 +34,7 @@ pub(crate) fn read_json<R: BufRead, T: Send>(
         s,
         sink,
         seen: FxHashSet::default(),
+        plain_ecs: 0,
     };
     // Peek the first non-blank line to choose the mode.
     let mut first = Vec::new();
@@ -73,6 +74,17 @@ struct Ctx<'a, 's, T> {
     sink: &'a mut Sink<'s, T>,
     /// Plaso rows already seen (two rows per EVTX record).
     seen: FxHashSet<String>,
+    /// Plain ECS lines read, counted into the summary at the end (not by a
+    /// map lookup per line).
+    plain_ecs: u64,
+}
+
+impl<T> Drop for Ctx<'_, '_, T> {
+    fn drop(&mut self) {
+        if self.plain_ecs > 0 {
+            self.s.count_many(format_name(Format::Ecs), self.plain_ecs);
+        }
+    }
 }
 
 impl<T: Send> Ctx<'_, '_, T> {
@@ -115,9 +127,9 @@ impl<T: Send> Ctx<'_, '_, T> {
     fn accept_line(&mut self, ln: u64, r: LineOut<T>) {
         match r {
             LineOut::Blank => {}
-            LineOut::Dropped => self.s.count(format_name(Format::Ecs), None),
+            LineOut::Dropped => self.plain_ecs += 1,
             LineOut::Kept(t) => {
-                self.s.count(format_name(Format::Ecs), None);
+                self.plain_ecs += 1;
                 self.sink.out.push(t);
             }
             LineOut::Read(read) => {

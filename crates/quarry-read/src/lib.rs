@@ -97,6 +97,17 @@ impl ReadSummary {
         self.problem(file, "", message);
     }
 
+    /// Counts `n` events of one format, none kept generic.
+    pub(crate) fn count_many(&mut self, format: &str, n: u64) {
+        self.events += n;
+        match self.formats.get_mut(format) {
+            Some(c) => *c += n,
+            None => {
+                self.formats.insert(format.to_string(), n);
+            }
+        }
+    }
+
     /// Counts one event: its format, and its type when it was kept generic.
     pub(crate) fn count(&mut self, format: &str, unmapped: Option<&str>) {
         self.events += 1;
