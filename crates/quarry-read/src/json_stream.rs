@@ -472,100 +472,88 @@ fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
     }
     let mut windows = blocks.chunks(MAPPED_WINDOW);
     let mut running = windows.next();
-    // the window whose results are in `done`
-    let mut taken: Option<&[(usize, usize)]> = None;
+    // the window whose results are in `done`, and its first line's number
+    let mut taken: Option<u64> = None;
     let mut first_line = 1u64;
-    // each block's work, reused window after window (results are freed on
-    // this thread: fresh vectors would be fresh pages)
-    let mut done: Vec<BlockWork<T>> = Vec::new();
-    let mut next: Vec<BlockWork<T>> = Vec::new();
+    // two windows' work, reused in turn (results are freed on this thread:
+    // fresh vectors would be fresh pages)
+    let mut done = WindowWork::<T>::default();
+    let mut next = WindowWork::<T>::default();
     while running.is_some() || taken.is_some() {
-        let mut lines_run = 0;
         rayon::in_place_scope(|scope| {
             if let Some(window) = running {
-                let (file, next, lines_run) = (&file, &mut next, &mut lines_run);
-                next.resize_with(window.len(), Default::default);
+                let (file, next) = (&file, &mut next);
                 scope.spawn(move |_| {
-                    // each block's lines, cut first on all cores, number
-                    // its first line (the window then stays in cache)
+                    let WindowWork { ends, lines, out } = next;
+                    // the window's lines, cut on all cores a block each
+                    ends.resize_with(window.len(), Vec::new);
                     window
                         .par_iter()
-                        .zip(next.par_iter_mut())
-                        .for_each(|(&(a, b), work)| work.cut(&bytes[a..b]));
-                    let mut line = first_line;
-                    for work in next.iter_mut() {
-                        work.first = line;
-                        line += work.newlines;
-                    }
-                    *lines_run = line - first_line;
-                    window
-                        .par_iter()
-                        .zip(next.par_iter_mut())
-                        .for_each(|(&(a, _), work)| {
-                            let BlockWork {
-                                first, ends, out, ..
-                            } = work;
-                            out.clear();
-                            let mut start = a;
-                            out.extend((*first..).zip(ends.iter()).map(|(ln, &end)| {
-                                let line = &bytes[start..a + end];
-                                start = a + end;
-                                normalize_line(line, ln, file, keep, projection)
-                            }));
+                        .zip(ends.par_iter_mut())
+                        .for_each(|(&(a, b), ends)| {
+                            ends.clear();
+                            ends.extend(
+                                memchr::memchr_iter(b'\n', &bytes[a..b]).map(|i| a + i + 1),
+                            );
+                            if ends.last().copied().unwrap_or(a) < b {
+                                ends.push(b);
+                            }
                         });
+                    lines.clear();
+                    for (&(a, _), ends) in window.iter().zip(ends.iter()) {
+                        let mut start = a;
+                        for &end in ends {
+                            lines.push((start, end));
+                            start = end;
+                        }
+                    }
+                    // then read line by line on all cores: no core waits
+                    // for another's last block
+                    lines
+                        .par_iter()
+                        .enumerate()
+                        .map(|(i, &(a, b))| {
+                            normalize_line(
+                                &bytes[a..b],
+                                first_line + i as u64,
+                                file,
+                                keep,
+                                projection,
+                            )
+                        })
+                        .collect_into_vec(out);
                 });
             }
-            if let Some(window) = taken {
-                for (_, work) in window.iter().zip(done.iter_mut()) {
-                    for (ln, r) in (work.first..).zip(work.out.drain(..)) {
-                        ctx.accept_line(ln, r);
-                    }
+            if let Some(first) = taken {
+                for (ln, r) in (first..).zip(done.out.drain(..)) {
+                    ctx.accept_line(ln, r);
                 }
             }
         });
         std::mem::swap(&mut done, &mut next);
-        taken = running;
-        first_line += lines_run;
+        taken = running.map(|_| first_line);
+        first_line += done.lines.len() as u64;
         running = windows.next();
     }
 }
 
-/// One block of a mapped file on its way through the workers.
-struct BlockWork<T> {
-    /// The number of its first line.
-    first: u64,
-    /// Where each of its lines ends (past its newline), from its start.
-    ends: Vec<usize>,
-    /// Its newlines (its last line may lack one).
-    newlines: u64,
+/// A window of a mapped file on its way through the workers.
+struct WindowWork<T> {
+    /// Where each line of each block ends (past its newline), in the file.
+    ends: Vec<Vec<usize>>,
+    /// Each line's start and end.
+    lines: Vec<(usize, usize)>,
     /// One result per line.
     out: Vec<LineOut<T>>,
 }
 
-impl<T> Default for BlockWork<T> {
+impl<T> Default for WindowWork<T> {
     fn default() -> Self {
-        BlockWork {
-            first: 0,
+        WindowWork {
             ends: Vec::new(),
-            newlines: 0,
+            lines: Vec::new(),
             out: Vec::new(),
         }
-    }
-}
-
-impl<T> BlockWork<T> {
-    /// Cuts a block into lines; sizes its results once (a vector grown by
-    /// doubling is copied and faulted in again).
-    fn cut(&mut self, block: &[u8]) {
-        self.ends.clear();
-        self.ends
-            .extend(memchr::memchr_iter(b'\n', block).map(|i| i + 1));
-        self.newlines = self.ends.len() as u64;
-        if self.ends.last().copied().unwrap_or(0) < block.len() {
-            self.ends.push(block.len());
-        }
-        self.out.clear();
-        self.out.reserve(self.ends.len());
     }
 }
 
