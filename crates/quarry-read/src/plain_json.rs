@@ -79,6 +79,43 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Enters the container opening at `self.i`: `Some(true)` when it is
+    /// empty (and then already left), `Some(false)` at its first item.
+    pub(crate) fn open(&mut self, close: u8) -> Option<bool> {
+        self.i += 1;
+        self.ws();
+        let empty = self.peek()? == close;
+        if empty {
+            self.i += 1;
+        }
+        Some(empty)
+    }
+
+    /// After a key: the colon, and the whitespace around it.
+    pub(crate) fn colon(&mut self) -> Option<()> {
+        self.ws();
+        if self.peek()? != b':' {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        Some(())
+    }
+
+    /// After an item: `Some(true)` past a comma (another item follows),
+    /// `Some(false)` past `close` (the container ends), `None` otherwise.
+    pub(crate) fn next_item(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let c = self.peek()?;
+        self.i += 1;
+        if c == b',' {
+            self.ws();
+            Some(true)
+        } else {
+            (c == close).then_some(false)
+        }
+    }
+
     /// Skips (and checks) one value at `self.i`; `depth` is the nesting of
     /// the container holding it.
     #[inline]
@@ -100,10 +137,7 @@ impl<'a> Scanner<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.i += 1;
-        self.ws();
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.open(b'}')? {
             return Some(());
         }
         // the watched keys seen so far: at the top, those the Elastic Defend
@@ -157,12 +191,7 @@ impl<'a> Scanner<'a> {
                     }
                 }
             }
-            self.ws();
-            if self.peek()? != b':' {
-                return None;
-            }
-            self.i += 1;
-            self.ws();
+            self.colon()?;
             match self.peek()? {
                 b'"' if defend_value => {
                     let start = self.i + 1;
@@ -177,17 +206,8 @@ impl<'a> Scanner<'a> {
                 b'{' => self.object(depth + 1, nested)?,
                 _ => self.value(depth)?,
             }
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.next_item(b'}')? {
+                return Some(());
             }
         }
     }
@@ -196,25 +216,13 @@ impl<'a> Scanner<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.i += 1;
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
+        if self.open(b']')? {
             return Some(());
         }
         loop {
             self.value(depth)?;
-            self.ws();
-            match self.peek()? {
-                b',' => {
-                    self.i += 1;
-                    self.ws();
-                }
-                b']' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if !self.next_item(b']')? {
+                return Some(());
             }
         }
     }

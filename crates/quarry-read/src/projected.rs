@@ -499,10 +499,7 @@ fn fast_object(
     if depth > FAST_MAX_DEPTH {
         return None;
     }
-    s.i += 1;
-    s.ws();
-    if s.peek()? == b'}' {
-        s.i += 1;
+    if s.open(b'}')? {
         return Some(());
     }
     let top = depth == 1;
@@ -539,12 +536,7 @@ fn fast_object(
             seen[n_seen] = key;
             n_seen += 1;
         }
-        s.ws();
-        if s.peek()? != b':' {
-            return None;
-        }
-        s.i += 1;
-        s.ws();
+        s.colon()?;
         match (s.peek()?, exact) {
             (b'{', _) if inner => fast_object(s, text, proj, ev, path, below, depth + 1)?,
             // an object or array a wanted path flattens: serde's walk
@@ -554,17 +546,8 @@ fn fast_object(
             _ => s.value(depth)?,
         }
         path.truncate(base);
-        s.ws();
-        match s.peek()? {
-            b',' => {
-                s.i += 1;
-                s.ws();
-            }
-            b'}' => {
-                s.i += 1;
-                return Some(());
-            }
-            _ => return None,
+        if !s.next_item(b'}')? {
+            return Some(());
         }
     }
 }
@@ -604,28 +587,16 @@ fn fast_value(s: &mut crate::plain_json::Scanner<'_>, text: &str, depth: usize) 
         b'f' => s.literal(b"false").map(|()| Value::Bool(false)),
         b'n' => s.literal(b"null").map(|()| Value::Null),
         b'[' if depth == 0 => {
-            s.i += 1;
-            s.ws();
             let mut items = Vec::new();
-            if s.peek()? == b']' {
-                s.i += 1;
-                return Some(Value::Array(items));
-            }
-            loop {
-                items.push(fast_value(s, text, 1)?);
-                s.ws();
-                match s.peek()? {
-                    b',' => {
-                        s.i += 1;
-                        s.ws();
+            if !s.open(b']')? {
+                loop {
+                    items.push(fast_value(s, text, 1)?);
+                    if !s.next_item(b']')? {
+                        break;
                     }
-                    b']' => {
-                        s.i += 1;
-                        return Some(Value::Array(items));
-                    }
-                    _ => return None,
                 }
             }
+            Some(Value::Array(items))
         }
         _ => None,
     }
