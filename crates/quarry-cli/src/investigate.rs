@@ -93,23 +93,23 @@ fn tree(h: &HostLineage, p: &Process) -> Vec<TreeLine> {
     let mut out = Vec::new();
     let mut ancestors = h.ancestors(p);
     ancestors.reverse();
-    if ancestors.is_empty() {
-        if let Some(parent) = p.parent_executable.as_ref().or(p.parent_name.as_ref()) {
-            let line = format!(
-                "{}  pid {}  (its start is not in the evidence)",
-                parent,
-                p.parent_pid
-                    .map(|x| x.to_string())
-                    .unwrap_or_else(|| "?".into())
-            );
-            out.push((
-                0,
-                false,
-                "parent",
-                line,
-                json!({"executable": parent, "pid": p.parent_pid}),
-            ));
-        }
+    if ancestors.is_empty()
+        && let Some(parent) = p.parent_executable.as_ref().or(p.parent_name.as_ref())
+    {
+        let line = format!(
+            "{}  pid {}  (its start is not in the evidence)",
+            parent,
+            p.parent_pid
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "?".into())
+        );
+        out.push((
+            0,
+            false,
+            "parent",
+            line,
+            json!({"executable": parent, "pid": p.parent_pid}),
+        ));
     }
     for a in &ancestors {
         let d = out.len();
@@ -255,21 +255,19 @@ pub fn run(args: InvestigateArgs) -> u8 {
         for ev in inv.host_events(&host) {
             let is_start =
                 ev.has_value("event.category", "process") && ev.has_value("event.type", "start");
-            if is_start {
-                if let (Some(pi), _) = h.resolve_index(ev) {
-                    if h.process(pi)
-                        .is_some_and(|q| procs.iter().any(|x| std::ptr::eq(*x, q)))
-                    {
-                        timeline.push((ev.timestamp.unwrap_or(i64::MIN), timeline_row(ev, true)));
-                    }
-                }
+            if is_start
+                && let (Some(pi), _) = h.resolve_index(ev)
+                && h.process(pi)
+                    .is_some_and(|q| procs.iter().any(|x| std::ptr::eq(*x, q)))
+            {
+                timeline.push((ev.timestamp.unwrap_or(i64::MIN), timeline_row(ev, true)));
             }
         }
         for ev in inv.activity(&host, i) {
             timeline.push((ev.timestamp.unwrap_or(i64::MIN), timeline_row(ev, false)));
         }
     }
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
+    timeline.sort_by_key(|a| a.0);
     let timeline: Vec<J> = timeline.into_iter().map(|(_, r)| r).collect();
 
     // pivots: re-run from the rule when it is loaded, else as the alert has them

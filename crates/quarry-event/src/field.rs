@@ -38,7 +38,7 @@ impl FieldId {
     /// for packed forms of events that store ids as numbers.
     pub fn from_index(i: usize) -> Option<FieldId> {
         let n = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).names.len();
-        (i < n).then(|| FieldId(i as u32))
+        (i < n).then_some(FieldId(i as u32))
     }
 }
 

@@ -117,14 +117,14 @@ impl HostLineage {
                 self.by_pid.entry(pid).or_default().push(i);
             }
             self.procs.push(p);
-        } else if is_type(ev, "end") {
-            if let Some(t) = ev.timestamp {
-                self.ends.push((
-                    s(ev, "process.entity_id").map(|e| entity_key(&e)),
-                    ev.get_i64("process.pid"),
-                    t,
-                ));
-            }
+        } else if is_type(ev, "end")
+            && let Some(t) = ev.timestamp
+        {
+            self.ends.push((
+                s(ev, "process.entity_id").map(|e| entity_key(&e)),
+                ev.get_i64("process.pid"),
+                t,
+            ));
         }
     }
 
@@ -198,10 +198,10 @@ impl HostLineage {
                 None => (None, Link::Unlinked),
             };
         }
-        if let (Some(pid), Some(t)) = (ev.get_i64("process.pid"), ev.timestamp) {
-            if let Some(i) = self.pid_candidate(pid, t) {
-                return (Some(i), Link::PidLifetime);
-            }
+        if let (Some(pid), Some(t)) = (ev.get_i64("process.pid"), ev.timestamp)
+            && let Some(i) = self.pid_candidate(pid, t)
+        {
+            return (Some(i), Link::PidLifetime);
         }
         (None, Link::Unlinked)
     }
@@ -248,11 +248,11 @@ impl HostLineage {
         let mut queue = vec![p];
         while let Some(cur) = queue.pop() {
             for c in self.children(cur) {
-                if let Some(i) = self.index_of(c) {
-                    if seen.insert(i) {
-                        out.push(c);
-                        queue.push(c);
-                    }
+                if let Some(i) = self.index_of(c)
+                    && seen.insert(i)
+                {
+                    out.push(c);
+                    queue.push(c);
                 }
             }
         }
@@ -319,15 +319,15 @@ impl HostLineage {
         if let Some(pid) = p.parent_pid {
             ev.set_default("process.parent.pid", pid);
         }
-        if let Some(u) = &p.user {
-            if !ev.contains("user.name") {
-                match u.split_once('\\') {
-                    Some((d, n)) => {
-                        ev.set("user.domain", d);
-                        ev.set("user.name", n);
-                    }
-                    None => ev.set("user.name", u.as_str()),
+        if let Some(u) = &p.user
+            && !ev.contains("user.name")
+        {
+            match u.split_once('\\') {
+                Some((d, n)) => {
+                    ev.set("user.domain", d);
+                    ev.set("user.name", n);
                 }
+                None => ev.set("user.name", u.as_str()),
             }
         }
         link

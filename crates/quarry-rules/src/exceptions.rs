@@ -168,7 +168,7 @@ impl Exceptions {
     /// entries all match the event, if any.
     pub fn suppresses(&self, rule_id: &str, ev: &Event) -> Option<usize> {
         self.exceptions.iter().position(|x| {
-            x.rule_id.as_deref().map_or(true, |r| r == rule_id)
+            x.rule_id.as_deref().is_none_or(|r| r == rule_id)
                 && x.entries.iter().all(|e| e.matches(ev))
         })
     }
