@@ -71,7 +71,7 @@ pub fn print(rows: &[Row], cov: &Coverage, format: Format) -> std::io::Result<()
     let base = |o: &Option<String>| {
         quarry_ecs::windows::basename(o.as_deref().unwrap_or_default()).to_string()
     };
-    let cols: &[(&str, &dyn Fn(&Row) -> String)] = &[
+    let cols: &[output::Column<'_, Row>] = &[
         ("time", &|r| opt(&r.timestamp)),
         ("host", &|r| opt(&r.host_name)),
         ("query", &|r| r.query.clone()),

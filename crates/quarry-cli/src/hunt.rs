@@ -73,8 +73,12 @@ pub(crate) fn load_rules(paths: &[PathBuf]) -> RuleSet {
     }
 }
 
+/// Rules with their compiled queries, and (rule name, why) for those that
+/// do not compile.
+type Compiled = (Vec<(Rule, Query)>, Vec<(String, String)>);
+
 /// Rules compiled once; those that do not compile are reported.
-fn compile_rules(set: &RuleSet) -> (Vec<(Rule, Query)>, Vec<(String, String)>) {
+fn compile_rules(set: &RuleSet) -> Compiled {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
     for r in &set.rules {
@@ -149,7 +153,8 @@ pub fn run(args: HuntArgs) -> u8 {
     );
     // Rules indexed by (index, event category): computed once per pair, so
     // a rule that cannot match an event costs nothing for it.
-    let by_key: RwLock<HashMap<(String, String), Arc<Vec<usize>>>> = RwLock::new(HashMap::new());
+    type ByKey = HashMap<(String, String), Arc<Vec<usize>>>;
+    let by_key: RwLock<ByKey> = RwLock::new(HashMap::new());
     let applicable = |index: String, category: String| -> Arc<Vec<usize>> {
         let key = (index, category);
         if let Some(v) = by_key.read().ok().and_then(|m| m.get(&key).cloned()) {
@@ -332,7 +337,7 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
                 }
                 output::cell(cur)
             };
-            let cols: &[(&str, &dyn Fn(&J) -> String)] = &[
+            let cols: &[output::Column<'_, J>] = &[
                 ("time", &|a| s(a, &["kibana", "alert", "original_time"])),
                 ("severity", &|a| s(a, &["kibana", "alert", "severity"])),
                 ("rule", &|a| s(a, &["kibana", "alert", "rule", "name"])),

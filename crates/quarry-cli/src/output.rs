@@ -17,12 +17,15 @@ pub enum Format {
     Csv,
 }
 
+/// A column of the table view: its header, and how a row fills it.
+pub type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
+
 /// Prints serialisable rows in `format`. `columns` are (header, getter) for
 /// the table view, which shows fewer columns than the machine formats.
 pub fn print_rows<T: Serialize>(
     rows: &[T],
     format: Format,
-    columns: &[(&str, &dyn Fn(&T) -> String)],
+    columns: &[Column<'_, T>],
 ) -> std::io::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

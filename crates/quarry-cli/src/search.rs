@@ -413,7 +413,7 @@ fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
         }
         Format::Csv | Format::Table => {
             drop(out);
-            let cols: &[(&str, &dyn Fn(&Row) -> String)] = &[
+            let cols: &[output::Column<'_, Row>] = &[
                 ("#", &|r| r.n.to_string()),
                 ("time", &|r| r.time.clone()),
                 ("host", &|r| r.host.clone()),
