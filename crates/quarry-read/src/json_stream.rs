@@ -57,10 +57,34 @@ pub(crate) fn read_json<R: BufRead, T: Send>(
         let rest = std::io::Cursor::new(first.clone()).chain(reader);
         return read_array(&mut ctx, rest);
     }
-    if t.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_err() {
-        // a document spread over lines: stream whole documents
-        let rest = std::io::Cursor::new(first.clone()).chain(reader);
-        return read_documents(&mut ctx, rest);
+    let is_document = |t: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok();
+    if t.first() == Some(&b'{') && !is_document(t) {
+        // a document spread over lines, or JSON lines whose first line is
+        // damaged: the next non-blank line tells (a document by itself,
+        // then lines, the first reported as malformed)
+        let mut peeked = first.clone();
+        let mut next = Vec::new();
+        loop {
+            next.clear();
+            match reader.read_until(b'\n', &mut next) {
+                Ok(0) => break,
+                Ok(_) => peeked.extend_from_slice(&next),
+                Err(e) => {
+                    ctx.problem(format!("after line {lineno}"), format!("read error: {e}"));
+                    break;
+                }
+            }
+            if !trim(&next).is_empty() {
+                break;
+            }
+        }
+        let next = trim(&next);
+        if !(next.first() == Some(&b'{') && is_document(next)) {
+            // stream whole documents
+            let rest = std::io::Cursor::new(peeked).chain(reader);
+            return read_documents(&mut ctx, rest);
+        }
+        first = peeked;
     }
     match whole {
         Some(bytes) => read_lines_mapped(&mut ctx, bytes),

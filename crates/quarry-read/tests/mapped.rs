@@ -45,8 +45,11 @@ fn lines() -> Vec<Vec<u8>> {
 }
 
 fn write(path: &Path, gz: bool) {
+    write_lines(path, &lines(), gz);
+}
+
+fn write_lines(path: &Path, lines: &[Vec<u8>], gz: bool) {
     let mut text = Vec::new();
-    let lines = lines();
     for (i, l) in lines.iter().enumerate() {
         text.extend_from_slice(l);
         if i + 1 < lines.len() {
@@ -129,6 +132,154 @@ fn a_mapped_file_reads_as_the_same_file_streamed() {
             "{:?}",
             problems(&ms)
         );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Random lines, about 1.5 MB of them: ECS documents whose keys, values,
+/// escapes and numbers vary, cut, patched with a random byte, or doubled.
+fn random_lines(seed: u64) -> Vec<Vec<u8>> {
+    let mut x = seed | 1;
+    let mut next = move || {
+        // xorshift64*
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let keys = [
+        "process",
+        "name",
+        "parent",
+        "event",
+        "type",
+        "agent",
+        "data_stream",
+        "dataset",
+        "@timestamp",
+        "winlog",
+        "process.name",
+        "",
+        "x\\y",
+        "é",
+    ];
+    let values = [
+        "\"dns.exe\"",
+        "\"DNS.EXE\"",
+        "\"d\\u006es.exe\"",
+        "\"C:\\\\x\\\\dns.exe\"",
+        "\"endpoint\"",
+        "1",
+        "-0",
+        "1.5e3",
+        "18446744073709551616",
+        "true",
+        "null",
+        "[\"dns.exe\", 2]",
+        "{}",
+        "[{\"a\":1}]",
+        "\"é\"",
+        "\"\\/\"",
+    ];
+    // two good lines first: a damaged first line followed by another would
+    // make the file read as one document spread over lines
+    let mut out = vec![
+        br#"{"process":{"name":"dns.exe"}}"#.to_vec(),
+        br#"{"process":{"name":"svchost.exe"}}"#.to_vec(),
+    ];
+    let mut size = 0;
+    while size < 1_500_000 {
+        let mut doc = String::from("{");
+        for k in 0..(next() % 6) {
+            if k > 0 {
+                doc.push_str(", ");
+            }
+            let key = keys[(next() % keys.len() as u64) as usize];
+            let value = values[(next() % values.len() as u64) as usize];
+            if next() % 3 == 0 {
+                let inner = keys[(next() % keys.len() as u64) as usize];
+                doc.push_str(&format!("\"{key}\": {{\"{inner}\": {value}}}"));
+            } else {
+                doc.push_str(&format!("\"{key}\": {value}"));
+            }
+        }
+        doc.push('}');
+        let mut line = doc.into_bytes();
+        match next() % 10 {
+            0 if !line.is_empty() => {
+                let at = (next() % line.len() as u64) as usize;
+                line.truncate(at);
+            }
+            1 if !line.is_empty() => {
+                let at = (next() % line.len() as u64) as usize;
+                line[at] = next() as u8;
+            }
+            2 => line.extend_from_slice(b"\r"),
+            _ => {}
+        }
+        size += line.len() + 1;
+        out.push(line);
+    }
+    out
+}
+
+#[test]
+fn random_lines_read_the_same_mapped_and_streamed() {
+    let dir = std::env::temp_dir().join(format!("quarry-mapped-random-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for seed in [1, 2, 3] {
+        let lines = random_lines(seed);
+        let plain = dir.join(format!("r{seed}.ndjson"));
+        let gz = dir.join(format!("r{seed}.ndjson.gz"));
+        write_lines(&plain, &lines, false);
+        write_lines(&gz, &lines, true);
+        assert!(std::fs::metadata(&plain).expect("meta").len() > 1 << 20);
+        for projected in [true, false] {
+            let (mapped, ms) = read(&plain, projected);
+            let (streamed, ss) = read(&gz, projected);
+            assert_eq!(mapped, streamed, "seed {seed}, projected: {projected}");
+            assert_eq!(ms.events, ss.events);
+            assert_eq!(ms.formats, ss.formats);
+            let problems = |s: &quarry_read::ReadSummary| {
+                s.problems
+                    .iter()
+                    .map(|p| (p.location.clone(), p.message.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(problems(&ms), problems(&ss), "seed {seed}");
+            // the mix has matches and problems both
+            assert!(!mapped.is_empty() && !ms.problems.is_empty());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// JSON lines whose first line is damaged are still read as lines, small
+/// (streamed) or large (mapped): only that line is lost, and reported.
+#[test]
+fn a_damaged_first_line_does_not_lose_the_file() {
+    let dir = std::env::temp_dir().join(format!("quarry-first-line-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, n) in [("small", 10usize), ("large", 20_000)] {
+        let mut lines = vec![br#"{"process":{"name":"dns.exe"},"#.to_vec(), Vec::new()];
+        for i in 0..n {
+            lines.push(
+                format!(
+                    r#"{{"process":{{"name":"dns.exe","pid":{i},"pad":"{}"}}}}"#,
+                    "p".repeat(60)
+                )
+                .into_bytes(),
+            );
+        }
+        let path = dir.join(format!("{name}.ndjson"));
+        write_lines(&path, &lines, false);
+        for projected in [true, false] {
+            let (kept, s) = read(&path, projected);
+            assert_eq!(kept.len(), n, "{name}");
+            assert_eq!(kept.first().map(|k| k.0), Some(3));
+            let where_: Vec<&str> = s.problems.iter().map(|p| p.location.as_str()).collect();
+            assert_eq!(where_, ["line 1"], "{name}");
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
