@@ -114,7 +114,7 @@ pub struct Retention {
 }
 
 impl Retention {
-    /// Keeps [`BASE_FIELDS`] and every field the rules' pivots read; keeps
+    /// Keeps the base fields (`BASE_FIELDS`) and every field the rules' pivots read; keeps
     /// the events of [`CATEGORIES`] and those of any category or event code
     /// a pivot asks for by value (service installs by `event.code: 7045`, …).
     pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Self {
@@ -184,7 +184,7 @@ impl Retention {
 }
 
 /// The evidence kept for investigating alerts: lineage, and per host the
-/// events of [`CATEGORIES`] — packed ([`pack`]) until an alert on the host
+/// events of [`CATEGORIES`] — packed ([`Retention::pack`]) until an alert on the host
 /// needs them, then unpacked in time order.
 #[derive(Debug, Default)]
 pub struct Investigation {

@@ -450,7 +450,7 @@ fn rejection_rank(c: &C) -> u8 {
 }
 
 /// Does the (reordered) condition start with a positive test on a specific
-/// field (rank 0 of [`rejection_rank`]), not a constant?
+/// field (rank 0 of `rejection_rank`), not a constant?
 pub fn leads_with_specific_test(c: &C) -> bool {
     let mut first = c;
     while let C::And(a, _) = first {
@@ -460,7 +460,7 @@ pub fn leads_with_specific_test(c: &C) -> bool {
 }
 
 /// Orders the conjuncts of every `and` chain so that the ones most likely
-/// to reject an event run first (see [`rejection_rank`]); the order within
+/// to reject an event run first (see `rejection_rank`); the order within
 /// a rank is kept. Sound because `and` is symmetric in three-valued logic
 /// (false wins, then null) and evaluation has no side effects.
 pub fn reorder(c: C) -> C {

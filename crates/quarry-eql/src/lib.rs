@@ -1,6 +1,6 @@
 //! quarry's EQL engine, with Elasticsearch's semantics.
 //!
-//! [`lexer`] → [`parser`] → [`ast`] → [`compile`] (resolved fields, built
+//! [`lexer`] → [`parser`] → [`ast`] → [`mod@compile`] (resolved fields, built
 //! patterns, folded constants) → [`eval`] over the shared ECS
 //! [`quarry_event::Event`]; [`sequence`] and [`sample`] hold the stateful
 //! matching of sequences and samples, keyed by join key so work partitions by host.

@@ -8,12 +8,12 @@
 //! indexes them.
 //!
 //! Storage is laid out for the EQL engine, which probes fields millions of
-//! times a second: field paths are interned to [`FieldId`]s ([`field`]), and
+//! times a second: field paths are interned to [`FieldId`]s (`field`), and
 //! an event keeps two contiguous arrays — its ids, sorted, and its values in
 //! the same order — so a lookup is a binary search over a few cache lines of
 //! `u32`s and one indexed load, not a hash probe that chases a heap pointer
 //! per key. Short strings are stored inline in the [`Value`] (see
-//! [`value`]), so most values need no further pointer either. Callers that
+//! `value`), so most values need no further pointer either. Callers that
 //! look a field up repeatedly resolve its id once ([`field_id`]) and use
 //! [`Event::get_id`].
 

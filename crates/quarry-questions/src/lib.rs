@@ -1,5 +1,5 @@
 //! Investigative questions in the DFIQ sense: each question names the
-//! events it needs ([`Question::wants`]), and answers from them with rows
+//! events it needs (for Q1018, [`q1018::wants`]), and answers from them with rows
 //! that say how they were obtained and a coverage report that says what the
 //! evidence could not answer.
 
