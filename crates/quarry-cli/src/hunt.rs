@@ -216,8 +216,12 @@ pub fn run(args: HuntArgs) -> u8 {
             Kept::Pool(p) => pool.push(p),
             Kept::Matched(m) => {
                 let (matched, ev, p) = *m;
-                for &i in &matched {
-                    per_rule[i].push(ev.clone());
+                // copied for every rule it matched but the last, which takes it
+                if let Some((&last, rest)) = matched.split_last() {
+                    for &i in rest {
+                        per_rule[i].push(ev.clone());
+                    }
+                    per_rule[last].push(ev);
                 }
                 pool.extend(p);
             }
