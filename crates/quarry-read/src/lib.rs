@@ -110,13 +110,7 @@ impl ReadSummary {
 
     /// Counts one event: its format, and its type when it was kept generic.
     pub(crate) fn count(&mut self, format: &str, unmapped: Option<&str>) {
-        self.events += 1;
-        match self.formats.get_mut(format) {
-            Some(n) => *n += 1,
-            None => {
-                self.formats.insert(format.to_string(), 1);
-            }
-        }
+        self.count_many(format, 1);
         if let Some(u) = unmapped {
             match self.unmapped.get_mut(u) {
                 Some(n) => *n += 1,

@@ -99,6 +99,31 @@ fn read(path: &Path, projected: bool) -> (Vec<(u64, String)>, quarry_read::ReadS
     }
 }
 
+/// (location, message) of each problem.
+fn problems(s: &quarry_read::ReadSummary) -> Vec<(String, String)> {
+    s.problems
+        .iter()
+        .map(|p| (p.location.clone(), p.message.clone()))
+        .collect()
+}
+
+/// Reads the same lines mapped (`plain`) and streamed (`gz`), asserts the
+/// two readings agree (kept events, counts, problems), returns the mapped.
+fn read_both(
+    plain: &Path,
+    gz: &Path,
+    projected: bool,
+    what: &str,
+) -> (Vec<(u64, String)>, quarry_read::ReadSummary) {
+    let (mapped, ms) = read(plain, projected);
+    let (streamed, ss) = read(gz, projected);
+    assert_eq!(mapped, streamed, "{what}, projected: {projected}");
+    assert_eq!(ms.events, ss.events, "{what}");
+    assert_eq!(ms.formats, ss.formats, "{what}");
+    assert_eq!(problems(&ms), problems(&ss), "{what}");
+    (mapped, ms)
+}
+
 #[test]
 fn a_mapped_file_reads_as_the_same_file_streamed() {
     let dir = std::env::temp_dir().join(format!("quarry-mapped-{}", std::process::id()));
@@ -109,23 +134,12 @@ fn a_mapped_file_reads_as_the_same_file_streamed() {
     write(&gz, true);
     assert!(std::fs::metadata(&plain).expect("meta").len() > 2 << 20);
     for projected in [true, false] {
-        let (mapped, ms) = read(&plain, projected);
-        let (streamed, ss) = read(&gz, projected);
-        assert_eq!(mapped, streamed, "projected: {projected}");
+        let (mapped, ms) = read_both(&plain, &gz, projected, "events");
         // 900 dns.exe events, 9 CRLF ones, the long line, the Sysmon line
         // (its Image is dns.exe, but as a Sysmon 1 record it is process.executable)
         assert!(mapped.len() >= 910, "{}", mapped.len());
         assert!(mapped.contains(&(4501, "dns.exe".to_string())));
         assert!(mapped.contains(&(20, "dns.exe".to_string())));
-        assert_eq!(ms.events, ss.events);
-        assert_eq!(ms.formats, ss.formats);
-        let problems = |s: &quarry_read::ReadSummary| {
-            s.problems
-                .iter()
-                .map(|p| (p.location.clone(), p.message.clone()))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(problems(&ms), problems(&ss));
         // the malformed line 12 of each thousand (line 1012, ...)
         assert!(
             problems(&ms).iter().any(|(l, _)| l == "line 1012"),
@@ -235,18 +249,7 @@ fn random_lines_read_the_same_mapped_and_streamed() {
         write_lines(&gz, &lines, true);
         assert!(std::fs::metadata(&plain).expect("meta").len() > 1 << 20);
         for projected in [true, false] {
-            let (mapped, ms) = read(&plain, projected);
-            let (streamed, ss) = read(&gz, projected);
-            assert_eq!(mapped, streamed, "seed {seed}, projected: {projected}");
-            assert_eq!(ms.events, ss.events);
-            assert_eq!(ms.formats, ss.formats);
-            let problems = |s: &quarry_read::ReadSummary| {
-                s.problems
-                    .iter()
-                    .map(|p| (p.location.clone(), p.message.clone()))
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(problems(&ms), problems(&ss), "seed {seed}");
+            let (mapped, ms) = read_both(&plain, &gz, projected, &format!("seed {seed}"));
             // the mix has matches and problems both
             assert!(!mapped.is_empty() && !ms.problems.is_empty());
         }
