@@ -384,36 +384,37 @@ impl Query {
     /// An event query's matches, each kept as whatever its caller needs
     /// (a rendered line, say, rather than the event), put in the order
     /// Elasticsearch returns them (timestamp, tiebreaker, then input
-    /// order) with `head`, `tail` and `size` applied, as
-    /// [`Query::run_matching`] does for events.
-    pub fn order_matches<T>(&self, mut items: Vec<(OrderKey, T)>) -> Vec<T> {
-        // stable: equal keys keep their input order
-        items.sort_by(|(a, _), (b, _)| Self::key_order(a, b));
-        self.finish(items.into_iter().map(|(_, t)| t).collect())
+    /// order) with `head`, `tail` and `size` applied.
+    pub fn order_matches<T>(&self, items: Vec<(OrderKey, T)>) -> Vec<T> {
+        // the keys are sorted with their positions (unique, so an unstable
+        // sort keeps the input order of equal keys), then the items moved
+        // once into place, however large they are
+        let (mut keys, mut slots): (Vec<(OrderKey, usize)>, Vec<Option<T>>) = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, (key, item))| ((key, i), Some(item)))
+            .unzip();
+        keys.sort_unstable_by(|(a, i), (b, j)| Self::key_order(a, b).then(i.cmp(j)));
+        let ordered = keys
+            .into_iter()
+            .filter_map(|(_, i)| slots[i].take())
+            .collect();
+        self.finish(ordered)
     }
 
     /// [`Query::run`] over events already known to match an event query
     /// (a reader that filtered with [`Query::matches`]): they are only
-    /// ordered, moved into hits, not tested or copied again. Sequences and
-    /// samples run as [`Query::run`].
+    /// ordered ([`Query::order_matches`]), moved into hits, not tested or
+    /// copied again. Sequences and samples run as [`Query::run`].
     pub fn run_matching(&self, events: Vec<Event>) -> Vec<Hit> {
         if !matches!(self.body, QueryBody::Event(_)) {
             return self.run(events);
         }
-        // sort keys with their positions (unique, so an unstable sort
-        // keeps the input order of equal keys, as `run_slice`'s stable one)
-        let mut keys: Vec<(OrderKey, usize)> = events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (self.sort_key(e), i))
-            .collect();
-        keys.sort_unstable_by(|(a, i), (b, j)| Self::key_order(a, b).then(i.cmp(j)));
-        let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
-        let hits = keys
+        let keyed = events
             .into_iter()
-            .filter_map(|(_, i)| slots[i].take().map(Hit::Event))
+            .map(|e| (self.sort_key(&e), Hit::Event(e)))
             .collect();
-        self.finish(hits)
+        self.order_matches(keyed)
     }
 
     fn key_order(a: &OrderKey, b: &OrderKey) -> std::cmp::Ordering {
