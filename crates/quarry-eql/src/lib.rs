@@ -208,8 +208,22 @@ enum QueryBody {
 /// Parses and compiles a query. Errors show the query with a caret.
 pub fn compile(query: &str, opts: &Options) -> Result<Query, EqlError> {
     let st = parser::parse(query)?;
+    compile_statement(&st, query, opts)
+}
+
+/// Compiles a parsed statement: the one entry into the compiled form for
+/// every rule language. EQL parses its text to an [`ast::Statement`]; other
+/// front-ends (KQL, Sigma) lower their own syntax to the same tree and come
+/// here, so every language shares one evaluation, one literal index and one
+/// alert path. `src` is the text positions in the tree point into (used for
+/// error carets).
+pub fn compile_statement(
+    st: &ast::Statement,
+    src: &str,
+    opts: &Options,
+) -> Result<Query, EqlError> {
     let cx = Compiler {
-        src: query,
+        src,
         mapping: opts.mapping.as_ref(),
     };
     let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
