@@ -257,7 +257,7 @@ pub fn compile_statement(
     ts.kind = compile::FieldKind::Date;
     Ok(Query {
         body,
-        pipes: st.pipes,
+        pipes: st.pipes.clone(),
         category_field: cx.field(&opts.category_field),
         timestamp: ts,
         tiebreaker: opts.tiebreaker.as_deref().map(|t| cx.field(t)),
