@@ -22,13 +22,13 @@ pub struct AskArgs {
     format: Format,
 }
 
-pub fn run(args: AskArgs) -> u8 {
+pub fn run(args: AskArgs) -> std::io::Result<u8> {
     if quarry_questions::find(&args.question).map(|q| q.id) != Some("Q1018") {
         eprintln!(
             "quarry: unknown question {:?}; `quarry questions` lists the ones quarry answers",
             args.question
         );
-        return crate::exit::USAGE;
+        return Ok(crate::exit::USAGE);
     }
     let (events, summary) = quarry_read::scan(&args.inputs, q1018::wants);
     let code = output::report_problems(&summary);
@@ -46,15 +46,12 @@ pub fn run(args: AskArgs) -> u8 {
                         .is_some_and(|n| n.eq_ignore_ascii_case(h))
             })
     });
-    if print(&rows, &cov, args.format).is_err() {
-        // stdout closed (e.g. piped into `head`): not an error of ours
-        return code;
-    }
-    code
+    print(&rows, &cov, args.format)?;
+    Ok(code)
 }
 
 /// Answers Q1018 over inputs with no filters (used by the demo).
-pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> u8 {
+pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> std::io::Result<u8> {
     run(AskArgs {
         question: "Q1018".into(),
         inputs,

@@ -107,11 +107,11 @@ pub fn incident() -> Vec<(&'static str, Vec<serde_json::Value>)> {
     vec![("WS01-sysmon.jsonl", ws01), ("DC01-security.jsonl", dc01)]
 }
 
-pub fn run(out: Option<PathBuf>, format: Format) -> u8 {
+pub fn run(out: Option<PathBuf>, format: Format) -> std::io::Result<u8> {
     let dir = out.unwrap_or_else(|| std::env::temp_dir().join("quarry-demo"));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("quarry: cannot create {}: {e}", dir.display());
-        return crate::exit::USAGE;
+        return Ok(crate::exit::USAGE);
     }
     for (name, lines) in incident() {
         let path = dir.join(name);
@@ -123,7 +123,7 @@ pub fn run(out: Option<PathBuf>, format: Format) -> u8 {
         });
         if let Err(e) = written {
             eprintln!("quarry: cannot write {}: {e}", path.display());
-            return crate::exit::USAGE;
+            return Ok(crate::exit::USAGE);
         }
     }
     eprintln!(

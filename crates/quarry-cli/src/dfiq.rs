@@ -1,6 +1,7 @@
 //! `quarry questions`: what quarry can answer, placed in the DFIQ catalogue
 //! (scenario > facet > question > approaches) when one is given.
 
+use std::io::Write;
 use quarry_questions::{QUESTIONS, q1018};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,12 +83,12 @@ pub fn load(dir: &Path) -> (BTreeMap<String, DfiqEntry>, Vec<String>) {
     (out, problems)
 }
 
-pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> u8 {
+pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> std::io::Result<u8> {
     let mut code = crate::exit::OK;
     let catalogue = match &dfiq {
         Some(d) if !d.is_dir() => {
             eprintln!("quarry: --dfiq {}: not a folder", d.display());
-            return crate::exit::USAGE;
+            return Ok(crate::exit::USAGE);
         }
         Some(d) => {
             let (c, problems) = load(d);
@@ -108,6 +109,7 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> u8 {
         code = code.max(crate::output::report_problems(&summary));
         Some(q1018::answer(events).1)
     };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for q in QUESTIONS {
         if let Some(cat) = &catalogue {
             match cat.get(q.id) {
@@ -116,19 +118,19 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> u8 {
                         let facet = cat.get(f);
                         for s in facet.map(|f| f.parent_ids.clone()).unwrap_or_default() {
                             let sn = cat.get(&s).map(|e| e.name.as_str()).unwrap_or("?");
-                            println!("{s} {sn}");
+                            writeln!(out, "{s} {sn}")?;
                         }
-                        println!("  {f} {}", facet.map(|e| e.name.as_str()).unwrap_or("?"));
+                        writeln!(out, "  {f} {}", facet.map(|e| e.name.as_str()).unwrap_or("?"))?;
                     }
-                    println!("    {} {}", q.id, entry.name);
+                    writeln!(out, "    {} {}", q.id, entry.name)?;
                     for a in &entry.approaches {
-                        println!("      DFIQ approach: {a}");
+                        writeln!(out, "      DFIQ approach: {a}")?;
                     }
                 }
-                None => println!("{} {} (not in this DFIQ catalogue)", q.id, q.name),
+                None => writeln!(out, "{} {} (not in this DFIQ catalogue)", q.id, q.name)?,
             }
         } else {
-            println!("{} {}", q.id, q.name);
+            writeln!(out, "{} {}", q.id, q.name)?;
         }
         let indent = if catalogue.is_some() { "      " } else { "  " };
         for a in q.approaches {
@@ -139,7 +141,7 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> u8 {
                 },
                 None => String::new(),
             };
-            println!(
+            writeln!(out, 
                 "{indent}quarry approach: {} — {}{}",
                 a.name,
                 a.data,
@@ -148,8 +150,9 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> u8 {
                 } else {
                     format!(" [{status}]")
                 }
-            );
+            )?;
         }
     }
-    code
+    out.flush()?;
+    Ok(code)
 }

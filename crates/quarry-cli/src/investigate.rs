@@ -197,12 +197,12 @@ fn timeline_row(ev: &Event, is_start: bool) -> J {
     })
 }
 
-pub fn run(args: InvestigateArgs) -> u8 {
+pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
     let alerts = match read_alerts(&args.alerts) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("quarry: {e}");
-            return crate::exit::USAGE;
+            return Ok(crate::exit::USAGE);
         }
     };
     let Some(doc) = args.alert.checked_sub(1).and_then(|i| alerts.get(i)) else {
@@ -212,7 +212,7 @@ pub fn run(args: InvestigateArgs) -> u8 {
             args.alerts.display(),
             alerts.len()
         );
-        return crate::exit::USAGE;
+        return Ok(crate::exit::USAGE);
     };
     let alert_ev = Event::from_json(doc, Origin::default());
     let Some(host) = host_key(&alert_ev) else {
@@ -220,14 +220,14 @@ pub fn run(args: InvestigateArgs) -> u8 {
             "quarry: alert {} names no host (host.id or host.name)",
             args.alert
         );
-        return crate::exit::USAGE;
+        return Ok(crate::exit::USAGE);
     };
     let rule_id = alert_ev
         .get_str("kibana.alert.rule.rule_id")
         .unwrap_or_default()
         .to_string();
-    let set = crate::hunt::load_rules(&args.rules);
-    let rule = set.rules.iter().find(|r| r.rule_id == rule_id);
+    let set = quarry_detect::load(&args.rules);
+    let rule = set.get(&rule_id);
     let retention = Retention::for_rules(rule);
 
     // only the alert's host is read into memory: state is per host
@@ -355,13 +355,11 @@ pub fn run(args: InvestigateArgs) -> u8 {
         ),
         Format::Table => print_report(&result, &tree_lines),
     };
-    if printed.is_err() {
-        return code;
-    }
+    printed?;
     if let Some(n) = &result["note"].as_str() {
         eprintln!("quarry: {n}");
     }
-    code
+    Ok(code)
 }
 
 fn print_report(r: &J, tree: &[TreeLine]) -> std::io::Result<()> {

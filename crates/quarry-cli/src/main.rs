@@ -27,7 +27,8 @@ pub mod exit {
     /// The answer is printed, but some input could not be read (every
     /// problem is listed on stderr).
     pub const PARTIAL: u8 = 1;
-    /// Usage error: bad arguments, unknown question, malformed query.
+    /// Usage error (bad arguments, unknown question, malformed query), or
+    /// the results could not be written (a full disk): the message says.
     pub const USAGE: u8 = 2;
 }
 
@@ -42,7 +43,7 @@ documents, normalises them to Elastic Common Schema the way Elastic's integratio
 per host, answers investigative questions (DFIQ), and runs Elastic's EQL queries and detection rules over them.\n\n\
 Inputs are files, folders (read recursively) and globs; .zip, .gz and .tar are opened; formats are \
 recognised from content, not names.",
-    after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error\n\n\
+    after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error, or the results could not be written\n\n\
 EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry hunt --rules detection-rules/rules evidence/\n  quarry investigate alerts.ndjson --alert 1 evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
 )]
 struct Cli {
@@ -128,7 +129,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Search(args) => search::run(args),
         Command::Hunt(args) => hunt::run(args),
@@ -137,5 +138,14 @@ fn main() -> ExitCode {
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),
     };
-    ExitCode::from(code)
+    match result {
+        Ok(code) => ExitCode::from(code),
+        // stdout closed early (`quarry … | head`): the reader has what it
+        // wanted; not an error, as ripgrep treats it
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("quarry: cannot write the results: {e}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
 }

@@ -38,7 +38,7 @@ pub struct SearchArgs {
     format: Format,
 }
 
-pub fn run(args: SearchArgs) -> u8 {
+pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     let mapping = match &args.mapping {
         Some(p) => match std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
@@ -47,7 +47,7 @@ pub fn run(args: SearchArgs) -> u8 {
             Ok(m) => Some(m),
             Err(e) => {
                 eprintln!("quarry: --mapping {}: {e}", p.display());
-                return crate::exit::USAGE;
+                return Ok(crate::exit::USAGE);
             }
         },
         None => None,
@@ -64,24 +64,26 @@ pub fn run(args: SearchArgs) -> u8 {
         Ok(q) => q,
         Err(e) => {
             eprintln!("quarry: the query does not compile: {e}");
-            return crate::exit::USAGE;
+            return Ok(crate::exit::USAGE);
         }
     };
     if args.check {
-        println!(
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
             "ok: {}",
             if query.is_event_query() {
                 "event query"
             } else {
                 "sequence or sample"
             }
-        );
-        println!("fields read: {}", query.fields().join(", "));
-        return crate::exit::OK;
+        )?;
+        writeln!(out, "fields read: {}", query.fields().join(", "))?;
+        return Ok(crate::exit::OK);
     }
     if args.inputs.is_empty() {
         eprintln!("quarry: search needs evidence to read (files, folders or globs), or --check");
-        return crate::exit::USAGE;
+        return Ok(crate::exit::USAGE);
     }
     // Keep only events some term of the query can match: memory follows the
     // matches, not the input.
@@ -122,7 +124,7 @@ pub fn run(args: SearchArgs) -> u8 {
         let matches = query.order_matches(kept);
         eprintln!("quarry: {} results", matches.len());
         if lines {
-            let _ = print_lines(&matches);
+            print_lines(&matches)?;
             // the process ends here: freeing every match is wasted work
             std::mem::forget(matches);
         } else {
@@ -133,10 +135,10 @@ pub fn run(args: SearchArgs) -> u8 {
                     Match::Line(..) => None,
                 })
                 .collect();
-            let _ = print(&hits, args.format);
+            print(&hits, args.format)?;
             std::mem::forget(hits);
         }
-        return code;
+        return Ok(code);
     }
     let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |ev| {
         matches(&ev).then(|| slim(ev, &needed))
@@ -144,10 +146,10 @@ pub fn run(args: SearchArgs) -> u8 {
     let code = output::report_problems(&summary);
     let hits = query.run(events);
     eprintln!("quarry: {} results", hits.len());
-    let _ = print(&hits, args.format);
+    print(&hits, args.format)?;
     // the process ends here: freeing every hit one by one is wasted work
     std::mem::forget(hits);
-    code
+    Ok(code)
 }
 
 /// An event query's match as kept for printing.

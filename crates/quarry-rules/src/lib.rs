@@ -1,7 +1,8 @@
-//! Detection rules for `quarry hunt`: loads Elastic detection-rules TOML files
-//! and quarry's built-in pack, decides which events a rule's `index` patterns
-//! cover, and applies exception files. EQL query strings are stored, not
-//! parsed: the `quarry-eql` crate runs them.
+//! Detection rules as data: Elastic detection-rules TOML parsed into
+//! [`Rule`]s, quarry's built-in pack, which events a rule's `index` patterns
+//! cover, and exception files. Queries are stored, not parsed: the
+//! detection library (`quarry-detect`) compiles them with the front-end of
+//! their language and runs them.
 
 mod builtin;
 mod exceptions;
@@ -13,5 +14,5 @@ mod wildcard;
 pub use builtin::builtin;
 pub use exceptions::{Exception, ExceptionEntry, Exceptions, ExceptionsError, Operator};
 pub use index::{index_name, IndexPattern};
-pub use load::{load, load_str, RuleSet, SkipKind, Skipped};
+pub use load::{RuleSet, SkipKind, Skipped, load_str};
 pub use rule::{Investigate, Provider, Rule};

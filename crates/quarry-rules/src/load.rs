@@ -1,9 +1,12 @@
-//! Loading rule files and folders into a [`RuleSet`]: runnable EQL rules and,
-//! for everything else, the reason it was skipped.
+//! Loading Elastic detection-rules TOML into a [`RuleSet`]: every rule that
+//! parses and is not deprecated, and for everything else the reason it was
+//! skipped. Whether a rule's language and type can run is not decided here
+//! but by the detection library's front-ends (`quarry-detect`), which report
+//! what they cannot run as [`SkipKind::Unsupported`] or [`SkipKind::NoQuery`].
 
 use crate::rule::{RawFile, Rule};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Rules ready to run, and every file or rule that is not, with its reason.
 #[derive(Debug, Clone, Default)]
@@ -28,12 +31,12 @@ pub struct Skipped {
 pub enum SkipKind {
     /// `maturity = "deprecated"` or under a `_deprecated` folder.
     Deprecated,
-    /// Not an EQL rule: `type`/`language` as written.
-    NotEql {
+    /// No front-end runs this `type`/`language` (as written in the rule).
+    Unsupported {
         rule_type: String,
         language: Option<String>,
     },
-    /// An EQL rule without a query.
+    /// A rule of a runnable language without a query.
     NoQuery,
     /// The file is not valid TOML or not a rule.
     ParseError,
@@ -46,15 +49,15 @@ impl SkipKind {
     pub fn label(&self) -> String {
         match self {
             SkipKind::Deprecated => "deprecated".into(),
-            SkipKind::NotEql {
+            SkipKind::Unsupported {
                 rule_type,
                 language: Some(l),
             } => format!("type {rule_type} ({l})"),
-            SkipKind::NotEql {
+            SkipKind::Unsupported {
                 rule_type,
                 language: None,
             } => format!("type {rule_type}"),
-            SkipKind::NoQuery => "eql without query".into(),
+            SkipKind::NoQuery => "without query".into(),
             SkipKind::ParseError => "parse error".into(),
             SkipKind::ReadError => "read error".into(),
         }
@@ -83,77 +86,12 @@ impl RuleSet {
     }
 }
 
-/// Loads rule files and folders (recursively, `*.toml`, sorted by path).
-/// Every EQL rule becomes runnable; everything else is listed in
-/// [`RuleSet::skipped`] with its reason. Nothing is dropped silently.
-pub fn load(paths: &[PathBuf]) -> RuleSet {
-    let mut set = RuleSet::default();
-    for p in paths {
-        let mut files = Vec::new();
-        if p.is_dir() {
-            collect(p, &mut files, &mut set.skipped);
-            files.sort();
-        } else {
-            files.push(p.clone());
-        }
-        for f in files {
-            match std::fs::read_to_string(&f) {
-                Ok(text) => add(&mut set, &text, f),
-                Err(e) => set.skipped.push(Skipped {
-                    path: f,
-                    rule_id: None,
-                    name: None,
-                    kind: SkipKind::ReadError,
-                    reason: e.to_string(),
-                }),
-            }
-        }
-    }
-    set
-}
-
 /// Parses one rule file's text; `path` is recorded on the rule (and decides
 /// `_deprecated`).
 pub fn load_str(text: &str, path: PathBuf) -> RuleSet {
     let mut set = RuleSet::default();
     add(&mut set, text, path);
     set
-}
-
-fn collect(dir: &Path, files: &mut Vec<PathBuf>, skipped: &mut Vec<Skipped>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            skipped.push(Skipped {
-                path: dir.to_path_buf(),
-                rule_id: None,
-                name: None,
-                kind: SkipKind::ReadError,
-                reason: e.to_string(),
-            });
-            return;
-        }
-    };
-    for entry in entries {
-        let path = match entry {
-            Ok(e) => e.path(),
-            Err(e) => {
-                skipped.push(Skipped {
-                    path: dir.to_path_buf(),
-                    rule_id: None,
-                    name: None,
-                    kind: SkipKind::ReadError,
-                    reason: e.to_string(),
-                });
-                continue;
-            }
-        };
-        if path.is_dir() {
-            collect(&path, files, skipped);
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            files.push(path);
-        }
-    }
 }
 
 fn add(set: &mut RuleSet, text: &str, path: PathBuf) {
@@ -176,20 +114,7 @@ fn add(set: &mut RuleSet, text: &str, path: PathBuf) {
             .path
             .components()
             .any(|c| c.as_os_str() == "_deprecated");
-    let skip = if deprecated {
-        Some((SkipKind::Deprecated, "deprecated rule".to_string()))
-    } else if !rule.is_eql() {
-        let kind = SkipKind::NotEql {
-            rule_type: rule.rule_type.clone(),
-            language: rule.language.clone(),
-        };
-        let reason = format!("not EQL: {}", kind.label());
-        Some((kind, reason))
-    } else if rule.query.trim().is_empty() {
-        Some((SkipKind::NoQuery, "EQL rule without a query".to_string()))
-    } else {
-        None
-    };
+    let skip = deprecated.then(|| (SkipKind::Deprecated, "deprecated rule".to_string()));
     match skip {
         Some((kind, reason)) => set.skipped.push(Skipped {
             path: rule.path,
@@ -257,12 +182,6 @@ reference = "https://attack.mitre.org/tactics/TA0002/"
 
     #[test]
     fn skips_with_reasons() {
-        let kuery = SMALL.replace(
-            "type = \"eql\"\nlanguage = \"eql\"",
-            "type = \"query\"\nlanguage = \"kuery\"",
-        );
-        let set = load_str(&kuery, "k.toml".into());
-        assert_eq!(set.skipped[0].kind.label(), "type query (kuery)");
         let set = load_str(SMALL, "rules/_deprecated/d.toml".into());
         assert_eq!(set.skipped[0].kind, SkipKind::Deprecated);
         let set = load_str("[rule]\nname = ", "bad.toml".into());
@@ -272,7 +191,5 @@ reference = "https://attack.mitre.org/tactics/TA0002/"
             "{}",
             set.skipped[0].reason
         );
-        let missing = load(&["/nonexistent/quarry-rules".into()]);
-        assert_eq!(missing.skipped[0].kind, SkipKind::ReadError);
     }
 }

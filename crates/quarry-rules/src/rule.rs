@@ -5,8 +5,9 @@ use serde::Deserialize;
 use std::path::PathBuf;
 
 /// A detection rule (Elastic detection-rules TOML: `[metadata]`, `[rule]`,
-/// `[[transform.investigate]]`).
-#[derive(Debug, Clone)]
+/// `[[transform.investigate]]`). Other rule formats (Sigma) build one from
+/// `Default` and [`Rule::set_index`].
+#[derive(Debug, Clone, Default)]
 pub struct Rule {
     pub rule_id: String,
     pub name: String,
@@ -69,6 +70,12 @@ impl Rule {
     /// `index` matches every index.
     pub fn matches_index(&self, index: &str) -> bool {
         patterns_match(&self.patterns, index)
+    }
+
+    /// Sets the `index` patterns (and compiles them).
+    pub fn set_index(&mut self, index: Vec<String>) {
+        self.patterns = index.iter().map(|p| IndexPattern::new(p)).collect();
+        self.index = index;
     }
 
     /// The compiled index patterns.

@@ -1,7 +1,9 @@
-//! Loads the whole Elastic detection-rules corpus from the shared reference
-//! data and checks what becomes runnable and why the rest is skipped.
+//! Loads and compiles the whole Elastic detection-rules corpus from the
+//! shared reference data and checks what becomes runnable and why the rest
+//! is skipped.
 
-use quarry_rules::{load, SkipKind};
+use quarry_detect::RuleBook;
+use quarry_rules::SkipKind;
 use std::path::PathBuf;
 
 fn corpus() -> PathBuf {
@@ -14,13 +16,13 @@ fn corpus() -> PathBuf {
 #[ignore = "needs ../shared"]
 fn elastic_rules_corpus() {
     let base = corpus().join("rules/elastic");
-    let set = load(&[base.join("rules"), base.join("rules_building_block")]);
-    let summary = set.summary();
-    println!("runnable EQL rules: {}", set.rules.len());
+    let book = RuleBook::load(&[base.join("rules"), base.join("rules_building_block")]);
+    let summary = book.skipped_summary();
+    println!("runnable rules: {}", book.rules.len());
     for (reason, n) in &summary {
         println!("skipped {n:5}  {reason}");
     }
-    let failed: Vec<String> = set
+    let failed: Vec<String> = book
         .skipped
         .iter()
         .filter(|s| matches!(s.kind, SkipKind::ParseError | SkipKind::ReadError))
@@ -34,8 +36,9 @@ fn elastic_rules_corpus() {
 
     // `grep -rl 'language = "eql"' rules rules_building_block` finds 1081
     // files, 57 of them under rules/_deprecated.
-    assert_eq!(set.rules.len(), 1081 - 57);
-    assert_eq!(set.rules.len() + set.skipped.len(), 2192);
+    assert!(book.not_compiled.is_empty(), "{:?}", book.not_compiled);
+    assert_eq!(book.rules.len(), 1081 - 57);
+    assert_eq!(book.rules.len() + book.skipped.len(), 2192);
     let expected: Vec<(&str, usize)> = vec![
         ("deprecated", 124),
         ("type esql (esql)", 209),
@@ -47,11 +50,16 @@ fn elastic_rules_corpus() {
     ];
     let observed: Vec<(&str, usize)> = summary.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(observed, expected);
-    assert!(set.rules.iter().all(|r| r.is_eql() && !r.query.is_empty()));
+    assert!(
+        book.rules
+            .iter()
+            .all(|r| r.rule.is_eql() && !r.rule.query.is_empty())
+    );
 
-    let r = set
+    let r = &book
         .get("8c37dc0e-e3ac-4c97-8aa0-cf6a9122de45")
-        .expect("dns.exe rule is runnable");
+        .expect("dns.exe rule is runnable")
+        .rule;
     assert_eq!(r.index.len(), 9);
     assert_eq!(r.max_signals, 100);
     assert_eq!(r.timestamp_override.as_deref(), Some("event.ingested"));
@@ -65,18 +73,18 @@ fn elastic_rules_corpus() {
     assert!(r.matches_index("winlogbeat-quarry"));
     assert!(!r.matches_index("logs-aws.cloudtrail-default"));
 
-    let mut ids: Vec<&str> = set.rules.iter().map(|r| r.rule_id.as_str()).collect();
+    let rules: Vec<&quarry_rules::Rule> = book.rules.iter().map(|r| &r.rule).collect();
+    let mut ids: Vec<&str> = rules.iter().map(|r| r.rule_id.as_str()).collect();
     ids.sort_unstable();
     let before = ids.len();
     ids.dedup();
     assert_eq!(ids.len(), before, "duplicate rule_id among runnable rules");
 
-    let bb = set.rules.iter().filter(|r| r.is_building_block()).count();
+    let bb = rules.iter().filter(|r| r.is_building_block()).count();
     println!("building blocks among runnable: {bb}");
-    let no_index = set.rules.iter().filter(|r| r.index.is_empty()).count();
+    let no_index = rules.iter().filter(|r| r.index.is_empty()).count();
     println!("runnable without index (data view): {no_index}");
-    let mut patterns: Vec<&str> = set
-        .rules
+    let mut patterns: Vec<&str> = rules
         .iter()
         .flat_map(|r| r.index.iter().map(String::as_str))
         .collect();

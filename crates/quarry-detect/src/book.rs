@@ -1,0 +1,159 @@
+//! The rule book: every loaded rule compiled by its language's front-end,
+//! with what was skipped (and why) and what did not compile.
+
+use crate::frontend::frontend_for;
+use quarry_eql::Query;
+use quarry_rules::{Rule, RuleSet, SkipKind, Skipped};
+use std::collections::BTreeMap;
+
+/// A rule and its compiled query.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub rule: Rule,
+    pub query: Query,
+}
+
+/// A rule whose query its front-end rejected.
+#[derive(Debug, Clone)]
+pub struct NotCompiled {
+    /// `name (path)`.
+    pub rule: String,
+    /// The front-end's message (EQL's shows the query with a caret).
+    pub error: String,
+}
+
+/// Rules ready to run, and every rule that is not, with its reason.
+#[derive(Debug, Clone, Default)]
+pub struct RuleBook {
+    pub rules: Vec<CompiledRule>,
+    /// Files and rules that were not loaded or that no front-end runs.
+    pub skipped: Vec<Skipped>,
+    pub not_compiled: Vec<NotCompiled>,
+}
+
+/// Elastic's severities, ranked (`critical` highest; unknown lowest).
+pub fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+impl RuleBook {
+    /// Loads rule files and folders (none: the built-in pack) and compiles
+    /// every rule.
+    pub fn load(paths: &[std::path::PathBuf]) -> RuleBook {
+        RuleBook::compile(crate::load(paths))
+    }
+
+    /// Compiles each rule with the front-end of its language, once.
+    pub fn compile(set: RuleSet) -> RuleBook {
+        let mut book = RuleBook {
+            skipped: set.skipped,
+            ..Default::default()
+        };
+        for rule in set.rules {
+            let Some(frontend) = frontend_for(&rule) else {
+                let kind = SkipKind::Unsupported {
+                    rule_type: rule.rule_type.clone(),
+                    language: rule.language.clone(),
+                };
+                let reason = format!("no front-end runs {}", kind.label());
+                book.skipped.push(skipped(rule, kind, reason));
+                continue;
+            };
+            if rule.query.trim().is_empty() {
+                let reason = format!("{} rule without a query", frontend.language());
+                book.skipped.push(skipped(rule, SkipKind::NoQuery, reason));
+                continue;
+            }
+            match frontend.compile(&rule) {
+                Ok(query) => book.rules.push(CompiledRule { rule, query }),
+                Err(error) => book.not_compiled.push(NotCompiled {
+                    rule: format!("{} ({})", rule.name, rule.path.display()),
+                    error,
+                }),
+            }
+        }
+        // the loader reports files in path order: keep what front-ends
+        // skipped in that order too
+        book.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        book
+    }
+
+    /// Keeps only rules of at least severity `min` (`low` … `critical`).
+    pub fn retain_severity(&mut self, min: &str) {
+        let min = severity_rank(min);
+        self.rules.retain(|r| severity_rank(&r.rule.severity) >= min);
+    }
+
+    /// Counts of skipped rules per [`SkipKind::label`].
+    pub fn skipped_summary(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for s in &self.skipped {
+            *out.entry(s.kind.label()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// The runnable rule with this `rule_id`.
+    pub fn get(&self, rule_id: &str) -> Option<&CompiledRule> {
+        self.rules.iter().find(|r| r.rule.rule_id == rule_id)
+    }
+}
+
+fn skipped(rule: Rule, kind: SkipKind, reason: String) -> Skipped {
+    Skipped {
+        path: rule.path,
+        rule_id: Some(rule.rule_id),
+        name: Some(rule.name),
+        kind,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = r#"
+[rule]
+rule_id = "r1"
+name = "Test rule"
+severity = "medium"
+risk_score = 47
+type = "eql"
+language = "eql"
+query = 'process where process.name : "a.exe"'
+"#;
+
+    #[test]
+    fn compiles_runnable_rules_and_says_why_others_are_not() {
+        let mut set = quarry_rules::load_str(RULE, "a.toml".into());
+        let esql = RULE
+            .replace("type = \"eql\"", "type = \"esql\"")
+            .replace("language = \"eql\"", "language = \"esql\"");
+        set.extend(quarry_rules::load_str(&esql, "b.toml".into()));
+        set.extend(quarry_rules::load_str(
+            &RULE.replace("process.name : ", "process.name : : "),
+            "c.toml".into(),
+        ));
+        set.extend(quarry_rules::load_str(
+            &RULE.replace("'process where process.name : \"a.exe\"'", "''"),
+            "d.toml".into(),
+        ));
+        let mut book = RuleBook::compile(set);
+        assert_eq!(book.rules.len(), 1);
+        assert_eq!(book.rules[0].rule.rule_id, "r1");
+        let labels: Vec<String> = book.skipped.iter().map(|s| s.kind.label()).collect();
+        assert_eq!(labels, ["type esql (esql)", "without query"]);
+        assert_eq!(book.not_compiled.len(), 1);
+        assert!(book.not_compiled[0].rule.contains("c.toml"));
+        assert!(book.get("r1").is_some());
+        book.retain_severity("high");
+        assert!(book.rules.is_empty());
+    }
+}

@@ -1,0 +1,24 @@
+//! The detection library: what `quarry hunt` does, without the printing.
+//!
+//! - [`load`]: rule files and folders → a [`quarry_rules::RuleSet`], each
+//!   file read by the format its extension names (Elastic's TOML today).
+//! - [`frontend`]: rule languages. Each compiles its queries into
+//!   quarry-eql's compiled form ([`quarry_eql::Query`]), so every language
+//!   shares one evaluation and one alert path. A rule no front-end runs is
+//!   skipped with its reason.
+//! - [`RuleBook`]: the compiled rules, what was skipped and what did not
+//!   compile; severity filtering.
+//! - [`select`]: which rules can match an event — by the event's index and
+//!   category — so a rule that cannot match costs nothing for it.
+//! - [`hunt()`]: one pass over the evidence; exceptions, `max_signals`,
+//!   alerts with their investigation, in time order, in a [`HuntReport`].
+
+pub mod book;
+pub mod frontend;
+pub mod hunt;
+pub mod load;
+pub mod select;
+
+pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
+pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
+pub use load::load;
