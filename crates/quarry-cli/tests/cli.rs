@@ -139,6 +139,53 @@ fn exit_codes() {
     );
 }
 
+/// Output that cannot be written is an error with a message (a full disk
+/// must not pass for an empty answer); a reader that stops early (`| head`)
+/// is not.
+#[test]
+fn write_errors_fail_and_a_closed_pipe_does_not() {
+    use std::process::Stdio;
+    let dir = demo_dir("write-errors");
+    let dir = dir.to_str().unwrap();
+    for args in [
+        &["hunt", "--format", "ndjson", dir][..],
+        &["search", "--format", "ndjson", "process where true", dir],
+        &["ask", "Q1018", dir],
+        &["rules", "list"],
+        &["questions"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let out = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .expect("run quarry");
+        assert_eq!(out.status.code(), Some(2), "{args:?} to /dev/full");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot write the results"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // the reader is gone before quarry writes: every write fails
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run quarry");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{args:?} into a closed pipe");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn questions_lists_q1018() {
     let out = quarry(&["questions"]);
