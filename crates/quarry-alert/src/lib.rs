@@ -21,15 +21,15 @@
 mod pack;
 pub mod pivot;
 
-pub use pack::{pack, Packed};
+pub use pack::{Packed, pack};
 
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
-use quarry_event::{format_timestamp, Event};
-use quarry_lineage::{host_key, HostLineage, Lineage, Process};
+use quarry_event::{Event, format_timestamp};
+use quarry_lineage::{HostLineage, Lineage, Process, host_key};
 use quarry_rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::{json, Map, Value as J};
+use serde_json::{Map, Value as J, json};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 

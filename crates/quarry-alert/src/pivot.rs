@@ -15,9 +15,9 @@
 //! the alert's time, not the wall clock: evidence is from the past.
 
 use quarry_ecs::windows::entity_key;
-use quarry_event::{format_timestamp, Event, Value};
+use quarry_event::{Event, Value, format_timestamp};
 use quarry_rules::{Investigate, Provider};
-use serde_json::{json, Value as J};
+use serde_json::{Value as J, json};
 
 /// One provider with its template filled.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,7 +260,7 @@ fn term(p: &Provider, alert: &dyn Fn(&str) -> Option<String>) -> Result<Term, St
                 field: p.field.clone(),
                 op: TermOp::SameHost,
                 excluded: p.excluded,
-            })
+            });
         }
         Err(field) => return Err(format!("the alert has no {field}")),
     };
@@ -286,7 +286,7 @@ fn term(p: &Provider, alert: &dyn Fn(&str) -> Option<String>) -> Result<Term, St
             return Err(format!(
                 "{}: query type {other:?} is not supported",
                 p.field
-            ))
+            ));
         }
     };
     Ok(Term {
@@ -344,7 +344,7 @@ fn unit_nanos(u: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quarry_event::{parse_timestamp, Origin};
+    use quarry_event::{Origin, parse_timestamp};
 
     fn prov(field: &str, value: &str) -> Provider {
         Provider {

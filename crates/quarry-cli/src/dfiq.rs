@@ -1,9 +1,9 @@
 //! `quarry questions`: what quarry can answer, placed in the DFIQ catalogue
 //! (scenario > facet > question > approaches) when one is given.
 
-use std::io::Write;
 use quarry_questions::{QUESTIONS, q1018};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A DFIQ object (scenario, facet or question) as quarry needs it.
@@ -120,7 +120,11 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> std::io::Result<u8> {
                             let sn = cat.get(&s).map(|e| e.name.as_str()).unwrap_or("?");
                             writeln!(out, "{s} {sn}")?;
                         }
-                        writeln!(out, "  {f} {}", facet.map(|e| e.name.as_str()).unwrap_or("?"))?;
+                        writeln!(
+                            out,
+                            "  {f} {}",
+                            facet.map(|e| e.name.as_str()).unwrap_or("?")
+                        )?;
                     }
                     writeln!(out, "    {} {}", q.id, entry.name)?;
                     for a in &entry.approaches {
@@ -141,7 +145,8 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> std::io::Result<u8> {
                 },
                 None => String::new(),
             };
-            writeln!(out, 
+            writeln!(
+                out,
                 "{indent}quarry approach: {} — {}{}",
                 a.name,
                 a.data,

@@ -87,7 +87,8 @@ impl RuleBook {
     /// Keeps only rules of at least severity `min` (`low` … `critical`).
     pub fn retain_severity(&mut self, min: &str) {
         let min = severity_rank(min);
-        self.rules.retain(|r| severity_rank(&r.rule.severity) >= min);
+        self.rules
+            .retain(|r| severity_rank(&r.rule.severity) >= min);
     }
 
     /// Counts of skipped rules per [`SkipKind::label`].

@@ -91,9 +91,17 @@ mod tests {
     #[test]
     fn a_rule_is_tried_only_on_its_indices_and_categories() {
         let b = book(&[
-            ("proc", "logs-windows.*", "process where process.name == \"a.exe\""),
+            (
+                "proc",
+                "logs-windows.*",
+                "process where process.name == \"a.exe\"",
+            ),
             ("any", "logs-*", "any where process.name == \"a.exe\""),
-            ("aws", "logs-aws.*", "process where process.name == \"a.exe\""),
+            (
+                "aws",
+                "logs-aws.*",
+                "process where process.name == \"a.exe\"",
+            ),
             ("net", "logs-*", "network where process.name == \"a.exe\""),
         ]);
         let sel = Selector::new(&b.rules);

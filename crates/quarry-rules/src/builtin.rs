@@ -1,7 +1,7 @@
 //! quarry's built-in rule pack: the TOML files under `rules/`, embedded in
 //! the binary.
 
-use crate::load::{load_str, RuleSet};
+use crate::load::{RuleSet, load_str};
 
 /// The embedded rule files, by name.
 const PACK: &[(&str, &str)] = &[(
@@ -50,14 +50,16 @@ mod tests {
         assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
         assert_eq!(r.threat[0]["tactic"]["id"], "TA0008");
         assert_eq!(r.investigate.len(), 5);
-        assert!(r.investigate.iter().all(|i| i
-            .relative_to
-            .as_deref()
-            .is_some_and(|t| t.starts_with("now+"))));
+        assert!(r.investigate.iter().all(|i| {
+            i.relative_to
+                .as_deref()
+                .is_some_and(|t| t.starts_with("now+"))
+        }));
         assert!(r.query.contains("?process.parent.executable"));
-        assert!(r
-            .query
-            .contains(r#""\\Device\\HarddiskVolume*\\Windows\\System32\\dns.exe""#));
+        assert!(
+            r.query
+                .contains(r#""\\Device\\HarddiskVolume*\\Windows\\System32\\dns.exe""#)
+        );
         assert!(r.references.iter().any(|u| u.contains("CVE-2020-1350")));
         for idx in [
             "logs-windows.sysmon_operational-default",

@@ -13,6 +13,6 @@ mod wildcard;
 
 pub use builtin::builtin;
 pub use exceptions::{Exception, ExceptionEntry, Exceptions, ExceptionsError, Operator};
-pub use index::{index_name, IndexPattern};
+pub use index::{IndexPattern, index_name};
 pub use load::{RuleSet, SkipKind, Skipped, load_str};
 pub use rule::{Investigate, Provider, Rule};

@@ -1,6 +1,6 @@
 //! One detection rule as read from a detection-rules TOML file.
 
-use crate::index::{patterns_match, IndexPattern};
+use crate::index::{IndexPattern, patterns_match};
 use serde::Deserialize;
 use std::path::PathBuf;
 
