@@ -473,11 +473,10 @@ pub fn process_json(p: &Process) -> J {
 pub fn summary(ev: &Event) -> J {
     let mut m = Map::new();
     for &f in SUMMARY_FIELDS {
-        if let Some(v) = ev.get(f) {
-            if !v.is_null() {
+        if let Some(v) = ev.get(f)
+            && !v.is_null() {
                 m.insert(f.to_string(), v.to_json());
             }
-        }
     }
     m.insert("origin".into(), J::String(ev.origin.to_string()));
     J::Object(m)

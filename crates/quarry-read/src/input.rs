@@ -141,6 +141,7 @@ fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     // process while read, the read could fault: evidence is not being
     // written while it is examined, and ripgrep maps large files on the
     // same terms.
+    #[allow(unsafe_code)]
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     // the workers read it front to back, a window of blocks at a time
     let _ = map.advise(memmap2::Advice::Sequential);

@@ -352,6 +352,7 @@ fn skip_plain(b: &[u8], mut i: usize) -> usize {
 /// [`special`] for sixteen bytes on SSE2 (part of every x86_64): bit `k`
 /// of the result flags byte `k`.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 fn special16(chunk: &[u8]) -> u32 {
     use std::arch::x86_64::*;
     assert!(chunk.len() >= 16);
