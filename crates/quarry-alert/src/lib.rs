@@ -474,9 +474,10 @@ pub fn summary(ev: &Event) -> J {
     let mut m = Map::new();
     for &f in SUMMARY_FIELDS {
         if let Some(v) = ev.get(f)
-            && !v.is_null() {
-                m.insert(f.to_string(), v.to_json());
-            }
+            && !v.is_null()
+        {
+            m.insert(f.to_string(), v.to_json());
+        }
     }
     m.insert("origin".into(), J::String(ev.origin.to_string()));
     J::Object(m)

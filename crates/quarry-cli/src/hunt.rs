@@ -4,7 +4,7 @@
 //! summaries.
 
 use crate::output::{self, Format};
-use quarry_detect::{HuntOptions, RuleBook};
+use quarry_detect::{History, HuntOptions, RuleBook};
 use quarry_rules::Exceptions;
 use serde_json::Value as J;
 use std::io::Write;
@@ -27,8 +27,30 @@ pub struct HuntArgs {
     /// Print the time each rule took, on stderr.
     #[arg(long)]
     stats: bool,
+    /// new_terms rules: `full` alerts only where the evidence holds all the
+    /// history the rule asks for (a term unseen in a shorter collection may
+    /// just be older than it); `partial` alerts on what the evidence covers,
+    /// and says so in each alert (quarry.new_terms.history_complete).
+    #[arg(long, value_enum, default_value_t = NewTermsHistory::Full)]
+    new_terms_history: NewTermsHistory,
+    /// Building-block rules' alerts (kibana.alert.building_block_type): shown,
+    /// or left out of the output (they are still counted on stderr).
+    #[arg(long, value_enum, default_value_t = BuildingBlocks::Show)]
+    building_blocks: BuildingBlocks,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum NewTermsHistory {
+    Full,
+    Partial,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+enum BuildingBlocks {
+    Show,
+    Hide,
 }
 
 #[derive(clap::Subcommand)]
@@ -114,8 +136,18 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     let opts = HuntOptions {
         exceptions,
         stats: args.stats,
+        new_terms_history: match args.new_terms_history {
+            NewTermsHistory::Full => History::Full,
+            NewTermsHistory::Partial => History::Partial,
+        },
     };
-    let report = quarry_detect::hunt(&book, &args.inputs, &opts);
+    let mut report = quarry_detect::hunt(&book, &args.inputs, &opts);
+    let total = report.alerts.len();
+    if args.building_blocks == BuildingBlocks::Hide {
+        report
+            .alerts
+            .retain(|a| a["kibana"]["alert"]["building_block_type"].is_null());
+    }
     let mut code = output::report_problems(&report.read);
     for s in &report.rule_stats {
         eprintln!(
@@ -125,7 +157,15 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     }
     print(&report.alerts, args.format)?;
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "quarry: {} alerts", report.alerts.len());
+    let hidden = total - report.alerts.len();
+    if hidden > 0 {
+        let _ = writeln!(
+            err,
+            "quarry: {total} alerts ({hidden} of building-block rules not shown)"
+        );
+    } else {
+        let _ = writeln!(err, "quarry: {total} alerts");
+    }
     for ((sev, name), n) in &report.counts {
         let _ = writeln!(err, "  {n:>5}  {sev:<8} {name}");
     }
@@ -134,6 +174,17 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     }
     for (name, n) in &report.suppressed {
         let _ = writeln!(err, "  {n} suppressed by exception {name:?}");
+    }
+    if report.folded > 0 {
+        let _ = writeln!(
+            err,
+            "  {} alerts folded into others by their rule's alert_suppression",
+            report.folded
+        );
+    }
+    for (rule, e) in &report.rule_errors {
+        code = code.max(crate::exit::PARTIAL);
+        let _ = writeln!(err, "quarry: rule {rule}: {e}");
     }
     if !book.not_compiled.is_empty() {
         code = code.max(crate::exit::PARTIAL);

@@ -5,8 +5,10 @@
 //! `max_signals`, and alerts built host by host with their lineage,
 //! follow-on activity and pivots.
 
-use crate::book::RuleBook;
+use crate::book::{CompiledRule, RuleBook};
+use crate::new_terms::{self, History};
 use crate::select::Selector;
+use crate::{suppression, threshold};
 use quarry_alert::{Alert, Investigation, Packed, Retention};
 use quarry_eql::Hit;
 use quarry_event::Event;
@@ -15,6 +17,7 @@ use quarry_rules::Exceptions;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// How to hunt.
@@ -24,6 +27,9 @@ pub struct HuntOptions {
     pub exceptions: Exceptions,
     /// Time each rule's evaluation ([`HuntReport::rule_stats`]).
     pub stats: bool,
+    /// Whether `new_terms` rules alert when the evidence holds less history
+    /// than they ask for.
+    pub new_terms_history: History,
 }
 
 /// What a hunt found.
@@ -38,6 +44,11 @@ pub struct HuntReport {
     pub withheld: usize,
     /// Hits suppressed, per exception name.
     pub suppressed: BTreeMap<String, usize>,
+    /// Alerts folded into another by a rule's `alert_suppression`.
+    pub folded: usize,
+    /// Rules whose hits could not be turned into alerts (a bad `from` or
+    /// history window), with the reason.
+    pub rule_errors: Vec<(String, String)>,
     /// Per rule with hits, when [`HuntOptions::stats`] asks.
     pub rule_stats: Vec<RuleStat>,
     /// What was read, and every problem met.
@@ -67,7 +78,13 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     let rules = &book.rules;
     let selector = Selector::new(rules);
     let retention = Retention::for_rules(rules.iter().map(|r| &r.rule));
+    // where the evidence begins: the history `new_terms` rules can rely on
+    let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
+    let evidence_from = AtomicI64::new(i64::MAX);
     let (kept, read) = quarry_read::scan(inputs, |ev| {
+        if wants_start && let Some(t) = ev.timestamp {
+            evidence_from.fetch_min(t, Ordering::Relaxed);
+        }
         let matched = selector.matching(&ev);
         // kept for the investigation (lineage, follow-on activity, pivots):
         // slimmed to the fields those read, and packed
@@ -103,7 +120,8 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     let mut investigation = Investigation::from_packed(pool);
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit)>> = BTreeMap::new();
+    let evidence_from = Some(evidence_from.into_inner()).filter(|t| *t != i64::MAX);
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit, J)>> = BTreeMap::new();
     for (i, events) in per_rule.into_iter().enumerate() {
         if events.is_empty() {
             continue;
@@ -112,24 +130,63 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
         let t = std::time::Instant::now();
         let hits = r.query.run(events);
         let total = hits.len();
-        let mut n = 0usize;
+        // an excepted event is not counted towards a threshold or a term
+        let exceptions = &opts.exceptions;
+        let mut unexcepted = Vec::with_capacity(hits.len());
         for h in hits {
             let last = quarry_alert::hit_events(&h).last().copied();
-            let host = last.and_then(quarry_lineage::host_key);
-            let exceptions = &opts.exceptions;
-            if let Some(x) = last.and_then(|e| exceptions.suppresses(&r.rule.rule_id, e)) {
-                *report
-                    .suppressed
-                    .entry(exceptions.exceptions[x].name.clone())
-                    .or_default() += 1;
+            match last.and_then(|e| exceptions.suppresses(&r.rule.rule_id, e)) {
+                Some(x) => {
+                    *report
+                        .suppressed
+                        .entry(exceptions.exceptions[x].name.clone())
+                        .or_default() += 1
+                }
+                None => unexcepted.push(h),
+            }
+        }
+        let alerts = match alerts_of(r, unexcepted, evidence_from, opts) {
+            Ok(a) => a,
+            Err(e) => {
+                report.rule_errors.push((r.rule.name.clone(), e));
                 continue;
             }
+        };
+        let alerts = match &r.rule.alert_suppression {
+            Some(spec) => {
+                let last: Vec<&Event> = alerts
+                    .iter()
+                    .filter_map(|(h, _)| quarry_alert::hit_events(h).last().copied())
+                    .collect();
+                if last.len() == alerts.len() {
+                    let (kept, folded) = suppression::suppress(spec, &last);
+                    report.folded += folded;
+                    let mut alerts: Vec<Option<(Hit, J)>> = alerts.into_iter().map(Some).collect();
+                    kept.into_iter()
+                        .filter_map(|k| {
+                            let (h, mut extra) = alerts[k.index].take()?;
+                            merge(&mut extra, k.extra);
+                            Some((h, extra))
+                        })
+                        .collect()
+                } else {
+                    alerts
+                }
+            }
+            None => alerts,
+        };
+        let mut n = 0usize;
+        for (h, extra) in alerts {
             if n as u64 >= r.rule.max_signals {
                 report.withheld += 1;
                 continue;
             }
             n += 1;
-            hits_by_host.entry(host).or_default().push((i, h));
+            let host = quarry_alert::hit_events(&h)
+                .last()
+                .copied()
+                .and_then(quarry_lineage::host_key);
+            hits_by_host.entry(host).or_default().push((i, h, extra));
         }
         if n > 0 {
             *report
@@ -147,8 +204,10 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     }
     let mut alerts: Vec<Alert> = Vec::new();
     for (host, hits) in hits_by_host {
-        for (i, h) in &hits {
-            alerts.push(quarry_alert::alert(&rules[*i].rule, h, &investigation));
+        for (i, h, extra) in hits {
+            let mut a = quarry_alert::alert(&rules[i].rule, &h, &investigation);
+            merge(&mut a.doc, extra);
+            alerts.push(a);
         }
         if let Some(host) = host {
             investigation.release(&host);
@@ -164,4 +223,60 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     });
     report.alerts = alerts;
     report
+}
+
+/// The alerts a rule's hits raise, by the rule's type: each hit for event
+/// queries, sequences and samples; the groups that cross it for
+/// `threshold`; the first sightings for `new_terms`. Each comes with what
+/// its alert document carries beyond the hit.
+fn alerts_of(
+    r: &CompiledRule,
+    hits: Vec<Hit>,
+    evidence_from: Option<i64>,
+    opts: &HuntOptions,
+) -> Result<Vec<(Hit, J)>, String> {
+    let events = || -> Vec<Event> {
+        hits.iter()
+            .filter_map(|h| match h {
+                Hit::Event(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    if let Some(spec) = &r.rule.threshold {
+        let events = events();
+        let window = threshold::window_nanos(&r.rule)?;
+        return Ok(threshold::crossings(spec, window, &events)
+            .into_iter()
+            .filter_map(|c| {
+                // the alert stands on the window's last event
+                let last = *c.events.last()?;
+                let extra =
+                    serde_json::json!({"kibana": {"alert": {"threshold_result": c.result}}});
+                Some((Hit::Event(events[last].clone()), extra))
+            })
+            .collect());
+    }
+    if let Some(spec) = &r.rule.new_terms {
+        let events = events();
+        let found = new_terms::new_terms(spec, &events, evidence_from, opts.new_terms_history)?;
+        return Ok(found
+            .into_iter()
+            .map(|n| (Hit::Event(events[n.event].clone()), n.extra))
+            .collect());
+    }
+    Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
+}
+
+/// Merges `extra` into `doc`, object by object (`extra` wins elsewhere).
+fn merge(doc: &mut J, extra: J) {
+    match (doc, extra) {
+        (_, J::Null) => {}
+        (J::Object(d), J::Object(x)) => {
+            for (k, v) in x {
+                merge(d.entry(k).or_insert(J::Null), v);
+            }
+        }
+        (d, x) => *d = x,
+    }
 }

@@ -10,15 +10,21 @@
 //!   compile; severity filtering.
 //! - [`select`]: which rules can match an event — by the event's index and
 //!   category — so a rule that cannot match costs nothing for it.
-//! - [`hunt()`]: one pass over the evidence; exceptions, `max_signals`,
-//!   alerts with their investigation, in time order, in a [`HuntReport`].
+//! - [`hunt()`]: one pass over the evidence; exceptions, the rule type's
+//!   own step ([`threshold`], [`new_terms`]), [`suppression`],
+//!   `max_signals`, alerts with their investigation, in time order, in a
+//!   [`HuntReport`].
 
 pub mod book;
 pub mod frontend;
 pub mod hunt;
 pub mod load;
+pub mod new_terms;
 pub mod select;
+pub mod suppression;
+pub mod threshold;
 
 pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
 pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
 pub use load::load;
+pub use new_terms::History;

@@ -15,4 +15,7 @@ pub use builtin::builtin;
 pub use exceptions::{Exception, ExceptionEntry, Exceptions, ExceptionsError, Operator};
 pub use index::{IndexPattern, index_name};
 pub use load::{RuleSet, SkipKind, Skipped, load_str};
-pub use rule::{Investigate, Provider, Rule};
+pub use rule::{
+    AlertSuppression, Cardinality, Investigate, NewTerms, Provider, Rule, SuppressionDuration,
+    Threshold,
+};

@@ -34,9 +34,107 @@ pub struct Rule {
     pub from: Option<String>,
     pub maturity: Option<String>,
     pub investigate: Vec<Investigate>,
+    /// `interval`: how often Elastic runs the rule (`5m`).
+    pub interval: Option<String>,
+    /// `[rule.threshold]` of a `threshold` rule.
+    pub threshold: Option<Threshold>,
+    /// `[rule.new_terms]` of a `new_terms` rule.
+    pub new_terms: Option<NewTerms>,
+    /// `[rule.alert_suppression]`.
+    pub alert_suppression: Option<AlertSuppression>,
     /// The file the rule was read from (`builtin:…` for the built-in pack).
     pub path: PathBuf,
     patterns: Vec<IndexPattern>,
+}
+
+/// `[rule.threshold]`: alert when the events of one group (the values of
+/// `field`, none for one group) reach `value`, and each `cardinality` field
+/// has at least that many distinct values among them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Threshold {
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub field: Vec<String>,
+    pub value: u64,
+    #[serde(default)]
+    pub cardinality: Vec<Cardinality>,
+}
+
+/// One `[[rule.threshold.cardinality]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Cardinality {
+    pub field: String,
+    pub value: u64,
+}
+
+/// `[rule.new_terms]`: alert on the first event whose values of `fields`
+/// were not seen in the `history_window_start` before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTerms {
+    pub fields: Vec<String>,
+    /// Date math, `now-7d`.
+    pub history_window_start: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawNewTerms {
+    #[serde(default, deserialize_with = "one_or_many")]
+    value: Vec<String>,
+    #[serde(default)]
+    history_window_start: Vec<RawFieldValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RawFieldValue {
+    value: String,
+}
+
+/// `[rule.alert_suppression]`: alerts with the same `group_by` values are
+/// folded into the first, within `duration` (or the whole run without one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AlertSuppression {
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    pub duration: Option<SuppressionDuration>,
+    /// `suppress` (default: alerts missing a field form one group) or
+    /// `doNotSuppress` (each such alert stands alone).
+    #[serde(default)]
+    pub missing_fields_strategy: Option<String>,
+}
+
+/// `[rule.alert_suppression.duration]`: `value` `unit`s (`s`, `m`, `h`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuppressionDuration {
+    pub value: i64,
+    pub unit: String,
+}
+
+impl SuppressionDuration {
+    /// The duration in nanoseconds (`None` for an unknown unit).
+    pub fn nanos(&self) -> Option<i64> {
+        const S: i64 = 1_000_000_000;
+        let unit = match self.unit.as_str() {
+            "s" => S,
+            "m" => 60 * S,
+            "h" => 3600 * S,
+            "d" => 86_400 * S,
+            _ => return None,
+        };
+        self.value.checked_mul(unit)
+    }
+}
+
+/// A TOML string or array of strings, as a list.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// A `[[transform.investigate]]` pivot: a timeline query built from the alert.
@@ -149,6 +247,10 @@ pub(crate) struct RawRule {
     pub building_block_type: Option<String>,
     pub timestamp_override: Option<String>,
     pub from: Option<String>,
+    pub interval: Option<String>,
+    pub threshold: Option<Threshold>,
+    pub new_terms: Option<RawNewTerms>,
+    pub alert_suppression: Option<AlertSuppression>,
 }
 
 impl RawFile {
@@ -178,6 +280,17 @@ impl RawFile {
             from: r.from,
             maturity: self.metadata.maturity,
             investigate: self.transform.investigate,
+            interval: r.interval,
+            threshold: r.threshold,
+            new_terms: r.new_terms.map(|n| NewTerms {
+                fields: n.value,
+                history_window_start: n
+                    .history_window_start
+                    .into_iter()
+                    .next()
+                    .map_or_else(|| "now-7d".into(), |h| h.value),
+            }),
+            alert_suppression: r.alert_suppression,
             path,
             patterns,
         }
