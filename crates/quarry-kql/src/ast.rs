@@ -11,7 +11,10 @@ pub enum Query {
     And(Vec<Query>),
     Not(Box<Query>),
     /// `field: values`.
-    Field { field: Field, values: Values },
+    Field {
+        field: Field,
+        values: Values,
+    },
     /// `field < value` (and `<=`, `>`, `>=`).
     Range {
         field: Field,
@@ -19,7 +22,10 @@ pub enum Query {
         value: Value,
     },
     /// `field: { query }`: the query's fields are below `field`.
-    Nested { field: Field, query: Box<Query> },
+    Nested {
+        field: Field,
+        query: Box<Query>,
+    },
     /// A value without a field: free text.
     Text(Value),
 }

@@ -51,7 +51,10 @@ pub fn is_space(c: char) -> bool {
 }
 
 fn is_special(c: char) -> bool {
-    matches!(c, '\\' | '(' | ')' | ':' | '<' | '>' | '"' | '*' | '{' | '}')
+    matches!(
+        c,
+        '\\' | '(' | ')' | ':' | '<' | '>' | '"' | '*' | '{' | '}'
+    )
 }
 
 /// Does `s` start with the word `kw` (ASCII case aside) followed by
@@ -248,8 +251,14 @@ fn unquoted(src: &str, start: usize) -> Result<Token, (String, usize)> {
     }
     // JavaScript's trim, escaped whitespace included (as Kibana does)
     let ws = |c: char| c.is_whitespace();
-    let a = chars.iter().position(|&(c, _)| !ws(c)).unwrap_or(chars.len());
-    let b = chars.iter().rposition(|&(c, _)| !ws(c)).map_or(a, |p| p + 1);
+    let a = chars
+        .iter()
+        .position(|&(c, _)| !ws(c))
+        .unwrap_or(chars.len());
+    let b = chars
+        .iter()
+        .rposition(|&(c, _)| !ws(c))
+        .map_or(a, |p| p + 1);
     let kept = &chars[a..b.max(a)];
     let text: String = kept.iter().map(|&(c, _)| c).collect();
     let pattern = kept.iter().any(|&(c, esc)| c == '*' && !esc).then(|| {

@@ -283,7 +283,9 @@ mod tests {
             while let Some(i) = rest.find("pos: ") {
                 out.push_str(&rest[..i + 5]);
                 rest = &rest[i + 5..];
-                let n = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+                let n = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
                 out.push('0');
                 rest = &rest[n..];
             }
@@ -316,7 +318,10 @@ mod tests {
             v("a"),
             Values::And(vec![v("b"), Values::Not(Box::new(v("c")))]),
         ]);
-        assert_eq!(format!("{values:?}").replace(char::is_numeric, ""), format!("{want:?}").replace(char::is_numeric, ""));
+        assert_eq!(
+            format!("{values:?}").replace(char::is_numeric, ""),
+            format!("{want:?}").replace(char::is_numeric, "")
+        );
         assert!(shape("a:{ b: x and c: y }").starts_with("Nested"));
         assert!(shape("f < 5").starts_with("Range"));
         assert!(shape("just text").starts_with("Text"));
@@ -329,11 +334,23 @@ mod tests {
         let Query::Field { values, .. } = parse("f: true").expect("parses") else {
             panic!()
         };
-        assert!(matches!(values, Values::One(Value { kind: ValueKind::Bool(true), .. })));
+        assert!(matches!(
+            values,
+            Values::One(Value {
+                kind: ValueKind::Bool(true),
+                ..
+            })
+        ));
         let Query::Field { values, .. } = parse("f: \"true\"").expect("parses") else {
             panic!()
         };
-        assert!(matches!(values, Values::One(Value { kind: ValueKind::Quoted(_), .. })));
+        assert!(matches!(
+            values,
+            Values::One(Value {
+                kind: ValueKind::Quoted(_),
+                ..
+            })
+        ));
     }
 
     #[test]

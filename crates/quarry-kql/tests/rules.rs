@@ -35,13 +35,22 @@ fn kql_rules() -> Vec<(PathBuf, String, String)> {
     let mut out = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).expect("reads");
-        let doc: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let doc: toml::Value =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let rule = &doc["rule"];
         if rule.get("language").and_then(|l| l.as_str()) != Some("kuery") {
             continue;
         }
-        let kind = rule.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
-        let query = rule.get("query").and_then(|q| q.as_str()).unwrap_or_default().to_string();
+        let kind = rule
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let query = rule
+            .get("query")
+            .and_then(|q| q.as_str())
+            .unwrap_or_default()
+            .to_string();
         out.push((f, kind, query));
     }
     out
