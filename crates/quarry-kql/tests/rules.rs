@@ -120,6 +120,9 @@ fn every_elastic_kql_rule_compiles() {
         failures.len(),
         unknown.len()
     );
+    for (field, n) in &unknown {
+        println!("unknown field ({n} rules): {field}");
+    }
     for f in &failures {
         println!("{f}");
     }
