@@ -524,13 +524,26 @@ pub fn reorder(c: C) -> C {
             let mut parts = Vec::new();
             flatten(c, &mut parts);
             parts.sort_by_key(rejection_rank);
-            let mut it = parts.into_iter();
-            let first = it.next().unwrap_or(C::Const(V::Bool(true)));
-            it.fold(first, |acc, x| C::And(Box::new(acc), Box::new(x)))
+            // balanced, not a left-deep chain: evaluation still runs the
+            // conjuncts left to right, and a chain of thousands of them
+            // (generated queries) cannot overflow the stack
+            balanced_and(parts)
         }
         C::Or(a, b) => C::Or(Box::new(reorder(*a)), Box::new(reorder(*b))),
         C::Not(x) => C::Not(Box::new(reorder(*x))),
         other => other,
+    }
+}
+
+/// `a and b and …` as a balanced tree of the conjuncts, in order.
+fn balanced_and(mut parts: Vec<C>) -> C {
+    match parts.len() {
+        0 => C::Const(V::Bool(true)),
+        1 => parts.pop().unwrap_or(C::Const(V::Bool(true))),
+        n => {
+            let right = parts.split_off(n / 2);
+            C::And(Box::new(balanced_and(parts)), Box::new(balanced_and(right)))
+        }
     }
 }
 

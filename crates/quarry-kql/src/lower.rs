@@ -131,16 +131,18 @@ fn is_true(e: Expr) -> Expr {
     Expr::Cmp(CmpOp::Eq, Box::new(e), Box::new(Expr::Bool(true)))
 }
 
-fn fold(items: Vec<Expr>, or: bool) -> Expr {
-    let mut it = items.into_iter();
-    let first = it.next().unwrap_or(Expr::Bool(!or));
-    it.fold(first, |acc, x| {
-        if or {
-            Expr::Or(Box::new(acc), Box::new(x))
-        } else {
-            Expr::And(Box::new(acc), Box::new(x))
+/// `a or b or …` / `a and b and …` as a balanced tree, in order (a flat
+/// chain of thousands of terms cannot overflow the stack).
+fn fold(mut items: Vec<Expr>, or: bool) -> Expr {
+    match items.len() {
+        0 => Expr::Bool(!or),
+        1 => items.pop().unwrap_or(Expr::Bool(!or)),
+        n => {
+            let right = items.split_off(n / 2);
+            let (a, b) = (Box::new(fold(items, or)), Box::new(fold(right, or)));
+            if or { Expr::Or(a, b) } else { Expr::And(a, b) }
         }
-    })
+    }
 }
 
 /// An OR of leaves, the leaves with the same operator on the same field
