@@ -264,7 +264,7 @@ fn unquoted(src: &str, start: usize) -> Result<Token, (String, usize)> {
     let pattern = kept.iter().any(|&(c, esc)| c == '*' && !esc).then(|| {
         let mut p = String::new();
         for &(c, esc) in kept {
-            if esc && (c == '*' || c == '\\') || (!esc && c == '\\') {
+            if c == '\\' || (esc && c == '*') {
                 p.push('\\');
             }
             p.push(c);

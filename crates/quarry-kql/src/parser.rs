@@ -45,9 +45,6 @@ impl Parser<'_> {
     fn peek(&self) -> &Tok {
         &self.toks[self.i.min(self.toks.len() - 1)].tok
     }
-    fn peek_at(&self, n: usize) -> &Tok {
-        &self.toks[(self.i + n).min(self.toks.len() - 1)].tok
-    }
     fn pos(&self) -> usize {
         self.toks[self.i.min(self.toks.len() - 1)].start
     }
@@ -219,8 +216,6 @@ impl Parser<'_> {
             self.depth_guard(depth + 1)?;
             return Ok(Values::Not(Box::new(self.v_not(depth + 1)?)));
         }
-        // `peek_at` keeps the borrow checker out of the match below
-        let _ = self.peek_at(0);
         self.values(depth + 1)
     }
 }
