@@ -29,6 +29,13 @@
 //!   flattened, so the conditions need not hold in the same object of an
 //!   array (Elasticsearch's `nested` would ask that).
 //!
+//! Approximations, besides the analyzers' (see [`quarry_eql::text`]): a
+//! date given as a value (`f: 2024-01-01`) is a `>=` and a `<=` that two
+//! different values of a multi-valued field may satisfy; ip ranges stay in
+//! the bound's address family; dates are UTC; free text reads the
+//! event's fields as keywords (exact) plus the schemas' text fields, not
+//! each field by its own type.
+//!
 //! What Elasticsearch rejects at search time (a wildcard on a number
 //! field, a word compared with a number field, an ip that is no ip) is a
 //! warning and a test that never matches, not an error: one rule's mistake
@@ -148,8 +155,21 @@ fn fold(mut items: Vec<Expr>, or: bool) -> Expr {
 /// An OR of leaves, the leaves with the same operator on the same field
 /// merged into one (one read of the field: `f: (a or b or c)` is one `in`).
 fn any_of(items: Vec<Expr>) -> Expr {
-    let mut out: Vec<Expr> = Vec::new();
+    fn flatten(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::Or(a, b) => {
+                flatten(*a, out);
+                flatten(*b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut flat = Vec::with_capacity(items.len());
     for e in items {
+        flatten(e, &mut flat);
+    }
+    let mut out: Vec<Expr> = Vec::new();
+    for e in flat {
         if let Expr::Match {
             op,
             lhs,
@@ -159,7 +179,7 @@ fn any_of(items: Vec<Expr>) -> Expr {
         } = &e
             && let Some(Expr::Match { rhs: into, .. }) = out.iter_mut().find(|o| {
                 matches!(o, Expr::Match { op: o_op, lhs: o_lhs, negated: false, .. }
-                    if o_op == op && o_lhs == lhs)
+                    if o_op == op && same_field(o_lhs, lhs))
             })
         {
             into.extend(rhs.iter().cloned());
@@ -168,6 +188,15 @@ fn any_of(items: Vec<Expr>) -> Expr {
         out.push(e);
     }
     fold(out, true)
+}
+
+/// The same field (or field pattern), wherever the query names it.
+fn same_field(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Field { path: x, .. }, Expr::Field { path: y, .. }) => x == y,
+        (Expr::Fields { pattern: x, .. }, Expr::Fields { pattern: y, .. }) => x == y,
+        _ => false,
+    }
 }
 
 /// Does a pattern (`\` escapes) have an unescaped `*`?
@@ -685,6 +714,22 @@ mod tests {
         assert_eq!(cidr_blocks(0, u128::MAX, 128), [(0, 0)]);
         let top = cidr_blocks(u32::MAX as u128 - 1, u32::MAX as u128, 32);
         assert_eq!(top, [(u32::MAX as u128 - 1, 31)]);
+    }
+
+    #[test]
+    fn leaves_on_one_field_merge() {
+        let q = crate::parser::parse(
+            "process.name:a or process.name:(b or c*) or user.name:a or process.name:d",
+        )
+        .expect("parses");
+        let l = lower(&q, 0);
+        let eql::Body::Event(e) = &l.statement.body else {
+            panic!("an event query")
+        };
+        let s = format!("{:?}", e.condition);
+        // one `in` for a, b, d; one wildcard; one `in` on user.name
+        assert_eq!(s.matches("In {").count(), 2, "{s}");
+        assert_eq!(s.matches("Wildcard {").count(), 1, "{s}");
     }
 
     #[test]
