@@ -400,7 +400,31 @@ impl Lowerer {
         }
     }
 
+    /// Pitfalls of KQL that rules fall into: the query means what
+    /// Elasticsearch makes of it, and a warning says so.
+    fn pitfalls(&mut self, v: &Value) {
+        match &v.kind {
+            ValueKind::Quoted(s) if s.contains('*') => self.warn(
+                format!("`*` in the quoted value `\"{s}\"` is literal, not a wildcard"),
+                None,
+                v.pos,
+            ),
+            ValueKind::Unquoted {
+                text,
+                pattern: Some(p),
+            } if p != "*" && p.contains(char::is_whitespace) => self.warn(
+                format!(
+                    "the wildcard value `{text}` has whitespace: Elasticsearch's query_string matches each of its words on its own (OR), not the whole"
+                ),
+                None,
+                v.pos,
+            ),
+            _ => {}
+        }
+    }
+
     fn leaf(&mut self, t: &Target, v: &Value) -> Expr {
+        self.pitfalls(v);
         let (path, ty, fpos) = match t {
             Target::Pattern { pattern, pos } => {
                 let lhs = Expr::Fields {
@@ -608,6 +632,7 @@ impl Lowerer {
     }
 
     fn free_text(&mut self, v: &Value, prefix: &str) -> Expr {
+        self.pitfalls(v);
         if v.is_exists() && prefix.is_empty() {
             return Expr::Bool(true);
         }

@@ -90,6 +90,8 @@ fn every_elastic_kql_rule_compiles() {
     let (mut ok, mut deprecated, mut failures) = (0, 0, Vec::new());
     let mut warned_rules = 0;
     let mut unknown = std::collections::BTreeMap::<String, usize>::new();
+    let mut quoted_star = std::collections::BTreeSet::new();
+    let mut spaced_wildcard = std::collections::BTreeSet::new();
     for (f, _, q) in &rules {
         if f.components().any(|c| c.as_os_str() == "_deprecated") {
             deprecated += 1;
@@ -106,6 +108,13 @@ fn every_elastic_kql_rule_compiles() {
                 for w in &c.warnings {
                     match (&w.field, w.message.starts_with("unknown field")) {
                         (Some(field), true) => *unknown.entry(field.clone()).or_default() += 1,
+                        _ if w.message.contains("is literal, not a wildcard") => {
+                            quoted_star.insert(f.clone());
+                        }
+                        _ if w.message.contains("has whitespace") => {
+                            spaced_wildcard.insert(f.clone());
+                            println!("warning: {}: {w}", f.display());
+                        }
                         _ => println!("warning: {}: {w}", f.display()),
                     }
                 }
@@ -119,6 +128,11 @@ fn every_elastic_kql_rule_compiles() {
         deprecated,
         failures.len(),
         unknown.len()
+    );
+    println!(
+        "{} rules have a quoted value with `*` (literal), {} an unquoted wildcard value with whitespace (split into words)",
+        quoted_star.len(),
+        spaced_wildcard.len()
     );
     for (field, n) in &unknown {
         println!("unknown field ({n} rules): {field}");
