@@ -918,6 +918,35 @@ mod tests {
     }
 
     #[test]
+    fn long_conjunctions_are_balanced() {
+        fn depth(c: &super::C) -> usize {
+            match c {
+                super::C::And(a, b) | super::C::Or(a, b) => 1 + depth(a).max(depth(b)),
+                _ => 1,
+            }
+        }
+        let q = (0..256)
+            .map(|i| format!("a{i} == \"x\""))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let st = crate::parser::parse(&format!("any where {q}")).expect("parses");
+        let crate::ast::Body::Event(e) = &st.body else {
+            panic!("event query")
+        };
+        let cx = super::Compiler {
+            src: "",
+            mapping: None,
+        };
+        let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
+        assert_eq!(depth(&c), 9);
+        // the conjuncts keep their order
+        let mut order = Vec::new();
+        super::fields(&c, &mut order);
+        assert_eq!(order[0], "a0");
+        assert_eq!(order[255], "a255");
+    }
+
+    #[test]
     fn missing_field_rules() {
         let mut e = Event::default();
         e.set("event.category", vec!["process"]);

@@ -35,8 +35,9 @@ pub struct KqlOptions {
     /// since the epoch; default: the clock when the query compiles. A hunt
     /// over old evidence may set it to the evidence's end.
     pub now: Option<i64>,
-    /// Timestamp, tiebreaker, size and mapping, as for EQL (a mapping's
-    /// types are merged with the schemas' date fields).
+    /// Timestamp, tiebreaker, size and mapping, as for EQL. A mapping's
+    /// field types come before the schemas' (a `text` field keeps the
+    /// schemas' analyzer, the mapping does not name one).
     pub eql: quarry_eql::Options,
 }
 
@@ -62,7 +63,7 @@ pub fn compile_with_warnings(query: &str, opts: &KqlOptions) -> Result<Compiled,
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64)
     });
-    let lowered = lower::lower(&parsed, now);
+    let lowered = lower::lower_with(&parsed, now, opts.eql.mapping.as_ref());
     let mut eql_opts = opts.eql.clone();
     if !lowered.mapping.types.is_empty() {
         let mut m = eql_opts.mapping.take().unwrap_or_default();

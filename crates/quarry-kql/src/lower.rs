@@ -77,7 +77,14 @@ pub struct Lowered {
 /// Lowers a parsed query; `now` (nanoseconds since the epoch) anchors date
 /// math.
 pub fn lower(q: &Query, now: i64) -> Lowered {
+    lower_with(q, now, None)
+}
+
+/// [`lower`] with an index mapping: its field types (and aliases) come
+/// before the schemas'.
+pub fn lower_with(q: &Query, now: i64, given: Option<&quarry_eql::Mapping>) -> Lowered {
     let mut l = Lowerer {
+        given,
         now,
         warnings: Vec::new(),
         warned: FxHashSet::default(),
@@ -97,7 +104,8 @@ pub fn lower(q: &Query, now: i64) -> Lowered {
     }
 }
 
-struct Lowerer {
+struct Lowerer<'a> {
+    given: Option<&'a quarry_eql::Mapping>,
     now: i64,
     warnings: Vec<Warning>,
     warned: FxHashSet<String>,
@@ -109,6 +117,7 @@ enum Target {
     Field {
         path: String,
         ty: FieldType,
+        known: bool,
         pos: usize,
     },
     /// Every field whose name matches (`*` any run, `\` escapes).
@@ -301,7 +310,36 @@ fn cidr_blocks(mut lo: u128, hi: u128, bits: u32) -> Vec<(u128, u32)> {
     out
 }
 
-impl Lowerer {
+impl Lowerer<'_> {
+    /// A field's type: the given mapping's, else the schemas'.
+    fn resolve(&self, name: &str) -> schema::Resolved {
+        let from_schemas = schema::resolve(name);
+        if let Some(m) = self.given {
+            let path = m.resolve(name);
+            if let Some(t) = m.types.get(path) {
+                let ty = match (schema::from_es_type(t), from_schemas.ty) {
+                    // the mapping does not say which analyzer
+                    (FieldType::Text(_), FieldType::Text(a)) => FieldType::Text(a),
+                    (ty, _) => ty,
+                };
+                return schema::Resolved {
+                    path: path.to_string(),
+                    ty,
+                    known: true,
+                };
+            }
+            if path != name {
+                // an alias of a field the schemas may type
+                let target = schema::resolve(path);
+                return schema::Resolved {
+                    known: true,
+                    ..target
+                };
+            }
+        }
+        from_schemas
+    }
+
     fn warn(&mut self, message: String, field: Option<&str>, position: usize) {
         self.warnings.push(Warning {
             message,
@@ -357,7 +395,7 @@ impl Lowerer {
             };
         }
         let name = format!("{prefix}{}", f.name);
-        let r = schema::resolve(&name);
+        let r = self.resolve(&name);
         if !r.known && self.warned.insert(name.clone()) {
             let nearest = schema::nearest(&name);
             let message = match nearest {
@@ -381,6 +419,7 @@ impl Lowerer {
         Target::Field {
             path: r.path,
             ty: r.ty,
+            known: r.known,
             pos: f.pos,
         }
     }
@@ -433,7 +472,7 @@ impl Lowerer {
                 };
                 return keyword(lhs, v, false);
             }
-            Target::Field { path, ty, pos } => (path.as_str(), *ty, *pos),
+            Target::Field { path, ty, pos, .. } => (path.as_str(), *ty, *pos),
         };
         let lhs = field(path, fpos);
         if v.is_exists() {
@@ -540,9 +579,12 @@ impl Lowerer {
                 FieldType::Keyword,
                 false,
             ),
-            Target::Field { path, ty, pos } => {
-                (field(path, *pos), *ty, schema::resolve(path).known)
-            }
+            Target::Field {
+                path,
+                ty,
+                known,
+                pos,
+            } => (field(path, *pos), *ty, *known),
         };
         let path = match t {
             Target::Field { path, .. } => path.clone(),

@@ -136,6 +136,21 @@ fn parse_nodes(line: &str, b: &[u8], i: &mut usize, prefix: &str, t: &mut Table)
     }
 }
 
+/// How KQL matches a field of this Elasticsearch type.
+pub fn from_es_type(t: &str) -> FieldType {
+    match t {
+        "keyword" | "wildcard" | "constant_keyword" | "version" | "flattened" => FieldType::Keyword,
+        "long" | "integer" | "short" | "byte" | "float" | "double" | "scaled_float"
+        | "half_float" | "unsigned_long" => FieldType::Number,
+        "date" | "date_nanos" => FieldType::Date,
+        "boolean" => FieldType::Boolean,
+        "ip" => FieldType::Ip,
+        "text" | "match_only_text" => FieldType::Text(Analyzer::Standard),
+        "object" | "nested" => FieldType::Object,
+        _ => FieldType::Other,
+    }
+}
+
 /// How KQL reads a field name.
 pub fn resolve(name: &str) -> Resolved {
     let t = table();

@@ -407,3 +407,31 @@ fn elastic_rules_on_their_events() {
     ev.set("user.id", "S-1-5-18");
     assert!(!eval_on(q, &ev));
 }
+
+#[test]
+fn an_index_mapping_comes_before_the_schemas() {
+    let mapping = quarry_eql::Mapping::from_json(&serde_json::json!({
+        "properties": {
+            "app": {"properties": {"note": {"type": "text"}, "size": {"type": "long"}}},
+            "alias_name": {"type": "alias", "path": "process.name"}
+        }
+    }));
+    let opts = KqlOptions {
+        eql: quarry_eql::Options {
+            mapping: Some(mapping),
+            ..Default::default()
+        },
+        ..KqlOptions::default()
+    };
+    let mut ev = Event::default();
+    ev.set("app.note", "Hello brave new World");
+    ev.set("app.size", "12");
+    ev.set("process.name", "cmd.exe");
+    let c = compile_with_warnings(
+        "app.note: world and app.size > 9 and alias_name: cmd.exe",
+        &opts,
+    )
+    .expect("compiles");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert!(c.query.matches(&ev));
+}
