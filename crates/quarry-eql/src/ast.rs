@@ -36,6 +36,14 @@ pub enum Expr {
         args: Vec<Expr>,
         pos: usize,
     },
+    /// The values of every field whose dotted name matches `pattern` (`*`
+    /// any run), as one multi-valued value: Kibana's wildcard field names
+    /// (`file.hash.*: *`) and free text over all fields. No EQL syntax
+    /// produces it.
+    Fields {
+        pattern: String,
+        pos: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +68,19 @@ pub enum MatchOp {
     },
     In {
         insensitive: bool,
+    },
+    /// Elasticsearch's `wildcard` term (KQL, Lucene): `*` any run, `\`
+    /// escapes, everything else literal (`?` too); case-sensitive unless
+    /// `insensitive` (a `lowercase` normalizer). No EQL syntax produces it.
+    Wildcard {
+        insensitive: bool,
+    },
+    /// A full-text query on an analysed (`text`) field (KQL, Lucene): the
+    /// values and the patterns are split into tokens by `analyzer`. No EQL
+    /// syntax produces it.
+    Text {
+        analyzer: crate::text::Analyzer,
+        query: crate::text::TextQuery,
     },
 }
 

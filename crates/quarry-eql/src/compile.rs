@@ -8,6 +8,7 @@ use crate::Mapping;
 use crate::ast::{CmpOp, Expr, MatchOp};
 use crate::error::EqlError;
 use crate::eval::{Glob, eval};
+use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
 use quarry_event::Event;
 
@@ -88,6 +89,20 @@ pub enum C {
         insensitive: bool,
         args: Vec<C>,
     },
+    /// The values of the fields whose names match (see [`Expr::Fields`]).
+    Fields(Wild),
+    Wild {
+        lhs: Box<C>,
+        pats: Vec<Wild>,
+        negated: bool,
+    },
+    Text {
+        lhs: Box<C>,
+        analyzer: Analyzer,
+        query: TextQuery,
+        pats: Vec<TextPattern>,
+        negated: bool,
+    },
 }
 
 pub struct Compiler<'a> {
@@ -152,6 +167,7 @@ impl Compiler<'_> {
             // event is null, which is what Elasticsearch substitutes for an
             // optional field no index maps.
             Expr::Field { path, .. } => C::Field(self.field(path)),
+            Expr::Fields { pattern, .. } => C::Fields(Wild::new(pattern, false)),
             Expr::Not(x) => C::Not(Box::new(self.compile_inner(x)?)),
             Expr::And(a, b) => C::And(
                 Box::new(self.compile_inner(a)?),
@@ -262,6 +278,24 @@ impl Compiler<'_> {
                         insensitive: *insensitive,
                         negated: *negated,
                     },
+                    MatchOp::Wildcard { insensitive } => C::Wild {
+                        lhs: Box::new(l),
+                        pats: need_str(&consts)?
+                            .iter()
+                            .map(|p| Wild::new(p, *insensitive))
+                            .collect(),
+                        negated: *negated,
+                    },
+                    MatchOp::Text { analyzer, query } => C::Text {
+                        lhs: Box::new(l),
+                        analyzer: *analyzer,
+                        query: *query,
+                        pats: need_str(&consts)?
+                            .iter()
+                            .map(|p| TextPattern::new(*analyzer, *query, p))
+                            .collect(),
+                        negated: *negated,
+                    },
                 }
             }
             Expr::Call {
@@ -334,6 +368,7 @@ impl Compiler<'_> {
 fn has_field(e: &Expr) -> bool {
     match e {
         Expr::Field { optional, .. } => !optional,
+        Expr::Fields { .. } => true,
         Expr::Not(x) | Expr::Neg(x) => has_field(x),
         Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) => {
             has_field(a) || has_field(b)
@@ -346,7 +381,7 @@ fn has_field(e: &Expr) -> bool {
 
 fn first_pos(e: &Expr) -> Option<usize> {
     match e {
-        Expr::Field { pos, .. } => Some(*pos),
+        Expr::Field { pos, .. } | Expr::Fields { pos, .. } => Some(*pos),
         Expr::Not(x) | Expr::Neg(x) => first_pos(x),
         Expr::And(a, b) | Expr::Or(a, b) | Expr::Arith(_, a, b) | Expr::Cmp(_, a, b) => {
             first_pos(a).or_else(|| first_pos(b))
@@ -364,11 +399,15 @@ fn is_version(c: &C) -> bool {
 fn is_const(c: &C) -> bool {
     match c {
         C::Const(_) => true,
-        C::Field(_) => false,
+        C::Field(_) | C::Fields(_) => false,
         C::Not(x) | C::Neg(x) => is_const(x),
         C::And(a, b) | C::Or(a, b) | C::Arith(_, a, b) => is_const(a) && is_const(b),
         C::Cmp { lhs, rhs, .. } => is_const(lhs) && is_const(rhs),
-        C::Glob { lhs, .. } | C::Regex { lhs, .. } | C::In { lhs, .. } => is_const(lhs),
+        C::Glob { lhs, .. }
+        | C::Regex { lhs, .. }
+        | C::In { lhs, .. }
+        | C::Wild { lhs, .. }
+        | C::Text { lhs, .. } => is_const(lhs),
         C::Call { args, .. } => args.iter().all(is_const),
     }
 }
@@ -438,8 +477,15 @@ fn rejection_rank(c: &C) -> u8 {
         C::Glob { negated: true, .. }
         | C::Regex { negated: true, .. }
         | C::In { negated: true, .. }
+        | C::Wild { negated: true, .. }
+        | C::Text { negated: true, .. }
         | C::Cmp { op: CmpOp::Ne, .. } => 2,
-        C::Glob { lhs, .. } | C::Regex { lhs, .. } | C::In { lhs, .. } | C::Cmp { lhs, .. }
+        C::Glob { lhs, .. }
+        | C::Regex { lhs, .. }
+        | C::In { lhs, .. }
+        | C::Wild { lhs, .. }
+        | C::Text { lhs, .. }
+        | C::Cmp { lhs, .. }
             if common(lhs) =>
         {
             1
@@ -478,13 +524,26 @@ pub fn reorder(c: C) -> C {
             let mut parts = Vec::new();
             flatten(c, &mut parts);
             parts.sort_by_key(rejection_rank);
-            let mut it = parts.into_iter();
-            let first = it.next().unwrap_or(C::Const(V::Bool(true)));
-            it.fold(first, |acc, x| C::And(Box::new(acc), Box::new(x)))
+            // balanced, not a left-deep chain: evaluation still runs the
+            // conjuncts left to right, and a chain of thousands of them
+            // (generated queries) cannot overflow the stack
+            balanced_and(parts)
         }
         C::Or(a, b) => C::Or(Box::new(reorder(*a)), Box::new(reorder(*b))),
         C::Not(x) => C::Not(Box::new(reorder(*x))),
         other => other,
+    }
+}
+
+/// `a and b and …` as a balanced tree of the conjuncts, in order.
+fn balanced_and(mut parts: Vec<C>) -> C {
+    match parts.len() {
+        0 => C::Const(V::Bool(true)),
+        1 => parts.pop().unwrap_or(C::Const(V::Bool(true))),
+        n => {
+            let right = parts.split_off(n / 2);
+            C::And(Box::new(balanced_and(parts)), Box::new(balanced_and(right)))
+        }
     }
 }
 
@@ -563,6 +622,34 @@ pub fn required_literals(c: &C) -> Vec<Vec<String>> {
             negated: false,
             ..
         } if text_field(lhs) => one_clause(items.iter().map(string_literal)),
+        C::Wild {
+            lhs,
+            pats,
+            negated: false,
+        } if text_field(lhs) => one_clause(pats.iter().map(|p| {
+            p.required_literal()
+                .filter(|l| usable(l))
+                .map(str::to_string)
+        })),
+        C::Text {
+            lhs,
+            query,
+            pats,
+            negated: false,
+            ..
+        } if text_field(lhs) => {
+            // alternatives of every pattern, each usable
+            let mut alts = Vec::new();
+            for p in pats {
+                match p.required_literal(*query) {
+                    Some(ls) if ls.iter().all(|l| usable(l)) => {
+                        alts.extend(ls.into_iter().map(Some))
+                    }
+                    _ => return Vec::new(),
+                }
+            }
+            one_clause(alts.into_iter())
+        }
         C::Cmp {
             op: CmpOp::Eq,
             lhs,
@@ -622,6 +709,8 @@ fn usable(l: &str) -> bool {
 pub fn fields(c: &C, out: &mut Vec<String>) {
     match c {
         C::Field(f) => out.push(f.path.to_string()),
+        // a pattern, not a path: a projection must keep every field
+        C::Fields(_) => out.push("*".to_string()),
         C::Const(_) => {}
         C::Not(x) | C::Neg(x) => fields(x, out),
         C::And(a, b) | C::Or(a, b) | C::Arith(_, a, b) => {
@@ -632,7 +721,11 @@ pub fn fields(c: &C, out: &mut Vec<String>) {
             fields(lhs, out);
             fields(rhs, out)
         }
-        C::Glob { lhs, .. } | C::Regex { lhs, .. } | C::In { lhs, .. } => fields(lhs, out),
+        C::Glob { lhs, .. }
+        | C::Regex { lhs, .. }
+        | C::In { lhs, .. }
+        | C::Wild { lhs, .. }
+        | C::Text { lhs, .. } => fields(lhs, out),
         C::Call { args, .. } => args.iter().for_each(|a| fields(a, out)),
     }
 }
@@ -822,6 +915,35 @@ mod tests {
         assert!(!super::leads_with_specific_test(
             &cx.compile(&e.condition).expect("compiles")
         ));
+    }
+
+    #[test]
+    fn long_conjunctions_are_balanced() {
+        fn depth(c: &super::C) -> usize {
+            match c {
+                super::C::And(a, b) | super::C::Or(a, b) => 1 + depth(a).max(depth(b)),
+                _ => 1,
+            }
+        }
+        let q = (0..256)
+            .map(|i| format!("a{i} == \"x\""))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let st = crate::parser::parse(&format!("any where {q}")).expect("parses");
+        let crate::ast::Body::Event(e) = &st.body else {
+            panic!("event query")
+        };
+        let cx = super::Compiler {
+            src: "",
+            mapping: None,
+        };
+        let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
+        assert_eq!(depth(&c), 9);
+        // the conjuncts keep their order
+        let mut order = Vec::new();
+        super::fields(&c, &mut order);
+        assert_eq!(order[0], "a0");
+        assert_eq!(order[255], "a255");
     }
 
     #[test]

@@ -172,6 +172,47 @@ pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
             insensitive,
             args,
         } => call(*func, *insensitive, args, ev),
+        C::Fields(pat) => {
+            let mut vals: Vec<V> = Vec::new();
+            for (name, v) in ev.fields() {
+                if pat.matches(name) {
+                    match V::from_event(v) {
+                        V::Null => {}
+                        V::Many(vs) => vals.extend(vs),
+                        x => vals.push(x),
+                    }
+                }
+            }
+            match vals.len() {
+                0 => V::Null,
+                1 => vals.pop().unwrap_or(V::Null),
+                _ => V::Many(vals),
+            }
+        }
+        C::Wild { lhs, pats, negated } => {
+            let v = eval(lhs, ev);
+            let hit = v
+                .each()
+                .iter()
+                .any(|x| x.text().is_some_and(|s| pats.iter().any(|p| p.matches(&s))));
+            V::Bool(hit != *negated)
+        }
+        C::Text {
+            lhs,
+            analyzer,
+            query,
+            pats,
+            negated,
+        } => {
+            let v = eval(lhs, ev);
+            let hit = v.each().iter().any(|x| {
+                x.text().is_some_and(|s| {
+                    let toks = analyzer.tokens(&s);
+                    pats.iter().any(|p| p.matches(*query, &toks))
+                })
+            });
+            V::Bool(hit != *negated)
+        }
     }
 }
 

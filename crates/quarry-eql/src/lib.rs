@@ -21,6 +21,7 @@ pub mod lexer;
 pub mod parser;
 pub mod sample;
 pub mod sequence;
+pub mod text;
 pub mod value;
 
 pub use error::EqlError;

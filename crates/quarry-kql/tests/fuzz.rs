@@ -1,0 +1,137 @@
+//! Property tests: parsing and compiling arbitrary text or token soup never
+//! panics, and evaluating whatever compiles never panics.
+
+use proptest::prelude::*;
+use quarry_event::Event;
+use quarry_kql::{KqlOptions, compile};
+
+fn token() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "process.name",
+        "source.ip",
+        "destination.port",
+        "@timestamp",
+        "message",
+        "powershell.file.script_block_text",
+        "process.name.caseless",
+        "process.command_line.text",
+        "file.hash.*",
+        "*",
+        "a.b",
+        ":",
+        "(",
+        ")",
+        "{",
+        "}",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "or",
+        "and",
+        "not",
+        "OR",
+        "AND",
+        "NOT",
+        "\"",
+        "\"x y\"",
+        "\"a\\\"b\"",
+        "\\",
+        "\\*",
+        "\\:",
+        "\\or",
+        "\\u0041",
+        "\\t",
+        "*x*",
+        "x*y",
+        "10.0.0.0/8",
+        "::1",
+        "::/0",
+        "1.5",
+        "-3",
+        "true",
+        "null",
+        "now-1d/d",
+        "2024-01-01",
+        "2024-01-01||+1M",
+        "S3 Browser*",
+        "é",
+        "\u{a0}",
+        "?",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn events() -> Vec<Event> {
+    let mut e = Event::default();
+    e.set("process.name", vec!["x", "S3"]);
+    e.set("source.ip", "10.0.0.1");
+    e.set("destination.port", 443i64);
+    e.set("@timestamp", "2024-01-01T00:00:00Z");
+    e.set("message", "x y z");
+    e.set("powershell.file.script_block_text", "Invoke-X -y [a]::b");
+    e.set("file.hash.md5", "abc");
+    vec![e, Event::default()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(s in ".{0,120}") {
+        let _ = quarry_kql::parser::parse(&s);
+        let _ = compile(&s, &KqlOptions::default());
+    }
+
+    #[test]
+    fn token_soup_never_panics(toks in prop::collection::vec(token(), 0..20), glue in prop::sample::select(vec![" ", ""])) {
+        let q = toks.join(glue);
+        if let Ok(c) = compile(&q, &KqlOptions::default()) {
+            for e in events() {
+                let _ = c.matches(&e);
+            }
+        }
+    }
+
+    #[test]
+    fn field_value_shapes_never_panic(
+        f in token(),
+        op in prop::sample::select(vec![":", "<", ">=", ": (", ":{"]),
+        vals in prop::collection::vec(token(), 1..6),
+    ) {
+        let q = format!("{f}{op} {}", vals.join(" or "));
+        if let Ok(c) = compile(&q, &KqlOptions::default()) {
+            for e in events() {
+                let _ = c.matches(&e);
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let q = format!("{}a:b{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(compile(&q, &KqlOptions::default()).is_err());
+    let q = format!("{}a:b", "not ".repeat(5000));
+    assert!(compile(&q, &KqlOptions::default()).is_err());
+    let q = format!("a:{}b{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(compile(&q, &KqlOptions::default()).is_err());
+    let q = format!("{}a:b{}", "a:{".repeat(5000), "}".repeat(5000));
+    assert!(compile(&q, &KqlOptions::default()).is_err());
+}
+
+#[test]
+fn long_flat_chains_compile_and_run() {
+    for op in [" and ", " or "] {
+        let q = vec!["process.name:x"; 20_000].join(op);
+        let c = compile(&q, &KqlOptions::default()).expect("compiles");
+        for e in events() {
+            let _ = c.matches(&e);
+        }
+        let q = format!("process.name:({})", vec!["x"; 20_000].join(op));
+        let c = compile(&q, &KqlOptions::default()).expect("compiles");
+        for e in events() {
+            let _ = c.matches(&e);
+        }
+    }
+}
