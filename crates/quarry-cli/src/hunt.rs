@@ -102,9 +102,19 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
+    let mut by_type: std::collections::BTreeMap<String, usize> = Default::default();
+    for r in &book.rules {
+        let r = &r.rule;
+        let language = r.language.as_deref().unwrap_or(&r.rule_type);
+        *by_type
+            .entry(format!("{} ({language})", r.rule_type))
+            .or_default() += 1;
+    }
+    let by_type: Vec<String> = by_type.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     eprintln!(
-        "quarry: {} rules runnable, {} skipped ({}), {} do not compile",
+        "quarry: {} rules runnable ({}), {} skipped ({}), {} do not compile",
         book.rules.len(),
+        by_type.join(", "),
         book.skipped.len(),
         summary.join(", "),
         book.not_compiled.len()

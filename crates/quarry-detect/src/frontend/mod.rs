@@ -7,6 +7,7 @@
 //! Adding a language is one module here and one entry in [`FRONTENDS`].
 
 mod eql;
+mod kql;
 
 use quarry_eql::Query;
 use quarry_rules::Rule;
@@ -22,7 +23,7 @@ pub trait Frontend: Sync {
 }
 
 /// Every front-end quarry has, asked in order.
-pub static FRONTENDS: &[&dyn Frontend] = &[&eql::Eql];
+pub static FRONTENDS: &[&dyn Frontend] = &[&eql::Eql, &kql::Kql];
 
 /// The front-end that runs `rule`, if any.
 pub fn frontend_for(rule: &Rule) -> Option<&'static dyn Frontend> {
