@@ -63,13 +63,24 @@ pub enum RulesCommand {
     },
 }
 
-pub(crate) fn load_rules(paths: &[PathBuf]) -> RuleBook {
-    RuleBook::load(paths)
+/// The rule book of `paths` (none: the built-in pack); `None`, after
+/// saying why, when a path the user named gave nothing to run (missing,
+/// not a regular file, a folder without rules, a file that does not
+/// parse): a usage error, not an empty result.
+pub(crate) fn load_rules(paths: &[PathBuf]) -> Option<RuleBook> {
+    let book = RuleBook::load(paths);
+    let unusable = quarry_detect::unusable_paths(paths, &book.skipped);
+    for s in &unusable {
+        eprintln!("quarry: --rules {}: {}", s.path.display(), s.reason);
+    }
+    unusable.is_empty().then_some(book)
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
     let RulesCommand::List { rules } = cmd;
-    let book = load_rules(&rules);
+    let Some(book) = load_rules(&rules) else {
+        return Ok(crate::exit::USAGE);
+    };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in &book.rules {
         let r = &r.rule;
@@ -123,7 +134,9 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
 }
 
 pub fn run(args: HuntArgs) -> std::io::Result<u8> {
-    let mut book = load_rules(&args.rules);
+    let Some(mut book) = load_rules(&args.rules) else {
+        return Ok(crate::exit::USAGE);
+    };
     if let Some(min) = &args.severity {
         book.retain_severity(min);
     }

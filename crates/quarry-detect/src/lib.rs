@@ -26,5 +26,5 @@ pub mod threshold;
 
 pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
 pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
-pub use load::load;
+pub use load::{load, unusable_paths};
 pub use new_terms::History;

@@ -24,21 +24,25 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
         let s = input.to_string_lossy();
         if input.is_dir() {
             let before = files.len();
-            walk(input, &mut files, &mut problems);
+            walk_files(input, |_| true, &mut files, &mut problems);
             if files.len() == before {
                 problems.push(problem(input, "", "folder holds no files"));
             }
         } else if input.is_file() {
             files.push(input.clone());
+        } else if input.exists() {
+            problems.push(problem(input, "", NOT_REGULAR));
         } else if s.contains(['*', '?', '[']) {
             match glob::glob(&s) {
                 Ok(paths) => {
                     let before = files.len();
                     for p in paths.flatten() {
                         if p.is_dir() {
-                            walk(&p, &mut files, &mut problems);
-                        } else {
+                            walk_files(&p, |_| true, &mut files, &mut problems);
+                        } else if p.is_file() {
                             files.push(p);
+                        } else {
+                            problems.push(problem(&p, "", NOT_REGULAR));
                         }
                     }
                     if files.len() == before {
@@ -54,20 +58,44 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
     (files, problems)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(e) => {
-            problems.push(problem(dir, "", &format!("cannot list folder: {e}")));
-            return;
-        }
-    };
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, files, problems);
-        } else if p.is_file() {
-            files.push(p);
+/// Why a FIFO, socket or device is not read: reading one can block forever
+/// or never end.
+const NOT_REGULAR: &str = "not a regular file or folder (FIFO, socket or device): skipped";
+
+/// The regular files under `dir` that `wanted` accepts, sorted by path,
+/// symbolic links followed. The one folder walk of quarry (evidence and
+/// rule folders alike): a link that loops back to a folder above it is
+/// reported and not followed again, so no file is read twice through it;
+/// FIFOs, sockets and devices are reported and skipped, never opened.
+pub fn walk_files(
+    dir: &Path,
+    wanted: impl Fn(&Path) -> bool,
+    files: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.file_type().is_file() => {
+                if wanted(e.path()) {
+                    files.push(e.into_path());
+                }
+            }
+            Ok(e) => problems.push(problem(e.path(), "", NOT_REGULAR)),
+            Err(e) => {
+                let at = e.path().unwrap_or(dir).to_path_buf();
+                let why = match (e.loop_ancestor(), e.io_error()) {
+                    (Some(a), _) => {
+                        format!("symbolic link loops back to {}: not followed", a.display())
+                    }
+                    (None, Some(io)) => format!("cannot list folder: {io}"),
+                    (None, None) => e.to_string(),
+                };
+                problems.push(problem(&at, "", &why));
+            }
         }
     }
 }
@@ -326,4 +354,43 @@ fn read_member<T: Send>(
         Err(e) => return s.unreadable(name, format!("cannot read archive member: {e}")),
     };
     read_stream(name, Box::new(reader), &magic, s, sink);
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use super::*;
+
+    /// A symbolic link looping back up is reported and each file found once;
+    /// a FIFO is reported, never opened (opening one blocks until a writer
+    /// comes).
+    #[test]
+    #[cfg(unix)]
+    fn loops_and_fifos_are_reported_not_followed_or_opened() {
+        let dir = std::env::temp_dir().join(format!("quarry-read-walk-{}", std::process::id()));
+        let sub = dir.join("a");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("events.json"), "{}\n").unwrap();
+        std::os::unix::fs::symlink(&dir, sub.join("up")).unwrap();
+        let fifo = sub.join("pipe.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let (files, problems) = discover(std::slice::from_ref(&dir));
+        assert_eq!(files, [sub.join("events.json")]);
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(text.iter().any(|p| p.contains("loops back")), "{text:?}");
+        if made.is_ok_and(|s| s.success()) {
+            assert!(
+                text.iter()
+                    .any(|p| p.contains("pipe.json") && p.contains("FIFO")),
+                "{text:?}"
+            );
+            // named directly, or matched by a glob: reported, not opened
+            let (files, problems) = discover(std::slice::from_ref(&fifo));
+            assert!(files.is_empty() && problems[0].message.contains("FIFO"));
+            let glob = PathBuf::from(format!("{}/pipe.*", sub.display()));
+            let (files, problems) = discover(&[glob]);
+            assert!(files.is_empty(), "{files:?}");
+            assert!(problems.iter().any(|p| p.message.contains("FIFO")));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -13,7 +13,7 @@ mod json_stream;
 mod plain_json;
 mod projected;
 
-pub use input::discover;
+pub use input::{discover, walk_files};
 pub use projected::Projection;
 
 use quarry_event::Event;
