@@ -28,6 +28,9 @@ pub fn truthy(c: &C, ev: &Event) -> bool {
 }
 
 pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
+    if f.kind == FieldKind::AnyText {
+        return any_text(ev);
+    }
     let v = match ev.get_id(f.id) {
         None => return V::Null,
         Some(quarry_event::Value::Null) => return f.null_value.clone().unwrap_or(V::Null),
@@ -37,6 +40,27 @@ pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
         return as_date(v, &f.date_formats);
     }
     v
+}
+
+/// Every string value of the event, as one multi-valued field (the
+/// pseudo-field [`crate::compile::ANY_TEXT`]).
+fn any_text(ev: &Event) -> V<'_> {
+    fn push<'a>(v: &'a quarry_event::Value, out: &mut Vec<V<'a>>) {
+        match v {
+            quarry_event::Value::Str(s) => out.push(V::Str(Cow::Borrowed(s.as_str()))),
+            quarry_event::Value::Array(items) => items.iter().for_each(|x| push(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, v) in ev.fields_by_id() {
+        push(v, &mut out);
+    }
+    match out.len() {
+        0 => V::Null,
+        1 => out.pop().unwrap_or(V::Null),
+        _ => V::Many(out),
+    }
 }
 
 fn as_date<'a>(v: V<'a>, formats: &[String]) -> V<'a> {
@@ -545,6 +569,17 @@ fn call<'a>(func: Func, ci: bool, args: &'a [C], ev: &'a Event) -> V<'a> {
                 Func::EndsWith => s.ends_with(sub.as_ref()),
                 _ => !s.is_empty() && !sub.is_empty() && s.contains(sub.as_ref()),
             })
+        }
+        Func::FieldEquals => {
+            let (a, b) = (arg(0), arg(1));
+            if a.is_null() || b.is_null() {
+                return V::Null;
+            }
+            V::Bool(
+                a.each()
+                    .iter()
+                    .any(|x| b.each().iter().any(|y| equal(x, y, ci))),
+            )
         }
         Func::IndexOf => {
             let (Some(s), Some(sub)) = (text(arg(0)), text(arg(1))) else {
