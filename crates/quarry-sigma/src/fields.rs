@@ -1,0 +1,198 @@
+//! Field names: a Sigma field as the path quarry stores it, per target.
+//!
+//! - Windows: the log's own names. System fields are `winlog.*`
+//!   (`EventID`, `Channel`, `Provider_Name`, `Computer`); everything else
+//!   is `winlog.event_data.<Name>`. Security 4688 read by a
+//!   `process_creation` rule takes Sysmon's names through pySigma's
+//!   windows-audit table (`Image` → `NewProcessName`, `ParentImage` →
+//!   `ParentProcessName`, `LogonId` → `SubjectLogonId`) plus Hayabusa's
+//!   `User` → `SubjectUserName`; a Sysmon field 4688 lacks (`Hashes`,
+//!   `OriginalFileName`, `ParentCommandLine`, …) drops the 4688 target.
+//! - ECS: the correspondence of pySigma's `ecs_windows` pipeline (the
+//!   Elastic backends'), per category; a field with none drops the ECS
+//!   target.
+
+use crate::logsource::{EcsTarget, Target, WindowsTarget};
+
+/// The quarry path of a Sigma field for a target, or why the target cannot
+/// have it.
+pub fn map(target: &Target, field: &str) -> Result<String, String> {
+    match target {
+        Target::Windows(w) => windows(w, field),
+        Target::Ecs(e) => ecs(e, field),
+    }
+}
+
+/// Sysmon 1 fields with no Security 4688 counterpart.
+const SYSMON_ONLY_4688: &[&str] = &[
+    "RuleName",
+    "UtcTime",
+    "ProcessGuid",
+    "ProcessId",
+    "FileVersion",
+    "Description",
+    "Product",
+    "Company",
+    "OriginalFileName",
+    "CurrentDirectory",
+    "LogonGuid",
+    "TerminalSessionId",
+    "IntegrityLevel",
+    "Hashes",
+    "Imphash",
+    "md5",
+    "sha1",
+    "sha256",
+    "ParentProcessGuid",
+    "ParentProcessId",
+    "ParentCommandLine",
+    "ParentUser",
+];
+
+fn windows(w: &WindowsTarget, field: &str) -> Result<String, String> {
+    let system = match field {
+        "EventID" => Some("winlog.event_id"),
+        "Channel" => Some("winlog.channel"),
+        "Provider_Name" => Some("winlog.provider_name"),
+        "Computer" | "ComputerName" => Some("winlog.computer_name"),
+        "EventRecordID" => Some("winlog.record_id"),
+        _ => None,
+    };
+    if let Some(p) = system {
+        return Ok(p.to_string());
+    }
+    if field.contains('.') {
+        // already a path (rare in Windows rules): taken as written
+        return Ok(field.to_string());
+    }
+    let name = if w.security_4688 {
+        if SYSMON_ONLY_4688.contains(&field) {
+            return Err(format!("Security 4688 has no `{field}`"));
+        }
+        match field {
+            "Image" => "NewProcessName",
+            "ParentImage" => "ParentProcessName",
+            "LogonId" => "SubjectLogonId",
+            "User" => "SubjectUserName",
+            other => other,
+        }
+    } else {
+        field
+    };
+    Ok(format!("winlog.event_data.{name}"))
+}
+
+fn ecs(e: &EcsTarget, field: &str) -> Result<String, String> {
+    let cat = e.sigma_category.as_str();
+    let process = |f: &str| -> Option<&'static str> {
+        Some(match f {
+            "Image" => "process.executable",
+            "ProcessId" => "process.pid",
+            "ProcessGuid" => "process.entity_id",
+            "User" => "user.name",
+            _ => return None,
+        })
+    };
+    let by_category: Option<&'static str> = match cat {
+        "process_creation" | "process_termination" => match field {
+            "CommandLine" => Some("process.command_line"),
+            "ParentImage" => Some("process.parent.executable"),
+            "ParentCommandLine" => Some("process.parent.command_line"),
+            "ParentProcessId" => Some("process.parent.pid"),
+            "ParentProcessGuid" => Some("process.parent.entity_id"),
+            "OriginalFileName" => Some("process.pe.original_file_name"),
+            "Description" => Some("process.pe.description"),
+            "Product" => Some("process.pe.product"),
+            "Company" => Some("process.pe.company"),
+            "FileVersion" => Some("process.pe.file_version"),
+            "Imphash" => Some("process.pe.imphash"),
+            "CurrentDirectory" => Some("process.working_directory"),
+            "md5" => Some("process.hash.md5"),
+            "sha1" => Some("process.hash.sha1"),
+            "sha256" => Some("process.hash.sha256"),
+            f => process(f),
+        },
+        "network_connection" => match field {
+            "DestinationIp" => Some("destination.ip"),
+            "DestinationPort" => Some("destination.port"),
+            "DestinationHostname" => Some("destination.domain"),
+            "SourceIp" => Some("source.ip"),
+            "SourcePort" => Some("source.port"),
+            "SourceHostname" => Some("source.domain"),
+            "Protocol" => Some("network.transport"),
+            f => process(f),
+        },
+        "dns_query" | "dns" => match field {
+            "QueryName" | "query" => Some("dns.question.name"),
+            f => process(f),
+        },
+        "file_event" | "file_change" | "file_delete" => match field {
+            "TargetFilename" => Some("file.path"),
+            f => process(f),
+        },
+        "registry_set" | "registry_add" | "registry_delete" | "registry_event" => match field {
+            "TargetObject" => Some("registry.path"),
+            "Details" => Some("registry.data.strings"),
+            f => process(f),
+        },
+        "image_load" | "driver_load" => match field {
+            "ImageLoaded" => Some("file.path"),
+            "Signed" => Some("file.code_signature.signed"),
+            "SignatureStatus" => Some("file.code_signature.status"),
+            "Signature" => Some("file.code_signature.subject_name"),
+            "OriginalFileName" => Some("file.pe.original_file_name"),
+            "Description" => Some("file.pe.description"),
+            "Product" => Some("file.pe.product"),
+            "Company" => Some("file.pe.company"),
+            "Imphash" => Some("file.pe.imphash"),
+            f => process(f),
+        },
+        _ => None,
+    };
+    match by_category {
+        Some(p) => Ok(p.to_string()),
+        // an ECS path written in the rule is taken as is
+        None if field.contains('.') => Ok(field.to_string()),
+        None => Err(format!("no ECS field for `{field}` in {cat}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logsource::targets;
+    use crate::rule::LogSource;
+
+    #[test]
+    fn per_target_names() {
+        let t = targets(&LogSource {
+            product: Some("windows".into()),
+            category: Some("process_creation".into()),
+            service: None,
+        })
+        .expect("targets");
+        let m = |i: usize, f: &str| map(&t[i], f);
+        assert_eq!(m(0, "Image").as_deref(), Ok("winlog.event_data.Image"));
+        assert_eq!(m(0, "EventID").as_deref(), Ok("winlog.event_id"));
+        assert_eq!(
+            m(1, "Image").as_deref(),
+            Ok("winlog.event_data.NewProcessName")
+        );
+        assert_eq!(
+            m(1, "ParentImage").as_deref(),
+            Ok("winlog.event_data.ParentProcessName")
+        );
+        assert_eq!(
+            m(1, "CommandLine").as_deref(),
+            Ok("winlog.event_data.CommandLine")
+        );
+        assert!(m(1, "OriginalFileName").is_err());
+        assert_eq!(m(2, "Image").as_deref(), Ok("process.executable"));
+        assert_eq!(
+            m(2, "OriginalFileName").as_deref(),
+            Ok("process.pe.original_file_name")
+        );
+        assert!(m(2, "Hashes").is_err());
+        assert_eq!(m(0, "Provider_Name").as_deref(), Ok("winlog.provider_name"));
+    }
+}

@@ -1,0 +1,223 @@
+//! Sigma rules (specification 2.x) for quarry: YAML → [`rule::SigmaRule`]
+//! → the shared compiled form [`quarry_eql::Query`], through the same
+//! [`quarry_eql::compile_statement`] EQL uses, so a Sigma rule gets the
+//! same evaluation, literal index, alerts and exceptions.
+//!
+//! [`rule`] parses the YAML (modifiers checked there), [`condition`] the
+//! condition, [`modifiers`] turns values and modifiers into patterns,
+//! [`logsource`] maps the log source onto targets (Windows channels and
+//! event ids; ECS categories for every other source), [`fields`] maps
+//! field names per target, and [`lower`] builds one event query that is
+//! the OR of one branch per target.
+//!
+//! ```
+//! let text = r#"
+//! title: dns.exe child
+//! level: high
+//! logsource: {product: windows, category: process_creation}
+//! detection:
+//!     selection:
+//!         ParentImage|endswith: '\dns.exe'
+//!     condition: selection
+//! "#;
+//! let rules = quarry_sigma::load_str(std::path::Path::new("r.yml"), text);
+//! let rule = rules.into_iter().next().unwrap().unwrap();
+//! let compiled = quarry_sigma::compile(&rule).unwrap();
+//! let mut ev = quarry_event::Event::default();
+//! ev.set("winlog.channel", "Security");
+//! ev.set("winlog.event_id", "4688");
+//! ev.set("event.category", vec!["process"]);
+//! ev.set("winlog.event_data.ParentProcessName", r"C:\Windows\System32\DNS.EXE");
+//! assert!(compiled.query.matches(&ev));
+//! assert_eq!(rule.severity(), "high");
+//! ```
+//!
+//! Keywords (field-less values) are searched for, case-insensitively and
+//! as substrings unless they carry modifiers, in every string value of
+//! the event (the `winlog.*`, `winlog.event_data.*` and ECS fields alike).
+
+pub mod condition;
+pub mod error;
+pub mod fields;
+pub mod logsource;
+pub mod lower;
+pub mod modifiers;
+pub mod rule;
+
+pub use error::{ErrorKind, SigmaError};
+pub use rule::SigmaRule;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// How rules are loaded and compiled.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// `expand` placeholders (`%name%` → values); see [`load_placeholders`].
+    pub placeholders: HashMap<String, Vec<String>>,
+    /// Load `deprecated` and `unsupported` rules too.
+    pub include_retired: bool,
+}
+
+/// A compiled rule: the query, the targets it reads, and the targets it
+/// had to leave out with the reason (`quarry rules list` shows them).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub query: quarry_eql::Query,
+    /// `sysmon 1`, `Security 4688`, `ecs process/start`, …
+    pub targets: Vec<String>,
+    /// (target, reason) for each target left out.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Parses the rules of one file (each YAML document one rule; an error per
+/// document that is not a valid rule).
+pub fn load_str(path: &Path, text: &str) -> Vec<Result<SigmaRule, SigmaError>> {
+    rule::parse_file(path, text)
+}
+
+/// Reads a file of rules (see [`load_str`]).
+pub fn load_file(path: &Path) -> Vec<Result<SigmaRule, SigmaError>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => load_str(path, &t),
+        Err(e) => vec![Err(SigmaError::new(
+            ErrorKind::Syntax,
+            format!("cannot read: {e}"),
+        )
+        .at(path, 0, 0))],
+    }
+}
+
+/// Loads every `.yml`/`.yaml` file under the paths (files or folders,
+/// walked in name order). Retired rules (`deprecated`, `unsupported`) are
+/// left out as [`ErrorKind::Status`] errors. Rules that fail are reported
+/// and the others loaded.
+pub fn load_dir(paths: &[PathBuf]) -> (Vec<SigmaRule>, Vec<SigmaError>) {
+    load_dir_with(paths, &Config::default())
+}
+
+pub fn load_dir_with(paths: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<SigmaError>) {
+    let mut rules = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    errors.push(
+                        SigmaError::new(ErrorKind::Syntax, format!("cannot read: {e}")).at(
+                            e.path().unwrap_or(p),
+                            0,
+                            0,
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let yaml = path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("yml") || x.eq_ignore_ascii_case("yaml"));
+            if !entry.file_type().is_file() || !yaml {
+                continue;
+            }
+            for r in load_file(path) {
+                match r {
+                    Ok(r) if r.is_retired() && !cfg.include_retired => errors.push(
+                        SigmaError::new(
+                            ErrorKind::Status,
+                            format!(
+                                "status {}: skipped by default",
+                                r.status.as_deref().unwrap_or_default()
+                            ),
+                        )
+                        .at(path, r.line, 0),
+                    ),
+                    Ok(r) => rules.push(r),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+    }
+    (rules, errors)
+}
+
+/// Compiles a rule with the default [`Config`].
+pub fn compile(rule: &SigmaRule) -> Result<Compiled, SigmaError> {
+    compile_with(rule, &Config::default())
+}
+
+pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaError> {
+    let det = match &rule.body {
+        rule::RuleBody::Detection(d) => d,
+        rule::RuleBody::Correlation(c) => {
+            return Err(SigmaError::new(
+                ErrorKind::Correlation,
+                format!(
+                    "correlation ({} over {}): not yet evaluated",
+                    c.kind,
+                    c.rules.join(", ")
+                ),
+            )
+            .at(&rule.path, rule.line, 0));
+        }
+    };
+    let targets = logsource::targets(&rule.logsource)
+        .map_err(|m| SigmaError::new(ErrorKind::Logsource, m).at(&rule.path, rule.line, 0))?;
+    let lowered = lower::lower(rule, det, &targets, cfg)?;
+    let st = quarry_eql::ast::Statement {
+        body: quarry_eql::ast::Body::Event(quarry_eql::ast::EventQuery {
+            category: lowered.category,
+            condition: lowered.condition,
+        }),
+        pipes: Vec::new(),
+    };
+    let query =
+        quarry_eql::compile_statement(&st, "", &quarry_eql::Options::default()).map_err(|e| {
+            SigmaError::new(ErrorKind::Compile, e.to_string()).at(&rule.path, rule.line, 0)
+        })?;
+    Ok(Compiled {
+        query,
+        targets: lowered.targets,
+        skipped: lowered.skipped,
+    })
+}
+
+/// Reads `expand` placeholders from a YAML map of name → value or list of
+/// values (pySigma's placeholder file shape):
+///
+/// ```yaml
+/// Workstations: [WS1, WS2]
+/// known_cdcs:
+///   - DC1
+/// ```
+pub fn load_placeholders(path: &Path) -> Result<HashMap<String, Vec<String>>, SigmaError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SigmaError::new(ErrorKind::Syntax, format!("cannot read: {e}")).at(path, 0, 0)
+    })?;
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+        let (l, c) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        SigmaError::new(ErrorKind::Syntax, e.to_string()).at(path, l, c)
+    })?;
+    let serde_yaml::Value::Mapping(m) = v else {
+        return Err(
+            SigmaError::new(ErrorKind::Syntax, "placeholders must be a map").at(path, 1, 1),
+        );
+    };
+    let scalar = |v: &serde_yaml::Value| match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut out = HashMap::new();
+    for (k, v) in &m {
+        let Some(k) = scalar(k) else { continue };
+        let vals = match v {
+            serde_yaml::Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
+            other => scalar(other).into_iter().collect(),
+        };
+        out.insert(k, vals);
+    }
+    Ok(out)
+}

@@ -1,0 +1,615 @@
+//! Lowering: a Sigma detection → one `quarry_eql::ast` event query,
+//! `(windows branch) or … or (ecs branch)`, one branch per target of the
+//! log source. Each branch leads with its cheapest, most selective test
+//! (event id, then channel; `winlog.channel == null` for ECS) so events of
+//! other logs are rejected at once. A target whose field table lacks a
+//! field the rule needs is dropped with the reason.
+
+use crate::condition::{self, Cond, Quant};
+use crate::error::{ErrorKind, SigmaError};
+use crate::logsource::{Target, WindowsTarget};
+use crate::modifiers::{self, Compare, Pattern, Tok, Values};
+use crate::rule::{Detection, FieldTest, Selection, SigmaRule};
+use crate::{Config, fields};
+use quarry_eql::ast::{CmpOp, Expr, MatchOp};
+
+/// A detection with its modifiers applied (target-independent).
+enum Sel {
+    All(Vec<Test>),
+    Any(Vec<Sel>),
+}
+
+struct Test {
+    field: Option<String>,
+    values: Values,
+    /// A keyword with no modifier: matched as a substring.
+    bare_keyword: bool,
+}
+
+/// The lowered query and what was left out.
+pub struct Lowered {
+    pub condition: Expr,
+    pub category: Option<String>,
+    pub targets: Vec<String>,
+    pub skipped: Vec<(String, String)>,
+}
+
+pub fn lower(
+    rule: &SigmaRule,
+    det: &Detection,
+    targets: &[Target],
+    cfg: &Config,
+) -> Result<Lowered, SigmaError> {
+    let at = |e: SigmaError, line: usize, col: usize| e.at(&rule.path, line, col);
+    // the condition: parsed, each name checked against the selections
+    let mut conds = Vec::new();
+    for c in &det.conditions {
+        let col0 = det.condition_column;
+        let parsed = condition::parse(c).map_err(|e| {
+            let kind = if e.aggregation {
+                ErrorKind::Aggregation
+            } else {
+                ErrorKind::Condition
+            };
+            at(
+                SigmaError::new(kind, format!("{} (in `{c}`)", e.message)),
+                det.condition_line,
+                if col0 > 0 { col0 + e.offset } else { 0 },
+            )
+        })?;
+        check_names(&parsed, det).map_err(|(msg, off)| {
+            at(
+                SigmaError::new(ErrorKind::Condition, msg),
+                det.condition_line,
+                if col0 > 0 { col0 + off } else { 0 },
+            )
+        })?;
+        conds.push(parsed);
+    }
+    // the values, through their modifiers
+    let mut sels = Vec::new();
+    for (name, s) in &det.selections {
+        sels.push((
+            name.as_str(),
+            prepare(s, cfg).map_err(|(e, line)| at(e, line, 0))?,
+        ));
+    }
+
+    let mut branches = Vec::new();
+    let mut names = Vec::new();
+    let mut skipped = Vec::new();
+    let mut categories = Vec::new();
+    for t in targets {
+        let lw = |f: &str| fields::map(t, f);
+        let body = conds
+            .iter()
+            .map(|c| cond_expr(c, &sels, &lw))
+            .collect::<Result<Vec<_>, _>>();
+        match body {
+            Ok(parts) => {
+                let detection = or_all(parts);
+                branches.push(and_all(
+                    selector(t)
+                        .into_iter()
+                        .chain(std::iter::once(detection))
+                        .collect(),
+                ));
+                names.push(t.describe());
+                categories.push(match t {
+                    Target::Windows(w) => w.ecs_category,
+                    Target::Ecs(e) => Some(e.category),
+                });
+            }
+            Err(reason) => skipped.push((t.describe(), reason)),
+        }
+    }
+    if branches.is_empty() {
+        let why = skipped
+            .iter()
+            .map(|(t, r)| format!("{t}: {r}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(at(
+            SigmaError::new(
+                ErrorKind::Field,
+                format!("no target can evaluate the rule ({why})"),
+            ),
+            rule.line,
+            0,
+        ));
+    }
+    // one EQL category for the query when every branch's events have it:
+    // the hunt indexes rules by category
+    let category = match categories.first() {
+        Some(Some(c)) if categories.iter().all(|x| x == &Some(*c)) => Some(c.to_string()),
+        _ => None,
+    };
+    Ok(Lowered {
+        condition: or_all(branches),
+        category,
+        targets: names,
+        skipped,
+    })
+}
+
+fn matching<'a>(pattern: Option<&str>, det: &'a Detection) -> Vec<&'a str> {
+    det.selections
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| match pattern {
+            Some(p) => condition::name_matches(p, n),
+            // `them`: every selection but those named with a leading `_`
+            None => !n.starts_with('_'),
+        })
+        .collect()
+}
+
+fn check_names(c: &Cond, det: &Detection) -> Result<(), (String, usize)> {
+    match c {
+        Cond::Ref { name, offset } => {
+            if det.selections.iter().any(|(n, _)| n == name) {
+                Ok(())
+            } else {
+                Err((
+                    format!("the condition names `{name}`, which is not a selection"),
+                    *offset,
+                ))
+            }
+        }
+        Cond::Not(x) => check_names(x, det),
+        Cond::And(xs) | Cond::Or(xs) => xs.iter().try_for_each(|x| check_names(x, det)),
+        Cond::Of {
+            pattern, offset, ..
+        } => {
+            if matching(pattern.as_deref(), det).is_empty() {
+                Err((
+                    format!(
+                        "`of {}` matches no selection",
+                        pattern.as_deref().unwrap_or("them")
+                    ),
+                    *offset,
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+fn prepare(s: &Selection, cfg: &Config) -> Result<Sel, (SigmaError, usize)> {
+    Ok(match s {
+        Selection::All(tests) => Sel::All(
+            tests
+                .iter()
+                .map(|t| prepare_test(t, cfg))
+                .collect::<Result<_, _>>()?,
+        ),
+        Selection::Any(xs) => Sel::Any(
+            xs.iter()
+                .map(|x| prepare(x, cfg))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn prepare_test(t: &FieldTest, cfg: &Config) -> Result<Test, (SigmaError, usize)> {
+    let values =
+        modifiers::apply(&t.modifiers, &t.values, &cfg.placeholders).map_err(|(kind, msg)| {
+            let what = t.field.as_deref().unwrap_or("keywords");
+            (SigmaError::new(kind, format!("{what}: {msg}")), t.line)
+        })?;
+    Ok(Test {
+        field: t.field.clone(),
+        values,
+        bare_keyword: t.field.is_none() && t.modifiers.is_empty(),
+    })
+}
+
+fn cond_expr(
+    c: &Cond,
+    sels: &[(&str, Sel)],
+    map: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Expr, String> {
+    let sel = |name: &str| -> Result<Expr, String> {
+        match sels.iter().find(|(n, _)| *n == name) {
+            Some((_, s)) => sel_expr(s, map),
+            None => Err(format!("no selection `{name}`")),
+        }
+    };
+    Ok(match c {
+        Cond::Ref { name, .. } => sel(name)?,
+        Cond::Not(x) => Expr::Not(Box::new(cond_expr(x, sels, map)?)),
+        Cond::And(xs) => and_all(
+            xs.iter()
+                .map(|x| cond_expr(x, sels, map))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Or(xs) => or_all(
+            xs.iter()
+                .map(|x| cond_expr(x, sels, map))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Of { quant, pattern, .. } => {
+            let names: Vec<&str> = sels
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| match pattern {
+                    Some(p) => condition::name_matches(p, n),
+                    None => !n.starts_with('_'),
+                })
+                .collect();
+            let parts = names
+                .iter()
+                .map(|n| sel(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            match quant {
+                Quant::All => and_all(parts),
+                Quant::AtLeast(n) if *n <= 1 => or_all(parts),
+                Quant::AtLeast(n) if *n > parts.len() => Expr::Bool(false),
+                Quant::AtLeast(n) => {
+                    // at least n of k: any n-combination all true
+                    let mut alts = Vec::new();
+                    combinations(parts.len(), *n, &mut Vec::new(), 0, &mut |idx| {
+                        alts.push(and_all(idx.iter().map(|&i| parts[i].clone()).collect()));
+                    });
+                    or_all(alts)
+                }
+            }
+        }
+    })
+}
+
+fn combinations(
+    k: usize,
+    n: usize,
+    cur: &mut Vec<usize>,
+    from: usize,
+    f: &mut dyn FnMut(&[usize]),
+) {
+    if cur.len() == n {
+        f(cur);
+        return;
+    }
+    for i in from..k {
+        cur.push(i);
+        combinations(k, n, cur, i + 1, f);
+        cur.pop();
+    }
+}
+
+fn sel_expr(s: &Sel, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+    Ok(match s {
+        Sel::All(tests) => and_all(
+            tests
+                .iter()
+                .map(|t| test_expr(t, map))
+                .collect::<Result<_, _>>()?,
+        ),
+        Sel::Any(xs) => or_all(
+            xs.iter()
+                .map(|x| sel_expr(x, map))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn field(path: &str) -> Expr {
+    Expr::Field {
+        path: path.to_string(),
+        optional: false,
+        pos: 0,
+    }
+}
+
+fn test_expr(t: &Test, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+    let path = match &t.field {
+        Some(f) => map(f)?,
+        None => quarry_eql::compile::ANY_TEXT.to_string(),
+    };
+    let mut per_value = Vec::new();
+    for alts in &t.values.each {
+        let mut pats = Vec::new();
+        for p in alts {
+            let p = match p {
+                // a bare keyword is searched for in the text
+                Pattern::Text { toks, cased } if t.bare_keyword => {
+                    let mut w = toks.clone();
+                    if w.first() != Some(&Tok::Star) {
+                        w.insert(0, Tok::Star);
+                    }
+                    if w.last() != Some(&Tok::Star) {
+                        w.push(Tok::Star);
+                    }
+                    Pattern::Text {
+                        toks: w,
+                        cased: *cased,
+                    }
+                }
+                other => other.clone(),
+            };
+            pats.push(p);
+        }
+        per_value.push(pats);
+    }
+    if t.values.all {
+        let parts = per_value
+            .iter()
+            .map(|alts| patterns_expr(&path, alts, map))
+            .collect::<Result<_, _>>()?;
+        Ok(and_all(parts))
+    } else {
+        let flat: Vec<Pattern> = per_value.into_iter().flatten().collect();
+        patterns_expr(&path, &flat, map)
+    }
+}
+
+/// Any of the patterns, on one field: wildcard strings share one match
+/// (one glob set), the rest are tests of their own.
+fn patterns_expr(
+    path: &str,
+    pats: &[Pattern],
+    map: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Expr, String> {
+    let mut globs_ci = Vec::new();
+    let mut globs_cs = Vec::new();
+    let mut others = Vec::new();
+    for p in pats {
+        match p {
+            Pattern::Text { toks, cased } => {
+                let literal_wild = toks
+                    .iter()
+                    .any(|t| matches!(t, Tok::Char('*') | Tok::Char('?')));
+                if literal_wild {
+                    // a glob cannot hold a literal `*` or `?`: an anchored regex can
+                    others.push(Expr::Match {
+                        op: MatchOp::Search {
+                            insensitive: !cased,
+                            multi_line: false,
+                            dot_all: true,
+                        },
+                        lhs: Box::new(field(path)),
+                        rhs: vec![Expr::Str(anchored_regex(toks))],
+                        negated: false,
+                        pos: 0,
+                    });
+                } else {
+                    let g: String = toks
+                        .iter()
+                        .map(|t| match t {
+                            Tok::Char(c) => *c,
+                            Tok::Star => '*',
+                            Tok::One => '?',
+                        })
+                        .collect();
+                    if *cased {
+                        globs_cs.push(Expr::Str(g));
+                    } else {
+                        globs_ci.push(Expr::Str(g));
+                    }
+                }
+            }
+            Pattern::Regex {
+                pattern,
+                insensitive,
+                multi_line,
+                dot_all,
+            } => others.push(Expr::Match {
+                op: MatchOp::Search {
+                    insensitive: *insensitive,
+                    multi_line: *multi_line,
+                    dot_all: *dot_all,
+                },
+                lhs: Box::new(field(path)),
+                rhs: vec![Expr::Str(pattern.clone())],
+                negated: false,
+                pos: 0,
+            }),
+            Pattern::Cidr(c) => others.push(Expr::Call {
+                name: "cidrMatch".into(),
+                insensitive: false,
+                args: vec![field(path), Expr::Str(c.clone())],
+                pos: 0,
+            }),
+            Pattern::Compare(op, n) => {
+                let op = match op {
+                    Compare::Gt => CmpOp::Gt,
+                    Compare::Gte => CmpOp::Ge,
+                    Compare::Lt => CmpOp::Lt,
+                    Compare::Lte => CmpOp::Le,
+                };
+                let num = if n.fract() == 0.0 && n.abs() < 9e15 {
+                    Expr::Int(*n as i64)
+                } else {
+                    Expr::Float(*n)
+                };
+                others.push(Expr::Cmp(op, Box::new(field(path)), Box::new(num)));
+            }
+            Pattern::Null => others.push(Expr::Or(
+                Box::new(Expr::Cmp(
+                    CmpOp::Eq,
+                    Box::new(field(path)),
+                    Box::new(Expr::Null),
+                )),
+                Box::new(Expr::Match {
+                    op: MatchOp::Colon,
+                    lhs: Box::new(field(path)),
+                    rhs: vec![Expr::Str(String::new())],
+                    negated: false,
+                    pos: 0,
+                }),
+            )),
+            Pattern::Exists(b) => others.push(Expr::Cmp(
+                if *b { CmpOp::Ne } else { CmpOp::Eq },
+                Box::new(field(path)),
+                Box::new(Expr::Null),
+            )),
+            Pattern::FieldRef(other) => {
+                let o = map(other)?;
+                others.push(Expr::Call {
+                    name: "fieldEquals".into(),
+                    insensitive: true,
+                    args: vec![field(path), field(&o)],
+                    pos: 0,
+                });
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    if !globs_ci.is_empty() {
+        parts.push(Expr::Match {
+            op: MatchOp::Colon,
+            lhs: Box::new(field(path)),
+            rhs: globs_ci,
+            negated: false,
+            pos: 0,
+        });
+    }
+    if !globs_cs.is_empty() {
+        parts.push(Expr::Match {
+            op: MatchOp::Like { insensitive: false },
+            lhs: Box::new(field(path)),
+            rhs: globs_cs,
+            negated: false,
+            pos: 0,
+        });
+    }
+    parts.extend(others);
+    Ok(or_all(parts))
+}
+
+/// A wildcard string as an anchored regex (`*` → `.*`, `?` → `.`).
+fn anchored_regex(toks: &[Tok]) -> String {
+    let mut s = String::from("^");
+    for t in toks {
+        match t {
+            Tok::Char(c) => {
+                let mut b = [0u8; 4];
+                s.push_str(&regex::escape(c.encode_utf8(&mut b)));
+            }
+            Tok::Star => s.push_str(".*"),
+            Tok::One => s.push('.'),
+        }
+    }
+    s.push('$');
+    s
+}
+
+/// The event selection of a target, cheapest test first.
+fn selector(t: &Target) -> Vec<Expr> {
+    let mut out = Vec::new();
+    match t {
+        Target::Windows(w) => windows_selector(w, &mut out),
+        Target::Ecs(e) => {
+            out.push(Expr::Cmp(
+                CmpOp::Eq,
+                Box::new(field("winlog.channel")),
+                Box::new(Expr::Null),
+            ));
+            out.push(Expr::Match {
+                op: MatchOp::In { insensitive: false },
+                lhs: Box::new(field("event.category")),
+                rhs: vec![Expr::Str(e.category.to_string())],
+                negated: false,
+                pos: 0,
+            });
+            if !e.types.is_empty() {
+                out.push(Expr::Match {
+                    op: MatchOp::In { insensitive: false },
+                    lhs: Box::new(field("event.type")),
+                    rhs: e.types.iter().map(|t| Expr::Str(t.to_string())).collect(),
+                    negated: false,
+                    pos: 0,
+                });
+            }
+            if let Some(r) = e.requires {
+                out.push(Expr::Cmp(
+                    CmpOp::Ne,
+                    Box::new(field(r)),
+                    Box::new(Expr::Null),
+                ));
+            }
+            if let Some(os) = e.os {
+                // leave out events known to be of another OS; an event with
+                // no host.os.type stays in
+                let others: Vec<Expr> = ["windows", "linux", "macos"]
+                    .into_iter()
+                    .filter(|o| *o != os)
+                    .map(|o| Expr::Str(o.to_string()))
+                    .collect();
+                out.push(Expr::Match {
+                    op: MatchOp::In { insensitive: true },
+                    lhs: Box::new(field("host.os.type")),
+                    rhs: others,
+                    negated: true,
+                    pos: 0,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn windows_selector(w: &WindowsTarget, out: &mut Vec<Expr>) {
+    if !w.event_ids.is_empty() {
+        out.push(Expr::Match {
+            op: MatchOp::In { insensitive: false },
+            lhs: Box::new(field("winlog.event_id")),
+            rhs: w
+                .event_ids
+                .iter()
+                .map(|i| Expr::Str(i.to_string()))
+                .collect(),
+            negated: false,
+            pos: 0,
+        });
+    }
+    let wild = w.channels.iter().any(|c| c.contains('*'));
+    out.push(Expr::Match {
+        op: if wild {
+            MatchOp::Colon
+        } else {
+            MatchOp::In { insensitive: true }
+        },
+        lhs: Box::new(field("winlog.channel")),
+        rhs: w
+            .channels
+            .iter()
+            .map(|c| Expr::Str(c.to_string()))
+            .collect(),
+        negated: false,
+        pos: 0,
+    });
+    if let Some((f, vals)) = w.extra {
+        out.push(Expr::Match {
+            op: MatchOp::Colon,
+            lhs: Box::new(field(&format!("winlog.event_data.{f}"))),
+            rhs: vals.iter().map(|v| Expr::Str(v.to_string())).collect(),
+            negated: false,
+            pos: 0,
+        });
+    }
+}
+
+fn and_all(mut xs: Vec<Expr>) -> Expr {
+    match xs.len() {
+        0 => Expr::Bool(true),
+        1 => xs.remove(0),
+        _ => {
+            let first = xs.remove(0);
+            xs.into_iter()
+                .fold(first, |acc, x| Expr::And(Box::new(acc), Box::new(x)))
+        }
+    }
+}
+
+fn or_all(mut xs: Vec<Expr>) -> Expr {
+    match xs.len() {
+        0 => Expr::Bool(false),
+        1 => xs.remove(0),
+        _ => {
+            let first = xs.remove(0);
+            xs.into_iter()
+                .fold(first, |acc, x| Expr::Or(Box::new(acc), Box::new(x)))
+        }
+    }
+}
