@@ -1,0 +1,288 @@
+//! SigmaHQ's repository (`../shared/rules/sigma`): every rule folder
+//! loaded and compiled, failures counted by reason; and every regression
+//! test (an EVTX on which a named rule must fire) run through quarry's
+//! reader and the compiled rule.
+
+use quarry_sigma::{ErrorKind, SigmaError, SigmaRule};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn shared() -> PathBuf {
+    std::env::var_os("QUARRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
+}
+
+fn sigma() -> PathBuf {
+    shared().join("rules/sigma")
+}
+
+const FOLDERS: &[&str] = &[
+    "rules",
+    "rules-threat-hunting",
+    "rules-emerging-threats",
+    "rules-compliance",
+    "rules-dfir",
+    "rules-placeholder",
+];
+
+/// The modifiers issue 13 requires: no rule may fail on one of them.
+const REQUIRED_MODIFIERS: &[&str] = &[
+    "contains",
+    "startswith",
+    "endswith",
+    "all",
+    "re",
+    "i",
+    "m",
+    "s",
+    "base64",
+    "base64offset",
+    "utf16le",
+    "utf16be",
+    "wide",
+    "utf16",
+    "windash",
+    "cidr",
+    "exists",
+    "fieldref",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "cased",
+    "expand",
+];
+
+/// A short reason for counting: the error kind plus the message up to
+/// its first quote or colon detail.
+fn reason(e: &SigmaError) -> String {
+    let m = &e.message;
+    let short = match e.kind {
+        ErrorKind::Logsource | ErrorKind::Field | ErrorKind::Placeholder => {
+            m.split(['(', ';']).next().unwrap_or(m).trim().to_string()
+        }
+        _ => m.chars().take(70).collect(),
+    };
+    format!("{}: {short}", e.kind.as_str())
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn every_sigmahq_rule_loads_and_compiles() {
+    let started = Instant::now();
+    let mut all_rules = 0;
+    let mut compiled_total = 0;
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut modifier_failures = Vec::new();
+    let mut skipped_targets: BTreeMap<String, usize> = BTreeMap::new();
+    for folder in FOLDERS {
+        let (rules, errors) = quarry_sigma::load_dir(&[sigma().join(folder)]);
+        let mut compiled = 0;
+        let mut failed = errors.len();
+        for e in &errors {
+            *reasons.entry(reason(e)).or_default() += 1;
+            if e.kind == ErrorKind::Modifier {
+                modifier_failures.push(e.to_string());
+            }
+        }
+        for r in &rules {
+            match quarry_sigma::compile(r) {
+                Ok(c) => {
+                    compiled += 1;
+                    for (t, why) in &c.skipped {
+                        *skipped_targets.entry(format!("{t}: {}", why)).or_default() += 1;
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    *reasons.entry(reason(&e)).or_default() += 1;
+                    let required = REQUIRED_MODIFIERS
+                        .iter()
+                        .any(|m| e.message.contains(&format!("`{m}`")));
+                    if e.kind == ErrorKind::Modifier || (e.kind == ErrorKind::Value && required) {
+                        modifier_failures.push(e.to_string());
+                    }
+                }
+            }
+        }
+        all_rules += rules.len() + errors.len();
+        compiled_total += compiled;
+        println!(
+            "{folder}: {} documents, {} loaded, {compiled} compiled, {failed} not",
+            rules.len() + errors.len(),
+            rules.len()
+        );
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "all folders: {all_rules} documents, {compiled_total} compiled, load+compile {elapsed:?}"
+    );
+    println!("not loaded/compiled, by reason:");
+    for (r, n) in &reasons {
+        println!("  {n:5}  {r}");
+    }
+    let mut sk: Vec<_> = skipped_targets.into_iter().collect();
+    sk.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("targets left out of compiled rules (top 15):");
+    for (r, n) in sk.iter().take(15) {
+        println!("  {n:5}  {r}");
+    }
+    assert!(
+        modifier_failures.is_empty(),
+        "rules failing on a modifier:\n{}",
+        modifier_failures.join("\n")
+    );
+    // every Windows rule of the main folder compiles but for documented reasons
+    assert!(compiled_total > 3000, "only {compiled_total} compiled");
+}
+
+/// The regression tests: `info.yml` names the rule (by id) and its EVTX.
+struct Case {
+    dir: PathBuf,
+    rule_id: String,
+    evtx: PathBuf,
+}
+
+fn cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    for e in walk(&sigma().join("regression_data")) {
+        if e.file_name().and_then(|n| n.to_str()) != Some("info.yml") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&e) else {
+            continue;
+        };
+        let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+            continue;
+        };
+        let id = v["rule_metadata"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let dir = e.parent().map(Path::to_path_buf).unwrap_or_default();
+        let tests = v["regression_tests_info"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        for t in tests {
+            if t["type"].as_str() != Some("evtx") {
+                continue;
+            }
+            let Some(p) = t["path"].as_str() else {
+                continue;
+            };
+            let name = Path::new(p)
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            out.push(Case {
+                dir: dir.clone(),
+                rule_id: id.clone(),
+                evtx: dir.join(name),
+            });
+        }
+    }
+    out
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return out;
+    };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            out.extend(walk(&e));
+        } else {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// Regression tests that may not fire, each with its reason (see the
+/// printed list).
+const ALLOWED_MISSES: usize = 0;
+
+#[test]
+#[ignore = "needs ../shared"]
+fn every_regression_test_fires_its_rule() {
+    let cfg = quarry_sigma::Config {
+        include_retired: true,
+        ..Default::default()
+    };
+    let mut by_id: BTreeMap<String, SigmaRule> = BTreeMap::new();
+    for folder in FOLDERS {
+        let (rules, _) = quarry_sigma::load_dir_with(&[sigma().join(folder)], &cfg);
+        for r in rules {
+            if let Some(id) = r.id.clone() {
+                by_id.insert(id, r);
+            }
+        }
+    }
+    let cases = cases();
+    assert!(cases.len() > 100, "found {} regression tests", cases.len());
+    let mut misses = Vec::new();
+    for c in &cases {
+        let Some(rule) = by_id.get(&c.rule_id) else {
+            misses.push(format!("{}: rule {} not found", c.dir.display(), c.rule_id));
+            continue;
+        };
+        let compiled = match quarry_sigma::compile_with(rule, &cfg) {
+            Ok(q) => q,
+            Err(e) => {
+                misses.push(format!("{}: does not compile: {e}", rule.title));
+                continue;
+            }
+        };
+        let (events, summary) = quarry_read::scan(std::slice::from_ref(&c.evtx), Some);
+        if events.is_empty() {
+            misses.push(format!(
+                "{}: no events read from {} ({:?})",
+                rule.title,
+                c.evtx.display(),
+                summary.problems
+            ));
+            continue;
+        }
+        if !events.iter().any(|e| compiled.query.matches(e)) {
+            let ids: Vec<String> = events
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "{}/{}",
+                        e.get_str("winlog.channel").unwrap_or("-"),
+                        e.get_str("winlog.event_id").unwrap_or("-")
+                    )
+                })
+                .collect();
+            misses.push(format!(
+                "{} ({}): {} events ({}), none matches; targets {:?}, skipped {:?}",
+                rule.title,
+                rule.path.display(),
+                events.len(),
+                ids.join(" "),
+                compiled.targets,
+                compiled.skipped
+            ));
+        }
+    }
+    println!(
+        "regression: {} of {} fired",
+        cases.len() - misses.len(),
+        cases.len()
+    );
+    for m in &misses {
+        println!("  MISS {m}");
+    }
+    assert!(
+        misses.len() <= ALLOWED_MISSES,
+        "{} regression tests did not fire",
+        misses.len()
+    );
+}
