@@ -79,7 +79,26 @@ fn windows(w: &WindowsTarget, field: &str) -> Result<String, String> {
     } else {
         field
     };
+    if w.spaced_names {
+        return Ok(format!("winlog.event_data.{}", spaced(name)));
+    }
     Ok(format!("winlog.event_data.{name}"))
+}
+
+/// `ThreatName` → `Threat Name`, `ThreatID` → `Threat ID`: a space before
+/// an upper-case letter that follows a lower-case one (how Defender's
+/// event data names read; Hayabusa and Chainsaw match them the same way).
+fn spaced(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_ascii_lowercase();
+        out.push(c);
+    }
+    out
 }
 
 fn ecs(e: &EcsTarget, field: &str) -> Result<String, String> {
@@ -194,5 +213,21 @@ mod tests {
         );
         assert!(m(2, "Hashes").is_err());
         assert_eq!(m(0, "Provider_Name").as_deref(), Ok("winlog.provider_name"));
+        let d = targets(&LogSource {
+            product: Some("windows".into()),
+            category: None,
+            service: Some("windefend".into()),
+        })
+        .expect("targets");
+        assert_eq!(
+            map(&d[0], "ThreatName").as_deref(),
+            Ok("winlog.event_data.Threat Name")
+        );
+        assert_eq!(
+            map(&d[0], "ThreatID").as_deref(),
+            Ok("winlog.event_data.Threat ID")
+        );
+        assert_eq!(map(&d[0], "Path").as_deref(), Ok("winlog.event_data.Path"));
+        assert_eq!(map(&d[0], "EventID").as_deref(), Ok("winlog.event_id"));
     }
 }

@@ -97,7 +97,7 @@ pub fn load_dir(paths: &[PathBuf]) -> (Vec<SigmaRule>, Vec<SigmaError>) {
 }
 
 pub fn load_dir_with(paths: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<SigmaError>) {
-    let mut rules = Vec::new();
+    let mut files = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
         for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
@@ -114,32 +114,64 @@ pub fn load_dir_with(paths: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<Si
                     continue;
                 }
             };
-            let path = entry.path();
-            let yaml = path
+            let yaml = entry
+                .path()
                 .extension()
                 .is_some_and(|x| x.eq_ignore_ascii_case("yml") || x.eq_ignore_ascii_case("yaml"));
-            if !entry.file_type().is_file() || !yaml {
-                continue;
+            if entry.file_type().is_file() && yaml {
+                files.push(entry.into_path());
             }
-            for r in load_file(path) {
-                match r {
-                    Ok(r) if r.is_retired() && !cfg.include_retired => errors.push(
-                        SigmaError::new(
-                            ErrorKind::Status,
-                            format!(
-                                "status {}: skipped by default",
-                                r.status.as_deref().unwrap_or_default()
-                            ),
-                        )
-                        .at(path, r.line, 0),
-                    ),
-                    Ok(r) => rules.push(r),
-                    Err(e) => errors.push(e),
-                }
+        }
+    }
+    // YAML parsing is most of the time: files are parsed on every core,
+    // results kept in file order
+    let parsed = parallel_map(&files, |f| load_file(f));
+    let mut rules = Vec::new();
+    for (path, results) in files.iter().zip(parsed) {
+        for r in results {
+            match r {
+                Ok(r) if r.is_retired() && !cfg.include_retired => errors.push(
+                    SigmaError::new(
+                        ErrorKind::Status,
+                        format!(
+                            "status {}: skipped by default",
+                            r.status.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .at(path, r.line, 0),
+                ),
+                Ok(r) => rules.push(r),
+                Err(e) => errors.push(e),
             }
         }
     }
     (rules, errors)
+}
+
+/// Maps `f` over `items` on every available core, in order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len().max(1));
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// Compiles rules on every core (see [`compile_with`]), in order.
+pub fn compile_all(rules: &[SigmaRule], cfg: &Config) -> Vec<Result<Compiled, SigmaError>> {
+    parallel_map(rules, |r| compile_with(r, cfg))
 }
 
 /// Compiles a rule with the default [`Config`].

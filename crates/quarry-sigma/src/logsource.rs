@@ -35,6 +35,9 @@ pub struct WindowsTarget {
     /// The `event.category` quarry's Windows mapping gives these events,
     /// when it is certain.
     pub ecs_category: Option<&'static str>,
+    /// The log names its event data with spaces (`Threat Name`) where
+    /// Sigma writes them without (`ThreatName`): Defender's channel.
+    pub spaced_names: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +88,7 @@ fn sysmon(ids: &[&'static str], cat: Option<&'static str>) -> WindowsTarget {
         security_4688: false,
         extra: None,
         ecs_category: cat,
+        spaced_names: false,
     }
 }
 
@@ -95,6 +99,7 @@ fn channel(ch: &'static str, ids: &[&'static str]) -> WindowsTarget {
         security_4688: false,
         extra: None,
         ecs_category: None,
+        spaced_names: false,
     }
 }
 
@@ -287,6 +292,7 @@ pub fn targets(ls: &LogSource) -> Result<Vec<Target>, String> {
                 security_4688: false,
                 extra: None,
                 ecs_category: None,
+                spaced_names: s == "windefend",
             })]),
             None => Err(format!("unknown Windows service `{s}`")),
         },

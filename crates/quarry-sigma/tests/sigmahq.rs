@@ -87,8 +87,9 @@ fn every_sigmahq_rule_loads_and_compiles() {
                 modifier_failures.push(e.to_string());
             }
         }
-        for r in &rules {
-            match quarry_sigma::compile(r) {
+        let cfg = quarry_sigma::Config::default();
+        for (r, c) in rules.iter().zip(quarry_sigma::compile_all(&rules, &cfg)) {
+            match c {
                 Ok(c) => {
                     compiled += 1;
                     for (t, why) in &c.skipped {
@@ -116,6 +117,19 @@ fn every_sigmahq_rule_loads_and_compiles() {
         );
     }
     let elapsed = started.elapsed();
+    let t = Instant::now();
+    let (rules, _) =
+        quarry_sigma::load_dir(&FOLDERS.iter().map(|f| sigma().join(f)).collect::<Vec<_>>());
+    let load = t.elapsed();
+    let t = Instant::now();
+    let n = quarry_sigma::compile_all(&rules, &Default::default())
+        .iter()
+        .filter(|c| c.is_ok())
+        .count();
+    println!(
+        "again: load {load:?}, compile {:?} ({n} rules)",
+        t.elapsed()
+    );
     println!(
         "all folders: {all_rules} documents, {compiled_total} compiled, load+compile {elapsed:?}"
     );
