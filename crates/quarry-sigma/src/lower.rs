@@ -613,3 +613,215 @@ fn or_all(mut xs: Vec<Expr>) -> Expr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Compiled, ErrorKind, SigmaError};
+    use quarry_event::Event;
+    use std::path::Path;
+
+    fn rule(logsource: &str, detection: &str) -> Result<Compiled, SigmaError> {
+        let text = format!("title: t\nlogsource: {logsource}\ndetection:\n{detection}\n");
+        let r = crate::load_str(Path::new("t.yml"), &text)
+            .pop()
+            .expect("a document")?;
+        crate::compile(&r)
+    }
+
+    fn proc_rule(detection: &str) -> Compiled {
+        rule("{product: windows, category: process_creation}", detection).expect("compiles")
+    }
+
+    fn sysmon1(fields: &[(&str, &str)]) -> Event {
+        let mut e = Event::default();
+        e.set("winlog.channel", "Microsoft-Windows-Sysmon/Operational");
+        e.set("winlog.event_id", "1");
+        e.set("event.category", vec!["process"]);
+        for (k, v) in fields {
+            e.set(&format!("winlog.event_data.{k}"), *v);
+        }
+        e
+    }
+
+    #[test]
+    fn one_rule_three_sources() {
+        let c = proc_rule(
+            "    sel:\n        ParentImage|endswith: '\\dns.exe'\n        CommandLine|contains: 'whoami'\n    condition: sel",
+        );
+        assert_eq!(
+            c.targets,
+            ["sysmon 1", "Security 4688", "ecs process/start"]
+        );
+        assert!(c.query.matches(&sysmon1(&[
+            ("ParentImage", r"C:\Windows\System32\dns.exe"),
+            ("CommandLine", "cmd /c WHOAMI"),
+        ])));
+        // Security 4688 with its own names
+        let mut s = Event::default();
+        s.set("winlog.channel", "Security");
+        s.set("winlog.event_id", "4688");
+        s.set("event.category", vec!["process"]);
+        s.set(
+            "winlog.event_data.ParentProcessName",
+            r"C:\Windows\System32\dns.exe",
+        );
+        s.set("winlog.event_data.CommandLine", "whoami");
+        assert!(c.query.matches(&s));
+        // the Sysmon names on a 4688 do not count, nor a 4688 on Sysmon's channel
+        let mut wrong = sysmon1(&[
+            ("ParentImage", r"C:\Windows\System32\dns.exe"),
+            ("CommandLine", "whoami"),
+        ]);
+        wrong.set("winlog.event_id", "4688");
+        assert!(!c.query.matches(&wrong));
+        // ECS (FDR, Defend, …): not Windows-native, and not another OS
+        let mut ecs = Event::default();
+        ecs.set("event.category", vec!["process"]);
+        ecs.set("event.type", vec!["start"]);
+        ecs.set("process.parent.executable", r"C:\Windows\System32\dns.exe");
+        ecs.set("process.command_line", "whoami /all");
+        assert!(c.query.matches(&ecs));
+        ecs.set("host.os.type", "linux");
+        assert!(!c.query.matches(&ecs));
+        ecs.set("host.os.type", "windows");
+        ecs.set("winlog.channel", "Security");
+        assert!(!c.query.matches(&ecs));
+        assert_eq!(c.query.category(), Some("process"));
+    }
+
+    #[test]
+    fn targets_drop_out_for_fields_they_lack() {
+        let c = proc_rule("    sel:\n        OriginalFileName: 'x.exe'\n    condition: sel");
+        assert_eq!(c.targets, ["sysmon 1", "ecs process/start"]);
+        assert_eq!(c.skipped[0].0, "Security 4688");
+        let c = proc_rule("    sel:\n        IntegrityLevel: 'High'\n    condition: sel");
+        assert_eq!(c.targets, ["sysmon 1"]);
+        let e = rule(
+            "{product: linux, category: process_creation}",
+            "    sel:\n        IntegrityLevel: 'High'\n    condition: sel",
+        )
+        .expect_err("no target");
+        assert_eq!(e.kind, ErrorKind::Field);
+    }
+
+    #[test]
+    fn values_and_modifiers() {
+        let m = |det: &str, fields: &[(&str, &str)]| proc_rule(det).query.matches(&sysmon1(fields));
+        // null: missing or empty
+        let null = "    sel:\n        Image: 'a'\n        User: null\n    condition: sel";
+        assert!(m(null, &[("Image", "A")]));
+        assert!(m(null, &[("Image", "a"), ("User", "")]));
+        assert!(!m(null, &[("Image", "a"), ("User", "x")]));
+        // escaped wildcards are literal, `?` one character
+        let esc = "    sel:\n        CommandLine: 'a\\*b?'\n    condition: sel";
+        assert!(m(esc, &[("CommandLine", "A*bc")]));
+        assert!(!m(esc, &[("CommandLine", "axbc")]));
+        // all: every value; default: any
+        let all = "    sel:\n        CommandLine|contains|all: ['a', 'b']\n    condition: sel";
+        assert!(m(all, &[("CommandLine", "xaxbx")]));
+        assert!(!m(all, &[("CommandLine", "xax")]));
+        // cased
+        let cased = "    sel:\n        CommandLine|cased: 'Ab'\n    condition: sel";
+        assert!(m(cased, &[("CommandLine", "Ab")]));
+        assert!(!m(cased, &[("CommandLine", "ab")]));
+        // re: unanchored, case-sensitive unless i
+        let re = "    sel:\n        CommandLine|re: 'b.d'\n    condition: sel";
+        assert!(m(re, &[("CommandLine", "abcde")]));
+        assert!(!m(re, &[("CommandLine", "aBcDe")]));
+        let rei = "    sel:\n        CommandLine|re|i: 'b.d'\n    condition: sel";
+        assert!(m(rei, &[("CommandLine", "aBcDe")]));
+        // windash
+        let wd = "    sel:\n        CommandLine|contains|windash: ' -enc '\n    condition: sel";
+        assert!(m(wd, &[("CommandLine", "powershell /enc AAA")]));
+        assert!(m(wd, &[("CommandLine", "powershell \u{2013}enc AAA")]));
+        assert!(!m(wd, &[("CommandLine", "powershell enc AAA")]));
+        // base64offset
+        let b64 =
+            "    sel:\n        CommandLine|base64offset|contains: 'http://'\n    condition: sel";
+        assert!(m(b64, &[("CommandLine", "x aHR0cDovL y")]));
+        // numbers and comparisons on the log's strings
+        let gt = "    sel:\n        TerminalSessionId|gt: 1\n    condition: sel";
+        assert!(m(gt, &[("TerminalSessionId", "2")]));
+        assert!(!m(gt, &[("TerminalSessionId", "1")]));
+        // exists
+        let ex = "    sel:\n        Image|exists: true\n    condition: sel";
+        assert!(m(ex, &[("Image", "x")]));
+        assert!(!m(ex, &[("User", "x")]));
+        // fieldref
+        let fr = "    sel:\n        Image|fieldref: ParentImage\n    condition: sel";
+        assert!(m(
+            fr,
+            &[("Image", "C:\\a.exe"), ("ParentImage", "c:\\A.exe")]
+        ));
+        assert!(!m(
+            fr,
+            &[("Image", "C:\\a.exe"), ("ParentImage", "C:\\b.exe")]
+        ));
+    }
+
+    #[test]
+    fn cidr_keywords_and_quantifiers() {
+        let net = rule(
+            "{product: windows, category: network_connection}",
+            "    sel:\n        DestinationIp|cidr: '10.0.0.0/8'\n    condition: sel",
+        )
+        .expect("compiles");
+        let mut e = Event::default();
+        e.set("winlog.channel", "Microsoft-Windows-Sysmon/Operational");
+        e.set("winlog.event_id", "3");
+        // quarry's Windows mapping gives Sysmon 3 this category, and the
+        // query leads with it (the hunt indexes rules by category)
+        e.set("event.category", vec!["network"]);
+        e.set("winlog.event_data.DestinationIp", "10.1.2.3");
+        assert!(net.query.matches(&e));
+        e.set("winlog.event_data.DestinationIp", "11.1.2.3");
+        assert!(!net.query.matches(&e));
+        // keywords: substrings of any string field
+        let kw = rule(
+            "{product: windows, service: system}",
+            "    keywords:\n        - 'mimikatz'\n    condition: keywords",
+        )
+        .expect("compiles");
+        let mut s = Event::default();
+        s.set("winlog.channel", "System");
+        s.set("winlog.event_data.ImagePath", "c:\\x\\MIMIKATZ.exe");
+        assert!(kw.query.matches(&s));
+        s.set("winlog.event_data.ImagePath", "c:\\x\\y.exe");
+        assert!(!kw.query.matches(&s));
+        // N of, all of, them, not
+        let det = "    sel_a:\n        Image: 'a'\n    sel_b:\n        User: 'b'\n    sel_c:\n        CommandLine: 'c'\n";
+        let q = |cond: &str| proc_rule(&format!("{det}    condition: {cond}")).query;
+        let two = sysmon1(&[("Image", "a"), ("User", "b")]);
+        assert!(q("2 of sel_*").matches(&two));
+        assert!(!q("3 of them").matches(&two));
+        assert!(q("1 of them").matches(&two));
+        assert!(!q("all of sel_*").matches(&two));
+        assert!(q("all of sel_* or sel_a").matches(&two));
+        assert!(q("sel_a and not sel_c").matches(&two));
+        assert!(!q("sel_a and not 1 of sel_b*").matches(&two));
+    }
+
+    #[test]
+    fn condition_errors_point_at_the_name() {
+        let e = rule(
+            "{product: windows, category: process_creation}",
+            "    sel:\n        Image: 'a'\n    condition: sel and not filter",
+        )
+        .expect_err("missing selection");
+        assert_eq!(e.kind, ErrorKind::Condition);
+        assert_eq!((e.line, e.column), (6, 28));
+        assert!(e.message.contains("`filter`"), "{e}");
+        let e = rule(
+            "{product: windows, category: process_creation}",
+            "    sel:\n        Image: 'a'\n    condition: 1 of filter_*",
+        )
+        .expect_err("pattern matches nothing");
+        assert_eq!(e.kind, ErrorKind::Condition);
+        let e = rule(
+            "{product: windows, category: process_creation}",
+            "    sel:\n        Image: 'a'\n    condition: sel | count() > 5",
+        )
+        .expect_err("aggregation");
+        assert_eq!(e.kind, ErrorKind::Aggregation);
+    }
+}
