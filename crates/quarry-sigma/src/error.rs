@@ -42,6 +42,8 @@ pub enum ErrorKind {
     Aggregation,
     /// The compiled form rejected the lowered query.
     Compile,
+    /// A meta filter that names no loaded rule (or compiled on its own).
+    Filter,
 }
 
 impl ErrorKind {
@@ -58,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Correlation => "correlation",
             ErrorKind::Aggregation => "aggregation",
             ErrorKind::Compile => "compile",
+            ErrorKind::Filter => "filter",
         }
     }
 }

@@ -145,6 +145,52 @@ pub fn load_dir_with(paths: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<Si
             }
         }
     }
+    let (rules, ferrs) = apply_filters(rules);
+    errors.extend(ferrs);
+    (rules, errors)
+}
+
+/// Attaches every meta filter (a `filter:` document) to the rules it
+/// names, by id or name, and returns the rules without the filters; a
+/// filter naming no loaded rule is an error (it would silently do
+/// nothing).
+pub fn apply_filters(all: Vec<SigmaRule>) -> (Vec<SigmaRule>, Vec<SigmaError>) {
+    let (filters, mut rules): (Vec<SigmaRule>, Vec<SigmaRule>) = all
+        .into_iter()
+        .partition(|r| matches!(r.body, rule::RuleBody::Filter { .. }));
+    let mut errors = Vec::new();
+    for f in filters {
+        let rule::RuleBody::Filter {
+            rules: names,
+            detection,
+        } = &f.body
+        else {
+            continue;
+        };
+        let mut used = false;
+        for r in rules.iter_mut() {
+            let named = names
+                .iter()
+                .any(|n| Some(n) == r.id.as_ref() || Some(n) == r.name.as_ref());
+            if let (true, rule::RuleBody::Detection(d)) = (named, &mut r.body) {
+                d.filters.push((f.path.clone(), detection.clone()));
+                used = true;
+            }
+        }
+        if !used {
+            errors.push(
+                SigmaError::new(
+                    ErrorKind::Filter,
+                    format!(
+                        "filter `{}` names no loaded rule ({})",
+                        f.title,
+                        names.join(", ")
+                    ),
+                )
+                .at(&f.path, f.line, 0),
+            );
+        }
+    }
     (rules, errors)
 }
 
@@ -182,6 +228,16 @@ pub fn compile(rule: &SigmaRule) -> Result<Compiled, SigmaError> {
 pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaError> {
     let det = match &rule.body {
         rule::RuleBody::Detection(d) => d,
+        rule::RuleBody::Filter { rules, .. } => {
+            return Err(SigmaError::new(
+                ErrorKind::Filter,
+                format!(
+                    "a filter (of {}) is not a rule: it applies to the rules it names",
+                    rules.join(", ")
+                ),
+            )
+            .at(&rule.path, rule.line, 0));
+        }
         rule::RuleBody::Correlation(c) => {
             return Err(SigmaError::new(
                 ErrorKind::Correlation,

@@ -34,13 +34,19 @@ pub struct Lowered {
     pub skipped: Vec<(String, String)>,
 }
 
-pub fn lower(
-    rule: &SigmaRule,
-    det: &Detection,
-    targets: &[Target],
+/// A detection ready to lower for any target: conditions parsed and
+/// checked, values through their modifiers.
+struct Prepared<'a> {
+    conds: Vec<Cond>,
+    sels: Vec<(&'a str, Sel)>,
+}
+
+fn prepare_detection<'a>(
+    path: &std::path::Path,
+    det: &'a Detection,
     cfg: &Config,
-) -> Result<Lowered, SigmaError> {
-    let at = |e: SigmaError, line: usize, col: usize| e.at(&rule.path, line, col);
+) -> Result<Prepared<'a>, SigmaError> {
+    let at = |e: SigmaError, line: usize, col: usize| e.at(path, line, col);
     // the condition: parsed, each name checked against the selections
     let mut conds = Vec::new();
     for c in &det.conditions {
@@ -74,6 +80,35 @@ pub fn lower(
             prepare(s, cfg).map_err(|(e, line)| at(e, line, 0))?,
         ));
     }
+    Ok(Prepared { conds, sels })
+}
+
+impl Prepared<'_> {
+    /// The detection for one target (its conditions: any of them).
+    fn expr(&self, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+        let parts = self
+            .conds
+            .iter()
+            .map(|c| cond_expr(c, &self.sels, map))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(or_all(parts))
+    }
+}
+
+pub fn lower(
+    rule: &SigmaRule,
+    det: &Detection,
+    targets: &[Target],
+    cfg: &Config,
+) -> Result<Lowered, SigmaError> {
+    let at = |e: SigmaError, line: usize, col: usize| e.at(&rule.path, line, col);
+    let main = prepare_detection(&rule.path, det, cfg)?;
+    // meta filters that name the rule: each condition must hold too
+    let filters = det
+        .filters
+        .iter()
+        .map(|(p, d)| prepare_detection(p, d, cfg))
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut branches = Vec::new();
     let mut names = Vec::new();
@@ -81,19 +116,13 @@ pub fn lower(
     let mut categories = Vec::new();
     for t in targets {
         let lw = |f: &str| fields::map(t, f);
-        let body = conds
-            .iter()
-            .map(|c| cond_expr(c, &sels, &lw))
+        let body = std::iter::once(&main)
+            .chain(&filters)
+            .map(|p| p.expr(&lw))
             .collect::<Result<Vec<_>, _>>();
         match body {
             Ok(parts) => {
-                let detection = or_all(parts);
-                branches.push(and_all(
-                    selector(t)
-                        .into_iter()
-                        .chain(std::iter::once(detection))
-                        .collect(),
-                ));
+                branches.push(and_all(selector(t).into_iter().chain(parts).collect()));
                 names.push(t.describe());
                 categories.push(match t {
                     Target::Windows(w) => w.ecs_category,
@@ -799,6 +828,25 @@ mod tests {
         assert!(q("all of sel_* or sel_a").matches(&two));
         assert!(q("sel_a and not sel_c").matches(&two));
         assert!(!q("sel_a and not 1 of sel_b*").matches(&two));
+    }
+
+    #[test]
+    fn meta_filters_narrow_the_rules_they_name() {
+        let text = "title: r\nid: r1\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '\\cmd.exe'\n    condition: sel\n---\ntitle: f\nlogsource: {product: windows, category: process_creation}\nfilter:\n    rules: [r1]\n    dc:\n        Computer|startswith: 'DC'\n    condition: not dc\n---\ntitle: orphan\nlogsource: {product: windows}\nfilter:\n    rules: [nope]\n    x:\n        A: b\n    condition: not x\n";
+        let loaded: Vec<_> = crate::load_str(Path::new("t.yml"), text)
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .expect("loads");
+        let (rules, errors) = crate::apply_filters(loaded);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].kind, ErrorKind::Filter);
+        let q = crate::compile(&rules[0]).expect("compiles").query;
+        let mut e = sysmon1(&[("Image", r"C:\Windows\System32\cmd.exe")]);
+        e.set("winlog.computer_name", "WS01");
+        assert!(q.matches(&e));
+        e.set("winlog.computer_name", "DC01");
+        assert!(!q.matches(&e));
     }
 
     #[test]

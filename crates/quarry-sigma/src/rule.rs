@@ -42,6 +42,12 @@ pub struct LogSource {
 pub enum RuleBody {
     Detection(Detection),
     Correlation(Correlation),
+    /// A meta filter: its detection narrows the rules it names.
+    Filter {
+        /// The rules it applies to, by id or name.
+        rules: Vec<String>,
+        detection: Detection,
+    },
 }
 
 /// `detection:`: named selections and the condition over them.
@@ -57,6 +63,10 @@ pub struct Detection {
     pub condition_line: usize,
     pub condition_column: usize,
     pub timeframe: Option<String>,
+    /// Meta filters (spec 2.x `filter:` documents) applied to this rule:
+    /// the file each came from and its detection, whose condition must
+    /// hold as well. Attached by [`crate::apply_filters`].
+    pub filters: Vec<(PathBuf, Detection)>,
 }
 
 /// A selection: a map is the AND of its field tests; a list is the OR of
@@ -319,6 +329,17 @@ impl Doc<'_> {
         };
         let body = if let Some(c) = get(m, "correlation") {
             RuleBody::Correlation(self.correlation(c)?)
+        } else if let Some(f) = get(m, "filter") {
+            let Y::Mapping(fm) = f else {
+                return Err(err(ErrorKind::Syntax, "`filter` must be a map"));
+            };
+            let rules = str_list(get(fm, "rules"));
+            let mut rest = fm.clone();
+            rest.remove("rules");
+            RuleBody::Filter {
+                rules,
+                detection: self.detection_in(&rest, "filter")?,
+            }
         } else {
             match get(m, "detection") {
                 Some(Y::Mapping(d)) => RuleBody::Detection(self.detection(d)?),
@@ -351,7 +372,12 @@ impl Doc<'_> {
     }
 
     fn detection(&self, d: &serde_yaml::Mapping) -> Result<Detection, SigmaError> {
-        let det_line = self.line_of("detection", self.start);
+        self.detection_in(d, "detection")
+    }
+
+    /// A detection map under `key` (`detection`, or a filter's `filter`).
+    fn detection_in(&self, d: &serde_yaml::Mapping, key: &str) -> Result<Detection, SigmaError> {
+        let det_line = self.line_of(key, self.start);
         let mut selections = Vec::new();
         let mut conditions = Vec::new();
         let mut timeframe = None;
@@ -394,6 +420,7 @@ impl Doc<'_> {
             condition_line,
             condition_column,
             timeframe,
+            filters: Vec::new(),
         })
     }
 
