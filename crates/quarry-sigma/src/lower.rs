@@ -308,18 +308,50 @@ fn combinations(
 
 fn sel_expr(s: &Sel, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
     Ok(match s {
-        Sel::All(tests) => and_all(
-            tests
-                .iter()
-                .map(|t| test_expr(t, map))
-                .collect::<Result<_, _>>()?,
-        ),
+        Sel::All(tests) => {
+            // cheapest tests first: a map is an AND, so order is free, and
+            // an exact or prefix test rejects most events before a
+            // substring scan or a regex runs
+            let mut order: Vec<&Test> = tests.iter().collect();
+            order.sort_by_key(|t| cost(t));
+            and_all(
+                order
+                    .into_iter()
+                    .map(|t| test_expr(t, map))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         Sel::Any(xs) => or_all(
             xs.iter()
                 .map(|x| sel_expr(x, map))
                 .collect::<Result<_, _>>()?,
         ),
     })
+}
+
+/// A rough cost of evaluating a test: exact and prefix matches (0),
+/// suffixes (1), substrings and field references (2), regexes (3),
+/// keywords, which read every field (4).
+fn cost(t: &Test) -> u8 {
+    if t.field.is_none() {
+        return 4;
+    }
+    t.values
+        .each
+        .iter()
+        .flatten()
+        .map(|p| match p {
+            Pattern::Text { toks, .. } => match (toks.first(), toks.last()) {
+                (Some(Tok::Star), Some(Tok::Star)) => 2,
+                (Some(Tok::Star), _) => 1,
+                _ => 0,
+            },
+            Pattern::Regex { .. } => 3,
+            Pattern::FieldRef(_) => 2,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn field(path: &str) -> Expr {
