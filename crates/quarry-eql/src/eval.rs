@@ -347,6 +347,10 @@ pub struct Glob {
     star: bool,
     min_len: usize,
     literal: bool,
+    /// The pattern (lower-cased when case-insensitive) holds a non-ASCII
+    /// character, which no ASCII string (nor its lower-case form) has:
+    /// such strings are rejected without folding them.
+    needs_non_ascii: bool,
 }
 
 impl Glob {
@@ -363,6 +367,7 @@ impl Glob {
         };
         let star = bytes.contains(&b'*');
         Glob {
+            needs_non_ascii: !pat.iter().all(char::is_ascii),
             ascii: p.is_ascii(),
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
             literal: !star && !bytes.contains(&b'?'),
@@ -389,6 +394,9 @@ impl Glob {
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        if self.needs_non_ascii && s.is_ascii() {
+            return false;
+        }
         if self.ascii && s.is_ascii() {
             // `?` is one character, which is one byte of an ASCII string
             let n = s.len();
@@ -726,6 +734,11 @@ mod tests {
         );
         assert!(!Glob::new("a*", false).matches("Abc"));
         assert!(Glob::new("ÄB*", true).matches("äbc"));
+        // a non-ASCII pattern never matches an ASCII string, except through
+        // case folding onto ASCII (the Kelvin sign folds to `k`)
+        assert!(!Glob::new("*\u{1F600}*", true).matches("cmd.exe /c x"));
+        assert!(Glob::new("*\u{1F600}*", true).matches("cmd \u{1F600}"));
+        assert!(Glob::new("\u{212A}*", true).matches("kelvin"));
         assert!(Glob::new("*", true).matches(""));
         assert!(Glob::new("dns.exe", true).matches("DNS.exe"));
         assert!(!Glob::new("dns.exe", false).matches("DNS.exe"));
