@@ -13,6 +13,137 @@
 //!   target.
 
 use crate::logsource::{EcsTarget, Target, WindowsTarget};
+use crate::modifiers::{Pattern, Tok};
+
+/// Fields whose values a target writes differently from the log Sigma
+/// rules are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    /// Security 4688's `MandatoryLabel` holds the integrity level's SID
+    /// (`S-1-16-12288`) where Sysmon's `IntegrityLevel` says `High`.
+    IntegrityLevel,
+    /// Sysmon's `Initiated` (`true`/`false`) is ECS's `network.direction`
+    /// (`egress`/`outbound`, `ingress`/`inbound`).
+    Initiated,
+    /// Sysmon's `Hashes` (`SHA256=…,IMPHASH=…`) is one ECS field per
+    /// algorithm (`process.hash.sha256`, `process.pe.imphash`).
+    Hashes,
+}
+
+/// The conversion a field needs on a target, if any.
+pub fn conversion(target: &Target, field: &str) -> Option<Conversion> {
+    match (target, field) {
+        (Target::Windows(w), "IntegrityLevel") if w.security_4688 => {
+            Some(Conversion::IntegrityLevel)
+        }
+        (Target::Ecs(e), "Initiated") if e.sigma_category == "network_connection" => {
+            Some(Conversion::Initiated)
+        }
+        (Target::Ecs(e), "Hashes" | "Hash")
+            if matches!(
+                e.sigma_category.as_str(),
+                "process_creation" | "image_load" | "driver_load"
+            ) =>
+        {
+            Some(Conversion::Hashes)
+        }
+        _ => None,
+    }
+}
+
+fn literal(toks: &[Tok]) -> Option<String> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Char(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn text(s: &str) -> Pattern {
+    Pattern::Text {
+        toks: s.chars().map(Tok::Char).collect(),
+        cased: false,
+    }
+}
+
+/// One pattern of a converted field as (path, pattern) alternatives.
+pub fn convert(
+    conv: Conversion,
+    target: &Target,
+    field: &str,
+    p: &Pattern,
+) -> Result<Vec<(String, Pattern)>, String> {
+    match conv {
+        Conversion::IntegrityLevel => {
+            let path = "winlog.event_data.MandatoryLabel".to_string();
+            let mut out = vec![(path.clone(), p.clone())];
+            if let Pattern::Text { toks, .. } = p
+                && let Some(l) = literal(toks)
+            {
+                let sid = match l.to_ascii_lowercase().as_str() {
+                    "untrusted" => Some("S-1-16-0"),
+                    "low" => Some("S-1-16-4096"),
+                    "medium" => Some("S-1-16-8192"),
+                    "medium plus" | "mediumplus" => Some("S-1-16-8448"),
+                    "high" => Some("S-1-16-12288"),
+                    "system" => Some("S-1-16-16384"),
+                    "protected" => Some("S-1-16-20480"),
+                    _ => None,
+                };
+                out.extend(sid.map(|s| (path, text(s))));
+            }
+            Ok(out)
+        }
+        Conversion::Initiated => {
+            let path = "network.direction".to_string();
+            let words: &[&str] = match p {
+                Pattern::Text { toks, .. } => match literal(toks).as_deref() {
+                    Some(l) if l.eq_ignore_ascii_case("true") => &["egress", "outbound"],
+                    Some(l) if l.eq_ignore_ascii_case("false") => &["ingress", "inbound"],
+                    _ => return Err(format!("no ECS value for `{field}`")),
+                },
+                Pattern::Null | Pattern::Exists(_) => return Ok(vec![(path, p.clone())]),
+                _ => return Err(format!("no ECS value for `{field}`")),
+            };
+            Ok(words.iter().map(|w| (path.clone(), text(w))).collect())
+        }
+        Conversion::Hashes => {
+            let prefix = match target {
+                Target::Ecs(e) if e.sigma_category == "process_creation" => "process",
+                _ => "file",
+            };
+            let Pattern::Text { toks, .. } = p else {
+                return Err(format!("no ECS field for `{field}` with this modifier"));
+            };
+            // `contains`/`endswith` wrap the `ALG=value` pair in wildcards
+            let inner: Vec<Tok> = {
+                let mut t = toks.as_slice();
+                while let [Tok::Star, rest @ ..] = t {
+                    t = rest;
+                }
+                while let [rest @ .., Tok::Star] = t {
+                    t = rest;
+                }
+                t.to_vec()
+            };
+            let Some(pair) = literal(&inner) else {
+                return Err(format!("no ECS field for a wildcard `{field}` value"));
+            };
+            let Some((alg, value)) = pair.split_once('=') else {
+                return Err(format!("no ECS field for `{field}` value `{pair}`"));
+            };
+            let path = match alg.to_ascii_lowercase().as_str() {
+                "md5" => format!("{prefix}.hash.md5"),
+                "sha1" => format!("{prefix}.hash.sha1"),
+                "sha256" => format!("{prefix}.hash.sha256"),
+                "imphash" => format!("{prefix}.pe.imphash"),
+                other => return Err(format!("no ECS field for hash `{other}`")),
+            };
+            Ok(vec![(path, text(value))])
+        }
+    }
+}
 
 /// The quarry path of a Sigma field for a target, or why the target cannot
 /// have it.
@@ -37,7 +168,6 @@ const SYSMON_ONLY_4688: &[&str] = &[
     "CurrentDirectory",
     "LogonGuid",
     "TerminalSessionId",
-    "IntegrityLevel",
     "Hashes",
     "Imphash",
     "md5",
@@ -212,6 +342,37 @@ mod tests {
             Ok("process.pe.original_file_name")
         );
         assert!(m(2, "Hashes").is_err());
+        assert_eq!(conversion(&t[2], "Hashes"), Some(Conversion::Hashes));
+        assert_eq!(
+            convert(
+                Conversion::Hashes,
+                &t[2],
+                "Hashes",
+                &Pattern::Text {
+                    toks: crate::modifiers::parse_wildcards("*IMPHASH=ABC*"),
+                    cased: false
+                }
+            ),
+            Ok(vec![("process.pe.imphash".to_string(), text("ABC"))])
+        );
+        assert_eq!(
+            conversion(&t[1], "IntegrityLevel"),
+            Some(Conversion::IntegrityLevel)
+        );
+        let il = convert(
+            Conversion::IntegrityLevel,
+            &t[1],
+            "IntegrityLevel",
+            &text("High"),
+        )
+        .expect("converts");
+        assert_eq!(
+            il[1],
+            (
+                "winlog.event_data.MandatoryLabel".into(),
+                text("S-1-16-12288")
+            )
+        );
         assert_eq!(m(0, "Provider_Name").as_deref(), Ok("winlog.provider_name"));
         let d = targets(&LogSource {
             product: Some("windows".into()),

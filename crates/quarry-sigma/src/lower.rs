@@ -85,11 +85,11 @@ fn prepare_detection<'a>(
 
 impl Prepared<'_> {
     /// The detection for one target (its conditions: any of them).
-    fn expr(&self, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+    fn expr(&self, target: &Target) -> Result<Expr, String> {
         let parts = self
             .conds
             .iter()
-            .map(|c| cond_expr(c, &self.sels, map))
+            .map(|c| cond_expr(c, &self.sels, target))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(or_all(parts))
     }
@@ -115,10 +115,9 @@ pub fn lower(
     let mut skipped = Vec::new();
     let mut categories = Vec::new();
     for t in targets {
-        let lw = |f: &str| fields::map(t, f);
         let body = std::iter::once(&main)
             .chain(&filters)
-            .map(|p| p.expr(&lw))
+            .map(|p| p.expr(t))
             .collect::<Result<Vec<_>, _>>();
         match body {
             Ok(parts) => {
@@ -234,28 +233,24 @@ fn prepare_test(t: &FieldTest, cfg: &Config) -> Result<Test, (SigmaError, usize)
     })
 }
 
-fn cond_expr(
-    c: &Cond,
-    sels: &[(&str, Sel)],
-    map: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<Expr, String> {
+fn cond_expr(c: &Cond, sels: &[(&str, Sel)], target: &Target) -> Result<Expr, String> {
     let sel = |name: &str| -> Result<Expr, String> {
         match sels.iter().find(|(n, _)| *n == name) {
-            Some((_, s)) => sel_expr(s, map),
+            Some((_, s)) => sel_expr(s, target),
             None => Err(format!("no selection `{name}`")),
         }
     };
     Ok(match c {
         Cond::Ref { name, .. } => sel(name)?,
-        Cond::Not(x) => Expr::Not(Box::new(cond_expr(x, sels, map)?)),
+        Cond::Not(x) => Expr::Not(Box::new(cond_expr(x, sels, target)?)),
         Cond::And(xs) => and_all(
             xs.iter()
-                .map(|x| cond_expr(x, sels, map))
+                .map(|x| cond_expr(x, sels, target))
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Or(xs) => or_all(
             xs.iter()
-                .map(|x| cond_expr(x, sels, map))
+                .map(|x| cond_expr(x, sels, target))
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Of { quant, pattern, .. } => {
@@ -306,7 +301,7 @@ fn combinations(
     }
 }
 
-fn sel_expr(s: &Sel, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+fn sel_expr(s: &Sel, target: &Target) -> Result<Expr, String> {
     Ok(match s {
         Sel::All(tests) => {
             // cheapest tests first: a map is an AND, so order is free, and
@@ -317,13 +312,13 @@ fn sel_expr(s: &Sel, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Exp
             and_all(
                 order
                     .into_iter()
-                    .map(|t| test_expr(t, map))
+                    .map(|t| test_expr(t, target))
                     .collect::<Result<_, _>>()?,
             )
         }
         Sel::Any(xs) => or_all(
             xs.iter()
-                .map(|x| sel_expr(x, map))
+                .map(|x| sel_expr(x, target))
                 .collect::<Result<_, _>>()?,
         ),
     })
@@ -362,9 +357,14 @@ fn field(path: &str) -> Expr {
     }
 }
 
-fn test_expr(t: &Test, map: &dyn Fn(&str) -> Result<String, String>) -> Result<Expr, String> {
+fn test_expr(t: &Test, target: &Target) -> Result<Expr, String> {
+    if let Some(f) = &t.field
+        && let Some(conv) = fields::conversion(target, f)
+    {
+        return converted(t, f, conv, target);
+    }
     let path = match &t.field {
-        Some(f) => map(f)?,
+        Some(f) => fields::map(target, f)?,
         None => quarry_eql::compile::ANY_TEXT.to_string(),
     };
     let mut per_value = Vec::new();
@@ -395,22 +395,44 @@ fn test_expr(t: &Test, map: &dyn Fn(&str) -> Result<String, String>) -> Result<E
     if t.values.all {
         let parts = per_value
             .iter()
-            .map(|alts| patterns_expr(&path, alts, map))
+            .map(|alts| patterns_expr(&path, alts, target))
             .collect::<Result<_, _>>()?;
         Ok(and_all(parts))
     } else {
         let flat: Vec<Pattern> = per_value.into_iter().flatten().collect();
-        patterns_expr(&path, &flat, map)
+        patterns_expr(&path, &flat, target)
     }
+}
+
+/// A field whose values the target writes differently (see
+/// [`fields::Conversion`]): each pattern rewritten, possibly onto another
+/// field per value.
+fn converted(
+    t: &Test,
+    sigma_field: &str,
+    conv: fields::Conversion,
+    target: &Target,
+) -> Result<Expr, String> {
+    let mut per_value = Vec::new();
+    for alts in &t.values.each {
+        let mut exprs = Vec::new();
+        for p in alts {
+            for (path, pat) in fields::convert(conv, target, sigma_field, p)? {
+                exprs.push(patterns_expr(&path, &[pat], target)?);
+            }
+        }
+        per_value.push(or_all(exprs));
+    }
+    Ok(if t.values.all {
+        and_all(per_value)
+    } else {
+        or_all(per_value)
+    })
 }
 
 /// Any of the patterns, on one field: wildcard strings share one match
 /// (one glob set), the rest are tests of their own.
-fn patterns_expr(
-    path: &str,
-    pats: &[Pattern],
-    map: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<Expr, String> {
+fn patterns_expr(path: &str, pats: &[Pattern], target: &Target) -> Result<Expr, String> {
     let mut globs_ci = Vec::new();
     let mut globs_cs = Vec::new();
     let mut others = Vec::new();
@@ -505,7 +527,7 @@ fn patterns_expr(
                 Box::new(Expr::Null),
             )),
             Pattern::FieldRef(other) => {
-                let o = map(other)?;
+                let o = fields::map(target, other)?;
                 others.push(Expr::Call {
                     name: "fieldEquals".into(),
                     insensitive: true,
@@ -755,8 +777,27 @@ mod tests {
         let c = proc_rule("    sel:\n        OriginalFileName: 'x.exe'\n    condition: sel");
         assert_eq!(c.targets, ["sysmon 1", "ecs process/start"]);
         assert_eq!(c.skipped[0].0, "Security 4688");
-        let c = proc_rule("    sel:\n        IntegrityLevel: 'High'\n    condition: sel");
+        let c = proc_rule("    sel:\n        ParentUser: 'x'\n    condition: sel");
         assert_eq!(c.targets, ["sysmon 1"]);
+        // a value the target writes its own way: 4688's integrity SIDs
+        let c = proc_rule("    sel:\n        IntegrityLevel: 'High'\n    condition: sel");
+        assert_eq!(c.targets, ["sysmon 1", "Security 4688"]);
+        let mut s = Event::default();
+        s.set("winlog.channel", "Security");
+        s.set("winlog.event_id", "4688");
+        s.set("event.category", vec!["process"]);
+        s.set("winlog.event_data.MandatoryLabel", "S-1-16-12288");
+        assert!(c.query.matches(&s));
+        // hashes: one ECS field per algorithm
+        let c = proc_rule(
+            "    sel:\n        Hashes|contains: ['IMPHASH=AB12', 'SHA256=CD34']\n    condition: sel",
+        );
+        assert_eq!(c.targets, ["sysmon 1", "ecs process/start"]);
+        let mut ecs = Event::default();
+        ecs.set("event.category", vec!["process"]);
+        ecs.set("event.type", vec!["start"]);
+        ecs.set("process.hash.sha256", "cd34");
+        assert!(c.query.matches(&ecs));
         let e = rule(
             "{product: linux, category: process_creation}",
             "    sel:\n        IntegrityLevel: 'High'\n    condition: sel",
