@@ -154,6 +154,16 @@ impl SigmaRule {
             .collect()
     }
 
+    /// The ATT&CK tactics of the tags with their ids and names, for an
+    /// alert's `kibana.alert.rule.threat` (`attack.defense-evasion` →
+    /// `("TA0005", "Defense Evasion")`); unknown slugs are left out.
+    pub fn attack_tactic_ids(&self) -> Vec<(&'static str, &'static str)> {
+        self.attack_tactics()
+            .iter()
+            .filter_map(|t| tactic(t))
+            .collect()
+    }
+
     /// The alert severity of the rule's level: Sigma's `informational`,
     /// `low`, `medium`, `high`, `critical` are kept as they are (quarry
     /// shows `informational` as such); no level reads as `medium`, which
@@ -176,6 +186,27 @@ impl SigmaRule {
             _ => 47,
         }
     }
+}
+
+/// The ATT&CK enterprise tactic of a Sigma tag slug: (id, name).
+pub fn tactic(slug: &str) -> Option<(&'static str, &'static str)> {
+    Some(match slug.replace('_', "-").as_str() {
+        "reconnaissance" => ("TA0043", "Reconnaissance"),
+        "resource-development" => ("TA0042", "Resource Development"),
+        "initial-access" => ("TA0001", "Initial Access"),
+        "execution" => ("TA0002", "Execution"),
+        "persistence" => ("TA0003", "Persistence"),
+        "privilege-escalation" => ("TA0004", "Privilege Escalation"),
+        "defense-evasion" => ("TA0005", "Defense Evasion"),
+        "credential-access" => ("TA0006", "Credential Access"),
+        "discovery" => ("TA0007", "Discovery"),
+        "lateral-movement" => ("TA0008", "Lateral Movement"),
+        "collection" => ("TA0009", "Collection"),
+        "command-and-control" => ("TA0011", "Command and Control"),
+        "exfiltration" => ("TA0010", "Exfiltration"),
+        "impact" => ("TA0040", "Impact"),
+        _ => return None,
+    })
 }
 
 /// Parses every YAML document of a file into rules. A document that is
@@ -629,6 +660,8 @@ falsepositives:
         assert_eq!(r.severity(), "high");
         assert_eq!(r.attack_techniques(), ["T1059.001"]);
         assert_eq!(r.attack_tactics(), ["execution"]);
+        assert_eq!(r.attack_tactic_ids(), [("TA0002", "Execution")]);
+        assert_eq!(r.risk_score(), 73);
         assert_eq!(r.logsource.category.as_deref(), Some("process_creation"));
         let RuleBody::Detection(d) = &r.body else {
             panic!("detection")
