@@ -285,11 +285,7 @@ impl Compiler<'_> {
                     } => {
                         let mut set = Vec::new();
                         for p in need_str(&consts)? {
-                            let re = regex::RegexBuilder::new(&p)
-                                .case_insensitive(*insensitive)
-                                .multi_line(*multi_line)
-                                .dot_matches_new_line(*dot_all)
-                                .build()
+                            let re = search_regex(&p, *insensitive, *multi_line, *dot_all)
                                 .map_err(|e| {
                                     self.err(format!("invalid regular expression {p:?}: {e}"), *pos)
                                 })?;
@@ -373,6 +369,43 @@ impl Compiler<'_> {
             }
         })
     }
+}
+
+/// Builds a [`MatchOp::Search`] regex. Front-ends repeat a pattern (a
+/// Sigma rule has it once per log it reads; rules share patterns), and a
+/// Unicode regex such as `\w{1,64}` takes milliseconds to build: built
+/// ones are kept per thread (cloning one shares it) and reused.
+fn search_regex(
+    p: &str,
+    insensitive: bool,
+    multi_line: bool,
+    dot_all: bool,
+) -> Result<regex::Regex, regex::Error> {
+    use std::cell::RefCell;
+    type Key = (String, bool, bool, bool);
+    thread_local! {
+        static BUILT: RefCell<rustc_hash::FxHashMap<Key, regex::Regex>> =
+            RefCell::new(Default::default());
+    }
+    let key = (p.to_string(), insensitive, multi_line, dot_all);
+    if let Some(re) = BUILT.with(|b| b.borrow().get(&key).cloned()) {
+        return Ok(re);
+    }
+    let re = regex::RegexBuilder::new(p)
+        .case_insensitive(insensitive)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()?;
+    BUILT.with(|b| {
+        let mut b = b.borrow_mut();
+        // bounded: a long-lived process compiling endless distinct
+        // patterns must not grow without limit
+        if b.len() >= 4096 {
+            b.clear();
+        }
+        b.insert(key, re.clone());
+    });
+    Ok(re)
 }
 
 /// Does the expression read a field (other than an optional one, which

@@ -442,7 +442,9 @@ fn patterns_expr(path: &str, pats: &[Pattern], target: &Target) -> Result<Expr, 
                 let literal_wild = toks
                     .iter()
                     .any(|t| matches!(t, Tok::Char('*') | Tok::Char('?')));
-                if literal_wild {
+                if literal_wild && let Some(e) = literal_call(path, toks, *cased) {
+                    others.push(e);
+                } else if literal_wild {
                     // a glob cannot hold a literal `*` or `?`: an anchored regex can
                     others.push(Expr::Match {
                         op: MatchOp::Search {
@@ -560,6 +562,46 @@ fn patterns_expr(path: &str, pats: &[Pattern], target: &Target) -> Result<Expr, 
     Ok(or_all(parts))
 }
 
+/// A string with a literal `*` or `?` whose only wildcards are a leading
+/// and/or trailing `*`: the string function that tests it (`contains`,
+/// `startswith`, `endswith`, equality), cheaper than a regex. Not for the
+/// keyword pseudo-field, whose many values the functions do not all read.
+fn literal_call(path: &str, toks: &[Tok], cased: bool) -> Option<Expr> {
+    if path == quarry_eql::compile::ANY_TEXT {
+        return None;
+    }
+    let lead = toks.first() == Some(&Tok::Star);
+    let trail = toks.len() > 1 && toks.last() == Some(&Tok::Star);
+    let inner = &toks[usize::from(lead)..toks.len() - usize::from(trail)];
+    let lit: String = inner
+        .iter()
+        .map(|t| match t {
+            Tok::Char(c) => Some(*c),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let call = |name: &str| Expr::Call {
+        name: name.into(),
+        insensitive: !cased,
+        args: vec![field(path), Expr::Str(lit.clone())],
+        pos: 0,
+    };
+    Some(match (lead, trail) {
+        (true, true) => call("stringContains"),
+        (false, true) => call("startsWith"),
+        (true, false) => call("endsWith"),
+        (false, false) => Expr::Match {
+            op: MatchOp::In {
+                insensitive: !cased,
+            },
+            lhs: Box::new(field(path)),
+            rhs: vec![Expr::Str(lit)],
+            negated: false,
+            pos: 0,
+        },
+    })
+}
+
 /// A wildcard string as an anchored regex (`*` → `.*`, `?` → `.`).
 fn anchored_regex(toks: &[Tok]) -> String {
     let mut s = String::from("^");
@@ -673,26 +715,35 @@ fn windows_selector(w: &WindowsTarget, out: &mut Vec<Expr>) {
     }
 }
 
-fn and_all(mut xs: Vec<Expr>) -> Expr {
-    match xs.len() {
-        0 => Expr::Bool(true),
-        1 => xs.remove(0),
-        _ => {
-            let first = xs.remove(0);
-            xs.into_iter()
-                .fold(first, |acc, x| Expr::And(Box::new(acc), Box::new(x)))
-        }
-    }
+/// The conjunction of the parts, as a balanced tree: long lists (a rule
+/// with hundreds of alternatives) must not become recursion hundreds deep
+/// in compilation and evaluation. `and` and `or` are associative in
+/// three-valued logic, and evaluation still runs left to right.
+fn and_all(xs: Vec<Expr>) -> Expr {
+    balanced(
+        xs,
+        &|a, b| Expr::And(Box::new(a), Box::new(b)),
+        Expr::Bool(true),
+    )
 }
 
-fn or_all(mut xs: Vec<Expr>) -> Expr {
+fn or_all(xs: Vec<Expr>) -> Expr {
+    balanced(
+        xs,
+        &|a, b| Expr::Or(Box::new(a), Box::new(b)),
+        Expr::Bool(false),
+    )
+}
+
+fn balanced(mut xs: Vec<Expr>, join: &dyn Fn(Expr, Expr) -> Expr, empty: Expr) -> Expr {
     match xs.len() {
-        0 => Expr::Bool(false),
+        0 => empty,
         1 => xs.remove(0),
-        _ => {
-            let first = xs.remove(0);
-            xs.into_iter()
-                .fold(first, |acc, x| Expr::Or(Box::new(acc), Box::new(x)))
+        n => {
+            let right = xs.split_off(n / 2);
+            let l = balanced(xs, join, empty.clone());
+            let r = balanced(right, join, empty);
+            join(l, r)
         }
     }
 }
@@ -818,6 +869,12 @@ mod tests {
         let esc = "    sel:\n        CommandLine: 'a\\*b?'\n    condition: sel";
         assert!(m(esc, &[("CommandLine", "A*bc")]));
         assert!(!m(esc, &[("CommandLine", "axbc")]));
+        let star = "    sel:\n        CommandLine|contains: '\\*.bak'\n    condition: sel";
+        assert!(m(star, &[("CommandLine", "del \\*.BAK /q")]));
+        assert!(!m(star, &[("CommandLine", "del x.bak")]));
+        let star = "    sel:\n        CommandLine|endswith: '\\?'\n    condition: sel";
+        assert!(m(star, &[("CommandLine", "what?")]));
+        assert!(!m(star, &[("CommandLine", "whatx")]));
         // all: every value; default: any
         let all = "    sel:\n        CommandLine|contains|all: ['a', 'b']\n    condition: sel";
         assert!(m(all, &[("CommandLine", "xaxbx")]));
