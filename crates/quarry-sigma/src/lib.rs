@@ -37,6 +37,7 @@
 //! the event (the `winlog.*`, `winlog.event_data.*` and ECS fields alike).
 
 pub mod condition;
+pub mod correlation;
 pub mod error;
 pub mod fields;
 pub mod logsource;
@@ -68,6 +69,9 @@ pub struct Compiled {
     pub targets: Vec<String>,
     /// (target, reason) for each target left out.
     pub skipped: Vec<(String, String)>,
+    /// The targets themselves, for reading a rule's fields back out of a
+    /// matching event (correlations' `group-by`).
+    pub(crate) target_list: Vec<logsource::Target>,
 }
 
 /// Parses the rules of one file (each YAML document one rule; an error per
@@ -242,7 +246,7 @@ pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaErr
             return Err(SigmaError::new(
                 ErrorKind::Correlation,
                 format!(
-                    "correlation ({} over {}): not yet evaluated",
+                    "correlation ({} over {}): not an event query; evaluate it with correlation::Correlation::compile over the compiled rules it names",
                     c.kind,
                     c.rules.join(", ")
                 ),
@@ -253,6 +257,10 @@ pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaErr
     let targets = logsource::targets(&rule.logsource)
         .map_err(|m| SigmaError::new(ErrorKind::Logsource, m).at(&rule.path, rule.line, 0))?;
     let lowered = lower::lower(rule, det, &targets, cfg)?;
+    let target_list = targets
+        .into_iter()
+        .filter(|t| lowered.targets.contains(&t.describe()))
+        .collect();
     let st = quarry_eql::ast::Statement {
         body: quarry_eql::ast::Body::Event(quarry_eql::ast::EventQuery {
             category: lowered.category,
@@ -268,6 +276,7 @@ pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaErr
         query,
         targets: lowered.targets,
         skipped: lowered.skipped,
+        target_list,
     })
 }
 
