@@ -28,6 +28,11 @@ pub enum Conversion {
     /// Sysmon's `Hashes` (`SHA256=…,IMPHASH=…`) is one ECS field per
     /// algorithm (`process.hash.sha256`, `process.pe.imphash`).
     Hashes,
+    /// An executable path whose source may give only the file name
+    /// (CrowdStrike FDR's parent: `ParentBaseFileName`): a `*\name`
+    /// pattern also holds when the path is missing and the name field is
+    /// `name`. (executable path, name path)
+    BaseName(&'static str, &'static str),
 }
 
 /// The conversion a field needs on a target, if any.
@@ -35,6 +40,25 @@ pub fn conversion(target: &Target, field: &str) -> Option<Conversion> {
     match (target, field) {
         (Target::Windows(w), "IntegrityLevel") if w.security_4688 => {
             Some(Conversion::IntegrityLevel)
+        }
+        (Target::Ecs(e), "Image")
+            if matches!(
+                e.sigma_category.as_str(),
+                "process_creation" | "process_termination"
+            ) =>
+        {
+            Some(Conversion::BaseName("process.executable", "process.name"))
+        }
+        (Target::Ecs(e), "ParentImage")
+            if matches!(
+                e.sigma_category.as_str(),
+                "process_creation" | "process_termination"
+            ) =>
+        {
+            Some(Conversion::BaseName(
+                "process.parent.executable",
+                "process.parent.name",
+            ))
         }
         (Target::Ecs(e), "Initiated") if e.sigma_category == "network_connection" => {
             Some(Conversion::Initiated)
@@ -60,7 +84,30 @@ fn literal(toks: &[Tok]) -> Option<String> {
         .collect()
 }
 
-fn text(s: &str) -> Pattern {
+/// The file name a `*\\name` pattern (an `endswith` on a path) requires,
+/// when `name` has no further backslash.
+pub fn base_name(p: &Pattern) -> Option<Pattern> {
+    let Pattern::Text { toks, cased } = p else {
+        return None;
+    };
+    let rest = match toks.as_slice() {
+        [Tok::Star, Tok::Char('\\'), rest @ ..] => rest,
+        _ => return None,
+    };
+    if rest.is_empty()
+        || rest
+            .iter()
+            .any(|t| matches!(t, Tok::Char('\\') | Tok::Star))
+    {
+        return None;
+    }
+    Some(Pattern::Text {
+        toks: rest.to_vec(),
+        cased: *cased,
+    })
+}
+
+pub(crate) fn text(s: &str) -> Pattern {
     Pattern::Text {
         toks: s.chars().map(Tok::Char).collect(),
         cased: false,
@@ -75,6 +122,8 @@ pub fn convert(
     p: &Pattern,
 ) -> Result<Vec<(String, Pattern)>, String> {
     match conv {
+        // handled where the expression is built (it needs a null test)
+        Conversion::BaseName(exe, _) => Ok(vec![(exe.to_string(), p.clone())]),
         Conversion::IntegrityLevel => {
             let path = "winlog.event_data.MandatoryLabel".to_string();
             let mut out = vec![(path.clone(), p.clone())];

@@ -417,6 +417,24 @@ fn converted(
     for alts in &t.values.each {
         let mut exprs = Vec::new();
         for p in alts {
+            if let fields::Conversion::BaseName(exe, name) = conv {
+                let on_path = patterns_expr(exe, std::slice::from_ref(p), target)?;
+                exprs.push(match fields::base_name(p) {
+                    Some(n) => Expr::Or(
+                        Box::new(on_path),
+                        Box::new(Expr::And(
+                            Box::new(Expr::Cmp(
+                                CmpOp::Eq,
+                                Box::new(field(exe)),
+                                Box::new(Expr::Null),
+                            )),
+                            Box::new(patterns_expr(name, &[n], target)?),
+                        )),
+                    ),
+                    None => on_path,
+                });
+                continue;
+            }
             for (path, pat) in fields::convert(conv, target, sigma_field, p)? {
                 exprs.push(patterns_expr(&path, &[pat], target)?);
             }
@@ -817,6 +835,14 @@ mod tests {
         assert!(c.query.matches(&ecs));
         ecs.set("host.os.type", "linux");
         assert!(!c.query.matches(&ecs));
+        ecs.set("host.os.type", "windows");
+        // a source that names the parent only by file name (FDR)
+        ecs.remove("process.parent.executable");
+        ecs.set("process.parent.name", "DNS.exe");
+        assert!(c.query.matches(&ecs));
+        ecs.set("process.parent.name", "notdns.exe");
+        assert!(!c.query.matches(&ecs));
+        ecs.set("process.parent.executable", r"C:\Windows\System32\dns.exe");
         ecs.set("host.os.type", "windows");
         ecs.set("winlog.channel", "Security");
         assert!(!c.query.matches(&ecs));

@@ -354,3 +354,132 @@ fn sigma_alerts_on_the_attack_samples() {
         );
     }
 }
+
+/// SigmaHQ's "Unusual Child Process of dns.exe" (`process_creation`) on the
+/// dns.exe-child records of every source the project's hunt tests use:
+/// real records (Sysmon 1, Security 4688, CrowdStrike FDR, Elastic Defend,
+/// SentinelOne, M365 Defender) with their parent set to dns.exe; and the
+/// same records with conhost.exe as the child (the rule's filter) or their
+/// real parent, on which it must not fire.
+#[test]
+#[ignore = "needs ../shared"]
+fn dns_exe_child_rule_fires_on_every_source() {
+    use serde_json::{Value as J, json};
+    let rule_path =
+        sigma().join("rules/windows/process_creation/proc_creation_win_dns_susp_child_process.yml");
+    let text = std::fs::read_to_string(&rule_path).expect("rule");
+    let rule = quarry_sigma::load_str(&rule_path, &text)
+        .pop()
+        .expect("a rule")
+        .expect("loads");
+    let q = quarry_sigma::compile(&rule).expect("compiles").query;
+    const DNS: &str = "C:\\Windows\\System32\\dns.exe";
+    const CONHOST: &str = "C:\\Windows\\System32\\conhost.exe";
+    let dir = std::env::temp_dir().join(format!("quarry-sigma-dns-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let read = |name: &str, rec: &J| -> Vec<quarry_event::Event> {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("{rec}\n")).expect("write");
+        quarry_read::scan(&[p], Some).0
+    };
+    let first_line = |rel: &str| -> J {
+        let t = std::fs::read_to_string(shared().join(rel)).expect("vendor record");
+        serde_json::from_str(t.lines().next().expect("a line")).expect("JSON")
+    };
+    // (source, record with dns.exe parent, same with conhost child)
+    let mut cases: Vec<(&str, quarry_event::Event, quarry_event::Event)> = Vec::new();
+    // Windows logs: the real events, their event data edited
+    let evtx = |rel: &str, id: &str, image_field: &str, image: &str| {
+        let (evs, _) = quarry_read::scan(&[shared().join(rel)], Some);
+        evs.into_iter()
+            .find(|e| {
+                e.get_str("winlog.event_id") == Some(id)
+                    && e.get_str(&format!("winlog.event_data.{image_field}")) == Some(image)
+            })
+            .expect("the record")
+    };
+    let mut sysmon = evtx(
+        "corpus/evtx/hayabusa-mitre/EVTX_full_APT_attack_steps/ID11,13,17,18-PSexec as system execution.evtx",
+        "1",
+        "Image",
+        "C:\\TOOLS\\PsExec64.exe",
+    );
+    sysmon.set("winlog.event_data.ParentImage", DNS);
+    let mut sysmon_neg = sysmon.clone();
+    sysmon_neg.set("winlog.event_data.Image", CONHOST);
+    cases.push(("sysmon", sysmon, sysmon_neg));
+    let mut sec = evtx(
+        "corpus/evtx/hayabusa-mitre/TA0003-Persistence/T1098.xxx-Account manipulation/ID4688-SPN added to an account.evtx",
+        "4688",
+        "NewProcessName",
+        "C:\\Windows\\System32\\setspn.exe",
+    );
+    sec.set("winlog.event_data.ParentProcessName", DNS);
+    let mut sec_neg = sec.clone();
+    sec_neg.set("winlog.event_data.NewProcessName", CONHOST);
+    cases.push(("security-4688", sec, sec_neg));
+    // vendor records, edited in their own format and read as such
+    let mut fdr = first_line(
+        "corpus/vendor/elastic-integrations/crowdstrike_fdr/readme-example-ProcessRollup2V18-win.raw.ndjson",
+    );
+    fdr["ParentBaseFileName"] = json!("dns.exe");
+    let mut fdr_neg = fdr.clone();
+    fdr_neg["ImageFileName"] = json!("\\Device\\HarddiskVolume3\\Windows\\System32\\conhost.exe");
+    cases.push((
+        "fdr",
+        read("fdr.json", &fdr).remove(0),
+        read("fdr-neg.json", &fdr_neg).remove(0),
+    ));
+    let text = std::fs::read_to_string(shared().join(
+        "corpus/vendor/elastic-endpoint-package/package_endpoint_data_stream_process_sample_event.json",
+    ))
+    .expect("defend sample");
+    let mut defend: J = serde_json::from_str(&text).expect("JSON");
+    defend["process"]["parent"]["executable"] = json!(DNS);
+    defend["process"]["parent"]["name"] = json!("dns.exe");
+    let mut defend_neg = defend.clone();
+    defend_neg["process"]["executable"] = json!(CONHOST);
+    defend_neg["process"]["name"] = json!("conhost.exe");
+    cases.push((
+        "defend",
+        read("defend.json", &defend).remove(0),
+        read("defend-neg.json", &defend_neg).remove(0),
+    ));
+    let mut s1 =
+        first_line("corpus/vendor/elastic-integrations/sentinel_one_cloud_funnel/test-process.log");
+    s1["src.process.image.path"] = json!(DNS);
+    s1["src.process.name"] = json!("dns.exe");
+    let mut s1_neg = s1.clone();
+    s1_neg["tgt.process.image.path"] = json!(CONHOST);
+    s1_neg["tgt.process.name"] = json!("conhost.exe");
+    cases.push((
+        "sentinelone",
+        read("s1.json", &s1).remove(0),
+        read("s1-neg.json", &s1_neg).remove(0),
+    ));
+    let mut m365 = first_line(
+        "corpus/vendor/elastic-integrations/m365_defender/test-device.log.DeviceProcessEvents.ndjson",
+    );
+    m365["properties"]["InitiatingProcessFolderPath"] = json!(DNS);
+    m365["properties"]["InitiatingProcessFileName"] = json!("dns.exe");
+    let mut m365_neg = m365.clone();
+    m365_neg["properties"]["FolderPath"] = json!(CONHOST);
+    m365_neg["properties"]["FileName"] = json!("conhost.exe");
+    cases.push((
+        "m365",
+        read("m365.json", &m365).remove(0),
+        read("m365-neg.json", &m365_neg).remove(0),
+    ));
+    let mut failures = Vec::new();
+    for (source, pos, neg) in &cases {
+        if !q.matches(pos) {
+            failures.push(format!("{source}: does not fire on {:?}", pos.to_json()));
+        }
+        if q.matches(neg) {
+            failures.push(format!("{source}: fires on the conhost.exe child"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
