@@ -89,7 +89,7 @@ impl Prepared<'_> {
         let parts = self
             .conds
             .iter()
-            .map(|c| cond_expr(c, &self.sels, target))
+            .map(|c| cond_expr(c, &self.sels, target, false))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(or_all(parts))
     }
@@ -119,6 +119,16 @@ pub fn lower(
             .chain(&filters)
             .map(|p| p.expr(t))
             .collect::<Result<Vec<_>, _>>();
+        // a branch whose detection is false whatever the event (every test
+        // it has needs a field its log lacks) is no branch
+        let body = body.and_then(|parts| {
+            let parts: Vec<Expr> = parts.into_iter().map(simplify).collect();
+            if parts.iter().any(|p| *p == Expr::Bool(false)) {
+                Err("every test of the rule needs a field this log does not have".to_string())
+            } else {
+                Ok(parts)
+            }
+        });
         match body {
             Ok(parts) => {
                 branches.push(and_all(selector(t).into_iter().chain(parts).collect()));
@@ -233,24 +243,26 @@ fn prepare_test(t: &FieldTest, cfg: &Config) -> Result<Test, (SigmaError, usize)
     })
 }
 
-fn cond_expr(c: &Cond, sels: &[(&str, Sel)], target: &Target) -> Result<Expr, String> {
+/// `neg`: the expression sits under an odd number of `not`s (see
+/// [`missing_field`]).
+fn cond_expr(c: &Cond, sels: &[(&str, Sel)], target: &Target, neg: bool) -> Result<Expr, String> {
     let sel = |name: &str| -> Result<Expr, String> {
         match sels.iter().find(|(n, _)| *n == name) {
-            Some((_, s)) => sel_expr(s, target),
+            Some((_, s)) => sel_expr(s, target, neg),
             None => Err(format!("no selection `{name}`")),
         }
     };
     Ok(match c {
         Cond::Ref { name, .. } => sel(name)?,
-        Cond::Not(x) => Expr::Not(Box::new(cond_expr(x, sels, target)?)),
+        Cond::Not(x) => Expr::Not(Box::new(cond_expr(x, sels, target, !neg)?)),
         Cond::And(xs) => and_all(
             xs.iter()
-                .map(|x| cond_expr(x, sels, target))
+                .map(|x| cond_expr(x, sels, target, neg))
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Or(xs) => or_all(
             xs.iter()
-                .map(|x| cond_expr(x, sels, target))
+                .map(|x| cond_expr(x, sels, target, neg))
                 .collect::<Result<_, _>>()?,
         ),
         Cond::Of { quant, pattern, .. } => {
@@ -301,7 +313,7 @@ fn combinations(
     }
 }
 
-fn sel_expr(s: &Sel, target: &Target) -> Result<Expr, String> {
+fn sel_expr(s: &Sel, target: &Target, neg: bool) -> Result<Expr, String> {
     Ok(match s {
         Sel::All(tests) => {
             // cheapest tests first: a map is an AND, so order is free, and
@@ -312,13 +324,13 @@ fn sel_expr(s: &Sel, target: &Target) -> Result<Expr, String> {
             and_all(
                 order
                     .into_iter()
-                    .map(|t| test_expr(t, target))
+                    .map(|t| test_expr(t, target, neg))
                     .collect::<Result<_, _>>()?,
             )
         }
         Sel::Any(xs) => or_all(
             xs.iter()
-                .map(|x| sel_expr(x, target))
+                .map(|x| sel_expr(x, target, neg))
                 .collect::<Result<_, _>>()?,
         ),
     })
@@ -357,14 +369,17 @@ fn field(path: &str) -> Expr {
     }
 }
 
-fn test_expr(t: &Test, target: &Target) -> Result<Expr, String> {
+fn test_expr(t: &Test, target: &Target, neg: bool) -> Result<Expr, String> {
     if let Some(f) = &t.field
         && let Some(conv) = fields::conversion(target, f)
     {
-        return converted(t, f, conv, target);
+        return converted(t, f, conv, target).or_else(|reason| missing_field(t, neg, reason));
     }
     let path = match &t.field {
-        Some(f) => fields::map(target, f)?,
+        Some(f) => match fields::map(target, f) {
+            Ok(p) => p,
+            Err(reason) => return missing_field(t, neg, reason),
+        },
         None => quarry_eql::compile::ANY_TEXT.to_string(),
     };
     let mut per_value = Vec::new();
@@ -401,6 +416,52 @@ fn test_expr(t: &Test, target: &Target) -> Result<Expr, String> {
     } else {
         let flat: Vec<Pattern> = per_value.into_iter().flatten().collect();
         patterns_expr(&path, &flat, target)
+    }
+}
+
+/// Folds the constants [`missing_field`] leaves: `false and x` is false,
+/// `false or x` is `x`, `not false` is true (and the same with true).
+fn simplify(e: Expr) -> Expr {
+    match e {
+        Expr::And(a, b) => match (simplify(*a), simplify(*b)) {
+            (Expr::Bool(false), _) | (_, Expr::Bool(false)) => Expr::Bool(false),
+            (Expr::Bool(true), x) | (x, Expr::Bool(true)) => x,
+            (x, y) => Expr::And(Box::new(x), Box::new(y)),
+        },
+        Expr::Or(a, b) => match (simplify(*a), simplify(*b)) {
+            (Expr::Bool(true), _) | (_, Expr::Bool(true)) => Expr::Bool(true),
+            (Expr::Bool(false), x) | (x, Expr::Bool(false)) => x,
+            (x, y) => Expr::Or(Box::new(x), Box::new(y)),
+        },
+        Expr::Not(x) => match simplify(*x) {
+            Expr::Bool(b) => Expr::Bool(!b),
+            x => Expr::Not(Box::new(x)),
+        },
+        other => other,
+    }
+}
+
+/// A test of a field the target does not have. Where it can only say
+/// "no" (a positive test: `Image|endswith OR OriginalFileName` on a
+/// Security 4688 still matches through `Image`), it is false, as on any
+/// event that lacks the field. Where that would widen what the rule
+/// matches (under a `not`, where a filter would stop filtering, or a
+/// test of absence such as `null`), the target is dropped, with the
+/// reason.
+fn missing_field(t: &Test, neg: bool, reason: String) -> Result<Expr, String> {
+    let absent_ok = |alts: &Vec<Pattern>| {
+        alts.iter()
+            .any(|p| matches!(p, Pattern::Null | Pattern::Exists(false)))
+    };
+    let value = if t.values.all {
+        t.values.each.iter().all(absent_ok)
+    } else {
+        t.values.each.iter().any(absent_ok)
+    };
+    if neg || value {
+        Err(reason)
+    } else {
+        Ok(Expr::Bool(false))
     }
 }
 
@@ -856,6 +917,33 @@ mod tests {
         assert_eq!(c.skipped[0].0, "Security 4688");
         let c = proc_rule("    sel:\n        ParentUser: 'x'\n    condition: sel");
         assert_eq!(c.targets, ["sysmon 1"]);
+        // an alternative the log cannot have is false there; the others decide
+        let c = proc_rule(
+            "    sel:\n        - Image|endswith: '\\sc.exe'\n        - OriginalFileName: 'sc.exe'\n    condition: sel",
+        );
+        assert_eq!(
+            c.targets,
+            ["sysmon 1", "Security 4688", "ecs process/start"]
+        );
+        let mut s = Event::default();
+        s.set("winlog.channel", "Security");
+        s.set("winlog.event_id", "4688");
+        s.set("event.category", vec!["process"]);
+        s.set(
+            "winlog.event_data.NewProcessName",
+            r"C:\Windows\System32\sc.exe",
+        );
+        assert!(c.query.matches(&s));
+        // but a filter on it would stop filtering: that log is left out
+        let c = proc_rule(
+            "    sel:\n        Image|endswith: '\\sc.exe'\n    filter:\n        OriginalFileName: 'sc.exe'\n    condition: sel and not filter",
+        );
+        assert_eq!(c.targets, ["sysmon 1", "ecs process/start"]);
+        // as would a test of absence
+        let c = proc_rule(
+            "    sel:\n        Image|endswith: '\\sc.exe'\n        OriginalFileName: null\n    condition: sel",
+        );
+        assert_eq!(c.targets, ["sysmon 1", "ecs process/start"]);
         // a value the target writes its own way: 4688's integrity SIDs
         let c = proc_rule("    sel:\n        IntegrityLevel: 'High'\n    condition: sel");
         assert_eq!(c.targets, ["sysmon 1", "Security 4688"]);
