@@ -123,7 +123,7 @@ pub fn lower(
         // it has needs a field its log lacks) is no branch
         let body = body.and_then(|parts| {
             let parts: Vec<Expr> = parts.into_iter().map(simplify).collect();
-            if parts.iter().any(|p| *p == Expr::Bool(false)) {
+            if parts.contains(&Expr::Bool(false)) {
                 Err("every test of the rule needs a field this log does not have".to_string())
             } else {
                 Ok(parts)
