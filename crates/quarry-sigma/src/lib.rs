@@ -32,9 +32,29 @@
 //! assert_eq!(rule.severity(), "high");
 //! ```
 //!
-//! Keywords (field-less values) are searched for, case-insensitively and
-//! as substrings unless they carry modifiers, in every string value of
-//! the event (the `winlog.*`, `winlog.event_data.*` and ECS fields alike).
+//! # Semantics
+//!
+//! - Strings are case-insensitive wildcards (`*`, `?`; `\` escapes them
+//!   and itself) unless `cased`; `re` is an unanchored search,
+//!   case-sensitive unless `i`; `null` is a missing or empty field;
+//!   numbers compare with the log's strings by value (`gt`…).
+//! - Keywords (field-less values) are searched for, case-insensitively and
+//!   as substrings unless they carry modifiers, in every string value of
+//!   the event (the `winlog.*`, `winlog.event_data.*` and ECS fields alike).
+//! - One rule is one query: one branch per target of its log source
+//!   (see [`logsource`]), each led by its event id and channel test. A
+//!   field a target cannot have is false in a positive test (the rule's
+//!   other alternatives still decide there); where that would widen the
+//!   rule (under `not`, or a test of absence) the target is dropped and
+//!   the reason kept in [`Compiled::skipped`].
+//! - Deliberate approximations: Sysmon's `User` (`DOMAIN\user`) is
+//!   Security 4688's `SubjectUserName` and ECS `user.name` (no domain);
+//!   ECS `registry.data.strings` holds the value, where Sysmon's
+//!   `Details` writes `DWORD (0x…)`; ECS `Image`/`ParentImage` fall back
+//!   to the process name where a source gives no path (an `endswith
+//!   '\name'` test only).
+//! - Correlations are not event queries: [`correlation::Correlation`]
+//!   runs them over events and the compiled rules they name.
 
 pub mod condition;
 pub mod correlation;

@@ -173,6 +173,7 @@ pub fn service_channels(service: &str) -> Option<Vec<&'static str>> {
         "remoteconnectionmanager" | "terminalservices-remoteconnectionmanager" => {
             vec!["Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"]
         }
+        "appmodel-runtime" => vec!["Microsoft-Windows-AppModel-Runtime/Admin"],
         "user-device-registration" => vec!["Microsoft-Windows-User Device Registration/Admin"],
         _ => return None,
     })
