@@ -237,6 +237,7 @@ fn every_regression_test_fires_its_rule() {
     let cases = cases();
     assert!(cases.len() > 100, "found {} regression tests", cases.len());
     let mut misses = Vec::new();
+    let mut forms = 0;
     for c in &cases {
         let Some(rule) = by_id.get(&c.rule_id) else {
             misses.push(format!("{}: rule {} not found", c.dir.display(), c.rule_id));
@@ -249,43 +250,53 @@ fn every_regression_test_fires_its_rule() {
                 continue;
             }
         };
-        let (events, summary) = quarry_read::scan(std::slice::from_ref(&c.evtx), Some);
-        if events.is_empty() {
-            misses.push(format!(
-                "{}: no events read from {} ({:?})",
-                rule.title,
-                c.evtx.display(),
-                summary.problems
-            ));
-            continue;
-        }
-        if !events.iter().any(|e| compiled.query.matches(e)) {
-            let ids: Vec<String> = events
-                .iter()
-                .take(3)
-                .map(|e| {
-                    format!(
-                        "{}/{}",
-                        e.get_str("winlog.channel").unwrap_or("-"),
-                        e.get_str("winlog.event_id").unwrap_or("-")
-                    )
-                })
-                .collect();
-            misses.push(format!(
-                "{} ({}): {} events ({}), none matches; targets {:?}, skipped {:?}",
-                rule.title,
-                rule.path.display(),
-                events.len(),
-                ids.join(" "),
-                compiled.targets,
-                compiled.skipped
-            ));
+        // the EVTX, then its JSON rendering: both forms of the records
+        let json = c.evtx.with_extension("json");
+        for input in [c.evtx.clone(), json] {
+            if !input.exists() {
+                continue;
+            }
+            let (events, summary) = quarry_read::scan(std::slice::from_ref(&input), Some);
+            if events.is_empty() {
+                misses.push(format!(
+                    "{}: no events read from {} ({:?})",
+                    rule.title,
+                    input.display(),
+                    summary.problems
+                ));
+                continue;
+            }
+            if !events.iter().any(|e| compiled.query.matches(e)) {
+                let ids: Vec<String> = events
+                    .iter()
+                    .take(3)
+                    .map(|e| {
+                        format!(
+                            "{}/{}",
+                            e.get_str("winlog.channel").unwrap_or("-"),
+                            e.get_str("winlog.event_id").unwrap_or("-")
+                        )
+                    })
+                    .collect();
+                misses.push(format!(
+                    "{} ({}): {} events of {} ({}), none matches; targets {:?}, skipped {:?}",
+                    rule.title,
+                    rule.path.display(),
+                    events.len(),
+                    input.display(),
+                    ids.join(" "),
+                    compiled.targets,
+                    compiled.skipped
+                ));
+            }
+            forms += 1;
         }
     }
     println!(
-        "regression: {} of {} fired",
-        cases.len() - misses.len(),
-        cases.len()
+        "regression: {} cases, {} inputs (EVTX and JSON rendering), {} did not fire",
+        cases.len(),
+        forms,
+        misses.len()
     );
     for m in &misses {
         println!("  MISS {m}");
