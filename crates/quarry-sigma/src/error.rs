@@ -76,6 +76,24 @@ impl SigmaError {
         }
     }
 
+    /// A short label for counting errors by reason (`quarry rules list`):
+    /// the kind and the message without its per-rule detail, so rules
+    /// failing for the same reason group together.
+    pub fn reason(&self) -> String {
+        let m = &self.message;
+        let short: String = match self.kind {
+            ErrorKind::Logsource | ErrorKind::Field | ErrorKind::Placeholder => {
+                m.split(['(', ';']).next().unwrap_or(m).trim().to_string()
+            }
+            ErrorKind::Syntax | ErrorKind::Condition | ErrorKind::Modifier | ErrorKind::Value => {
+                // the part before the quoted specifics
+                m.split('`').next().unwrap_or(m).trim().to_string()
+            }
+            _ => m.chars().take(70).collect(),
+        };
+        format!("{}: {short}", self.kind.as_str())
+    }
+
     pub(crate) fn at(mut self, path: &std::path::Path, line: usize, column: usize) -> Self {
         self.path = path.to_path_buf();
         if self.line == 0 {
