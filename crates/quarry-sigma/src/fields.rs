@@ -244,6 +244,11 @@ fn windows(w: &WindowsTarget, field: &str) -> Result<String, String> {
         // already a path (rare in Windows rules): taken as written
         return Ok(field.to_string());
     }
+    let field = w
+        .renames
+        .iter()
+        .find(|(from, _)| *from == field)
+        .map_or(field, |(_, to)| to);
     let name = if w.security_4688 {
         if SYSMON_ONLY_4688.contains(&field) {
             return Err(format!("Security 4688 has no `{field}`"));
@@ -439,5 +444,19 @@ mod tests {
         );
         assert_eq!(map(&d[0], "Path").as_deref(), Ok("winlog.event_data.Path"));
         assert_eq!(map(&d[0], "EventID").as_deref(), Ok("winlog.event_id"));
+        let av = targets(&LogSource {
+            product: None,
+            category: Some("antivirus".into()),
+            service: None,
+        })
+        .expect("targets");
+        assert_eq!(
+            map(&av[0], "Signature").as_deref(),
+            Ok("winlog.event_data.Threat Name")
+        );
+        assert_eq!(
+            map(&av[0], "Filename").as_deref(),
+            Ok("winlog.event_data.Path")
+        );
     }
 }

@@ -38,6 +38,9 @@ pub struct WindowsTarget {
     /// The log names its event data with spaces (`Threat Name`) where
     /// Sigma writes them without (`ThreatName`): Defender's channel.
     pub spaced_names: bool,
+    /// Sigma names this log writes otherwise (taxonomy fields of a generic
+    /// category): (Sigma, log).
+    pub renames: &'static [(&'static str, &'static str)],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +92,7 @@ fn sysmon(ids: &[&'static str], cat: Option<&'static str>) -> WindowsTarget {
         extra: None,
         ecs_category: cat,
         spaced_names: false,
+        renames: &[],
     }
 }
 
@@ -100,6 +104,7 @@ fn channel(ch: &'static str, ids: &[&'static str]) -> WindowsTarget {
         extra: None,
         ecs_category: None,
         spaced_names: false,
+        renames: &[],
     }
 }
 
@@ -273,6 +278,16 @@ pub fn targets(ls: &LogSource) -> Result<Vec<Target>, String> {
                 "ps_classic_start" => Some(channel("Windows PowerShell", &["400"])),
                 "ps_classic_provider_start" => Some(channel("Windows PowerShell", &["600"])),
                 "ps_classic_script" => Some(channel("Windows PowerShell", &["800"])),
+                // the taxonomy's antivirus detections, as Defender logs them
+                // (detected, action taken, failed, suspicious behaviour)
+                "antivirus" => Some(WindowsTarget {
+                    spaced_names: true,
+                    renames: &[("Signature", "ThreatName"), ("Filename", "Path")],
+                    ..channel(
+                        "Microsoft-Windows-Windows Defender/Operational",
+                        &["1006", "1015", "1116", "1117", "1118", "1119"],
+                    )
+                }),
                 _ => None,
             };
             out.extend(w.map(Target::Windows));
@@ -294,6 +309,7 @@ pub fn targets(ls: &LogSource) -> Result<Vec<Target>, String> {
                 extra: None,
                 ecs_category: None,
                 spaced_names: s == "windefend",
+                renames: &[],
             })]),
             None => Err(format!("unknown Windows service `{s}`")),
         },
