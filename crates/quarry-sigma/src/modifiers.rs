@@ -195,7 +195,7 @@ pub fn apply(
             let text = match v {
                 RawValue::Str(s) => s.clone(),
                 RawValue::Int(i) => i.to_string(),
-                RawValue::Float(f) => f.to_string(),
+                RawValue::Float(f) => float_text(*f),
                 RawValue::Bool(b) => b.to_string(),
                 RawValue::Null => return Err((K::Value, format!("null with {t:?}"))),
             };
@@ -248,7 +248,7 @@ pub fn apply(
             }
             RawValue::Str(s) => s.clone(),
             RawValue::Int(i) => i.to_string(),
-            RawValue::Float(f) => f.to_string(),
+            RawValue::Float(f) => float_text(*f),
             RawValue::Bool(b) => b.to_string(),
         };
         // `expand` first: placeholders stand for values, before any
@@ -328,6 +328,16 @@ pub fn apply(
         );
     }
     Ok(Values { each, all })
+}
+
+/// A YAML float as the rule wrote it (`1.0` stays `1.0`, as pySigma
+/// keeps it).
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
 }
 
 fn plain(s: &str) -> Vec<Tok> {
