@@ -338,3 +338,84 @@ pub fn load_placeholders(path: &Path) -> Result<HashMap<String, Vec<String>>, Si
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_rule_is_reported_and_the_others_load() {
+        let dir = std::env::temp_dir().join(format!("quarry-sigma-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).expect("scratch");
+        let good = "title: ok\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '\\\\x.exe'\n    condition: sel\n";
+        std::fs::write(dir.join("a.yml"), good).expect("write");
+        std::fs::write(
+            dir.join("sub/b.yaml"),
+            "title: bad\ndetection:\n    sel:\n        A|nope: x\n    condition: sel\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("c.yml"), "title: [unclosed\n").expect("write");
+        std::fs::write(dir.join("d.yml"), format!("{good}status: deprecated\n")).expect("write");
+        std::fs::write(dir.join("notes.txt"), "not a rule").expect("write");
+        let (rules, errors) = load_dir(std::slice::from_ref(&dir));
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].title, "ok");
+        let mut kinds: Vec<(ErrorKind, String, usize)> = errors
+            .iter()
+            .map(|e| {
+                let f = e
+                    .path
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .unwrap_or("")
+                    .to_string();
+                (e.kind, f, e.line)
+            })
+            .collect();
+        kinds.sort();
+        assert_eq!(
+            kinds,
+            [
+                (ErrorKind::Syntax, "c.yml".to_string(), 2),
+                (ErrorKind::Modifier, "b.yaml".to_string(), 4),
+                (ErrorKind::Status, "d.yml".to_string(), 1),
+            ]
+        );
+        // the retired one loads when asked for
+        let cfg = Config {
+            include_retired: true,
+            ..Config::default()
+        };
+        assert_eq!(load_dir_with(std::slice::from_ref(&dir), &cfg).0.len(), 2);
+        // a single file is a path too
+        assert_eq!(load_dir(&[dir.join("a.yml")]).0.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn placeholders_from_a_file() {
+        let p = std::env::temp_dir().join(format!("quarry-sigma-ph-{}.yml", std::process::id()));
+        std::fs::write(&p, "Workstations: [WS1, WS2]\nsingle: DC1\n").expect("write");
+        let ph = load_placeholders(&p).expect("loads");
+        let _ = std::fs::remove_file(&p);
+        assert_eq!(ph["Workstations"], ["WS1", "WS2"]);
+        assert_eq!(ph["single"], ["DC1"]);
+        let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    sel:\n        WorkstationName|expand: '%Workstations%'\n    condition: sel\n";
+        let rule = load_str(Path::new("t.yml"), text)
+            .pop()
+            .expect("doc")
+            .expect("loads");
+        let e = compile(&rule).expect_err("no placeholders given");
+        assert_eq!((e.kind, e.line), (ErrorKind::Placeholder, 5));
+        let cfg = Config {
+            placeholders: ph,
+            ..Config::default()
+        };
+        let q = compile_with(&rule, &cfg).expect("compiles").query;
+        let mut ev = quarry_event::Event::default();
+        ev.set("winlog.channel", "Security");
+        ev.set("winlog.event_data.WorkstationName", "ws2");
+        assert!(q.matches(&ev));
+    }
+}
