@@ -351,6 +351,19 @@ pub struct Glob {
     /// character, which no ASCII string (nor its lower-case form) has:
     /// such strings are rejected without folding them.
     needs_non_ascii: bool,
+    /// ASCII patterns of one literal run with `*` only at its ends
+    /// (`abc`, `abc*`, `*abc`, `*abc*`, the shapes most wildcard rules
+    /// take): tested by comparing the ends, or searching, without the
+    /// general backtracking match.
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    General,
+    Prefix,
+    Suffix,
+    Contains,
 }
 
 impl Glob {
@@ -366,7 +379,24 @@ impl Glob {
             Vec::new()
         };
         let star = bytes.contains(&b'*');
+        let shape = {
+            let lead = bytes.first() == Some(&b'*');
+            let trail = bytes.len() > 1 && bytes.last() == Some(&b'*');
+            let inner = &bytes[usize::from(lead)..bytes.len() - usize::from(trail)];
+            if !p.is_ascii() || inner.is_empty() || inner.iter().any(|&b| b == b'*' || b == b'?') {
+                Shape::General
+            } else {
+                match (lead, trail) {
+                    (true, true) => Shape::Contains,
+                    (false, true) => Shape::Prefix,
+                    (true, false) => Shape::Suffix,
+                    // a plain literal has its own path
+                    (false, false) => Shape::General,
+                }
+            }
+        };
         Glob {
+            shape,
             needs_non_ascii: !pat.iter().all(char::is_ascii),
             ascii: p.is_ascii(),
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
@@ -410,7 +440,23 @@ impl Glob {
                     s.as_bytes() == self.bytes.as_slice()
                 };
             }
-            return glob(&self.bytes, s.as_bytes(), self.insensitive);
+            let same = |a: &[u8], b: &[u8]| {
+                if self.insensitive {
+                    a.eq_ignore_ascii_case(b)
+                } else {
+                    a == b
+                }
+            };
+            let b = s.as_bytes();
+            return match self.shape {
+                Shape::Prefix => same(&b[..self.min_len], &self.bytes[..self.min_len]),
+                Shape::Suffix => same(&b[n - self.min_len..], &self.bytes[1..]),
+                Shape::Contains => {
+                    let lit = &self.bytes[1..self.bytes.len() - 1];
+                    b.windows(lit.len()).any(|w| same(w, lit))
+                }
+                Shape::General => glob(&self.bytes, b, self.insensitive),
+            };
         }
         if self.insensitive && !(self.ascii && s.is_ascii()) {
             let low: Vec<char> = s.to_lowercase().chars().collect();
@@ -747,6 +793,24 @@ mod tests {
         assert!(!Glob::new("a?c", true).matches("ac"));
         assert!(!Glob::new("a*c*", true).matches("a"));
         assert!(Glob::new("a*c*", true).matches("ac"));
+        // the fast shapes agree with the general match
+        for (p, s, want) in [
+            ("abc*", "ABCdef", true),
+            ("abc*", "xabc", false),
+            ("*\\cmd.exe", "C:\\Windows\\CMD.EXE", true),
+            ("*\\cmd.exe", "cmd.exe", false),
+            ("*enc*", "-ENC x", true),
+            ("*enc*", "en c", false),
+            ("*a*", "a", true),
+            ("**", "", true),
+            ("*ab", "ab", true),
+        ] {
+            assert_eq!(Glob::new(p, true).matches(s), want, "{p} {s}");
+            assert_eq!(glob(p.as_bytes(), s.as_bytes(), true), want, "{p} {s}");
+        }
+        assert!(!Glob::new("abc*", false).matches("ABCd"));
+        assert!(Glob::new("*Cmd", false).matches("xCmd"));
+        assert!(!Glob::new("*Cmd", false).matches("xcmd"));
     }
 
     #[test]
