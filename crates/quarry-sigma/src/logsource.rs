@@ -313,6 +313,12 @@ pub fn targets(ls: &LogSource) -> Result<Vec<Target>, String> {
             })]),
             None => Err(format!("unknown Windows service `{s}`")),
         },
+        // `product: windows` alone: every Windows log (keyword rules such as
+        // the Mimikatz strings); any channel
+        (Some("windows"), None) => Ok(vec![Target::Windows(WindowsTarget {
+            ecs_category: None,
+            ..channel("*", &[])
+        })]),
         _ => Err(format!("no quarry source for logsource {}", describe(ls))),
     }
 }
@@ -356,6 +362,8 @@ mod tests {
         assert!(matches!(&t[0], Target::Ecs(e) if e.os == Some("linux")));
         assert!(targets(&ls(Some("aws"), None, Some("cloudtrail"))).is_err());
         assert!(targets(&ls(Some("windows"), None, Some("nope"))).is_err());
+        let t = targets(&ls(Some("windows"), None, None)).expect("targets");
+        assert_eq!(t[0].describe(), "*");
         let t = targets(&ls(Some("windows"), Some("registry_delete"), None)).expect("targets");
         assert!(matches!(&t[0], Target::Windows(w) if w.extra.is_some()));
     }

@@ -1049,6 +1049,21 @@ mod tests {
         assert!(net.query.matches(&e));
         e.set("winlog.event_data.DestinationIp", "11.1.2.3");
         assert!(!net.query.matches(&e));
+        // every Windows log, none other
+        let any = rule(
+            "{product: windows}",
+            "    keywords:\n        - 'sekurlsa::'\n    condition: keywords",
+        )
+        .expect("compiles");
+        let mut w = Event::default();
+        w.set("winlog.channel", "Microsoft-Windows-PowerShell/Operational");
+        w.set(
+            "winlog.event_data.ScriptBlockText",
+            "Invoke-Mimikatz sekurlsa::logonpasswords",
+        );
+        assert!(any.query.matches(&w));
+        w.remove("winlog.channel");
+        assert!(!any.query.matches(&w));
         // keywords: substrings of any string field
         let kw = rule(
             "{product: windows, service: system}",
