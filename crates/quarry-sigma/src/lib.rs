@@ -94,6 +94,77 @@ pub struct Compiled {
     pub(crate) target_list: Vec<logsource::Target>,
 }
 
+/// Where a compiled rule can match, for a hunt's rule index: an event can
+/// only match the rule if it fits one of its keys. Finer than the EQL
+/// category: a Windows event needs only the rules of its channel and
+/// event id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKey {
+    /// `winlog.channel` equal to `channel` (ASCII case-insensitively; a
+    /// `*` in it is a wildcard) and, when given, `winlog.event_id` one of
+    /// `event_ids` (empty: any id).
+    Windows {
+        channel: String,
+        event_ids: Vec<String>,
+    },
+    /// No `winlog.channel`, and `event.category` holding `category`.
+    Ecs { category: String },
+}
+
+impl IndexKey {
+    /// Does the event fit the key (the test a hunt's index stands for)?
+    pub fn fits(&self, ev: &quarry_event::Event) -> bool {
+        let channel = ev.get_str("winlog.channel");
+        match self {
+            IndexKey::Windows {
+                channel: want,
+                event_ids,
+            } => {
+                let Some(ch) = channel else { return false };
+                let ch_ok = if want.contains('*') {
+                    condition::name_matches(&want.to_ascii_lowercase(), &ch.to_ascii_lowercase())
+                } else {
+                    ch.eq_ignore_ascii_case(want)
+                };
+                let id = ev.get("winlog.event_id").and_then(|v| v.to_text());
+                ch_ok
+                    && (event_ids.is_empty()
+                        || id.is_some_and(|id| event_ids.iter().any(|w| *w == *id)))
+            }
+            IndexKey::Ecs { category } => {
+                channel.is_none()
+                    && ev
+                        .get("event.category")
+                        .is_some_and(|v| v.iter().any(|c| c.as_str() == Some(category)))
+            }
+        }
+    }
+}
+
+impl Compiled {
+    /// The rule's [`IndexKey`]s, one per channel of each Windows target and
+    /// one per ECS target.
+    pub fn index_keys(&self) -> Vec<IndexKey> {
+        let mut out = Vec::new();
+        for t in &self.target_list {
+            match t {
+                logsource::Target::Windows(w) => {
+                    for ch in &w.channels {
+                        out.push(IndexKey::Windows {
+                            channel: ch.to_string(),
+                            event_ids: w.event_ids.iter().map(|i| i.to_string()).collect(),
+                        });
+                    }
+                }
+                logsource::Target::Ecs(e) => out.push(IndexKey::Ecs {
+                    category: e.category.to_string(),
+                }),
+            }
+        }
+        out
+    }
+}
+
 /// Parses the rules of one file (each YAML document one rule; an error per
 /// document that is not a valid rule).
 pub fn load_str(path: &Path, text: &str) -> Vec<Result<SigmaRule, SigmaError>> {
@@ -391,6 +462,32 @@ mod tests {
         // a single file is a path too
         assert_eq!(load_dir(&[dir.join("a.yml")]).0.len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn index_keys_per_target() {
+        let text = "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        CommandLine|contains: 'x'\n    condition: sel\n";
+        let rule = load_str(Path::new("t.yml"), text)
+            .pop()
+            .expect("doc")
+            .expect("loads");
+        let keys = compile(&rule).expect("compiles").index_keys();
+        assert_eq!(
+            keys,
+            [
+                IndexKey::Windows {
+                    channel: logsource::SYSMON.into(),
+                    event_ids: vec!["1".into()]
+                },
+                IndexKey::Windows {
+                    channel: "Security".into(),
+                    event_ids: vec!["4688".into()]
+                },
+                IndexKey::Ecs {
+                    category: "process".into()
+                },
+            ]
+        );
     }
 
     #[test]

@@ -271,6 +271,15 @@ fn every_regression_test_fires_its_rule() {
                 ));
                 continue;
             }
+            // the index keys stand for a test every match passes
+            let keys = compiled.index_keys();
+            for e in events.iter().filter(|e| compiled.query.matches(e)) {
+                assert!(
+                    keys.iter().any(|k| k.fits(e)),
+                    "{}: a match fits none of {keys:?}",
+                    rule.title
+                );
+            }
             if !events.iter().any(|e| compiled.query.matches(e)) {
                 let ids: Vec<String> = events
                     .iter()
@@ -331,6 +340,8 @@ fn sigma_alerts_on_the_attack_samples() {
         .filter_map(|(r, c)| Some((r, c.ok()?)))
         .filter(|(r, _)| matches!(r.severity(), "medium" | "high" | "critical"))
         .collect();
+    let keys: Vec<Vec<quarry_sigma::IndexKey>> =
+        compiled.iter().map(|(_, c)| c.index_keys()).collect();
     // the hunt's index: rules by the category their query requires
     let mut by_cat: BTreeMap<Option<String>, Vec<usize>> = BTreeMap::new();
     for (i, (_, c)) in compiled.iter().enumerate() {
@@ -356,7 +367,17 @@ fn sigma_alerts_on_the_attack_samples() {
                         .map(Vec::as_slice)
                         .unwrap_or(&[])
                 }))
-                .any(|&i| compiled[i].1.query.matches(&e));
+                .any(|&i| {
+                    let m = compiled[i].1.query.matches(&e);
+                    // a hunt may index rules by their keys: every match fits one
+                    assert!(
+                        !m || keys[i].iter().any(|k| k.fits(&e)),
+                        "{}: a match fits none of {:?}",
+                        compiled[i].0.title,
+                        keys[i]
+                    );
+                    m
+                });
             fired.then(|| e.origin.file.to_string())
         });
         let mut files: Vec<String> = hits;
