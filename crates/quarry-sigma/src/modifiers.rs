@@ -310,7 +310,21 @@ pub fn apply(
                 Windash => {
                     let mut out = Vec::new();
                     for a in alts {
-                        out.extend(windash(&to_toks(a)).into_iter().map(Sv::Str));
+                        // five variants per dash, every combination: a value
+                        // with many dashes would explode (hostile input)
+                        let Some(v) = windash(&to_toks(a)) else {
+                            return Err((
+                                K::Value,
+                                "windash: too many dashes to expand".to_string(),
+                            ));
+                        };
+                        out.extend(v.into_iter().map(Sv::Str));
+                        if out.len() > 4096 {
+                            return Err((
+                                K::Value,
+                                "windash: too many variants to expand".to_string(),
+                            ));
+                        }
                     }
                     out
                 }
@@ -408,7 +422,7 @@ fn expand(
 /// pySigma's `windash`: every `-` or `/` that starts a word (no word
 /// character before it, one after) may be any of `-`, `/`, en dash, em
 /// dash, horizontal bar; all combinations.
-fn windash(t: &[Tok]) -> Vec<Vec<Tok>> {
+fn windash(t: &[Tok]) -> Option<Vec<Vec<Tok>>> {
     const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
     let word =
         |x: Option<&Tok>| matches!(x, Some(Tok::Char(c)) if c.is_alphanumeric() || *c == '_');
@@ -419,6 +433,9 @@ fn windash(t: &[Tok]) -> Vec<Vec<Tok>> {
                 && word(t.get(i + 1))
         })
         .collect();
+    if spots.len() > 5 {
+        return None;
+    }
     let mut out = vec![t.to_vec()];
     for &i in &spots {
         out = out
@@ -432,7 +449,7 @@ fn windash(t: &[Tok]) -> Vec<Vec<Tok>> {
             })
             .collect();
     }
-    out
+    Some(out)
 }
 
 pub fn base64(b: &[u8]) -> String {
@@ -584,6 +601,8 @@ mod tests {
         // not inside a word, not before a non-word character
         assert_eq!(texts(&[Windash], "a-b - c").len(), 1);
         assert_eq!(texts(&[Windash], "-a /b").len(), 25);
+        let many = RawValue::Str("-a -b -c -d -e -f".into());
+        assert!(apply(&[Windash], &[many], &HashMap::new()).is_err());
     }
 
     #[test]
