@@ -82,6 +82,16 @@ pub enum MatchOp {
         analyzer: crate::text::Analyzer,
         query: crate::text::TextQuery,
     },
+    /// An unanchored regular-expression search in Rust `regex` syntax (a
+    /// match anywhere in the value, as PCRE's `search`), with its flags:
+    /// what Sigma's `re` modifier means (`|re|i|m|s`). EQL's own `regex` is
+    /// Lucene's, anchored at both ends; front-ends whose language searches
+    /// lower to this instead. No EQL syntax produces it.
+    Search {
+        insensitive: bool,
+        multi_line: bool,
+        dot_all: bool,
+    },
 }
 
 /// `category where condition`.

@@ -18,7 +18,15 @@ pub enum FieldKind {
     Date,
     Version,
     Ip,
+    /// The pseudo-field [`ANY_TEXT`]: every string value of the event.
+    AnyText,
 }
+
+/// The path of a pseudo-field that reads every string value of the event
+/// (as one multi-valued field), for front-ends that match field-less
+/// keywords against an event's text (Sigma's `keywords`). No EQL field can
+/// be named `*`, so it never shadows a real one.
+pub const ANY_TEXT: &str = "*";
 
 #[derive(Debug, Clone)]
 pub struct FieldRef {
@@ -41,6 +49,11 @@ pub enum Func {
     Concat,
     Divide,
     EndsWith,
+    /// `fieldEquals(a, b)`: some value of one field equals some value of
+    /// the other (`~`: case-insensitively). Elasticsearch has no
+    /// field-to-field comparison, which is why `==` rejects one; front-ends
+    /// that have it (Sigma's `fieldref`) lower to this.
+    FieldEquals,
     IndexOf,
     Length,
     Modulo,
@@ -112,6 +125,15 @@ pub struct Compiler<'a> {
 
 impl Compiler<'_> {
     pub fn field(&self, path: &str) -> FieldRef {
+        if path == ANY_TEXT {
+            return FieldRef {
+                id: quarry_event::field_id(path),
+                path: path.into(),
+                kind: FieldKind::AnyText,
+                null_value: None,
+                date_formats: Vec::new(),
+            };
+        }
         let formats = self
             .mapping
             .and_then(|m| m.date_formats.get(m.resolve(path)).cloned())
@@ -272,6 +294,25 @@ impl Compiler<'_> {
                             negated: *negated,
                         }
                     }
+                    MatchOp::Search {
+                        insensitive,
+                        multi_line,
+                        dot_all,
+                    } => {
+                        let mut set = Vec::new();
+                        for p in need_str(&consts)? {
+                            let re = search_regex(&p, *insensitive, *multi_line, *dot_all)
+                                .map_err(|e| {
+                                    self.err(format!("invalid regular expression {p:?}: {e}"), *pos)
+                                })?;
+                            set.push(re);
+                        }
+                        C::Regex {
+                            lhs: Box::new(l),
+                            set,
+                            negated: *negated,
+                        }
+                    }
                     MatchOp::In { insensitive } => C::In {
                         lhs: Box::new(l),
                         items: consts,
@@ -311,6 +352,7 @@ impl Compiler<'_> {
                     "concat" => (Func::Concat, 1, usize::MAX, false),
                     "divide" => (Func::Divide, 2, 2, false),
                     "endswith" => (Func::EndsWith, 2, 2, true),
+                    "fieldequals" => (Func::FieldEquals, 2, 2, true),
                     "indexof" => (Func::IndexOf, 2, 3, true),
                     "length" => (Func::Length, 1, 1, false),
                     "modulo" => (Func::Modulo, 2, 2, false),
@@ -321,7 +363,7 @@ impl Compiler<'_> {
                     "stringcontains" => (Func::StringContains, 2, 2, true),
                     "substring" => (Func::Substring, 2, 3, false),
                     "subtract" => (Func::Subtract, 2, 2, false),
-                    _ => return Err(self.err(format!("unknown function `{name}`: expected one of add, between, cidrMatch, concat, divide, endsWith, indexOf, length, modulo, multiply, number, startsWith, string, stringContains, substring, subtract"), *pos)),
+                    _ => return Err(self.err(format!("unknown function `{name}`: expected one of add, between, cidrMatch, concat, divide, endsWith, fieldEquals, indexOf, length, modulo, multiply, number, startsWith, string, stringContains, substring, subtract"), *pos)),
                 };
                 if *insensitive && !tilde {
                     return Err(self.err(
@@ -361,6 +403,43 @@ impl Compiler<'_> {
             }
         })
     }
+}
+
+/// Builds a [`MatchOp::Search`] regex. Front-ends repeat a pattern (a
+/// Sigma rule has it once per log it reads; rules share patterns), and a
+/// Unicode regex such as `\w{1,64}` takes milliseconds to build: built
+/// ones are kept per thread (cloning one shares it) and reused.
+fn search_regex(
+    p: &str,
+    insensitive: bool,
+    multi_line: bool,
+    dot_all: bool,
+) -> Result<regex::Regex, regex::Error> {
+    use std::cell::RefCell;
+    type Key = (String, bool, bool, bool);
+    thread_local! {
+        static BUILT: RefCell<rustc_hash::FxHashMap<Key, regex::Regex>> =
+            RefCell::new(Default::default());
+    }
+    let key = (p.to_string(), insensitive, multi_line, dot_all);
+    if let Some(re) = BUILT.with(|b| b.borrow().get(&key).cloned()) {
+        return Ok(re);
+    }
+    let re = regex::RegexBuilder::new(p)
+        .case_insensitive(insensitive)
+        .multi_line(multi_line)
+        .dot_matches_new_line(dot_all)
+        .build()?;
+    BUILT.with(|b| {
+        let mut b = b.borrow_mut();
+        // bounded: a long-lived process compiling endless distinct
+        // patterns must not grow without limit
+        if b.len() >= 4096 {
+            b.clear();
+        }
+        b.insert(key, re.clone());
+    });
+    Ok(re)
 }
 
 /// Does the expression read a field (other than an optional one, which
@@ -915,6 +994,83 @@ mod tests {
         assert!(!super::leads_with_specific_test(
             &cx.compile(&e.condition).expect("compiles")
         ));
+    }
+
+    /// The constructs other front-ends lower to (Sigma's `re`, keywords and
+    /// `fieldref`), built as they build them: no EQL text reaches them.
+    #[test]
+    fn search_any_text_and_field_equals() {
+        use crate::ast::{Body, EventQuery, Expr, MatchOp, Statement};
+        let field = |p: &str| Expr::Field {
+            path: p.into(),
+            optional: false,
+            pos: 0,
+        };
+        let run = |cond: Expr, e: &Event| {
+            let st = Statement {
+                body: Body::Event(EventQuery {
+                    category: None,
+                    condition: cond,
+                }),
+                pipes: Vec::new(),
+            };
+            crate::compile_statement(&st, "", &Options::default())
+                .expect("compiles")
+                .matches(e)
+        };
+        let search = |lhs: &str, pat: &str, insensitive, multi_line, dot_all| Expr::Match {
+            op: MatchOp::Search {
+                insensitive,
+                multi_line,
+                dot_all,
+            },
+            lhs: Box::new(field(lhs)),
+            rhs: vec![Expr::Str(pat.into())],
+            negated: false,
+            pos: 0,
+        };
+        let mut e = Event::default();
+        e.set("a", "xx Foo\nbar yy");
+        e.set("b", "FOO");
+        e.set("c", "foo");
+        e.set("n", 4_i64);
+        e.set("m", vec!["one", "needle here"]);
+        // unanchored, case-sensitive unless `i`
+        assert!(run(search("a", "Foo", false, false, false), &e));
+        assert!(!run(search("a", "^Foo", false, false, false), &e));
+        assert!(!run(search("a", "foo", false, false, false), &e));
+        assert!(run(search("a", "foo", true, false, false), &e));
+        let mut nl = Event::default();
+        nl.set("a", "one\ntwo");
+        assert!(!run(search("a", "^two", false, false, false), &nl));
+        assert!(run(search("a", "^two", false, true, false), &nl));
+        assert!(!run(search("a", "one.two", false, false, false), &nl));
+        assert!(run(search("a", "one.two", false, false, true), &nl));
+        // every string value, numbers aside, arrays included
+        assert!(run(
+            search(crate::compile::ANY_TEXT, "needle", false, false, false),
+            &e
+        ));
+        assert!(!run(
+            search(crate::compile::ANY_TEXT, "^4$", false, false, false),
+            &e
+        ));
+        assert!(!run(
+            search(crate::compile::ANY_TEXT, "x", false, false, false),
+            &Event::default()
+        ));
+        // field against field
+        let feq = |a: &str, b: &str, insensitive| Expr::Call {
+            name: "fieldEquals".into(),
+            insensitive,
+            args: vec![field(a), field(b)],
+            pos: 0,
+        };
+        assert!(!run(feq("b", "c", false), &e));
+        assert!(run(feq("b", "c", true), &e));
+        assert!(run(feq("c", "c", false), &e));
+        assert!(!run(feq("c", "missing", true), &e));
+        assert!(!run(Expr::Not(Box::new(feq("c", "missing", true))), &e));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub fn truthy(c: &C, ev: &Event) -> bool {
 }
 
 pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
+    if f.kind == FieldKind::AnyText {
+        return any_text(ev);
+    }
     let v = match ev.get_id(f.id) {
         None => return V::Null,
         Some(quarry_event::Value::Null) => return f.null_value.clone().unwrap_or(V::Null),
@@ -37,6 +40,27 @@ pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
         return as_date(v, &f.date_formats);
     }
     v
+}
+
+/// Every string value of the event, as one multi-valued field (the
+/// pseudo-field [`crate::compile::ANY_TEXT`]).
+fn any_text(ev: &Event) -> V<'_> {
+    fn push<'a>(v: &'a quarry_event::Value, out: &mut Vec<V<'a>>) {
+        match v {
+            quarry_event::Value::Str(s) => out.push(V::Str(Cow::Borrowed(s.as_str()))),
+            quarry_event::Value::Array(items) => items.iter().for_each(|x| push(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (_, v) in ev.fields_by_id() {
+        push(v, &mut out);
+    }
+    match out.len() {
+        0 => V::Null,
+        1 => out.pop().unwrap_or(V::Null),
+        _ => V::Many(out),
+    }
 }
 
 fn as_date<'a>(v: V<'a>, formats: &[String]) -> V<'a> {
@@ -364,6 +388,23 @@ pub struct Glob {
     star: bool,
     min_len: usize,
     literal: bool,
+    /// The pattern (lower-cased when case-insensitive) holds a non-ASCII
+    /// character, which no ASCII string (nor its lower-case form) has:
+    /// such strings are rejected without folding them.
+    needs_non_ascii: bool,
+    /// ASCII patterns of one literal run with `*` only at its ends
+    /// (`abc`, `abc*`, `*abc`, `*abc*`, the shapes most wildcard rules
+    /// take): tested by comparing the ends, or searching, without the
+    /// general backtracking match.
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    General,
+    Prefix,
+    Suffix,
+    Contains,
 }
 
 impl Glob {
@@ -379,7 +420,25 @@ impl Glob {
             Vec::new()
         };
         let star = bytes.contains(&b'*');
+        let shape = {
+            let lead = bytes.first() == Some(&b'*');
+            let trail = bytes.len() > 1 && bytes.last() == Some(&b'*');
+            let inner = &bytes[usize::from(lead)..bytes.len() - usize::from(trail)];
+            if !p.is_ascii() || inner.is_empty() || inner.iter().any(|&b| b == b'*' || b == b'?') {
+                Shape::General
+            } else {
+                match (lead, trail) {
+                    (true, true) => Shape::Contains,
+                    (false, true) => Shape::Prefix,
+                    (true, false) => Shape::Suffix,
+                    // a plain literal has its own path
+                    (false, false) => Shape::General,
+                }
+            }
+        };
         Glob {
+            shape,
+            needs_non_ascii: !pat.iter().all(char::is_ascii),
             ascii: p.is_ascii(),
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
             literal: !star && !bytes.contains(&b'?'),
@@ -406,6 +465,9 @@ impl Glob {
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        if self.needs_non_ascii && s.is_ascii() {
+            return false;
+        }
         if self.ascii && s.is_ascii() {
             // `?` is one character, which is one byte of an ASCII string
             let n = s.len();
@@ -419,7 +481,23 @@ impl Glob {
                     s.as_bytes() == self.bytes.as_slice()
                 };
             }
-            return glob(&self.bytes, s.as_bytes(), self.insensitive);
+            let same = |a: &[u8], b: &[u8]| {
+                if self.insensitive {
+                    a.eq_ignore_ascii_case(b)
+                } else {
+                    a == b
+                }
+            };
+            let b = s.as_bytes();
+            return match self.shape {
+                Shape::Prefix => same(&b[..self.min_len], &self.bytes[..self.min_len]),
+                Shape::Suffix => same(&b[n - self.min_len..], &self.bytes[1..]),
+                Shape::Contains => {
+                    let lit = &self.bytes[1..self.bytes.len() - 1];
+                    b.windows(lit.len()).any(|w| same(w, lit))
+                }
+                Shape::General => glob(&self.bytes, b, self.insensitive),
+            };
         }
         if self.insensitive && !(self.ascii && s.is_ascii()) {
             let low: Vec<char> = s.to_lowercase().chars().collect();
@@ -587,6 +665,17 @@ fn call<'a>(func: Func, ci: bool, args: &'a [C], ev: &'a Event) -> V<'a> {
                 _ => !s.is_empty() && !sub.is_empty() && s.contains(sub.as_ref()),
             })
         }
+        Func::FieldEquals => {
+            let (a, b) = (arg(0), arg(1));
+            if a.is_null() || b.is_null() {
+                return V::Null;
+            }
+            V::Bool(
+                a.each()
+                    .iter()
+                    .any(|x| b.each().iter().any(|y| equal(x, y, ci))),
+            )
+        }
         Func::IndexOf => {
             let (Some(s), Some(sub)) = (text(arg(0)), text(arg(1))) else {
                 return V::Null;
@@ -732,6 +821,11 @@ mod tests {
         );
         assert!(!Glob::new("a*", false).matches("Abc"));
         assert!(Glob::new("ÄB*", true).matches("äbc"));
+        // a non-ASCII pattern never matches an ASCII string, except through
+        // case folding onto ASCII (the Kelvin sign folds to `k`)
+        assert!(!Glob::new("*\u{1F600}*", true).matches("cmd.exe /c x"));
+        assert!(Glob::new("*\u{1F600}*", true).matches("cmd \u{1F600}"));
+        assert!(Glob::new("\u{212A}*", true).matches("kelvin"));
         assert!(Glob::new("*", true).matches(""));
         assert!(Glob::new("dns.exe", true).matches("DNS.exe"));
         assert!(!Glob::new("dns.exe", false).matches("DNS.exe"));
@@ -740,6 +834,24 @@ mod tests {
         assert!(!Glob::new("a?c", true).matches("ac"));
         assert!(!Glob::new("a*c*", true).matches("a"));
         assert!(Glob::new("a*c*", true).matches("ac"));
+        // the fast shapes agree with the general match
+        for (p, s, want) in [
+            ("abc*", "ABCdef", true),
+            ("abc*", "xabc", false),
+            ("*\\cmd.exe", "C:\\Windows\\CMD.EXE", true),
+            ("*\\cmd.exe", "cmd.exe", false),
+            ("*enc*", "-ENC x", true),
+            ("*enc*", "en c", false),
+            ("*a*", "a", true),
+            ("**", "", true),
+            ("*ab", "ab", true),
+        ] {
+            assert_eq!(Glob::new(p, true).matches(s), want, "{p} {s}");
+            assert_eq!(glob(p.as_bytes(), s.as_bytes(), true), want, "{p} {s}");
+        }
+        assert!(!Glob::new("abc*", false).matches("ABCd"));
+        assert!(Glob::new("*Cmd", false).matches("xCmd"));
+        assert!(!Glob::new("*Cmd", false).matches("xcmd"));
     }
 
     #[test]
