@@ -1,9 +1,10 @@
 //! The rule book: every loaded rule compiled by its language's front-end,
 //! with what was skipped (and why) and what did not compile.
 
-use crate::frontend::frontend_for;
+use crate::frontend::{CompileError, SelectKey, frontend_for};
 use quarry_eql::Query;
 use quarry_rules::{Rule, RuleSet, SkipKind, Skipped};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 
 /// A rule and its compiled query.
@@ -11,6 +12,9 @@ use std::collections::BTreeMap;
 pub struct CompiledRule {
     pub rule: Rule,
     pub query: Query,
+    /// The only kinds of event the query can match, when narrower than its
+    /// category (see [`SelectKey`]); empty: its category decides.
+    pub keys: Vec<SelectKey>,
 }
 
 /// A rule whose query its front-end rejected.
@@ -55,6 +59,7 @@ impl RuleBook {
             skipped: set.skipped,
             ..Default::default()
         };
+        let mut pending = Vec::with_capacity(set.rules.len());
         for rule in set.rules {
             let Some(frontend) = frontend_for(&rule) else {
                 let kind = SkipKind::Unsupported {
@@ -65,14 +70,33 @@ impl RuleBook {
                 book.skipped.push(skipped(rule, kind, reason));
                 continue;
             };
-            if rule.query.trim().is_empty() {
+            if !frontend.has_query(&rule) {
                 let reason = format!("{} rule without a query", frontend.language());
                 book.skipped.push(skipped(rule, SkipKind::NoQuery, reason));
                 continue;
             }
-            match frontend.compile(&rule) {
-                Ok(query) => book.rules.push(CompiledRule { rule, query }),
-                Err(error) => book.not_compiled.push(NotCompiled {
+            pending.push((frontend, rule));
+        }
+        // compiled on every core (SigmaHQ's 3,000 rules take 0.4 s of CPU)
+        let compiled: Vec<_> = pending
+            .into_par_iter()
+            .map(|(frontend, rule)| {
+                let q = frontend.compile(&rule);
+                (rule, q)
+            })
+            .collect();
+        for (rule, q) in compiled {
+            match q {
+                Ok(c) => book.rules.push(CompiledRule {
+                    rule,
+                    query: c.query,
+                    keys: c.keys,
+                }),
+                Err(CompileError::Unsupported(why)) => {
+                    let kind = SkipKind::NotRunnable(why.clone());
+                    book.skipped.push(skipped(rule, kind, why));
+                }
+                Err(CompileError::Invalid(error)) => book.not_compiled.push(NotCompiled {
                     rule: format!("{} ({})", rule.name, rule.path.display()),
                     error,
                 }),

@@ -5,17 +5,28 @@
 use quarry_rules::{RuleSet, SkipKind, Skipped};
 use std::path::{Path, PathBuf};
 
-/// A rule file format: its extensions and its parser.
+/// A rule file format: its extensions, its parser, and what it does once
+/// every file is read.
 struct Format {
     extensions: &'static [&'static str],
     parse: fn(&str, PathBuf) -> RuleSet,
+    finish: fn(&mut RuleSet),
 }
 
-/// Every rule file format quarry reads.
-const FORMATS: &[Format] = &[Format {
-    extensions: &["toml"],
-    parse: quarry_rules::load_str,
-}];
+/// Every rule file format quarry reads: Elastic's detection-rules TOML
+/// (EQL and KQL) and Sigma's YAML.
+const FORMATS: &[Format] = &[
+    Format {
+        extensions: &["toml"],
+        parse: quarry_rules::load_str,
+        finish: |_| {},
+    },
+    Format {
+        extensions: &["yml", "yaml"],
+        parse: crate::frontend::sigma::read,
+        finish: crate::frontend::sigma::finish,
+    },
+];
 
 fn format_of(path: &Path) -> Option<&'static Format> {
     let ext = path.extension()?.to_str()?;
@@ -63,6 +74,9 @@ pub fn load(paths: &[PathBuf]) -> RuleSet {
                 Err(e) => set.skipped.push(read_error(f, e)),
             }
         }
+    }
+    for f in FORMATS {
+        (f.finish)(&mut set);
     }
     set
 }

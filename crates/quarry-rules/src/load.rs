@@ -38,6 +38,9 @@ pub enum SkipKind {
     },
     /// A rule of a runnable language without a query.
     NoQuery,
+    /// Its front-end cannot run it here, for the reason given (a Sigma log
+    /// source quarry reads nothing of, a correlation, a retired rule).
+    NotRunnable(String),
     /// The file is not valid TOML or not a rule.
     ParseError,
     /// The file or folder could not be read.
@@ -58,6 +61,7 @@ impl SkipKind {
                 language: None,
             } => format!("type {rule_type}"),
             SkipKind::NoQuery => "without query".into(),
+            SkipKind::NotRunnable(why) => why.clone(),
             SkipKind::ParseError => "parse error".into(),
             SkipKind::ReadError => "read error".into(),
         }

@@ -44,6 +44,10 @@ pub struct Rule {
     pub alert_suppression: Option<AlertSuppression>,
     /// The file the rule was read from (`builtin:…` for the built-in pack).
     pub path: PathBuf,
+    /// The rule as its own format's reader parsed it, for its front-end to
+    /// compile without parsing again (a Sigma rule's detection); `None` for
+    /// TOML rules, whose `query` is all a front-end needs.
+    pub parsed: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
     patterns: Vec<IndexPattern>,
 }
 
@@ -292,6 +296,7 @@ impl RawFile {
             }),
             alert_suppression: r.alert_suppression,
             path,
+            parsed: None,
             patterns,
         }
     }

@@ -1,7 +1,7 @@
 //! EQL, with Elasticsearch's semantics: `type = "eql"` or `language = "eql"`.
 
-use super::Frontend;
-use quarry_eql::{Options, Query};
+use super::{CompileError, Compiled, Frontend};
+use quarry_eql::Options;
 use quarry_rules::Rule;
 
 pub struct Eql;
@@ -15,7 +15,9 @@ impl Frontend for Eql {
         rule.is_eql()
     }
 
-    fn compile(&self, rule: &Rule) -> Result<Query, String> {
-        quarry_eql::compile(&rule.query, &Options::default()).map_err(|e| e.to_string())
+    fn compile(&self, rule: &Rule) -> Result<Compiled, CompileError> {
+        quarry_eql::compile(&rule.query, &Options::default())
+            .map(Compiled::from)
+            .map_err(|e| CompileError::Invalid(e.to_string()))
     }
 }

@@ -3,8 +3,7 @@
 //! `threshold` rules (the rule type's own step runs in the hunt).
 //! `threat_match` needs indicator documents and stays skipped.
 
-use super::Frontend;
-use quarry_eql::Query;
+use super::{CompileError, Compiled, Frontend};
 use quarry_kql::KqlOptions;
 use quarry_rules::Rule;
 
@@ -22,7 +21,9 @@ impl Frontend for Kql {
         rule.language.as_deref() == Some("kuery") && TYPES.contains(&rule.rule_type.as_str())
     }
 
-    fn compile(&self, rule: &Rule) -> Result<Query, String> {
-        quarry_kql::compile(&rule.query, &KqlOptions::default()).map_err(|e| e.to_string())
+    fn compile(&self, rule: &Rule) -> Result<Compiled, CompileError> {
+        quarry_kql::compile(&rule.query, &KqlOptions::default())
+            .map(Compiled::from)
+            .map_err(|e| CompileError::Invalid(e.to_string()))
     }
 }
