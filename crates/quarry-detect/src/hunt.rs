@@ -16,8 +16,9 @@ use quarry_read::ReadSummary;
 use quarry_rules::Exceptions;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::RwLock;
 use std::time::Duration;
 
 /// How to hunt.
@@ -78,12 +79,13 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     let rules = &book.rules;
     let selector = Selector::new(rules);
     let retention = Retention::for_rules(rules.iter().map(|r| &r.rule));
-    // where the evidence begins: the history `new_terms` rules can rely on
+    // where each host's evidence begins: the history `new_terms` rules can
+    // rely on for an event of that host
     let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
-    let evidence_from = AtomicI64::new(i64::MAX);
+    let evidence_from = EvidenceStart::default();
     let (kept, read) = quarry_read::scan(inputs, |ev| {
-        if wants_start && let Some(t) = ev.timestamp {
-            evidence_from.fetch_min(t, Ordering::Relaxed);
+        if wants_start {
+            evidence_from.see(&ev);
         }
         let matched = selector.matching(&ev);
         // kept for the investigation (lineage, follow-on activity, pivots):
@@ -120,7 +122,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     let mut investigation = Investigation::from_packed(pool);
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
-    let evidence_from = Some(evidence_from.into_inner()).filter(|t| *t != i64::MAX);
+    let evidence_from = evidence_from.into_map();
     let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit, J)>> = BTreeMap::new();
     for (i, events) in per_rule.into_iter().enumerate() {
         if events.is_empty() {
@@ -145,7 +147,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
                 None => unexcepted.push(h),
             }
         }
-        let alerts = match alerts_of(r, unexcepted, evidence_from, opts) {
+        let alerts = match alerts_of(r, unexcepted, &evidence_from, opts) {
             Ok(a) => a,
             Err(e) => {
                 report.rule_errors.push((r.rule.name.clone(), e));
@@ -232,7 +234,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
 fn alerts_of(
     r: &CompiledRule,
     hits: Vec<Hit>,
-    evidence_from: Option<i64>,
+    evidence_from: &HashMap<String, i64>,
     opts: &HuntOptions,
 ) -> Result<Vec<(Hit, J)>, String> {
     let events = || -> Vec<Event> {
@@ -259,7 +261,9 @@ fn alerts_of(
     }
     if let Some(spec) = &r.rule.new_terms {
         let events = events();
-        let found = new_terms::new_terms(spec, &events, evidence_from, opts.new_terms_history)?;
+        let start =
+            |ev: &Event| quarry_lineage::host_key(ev).and_then(|h| evidence_from.get(&h).copied());
+        let found = new_terms::new_terms(spec, &events, start, opts.new_terms_history)?;
         return Ok(found
             .into_iter()
             .map(|n| (Hit::Event(events[n.event].clone()), n.extra))
@@ -278,5 +282,31 @@ fn merge(doc: &mut J, extra: J) {
             }
         }
         (d, x) => *d = x,
+    }
+}
+
+/// The earliest time of each host's evidence, seen from every core. Most
+/// events are later than their host's start, which a shared read lock
+/// answers; the write lock is taken only for an earlier one.
+#[derive(Default)]
+struct EvidenceStart(RwLock<HashMap<String, i64>>);
+
+impl EvidenceStart {
+    fn see(&self, ev: &Event) {
+        let (Some(t), Some(host)) = (ev.timestamp, quarry_lineage::host_key(ev)) else {
+            return;
+        };
+        let known = self.0.read().ok().and_then(|m| m.get(&host).copied());
+        if known.is_some_and(|k| k <= t) {
+            return;
+        }
+        if let Ok(mut m) = self.0.write() {
+            let e = m.entry(host).or_insert(t);
+            *e = (*e).min(t);
+        }
+    }
+
+    fn into_map(self) -> HashMap<String, i64> {
+        self.0.into_inner().unwrap_or_default()
     }
 }

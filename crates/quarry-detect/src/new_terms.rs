@@ -8,7 +8,8 @@
 //! history must be in the evidence: when the evidence starts later than
 //! `time - history`, a tuple not seen may simply predate the collection, so
 //! the event does not alert unless the user accepts partial history
-//! ([`History::Partial`]). Every alert says from when history was
+//! ([`History::Partial`]). The evidence's start is its host's (state per
+//! host, as lineage keeps it). Every alert says from when history was
 //! available (`quarry.new_terms.history_from`). A multi-valued field gives
 //! one tuple per combination of values, as Elastic's composite
 //! aggregation does (at most [`MAX_TUPLES`] per event).
@@ -37,12 +38,13 @@ pub struct NewTerm {
     pub extra: J,
 }
 
-/// The new terms among `events` (the rule's matches, in time order), the
-/// evidence beginning at `evidence_from` (nanoseconds).
+/// The new terms among `events` (the rule's matches, in time order);
+/// `evidence_from` says where the evidence of an event's host begins
+/// (nanoseconds).
 pub fn new_terms(
     spec: &NewTerms,
     events: &[Event],
-    evidence_from: Option<i64>,
+    evidence_from: impl Fn(&Event) -> Option<i64>,
     history: History,
 ) -> Result<Vec<NewTerm>, String> {
     let mut last_seen: HashMap<String, i64> = HashMap::new();
@@ -50,6 +52,7 @@ pub fn new_terms(
     for (i, ev) in events.iter().enumerate() {
         let Some(t) = ev.timestamp else { continue };
         let history_start = quarry_alert::pivot::date_math(&spec.history_window_start, t, false)?;
+        let evidence_from = evidence_from(ev);
         let covered = evidence_from.is_some_and(|from| from <= history_start);
         let mut new_tuple: Option<Vec<J>> = None;
         for tuple in tuples(ev, &spec.fields) {
@@ -143,7 +146,7 @@ mod tests {
             // last seen 12 days before: new again
             service(22, "evil"),
         ];
-        let got = new_terms(&spec(), &events, Some(0), History::Full).unwrap();
+        let got = new_terms(&spec(), &events, |_| Some(0), History::Full).unwrap();
         let alerted: Vec<usize> = got.iter().map(|n| n.event).collect();
         // day 0: history would start at day -7, before the evidence
         assert_eq!(alerted, [2, 4]);
@@ -161,11 +164,11 @@ mod tests {
     fn short_evidence_alerts_only_when_partial_history_is_accepted() {
         let events = vec![service(0, "spooler"), service(1, "evil")];
         assert!(
-            new_terms(&spec(), &events, Some(0), History::Full)
+            new_terms(&spec(), &events, |_| Some(0), History::Full)
                 .unwrap()
                 .is_empty()
         );
-        let got = new_terms(&spec(), &events, Some(0), History::Partial).unwrap();
+        let got = new_terms(&spec(), &events, |_| Some(0), History::Partial).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(
             got[1].extra["quarry"]["new_terms"]["history_complete"],
