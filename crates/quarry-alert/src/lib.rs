@@ -17,8 +17,12 @@
 //! registry, network and authentication event, slimmed by a [`Retention`] to
 //! the fields lineage, activity and the loaded rules' pivots read. All of it
 //! is kept per host, like the lineage it is built on.
+//!
+//! [`investigate`] takes one alert further, as `quarry investigate` shows
+//! it: the process tree, the timeline, and the rule's pivots run again.
 
 mod pack;
+pub mod investigate;
 pub mod pivot;
 
 pub use pack::{Packed, pack};
