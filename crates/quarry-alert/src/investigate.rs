@@ -246,13 +246,7 @@ fn tree(h: &HostLineage, p: &Process) -> Vec<TreeLine> {
 }
 
 /// Descendants' starts and the activity of the process tree, in time order.
-fn timeline(
-    inv: &Investigation,
-    host: &str,
-    h: &HostLineage,
-    p: &Process,
-    index: usize,
-) -> Vec<J> {
+fn timeline(inv: &Investigation, host: &str, h: &HostLineage, p: &Process, index: usize) -> Vec<J> {
     let mut rows: Vec<(i64, J)> = Vec::new();
     let mut procs: Vec<&Process> = vec![p];
     procs.extend(h.descendants(p));
@@ -315,7 +309,11 @@ fn timeline_row(ev: &Event, is_start: bool) -> J {
 
 /// The rule's pivots: run again when the rule is loaded, else as the alert
 /// has them (with a note saying so).
-fn pivots(target: &Target<'_>, rule: Option<&Rule>, inv: &Investigation) -> (Vec<J>, Option<String>) {
+fn pivots(
+    target: &Target<'_>,
+    rule: Option<&Rule>,
+    inv: &Investigation,
+) -> (Vec<J>, Option<String>) {
     let doc = target.doc;
     let Some(rule) = rule else {
         let note = format!(
@@ -439,7 +437,13 @@ mod tests {
         let tree: Vec<_> = f
             .tree
             .iter()
-            .map(|l| (l.depth, l.role, l.text.split("  ").next().unwrap_or_default()))
+            .map(|l| {
+                (
+                    l.depth,
+                    l.role,
+                    l.text.split("  ").next().unwrap_or_default(),
+                )
+            })
             .collect();
         assert_eq!(
             tree,
@@ -465,12 +469,18 @@ mod tests {
             Some("no registry, network telemetry on WS1: unresolved, not benign")
         );
         // without its rule, the pivots are the alert's, and a note says why
-        assert_eq!(f.pivots, vec![json!({"label": "as hunt ran it", "count": 4})]);
+        assert_eq!(
+            f.pivots,
+            vec![json!({"label": "as hunt ran it", "count": 4})]
+        );
         assert!(f.note.as_deref().is_some_and(|n| n.contains("\"r-1\"")));
         let j = f.to_json(3);
         assert_eq!(j["alert"]["number"], 3);
-        assert_eq!(j["tree"][2], json!({"depth": 2, "role": "alert", "alert": true,
-            "process": process_json_of(&inv, "C")}));
+        assert_eq!(
+            j["tree"][2],
+            json!({"depth": 2, "role": "alert", "alert": true,
+            "process": process_json_of(&inv, "C")})
+        );
     }
 
     fn process_json_of(inv: &Investigation, guid: &str) -> J {

@@ -21,8 +21,8 @@
 //! [`investigate`] takes one alert further, as `quarry investigate` shows
 //! it: the process tree, the timeline, and the rule's pivots run again.
 
-mod pack;
 pub mod investigate;
+mod pack;
 pub mod pivot;
 
 pub use pack::{Packed, pack};

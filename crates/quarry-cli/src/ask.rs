@@ -43,7 +43,11 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
         .columns
         .iter()
         .enumerate()
-        .map(|(i, h)| Column::new(h, move |r: &Record| r.cells.get(i).cloned().unwrap_or_default()))
+        .map(|(i, h)| {
+            Column::new(h, move |r: &Record| {
+                r.cells.get(i).cloned().unwrap_or_default()
+            })
+        })
         .collect();
     output::print(&Rows::new(&answer.rows, columns), args.format)?;
     // the coverage belongs below the table; with machine formats it must

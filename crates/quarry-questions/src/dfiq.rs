@@ -77,7 +77,8 @@ impl Catalogue {
                 .unwrap_or_default()
                 .to_string()
         };
-        let strings = |xs: Option<&serde_yaml::Value>, f: &dyn Fn(&serde_yaml::Value) -> Option<&str>| {
+        let strings = |xs: Option<&serde_yaml::Value>,
+                       f: &dyn Fn(&serde_yaml::Value) -> Option<&str>| {
             xs.and_then(|x| x.as_sequence())
                 .map(|xs| xs.iter().filter_map(f).map(str::to_string).collect())
                 .unwrap_or_default()
@@ -136,7 +137,8 @@ mod tests {
     fn places_a_question_under_its_facet_and_scenario() {
         let mut c = Catalogue::default();
         c.add_yaml("id: S1001\nname: Scenario\n").unwrap();
-        c.add_yaml("id: F1001\nname: Facet\nparent_ids: [S1001]\n").unwrap();
+        c.add_yaml("id: F1001\nname: Facet\nparent_ids: [S1001]\n")
+            .unwrap();
         c.add_yaml(
             "id: Q1018\nname: What process made the DNS query?\nparent_ids: [F1001, F9]\napproaches:\n  - name: Sysmon\n",
         )

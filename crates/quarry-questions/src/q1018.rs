@@ -53,26 +53,26 @@ impl Question for Q1018 {
 }
 
 const APPROACHES: &[Approach] = &[
-        Approach {
-            name: "Sysmon 22",
-            data: "Sysmon Event 22 (DnsQuery) from EVTX or Windows-event JSON, linked to Sysmon 1 / Security 4688",
-        },
-        Approach {
-            name: "Plaso (Sysmon 22)",
-            data: "Plaso windows:evtx:record rows whose xml_string holds a Sysmon 22 record",
-        },
-        Approach {
-            name: "CrowdStrike DnsRequest",
-            data: "FDR DnsRequest.ContextProcessId joined to ProcessRollup2.TargetProcessId, per aid",
-        },
-        Approach {
-            name: "SentinelOne DNS",
-            data: "Cloud Funnel DNS events, which carry the querying process",
-        },
-        Approach {
-            name: "ECS DNS events",
-            data: "any other ECS event with dns.question.name (Elastic Defend, winlogbeat, …)",
-        },
+    Approach {
+        name: "Sysmon 22",
+        data: "Sysmon Event 22 (DnsQuery) from EVTX or Windows-event JSON, linked to Sysmon 1 / Security 4688",
+    },
+    Approach {
+        name: "Plaso (Sysmon 22)",
+        data: "Plaso windows:evtx:record rows whose xml_string holds a Sysmon 22 record",
+    },
+    Approach {
+        name: "CrowdStrike DnsRequest",
+        data: "FDR DnsRequest.ContextProcessId joined to ProcessRollup2.TargetProcessId, per aid",
+    },
+    Approach {
+        name: "SentinelOne DNS",
+        data: "Cloud Funnel DNS events, which carry the querying process",
+    },
+    Approach {
+        name: "ECS DNS events",
+        data: "any other ECS event with dns.question.name (Elastic Defend, winlogbeat, …)",
+    },
 ];
 
 /// Is this a DNS query event?

@@ -4,7 +4,11 @@
 use super::Column;
 use std::io::Write;
 
-pub fn write<T>(out: &mut impl Write, columns: &[Column<'_, T>], rows: &[T]) -> std::io::Result<()> {
+pub fn write<T>(
+    out: &mut impl Write,
+    columns: &[Column<'_, T>],
+    rows: &[T],
+) -> std::io::Result<()> {
     let mut t = comfy_table::Table::new();
     t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
     t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
