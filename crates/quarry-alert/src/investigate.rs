@@ -327,14 +327,7 @@ fn pivots(
         return (pivots, Some(note));
     };
     // templates are filled with the first value of the alert's field
-    let lookup = |f: &str| {
-        target.ev.get(f).and_then(|v| {
-            v.iter()
-                .next()
-                .and_then(|x| x.to_text())
-                .map(|s| s.into_owned())
-        })
-    };
+    let lookup = |f: &str| target.ev.get_text(f).map(|s| s.into_owned());
     let mut pivots = Vec::new();
     for def in &rule.investigate {
         let p = Pivot::fill(def, &lookup, target.ev.timestamp);
