@@ -3,7 +3,8 @@
 //! evidence, which approaches had data. Loading the catalogue and answering
 //! are `quarry-questions`' jobs; this module prints.
 
-use quarry_questions::{QUESTIONS, dfiq::Catalogue};
+use quarry_questions::QUESTIONS;
+use quarry_questions::dfiq::{Catalogue, Entry};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -36,9 +37,6 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> std::io::Result<u8> {
             let (events, summary) = quarry_read::scan(&inputs, |ev| q.keep(ev));
             code = code.max(crate::output::report_problems(&summary));
             Some(q.answer(events, &Default::default()).approaches)
-        };
-        let name = |e: Option<&quarry_questions::dfiq::Entry>| {
-            e.map_or("?", |e| e.name.as_str()).to_string()
         };
         if let Some(cat) = &catalogue {
             match cat.place(q.id()) {
@@ -83,4 +81,9 @@ pub fn run(dfiq: Option<PathBuf>, inputs: Vec<PathBuf>) -> std::io::Result<u8> {
     }
     out.flush()?;
     Ok(code)
+}
+
+/// A catalogue entry's name; `?` for one the catalogue does not hold.
+fn name(e: Option<&Entry>) -> &str {
+    e.map_or("?", |e| e.name.as_str())
 }
