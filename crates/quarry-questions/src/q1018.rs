@@ -445,6 +445,49 @@ mod tests {
     }
 
     #[test]
+    fn through_the_catalogue_with_filters() {
+        let q = crate::find("q1018").expect("in the catalogue");
+        assert!(q.keep(start(7, "C:\\a.exe", 1)).is_some());
+        assert!(q.keep(Event::default()).is_none());
+        let evs = || {
+            vec![
+                start(7, "C:\\x\\first.exe", 10),
+                dns("WS1", 7, "a.duckdns.org", 20),
+                dns("WS2", 7, "b.example", 30),
+            ]
+        };
+        let all = q.answer(evs(), &Filter::default());
+        assert_eq!(all.rows.len(), 2);
+        let first = &all.rows[0];
+        assert_eq!(first.fields[0].0, "@timestamp");
+        assert_eq!(first.cells.len(), all.columns.len());
+        assert_eq!(first.cells[5], "first.exe", "the table shows names");
+        let filter = Filter {
+            host: Some("ws2".into()),
+            domain: None,
+        };
+        let ws2 = q.answer(evs(), &filter);
+        assert_eq!(ws2.rows.len(), 1);
+        assert!(
+            ws2.coverage
+                .starts_with("\nQ1018 What process made the DNS query? — 1 rows\n")
+        );
+        assert_eq!(ws2.approaches.get("Sysmon 22"), Some(&2), "before filters");
+        let filter = Filter {
+            host: None,
+            domain: Some("*.DUCKDNS.org".into()),
+        };
+        assert_eq!(q.answer(evs(), &filter).rows.len(), 1);
+        // a row serialises as its record: ECS names, in order
+        let row = serde_json::to_string(&answer(evs()).0[0]).expect("json");
+        assert!(row.starts_with("{\"@timestamp\":"), "{row}");
+        assert!(
+            row.contains("\"approach\":\"Sysmon 22\",\"linked_by\":\"pid+lifetime\",\"origin\":"),
+            "{row}"
+        );
+    }
+
+    #[test]
     fn domain_globs() {
         assert!(domain_matches("*.duckdns.org", "evil.DuckDNS.org."));
         assert!(!domain_matches("*.duckdns.org", "duckdns.org.example"));
