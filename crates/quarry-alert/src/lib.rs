@@ -17,7 +17,11 @@
 //! registry, network and authentication event, slimmed by a [`Retention`] to
 //! the fields lineage, activity and the loaded rules' pivots read. All of it
 //! is kept per host, like the lineage it is built on.
+//!
+//! [`investigate`] takes one alert further, as `quarry investigate` shows
+//! it: the process tree, the timeline, and the rule's pivots run again.
 
+pub mod investigate;
 mod pack;
 pub mod pivot;
 
@@ -508,16 +512,6 @@ fn lineage_json(h: &HostLineage, ev: &Event) -> (J, Option<usize>) {
     )
 }
 
-/// The first value of a field of the event, as text (for templates).
-fn field_text(ev: &Event, field: &str) -> Option<String> {
-    let v = ev.get(field)?;
-    v.iter()
-        .next()
-        .and_then(|x| x.to_text())
-        .map(|s| s.into_owned())
-        .filter(|s| !s.is_empty())
-}
-
 /// The events of a hit, in order (a sequence's missing terms left out); the
 /// last is the one an alert is about.
 pub fn hit_events(hit: &Hit) -> Vec<&Event> {
@@ -578,7 +572,12 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
     }
 
     // pivots
-    let lookup = |f: &str| last.and_then(|e| field_text(e, f));
+    // an empty value fills no template
+    let lookup = |f: &str| {
+        last.and_then(|e| e.get_text(f))
+            .filter(|s| !s.is_empty())
+            .map(|s| s.into_owned())
+    };
     let mut pivots_json = Vec::new();
     let mut signal_pivots = Vec::new();
     let mut cross_host_pivots = Vec::new();

@@ -1,7 +1,9 @@
-//! `quarry ask`: answer an investigative question over evidence.
+//! `quarry ask`: answer an investigative question over evidence. The
+//! question is looked up in `quarry-questions`' catalogue; this module reads
+//! what it wants and prints its answer.
 
-use crate::output::{self, Format};
-use quarry_questions::q1018::{self, Coverage, Row};
+use crate::output::{self, Column, Format, Rows};
+use quarry_questions::{Filter, Record};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -23,30 +25,38 @@ pub struct AskArgs {
 }
 
 pub fn run(args: AskArgs) -> std::io::Result<u8> {
-    if quarry_questions::find(&args.question).map(|q| q.id) != Some("Q1018") {
+    let Some(question) = quarry_questions::find(&args.question) else {
         eprintln!(
             "quarry: unknown question {:?}; `quarry questions` lists the ones quarry answers",
             args.question
         );
         return Ok(crate::exit::USAGE);
-    }
-    let (events, summary) = quarry_read::scan(&args.inputs, q1018::wants);
+    };
+    let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));
     let code = output::report_problems(&summary);
-    let (mut rows, cov) = q1018::answer(events);
-    rows.retain(|r| {
-        args.domain
-            .as_deref()
-            .is_none_or(|d| q1018::domain_matches(d, &r.query))
-            && args.host.as_deref().is_none_or(|h| {
-                r.host_name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(h))
-                    || r.host_id
-                        .as_deref()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(h))
+    let filter = Filter {
+        host: args.host,
+        domain: args.domain,
+    };
+    let answer = question.answer(events, &filter);
+    let columns = answer
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            Column::new(h, move |r: &Record| {
+                r.cells.get(i).cloned().unwrap_or_default()
             })
-    });
-    print(&rows, &cov, args.format)?;
+        })
+        .collect();
+    output::print(&Rows::new(&answer.rows, columns), args.format)?;
+    // the coverage belongs below the table; with machine formats it must
+    // not mix with the records
+    if args.format == Format::Table {
+        write!(std::io::stdout().lock(), "{}", answer.coverage)?;
+    } else {
+        eprint!("{}", answer.coverage);
+    }
     Ok(code)
 }
 
@@ -59,76 +69,4 @@ pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> std::io::Result<u8> {
         host: None,
         format,
     })
-}
-
-pub fn print(rows: &[Row], cov: &Coverage, format: Format) -> std::io::Result<()> {
-    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-    // The table is the responder's glance: names, not paths; the machine
-    // formats carry every field in full.
-    let base = |o: &Option<String>| {
-        quarry_ecs::windows::basename(o.as_deref().unwrap_or_default()).to_string()
-    };
-    let cols: &[output::Column<'_, Row>] = &[
-        ("time", &|r| opt(&r.timestamp)),
-        ("host", &|r| opt(&r.host_name)),
-        ("query", &|r| r.query.clone()),
-        ("status", &|r| opt(&r.status)),
-        ("pid", &|r| r.pid.map(|p| p.to_string()).unwrap_or_default()),
-        ("process", &|r| base(&r.executable)),
-        ("parent", &|r| base(&r.parent_executable)),
-        ("user", &|r| opt(&r.user)),
-        ("linked by", &|r| r.linked_by.to_string()),
-        ("command line", &|r| opt(&r.command_line)),
-    ];
-    output::print_rows(rows, format, cols)?;
-    let text = coverage_text(cov, rows.len());
-    if format == Format::Table {
-        let mut out = std::io::stdout().lock();
-        write!(out, "{text}")?;
-    } else {
-        eprint!("{text}");
-    }
-    Ok(())
-}
-
-fn coverage_text(cov: &Coverage, shown: usize) -> String {
-    let mut s = format!("\nQ1018 What process made the DNS query? — {shown} rows\n");
-    let linked: Vec<String> = cov
-        .linked
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
-    s += &format!(
-        "  linked by: {}\n",
-        if linked.is_empty() {
-            "-".into()
-        } else {
-            linked.join(", ")
-        }
-    );
-    let appr: Vec<String> = cov
-        .approaches
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect();
-    s += &format!(
-        "  approaches: {}\n",
-        if appr.is_empty() {
-            "none had data".into()
-        } else {
-            appr.join(", ")
-        }
-    );
-    for (h, n) in &cov.hosts_with_dns {
-        s += &format!("  covered: {h} ({n} DNS queries)\n");
-    }
-    for h in &cov.hosts_without_dns {
-        s += &format!(
-            "  not covered: no DNS telemetry on {h} (process telemetry only) — unresolved, not benign\n"
-        );
-    }
-    if cov.hosts_with_dns.is_empty() && cov.hosts_without_dns.is_empty() {
-        s += "  not covered: the evidence holds no DNS or process telemetry\n";
-    }
-    s
 }

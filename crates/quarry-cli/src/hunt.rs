@@ -3,7 +3,7 @@
 //! prints alerts, shaped as Elastic Security's alert documents, and the
 //! summaries.
 
-use crate::output::{self, Format};
+use crate::output::{self, Column, Csv, Format, Rows};
 use quarry_detect::{History, HuntOptions, RuleBook};
 use quarry_rules::Exceptions;
 use serde_json::Value as J;
@@ -223,98 +223,66 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     Ok(code)
 }
 
+/// The text at a path of an alert document.
+fn at(a: &J, path: &[&str]) -> String {
+    output::cell(path.iter().fold(a, |cur, k| &cur[*k]))
+}
+
 fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match format {
-        Format::Ndjson => {
-            for a in alerts {
-                serde_json::to_writer(&mut out, a)?;
-                writeln!(out)?;
-            }
-            out.flush()
-        }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, alerts)?;
-            writeln!(out)?;
-            out.flush()
-        }
-        Format::Table | Format::Csv => {
-            drop(out);
-            let s = |a: &J, p: &[&str]| {
-                let mut cur = a;
-                for k in p {
-                    cur = &cur[*k];
-                }
-                output::cell(cur)
-            };
-            let cols: &[output::Column<'_, J>] = &[
-                ("time", &|a| s(a, &["kibana", "alert", "original_time"])),
-                ("severity", &|a| s(a, &["kibana", "alert", "severity"])),
-                ("rule", &|a| s(a, &["kibana", "alert", "rule", "name"])),
-                ("host", &|a| s(a, &["host", "name"])),
-                ("process", &|a| s(a, &["process", "executable"])),
-                ("parent", &|a| s(a, &["process", "parent", "executable"])),
-                ("command line", &|a| s(a, &["process", "command_line"])),
-                ("follow-on", &|a| {
-                    let act = &a["quarry"]["activity"];
-                    match act["by_category"].as_object() {
-                        Some(m) if !m.is_empty() => m
-                            .iter()
-                            .map(|(k, v)| format!("{k} {v}"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        _ if act["no_telemetry"].is_array() => "unknown (telemetry gaps)".into(),
-                        _ if act.is_object() => "none".into(),
-                        _ => String::new(),
-                    }
-                }),
-                ("descendants", &|a| {
-                    a["quarry"]["lineage"]["descendants"]
-                        .as_array()
-                        .map(|d| {
-                            d.iter()
-                                .filter_map(|p| p["name"].as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .unwrap_or_default()
-                }),
-            ];
-            if format == Format::Table {
-                return output::print_rows(alerts, format, cols);
-            }
-            // CSV: the table's columns and the identifiers a case file needs
-            let more: &[(&str, &[&str])] = &[
-                ("rule_id", &["kibana", "alert", "rule", "rule_id"]),
-                ("risk_score", &["kibana", "alert", "risk_score"]),
-                ("host.id", &["host", "id"]),
-                ("user.name", &["user", "name"]),
-                ("process.pid", &["process", "pid"]),
-                ("process.entity_id", &["process", "entity_id"]),
-                (
-                    "process.parent.command_line",
-                    &["process", "parent", "command_line"],
-                ),
-                ("activity.count", &["quarry", "activity", "count"]),
-                ("coverage", &["quarry", "activity", "coverage"]),
-                ("origin", &["quarry", "origin"]),
-            ];
-            let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-            let header: Vec<&str> = cols
-                .iter()
-                .map(|(h, _)| *h)
-                .chain(more.iter().map(|(h, _)| *h))
-                .collect();
-            w.write_record(&header)?;
-            for a in alerts {
-                let row: Vec<String> = cols
+    let path = |p: &'static [&'static str]| move |a: &J| at(a, p);
+    let columns = vec![
+        Column::new("time", path(&["kibana", "alert", "original_time"])),
+        Column::new("severity", path(&["kibana", "alert", "severity"])),
+        Column::new("rule", path(&["kibana", "alert", "rule", "name"])),
+        Column::new("host", path(&["host", "name"])),
+        Column::new("process", path(&["process", "executable"])),
+        Column::new("parent", path(&["process", "parent", "executable"])),
+        Column::new("command line", path(&["process", "command_line"])),
+        Column::new("follow-on", |a: &J| {
+            let act = &a["quarry"]["activity"];
+            match act["by_category"].as_object() {
+                Some(m) if !m.is_empty() => m
                     .iter()
-                    .map(|(_, f)| f(a))
-                    .chain(more.iter().map(|(_, p)| s(a, p)))
-                    .collect();
-                w.write_record(&row)?;
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ if act["no_telemetry"].is_array() => "unknown (telemetry gaps)".into(),
+                _ if act.is_object() => "none".into(),
+                _ => String::new(),
             }
-            w.flush()
-        }
-    }
+        }),
+        Column::new("descendants", |a: &J| {
+            a["quarry"]["lineage"]["descendants"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|p| p["name"].as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        }),
+    ];
+    // CSV: the table's columns and the identifiers a case file needs
+    let more: &[(&str, &'static [&'static str])] = &[
+        ("rule_id", &["kibana", "alert", "rule", "rule_id"]),
+        ("risk_score", &["kibana", "alert", "risk_score"]),
+        ("host.id", &["host", "id"]),
+        ("user.name", &["user", "name"]),
+        ("process.pid", &["process", "pid"]),
+        ("process.entity_id", &["process", "entity_id"]),
+        (
+            "process.parent.command_line",
+            &["process", "parent", "command_line"],
+        ),
+        ("activity.count", &["quarry", "activity", "count"]),
+        ("coverage", &["quarry", "activity", "coverage"]),
+        ("origin", &["quarry", "origin"]),
+    ];
+    let rows = Rows {
+        rows: alerts,
+        columns,
+        csv: Csv::Columns(more.iter().map(|(h, p)| Column::new(h, path(p))).collect()),
+    };
+    output::print(&rows, format)
 }

@@ -1,6 +1,6 @@
 //! `quarry search`: run an EQL query over evidence.
 
-use crate::output::{self, Format};
+use crate::output::{self, Column, Format, Rows, ndjson};
 use quarry_eql::{Hit, Mapping, Options, compile};
 use quarry_event::Event;
 use serde_json::Value as J;
@@ -188,54 +188,17 @@ fn ndjson_head(ev: &Event) -> Option<Box<[u8]>> {
     Some(head.into_boxed_slice())
 }
 
-/// An event query's matches as NDJSON.
+/// An event query's matches as NDJSON: each hit echoed from its document
+/// as read is written from where it lies, not copied.
 fn print_lines(matches: &[Match]) -> std::io::Result<()> {
-    use std::io::IoSlice;
-    let mut out = std::io::stdout().lock();
-    // hits are handed to the kernel as they lie in memory, up to 1,023
-    // pieces a call (IOV_MAX is 1,024), not copied into a buffer first
-    let mut pieces: Vec<IoSlice<'_>> = Vec::with_capacity(1023);
-    let mut events = Vec::new();
+    let mut out = ndjson::Vectored::new(std::io::stdout().lock());
     for m in matches {
         match m {
-            Match::Line(head, raw) => {
-                pieces.push(IoSlice::new(head));
-                pieces.push(IoSlice::new(raw.as_bytes()));
-                pieces.push(IoSlice::new(b"}\n"));
-            }
-            Match::Event(e) => {
-                write_pieces(&mut out, &mut pieces)?;
-                events.clear();
-                serde_json::to_writer(&mut events, &HitJson::Event(doc(e)))?;
-                events.push(b'\n');
-                out.write_all(&events)?;
-            }
-        }
-        if pieces.len() + 3 > pieces.capacity() {
-            write_pieces(&mut out, &mut pieces)?;
+            Match::Line(head, raw) => out.pieces(&[head, raw.as_bytes(), b"}\n"])?,
+            Match::Event(e) => out.value(&HitJson::Event(doc(e)))?,
         }
     }
-    write_pieces(&mut out, &mut pieces)?;
-    out.flush()
-}
-
-/// Writes all of `pieces` (`write_all_vectored` is not stable yet) and
-/// empties it.
-fn write_pieces(
-    out: &mut impl Write,
-    pieces: &mut Vec<std::io::IoSlice<'_>>,
-) -> std::io::Result<()> {
-    let mut rest = &mut pieces[..];
-    while !rest.is_empty() {
-        match out.write_vectored(rest) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => std::io::IoSlice::advance_slices(&mut rest, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    pieces.clear();
-    Ok(())
+    out.finish()
 }
 
 /// The fields `quarry_rules::index_name` reads, and the prefixes it scans for.
@@ -397,35 +360,31 @@ fn rows(hits: &[Hit]) -> Vec<Row> {
     out
 }
 
-fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
-    // hits are written in large pieces: fewer write calls into the pipe
-    let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
-    match format {
-        Format::Ndjson => {
-            for h in hits {
-                serde_json::to_writer(&mut out, &hit_json(h))?;
-                writeln!(out)?;
-            }
-            out.flush()
-        }
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &hits.iter().map(hit_json).collect::<Vec<_>>())?;
-            writeln!(out)?;
-            out.flush()
-        }
-        Format::Csv | Format::Table => {
-            drop(out);
-            let cols: &[output::Column<'_, Row>] = &[
-                ("#", &|r| r.n.to_string()),
-                ("time", &|r| r.time.clone()),
-                ("host", &|r| r.host.clone()),
-                ("category", &|r| r.category.clone()),
-                ("action", &|r| r.action.clone()),
-                ("process", &|r| r.process.clone()),
-                ("command line", &|r| r.command_line.clone()),
-                ("origin", &|r| r.id.clone()),
-            ];
-            output::print_rows(&rows(hits), format, cols)
-        }
+/// A hit as the machine formats print it: shaped by [`hit_json`] as it is
+/// written, so no hit is held twice.
+struct HitOut<'a>(&'a Hit);
+
+impl serde::Serialize for HitOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        hit_json(self.0).serialize(s)
     }
+}
+
+fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
+    if !format.is_tabular() {
+        let out: Vec<HitOut<'_>> = hits.iter().map(HitOut).collect();
+        return output::print(&Rows::new(&out, Vec::new()), format);
+    }
+    let text = |f: fn(&Row) -> &str| move |r: &Row| f(r).to_string();
+    let columns = vec![
+        Column::new("#", |r: &Row| r.n.to_string()),
+        Column::new("time", text(|r| &r.time)),
+        Column::new("host", text(|r| &r.host)),
+        Column::new("category", text(|r| &r.category)),
+        Column::new("action", text(|r| &r.action)),
+        Column::new("process", text(|r| &r.process)),
+        Column::new("command line", text(|r| &r.command_line)),
+        Column::new("origin", text(|r| &r.id)),
+    ];
+    output::print(&Rows::new(&rows(hits), columns), format)
 }

@@ -159,6 +159,13 @@ impl Event {
         self.get(path).and_then(Value::as_i64)
     }
 
+    /// The first value at a dotted path (the value itself when it is not
+    /// an array) as text: what a `{{field}}` template or a lookup by field
+    /// name reads.
+    pub fn get_text(&self, path: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.get(path)?.iter().next()?.to_text()
+    }
+
     /// Sets a field; `Value::Null` removes it.
     pub fn set(&mut self, path: &str, value: impl Into<Value>) {
         let value = value.into();
@@ -471,5 +478,18 @@ mod tests {
         let ev = Event::from_json(&json!({"a":null}), Origin::default());
         assert_eq!(ev.get("a"), Some(&Value::Null));
         assert_eq!(ev.get("b"), None);
+    }
+
+    #[test]
+    fn text_is_the_first_value() {
+        let ev = Event::from_json(
+            &json!({"a": ["x", "y"], "n": 7, "e": [], "z": null}),
+            Origin::default(),
+        );
+        assert_eq!(ev.get_text("a").as_deref(), Some("x"));
+        assert_eq!(ev.get_text("n").as_deref(), Some("7"));
+        assert_eq!(ev.get_text("e"), None);
+        assert_eq!(ev.get_text("z"), None);
+        assert_eq!(ev.get_text("missing"), None);
     }
 }

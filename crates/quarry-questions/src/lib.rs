@@ -1,9 +1,20 @@
 //! Investigative questions in the DFIQ sense: each question names the
-//! events it needs (for Q1018, [`q1018::wants`]), and answers from them with rows
-//! that say how they were obtained and a coverage report that says what the
-//! evidence could not answer.
+//! events it needs ([`Question::wants`], [`Question::fields`]) and answers
+//! from them with rows that say how they were obtained and a coverage report
+//! that says what the evidence could not answer ([`Answer`]).
+//!
+//! Adding a question is one module here that implements [`Question`] (see
+//! [`q1018`]) plus one entry in [`QUESTIONS`]: `quarry ask` and
+//! `quarry questions` find it in the catalogue. [`dfiq`] reads a DFIQ
+//! catalogue to place the questions in.
 
+pub mod dfiq;
 pub mod q1018;
+
+use quarry_event::Event;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use std::collections::BTreeMap;
 
 /// A DFIQ approach quarry implements for a question.
 #[derive(Debug, Clone, Copy)]
@@ -14,16 +25,86 @@ pub struct Approach {
 }
 
 /// A question quarry can answer.
-#[derive(Debug, Clone, Copy)]
-pub struct Question {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub approaches: &'static [Approach],
+pub trait Question: Sync {
+    /// The DFIQ id, e.g. `Q1018`.
+    fn id(&self) -> &'static str;
+    /// The question as DFIQ words it.
+    fn name(&self) -> &'static str;
+    /// The approaches quarry implements, in the order they are listed.
+    fn approaches(&self) -> &'static [Approach];
+    /// The fields the answer reads, as prefixes of field names (`host.`
+    /// keeps every host field): everything else is dropped on read, so
+    /// memory stays bounded by what is held for answering.
+    fn fields(&self) -> &'static [&'static str];
+    /// Does the answer need this event? Asked of every event read.
+    fn wants(&self, ev: &Event) -> bool;
+    /// Answers from the events [`Question::keep`] kept, with the filters
+    /// that apply to this question.
+    fn answer(&self, events: Vec<Event>, filter: &Filter) -> Answer;
+
+    /// The event slimmed to [`Question::fields`] when the question
+    /// [`Question::wants`] it: what a read keeps.
+    fn keep(&self, mut ev: Event) -> Option<Event> {
+        if !self.wants(&ev) {
+            return None;
+        }
+        ev.source = None;
+        let fields = self.fields();
+        ev.retain(|k| fields.iter().any(|p| k.starts_with(p)));
+        Some(ev)
+    }
+}
+
+/// What `quarry ask` narrows an answer to; a question applies those that
+/// mean something for it.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this host (host.name or host.id, case-insensitive).
+    pub host: Option<String>,
+    /// Only DNS names matching this glob (`*`, `?`; case-insensitive).
+    pub domain: Option<String>,
+}
+
+/// A question's answer, as every output format needs it.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    /// The headers of the terminal table, one per [`Record::cells`] entry.
+    pub columns: &'static [&'static str],
+    /// The rows, in the order they are shown.
+    pub rows: Vec<Record>,
+    /// Rows per approach before any filter: which approaches had data.
+    pub approaches: BTreeMap<String, u64>,
+    /// What the evidence covered and what it could not answer, as lines for
+    /// below the rows.
+    pub coverage: String,
+}
+
+/// One answer row: named values in the order the machine formats print
+/// them (serialised as one JSON object), and the cells of the table.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    pub fields: Vec<(&'static str, serde_json::Value)>,
+    /// The terminal table's view: names, not paths, for a glance.
+    pub cells: Vec<String>,
+}
+
+impl Serialize for Record {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.fields.len()))?;
+        for (k, v) in &self.fields {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 /// Every question quarry answers.
-pub const QUESTIONS: &[Question] = &[q1018::QUESTION];
+pub const QUESTIONS: &[&dyn Question] = &[&q1018::Q1018];
 
-pub fn find(id: &str) -> Option<&'static Question> {
-    QUESTIONS.iter().find(|q| q.id.eq_ignore_ascii_case(id))
+/// The question with this id (case-insensitive).
+pub fn find(id: &str) -> Option<&'static dyn Question> {
+    QUESTIONS
+        .iter()
+        .copied()
+        .find(|q| q.id().eq_ignore_ascii_case(id))
 }

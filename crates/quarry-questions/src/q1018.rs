@@ -6,40 +6,74 @@
 //! process's lifetime. The coverage says which hosts had DNS telemetry and
 //! which had process telemetry but none — those are unresolved, not benign.
 
-use crate::{Approach, Question};
-use quarry_ecs::windows::entity_key;
+use crate::{Answer, Approach, Filter, Question, Record};
+use quarry_ecs::windows::{basename, entity_key};
 use quarry_event::{Event, Value};
 use quarry_lineage::{Lineage, Link, host_key, is_lifecycle};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const QUESTION: Question = Question {
-    id: "Q1018",
-    name: "What process made the DNS query?",
-    approaches: &[
-        Approach {
-            name: "Sysmon 22",
-            data: "Sysmon Event 22 (DnsQuery) from EVTX or Windows-event JSON, linked to Sysmon 1 / Security 4688",
-        },
-        Approach {
-            name: "Plaso (Sysmon 22)",
-            data: "Plaso windows:evtx:record rows whose xml_string holds a Sysmon 22 record",
-        },
-        Approach {
-            name: "CrowdStrike DnsRequest",
-            data: "FDR DnsRequest.ContextProcessId joined to ProcessRollup2.TargetProcessId, per aid",
-        },
-        Approach {
-            name: "SentinelOne DNS",
-            data: "Cloud Funnel DNS events, which carry the querying process",
-        },
-        Approach {
-            name: "ECS DNS events",
-            data: "any other ECS event with dns.question.name (Elastic Defend, winlogbeat, …)",
-        },
-    ],
-};
+/// Q1018 in the catalogue ([`crate::QUESTIONS`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Q1018;
+
+impl Question for Q1018 {
+    fn id(&self) -> &'static str {
+        "Q1018"
+    }
+
+    fn name(&self) -> &'static str {
+        "What process made the DNS query?"
+    }
+
+    fn approaches(&self) -> &'static [Approach] {
+        APPROACHES
+    }
+
+    fn fields(&self) -> &'static [&'static str] {
+        NEEDED
+    }
+
+    fn wants(&self, ev: &Event) -> bool {
+        is_dns(ev) || is_lifecycle(ev)
+    }
+
+    fn answer(&self, events: Vec<Event>, filter: &Filter) -> Answer {
+        let (mut rows, cov) = answer(events);
+        rows.retain(|r| keeps(filter, r));
+        Answer {
+            columns: COLUMNS,
+            rows: rows.iter().map(Row::record).collect(),
+            coverage: coverage_text(self, &cov, rows.len()),
+            approaches: cov.approaches,
+        }
+    }
+}
+
+const APPROACHES: &[Approach] = &[
+    Approach {
+        name: "Sysmon 22",
+        data: "Sysmon Event 22 (DnsQuery) from EVTX or Windows-event JSON, linked to Sysmon 1 / Security 4688",
+    },
+    Approach {
+        name: "Plaso (Sysmon 22)",
+        data: "Plaso windows:evtx:record rows whose xml_string holds a Sysmon 22 record",
+    },
+    Approach {
+        name: "CrowdStrike DnsRequest",
+        data: "FDR DnsRequest.ContextProcessId joined to ProcessRollup2.TargetProcessId, per aid",
+    },
+    Approach {
+        name: "SentinelOne DNS",
+        data: "Cloud Funnel DNS events, which carry the querying process",
+    },
+    Approach {
+        name: "ECS DNS events",
+        data: "any other ECS event with dns.question.name (Elastic Defend, winlogbeat, …)",
+    },
+];
 
 /// Is this a DNS query event?
 pub fn is_dns(ev: &Event) -> bool {
@@ -63,53 +97,149 @@ const NEEDED: &[&str] = &[
 /// What Q1018 needs from the evidence: DNS queries and process starts/ends,
 /// slimmed to the fields it reads, so memory stays bounded by what is held
 /// for linking.
-pub fn wants(mut ev: Event) -> Option<Event> {
-    if is_dns(&ev) || is_lifecycle(&ev) {
-        ev.source = None;
-        ev.retain(|k| NEEDED.iter().any(|p| k.starts_with(p)));
-        Some(ev)
-    } else {
-        None
-    }
+pub fn wants(ev: Event) -> Option<Event> {
+    Q1018.keep(ev)
 }
 
-/// One answer row.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One answer row. It serialises as its [`Row::record`]'s fields: the
+/// names are ECS's, written once there.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    #[serde(rename = "@timestamp")]
     pub timestamp: Option<String>,
-    #[serde(rename = "host.name")]
     pub host_name: Option<String>,
-    #[serde(rename = "host.id")]
     pub host_id: Option<String>,
-    #[serde(rename = "dns.question.name")]
     pub query: String,
     /// Sysmon's status name or the source's response code.
-    #[serde(rename = "dns.status")]
     pub status: Option<String>,
-    #[serde(rename = "dns.resolved_ip")]
     pub resolved_ip: Vec<String>,
-    #[serde(rename = "process.pid")]
     pub pid: Option<i64>,
     /// Normalised (braces stripped, upper-case) so one process reads the
     /// same from every source.
-    #[serde(rename = "process.entity_id")]
     pub entity_id: Option<String>,
-    #[serde(rename = "process.executable")]
     pub executable: Option<String>,
-    #[serde(rename = "process.command_line")]
     pub command_line: Option<String>,
-    #[serde(rename = "user.name")]
     pub user: Option<String>,
-    #[serde(rename = "process.parent.executable")]
     pub parent_executable: Option<String>,
-    #[serde(rename = "process.parent.command_line")]
     pub parent_command_line: Option<String>,
     pub approach: String,
     /// `entity_id`, `pid+lifetime` or `unlinked`.
     pub linked_by: &'static str,
     /// file:line or file#record of the DNS event.
     pub origin: String,
+}
+
+/// The terminal table's headers, one per cell of [`Row::record`].
+const COLUMNS: &[&str] = &[
+    "time",
+    "host",
+    "query",
+    "status",
+    "pid",
+    "process",
+    "parent",
+    "user",
+    "linked by",
+    "command line",
+];
+
+impl Row {
+    /// The row as every output format shows it: the machine formats carry
+    /// every field in full, the table names rather than paths.
+    pub fn record(&self) -> Record {
+        let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+        let base = |o: &Option<String>| basename(o.as_deref().unwrap_or_default()).to_string();
+        Record {
+            fields: vec![
+                ("@timestamp", json!(self.timestamp)),
+                ("host.name", json!(self.host_name)),
+                ("host.id", json!(self.host_id)),
+                ("dns.question.name", json!(self.query)),
+                ("dns.status", json!(self.status)),
+                ("dns.resolved_ip", json!(self.resolved_ip)),
+                ("process.pid", json!(self.pid)),
+                ("process.entity_id", json!(self.entity_id)),
+                ("process.executable", json!(self.executable)),
+                ("process.command_line", json!(self.command_line)),
+                ("user.name", json!(self.user)),
+                ("process.parent.executable", json!(self.parent_executable)),
+                (
+                    "process.parent.command_line",
+                    json!(self.parent_command_line),
+                ),
+                ("approach", json!(self.approach)),
+                ("linked_by", json!(self.linked_by)),
+                ("origin", json!(self.origin)),
+            ],
+            cells: vec![
+                opt(&self.timestamp),
+                opt(&self.host_name),
+                self.query.clone(),
+                opt(&self.status),
+                self.pid.map(|p| p.to_string()).unwrap_or_default(),
+                base(&self.executable),
+                base(&self.parent_executable),
+                opt(&self.user),
+                self.linked_by.to_string(),
+                opt(&self.command_line),
+            ],
+        }
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.record().serialize(s)
+    }
+}
+
+/// Does the row pass `quarry ask`'s `--domain` and `--host`?
+fn keeps(filter: &Filter, r: &Row) -> bool {
+    let is = |o: &Option<String>, h: &str| o.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(h));
+    filter
+        .domain
+        .as_deref()
+        .is_none_or(|d| domain_matches(d, &r.query))
+        && filter
+            .host
+            .as_deref()
+            .is_none_or(|h| is(&r.host_name, h) || is(&r.host_id, h))
+}
+
+/// The coverage report below the answer's `shown` rows.
+fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
+    let counts = |m: &BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = format!("\n{} {} — {shown} rows\n", q.id(), q.name());
+    let linked = counts(&cov.linked);
+    s += &format!(
+        "  linked by: {}\n",
+        if linked.is_empty() { "-" } else { &linked }
+    );
+    let appr = counts(&cov.approaches);
+    s += &format!(
+        "  approaches: {}\n",
+        if appr.is_empty() {
+            "none had data"
+        } else {
+            &appr
+        }
+    );
+    for (h, n) in &cov.hosts_with_dns {
+        s += &format!("  covered: {h} ({n} DNS queries)\n");
+    }
+    for h in &cov.hosts_without_dns {
+        s += &format!(
+            "  not covered: no DNS telemetry on {h} (process telemetry only) — unresolved, not benign\n"
+        );
+    }
+    if cov.hosts_with_dns.is_empty() && cov.hosts_without_dns.is_empty() {
+        s += "  not covered: the evidence holds no DNS or process telemetry\n";
+    }
+    s
 }
 
 /// What the evidence covers.
@@ -312,6 +442,49 @@ mod tests {
         );
         assert_eq!(cov.hosts_without_dns, vec!["dc1".to_string()]);
         assert_eq!(cov.hosts_with_dns.get("WS1"), Some(&3));
+    }
+
+    #[test]
+    fn through_the_catalogue_with_filters() {
+        let q = crate::find("q1018").expect("in the catalogue");
+        assert!(q.keep(start(7, "C:\\a.exe", 1)).is_some());
+        assert!(q.keep(Event::default()).is_none());
+        let evs = || {
+            vec![
+                start(7, "C:\\x\\first.exe", 10),
+                dns("WS1", 7, "a.duckdns.org", 20),
+                dns("WS2", 7, "b.example", 30),
+            ]
+        };
+        let all = q.answer(evs(), &Filter::default());
+        assert_eq!(all.rows.len(), 2);
+        let first = &all.rows[0];
+        assert_eq!(first.fields[0].0, "@timestamp");
+        assert_eq!(first.cells.len(), all.columns.len());
+        assert_eq!(first.cells[5], "first.exe", "the table shows names");
+        let filter = Filter {
+            host: Some("ws2".into()),
+            domain: None,
+        };
+        let ws2 = q.answer(evs(), &filter);
+        assert_eq!(ws2.rows.len(), 1);
+        assert!(
+            ws2.coverage
+                .starts_with("\nQ1018 What process made the DNS query? — 1 rows\n")
+        );
+        assert_eq!(ws2.approaches.get("Sysmon 22"), Some(&2), "before filters");
+        let filter = Filter {
+            host: None,
+            domain: Some("*.DUCKDNS.org".into()),
+        };
+        assert_eq!(q.answer(evs(), &filter).rows.len(), 1);
+        // a row serialises as its record: ECS names, in order
+        let row = serde_json::to_string(&answer(evs()).0[0]).expect("json");
+        assert!(row.starts_with("{\"@timestamp\":"), "{row}");
+        assert!(
+            row.contains("\"approach\":\"Sysmon 22\",\"linked_by\":\"pid+lifetime\",\"origin\":"),
+            "{row}"
+        );
     }
 
     #[test]
