@@ -66,7 +66,13 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
         // lay the normalised fields over it.
         let mut ev = Event::from_json(doc, origin.clone());
         let norm = windows::normalize(&rec, origin);
+        // a host.id the beat sent is the agent's own: keep it rather than
+        // the one derived from the computer name
+        let beat_host_id = ev.contains("host.id");
         for (k, v) in norm.fields() {
+            if beat_host_id && matches!(k, "host.id" | "quarry.enriched") {
+                continue;
+            }
             ev.set(k, v.clone());
         }
         ev.timestamp = norm.timestamp.or(ev.timestamp);
@@ -265,7 +271,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
             .or_else(|| s("level")),
         task: s("task"),
         opcode: s("opcode"),
-        keywords: None,
+        keywords: s("keywords"),
         computer: s("computer_name").unwrap_or_default(),
         record_id: s("record_id").and_then(|r| r.parse().ok()),
         time_created: s("time_created")
@@ -321,7 +327,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         level: s("level"),
         task: s("task"),
         opcode: s("opcode"),
-        keywords: None,
+        keywords: s("keywords"),
         computer: s("computer_name")
             .or_else(|| map.get("host").and_then(|h| h.get("name")).and_then(text))
             .unwrap_or_default(),

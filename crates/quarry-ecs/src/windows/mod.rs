@@ -6,10 +6,13 @@
 //! and then mapped here, once, to the fields Elastic's `windows` and `system`
 //! integrations (and winlogbeat's processors) produce.
 
+mod defender;
+mod powershell;
 mod security;
 mod sysmon;
+mod system;
 
-use quarry_event::{Event, Origin, Value, parse_timestamp};
+use quarry_event::{Event, Origin, Value};
 
 /// The parts of a Windows event record quarry maps, whatever it was read from.
 #[derive(Debug, Clone, Default)]
@@ -63,18 +66,81 @@ impl WinRecord {
             .filter(|v| !v.is_empty() && *v != "-")
     }
 
-    fn is_sysmon(&self) -> bool {
-        self.provider
+    /// The event log family the record belongs to, by provider or channel.
+    fn family(&self) -> Family {
+        let channel = self.channel.as_str();
+        let is = |name: &str| channel.eq_ignore_ascii_case(name);
+        if self
+            .provider
             .eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
-            || self
-                .channel
-                .eq_ignore_ascii_case("Microsoft-Windows-Sysmon/Operational")
+            || is("Microsoft-Windows-Sysmon/Operational")
+        {
+            Family::Sysmon
+        } else if self
+            .provider
+            .eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing")
+            || is("Security")
+        {
+            Family::Security
+        } else if is("System") {
+            Family::System
+        } else if is("Application") {
+            Family::Application
+        } else if is("Windows PowerShell") {
+            Family::PowerShell
+        } else if is("Microsoft-Windows-PowerShell/Operational") || is("PowerShellCore/Operational")
+        {
+            Family::PowerShellOperational
+        } else if is("Microsoft-Windows-Windows Defender/Operational") {
+            Family::Defender
+        } else {
+            Family::Other
+        }
+    }
+}
+
+/// The channel families Elastic's integrations give a data stream of their
+/// own; each maps through its own module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Sysmon,
+    Security,
+    System,
+    Application,
+    PowerShell,
+    PowerShellOperational,
+    Defender,
+    Other,
+}
+
+impl Family {
+    /// `event.module` and the data stream (`event.dataset`), as Elastic's
+    /// integrations name them; the rules' `index` patterns
+    /// (`logs-system.system*`, …) select on the latter.
+    fn module_dataset(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Sysmon => ("sysmon", "windows.sysmon_operational"),
+            Family::Security => ("security", "system.security"),
+            Family::System => ("system", "system.system"),
+            Family::Application => ("system", "system.application"),
+            Family::PowerShell => ("powershell", "windows.powershell"),
+            Family::PowerShellOperational => ("powershell", "windows.powershell_operational"),
+            Family::Defender => ("windows", "windows.windows_defender"),
+            Family::Other => ("windows", "windows.eventlog"),
+        }
     }
 
-    fn is_security(&self) -> bool {
-        self.provider
-            .eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing")
-            || self.channel.eq_ignore_ascii_case("Security")
+    /// Maps the family's fields; false where Elastic's pipeline leaves the
+    /// event id generic.
+    fn map(self, rec: &WinRecord, ev: &mut Event) -> bool {
+        match self {
+            Family::Sysmon => sysmon::map(rec, ev),
+            Family::Security => security::map(rec, ev),
+            Family::System => system::map(rec, ev),
+            Family::PowerShell | Family::PowerShellOperational => powershell::map(rec, ev),
+            Family::Defender => defender::map(rec, ev),
+            Family::Application | Family::Other => false,
+        }
     }
 }
 
@@ -101,16 +167,11 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     // PowerShell pipelines on forwarded records by their own channel, so
     // they map as the originals do; only the dataset (and index) differ.
     let forwarded = rec.forwarded || rec.channel.eq_ignore_ascii_case("ForwardedEvents");
+    let family = rec.family();
     let (module, dataset) = if forwarded {
         ("windows", "windows.forwarded")
-    } else if rec.is_sysmon() {
-        ("sysmon", "windows.sysmon_operational")
-    } else if rec.is_security() {
-        ("security", "system.security")
-    } else if rec.channel.to_ascii_lowercase().contains("powershell") {
-        ("powershell", "windows.powershell_operational")
     } else {
-        ("windows", "windows.eventlog")
+        family.module_dataset()
     };
     ev.set("event.kind", "event");
     ev.set("event.module", module);
@@ -125,6 +186,11 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     if !rec.computer.is_empty() {
         ev.set("host.name", rec.computer.as_str());
         ev.set("winlog.computer_name", rec.computer.as_str());
+        ev.set("host.id", derived_host_id(&rec.computer));
+        ev.set(
+            "quarry.enriched",
+            Value::Array(vec![Value::from("host.id")]),
+        );
     }
     ev.set("winlog.channel", rec.channel.as_str());
     ev.set("winlog.provider_name", rec.provider.as_str());
@@ -149,33 +215,46 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
         ev.set("event.created", Value::Timestamp(t));
         ev.set_timestamp(t);
     }
-    let mapped = if rec.is_sysmon() {
-        sysmon::map(rec, &mut ev)
-    } else if rec.is_security() {
-        security::map(rec, &mut ev)
-    } else {
-        false
-    };
+    let mapped = family.map(rec, &mut ev);
     if !mapped {
         // kept generic (event.code, winlog.*): counted per channel and id
-        crate::mark_unmapped(
-            &mut ev,
-            "windows",
-            &format!(
-                "{} {}",
-                if rec.channel.is_empty() {
-                    rec.provider.as_str()
-                } else {
-                    rec.channel.as_str()
-                },
-                rec.event_id
-            ),
-        );
+        // (its channel, or provider when it has none, is the source)
+        let source = if rec.channel.is_empty() {
+            rec.provider.as_str()
+        } else {
+            rec.channel.as_str()
+        };
+        crate::mark_unmapped(&mut ev, source, &rec.event_id.to_string());
     }
     ev
 }
 
-pub(super) fn level_name(l: &str) -> String {
+/// A stable `host.id` for a Windows record, which carries only its computer
+/// name (Elastic's agent adds the id at collection; offline there is none,
+/// and the rules written `sequence by host.id` join only on a non-null id):
+/// the name-based (v5, DNS namespace) UUID of the lower-cased computer name,
+/// so every record of a host, from any file or format, gets the same id,
+/// and anyone can recompute it. Listed in `quarry.enriched`.
+///
+/// Records of one file share their computer, so the last id is kept per
+/// thread: the hash runs once per host change, not per event.
+pub fn derived_host_id(computer: &str) -> Value {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, Value)> =
+            const { std::cell::RefCell::new((String::new(), Value::Null)) };
+    }
+    LAST.with_borrow_mut(|(name, id)| {
+        if name != computer || id.is_null() {
+            let lower = computer.to_lowercase();
+            let uuid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, lower.as_bytes());
+            *id = Value::from(uuid.hyphenated().to_string());
+            computer.clone_into(name);
+        }
+        id.clone()
+    })
+}
+
+fn level_name(l: &str) -> String {
     match l {
         "0" | "4" => "information".into(),
         "1" => "critical".into(),
@@ -223,16 +302,15 @@ pub(super) fn set_command_line(ev: &mut Event, prefix: &str, cmd: Option<&str>) 
     }
 }
 
-/// `DOMAIN\user` → user.domain / user.name.
+/// `DOMAIN\user` → `<prefix>.domain` / `<prefix>.name`. Anything else (a
+/// bare SID where a name should be) sets nothing, as the pipelines' split
+/// into exactly two parts; the raw value stays in `winlog.event_data`.
 pub(super) fn set_user(ev: &mut Event, prefix: &str, user: Option<&str>) {
-    if let Some(user) = user {
-        match user.split_once('\\') {
-            Some((domain, name)) => {
-                ev.set(&format!("{prefix}.domain"), domain);
-                ev.set(&format!("{prefix}.name"), name);
-            }
-            None => ev.set(&format!("{prefix}.name"), user),
-        }
+    if let Some((domain, name)) = user.and_then(|u| u.split_once('\\'))
+        && !name.contains('\\')
+    {
+        ev.set(&format!("{prefix}.domain"), domain);
+        ev.set(&format!("{prefix}.name"), name);
     }
 }
 
@@ -241,20 +319,6 @@ pub(super) fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
         match raw.parse::<std::net::IpAddr>() {
             Ok(ip) => ev.set(path, ip),
             Err(_) => ev.set(path, raw),
-        }
-    }
-}
-
-pub(super) fn set_file(ev: &mut Event, path: Option<&str>) {
-    if let Some(path) = path {
-        ev.set("file.path", path);
-        let name = basename(path);
-        ev.set("file.name", name);
-        if let Some(dir) = path.len().checked_sub(name.len() + 1).map(|n| &path[..n]) {
-            ev.set("file.directory", dir);
-        }
-        if let Some((_, ext)) = name.rsplit_once('.') {
-            ev.set("file.extension", ext.to_ascii_lowercase());
         }
     }
 }
@@ -402,13 +466,15 @@ mod tests {
         assert_eq!(ev.get_i64("process.pid"), Some(31));
         assert!(ev.has_value("event.type", "start"));
         assert!(!ev.contains(crate::UNMAPPED_TYPE));
+        // an id Elastic's pipeline does not categorise stays generic,
+        // counted as channel/id
         let unknown = WinRecord {
-            event_id: 4624,
+            event_id: 5058,
             ..rec
         };
         assert_eq!(
             normalize(&unknown, Origin::default()).get_str(crate::UNMAPPED_TYPE),
-            Some("windows/Security 4624")
+            Some("Security/5058")
         );
     }
 

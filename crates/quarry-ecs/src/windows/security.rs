@@ -1,47 +1,916 @@
 //! Security (`Microsoft-Windows-Security-Auditing`) → ECS, as Elastic's
-//! `system.security` pipeline maps it.
+//! `system.security` pipeline (`standard.yml`) maps it.
+//!
+//! The pipeline is a categorisation table by event id followed by scripts
+//! that each copy one group of EventData fields for a fixed list of ids
+//! (subject user, target user, group member, …). [`EVENTS`] is that table
+//! and each script is one helper below, with its id list beside it, so a
+//! difference from the pipeline can be found by name.
 
-use super::*;
+use super::{Event, Value, WinRecord, basename, set_array, set_ip, set_pid};
 
-/// Maps a Security record; false for an event id quarry has no mapping for.
+/// Event id → event.category, event.type, event.action, from the
+/// pipeline's "Set ECS categorization fields" table (sorted by id).
+static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
+    (1100, &["process"], &["end"], "logging-service-shutdown"),
+    (1102, &["iam"], &["admin", "change"], "audit-log-cleared"),
+    (1104, &["iam"], &["admin"], "logging-full"),
+    (1105, &["iam"], &["admin"], "auditlog-archieved"),
+    (1108, &["iam"], &["admin"], "logging-processing-error"),
+    (
+        4610,
+        &["configuration"],
+        &["access"],
+        "authentication-package-loaded",
+    ),
+    (
+        4611,
+        &["configuration"],
+        &["change"],
+        "trusted-logon-process-registered",
+    ),
+    (
+        4614,
+        &["configuration"],
+        &["access"],
+        "notification-package-loaded",
+    ),
+    (4616, &["configuration"], &["change"], "system-time-changed"),
+    (
+        4622,
+        &["configuration"],
+        &["access"],
+        "security-package-loaded",
+    ),
+    (4624, &["authentication"], &["start"], "logged-in"),
+    (4625, &["authentication"], &["start"], "logon-failed"),
+    (4634, &["authentication"], &["end"], "logged-out"),
+    (4647, &["authentication"], &["end"], "logged-out"),
+    (4648, &["authentication"], &["start"], "logged-in-explicit"),
+    (
+        4657,
+        &["registry", "configuration"],
+        &["change"],
+        "registry-value-modified",
+    ),
+    (
+        4670,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "permissions-changed",
+    ),
+    (4672, &["iam"], &["admin"], "logged-in-special"),
+    (4673, &["iam"], &["admin"], "privileged-service-called"),
+    (4674, &["iam"], &["admin"], "privileged-operation"),
+    (4688, &["process"], &["start"], "created-process"),
+    (4689, &["process"], &["end"], "exited-process"),
+    (
+        4697,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "service-installed",
+    ),
+    (
+        4698,
+        &["iam", "configuration"],
+        &["creation", "admin"],
+        "scheduled-task-created",
+    ),
+    (
+        4699,
+        &["iam", "configuration"],
+        &["deletion", "admin"],
+        "scheduled-task-deleted",
+    ),
+    (
+        4700,
+        &["iam", "configuration"],
+        &["change", "admin"],
+        "scheduled-task-enabled",
+    ),
+    (
+        4701,
+        &["iam", "configuration"],
+        &["change", "admin"],
+        "scheduled-task-disabled",
+    ),
+    (
+        4702,
+        &["iam", "configuration"],
+        &["change", "admin"],
+        "scheduled-task-updated",
+    ),
+    (
+        4706,
+        &["configuration"],
+        &["creation"],
+        "domain-trust-added",
+    ),
+    (
+        4707,
+        &["configuration"],
+        &["deletion"],
+        "domain-trust-removed",
+    ),
+    (
+        4713,
+        &["configuration"],
+        &["change"],
+        "kerberos-policy-changed",
+    ),
+    (
+        4714,
+        &["configuration"],
+        &["change"],
+        "encrypted-data-recovery-policy-changed",
+    ),
+    (
+        4715,
+        &["configuration"],
+        &["change"],
+        "object-audit-policy-changed",
+    ),
+    (
+        4716,
+        &["configuration"],
+        &["change"],
+        "trusted-domain-information-changed",
+    ),
+    (
+        4717,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "system-security-access-granted",
+    ),
+    (
+        4718,
+        &["iam", "configuration"],
+        &["admin", "deletion"],
+        "system-security-access-removed",
+    ),
+    (
+        4719,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "changed-audit-config",
+    ),
+    (4720, &["iam"], &["user", "creation"], "added-user-account"),
+    (4722, &["iam"], &["user", "change"], "enabled-user-account"),
+    (4723, &["iam"], &["user", "change"], "changed-password"),
+    (4724, &["iam"], &["user", "change"], "reset-password"),
+    (
+        4725,
+        &["iam"],
+        &["user", "deletion"],
+        "disabled-user-account",
+    ),
+    (
+        4726,
+        &["iam"],
+        &["user", "deletion"],
+        "deleted-user-account",
+    ),
+    (
+        4727,
+        &["iam"],
+        &["group", "creation"],
+        "added-group-account",
+    ),
+    (
+        4728,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-group",
+    ),
+    (
+        4729,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-group",
+    ),
+    (
+        4730,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-group-account",
+    ),
+    (
+        4731,
+        &["iam"],
+        &["group", "creation"],
+        "added-group-account",
+    ),
+    (
+        4732,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-group",
+    ),
+    (
+        4733,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-group",
+    ),
+    (
+        4734,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-group-account",
+    ),
+    (
+        4735,
+        &["iam"],
+        &["group", "change"],
+        "modified-group-account",
+    ),
+    (
+        4737,
+        &["iam"],
+        &["group", "change"],
+        "modified-group-account",
+    ),
+    (4738, &["iam"], &["user", "change"], "modified-user-account"),
+    (
+        4739,
+        &["configuration"],
+        &["change"],
+        "domain-policy-changed",
+    ),
+    (
+        4740,
+        &["iam"],
+        &["user", "change"],
+        "locked-out-user-account",
+    ),
+    (
+        4741,
+        &["iam"],
+        &["creation", "admin"],
+        "added-computer-account",
+    ),
+    (
+        4742,
+        &["iam"],
+        &["change", "admin"],
+        "changed-computer-account",
+    ),
+    (
+        4743,
+        &["iam"],
+        &["deletion", "admin"],
+        "deleted-computer-account",
+    ),
+    (
+        4744,
+        &["iam"],
+        &["group", "creation"],
+        "added-distribution-group-account",
+    ),
+    (
+        4745,
+        &["iam"],
+        &["group", "change"],
+        "changed-distribution-group-account",
+    ),
+    (
+        4746,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-distribution-group",
+    ),
+    (
+        4747,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-distribution-group",
+    ),
+    (
+        4748,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-distribution-group-account",
+    ),
+    (
+        4749,
+        &["iam"],
+        &["group", "creation"],
+        "added-distribution-group-account",
+    ),
+    (
+        4750,
+        &["iam"],
+        &["group", "change"],
+        "changed-distribution-group-account",
+    ),
+    (
+        4751,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-distribution-group",
+    ),
+    (
+        4752,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-distribution-group",
+    ),
+    (
+        4753,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-distribution-group-account",
+    ),
+    (
+        4754,
+        &["iam"],
+        &["group", "creation"],
+        "added-group-account",
+    ),
+    (
+        4755,
+        &["iam"],
+        &["group", "change"],
+        "modified-group-account",
+    ),
+    (
+        4756,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-group",
+    ),
+    (
+        4757,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-group",
+    ),
+    (
+        4758,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-group-account",
+    ),
+    (
+        4759,
+        &["iam"],
+        &["group", "creation"],
+        "added-distribution-group-account",
+    ),
+    (
+        4760,
+        &["iam"],
+        &["group", "change"],
+        "changed-distribution-group-account",
+    ),
+    (
+        4761,
+        &["iam"],
+        &["group", "change"],
+        "added-member-to-distribution-group",
+    ),
+    (
+        4762,
+        &["iam"],
+        &["group", "change"],
+        "removed-member-from-distribution-group",
+    ),
+    (
+        4763,
+        &["iam"],
+        &["group", "deletion"],
+        "deleted-distribution-group-account",
+    ),
+    (
+        4764,
+        &["iam"],
+        &["group", "change"],
+        "type-changed-group-account",
+    ),
+    (4767, &["iam"], &["user", "change"], "unlocked-user-account"),
+    (
+        4768,
+        &["authentication"],
+        &["start"],
+        "kerberos-authentication-ticket-requested",
+    ),
+    (
+        4769,
+        &["authentication"],
+        &["start"],
+        "kerberos-service-ticket-requested",
+    ),
+    (
+        4770,
+        &["authentication"],
+        &["start"],
+        "kerberos-service-ticket-renewed",
+    ),
+    (
+        4771,
+        &["authentication"],
+        &["start"],
+        "kerberos-preauth-failed",
+    ),
+    (
+        4776,
+        &["authentication"],
+        &["start"],
+        "credential-validated",
+    ),
+    (
+        4778,
+        &["authentication", "session"],
+        &["start"],
+        "session-reconnected",
+    ),
+    (
+        4779,
+        &["authentication", "session"],
+        &["end"],
+        "session-disconnected",
+    ),
+    (4781, &["iam"], &["user", "change"], "renamed-user-account"),
+    (
+        4798,
+        &["iam"],
+        &["user", "info"],
+        "group-membership-enumerated",
+    ),
+    (4799, &["iam"], &["group", "info"], "user-member-enumerated"),
+    (
+        4817,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "object-audit-changed",
+    ),
+    (
+        4902,
+        &["iam", "configuration"],
+        &["admin", "creation"],
+        "user-audit-policy-created",
+    ),
+    (
+        4904,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "security-event-source-added",
+    ),
+    (
+        4905,
+        &["iam", "configuration"],
+        &["admin", "deletion"],
+        "security-event-source-removed",
+    ),
+    (
+        4906,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "crash-on-audit-changed",
+    ),
+    (
+        4907,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "audit-setting-changed",
+    ),
+    (
+        4908,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "special-group-table-changed",
+    ),
+    (
+        4912,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "per-user-audit-policy-changed",
+    ),
+    (
+        4950,
+        &["configuration"],
+        &["change"],
+        "windows-firewall-setting-changed",
+    ),
+    (
+        4954,
+        &["configuration"],
+        &["change"],
+        "windows-firewall-group-policy-changed",
+    ),
+    (4964, &["iam"], &["admin", "group"], "logged-in-special"),
+    (
+        5024,
+        &["process"],
+        &["start"],
+        "windows-firewall-service-started",
+    ),
+    (
+        5025,
+        &["process"],
+        &["end"],
+        "windows-firewall-service-stopped",
+    ),
+    (
+        5033,
+        &["driver"],
+        &["start"],
+        "windows-firewall-driver-started",
+    ),
+    (
+        5034,
+        &["driver"],
+        &["end"],
+        "windows-firewall-driver-stopped",
+    ),
+    (5037, &["driver"], &["end"], "windows-firewall-driver-error"),
+    (
+        5140,
+        &["network", "file"],
+        &["info", "access"],
+        "network-share-object-accessed",
+    ),
+    (
+        5145,
+        &["network", "file"],
+        &["info", "access"],
+        "network-share-object-access-checked",
+    ),
+];
+
+/// `LogonType` → `winlog.logon.type`.
+const LOGON_TYPES: &[(&str, &str)] = &[
+    ("2", "Interactive"),
+    ("3", "Network"),
+    ("4", "Batch"),
+    ("5", "Service"),
+    ("7", "Unlock"),
+    ("8", "NetworkCleartext"),
+    ("9", "NewCredentials"),
+    ("10", "RemoteInteractive"),
+    ("11", "CachedInteractive"),
+];
+
+/// `ServiceType` → `service.type` (4697).
+const SERVICE_TYPES: &[(&str, &str)] = &[
+    ("0x1", "Kernel Driver"),
+    ("0x2", "File System Driver"),
+    ("0x8", "Recognizer Driver"),
+    ("0x10", "Win32 Own Process"),
+    ("0x20", "Win32 Share Process"),
+    ("0x110", "Interactive Own Process"),
+    ("0x120", "Interactive Share Process"),
+];
+
+/// Ids whose target user is the user of the event ("Copy Target User").
+const TARGET_IS_USER: &[u32] = &[
+    4624, 4625, 4634, 4647, 4648, 4768, 4769, 4770, 4771, 4776, 4964,
+];
+/// Ids whose subject is the user ("Copy Subject User from Event Data").
+const SUBJECT_IS_USER: &[u32] = &[
+    1102, 4648, 4657, 4670, 4672, 4673, 4674, 4688, 4689, 4697, 4698, 4699, 4700, 4701, 4702, 4706,
+    4707, 4713, 4716, 4717, 4718, 4719, 4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730,
+    4731, 4732, 4733, 4734, 4735, 4737, 4738, 4739, 4740, 4741, 4742, 4743, 4744, 4745, 4746, 4747,
+    4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763,
+    4764, 4767, 4781, 4798, 4799, 4817, 4904, 4905, 4907, 4912, 5140, 5145,
+];
+/// Ids whose target account is `user.target` ("Copy Target User to Target").
+const TARGET_IS_TARGET: &[u32] = &[
+    4670, 4720, 4722, 4723, 4724, 4725, 4726, 4738, 4740, 4767, 4798, 4817, 4907,
+];
+/// Ids whose target account is `user.effective`.
+const TARGET_IS_EFFECTIVE: &[u32] = &[4648, 4688];
+/// Group membership and group management ids ("Copy MemberName to User and
+/// User to Group").
+const GROUP_EVENTS: &[u32] = &[
+    4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4744, 4745, 4746, 4747, 4748, 4749,
+    4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4799,
+];
+/// Ids whose process, source address and workstation are renamed to ECS
+/// ("Rename Common Auth Fields").
+const COMMON_AUTH: &[u32] = &[
+    1100, 1102, 1104, 1105, 1108, 4624, 4625, 4648, 4670, 4673, 4674, 4689, 4697, 4719, 4720, 4722,
+    4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4738, 4740,
+    4741, 4742, 4743, 4744, 4745, 4746, 4747, 4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756,
+    4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4767, 4768, 4769, 4770, 4771, 4798, 4799, 4817,
+    4904, 4905, 4907, 4912, 5140, 5145,
+];
+/// Ids whose TargetUserName is also a related user.
+const TARGET_RELATED: &[u32] = &[
+    4688, 4720, 4722, 4723, 4724, 4725, 4726, 4738, 4740, 4767, 4798,
+];
+
+/// Maps a Security record; false for an event id the pipeline does not
+/// categorise (kept generic, as Elastic keeps it).
 pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
-    match rec.event_id {
-        4688 => {
-            ev.set("event.action", "created-process");
-            ev.set("event.outcome", "success");
-            set_array(ev, "event.category", &["process"]);
-            set_array(ev, "event.type", &["start"]);
-            set_pid(ev, "process.pid", rec.get("NewProcessId"));
-            set_image(ev, "process", rec.get("NewProcessName"));
-            if let Some(cmd) = rec.get("CommandLine") {
-                // winlogbeat's security processor splits on white space and
-                // keeps quotes (unlike its Sysmon processor).
-                ev.set("process.command_line", cmd);
-                ev.set("process.args", cmd.split_whitespace().collect::<Vec<_>>());
-            }
-            set_pid(ev, "process.parent.pid", rec.get("ProcessId"));
-            set_image(ev, "process.parent", rec.get("ParentProcessName"));
-            ev.set("user.id", rec.get("SubjectUserSid"));
-            ev.set("user.name", rec.get("SubjectUserName"));
-            ev.set("user.domain", rec.get("SubjectDomainName"));
-            ev.set("user.effective.id", rec.get("TargetUserSid"));
-            ev.set("winlog.logon.id", rec.get("SubjectLogonId"));
-            if let Some(u) = rec.get("SubjectUserName") {
-                ev.set("related.user", vec![u]);
-            }
-        }
-        4689 => {
-            ev.set("event.action", "exited-process");
-            ev.set("event.outcome", "success");
-            set_array(ev, "event.category", &["process"]);
-            set_array(ev, "event.type", &["end"]);
-            set_pid(ev, "process.pid", rec.get("ProcessId"));
-            set_image(ev, "process", rec.get("ProcessName"));
-            ev.set("user.id", rec.get("SubjectUserSid"));
-            ev.set("user.name", rec.get("SubjectUserName"));
-            ev.set("user.domain", rec.get("SubjectDomainName"));
-        }
-        _ => return false,
+    let id = rec.event_id;
+    let Ok(i) = EVENTS.binary_search_by_key(&id, |e| e.0) else {
+        return false;
+    };
+    let (_, category, ty, action) = EVENTS[i];
+    set_array(ev, "event.category", category);
+    set_array(ev, "event.type", ty);
+    ev.set("event.action", action);
+    if let Some(outcome) = rec.keywords.as_deref().and_then(outcome) {
+        ev.set("event.outcome", outcome);
     }
+    let mut related = Related::default();
+
+    if TARGET_IS_USER.contains(&id) {
+        let sid = rec.get("TargetUserSid").or_else(|| rec.get("TargetSid"));
+        set_account(
+            ev,
+            "user",
+            sid,
+            rec.get("TargetUserName"),
+            rec.get("TargetDomainName"),
+            &mut related,
+        );
+    }
+    if GROUP_EVENTS.contains(&id) {
+        set_group(ev, rec, &mut related);
+    }
+    if matches!(id, 4741..=4743) {
+        ev.set("winlog.computerObject.id", rec.get("TargetSid"));
+        ev.set("winlog.computerObject.name", rec.get("TargetUserName"));
+        ev.set("winlog.computerObject.domain", rec.get("TargetDomainName"));
+    }
+    if matches!(id, 4634 | 4647 | 4964) {
+        ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+    }
+    if SUBJECT_IS_USER.contains(&id) {
+        ev.set("user.id", rec.get("SubjectUserSid"));
+        ev.set("user.domain", rec.get("SubjectDomainName"));
+        if let Some(name) = rec.get("SubjectUserName") {
+            ev.set("user.name", name);
+            related.push(name);
+        }
+    }
+    if TARGET_IS_TARGET.contains(&id) {
+        set_account(
+            ev,
+            "user.target",
+            rec.get("TargetSid"),
+            rec.get("TargetUserName"),
+            rec.get("TargetDomainName"),
+            &mut related,
+        );
+    }
+    if TARGET_IS_EFFECTIVE.contains(&id) {
+        set_account(
+            ev,
+            "user.effective",
+            rec.get("TargetUserSid"),
+            rec.get("TargetUserName"),
+            rec.get("TargetDomainName"),
+            &mut related,
+        );
+    }
+    if let Some(logon) = rec.get("SubjectLogonId") {
+        ev.set("winlog.logon.id", logon);
+    }
+    if matches!(id, 4778 | 4779) {
+        // session reconnected / disconnected: the account and the client
+        ev.set("user.domain", rec.get("AccountDomain"));
+        if let Some(name) = rec.get("AccountName") {
+            ev.set("user.name", name);
+            related.push(name);
+        }
+        set_source_ip(ev, rec.get("ClientAddress"));
+        ev.set("source.domain", rec.get("ClientName"));
+        ev.set("winlog.logon.id", rec.get("LogonID"));
+    }
+    if COMMON_AUTH.contains(&id) {
+        set_pid(ev, "process.pid", rec.get("ProcessId"));
+        set_process(ev, "process", rec.get("ProcessName"));
+        set_source_ip(ev, rec.get("IpAddress"));
+        set_pid(ev, "source.port", rec.get("IpPort"));
+        ev.set("source.domain", rec.get("WorkstationName"));
+        if let Some(client) = rec.get("ClientAddress") {
+            set_ip(ev, "related.ip", Some(client));
+        }
+    }
+    if id == 4688 {
+        set_pid(ev, "process.pid", rec.get("NewProcessId"));
+        set_process(ev, "process", rec.get("NewProcessName"));
+        set_process(ev, "process.parent", rec.get("ParentProcessName"));
+        set_pid(ev, "process.parent.pid", rec.get("ProcessId"));
+        if let Some(cmd) = rec.get("CommandLine") {
+            ev.set("process.command_line", cmd);
+            ev.set("process.args", split_keeping_quotes(cmd));
+        }
+    }
+    if matches!(id, 4624 | 4648) {
+        related.push_opt(rec.get("SubjectUserName"));
+    }
+    if TARGET_RELATED.contains(&id) {
+        related.push_opt(rec.get("TargetUserName"));
+    }
+    if let Some(old) = rec.get("OldTargetUserName") {
+        ev.set("user.target.name", old);
+    }
+    ev.set("user.changes.name", rec.get("NewTargetUserName"));
+    related.push_opt(rec.get("NewTargetUserName"));
+    related.push_opt(rec.get("OldTargetUserName"));
+    if let Some(t) = rec.get("LogonType") {
+        // a LogonType that is not one of the known numbers names nothing;
+        // the raw value stays in winlog.event_data
+        ev.set("winlog.logon.type", lookup(LOGON_TYPES, t));
+    }
+    ev.set("service.name", rec.get("ServiceName"));
+    ev.set(
+        "service.type",
+        rec.get("ServiceType")
+            .and_then(|t| lookup(SERVICE_TYPES, t)),
+    );
+    if matches!(id, 4698..=4702) {
+        ev.set("winlog.scheduled_task.name", rec.get("TaskName"));
+    }
+    if let Some(ip) = ev.get("source.ip").cloned() {
+        related.push_ip(ip);
+    }
+    related.set(ev);
     true
+}
+
+fn lookup(table: &[(&str, &'static str)], key: &str) -> Option<&'static str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// "Audit Success" / "Audit Failure", from winlogbeat's keyword names or
+/// the raw keyword mask (0x0020… success, 0x0010… failure).
+fn outcome(keywords: &str) -> Option<&'static str> {
+    if keywords.contains("Audit Success") {
+        return Some("success");
+    }
+    if keywords.contains("Audit Failure") {
+        return Some("failure");
+    }
+    let hex = keywords.strip_prefix("0x")?;
+    let mask = u64::from_str_radix(hex, 16).ok()?;
+    if mask & 0x0020_0000_0000_0000 != 0 {
+        Some("success")
+    } else if mask & 0x0010_0000_0000_0000 != 0 {
+        Some("failure")
+    } else {
+        None
+    }
+}
+
+/// `<prefix>.id/name/domain` of an account; a `user@domain` name keeps its
+/// user part, as the pipeline's `splitOnToken("@")`.
+fn set_account(
+    ev: &mut Event,
+    prefix: &str,
+    sid: Option<&str>,
+    name: Option<&str>,
+    domain: Option<&str>,
+    related: &mut Related,
+) {
+    let field = |leaf: &str| format!("{prefix}.{leaf}");
+    ev.set(&field("id"), sid);
+    if let Some(name) = name {
+        let name = name.split('@').next().unwrap_or(name);
+        ev.set(&field("name"), name);
+        related.push(name);
+    }
+    ev.set(&field("domain"), domain);
+}
+
+/// Group management: the member (`CN=name,…,DC=domain`) is `user.target`,
+/// the group is `group.*` and `user.target.group.*`.
+fn set_group(ev: &mut Event, rec: &WinRecord, related: &mut Related) {
+    let mut has_target = false;
+    if let Some(member) = rec.get("MemberName") {
+        let mut parts = member.split(',');
+        let cn = parts.next().unwrap_or(member);
+        let name = cn
+            .strip_prefix("CN=")
+            .or_else(|| cn.strip_prefix("cn="))
+            .unwrap_or(cn);
+        ev.set("user.target.name", name);
+        related.push(name);
+        if let Some(dc) = parts.nth(2) {
+            ev.set(
+                "user.target.domain",
+                dc.replace("DC=", "").replace("dc=", ""),
+            );
+        }
+        has_target = true;
+    }
+    let id = rec.get("TargetSid").or_else(|| rec.get("TargetUserSid"));
+    let name = rec.get("TargetUserName");
+    let domain = rec.get("TargetDomainName");
+    ev.set("group.id", id);
+    ev.set("group.name", name);
+    ev.set("group.domain", domain);
+    if has_target || ev.contains("user.target.name") {
+        ev.set("user.target.group.id", id);
+        ev.set("user.target.group.name", name);
+        ev.set("user.target.group.domain", domain);
+    }
+}
+
+/// `source.ip`, with an IPv4-mapped IPv6 address written as IPv4.
+fn set_source_ip(ev: &mut Event, raw: Option<&str>) {
+    let raw = raw.map(|r| r.strip_prefix("::ffff:").unwrap_or(r));
+    set_ip(ev, "source.ip", raw);
+}
+
+/// `<prefix>.executable` and `.name` (the last `\` component).
+fn set_process(ev: &mut Event, prefix: &str, path: Option<&str>) {
+    if let Some(path) = path {
+        ev.set(&format!("{prefix}.executable"), path);
+        ev.set(&format!("{prefix}.name"), basename(path));
+    }
+}
+
+/// The 4688 script's split: at white space outside double quotes, the
+/// quotes kept (unlike Sysmon's `CommandLineToArgvW` split).
+fn split_keeping_quotes(cmd: &str) -> Vec<&str> {
+    let mut args = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in cmd.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+        } else if c.is_whitespace() && !quoted {
+            args.push(&cmd[start..i]);
+            start = i + c.len_utf8();
+        }
+    }
+    args.push(&cmd[start..]);
+    args.retain(|a| !a.trim().is_empty());
+    args
+}
+
+/// `related.user` and `related.ip` in order of first appearance, without
+/// duplicates, as the pipeline's appends build them.
+#[derive(Default)]
+struct Related {
+    users: Vec<Value>,
+    ips: Vec<Value>,
+}
+
+impl Related {
+    fn push(&mut self, user: &str) {
+        if !self.users.iter().any(|u| u.as_str() == Some(user)) {
+            self.users.push(Value::from(user));
+        }
+    }
+
+    fn push_opt(&mut self, user: Option<&str>) {
+        if let Some(u) = user {
+            self.push(u);
+        }
+    }
+
+    fn push_ip(&mut self, ip: Value) {
+        if !self.ips.contains(&ip) {
+            self.ips.push(ip);
+        }
+    }
+
+    fn set(self, ev: &mut Event) {
+        if !self.users.is_empty() {
+            ev.set("related.user", Value::Array(self.users));
+        }
+        // an address set before (a 4624's ClientAddress) comes first
+        let mut ips = self.ips;
+        match ev.remove("related.ip") {
+            Some(Value::Array(before)) => drop(ips.splice(0..0, before)),
+            Some(one) => ips.insert(0, one),
+            None => {}
+        }
+        if !ips.is_empty() {
+            ev.set("related.ip", Value::Array(ips));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_for_binary_search() {
+        assert!(EVENTS.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn args_split_outside_quotes() {
+        assert_eq!(
+            split_keeping_quotes(r#""C:\a b\c.exe"  /x "y z""#),
+            vec![r#""C:\a b\c.exe""#, "/x", r#""y z""#]
+        );
+    }
+
+    #[test]
+    fn outcome_from_keywords() {
+        assert_eq!(outcome("0x8020000000000000"), Some("success"));
+        assert_eq!(outcome("0x8010000000000000"), Some("failure"));
+        assert_eq!(outcome("Audit Failure"), Some("failure"));
+        assert_eq!(outcome("0x8000000000000000"), None);
+        assert_eq!(outcome("garbage"), None);
+    }
 }

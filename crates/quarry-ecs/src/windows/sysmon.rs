@@ -1,147 +1,463 @@
 //! Sysmon (`Microsoft-Windows-Sysmon/Operational`) → ECS, as Elastic's
 //! `windows.sysmon_operational` pipeline maps it.
+//!
+//! That pipeline is mostly id-independent: each EventData name goes to one
+//! ECS field whatever the event id (`Image`, `SourceImage` and `Destination`
+//! all become `process.executable`), and a table gives each id its
+//! categorisation. This module follows the same shape: [`categorize`] is
+//! the table, [`map`] the renames.
 
-use super::*;
+use super::{
+    Event, Value, WinRecord, basename, set_array, set_command_line, set_image, set_ip, set_pid,
+    set_user,
+};
+use quarry_event::parse_timestamp;
 
-/// Maps a Sysmon record; false for an event id quarry has no mapping for.
+/// Event id → (event.category, event.type, event.action), as the
+/// pipeline's categorisation table has it. Image load (7) is the newer
+/// pipeline's (`library`, `dll.*`), which the expected outputs show.
+fn categorize(
+    id: u32,
+) -> Option<(
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+)> {
+    Some(match id {
+        1 => (&["process"], &["start"], &["Process creation"]),
+        2 => (
+            &["file"],
+            &["change"],
+            &["A process changed a file creation time"],
+        ),
+        3 => (
+            &["network"],
+            &["start", "connection", "protocol"],
+            &["Network connection"],
+        ),
+        4 => (&["process"], &["change"], &["Sysmon service state changed"]),
+        5 => (&["process"], &["end"], &["Process terminated"]),
+        6 => (&["driver"], &["start"], &["Driver loaded"]),
+        7 => (
+            &["process", "library"],
+            &["change", "start"],
+            &["Image loaded", "load"],
+        ),
+        8 => (&["process"], &["change"], &["CreateRemoteThread"]),
+        9 => (&["process"], &["access"], &["RawAccessRead"]),
+        10 => (&["process"], &["access"], &["ProcessAccess"]),
+        11 => (&["file"], &["creation"], &["FileCreate"]),
+        12 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Object create and delete)"],
+        ),
+        13 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Value Set)"],
+        ),
+        14 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Key and Value Rename)"],
+        ),
+        15 => (&["file"], &["access"], &["FileCreateStreamHash"]),
+        16 => (
+            &["configuration"],
+            &["change"],
+            &["ServiceConfigurationChange"],
+        ),
+        17 => (&["file"], &["creation"], &["PipeEvent (Pipe Created)"]),
+        18 => (&["file"], &["access"], &["PipeEvent (Pipe Connected)"]),
+        19 => (
+            &["process"],
+            &["info"],
+            &["WmiEvent (WmiEventFilter activity detected)"],
+        ),
+        20 => (
+            &["process"],
+            &["change"],
+            &["WmiEvent (WmiEventConsumer activity detected)"],
+        ),
+        21 => (
+            &["process"],
+            &["access"],
+            &["WmiEvent (WmiEventConsumerToFilter activity detected)"],
+        ),
+        22 => (
+            &["network"],
+            &["connection", "protocol", "info"],
+            &["DNSEvent (DNS query)"],
+        ),
+        23 => (
+            &["file"],
+            &["deletion"],
+            &["FileDelete (File Delete archived)"],
+        ),
+        24 => (
+            &[],
+            &["change"],
+            &["ClipboardChange (New content in the clipboard)"],
+        ),
+        25 => (
+            &["process"],
+            &["change"],
+            &["ProcessTampering (Process image change)"],
+        ),
+        26 => (
+            &["file"],
+            &["deletion"],
+            &["FileDeleteDetected (File Delete logged)"],
+        ),
+        27 => (&["file"], &["creation"], &["FileBlockExecutable"]),
+        28 => (&["file"], &["deletion"], &["FileBlockShredding"]),
+        29 => (&["file"], &["creation"], &["FileExecutableDetected"]),
+        255 => (&["process"], &[], &["Error"]),
+        _ => return None,
+    })
+}
+
+/// Maps a Sysmon record; false for an event id the pipeline has no entry for.
 pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
-    // Elastic's sysmon pipeline takes @timestamp from UtcTime, the sensor's
-    // own clock, and keeps TimeCreated as event.created.
+    let id = rec.event_id;
+    let Some((category, ty, action)) = categorize(id) else {
+        return false;
+    };
+    if !category.is_empty() {
+        set_array(ev, "event.category", category);
+    }
+    if !ty.is_empty() {
+        set_array(ev, "event.type", ty);
+    }
+    match action {
+        [one] => ev.set("event.action", *one),
+        many => set_array(ev, "event.action", many),
+    }
+    if matches!(id, 27 | 255) {
+        ev.set("event.outcome", "failure");
+    }
+    // The pipeline takes @timestamp from UtcTime, the sensor's own clock,
+    // and keeps TimeCreated as event.created.
     if let Some(t) = rec.get("UtcTime").and_then(parse_timestamp) {
         ev.set_timestamp(t);
     }
+    if id == 255 {
+        ev.set("error.code", rec.get("ID"));
+    }
+    ev.set("rule.name", rec.get("RuleName"));
+    if id == 25 {
+        ev.set("message", rec.get("Type"));
+    }
+
+    // the process: the one acting (ProcessAccess and CreateRemoteThread
+    // name it Source*, PipeEvent and WMI Image, ProcessTampering Image)
     ev.set("user.id", rec.user_sid.as_deref());
-    ev.set("process.entity_id", rec.get("ProcessGuid"));
-    set_pid(ev, "process.pid", rec.get("ProcessId"));
-    set_image(ev, "process", rec.get("Image"));
+    let entity = rec
+        .get("ProcessGuid")
+        .or_else(|| rec.get("SourceProcessGuid"))
+        .or_else(|| rec.get("SourceProcessGUID"));
+    ev.set("process.entity_id", entity);
+    set_pid(
+        ev,
+        "process.pid",
+        rec.get("ProcessId").or_else(|| rec.get("SourceProcessId")),
+    );
+    set_pid(ev, "process.thread.id", rec.get("SourceThreadId"));
+    set_image(
+        ev,
+        "process",
+        rec.get("Image")
+            .or_else(|| rec.get("SourceImage"))
+            .or_else(|| rec.get("Destination")),
+    );
+    set_command_line(ev, "process", rec.get("CommandLine"));
+    ev.set("process.working_directory", rec.get("CurrentDirectory"));
+    ev.set("process.parent.entity_id", rec.get("ParentProcessGuid"));
+    set_pid(ev, "process.parent.pid", rec.get("ParentProcessId"));
+    set_image(ev, "process.parent", rec.get("ParentImage"));
+    set_command_line(ev, "process.parent", rec.get("ParentCommandLine"));
     set_user(ev, "user", rec.get("User"));
-    if let Some(u) = ev.get_str("user.name").map(str::to_string) {
-        ev.set("related.user", vec![u]);
+
+    // PE metadata describes the process, or for an image load the module
+    let pe = if id == 7 { PE_FILE } else { PE_PROCESS };
+    for (name, path) in pe {
+        ev.set(path, rec.get(name));
     }
-    match rec.event_id {
-        1 => {
-            ev.set("event.action", "Process creation");
-            set_array(ev, "event.category", &["process"]);
-            set_array(ev, "event.type", &["start"]);
-            set_command_line(ev, "process", rec.get("CommandLine"));
-            ev.set("process.working_directory", rec.get("CurrentDirectory"));
-            ev.set("process.pe.original_file_name", rec.get("OriginalFileName"));
-            ev.set("process.pe.company", rec.get("Company"));
-            ev.set("process.pe.description", rec.get("Description"));
-            ev.set("process.pe.file_version", rec.get("FileVersion"));
-            ev.set("process.pe.product", rec.get("Product"));
-            ev.set("process.parent.entity_id", rec.get("ParentProcessGuid"));
-            set_pid(ev, "process.parent.pid", rec.get("ParentProcessId"));
-            set_image(ev, "process.parent", rec.get("ParentImage"));
-            set_command_line(ev, "process.parent", rec.get("ParentCommandLine"));
-            set_hashes(ev, "process.hash", rec.get("Hashes"));
-            ev.set(
-                "winlog.event_data.IntegrityLevel",
-                rec.get("IntegrityLevel"),
-            );
-        }
-        3 => {
-            ev.set("event.action", "Network connection detected");
-            set_array(ev, "event.category", &["network"]);
-            set_array(ev, "event.type", &["connection", "start", "protocol"]);
-            ev.set("network.transport", rec.get("Protocol"));
-            let outbound = rec
-                .get("Initiated")
-                .is_none_or(|i| i.eq_ignore_ascii_case("true"));
-            ev.set(
-                "network.direction",
-                if outbound { "egress" } else { "ingress" },
-            );
-            set_ip(ev, "source.ip", rec.get("SourceIp"));
-            set_pid(ev, "source.port", rec.get("SourcePort"));
-            ev.set("source.domain", rec.get("SourceHostname"));
-            set_ip(ev, "destination.ip", rec.get("DestinationIp"));
-            set_pid(ev, "destination.port", rec.get("DestinationPort"));
-            ev.set("destination.domain", rec.get("DestinationHostname"));
-        }
-        5 => {
-            ev.set("event.action", "Process terminated");
-            set_array(ev, "event.category", &["process"]);
-            set_array(ev, "event.type", &["end"]);
-        }
-        11 => {
-            ev.set("event.action", "File created (rule: FileCreate)");
-            set_array(ev, "event.category", &["file"]);
-            set_array(ev, "event.type", &["creation"]);
-            set_file(ev, rec.get("TargetFilename"));
-        }
-        12..=14 => {
-            let (action, ty) = match rec.event_id {
-                12 => ("Registry object added or deleted", "change"),
-                13 => ("Registry value set", "change"),
-                _ => ("Registry object renamed", "change"),
-            };
-            ev.set("event.action", action);
-            set_array(ev, "event.category", &["registry"]);
-            set_array(ev, "event.type", &[ty]);
-            set_registry(ev, rec.get("TargetObject"), rec.get("Details"));
-        }
-        22 => {
-            ev.set("event.action", "Dns query");
-            set_array(ev, "event.category", &["network"]);
-            set_array(ev, "event.type", &["connection", "protocol", "info"]);
-            ev.set("network.protocol", "dns");
-            if let Some(q) = rec.get("QueryName") {
-                ev.set("dns.question.name", q);
-                set_domain_parts(ev, q);
-            }
-            if let Some(status) = rec.get("QueryStatus") {
-                ev.set("sysmon.dns.status", dns_status(status));
-                ev.set("winlog.event_data.QueryStatus", status);
-            }
-            set_dns_results(ev, rec.get("QueryResults"));
-        }
-        _ => return false,
+    let hashes = rec.get("Hashes").or_else(|| rec.get("Hash"));
+    match id {
+        1 | 23 | 24 | 25 => set_hashes(ev, Some("process"), hashes),
+        6 | 7 | 15 | 26 | 29 => set_hashes(ev, Some("file"), hashes),
+        _ => set_hashes(ev, None, hashes),
     }
+
+    // the file: created, deleted, loaded, or the pipe
+    let file = rec
+        .get("TargetFilename")
+        .or_else(|| rec.get("Device"))
+        .or_else(|| rec.get("ImageLoaded"));
+    set_file(ev, file);
+    if let Some(pipe) = rec.get("PipeName") {
+        ev.set("file.name", pipe);
+    }
+    ev.set("file.code_signature.subject_name", rec.get("Signature"));
+    ev.set("file.code_signature.status", rec.get("SignatureStatus"));
+    match rec.get("Signed").map(parse_bool) {
+        Some(Some(signed)) => ev.set("file.code_signature.signed", signed),
+        // not a boolean: the verification failed, and Signed says why
+        Some(None) => ev.set("file.code_signature.trusted", false),
+        None => {}
+    }
+    if rec.get("SignatureStatus") == Some("Valid") {
+        ev.set("file.code_signature.valid", true);
+    }
+    if id == 7 {
+        set_dll(ev, rec);
+    }
+    if let Some(v) = rec.get("Archived").and_then(parse_bool) {
+        ev.set("sysmon.file.archived", v);
+    }
+    if let Some(v) = rec.get("IsExecutable").and_then(parse_bool) {
+        ev.set("sysmon.file.is_executable", v);
+    }
+
+    // the network
+    ev.set("network.transport", rec.get("Protocol"));
+    if id == 22 {
+        ev.set("network.protocol", "dns");
+    } else {
+        ev.set(
+            "network.protocol",
+            rec.get("SourcePortName")
+                .or_else(|| rec.get("DestinationPortName")),
+        );
+    }
+    set_ip(ev, "source.ip", rec.get("SourceIp"));
+    ev.set("source.domain", rec.get("SourceHostname"));
+    set_pid(ev, "source.port", rec.get("SourcePort"));
+    set_ip(ev, "destination.ip", rec.get("DestinationIp"));
+    ev.set("destination.domain", rec.get("DestinationHostname"));
+    set_pid(ev, "destination.port", rec.get("DestinationPort"));
+    match rec.get("Initiated") {
+        Some("true") => ev.set("network.direction", "egress"),
+        Some("false") => ev.set("network.direction", "ingress"),
+        _ => {}
+    }
+    match rec.get("SourceIsIpv6") {
+        Some("true") => ev.set("network.type", "ipv6"),
+        Some("false") => ev.set("network.type", "ipv4"),
+        _ => {}
+    }
+    if let Some(q) = rec.get("QueryName") {
+        ev.set("dns.question.name", q);
+        super::set_domain_parts(ev, q);
+    }
+    set_dns_results(ev, rec.get("QueryResults"));
+    if let Some(status) = rec.get("QueryStatus") {
+        ev.set("sysmon.dns.status", dns_status(status));
+    }
+
+    if matches!(id, 12..=14) {
+        set_registry(ev, rec.get("TargetObject"), rec.get("Details"));
+    }
+    set_related(ev);
     true
 }
 
-fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
-    let Some(target) = target else { return };
-    ev.set("registry.path", target);
-    let (hive, rest) = target.split_once('\\').unwrap_or((target, ""));
-    let hive = match hive.to_ascii_uppercase().as_str() {
-        "HKLM" | "HKEY_LOCAL_MACHINE" => "HKLM",
-        "HKU" | "HKEY_USERS" => "HKU",
-        "HKCU" | "HKEY_CURRENT_USER" => "HKCU",
-        "HKCR" | "HKEY_CLASSES_ROOT" => "HKCR",
-        _ => "",
-    };
-    if !hive.is_empty() {
-        ev.set("registry.hive", hive);
-        let (key, value) = rest.rsplit_once('\\').unwrap_or((rest, ""));
-        ev.set("registry.key", key);
-        if !value.is_empty() {
-            ev.set("registry.value", value);
+/// EventData names of PE metadata → ECS, for the process; the same names
+/// describe the loaded module in an image load (7).
+const PE_PROCESS: &[(&str, &str)] = &[
+    ("OriginalFileName", "process.pe.original_file_name"),
+    ("Company", "process.pe.company"),
+    ("Description", "process.pe.description"),
+    ("FileVersion", "process.pe.file_version"),
+    ("Product", "process.pe.product"),
+];
+const PE_FILE: &[(&str, &str)] = &[
+    ("OriginalFileName", "file.pe.original_file_name"),
+    ("Company", "file.pe.company"),
+    ("Description", "file.pe.description"),
+    ("FileVersion", "file.pe.file_version"),
+    ("Product", "file.pe.product"),
+];
+
+/// The `file.*` of an image load again as `dll.*`, which Elastic's newer
+/// pipeline adds and the library rules read.
+fn set_dll(ev: &mut Event, rec: &WinRecord) {
+    const COPIED: &[(&str, &str)] = &[
+        ("file.path", "dll.path"),
+        ("file.name", "dll.name"),
+        ("file.hash.md5", "dll.hash.md5"),
+        ("file.hash.sha1", "dll.hash.sha1"),
+        ("file.hash.sha256", "dll.hash.sha256"),
+        ("file.pe.imphash", "dll.pe.imphash"),
+        ("file.pe.original_file_name", "dll.pe.original_file_name"),
+        (
+            "file.code_signature.subject_name",
+            "dll.code_signature.subject_name",
+        ),
+        ("file.code_signature.signed", "dll.code_signature.signed"),
+        ("file.code_signature.valid", "dll.code_signature.valid"),
+    ];
+    for (from, to) in COPIED {
+        if let Some(v) = ev.get(from).cloned() {
+            ev.set(to, v);
         }
     }
-    if let Some(d) = details {
-        ev.set("registry.data.strings", vec![d]);
+    if let Some(s) = rec.get("Signed").filter(|s| parse_bool(s).is_none()) {
+        ev.set("dll.code_signature.status", s);
+    } else {
+        ev.set("dll.code_signature.status", rec.get("SignatureStatus"));
     }
 }
 
-fn set_hashes(ev: &mut Event, prefix: &str, hashes: Option<&str>) {
-    let Some(hashes) = hashes else { return };
-    let mut related = Vec::new();
-    for part in hashes.split(',') {
-        if let Some((algo, hash)) = part.split_once('=') {
-            let hash = hash.trim().to_ascii_lowercase();
-            let algo = algo.trim().to_ascii_lowercase();
-            if algo == "imphash" {
-                ev.set("process.pe.imphash", hash.as_str());
-            } else {
-                ev.set(&format!("{prefix}.{algo}"), hash.as_str());
-            }
-            related.push(hash);
+fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `file.path` and what the pipeline derives from it: name, directory and
+/// extension (as written, not case-folded).
+fn set_file(ev: &mut Event, path: Option<&str>) {
+    let Some(path) = path else { return };
+    ev.set("file.path", path);
+    if let Some((dir, name)) = path.rsplit_once('\\') {
+        ev.set("file.name", name);
+        ev.set("file.directory", dir);
+        if let Some((_, ext)) = name.rsplit_once('.') {
+            ev.set("file.extension", ext);
         }
     }
+}
+
+/// `related.user` from `user.name`, `related.ip` from the source and
+/// destination addresses (after the DNS answers the query already added).
+fn set_related(ev: &mut Event) {
+    if let Some(u) = ev.get_str("user.name").map(Value::from) {
+        ev.set("related.user", Value::Array(vec![u]));
+    }
+    let mut ips = match ev.remove("related.ip") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    for path in ["source.ip", "destination.ip"] {
+        if let Some(ip) = ev.get(path)
+            && !ips.contains(ip)
+        {
+            ips.push(ip.clone());
+        }
+    }
+    if !ips.is_empty() {
+        ev.set("related.ip", Value::Array(ips));
+    }
+}
+
+/// Registry path and value as the pipeline splits them: the hive
+/// abbreviated, `registry.key` everything after the hive (the value name
+/// included, as Elastic writes it), `registry.value` the last component;
+/// `Details` decoded — `DWORD (0x00000001)` → `1`, `QWORD (0x…-0x…)` → the
+/// pipeline's `(high << 8) + low` (sic: Elastic's arithmetic, kept so values
+/// compare equal with what the rules were written against), `Binary Data`
+/// as REG_BINARY, anything else REG_SZ.
+fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
+    let Some(target) = target else { return };
+    ev.set("registry.path", target);
+    let (first, rest) = target.split_once('\\').unwrap_or((target, ""));
+    let hive = match first.to_ascii_uppercase().as_str() {
+        "HKEY_CLASSES_ROOT" | "HKCR" => Some("HKCR"),
+        "HKEY_CURRENT_CONFIG" | "HKCC" => Some("HKCC"),
+        "HKEY_CURRENT_USER" | "HKCU" => Some("HKCU"),
+        "HKEY_DYN_DATA" | "HKDD" => Some("HKDD"),
+        "HKEY_LOCAL_MACHINE" | "HKLM" => Some("HKLM"),
+        "HKEY_PERFORMANCE_DATA" | "HKPD" => Some("HKPD"),
+        "HKEY_USERS" | "HKU" => Some("HKU"),
+        _ => None,
+    };
+    if let Some(hive) = hive {
+        ev.set("registry.hive", hive);
+        if !rest.is_empty() {
+            ev.set("registry.key", rest);
+        }
+    }
+    ev.set("registry.value", basename(target));
+    let Some(data) = details else { return };
+    let (strings, ty) = if let Some(n) = parse_dword(data) {
+        (Value::from(n.to_string()), "SZ_DWORD")
+    } else if let Some(n) = parse_qword(data) {
+        (Value::from(n.to_string()), "SZ_QWORD")
+    } else if data == "Binary Data" {
+        (Value::from(data), "REG_BINARY")
+    } else {
+        (Value::from(data), "REG_SZ")
+    };
+    ev.set("registry.data.strings", Value::Array(vec![strings]));
+    ev.set("registry.data.type", ty);
+}
+
+/// `0x` and exactly eight hex digits, as the pipeline's pattern requires.
+fn hex8(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    if digits.len() != 8 {
+        return None;
+    }
+    i64::from_str_radix(digits, 16).ok()
+}
+
+fn parse_dword(data: &str) -> Option<i64> {
+    let inner = data
+        .get(..7)?
+        .eq_ignore_ascii_case("DWORD (")
+        .then(|| &data[7..])?;
+    hex8(inner.strip_suffix(')')?)
+}
+
+fn parse_qword(data: &str) -> Option<i64> {
+    let inner = data
+        .get(..7)?
+        .eq_ignore_ascii_case("QWORD (")
+        .then(|| &data[7..])?;
+    let (high, low) = inner.strip_suffix(')')?.split_once('-')?;
+    Some((hex8(high)? << 8).wrapping_add(hex8(low)?))
+}
+
+/// `SHA1=…,MD5=…,IMPHASH=…` → `<prefix>.hash.*` (imphash as
+/// `<prefix>.pe.imphash`) for the ids whose hashes describe a process or a
+/// file, and `related.hash` for all; all-zero hashes (Sysmon's "not
+/// computed") are skipped.
+fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
+    let Some(hashes) = hashes else { return };
+    let mut related = Vec::new();
+    let mut key = String::with_capacity(24);
+    for part in hashes.split(',') {
+        let Some((algo, hash)) = part.split_once('=') else {
+            continue;
+        };
+        let hash = hash.trim();
+        if hash.bytes().all(|b| b == b'0') {
+            continue;
+        }
+        let hash = hash.to_ascii_lowercase();
+        if let Some(prefix) = prefix {
+            let algo = algo.trim();
+            key.clear();
+            key.push_str(prefix);
+            if algo.eq_ignore_ascii_case("imphash") {
+                key.push_str(".pe.imphash");
+            } else {
+                key.push_str(".hash.");
+                key.extend(algo.chars().map(|c| c.to_ascii_lowercase()));
+            }
+            ev.set(&key, hash.as_str());
+        }
+        related.push(Value::from(hash));
+    }
     if !related.is_empty() {
-        ev.set("related.hash", related);
+        ev.set("related.hash", Value::Array(related));
     }
 }
 
