@@ -66,11 +66,15 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
         // lay the normalised fields over it.
         let mut ev = Event::from_json(doc, origin.clone());
         let norm = windows::normalize(&rec, origin);
-        // a host.id the beat sent is the agent's own: keep it rather than
-        // the one derived from the computer name
+        // the host the beat described (host.name, and host.id when it sent
+        // one) is the agent's own: keep it rather than the computer name
+        // and the id derived from it, as Elastic's pipelines do
         let beat_host_id = ev.contains("host.id");
+        let beat_host_name = ev.contains("host.name");
         for (k, v) in norm.fields() {
-            if beat_host_id && matches!(k, "host.id" | "quarry.enriched") {
+            if (beat_host_id && matches!(k, "host.id" | "quarry.enriched"))
+                || (beat_host_name && k == "host.name")
+            {
                 continue;
             }
             ev.set(k, v.clone());

@@ -192,6 +192,9 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
             Value::Array(vec![Value::from("host.id")]),
         );
     }
+    // every record was read through the event log API's rendering, as
+    // winlogbeat's `wineventlog` (some rules select on it)
+    ev.set("winlog.api", "wineventlog");
     ev.set("winlog.channel", rec.channel.as_str());
     ev.set("winlog.provider_name", rec.provider.as_str());
     ev.set("winlog.provider_guid", rec.provider_guid.as_deref());

@@ -10,7 +10,9 @@
 use super::{Event, Value, WinRecord, basename, set_array, set_ip, set_pid};
 
 /// Event id → event.category, event.type, event.action, from the
-/// pipeline's "Set ECS categorization fields" table (sorted by id).
+/// pipeline's "Set ECS categorization fields" table (sorted by id), with
+/// the ids newer releases added (4627, 4662, 4797) as their expected
+/// outputs show them.
 static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     (1100, &["process"], &["end"], "logging-service-shutdown"),
     (1102, &["iam"], &["admin", "change"], "audit-log-cleared"),
@@ -44,6 +46,7 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     ),
     (4624, &["authentication"], &["start"], "logged-in"),
     (4625, &["authentication"], &["start"], "logon-failed"),
+    (4627, &["iam"], &["info"], "group-membership-info"),
     (4634, &["authentication"], &["end"], "logged-out"),
     (4647, &["authentication"], &["end"], "logged-out"),
     (4648, &["authentication"], &["start"], "logged-in-explicit"),
@@ -52,6 +55,12 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
         &["registry", "configuration"],
         &["change"],
         "registry-value-modified",
+    ),
+    (
+        4662,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "object-operation-performed",
     ),
     (
         4670,
@@ -432,6 +441,12 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     ),
     (4781, &["iam"], &["user", "change"], "renamed-user-account"),
     (
+        4797,
+        &["iam"],
+        &["user", "info"],
+        "query-existence-of-blank-password",
+    ),
+    (
         4798,
         &["iam"],
         &["user", "info"],
@@ -568,18 +583,18 @@ const TARGET_IS_USER: &[u32] = &[
 ];
 /// Ids whose subject is the user ("Copy Subject User from Event Data").
 const SUBJECT_IS_USER: &[u32] = &[
-    1102, 4648, 4657, 4670, 4672, 4673, 4674, 4688, 4689, 4697, 4698, 4699, 4700, 4701, 4702, 4706,
-    4707, 4713, 4716, 4717, 4718, 4719, 4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730,
-    4731, 4732, 4733, 4734, 4735, 4737, 4738, 4739, 4740, 4741, 4742, 4743, 4744, 4745, 4746, 4747,
-    4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763,
-    4764, 4767, 4781, 4798, 4799, 4817, 4904, 4905, 4907, 4912, 5140, 5145,
+    1102, 4627, 4648, 4662, 4657, 4670, 4672, 4673, 4674, 4688, 4689, 4697, 4698, 4699, 4700, 4701,
+    4702, 4706, 4707, 4713, 4716, 4717, 4718, 4719, 4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728,
+    4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4738, 4739, 4740, 4741, 4742, 4743, 4744, 4745,
+    4746, 4747, 4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761,
+    4762, 4763, 4764, 4767, 4781, 4797, 4798, 4799, 4817, 4904, 4905, 4907, 4912, 5140, 5145,
 ];
 /// Ids whose target account is `user.target` ("Copy Target User to Target").
 const TARGET_IS_TARGET: &[u32] = &[
-    4670, 4720, 4722, 4723, 4724, 4725, 4726, 4738, 4740, 4767, 4798, 4817, 4907,
+    4627, 4670, 4720, 4722, 4723, 4724, 4725, 4726, 4738, 4740, 4767, 4797, 4798, 4817, 4907,
 ];
 /// Ids whose target account is `user.effective`.
-const TARGET_IS_EFFECTIVE: &[u32] = &[4648, 4688];
+const TARGET_IS_EFFECTIVE: &[u32] = &[4627, 4648, 4688];
 /// Group membership and group management ids ("Copy MemberName to User and
 /// User to Group").
 const GROUP_EVENTS: &[u32] = &[
