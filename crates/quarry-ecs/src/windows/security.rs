@@ -11,8 +11,9 @@ use super::{Event, Value, WinRecord, basename, set_array, set_ip, set_pid};
 
 /// Event id → event.category, event.type, event.action, from the
 /// pipeline's "Set ECS categorization fields" table (sorted by id), with
-/// the ids newer releases added (4627, 4662, 4797) as their expected
-/// outputs show them.
+/// the ids newer releases added (4627, 4658–4664, 4691–4705, 4793, 4797,
+/// the certificate services' 48xx, 5136–5141, 5379) as their expected
+/// outputs show them: the `standard.yml` beside them is older.
 static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     (1100, &["process"], &["end"], "logging-service-shutdown"),
     (1102, &["iam"], &["admin", "change"], "audit-log-cleared"),
@@ -57,11 +58,25 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
         "registry-value-modified",
     ),
     (
+        4658,
+        &["iam", "configuration"],
+        &["change"],
+        "handle-closed-object",
+    ),
+    (
+        4659,
+        &["iam", "configuration"],
+        &["change"],
+        "object-was-requested-with-intent-to-delete",
+    ),
+    (4660, &["file", "registry"], &["deletion"], "object-deleted"),
+    (
         4662,
         &["iam", "configuration"],
         &["admin", "change"],
         "object-operation-performed",
     ),
+    (4664, &["file"], &["creation"], "create-hard-link"),
     (
         4670,
         &["iam", "configuration"],
@@ -73,6 +88,24 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     (4674, &["iam"], &["admin"], "privileged-operation"),
     (4688, &["process"], &["start"], "created-process"),
     (4689, &["process"], &["end"], "exited-process"),
+    (
+        4691,
+        &["process"],
+        &["access"],
+        "indirect-object-access-requested",
+    ),
+    (
+        4692,
+        &["configuration"],
+        &["access"],
+        "dpapi-master-key-backup-attempted",
+    ),
+    (
+        4695,
+        &["configuration"],
+        &["access"],
+        "auditable-data-unprotection-attempted",
+    ),
     (
         4697,
         &["iam", "configuration"],
@@ -109,6 +142,7 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
         &["change", "admin"],
         "scheduled-task-updated",
     ),
+    (4705, &["iam"], &["change", "user"], "user-right-removed"),
     (
         4706,
         &["configuration"],
@@ -441,6 +475,12 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     ),
     (4781, &["iam"], &["user", "change"], "renamed-user-account"),
     (
+        4793,
+        &["api"],
+        &["info"],
+        "password-policy-checking-api-called",
+    ),
+    (
         4797,
         &["iam"],
         &["user", "info"],
@@ -458,6 +498,61 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
         &["iam", "configuration"],
         &["admin", "change"],
         "object-audit-changed",
+    ),
+    (
+        4868,
+        &["configuration"],
+        &["change"],
+        "certificate-manager-denied-pending-certificate-request",
+    ),
+    (
+        4869,
+        &["configuration"],
+        &["info"],
+        "certificate-services-received-resubmitted-certificate-request",
+    ),
+    (4870, &["iam"], &["change"], "certificate-revoked"),
+    (
+        4871,
+        &["iam"],
+        &["info"],
+        "certificate-revocation-list-publication-requested",
+    ),
+    (
+        4873,
+        &["iam"],
+        &["change"],
+        "certificate-request-extension-changed",
+    ),
+    (
+        4874,
+        &["iam"],
+        &["change"],
+        "certificate-request-attributes-changed",
+    ),
+    (
+        4875,
+        &["configuration"],
+        &["info"],
+        "certificate-services-shutdown-requested",
+    ),
+    (
+        4876,
+        &["session"],
+        &["start"],
+        "certificate-services-backup-started",
+    ),
+    (
+        4891,
+        &["configuration"],
+        &["change"],
+        "certificate-services-configuration-entry-changed",
+    ),
+    (
+        4892,
+        &["configuration"],
+        &["change"],
+        "certificate-services-property-changed",
     ),
     (
         4902,
@@ -540,16 +635,40 @@ static EVENTS: &[(u32, &[&str], &[&str], &str)] = &[
     ),
     (5037, &["driver"], &["end"], "windows-firewall-driver-error"),
     (
+        5136,
+        &["iam", "configuration"],
+        &["admin", "change"],
+        "directory-service-object-modified",
+    ),
+    (
+        5137,
+        &["iam", "configuration"],
+        &["admin", "creation"],
+        "directory-service-object-created",
+    ),
+    (
         5140,
         &["network", "file"],
         &["info", "access"],
         "network-share-object-accessed",
     ),
     (
+        5141,
+        &["iam", "configuration"],
+        &["admin", "deletion"],
+        "directory-service-object-deleted",
+    ),
+    (
         5145,
         &["network", "file"],
         &["info", "access"],
         "network-share-object-access-checked",
+    ),
+    (
+        5379,
+        &["iam"],
+        &["user", "info"],
+        "credential-manager-credentials-were-read",
     ),
 ];
 
@@ -583,11 +702,13 @@ const TARGET_IS_USER: &[u32] = &[
 ];
 /// Ids whose subject is the user ("Copy Subject User from Event Data").
 const SUBJECT_IS_USER: &[u32] = &[
-    1102, 4627, 4648, 4662, 4657, 4670, 4672, 4673, 4674, 4688, 4689, 4697, 4698, 4699, 4700, 4701,
-    4702, 4706, 4707, 4713, 4716, 4717, 4718, 4719, 4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728,
-    4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4738, 4739, 4740, 4741, 4742, 4743, 4744, 4745,
-    4746, 4747, 4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761,
-    4762, 4763, 4764, 4767, 4781, 4797, 4798, 4799, 4817, 4904, 4905, 4907, 4912, 5140, 5145,
+    1102, 4627, 4648, 4657, 4658, 4659, 4660, 4662, 4664, 4670, 4672, 4673, 4674, 4688, 4689, 4691,
+    4692, 4695, 4697, 4698, 4699, 4700, 4701, 4702, 4705, 4706, 4707, 4713, 4716, 4717, 4718, 4719,
+    4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737,
+    4738, 4739, 4740, 4741, 4742, 4743, 4744, 4745, 4746, 4747, 4748, 4749, 4750, 4751, 4752, 4753,
+    4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4767, 4781, 4793, 4797, 4798,
+    4799, 4817, 4868, 4869, 4870, 4871, 4873, 4874, 4875, 4876, 4891, 4892, 4904, 4905, 4907, 4912,
+    5136, 5137, 5140, 5141, 5145, 5379,
 ];
 /// Ids whose target account is `user.target` ("Copy Target User to Target").
 const TARGET_IS_TARGET: &[u32] = &[
