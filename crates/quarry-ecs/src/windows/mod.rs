@@ -6,6 +6,7 @@
 //! and then mapped here, once, to the fields Elastic's `windows` and `system`
 //! integrations (and winlogbeat's processors) produce.
 
+mod applocker;
 mod defender;
 mod powershell;
 mod security;
@@ -93,6 +94,8 @@ impl WinRecord {
             Family::PowerShellOperational
         } else if is("Microsoft-Windows-Windows Defender/Operational") {
             Family::Defender
+        } else if let Some(dataset) = applocker_dataset(channel) {
+            Family::AppLocker(dataset)
         } else {
             Family::Other
         }
@@ -110,7 +113,33 @@ enum Family {
     PowerShell,
     PowerShellOperational,
     Defender,
+    /// One of the four AppLocker logs, with its data stream.
+    AppLocker(&'static str),
     Other,
+}
+
+/// The data stream of an AppLocker log, by channel.
+fn applocker_dataset(channel: &str) -> Option<&'static str> {
+    const LOGS: &[(&str, &str)] = &[
+        ("EXE and DLL", "windows.applocker_exe_and_dll"),
+        ("MSI and Script", "windows.applocker_msi_and_script"),
+        (
+            "Packaged app-Deployment",
+            "windows.applocker_packaged_app_deployment",
+        ),
+        (
+            "Packaged app-Execution",
+            "windows.applocker_packaged_app_execution",
+        ),
+    ];
+    const PREFIX: &str = "Microsoft-Windows-AppLocker/";
+    let log = channel
+        .get(..PREFIX.len())
+        .filter(|p| p.eq_ignore_ascii_case(PREFIX))
+        .and_then(|_| channel.get(PREFIX.len()..))?;
+    LOGS.iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(log))
+        .map(|(_, dataset)| *dataset)
 }
 
 impl Family {
@@ -126,6 +155,7 @@ impl Family {
             Family::PowerShell => ("powershell", "windows.powershell"),
             Family::PowerShellOperational => ("powershell", "windows.powershell_operational"),
             Family::Defender => ("windows", "windows.windows_defender"),
+            Family::AppLocker(dataset) => ("windows", dataset),
             Family::Other => ("windows", "windows.eventlog"),
         }
     }
@@ -139,6 +169,7 @@ impl Family {
             Family::System => system::map(rec, ev),
             Family::PowerShell | Family::PowerShellOperational => powershell::map(rec, ev),
             Family::Defender => defender::map(rec, ev),
+            Family::AppLocker(_) => applocker::map(rec, ev),
             Family::Application | Family::Other => false,
         }
     }
@@ -257,14 +288,16 @@ pub fn derived_host_id(computer: &str) -> Value {
     })
 }
 
-fn level_name(l: &str) -> String {
+/// The level's name: EVTX gives its number, winlogbeat the name rendered
+/// on the collecting host, which Elastic's pipelines copy as it is.
+fn level_name(l: &str) -> &str {
     match l {
-        "0" | "4" => "information".into(),
-        "1" => "critical".into(),
-        "2" => "error".into(),
-        "3" => "warning".into(),
-        "5" => "verbose".into(),
-        other => other.to_ascii_lowercase(),
+        "0" | "4" => "information",
+        "1" => "critical",
+        "2" => "error",
+        "3" => "warning",
+        "5" => "verbose",
+        other => other,
     }
 }
 
