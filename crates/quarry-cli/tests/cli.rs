@@ -562,7 +562,7 @@ fn read_summary_counts_unmapped_types() {
         "line 5's bad values are problems: {err}"
     );
     assert!(
-        err.contains("6 events [crowdstrikefdr 6]; unmapped: crowdstrike.fdr/UserLogon 2, crowdstrike.fdr/SensorHeartbeat 1; 3 problems"),
+        err.contains("6 events [crowdstrikefdr 6]; unmapped: crowdstrike.fdr/UserLogon: 2, crowdstrike.fdr/SensorHeartbeat: 1; 3 problems"),
         "{err}"
     );
     assert!(err.contains("fdr-mixed.ndjson: line 5: "), "{err}");

@@ -530,4 +530,138 @@ mod tests {
         assert_eq!(entity_key(defend), defend);
         assert_eq!(entity_key("2450046082233"), "2450046082233");
     }
+
+    fn record(provider: &str, channel: &str, event_id: u32, data: &[(&str, &str)]) -> WinRecord {
+        WinRecord {
+            provider: provider.into(),
+            channel: channel.into(),
+            event_id,
+            computer: "WS1.corp.example".into(),
+            data: data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Fields of the wrong shape: the record is kept, mapped as far as it
+    /// can be, and its raw values stay in winlog.event_data.
+    #[test]
+    fn bad_shapes_keep_the_record() {
+        const SECURITY: (&str, &str) = ("Microsoft-Windows-Security-Auditing", "Security");
+        // LogonType not a number, a port that is no number, an IP that is no IP
+        let logon = record(
+            SECURITY.0,
+            SECURITY.1,
+            4624,
+            &[
+                ("LogonType", "three"),
+                ("TargetUserName", "alice"),
+                ("IpAddress", "not-an-ip"),
+                ("IpPort", "-1x"),
+                ("ProcessId", "0xZZ"),
+            ],
+        );
+        let ev = normalize(&logon, Origin::default());
+        assert_eq!(ev.get_str("event.action"), Some("logged-in"));
+        assert_eq!(ev.get_str("user.name"), Some("alice"));
+        assert!(!ev.contains("winlog.logon.type"));
+        assert!(!ev.contains("source.port") && !ev.contains("process.pid"));
+        assert_eq!(ev.get_str("source.ip"), Some("not-an-ip"));
+        assert_eq!(ev.get_str("winlog.event_data.LogonType"), Some("three"));
+
+        // a SID where DOMAIN\user should be: no user.name from it
+        let sysmon = record(
+            "Microsoft-Windows-Sysmon",
+            "Microsoft-Windows-Sysmon/Operational",
+            13,
+            &[
+                ("User", "S-1-5-18"),
+                ("TargetObject", "HKLM"),
+                ("Details", "DWORD (0x0001"),
+                ("Hashes", "SHA1"),
+                ("ProcessId", "12a"),
+            ],
+        );
+        let ev = normalize(&sysmon, Origin::default());
+        assert!(ev.has_value("event.category", "registry"));
+        assert!(!ev.contains("user.name") && !ev.contains("process.pid"));
+        assert_eq!(ev.get_str("registry.data.type"), Some("REG_SZ"));
+        assert_eq!(ev.get_str("registry.hive"), Some("HKLM"));
+
+        // a truncated script block and packed text cut mid-line
+        let ps = record(
+            "Microsoft-Windows-PowerShell",
+            "Microsoft-Windows-PowerShell/Operational",
+            4104,
+            &[
+                ("ScriptBlockText", "IEX (New-Object Net.WebCl"),
+                ("MessageNumber", "1 of"),
+            ],
+        );
+        let ev = normalize(&ps, Origin::default());
+        assert_eq!(
+            ev.get_str("powershell.file.script_block_text"),
+            Some("IEX (New-Object Net.WebCl")
+        );
+        assert!(!ev.contains("powershell.sequence"));
+        let classic = record(
+            "PowerShell",
+            "Windows PowerShell",
+            400,
+            &[("param3", "\tHostApplication=\n=\tno key\n\tEngine")],
+        );
+        let ev = normalize(&classic, Origin::default());
+        assert!(ev.has_value("event.type", "start"));
+        assert!(ev.contains("winlog.event_data.param3"));
+
+        // group member name with no CN, AppLocker Fqbn with no parts
+        let group = record(
+            SECURITY.0,
+            SECURITY.1,
+            4732,
+            &[("MemberName", "-"), ("TargetUserName", "Administrators")],
+        );
+        let ev = normalize(&group, Origin::default());
+        assert_eq!(ev.get_str("group.name"), Some("Administrators"));
+        let applocker = record(
+            "Microsoft-Windows-AppLocker",
+            "Microsoft-Windows-AppLocker/EXE and DLL",
+            8003,
+            &[("Fqbn", "garbage"), ("TargetProcessId", "")],
+        );
+        let ev = normalize(&applocker, Origin::default());
+        assert_eq!(
+            ev.get_str("data_stream.dataset"),
+            Some("windows.applocker_exe_and_dll")
+        );
+        assert!(!ev.contains("file.pe.product"));
+    }
+
+    #[test]
+    fn host_id_derived_from_the_computer_name() {
+        let a = record("P", "System", 7045, &[]);
+        let mut b = a.clone();
+        b.computer = "ws1.CORP.example".into();
+        let (ea, eb) = (
+            normalize(&a, Origin::default()),
+            normalize(&b, Origin::default()),
+        );
+        // the v5 UUID (DNS namespace) of "ws1.corp.example"
+        let want = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, b"ws1.corp.example").to_string();
+        assert_eq!(ea.get_str("host.id"), Some(want.as_str()));
+        assert_eq!(eb.get_str("host.id"), Some(want.as_str()));
+        assert!(ea.has_value("quarry.enriched", "host.id"));
+        assert_eq!(ea.get_str("data_stream.dataset"), Some("system.system"));
+        assert_eq!(ea.get_str(crate::UNMAPPED_TYPE), Some("System/7045"));
+        let other = WinRecord {
+            computer: "dc01".into(),
+            ..a
+        };
+        assert_ne!(
+            normalize(&other, Origin::default()).get_str("host.id"),
+            Some(want.as_str())
+        );
+    }
 }
