@@ -52,6 +52,8 @@ const BASE_FIELDS: &[&str] = &[
     "event.outcome",
     "host.id",
     "host.name",
+    // whether host.id was derived, which host_key needs
+    "quarry.enriched",
     "process.entity_id",
     "process.pid",
     "process.name",

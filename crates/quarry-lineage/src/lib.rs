@@ -12,10 +12,13 @@ use quarry_event::{Event, Value};
 use rustc_hash::FxHashMap;
 
 /// The host an event belongs to: `host.id` when known, else the lower-cased
-/// `host.name` (Windows computer names are case-insensitive).
+/// `host.name` (Windows computer names are case-insensitive). A `host.id`
+/// quarry derived from the computer name (listed in `quarry.enriched`) says
+/// no more than the name, which is also what a responder reads in a report:
+/// the name keys such hosts.
 pub fn host_key(ev: &Event) -> Option<String> {
     ev.get_str("host.id")
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && !ev.has_value("quarry.enriched", "host.id"))
         .map(str::to_string)
         .or_else(|| ev.get_str("host.name").map(str::to_ascii_lowercase))
 }
