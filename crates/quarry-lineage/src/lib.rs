@@ -71,8 +71,24 @@ fn s(ev: &Event, path: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// Data streams whose events Elastic categorises `process` `start`/`end`
+/// without their being a process's start or end: a PowerShell engine or
+/// session, a Defender detection, an AppLocker decision (by prefix).
+const NOT_LIFECYCLE: &[&str] = &[
+    "windows.powershell",
+    "windows.windows_defender",
+    "windows.applocker_",
+];
+
 fn is_type(ev: &Event, ty: &str) -> bool {
-    ev.has_value("event.category", "process") && ev.has_value("event.type", ty)
+    ev.has_value("event.category", "process")
+        && ev.has_value("event.type", ty)
+        // an image load is `process` + `library`, typed `start` for the
+        // module, not the process
+        && !ev.has_value("event.category", "library")
+        && !ev
+            .get_str("event.dataset")
+            .is_some_and(|d| NOT_LIFECYCLE.iter().any(|p| d.starts_with(p)))
 }
 
 /// Is this a process start or end event (what lineage is built from)?
@@ -489,5 +505,21 @@ mod tests {
             l.host("h1").unwrap().resolve(&query("H1", 100, None, 11)).1,
             Link::PidLifetime
         );
+    }
+
+    #[test]
+    fn image_loads_and_detections_are_not_process_starts() {
+        let proc_start = start("h", 1, Some("{A}"), "C:\\x.exe", 1);
+        assert!(is_lifecycle(&proc_start));
+        let mut image_load = proc_start.clone();
+        image_load.set("event.category", vec!["process", "library"]);
+        image_load.set("event.type", vec!["change", "start"]);
+        assert!(!is_lifecycle(&image_load));
+        let mut detection = proc_start.clone();
+        detection.set("event.dataset", "windows.windows_defender");
+        assert!(!is_lifecycle(&detection));
+        let mut sysmon = proc_start;
+        sysmon.set("event.dataset", "windows.sysmon_operational");
+        assert!(is_lifecycle(&sysmon));
     }
 }
