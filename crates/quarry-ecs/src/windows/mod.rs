@@ -160,6 +160,18 @@ impl Family {
         }
     }
 
+    /// The channel's name as Windows spells it, for the families whose ids
+    /// may stay generic.
+    fn channel(self) -> Option<&'static str> {
+        match self {
+            Family::Sysmon => Some("Microsoft-Windows-Sysmon/Operational"),
+            Family::Security => Some("Security"),
+            Family::System => Some("System"),
+            Family::Application => Some("Application"),
+            _ => None,
+        }
+    }
+
     /// Maps the family's fields; false where Elastic's pipeline leaves the
     /// event id generic.
     fn map(self, rec: &WinRecord, ev: &mut Event) -> bool {
@@ -252,11 +264,12 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     let mapped = family.map(rec, &mut ev);
     if !mapped {
         // kept generic (event.code, winlog.*): counted per channel and id
-        // (its channel, or provider when it has none, is the source)
-        let source = if rec.channel.is_empty() {
-            rec.provider.as_str()
-        } else {
-            rec.channel.as_str()
+        // (its channel, or provider when it has none, is the source; a
+        // known channel by its own spelling, whatever case an export used)
+        let source = match family.channel() {
+            Some(name) => name,
+            None if rec.channel.is_empty() => rec.provider.as_str(),
+            None => rec.channel.as_str(),
         };
         crate::mark_unmapped(&mut ev, source, &rec.event_id.to_string());
     }
