@@ -31,7 +31,6 @@ const RENAMES: &[(&str, &str)] = &[
     ("CommandName", "powershell.command.name"),
     ("CommandType", "powershell.command.type"),
     ("ScriptBlockId", "powershell.file.script_block_id"),
-    ("ScriptBlockText", "powershell.file.script_block_text"),
 ];
 
 /// Event data name → numeric ECS field (a value that is not a number is
@@ -96,6 +95,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     for (name, path) in NUMBERS {
         set_pid(ev, path, f.get(name));
+    }
+    if let Some(text) = f.get("ScriptBlockText").map(str::trim) {
+        ev.set("powershell.file.script_block_text", text);
+        set_script_block_metrics(ev, text);
     }
     set_command_line(ev, "process", f.get("HostApplication"));
     if let Some(path) = f.get("ScriptName").or_else(|| f.get("Path")) {
@@ -166,6 +169,101 @@ fn split_packed(text: &str) -> Vec<(Cow<'_, str>, &str)> {
     pairs
 }
 
+/// The newer pipeline's measures of a script block, which rules compare to
+/// spot obfuscation: its length, distinct symbols, Shannon entropy (bits,
+/// and normalised to the length) and the spread of the symbols' surprisal,
+/// over the text before any signature block. A block that is only a
+/// signature's continuation is not measured. Elastic counts UTF-16 code
+/// units after NFC normalisation; quarry counts characters as written (the
+/// same for the text scripts are written in).
+fn set_script_block_metrics(ev: &mut Event, text: &str) {
+    let script = match text.find("# SIG # Begin signature block") {
+        Some(at) if text.len() > at + "# SIG # Begin signature block".len() => &text[..at],
+        _ => text,
+    };
+    if script.is_empty() || is_signature_continuation(script) {
+        return;
+    }
+    // counts in order of first appearance, as the pipeline sums them
+    let mut ascii = [0u32; 128];
+    let mut order: Vec<char> = Vec::new();
+    let mut other: Vec<(char, u32)> = Vec::new();
+    let mut length = 0u32;
+    for c in script.chars() {
+        length += 1;
+        if c.is_ascii() {
+            let n = &mut ascii[c as usize];
+            if *n == 0 {
+                order.push(c);
+            }
+            *n += 1;
+        } else if let Some(e) = other.iter_mut().find(|(o, _)| *o == c) {
+            e.1 += 1;
+        } else {
+            order.push(c);
+            other.push((c, 1));
+        }
+    }
+    let count = |c: char| {
+        if c.is_ascii() {
+            ascii[c as usize]
+        } else {
+            other.iter().find(|(o, _)| *o == c).map_or(0, |e| e.1)
+        }
+    };
+    let len = f64::from(length);
+    let (mut entropy, mut variance, mut p_sum) = (0.0f64, 0.0f64, 0.0f64);
+    for &c in &order {
+        let p = f64::from(count(c)) / len;
+        let l2p = p.log2();
+        p_sum += p;
+        let before = entropy;
+        entropy = before + (p / p_sum) * (l2p - before);
+        variance += p * (l2p - before) * (l2p - entropy);
+    }
+    let bits = (-entropy).max(0.0);
+    let normalized = if length > 1 {
+        (bits / len.log2()).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ev.set(
+        "powershell.file.script_block_entropy_bits",
+        Value::Float(bits),
+    );
+    ev.set(
+        "powershell.file.script_block_entropy_normalized",
+        Value::Float(normalized),
+    );
+    ev.set(
+        "powershell.file.script_block_surprisal_stdev",
+        Value::Float(variance.max(0.0).sqrt()),
+    );
+    ev.set("powershell.file.script_block_length", i64::from(length));
+    ev.set(
+        "powershell.file.script_block_unique_symbols",
+        order.len() as i64,
+    );
+}
+
+/// A block whose second line is `# ` and 64 base64 characters: the middle
+/// of a signature split across blocks (its first line may be cut).
+fn is_signature_continuation(script: &str) -> bool {
+    let mut lines = script.split('\n');
+    let (Some(_), Some(second)) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    let second = second.strip_suffix('\r').unwrap_or(second);
+    let Some(content) = second.strip_prefix('#') else {
+        return false;
+    };
+    let content = content.strip_prefix(' ').unwrap_or(content);
+    content.len() == 64
+        && content
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
 /// `file.path`, `.name`, `.directory`, `.extension` of a script.
 fn set_script_file(ev: &mut Event, path: &str) {
     ev.set("file.path", path);
@@ -181,6 +279,29 @@ fn set_script_file(ev: &mut Event, path: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn script_block_measures() {
+        let mut ev = Event::default();
+        set_script_block_metrics(&mut ev, "aabb");
+        assert_eq!(ev.get_i64("powershell.file.script_block_length"), Some(4));
+        assert_eq!(
+            ev.get_i64("powershell.file.script_block_unique_symbols"),
+            Some(2)
+        );
+        assert_eq!(
+            ev.get("powershell.file.script_block_entropy_bits"),
+            Some(&Value::Float(1.0))
+        );
+        assert_eq!(
+            ev.get("powershell.file.script_block_entropy_normalized"),
+            Some(&Value::Float(0.5))
+        );
+        let mut sig = Event::default();
+        let line = "A".repeat(64);
+        set_script_block_metrics(&mut sig, &format!("xyz\r\n# {line}\r\n# more"));
+        assert!(!sig.contains("powershell.file.script_block_length"));
+    }
 
     #[test]
     fn packed_lines_split_with_continuations() {
