@@ -119,10 +119,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         }
         None => set_user(ev, "user", user),
     }
-    let related: Vec<Value> = ["user.name", "destination.user.name"]
-        .iter()
-        .filter_map(|p| ev.get(p).cloned())
-        .collect();
+    let mut related: Vec<Value> = Vec::with_capacity(2);
+    for path in ["user.name", "destination.user.name"] {
+        if let Some(u) = ev.get(path)
+            && !related.contains(u)
+        {
+            related.push(u.clone());
+        }
+    }
     if !related.is_empty() {
         ev.set("related.user", Value::Array(related));
     }

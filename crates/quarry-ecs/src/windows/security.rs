@@ -853,6 +853,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         // the raw value stays in winlog.event_data
         ev.set("winlog.logon.type", lookup(LOGON_TYPES, t));
     }
+    if matches!(id, 4672 | 4673 | 4674 | 4741 | 4742 | 4743)
+        && let Some(list) = rec.get("PrivilegeList")
+    {
+        // one privilege per value, as the pipeline splits it, so that
+        // `PrivilegeList: "SeDebugPrivilege"` matches
+        let privileges: Vec<&str> = list.split_whitespace().collect();
+        ev.set("winlog.event_data.PrivilegeList", privileges);
+    }
     ev.set("service.name", rec.get("ServiceName"));
     ev.set(
         "service.type",

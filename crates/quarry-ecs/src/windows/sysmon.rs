@@ -472,6 +472,10 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
         if let Some(rest) = item.strip_prefix("type:") {
             let rest = rest.trim_start();
             let (code, data) = rest.split_once(' ').unwrap_or((rest, ""));
+            if data.trim().is_empty() {
+                // `type:  33 ;`: a record type without data is no answer
+                continue;
+            }
             let ty = match code {
                 "5" => "CNAME",
                 "1" => "A",
