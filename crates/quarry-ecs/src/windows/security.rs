@@ -7,7 +7,10 @@
 //! and each script is one helper below, with its id list beside it, so a
 //! difference from the pipeline can be found by name.
 
+mod messages;
+
 use super::{Event, Value, WinRecord, basename, set_array, set_ip, set_pid};
+use messages::{ACCESS_MASK_FLAGS, LOGON_STATUS, MESSAGES};
 
 /// Event id → event.category, event.type, event.action, from the
 /// pipeline's "Set ECS categorization fields" table (sorted by id), with
@@ -740,6 +743,9 @@ const TARGET_RELATED: &[u32] = &[
 /// categorise (kept generic, as Elastic keeps it).
 pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     let id = rec.event_id;
+    // the pipeline decodes these for every Security event, categorised or
+    // not (4656 handle requests stay generic but their AccessMask is read)
+    decode_messages(rec, ev);
     let Ok(i) = EVENTS.binary_search_by_key(&id, |e| e.0) else {
         return false;
     };
@@ -875,6 +881,86 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     related.set(ev);
     true
+}
+
+/// The "Decode message table" script: `%%n` insertion strings and access
+/// masks to their names, beside the raw values, and 4625/4776 failure
+/// codes to `winlog.logon.failure.*`.
+fn decode_messages(rec: &WinRecord, ev: &mut Event) {
+    if let Some(reason) = rec.get("FailureReason").and_then(message) {
+        ev.set("winlog.logon.failure.reason", reason);
+    }
+    for (field, split, described) in [
+        (
+            "AuditPolicyChanges",
+            ',',
+            "winlog.event_data.AuditPolicyChangesDescription",
+        ),
+        ("AccessList", ' ', "winlog.event_data.AccessListDescription"),
+    ] {
+        if let Some(raw) = rec.get(field) {
+            // Windows separates AccessList entries by new lines and tabs
+            // when it renders them, by spaces in winlogbeat's documents
+            let names: Vec<&str> = raw
+                .split(|c: char| c == split || c.is_whitespace())
+                .filter_map(message)
+                .collect();
+            if !names.is_empty() {
+                ev.set(described, names);
+            }
+        }
+    }
+    if let Some(mask) = rec.get("AccessMask") {
+        let mut names: Vec<&str> = Vec::new();
+        for token in mask.split_whitespace() {
+            let Some(bits) = parse_mask(token.trim_start_matches("%%")) else {
+                continue;
+            };
+            names.extend(
+                ACCESS_MASK_FLAGS
+                    .iter()
+                    .filter(|(flag, _)| bits & flag == *flag)
+                    .map(|(_, name)| *name),
+            );
+        }
+        if !names.is_empty() {
+            ev.set("winlog.event_data.AccessMaskDescription", names);
+        }
+    }
+    if matches!(rec.event_id, 4625 | 4776) {
+        let status = |code: &str| {
+            LOGON_STATUS
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(code))
+                .map(|(_, v)| *v)
+        };
+        if let Some(s) = rec.get("Status").and_then(status) {
+            ev.set("winlog.logon.failure.status", s);
+            if let Some(sub) = rec.get("SubStatus").and_then(status) {
+                ev.set("winlog.logon.failure.sub_status", sub);
+            }
+        }
+    }
+}
+
+/// `%%1538` (or `1538`) → its text.
+fn message(token: &str) -> Option<&'static str> {
+    let code: u32 = token.trim().trim_start_matches("%%").parse().ok()?;
+    MESSAGES
+        .binary_search_by_key(&code, |m| m.0)
+        .ok()
+        .map(|i| MESSAGES[i].1)
+}
+
+/// An access mask as Java's `Long.decode` reads it: `0x…` hex or decimal.
+fn parse_mask(token: &str) -> Option<u32> {
+    match token
+        .strip_prefix("0x")
+        .or_else(|| token.strip_prefix("0X"))
+    {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => token.parse().ok(),
+    }
 }
 
 fn lookup(table: &[(&str, &'static str)], key: &str) -> Option<&'static str> {
@@ -1037,8 +1123,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_is_sorted_for_binary_search() {
+    fn tables_are_sorted_for_binary_search() {
         assert!(EVENTS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(MESSAGES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn messages_and_masks_decode() {
+        let rec = WinRecord {
+            event_id: 4663,
+            data: vec![
+                ("AccessList".into(), "%%4417\r\n\t\t\t\t%%4418\r\n".into()),
+                ("AccessMask".into(), "0x6".into()),
+            ],
+            ..Default::default()
+        };
+        let mut ev = Event::default();
+        decode_messages(&rec, &mut ev);
+        assert!(ev.has_value(
+            "winlog.event_data.AccessListDescription",
+            "WriteData (or AddFile)"
+        ));
+        assert!(ev.has_value("winlog.event_data.AccessMaskDescription", "Delete Child"));
+        assert!(ev.has_value("winlog.event_data.AccessMaskDescription", "List Contents"));
+        // not a mask: nothing decoded, nothing lost
+        let bad = WinRecord {
+            data: vec![("AccessMask".into(), "0xZZ".into())],
+            ..rec
+        };
+        let mut ev = Event::default();
+        decode_messages(&bad, &mut ev);
+        assert!(!ev.contains("winlog.event_data.AccessMaskDescription"));
     }
 
     #[test]
