@@ -726,13 +726,13 @@ const GROUP_EVENTS: &[u32] = &[
     4750, 4751, 4752, 4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4799,
 ];
 /// Ids whose process, source address and workstation are renamed to ECS
-/// ("Rename Common Auth Fields").
+/// ("Rename Common Auth Fields"; 4658–4691 as newer releases add them).
 const COMMON_AUTH: &[u32] = &[
-    1100, 1102, 1104, 1105, 1108, 4624, 4625, 4648, 4670, 4673, 4674, 4689, 4697, 4719, 4720, 4722,
-    4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734, 4735, 4737, 4738, 4740,
-    4741, 4742, 4743, 4744, 4745, 4746, 4747, 4748, 4749, 4750, 4751, 4752, 4753, 4754, 4755, 4756,
-    4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4767, 4768, 4769, 4770, 4771, 4798, 4799, 4817,
-    4904, 4905, 4907, 4912, 5140, 5145,
+    1100, 1102, 1104, 1105, 1108, 4624, 4625, 4648, 4658, 4659, 4660, 4670, 4673, 4674, 4689, 4691,
+    4697, 4719, 4720, 4722, 4723, 4724, 4725, 4726, 4727, 4728, 4729, 4730, 4731, 4732, 4733, 4734,
+    4735, 4737, 4738, 4740, 4741, 4742, 4743, 4744, 4745, 4746, 4747, 4748, 4749, 4750, 4751, 4752,
+    4753, 4754, 4755, 4756, 4757, 4758, 4759, 4760, 4761, 4762, 4763, 4764, 4767, 4768, 4769, 4770,
+    4771, 4798, 4799, 4817, 4904, 4905, 4907, 4912, 5140, 5145,
 ];
 /// Ids whose TargetUserName is also a related user.
 const TARGET_RELATED: &[u32] = &[
@@ -875,6 +875,16 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     );
     if matches!(id, 4698..=4702) {
         ev.set("winlog.scheduled_task.name", rec.get("TaskName"));
+    }
+    if matches!(id, 5140 | 5145) {
+        set_share_file(ev, rec);
+    }
+    // the object of a delete request, the file of a hard link
+    if id == 4659 && rec.get("ObjectType") == Some("File") {
+        ev.set("file.path", rec.get("ObjectName"));
+    }
+    if id == 4664 {
+        ev.set("file.path", rec.get("FileName"));
     }
     if let Some(ip) = ev.get("source.ip").cloned() {
         related.push_ip(ip);
@@ -1038,6 +1048,37 @@ fn set_group(ev: &mut Event, rec: &WinRecord, related: &mut Related) {
         ev.set("user.target.group.id", id);
         ev.set("user.target.group.name", name);
         ev.set("user.target.group.domain", domain);
+    }
+}
+
+/// The file a share access names: `RelativeTargetName` under the share's
+/// local path (`file.path`, `.directory`, `.name`, `.extension`) and under
+/// its UNC name (`file.target_path`), as the newer pipeline joins them.
+fn set_share_file(ev: &mut Event, rec: &WinRecord) {
+    let Some(relative) = rec
+        .get("RelativeTargetName")
+        .map(|r| r.trim_start_matches('\\'))
+        .filter(|r| !r.is_empty())
+    else {
+        return;
+    };
+    let name = basename(relative);
+    ev.set("file.name", name);
+    if let Some((_, ext)) = name.rsplit_once('.') {
+        ev.set("file.extension", ext);
+    }
+    if let Some(local) = rec.get("ShareLocalPath") {
+        let path = format!("{}\\{relative}", local.trim_end_matches('\\'));
+        if let Some((dir, _)) = path.rsplit_once('\\') {
+            ev.set("file.directory", dir);
+        }
+        ev.set("file.path", path);
+    }
+    if let Some(share) = rec.get("ShareName") {
+        ev.set(
+            "file.target_path",
+            format!("{}\\{relative}", share.trim_end_matches('\\')),
+        );
     }
 }
 
