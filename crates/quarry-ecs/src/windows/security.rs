@@ -1022,7 +1022,7 @@ fn set_account(
 fn set_group(ev: &mut Event, rec: &WinRecord, related: &mut Related) {
     let mut has_target = false;
     if let Some(member) = rec.get("MemberName") {
-        let mut parts = member.split(',');
+        let mut parts = dn_parts(member);
         let cn = parts.next().unwrap_or(member);
         let name = cn
             .strip_prefix("CN=")
@@ -1080,6 +1080,27 @@ fn set_share_file(ev: &mut Event, rec: &WinRecord) {
             format!("{}\\{relative}", share.trim_end_matches('\\')),
         );
     }
+}
+
+/// The comma-separated parts of a distinguished name; `\,` is a comma
+/// inside a part (`CN=Reyes\, Elena,OU=…`).
+fn dn_parts(dn: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(dn);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let bytes = s.as_bytes();
+        let end = (0..bytes.len()).find(|&i| bytes[i] == b',' && (i == 0 || bytes[i - 1] != b'\\'));
+        match end {
+            Some(i) => {
+                rest = Some(&s[i + 1..]);
+                Some(&s[..i])
+            }
+            None => {
+                rest = None;
+                Some(s)
+            }
+        }
+    })
 }
 
 /// `source.ip`, with an IPv4-mapped IPv6 address written as IPv4.
@@ -1203,6 +1224,17 @@ mod tests {
             split_keeping_quotes(r#""C:\a b\c.exe"  /x "y z""#),
             vec![r#""C:\a b\c.exe""#, "/x", r#""y z""#]
         );
+    }
+
+    #[test]
+    fn distinguished_names_keep_escaped_commas() {
+        let parts: Vec<&str> =
+            dn_parts(r"CN=Reyes\, Elena (FFF),OU=Users,DC=corp,DC=local").collect();
+        assert_eq!(
+            parts,
+            vec![r"CN=Reyes\, Elena (FFF)", "OU=Users", "DC=corp", "DC=local"]
+        );
+        assert_eq!(dn_parts("-").collect::<Vec<_>>(), vec!["-"]);
     }
 
     #[test]
