@@ -5,14 +5,14 @@
 //! The detection fields themselves (`Threat Name`, `Path`, …) stay in
 //! `winlog.event_data`, where the rules read them.
 
-use super::{Event, WinRecord, basename, set_array, set_user};
+use super::{Event, USER, WinRecord, basename, set_array, set_user};
 
 /// Maps a Defender record (every id: the pipeline does not tell them apart).
 pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_array(ev, "event.category", &["process"]);
     set_array(ev, "event.type", &["start"]);
     ev.set("user.id", rec.user_sid.as_deref());
-    set_user(ev, "user", rec.get("User"));
+    set_user(ev, &USER, rec.get("User"));
     if let Some(path) = rec.get("FullFilePath") {
         ev.set("file.name", basename(path));
     }

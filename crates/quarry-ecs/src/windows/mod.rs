@@ -321,12 +321,64 @@ pub(super) fn set_array(ev: &mut Event, path: &str, items: &[&str]) {
 }
 
 /// Sets `<prefix>.executable/name` from an image path.
-pub(super) fn set_image(ev: &mut Event, prefix: &str, image: Option<&str>) {
+pub(super) fn set_image(ev: &mut Event, to: &ProcessFields, image: Option<&str>) {
     if let Some(image) = image {
-        ev.set(&format!("{prefix}.executable"), image);
-        ev.set(&format!("{prefix}.name"), basename(image));
+        ev.set(to.executable, image);
+        ev.set(to.name, basename(image));
     }
 }
+
+/// The ECS paths of a process (the event's or its parent), spelled out
+/// once so that setting them builds no key per event.
+pub(super) struct ProcessFields {
+    executable: &'static str,
+    name: &'static str,
+    command_line: &'static str,
+    args: &'static str,
+    args_count: &'static str,
+}
+
+pub(super) const PROCESS: ProcessFields = ProcessFields {
+    executable: "process.executable",
+    name: "process.name",
+    command_line: "process.command_line",
+    args: "process.args",
+    args_count: "process.args_count",
+};
+
+pub(super) const PARENT: ProcessFields = ProcessFields {
+    executable: "process.parent.executable",
+    name: "process.parent.name",
+    command_line: "process.parent.command_line",
+    args: "process.parent.args",
+    args_count: "process.parent.args_count",
+};
+
+/// The ECS paths of an account (`user`, `user.target`, …), as
+/// [`ProcessFields`].
+pub(super) struct AccountFields {
+    pub(super) id: &'static str,
+    pub(super) name: &'static str,
+    pub(super) domain: &'static str,
+}
+
+macro_rules! account_fields {
+    ($($name:ident = $prefix:literal),* $(,)?) => {
+        $(pub(super) const $name: AccountFields = AccountFields {
+            id: concat!($prefix, ".id"),
+            name: concat!($prefix, ".name"),
+            domain: concat!($prefix, ".domain"),
+        };)*
+    };
+}
+
+account_fields!(
+    USER = "user",
+    USER_TARGET = "user.target",
+    USER_EFFECTIVE = "user.effective",
+    SOURCE_USER = "source.user",
+    DESTINATION_USER = "destination.user",
+);
 
 /// The last component of a Windows or POSIX path.
 pub fn basename(path: &str) -> &str {
@@ -339,13 +391,13 @@ pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
     }
 }
 
-pub(super) fn set_command_line(ev: &mut Event, prefix: &str, cmd: Option<&str>) {
+pub(super) fn set_command_line(ev: &mut Event, to: &ProcessFields, cmd: Option<&str>) {
     if let Some(cmd) = cmd {
-        ev.set(&format!("{prefix}.command_line"), cmd);
+        ev.set(to.command_line, cmd);
         let args = split_command_line(cmd);
         if !args.is_empty() {
-            ev.set(&format!("{prefix}.args_count"), args.len() as i64);
-            ev.set(&format!("{prefix}.args"), args);
+            ev.set(to.args_count, args.len() as i64);
+            ev.set(to.args, args);
         }
     }
 }
@@ -353,12 +405,12 @@ pub(super) fn set_command_line(ev: &mut Event, prefix: &str, cmd: Option<&str>) 
 /// `DOMAIN\user` → `<prefix>.domain` / `<prefix>.name`. Anything else (a
 /// bare SID where a name should be) sets nothing, as the pipelines' split
 /// into exactly two parts; the raw value stays in `winlog.event_data`.
-pub(super) fn set_user(ev: &mut Event, prefix: &str, user: Option<&str>) {
+pub(super) fn set_user(ev: &mut Event, to: &AccountFields, user: Option<&str>) {
     if let Some((domain, name)) = user.and_then(|u| u.split_once('\\'))
         && !name.contains('\\')
     {
-        ev.set(&format!("{prefix}.domain"), domain);
-        ev.set(&format!("{prefix}.name"), name);
+        ev.set(to.domain, domain);
+        ev.set(to.name, name);
     }
 }
 

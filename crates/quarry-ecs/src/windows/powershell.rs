@@ -7,7 +7,10 @@
 //! the pipelines split it into `winlog.event_data` and then rename the same
 //! names to ECS in both data streams, which [`RENAMES`] lists.
 
-use super::{Event, Value, WinRecord, set_array, set_command_line, set_pid, set_user};
+use super::{
+    DESTINATION_USER, Event, PROCESS, SOURCE_USER, USER, Value, WinRecord, set_array,
+    set_command_line, set_pid, set_user,
+};
 use std::borrow::Cow;
 
 /// Event data name (EventData or a packed `Key=Value` line) → ECS field.
@@ -100,7 +103,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         ev.set("powershell.file.script_block_text", text);
         set_script_block_metrics(ev, text);
     }
-    set_command_line(ev, "process", f.get("HostApplication"));
+    set_command_line(ev, &PROCESS, f.get("HostApplication"));
     if let Some(path) = f.get("ScriptName").or_else(|| f.get("Path")) {
         set_script_file(ev, path);
     }
@@ -113,11 +116,11 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     let user = f.get("User").or_else(|| f.get("UserId"));
     match f.get("ConnectedUser").and_then(|c| c.split_once('\\')) {
         Some(_) => {
-            set_user(ev, "destination.user", user);
-            set_user(ev, "source.user", f.get("ConnectedUser"));
-            set_user(ev, "user", f.get("ConnectedUser"));
+            set_user(ev, &DESTINATION_USER, user);
+            set_user(ev, &SOURCE_USER, f.get("ConnectedUser"));
+            set_user(ev, &USER, f.get("ConnectedUser"));
         }
-        None => set_user(ev, "user", user),
+        None => set_user(ev, &USER, user),
     }
     let mut related: Vec<Value> = Vec::with_capacity(2);
     for path in ["user.name", "destination.user.name"] {

@@ -9,7 +9,10 @@
 
 mod messages;
 
-use super::{Event, Value, WinRecord, basename, set_array, set_ip, set_pid};
+use super::{
+    AccountFields, Event, PARENT, PROCESS, USER, USER_EFFECTIVE, USER_TARGET, Value, WinRecord,
+    basename, set_array, set_image, set_ip, set_pid,
+};
 use messages::{ACCESS_MASK_FLAGS, LOGON_STATUS, MESSAGES};
 
 /// Event id → event.category, event.type, event.action, from the
@@ -762,7 +765,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         let sid = rec.get("TargetUserSid").or_else(|| rec.get("TargetSid"));
         set_account(
             ev,
-            "user",
+            &USER,
             sid,
             rec.get("TargetUserName"),
             rec.get("TargetDomainName"),
@@ -791,7 +794,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if TARGET_IS_TARGET.contains(&id) {
         set_account(
             ev,
-            "user.target",
+            &USER_TARGET,
             rec.get("TargetSid"),
             rec.get("TargetUserName"),
             rec.get("TargetDomainName"),
@@ -801,7 +804,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if TARGET_IS_EFFECTIVE.contains(&id) {
         set_account(
             ev,
-            "user.effective",
+            &USER_EFFECTIVE,
             rec.get("TargetUserSid"),
             rec.get("TargetUserName"),
             rec.get("TargetDomainName"),
@@ -824,7 +827,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if COMMON_AUTH.contains(&id) {
         set_pid(ev, "process.pid", rec.get("ProcessId"));
-        set_process(ev, "process", rec.get("ProcessName"));
+        set_image(ev, &PROCESS, rec.get("ProcessName"));
         set_source_ip(ev, rec.get("IpAddress"));
         set_pid(ev, "source.port", rec.get("IpPort"));
         ev.set("source.domain", rec.get("WorkstationName"));
@@ -834,8 +837,8 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if id == 4688 {
         set_pid(ev, "process.pid", rec.get("NewProcessId"));
-        set_process(ev, "process", rec.get("NewProcessName"));
-        set_process(ev, "process.parent", rec.get("ParentProcessName"));
+        set_image(ev, &PROCESS, rec.get("NewProcessName"));
+        set_image(ev, &PARENT, rec.get("ParentProcessName"));
         set_pid(ev, "process.parent.pid", rec.get("ProcessId"));
         if let Some(cmd) = rec.get("CommandLine") {
             ev.set("process.command_line", cmd);
@@ -997,24 +1000,23 @@ fn outcome(keywords: &str) -> Option<&'static str> {
     }
 }
 
-/// `<prefix>.id/name/domain` of an account; a `user@domain` name keeps its
+/// `<to>.id/name/domain` of an account; a `user@domain` name keeps its
 /// user part, as the pipeline's `splitOnToken("@")`.
 fn set_account(
     ev: &mut Event,
-    prefix: &str,
+    to: &AccountFields,
     sid: Option<&str>,
     name: Option<&str>,
     domain: Option<&str>,
     related: &mut Related,
 ) {
-    let field = |leaf: &str| format!("{prefix}.{leaf}");
-    ev.set(&field("id"), sid);
+    ev.set(to.id, sid);
     if let Some(name) = name {
         let name = name.split('@').next().unwrap_or(name);
-        ev.set(&field("name"), name);
+        ev.set(to.name, name);
         related.push(name);
     }
-    ev.set(&field("domain"), domain);
+    ev.set(to.domain, domain);
 }
 
 /// Group management: the member (`CN=name,…,DC=domain`) is `user.target`,
@@ -1107,14 +1109,6 @@ fn dn_parts(dn: &str) -> impl Iterator<Item = &str> {
 fn set_source_ip(ev: &mut Event, raw: Option<&str>) {
     let raw = raw.map(|r| r.strip_prefix("::ffff:").unwrap_or(r));
     set_ip(ev, "source.ip", raw);
-}
-
-/// `<prefix>.executable` and `.name` (the last `\` component).
-fn set_process(ev: &mut Event, prefix: &str, path: Option<&str>) {
-    if let Some(path) = path {
-        ev.set(&format!("{prefix}.executable"), path);
-        ev.set(&format!("{prefix}.name"), basename(path));
-    }
 }
 
 /// The 4688 script's split: at white space outside double quotes, the

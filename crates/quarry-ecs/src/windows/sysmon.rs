@@ -8,8 +8,8 @@
 //! the table, [`map`] the renames.
 
 use super::{
-    Event, Value, WinRecord, basename, set_array, set_command_line, set_image, set_ip, set_pid,
-    set_user,
+    Event, PARENT, PROCESS, USER, Value, WinRecord, basename, set_array, set_command_line,
+    set_image, set_ip, set_pid, set_user,
 };
 use quarry_event::parse_timestamp;
 
@@ -166,18 +166,18 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_pid(ev, "process.thread.id", rec.get("SourceThreadId"));
     set_image(
         ev,
-        "process",
+        &PROCESS,
         rec.get("Image")
             .or_else(|| rec.get("SourceImage"))
             .or_else(|| rec.get("Destination")),
     );
-    set_command_line(ev, "process", rec.get("CommandLine"));
+    set_command_line(ev, &PROCESS, rec.get("CommandLine"));
     ev.set("process.working_directory", rec.get("CurrentDirectory"));
     ev.set("process.parent.entity_id", rec.get("ParentProcessGuid"));
     set_pid(ev, "process.parent.pid", rec.get("ParentProcessId"));
-    set_image(ev, "process.parent", rec.get("ParentImage"));
-    set_command_line(ev, "process.parent", rec.get("ParentCommandLine"));
-    set_user(ev, "user", rec.get("User"));
+    set_image(ev, &PARENT, rec.get("ParentImage"));
+    set_command_line(ev, &PARENT, rec.get("ParentCommandLine"));
+    set_user(ev, &USER, rec.get("User"));
 
     // PE metadata describes the process, or for an image load the module
     let pe = if id == 7 { PE_FILE } else { PE_PROCESS };
