@@ -5,6 +5,14 @@
 //! [`WinRecord`] — the System header plus the EventData name/value pairs —
 //! and then mapped here, once, to the fields Elastic's `windows` and `system`
 //! integrations (and winlogbeat's processors) produce.
+//!
+//! This module holds what every record gets (the `winlog.*` header, the raw
+//! `winlog.event_data.*`, which Sigma rules read, `event.code`, the data
+//! stream of its channel family, a derived `host.id`) and the helpers the
+//! families share; each family maps its own ids in its module: `sysmon`,
+//! `security`, `system`, `powershell`, `defender`, `applocker`.
+//! An id a family's pipeline leaves uncategorised stays generic and is
+//! counted as `Channel/id` ([`crate::UNMAPPED_TYPE`]).
 
 mod applocker;
 mod defender;
