@@ -52,8 +52,6 @@ const BASE_FIELDS: &[&str] = &[
     "event.outcome",
     "host.id",
     "host.name",
-    // whether host.id was derived, which host_key needs
-    "quarry.enriched",
     "process.entity_id",
     "process.pid",
     "process.name",

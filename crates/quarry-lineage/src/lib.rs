@@ -7,20 +7,22 @@
 //!
 //! All state is per host ([`HostLineage`]), so work partitions by host.
 
-use quarry_ecs::windows::entity_key;
+use quarry_ecs::windows::{entity_key, is_derived_host_id};
 use quarry_event::{Event, Value};
 use rustc_hash::FxHashMap;
 
 /// The host an event belongs to: `host.id` when known, else the lower-cased
 /// `host.name` (Windows computer names are case-insensitive). A `host.id`
-/// quarry derived from the computer name (listed in `quarry.enriched`) says
-/// no more than the name, which is also what a responder reads in a report:
-/// the name keys such hosts.
+/// quarry derived from the computer name says no more than the name, which
+/// is also what a responder reads in a report: the name keys such hosts
+/// (recognised by value, so an alert read back from a file keys as the
+/// events it came from).
 pub fn host_key(ev: &Event) -> Option<String> {
+    let name = ev.get_str("host.name");
     ev.get_str("host.id")
-        .filter(|s| !s.is_empty() && !ev.has_value("quarry.enriched", "host.id"))
+        .filter(|id| !id.is_empty() && !name.is_some_and(|n| is_derived_host_id(id, n)))
         .map(str::to_string)
-        .or_else(|| ev.get_str("host.name").map(str::to_ascii_lowercase))
+        .or_else(|| name.map(str::to_ascii_lowercase))
 }
 
 /// One process as the evidence knows it.
@@ -521,5 +523,18 @@ mod tests {
         let mut sysmon = proc_start;
         sysmon.set("event.dataset", "windows.sysmon_operational");
         assert!(is_lifecycle(&sysmon));
+    }
+
+    #[test]
+    fn derived_host_ids_key_by_name() {
+        let mut ev = Event::default();
+        ev.set("host.name", "WS1.corp.example");
+        ev.set(
+            "host.id",
+            quarry_ecs::windows::derived_host_id("WS1.corp.example"),
+        );
+        assert_eq!(host_key(&ev).as_deref(), Some("ws1.corp.example"));
+        ev.set("host.id", "agent-id-1");
+        assert_eq!(host_key(&ev).as_deref(), Some("agent-id-1"));
     }
 }

@@ -58,8 +58,6 @@ const NEEDED: &[&str] = &[
     "event.type",
     "event.dataset",
     "@timestamp",
-    // whether host.id was derived, which host_key needs
-    "quarry.enriched",
 ];
 
 /// What Q1018 needs from the evidence: DNS queries and process starts/ends,

@@ -293,6 +293,16 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
 /// Records of one file share their computer, so the last id is kept per
 /// thread: the hash runs once per host change, not per event.
 pub fn derived_host_id(computer: &str) -> Value {
+    with_derived_host_id(computer, Value::clone)
+}
+
+/// Whether `id` is the `host.id` quarry derives from `computer`: such an id
+/// says no more than the name (host keys and reports use the name).
+pub fn is_derived_host_id(id: &str, computer: &str) -> bool {
+    with_derived_host_id(computer, |derived| derived.as_str() == Some(id))
+}
+
+fn with_derived_host_id<T>(computer: &str, f: impl FnOnce(&Value) -> T) -> T {
     thread_local! {
         static LAST: std::cell::RefCell<(String, Value)> =
             const { std::cell::RefCell::new((String::new(), Value::Null)) };
@@ -304,7 +314,7 @@ pub fn derived_host_id(computer: &str) -> Value {
             *id = Value::from(uuid.hyphenated().to_string());
             computer.clone_into(name);
         }
-        id.clone()
+        f(id)
     })
 }
 
