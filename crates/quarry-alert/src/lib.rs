@@ -30,7 +30,7 @@ pub use pack::{Packed, pack};
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
 use quarry_event::{Event, format_timestamp};
-use quarry_lineage::{HostLineage, Lineage, Process, host_key};
+use quarry_lineage::{HostLineage, Lineage, Process, host_key, is_lifecycle};
 use quarry_rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value as J, json};
@@ -153,13 +153,18 @@ impl Retention {
     }
 
     /// Whether an investigation needs this event: it is on a known host and
-    /// of a kept category or event code.
+    /// of a kept category or event code. Of the `process` category only
+    /// starts and ends are kept: Sysmon's process access, image load,
+    /// remote thread and tampering events are `process` too, and far more
+    /// numerous than what lineage and the pivots read.
     pub fn wants(&self, ev: &Event) -> bool {
+        let lifecycle = is_lifecycle(ev);
         let kept = |path: &str, set: &FxHashSet<Box<str>>| {
             ev.get(path).is_some_and(|v| {
                 v.iter().any(|x| {
                     // ECS categories are lower-case; codes are digits
-                    x.to_text().is_some_and(|t| set.contains(t.as_ref()))
+                    x.to_text()
+                        .is_some_and(|t| set.contains(t.as_ref()) && (t != "process" || lifecycle))
                 })
             })
         };

@@ -413,9 +413,12 @@ fn alerts_carry_descendants_and_follow_on_activity() {
                 .iter()
                 .find(|p| p["label"] == "File and registry events for the same child process")
                 .expect("Elastic's file pivot");
-            // they follow the alert: after the window's `now`, counted, not listed
+            // they follow the alert: after the window's `now`, counted, not
+            // listed — the EulaAccepted value, PSEXESVC.exe, and PsExec's
+            // three stdin/stdout/stderr pipe connections (Sysmon 18, which
+            // Elastic categorises `file`)
             assert_eq!(files["count"], 0, "{files:#}");
-            assert_eq!(files["after_window"], 2, "{files:#}");
+            assert_eq!(files["after_window"], 5, "{files:#}");
         } else {
             let own = pivots
                 .iter()

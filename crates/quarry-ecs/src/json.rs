@@ -66,7 +66,17 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
         // lay the normalised fields over it.
         let mut ev = Event::from_json(doc, origin.clone());
         let norm = windows::normalize(&rec, origin);
+        // the host the beat described (host.name, and host.id when it sent
+        // one) is the agent's own: keep it rather than the computer name
+        // and the id derived from it, as Elastic's pipelines do
+        let beat_host_id = ev.contains("host.id");
+        let beat_host_name = ev.contains("host.name");
         for (k, v) in norm.fields() {
+            if (beat_host_id && matches!(k, "host.id" | "quarry.enriched"))
+                || (beat_host_name && k == "host.name")
+            {
+                continue;
+            }
             ev.set(k, v.clone());
         }
         ev.timestamp = norm.timestamp.or(ev.timestamp);
@@ -265,7 +275,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
             .or_else(|| s("level")),
         task: s("task"),
         opcode: s("opcode"),
-        keywords: None,
+        keywords: s("keywords"),
         computer: s("computer_name").unwrap_or_default(),
         record_id: s("record_id").and_then(|r| r.parse().ok()),
         time_created: s("time_created")
@@ -321,7 +331,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         level: s("level"),
         task: s("task"),
         opcode: s("opcode"),
-        keywords: None,
+        keywords: s("keywords"),
         computer: s("computer_name")
             .or_else(|| map.get("host").and_then(|h| h.get("name")).and_then(text))
             .unwrap_or_default(),

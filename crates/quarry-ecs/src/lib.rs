@@ -3,7 +3,8 @@
 //! have indexed it, so Elastic's rules and quarry's questions run unchanged.
 //!
 //! - [`windows`]: Windows event records (EVTX, winlogbeat / NXLog / OTRF JSON,
-//!   Plaso `xml_string`) → ECS, Sysmon and Security mappings.
+//!   Plaso `xml_string`) → ECS: Sysmon, Security, System, PowerShell,
+//!   Defender, each in the data stream Elastic gives it.
 //! - [`vendor`]: CrowdStrike FDR, Elastic Defend, M365 Defender, SentinelOne,
 //!   Endgame.
 //! - [`json`]: recognises what a JSON record is and dispatches it.
@@ -24,7 +25,7 @@ pub use json::{Normalized, normalize_json};
 
 /// The field a normaliser sets on a record it kept generic: the source and
 /// the record's type, `crowdstrike.fdr/FooEvent`, `sentinel_one/Unknown Type`,
-/// `m365_defender/DeviceLogonEvents`, `windows/System 7045`. Readers count it
+/// `m365_defender/DeviceLogonEvents`, and for Windows records channel and id, `System/7009`. Readers count it
 /// per value (`quarry_read::ReadSummary::unmapped`); it stays on the event,
 /// so `any where quarry.unmapped_type != null` finds such records.
 pub const UNMAPPED_TYPE: &str = "quarry.unmapped_type";

@@ -7,17 +7,22 @@
 //!
 //! All state is per host ([`HostLineage`]), so work partitions by host.
 
-use quarry_ecs::windows::entity_key;
+use quarry_ecs::windows::{entity_key, is_derived_host_id};
 use quarry_event::{Event, Value};
 use rustc_hash::FxHashMap;
 
 /// The host an event belongs to: `host.id` when known, else the lower-cased
-/// `host.name` (Windows computer names are case-insensitive).
+/// `host.name` (Windows computer names are case-insensitive). A `host.id`
+/// quarry derived from the computer name says no more than the name, which
+/// is also what a responder reads in a report: the name keys such hosts
+/// (recognised by value, so an alert read back from a file keys as the
+/// events it came from).
 pub fn host_key(ev: &Event) -> Option<String> {
+    let name = ev.get_str("host.name");
     ev.get_str("host.id")
-        .filter(|s| !s.is_empty())
+        .filter(|id| !id.is_empty() && !name.is_some_and(|n| is_derived_host_id(id, n)))
         .map(str::to_string)
-        .or_else(|| ev.get_str("host.name").map(str::to_ascii_lowercase))
+        .or_else(|| name.map(str::to_ascii_lowercase))
 }
 
 /// One process as the evidence knows it.
@@ -68,8 +73,24 @@ fn s(ev: &Event, path: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// Data streams whose events Elastic categorises `process` `start`/`end`
+/// without their being a process's start or end: a PowerShell engine or
+/// session, a Defender detection, an AppLocker decision (by prefix).
+const NOT_LIFECYCLE: &[&str] = &[
+    "windows.powershell",
+    "windows.windows_defender",
+    "windows.applocker_",
+];
+
 fn is_type(ev: &Event, ty: &str) -> bool {
-    ev.has_value("event.category", "process") && ev.has_value("event.type", ty)
+    ev.has_value("event.category", "process")
+        && ev.has_value("event.type", ty)
+        // an image load is `process` + `library`, typed `start` for the
+        // module, not the process
+        && !ev.has_value("event.category", "library")
+        && !ev
+            .get_str("event.dataset")
+            .is_some_and(|d| NOT_LIFECYCLE.iter().any(|p| d.starts_with(p)))
 }
 
 /// Is this a process start or end event (what lineage is built from)?
@@ -486,5 +507,34 @@ mod tests {
             l.host("h1").unwrap().resolve(&query("H1", 100, None, 11)).1,
             Link::PidLifetime
         );
+    }
+
+    #[test]
+    fn image_loads_and_detections_are_not_process_starts() {
+        let proc_start = start("h", 1, Some("{A}"), "C:\\x.exe", 1);
+        assert!(is_lifecycle(&proc_start));
+        let mut image_load = proc_start.clone();
+        image_load.set("event.category", vec!["process", "library"]);
+        image_load.set("event.type", vec!["change", "start"]);
+        assert!(!is_lifecycle(&image_load));
+        let mut detection = proc_start.clone();
+        detection.set("event.dataset", "windows.windows_defender");
+        assert!(!is_lifecycle(&detection));
+        let mut sysmon = proc_start;
+        sysmon.set("event.dataset", "windows.sysmon_operational");
+        assert!(is_lifecycle(&sysmon));
+    }
+
+    #[test]
+    fn derived_host_ids_key_by_name() {
+        let mut ev = Event::default();
+        ev.set("host.name", "WS1.corp.example");
+        ev.set(
+            "host.id",
+            quarry_ecs::windows::derived_host_id("WS1.corp.example"),
+        );
+        assert_eq!(host_key(&ev).as_deref(), Some("ws1.corp.example"));
+        ev.set("host.id", "agent-id-1");
+        assert_eq!(host_key(&ev).as_deref(), Some("agent-id-1"));
     }
 }

@@ -52,7 +52,7 @@ pub struct ReadSummary {
     pub formats: BTreeMap<String, u64>,
     /// Records kept as generic events because their normaliser has no
     /// mapping for their type, per source and type
-    /// (`crowdstrike.fdr/FooEvent`, `windows/System 7045`): what the
+    /// (`crowdstrike.fdr/FooEvent`, `System/7045`): what the
     /// normaliser marked with [`quarry_ecs::UNMAPPED_TYPE`].
     pub unmapped: BTreeMap<String, u64>,
     /// Plaso rows dropped as the second row of a record already read.

@@ -139,7 +139,7 @@ fn windows_event_ids_without_a_mapping_counted_per_channel() {
     assert!(s.is_clean(), "{:?}", s.problems);
     assert_eq!(
         s.unmapped,
-        counts(&[("windows/Security 4624", 2), ("windows/System 7045", 1)])
+        counts(&[("Security/4656", 2), ("System/7045", 1)])
     );
     let svc = at_line(&evs, 4);
     assert_eq!(svc.get_str("event.code"), Some("7045"));
@@ -155,5 +155,5 @@ fn counts_add_up_across_files() {
     );
     assert_eq!(s.unmapped.values().sum::<u64>(), 6);
     assert_eq!(s.unmapped.get("crowdstrike.fdr/UserLogon"), Some(&2));
-    assert_eq!(s.unmapped.get("windows/Security 4624"), Some(&2));
+    assert_eq!(s.unmapped.get("Security/4656"), Some(&2));
 }

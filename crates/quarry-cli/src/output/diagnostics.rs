@@ -46,7 +46,7 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
     }
 }
 
-/// `; unmapped: crowdstrike.fdr/FooEvent 12, sentinel_one/Unknown Type 1`:
+/// `; unmapped: crowdstrike.fdr/FooEvent: 12, System/7009: 250`:
 /// the records kept as generic events, per source and type, most frequent
 /// first (the first ten, then how many more types and records).
 pub fn unmapped_text(summary: &ReadSummary) -> String {
@@ -59,7 +59,7 @@ pub fn unmapped_text(summary: &ReadSummary) -> String {
     let mut parts: Vec<String> = types
         .iter()
         .take(SHOWN)
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     if types.len() > SHOWN {
         let rest: u64 = types[SHOWN..].iter().map(|(_, v)| **v).sum();
@@ -83,14 +83,14 @@ mod tests {
         s.unmapped.insert("crowdstrike.fdr/FooEvent".into(), 12);
         assert_eq!(
             unmapped_text(&s),
-            "; unmapped: crowdstrike.fdr/FooEvent 12, sentinel_one/Unknown Type 1"
+            "; unmapped: crowdstrike.fdr/FooEvent: 12, sentinel_one/Unknown Type: 1"
         );
         for i in 0..12 {
-            s.unmapped.insert(format!("windows/System {i}"), 2);
+            s.unmapped.insert(format!("System/{i}"), 2);
         }
         let t = unmapped_text(&s);
         assert!(
-            t.starts_with("; unmapped: crowdstrike.fdr/FooEvent 12, windows/System 0 2"),
+            t.starts_with("; unmapped: crowdstrike.fdr/FooEvent: 12, System/0: 2"),
             "{t}"
         );
         assert!(t.ends_with("… 4 more types (7 records)"), "{t}");

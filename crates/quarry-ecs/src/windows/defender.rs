@@ -1,0 +1,21 @@
+//! Microsoft Defender Antivirus (`Microsoft-Windows-Windows Defender/
+//! Operational`) → ECS, as Elastic's `windows.windows_defender` pipeline maps
+//! it: every event id alike — a process start, the user from `User` (or the
+//! record's security identifier), the file from `FullFilePath`/`FileHash`.
+//! The detection fields themselves (`Threat Name`, `Path`, …) stay in
+//! `winlog.event_data`, where the rules read them.
+
+use super::{Event, USER, WinRecord, basename, set_array, set_user};
+
+/// Maps a Defender record (every id: the pipeline does not tell them apart).
+pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
+    set_array(ev, "event.category", &["process"]);
+    set_array(ev, "event.type", &["start"]);
+    ev.set("user.id", rec.user_sid.as_deref());
+    set_user(ev, &USER, rec.get("User"));
+    if let Some(path) = rec.get("FullFilePath") {
+        ev.set("file.name", basename(path));
+    }
+    ev.set("file.hash.sha256", rec.get("FileHash"));
+    true
+}

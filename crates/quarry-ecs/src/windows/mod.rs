@@ -1,0 +1,749 @@
+//! Windows event records → ECS.
+//!
+//! Every Windows source (EVTX through the `evtx` crate, winlogbeat, NXLog /
+//! OTRF JSON exports, Plaso's `xml_string`) is first reduced to a
+//! [`WinRecord`] — the System header plus the EventData name/value pairs —
+//! and then mapped here, once, to the fields Elastic's `windows` and `system`
+//! integrations (and winlogbeat's processors) produce.
+//!
+//! This module holds what every record gets (the `winlog.*` header, the raw
+//! `winlog.event_data.*`, which Sigma rules read, `event.code`, the data
+//! stream of its channel family, a derived `host.id`) and the helpers the
+//! families share; each family maps its own ids in its module: `sysmon`,
+//! `security`, `system`, `powershell`, `defender`, `applocker`.
+//! An id a family's pipeline leaves uncategorised stays generic and is
+//! counted as `Channel/id` ([`crate::UNMAPPED_TYPE`]).
+
+mod applocker;
+mod defender;
+mod powershell;
+mod security;
+mod sysmon;
+mod system;
+
+use quarry_event::{Event, Origin, Value};
+
+/// The parts of a Windows event record quarry maps, whatever it was read from.
+#[derive(Debug, Clone, Default)]
+pub struct WinRecord {
+    pub provider: String,
+    pub provider_guid: Option<String>,
+    pub channel: String,
+    pub event_id: u32,
+    pub version: Option<i64>,
+    pub level: Option<String>,
+    pub task: Option<String>,
+    pub opcode: Option<String>,
+    pub keywords: Option<String>,
+    pub computer: String,
+    pub record_id: Option<u64>,
+    /// System/TimeCreated, nanoseconds since the epoch.
+    pub time_created: Option<i64>,
+    /// System/Security/@UserID.
+    pub user_sid: Option<String>,
+    /// System/Execution/@ProcessID and @ThreadID (the logging process).
+    pub exec_pid: Option<i64>,
+    pub exec_tid: Option<i64>,
+    /// EventData (or UserData) name → value, in record order.
+    pub data: Vec<(String, String)>,
+    /// Collected by Windows Event Forwarding: the record keeps its own
+    /// channel (`Security`, `Microsoft-Windows-Sysmon/Operational`) but was
+    /// read from the ForwardedEvents log. Set by the readers from where the
+    /// record was read: a file named `ForwardedEvents.evtx` (also as Plaso's
+    /// source file), a winlogbeat `forwarded` tag or `windows.forwarded`
+    /// data stream. A record whose channel is `ForwardedEvents` counts too.
+    /// (`RenderingInfo`, which WEF's RenderedText format adds, is not used:
+    /// some local logs in the corpus carry it too.)
+    pub forwarded: bool,
+}
+
+/// Whether a path names the ForwardedEvents log (`ForwardedEvents.evtx`,
+/// any case, in any folder or archive).
+pub fn is_forwarded_events_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '\\', '!']).next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    stem.eq_ignore_ascii_case("ForwardedEvents")
+}
+
+impl WinRecord {
+    /// The EventData value of `name`, if present and not the `-` placeholder.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.data
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty() && *v != "-")
+    }
+
+    /// The event log family the record belongs to, by provider or channel.
+    fn family(&self) -> Family {
+        let channel = self.channel.as_str();
+        let is = |name: &str| channel.eq_ignore_ascii_case(name);
+        if self
+            .provider
+            .eq_ignore_ascii_case("Microsoft-Windows-Sysmon")
+            || is("Microsoft-Windows-Sysmon/Operational")
+        {
+            Family::Sysmon
+        } else if self
+            .provider
+            .eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing")
+            || is("Security")
+        {
+            Family::Security
+        } else if is("System") {
+            Family::System
+        } else if is("Application") {
+            Family::Application
+        } else if is("Windows PowerShell") {
+            Family::PowerShell
+        } else if is("Microsoft-Windows-PowerShell/Operational") || is("PowerShellCore/Operational")
+        {
+            Family::PowerShellOperational
+        } else if is("Microsoft-Windows-Windows Defender/Operational") {
+            Family::Defender
+        } else if let Some(dataset) = applocker_dataset(channel) {
+            Family::AppLocker(dataset)
+        } else {
+            Family::Other
+        }
+    }
+}
+
+/// The channel families Elastic's integrations give a data stream of their
+/// own; each maps through its own module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Sysmon,
+    Security,
+    System,
+    Application,
+    PowerShell,
+    PowerShellOperational,
+    Defender,
+    /// One of the four AppLocker logs, with its data stream.
+    AppLocker(&'static str),
+    Other,
+}
+
+/// The data stream of an AppLocker log, by channel.
+fn applocker_dataset(channel: &str) -> Option<&'static str> {
+    const LOGS: &[(&str, &str)] = &[
+        ("EXE and DLL", "windows.applocker_exe_and_dll"),
+        ("MSI and Script", "windows.applocker_msi_and_script"),
+        (
+            "Packaged app-Deployment",
+            "windows.applocker_packaged_app_deployment",
+        ),
+        (
+            "Packaged app-Execution",
+            "windows.applocker_packaged_app_execution",
+        ),
+    ];
+    const PREFIX: &str = "Microsoft-Windows-AppLocker/";
+    let log = channel
+        .get(..PREFIX.len())
+        .filter(|p| p.eq_ignore_ascii_case(PREFIX))
+        .and_then(|_| channel.get(PREFIX.len()..))?;
+    LOGS.iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(log))
+        .map(|(_, dataset)| *dataset)
+}
+
+impl Family {
+    /// `event.module` and the data stream (`event.dataset`), as Elastic's
+    /// integrations name them; the rules' `index` patterns
+    /// (`logs-system.system*`, …) select on the latter.
+    fn module_dataset(self) -> (&'static str, &'static str) {
+        match self {
+            Family::Sysmon => ("sysmon", "windows.sysmon_operational"),
+            Family::Security => ("security", "system.security"),
+            Family::System => ("system", "system.system"),
+            Family::Application => ("system", "system.application"),
+            Family::PowerShell => ("powershell", "windows.powershell"),
+            Family::PowerShellOperational => ("powershell", "windows.powershell_operational"),
+            Family::Defender => ("windows", "windows.windows_defender"),
+            Family::AppLocker(dataset) => ("windows", dataset),
+            Family::Other => ("windows", "windows.eventlog"),
+        }
+    }
+
+    /// The channel's name as Windows spells it, for the families whose ids
+    /// may stay generic.
+    fn channel(self) -> Option<&'static str> {
+        match self {
+            Family::Sysmon => Some("Microsoft-Windows-Sysmon/Operational"),
+            Family::Security => Some("Security"),
+            Family::System => Some("System"),
+            Family::Application => Some("Application"),
+            _ => None,
+        }
+    }
+
+    /// Maps the family's fields; false where Elastic's pipeline leaves the
+    /// event id generic.
+    fn map(self, rec: &WinRecord, ev: &mut Event) -> bool {
+        match self {
+            Family::Sysmon => sysmon::map(rec, ev),
+            Family::Security => security::map(rec, ev),
+            Family::System => system::map(rec, ev),
+            Family::PowerShell | Family::PowerShellOperational => powershell::map(rec, ev),
+            Family::Defender => defender::map(rec, ev),
+            Family::AppLocker(_) => applocker::map(rec, ev),
+            Family::Application | Family::Other => false,
+        }
+    }
+}
+
+/// Normalises a ProcessGuid / entity id for joins: braces stripped,
+/// upper-case. The `evtx` crate renders GUIDs bare, Windows and Plaso in
+/// braces, OTRF in lower case; all must meet. Only GUID-like ids (in braces,
+/// or hex digits and dashes) are case-folded: other vendors' ids, such as
+/// Elastic Defend's base64 entity ids, are case-sensitive and kept as they
+/// are.
+pub fn entity_key(id: &str) -> String {
+    let t = id.trim();
+    let inner = t.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+    match inner {
+        Some(g) => g.to_ascii_uppercase(),
+        None if t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => t.to_ascii_uppercase(),
+        None => t.to_string(),
+    }
+}
+
+/// Maps a Windows record to ECS.
+pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
+    let mut ev = Event::new(origin);
+    // Elastic's `windows.forwarded` data stream runs the Sysmon, Security and
+    // PowerShell pipelines on forwarded records by their own channel, so
+    // they map as the originals do; only the dataset (and index) differ.
+    let forwarded = rec.forwarded || rec.channel.eq_ignore_ascii_case("ForwardedEvents");
+    let family = rec.family();
+    let (module, dataset) = if forwarded {
+        ("windows", "windows.forwarded")
+    } else {
+        family.module_dataset()
+    };
+    ev.set("event.kind", "event");
+    ev.set("event.module", module);
+    ev.set("event.dataset", dataset);
+    ev.set("data_stream.type", "logs");
+    ev.set("data_stream.dataset", dataset);
+    ev.set("data_stream.namespace", "default");
+    ev.set("event.code", rec.event_id.to_string());
+    ev.set("event.provider", rec.provider.as_str());
+    ev.set("host.os.type", "windows");
+    ev.set("host.os.family", "windows");
+    if !rec.computer.is_empty() {
+        ev.set("host.name", rec.computer.as_str());
+        ev.set("winlog.computer_name", rec.computer.as_str());
+        ev.set("host.id", derived_host_id(&rec.computer));
+        // the only field enriched: one value (to queries, a list of one)
+        // rather than a list allocated per event
+        ev.set("quarry.enriched", "host.id");
+    }
+    // every record was read through the event log API's rendering, as
+    // winlogbeat's `wineventlog` (some rules select on it)
+    ev.set("winlog.api", "wineventlog");
+    ev.set("winlog.channel", rec.channel.as_str());
+    ev.set("winlog.provider_name", rec.provider.as_str());
+    ev.set("winlog.provider_guid", rec.provider_guid.as_deref());
+    ev.set("winlog.event_id", rec.event_id.to_string());
+    ev.set("winlog.record_id", rec.record_id.map(|r| r.to_string()));
+    ev.set("winlog.version", rec.version);
+    ev.set("winlog.task", rec.task.as_deref());
+    ev.set("winlog.opcode", rec.opcode.as_deref());
+    ev.set("winlog.user.identifier", rec.user_sid.as_deref());
+    ev.set("winlog.process.pid", rec.exec_pid);
+    ev.set("winlog.process.thread.id", rec.exec_tid);
+    ev.set("log.level", rec.level.as_deref().map(level_name));
+    let mut key = String::with_capacity(64);
+    for (k, v) in &rec.data {
+        key.clear();
+        key.push_str("winlog.event_data.");
+        key.push_str(k);
+        ev.set(&key, v.as_str());
+    }
+    if let Some(t) = rec.time_created {
+        ev.set("event.created", Value::Timestamp(t));
+        ev.set_timestamp(t);
+    }
+    let mapped = family.map(rec, &mut ev);
+    if !mapped {
+        // kept generic (event.code, winlog.*): counted per channel and id
+        // (its channel, or provider when it has none, is the source; a
+        // known channel by its own spelling, whatever case an export used)
+        let source = match family.channel() {
+            Some(name) => name,
+            None if rec.channel.is_empty() => rec.provider.as_str(),
+            None => rec.channel.as_str(),
+        };
+        crate::mark_unmapped(&mut ev, source, &rec.event_id.to_string());
+    }
+    ev
+}
+
+/// A stable `host.id` for a Windows record, which carries only its computer
+/// name (Elastic's agent adds the id at collection; offline there is none,
+/// and the rules written `sequence by host.id` join only on a non-null id):
+/// the name-based (v5, DNS namespace) UUID of the lower-cased computer name,
+/// so every record of a host, from any file or format, gets the same id,
+/// and anyone can recompute it. Listed in `quarry.enriched`.
+///
+/// Records of one file share their computer, so the last id is kept per
+/// thread: the hash runs once per host change, not per event.
+pub fn derived_host_id(computer: &str) -> Value {
+    with_derived_host_id(computer, Value::clone)
+}
+
+/// Whether `id` is the `host.id` quarry derives from `computer`: such an id
+/// says no more than the name (host keys and reports use the name).
+pub fn is_derived_host_id(id: &str, computer: &str) -> bool {
+    with_derived_host_id(computer, |derived| derived.as_str() == Some(id))
+}
+
+fn with_derived_host_id<T>(computer: &str, f: impl FnOnce(&Value) -> T) -> T {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, Value)> =
+            const { std::cell::RefCell::new((String::new(), Value::Null)) };
+    }
+    LAST.with_borrow_mut(|(name, id)| {
+        if name != computer || id.is_null() {
+            let lower = computer.to_lowercase();
+            let uuid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, lower.as_bytes());
+            *id = Value::from(uuid.hyphenated().to_string());
+            computer.clone_into(name);
+        }
+        f(id)
+    })
+}
+
+/// The level's name: EVTX gives its number, winlogbeat the name rendered
+/// on the collecting host, which Elastic's pipelines copy as it is.
+fn level_name(l: &str) -> &str {
+    match l {
+        "0" | "4" => "information",
+        "1" => "critical",
+        "2" => "error",
+        "3" => "warning",
+        "5" => "verbose",
+        other => other,
+    }
+}
+
+pub(super) fn set_array(ev: &mut Event, path: &str, items: &[&str]) {
+    ev.set(
+        path,
+        Value::Array(items.iter().map(|s| Value::from(*s)).collect()),
+    );
+}
+
+/// Sets `<prefix>.executable/name` from an image path.
+pub(super) fn set_image(ev: &mut Event, to: &ProcessFields, image: Option<&str>) {
+    if let Some(image) = image {
+        ev.set(to.executable, image);
+        ev.set(to.name, basename(image));
+    }
+}
+
+/// The ECS paths of a process (the event's or its parent), spelled out
+/// once so that setting them builds no key per event.
+pub(super) struct ProcessFields {
+    executable: &'static str,
+    name: &'static str,
+    command_line: &'static str,
+    args: &'static str,
+    args_count: &'static str,
+}
+
+pub(super) const PROCESS: ProcessFields = ProcessFields {
+    executable: "process.executable",
+    name: "process.name",
+    command_line: "process.command_line",
+    args: "process.args",
+    args_count: "process.args_count",
+};
+
+pub(super) const PARENT: ProcessFields = ProcessFields {
+    executable: "process.parent.executable",
+    name: "process.parent.name",
+    command_line: "process.parent.command_line",
+    args: "process.parent.args",
+    args_count: "process.parent.args_count",
+};
+
+/// The ECS paths of an account (`user`, `user.target`, …), as
+/// [`ProcessFields`].
+pub(super) struct AccountFields {
+    pub(super) id: &'static str,
+    pub(super) name: &'static str,
+    pub(super) domain: &'static str,
+}
+
+macro_rules! account_fields {
+    ($($name:ident = $prefix:literal),* $(,)?) => {
+        $(pub(super) const $name: AccountFields = AccountFields {
+            id: concat!($prefix, ".id"),
+            name: concat!($prefix, ".name"),
+            domain: concat!($prefix, ".domain"),
+        };)*
+    };
+}
+
+account_fields!(
+    USER = "user",
+    USER_TARGET = "user.target",
+    USER_EFFECTIVE = "user.effective",
+    SOURCE_USER = "source.user",
+    DESTINATION_USER = "destination.user",
+);
+
+/// The last component of a Windows or POSIX path.
+pub fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
+    if let Some(pid) = raw.and_then(|s| Value::from(s).as_i64()) {
+        ev.set(path, pid);
+    }
+}
+
+pub(super) fn set_command_line(ev: &mut Event, to: &ProcessFields, cmd: Option<&str>) {
+    if let Some(cmd) = cmd {
+        ev.set(to.command_line, cmd);
+        let args = split_command_line(cmd);
+        if !args.is_empty() {
+            ev.set(to.args_count, args.len() as i64);
+            ev.set(to.args, args);
+        }
+    }
+}
+
+/// `DOMAIN\user` → `<prefix>.domain` / `<prefix>.name`. Anything else (a
+/// bare SID where a name should be) sets nothing, as the pipelines' split
+/// into exactly two parts; the raw value stays in `winlog.event_data`.
+pub(super) fn set_user(ev: &mut Event, to: &AccountFields, user: Option<&str>) {
+    if let Some((domain, name)) = user.and_then(|u| u.split_once('\\'))
+        && !name.contains('\\')
+    {
+        ev.set(to.domain, domain);
+        ev.set(to.name, name);
+    }
+}
+
+pub(super) fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
+    if let Some(raw) = raw {
+        match raw.parse::<std::net::IpAddr>() {
+            Ok(ip) => ev.set(path, ip),
+            Err(_) => ev.set(path, raw),
+        }
+    }
+}
+
+/// `dns.question.registered_domain`, `.subdomain`, `.top_level_domain`
+/// from the public suffix list, as Elastic's `registered_domain` processor.
+pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
+    let name = name.trim_end_matches('.');
+    let Some(domain) = psl::domain(name.as_bytes()) else {
+        return;
+    };
+    let (Ok(registered), Ok(suffix)) = (
+        std::str::from_utf8(domain.as_bytes()),
+        std::str::from_utf8(domain.suffix().as_bytes()),
+    ) else {
+        return;
+    };
+    if !domain.suffix().is_known() {
+        return;
+    }
+    ev.set("dns.question.registered_domain", registered);
+    ev.set("dns.question.top_level_domain", suffix);
+    if let Some(sub) = name
+        .strip_suffix(registered)
+        .and_then(|s| s.strip_suffix('.'))
+        && !sub.is_empty()
+    {
+        ev.set("dns.question.subdomain", sub);
+    }
+}
+
+/// Splits a Windows command line into arguments the way
+/// `CommandLineToArgvW` does (quotes group, `\"` escapes a quote), which is
+/// how winlogbeat fills `process.args`.
+pub fn split_command_line(cmd: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let mut have = false;
+    let mut chars = cmd.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let mut n = 1;
+                while chars.peek() == Some(&'\\') {
+                    chars.next();
+                    n += 1;
+                }
+                if chars.peek() == Some(&'"') {
+                    cur.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        chars.next();
+                        cur.push('"');
+                    }
+                } else {
+                    cur.extend(std::iter::repeat_n('\\', n));
+                }
+                have = true;
+            }
+            '"' => {
+                in_quotes = !in_quotes;
+                have = true;
+            }
+            ' ' | '\t' if !in_quotes => {
+                if have {
+                    args.push(std::mem::take(&mut cur));
+                    have = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                have = true;
+            }
+        }
+    }
+    if have {
+        args.push(cur);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_split_like_windows() {
+        assert_eq!(
+            split_command_line(r#""C:\Windows\system32\notepad.exe" "#),
+            vec![r"C:\Windows\system32\notepad.exe"]
+        );
+        assert_eq!(
+            split_command_line(r#"a "b c" d\"e"#),
+            vec!["a", "b c", "d\"e"]
+        );
+        assert!(split_command_line("   ").is_empty());
+    }
+
+    #[test]
+    fn forwarded_events_files() {
+        for yes in [
+            "ForwardedEvents.evtx",
+            "/cases/wec01/forwardedevents.EVTX",
+            "C:\\Windows\\System32\\winevt\\Logs\\ForwardedEvents.evtx",
+            "triage.zip!Logs/ForwardedEvents.evtx.gz",
+        ] {
+            assert!(is_forwarded_events_file(yes), "{yes}");
+        }
+        for no in [
+            "Security.evtx",
+            "ForwardedEvents-old/Security.evtx",
+            "NotForwardedEvents.evtx",
+            "",
+        ] {
+            assert!(!is_forwarded_events_file(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn forwarded_records_map_as_their_own_channel() {
+        let rec = WinRecord {
+            provider: "Microsoft-Windows-Security-Auditing".into(),
+            channel: "Security".into(),
+            event_id: 4688,
+            forwarded: true,
+            data: vec![
+                (
+                    "NewProcessName".into(),
+                    "C:\\Windows\\System32\\cmd.exe".into(),
+                ),
+                (
+                    "ParentProcessName".into(),
+                    "C:\\Windows\\System32\\dns.exe".into(),
+                ),
+                ("NewProcessId".into(), "0x1f".into()),
+            ],
+            ..Default::default()
+        };
+        let ev = normalize(&rec, Origin::default());
+        assert_eq!(ev.get_str("event.dataset"), Some("windows.forwarded"));
+        assert_eq!(ev.get_str("data_stream.dataset"), Some("windows.forwarded"));
+        assert_eq!(ev.get_str("event.module"), Some("windows"));
+        assert_eq!(ev.get_str("winlog.channel"), Some("Security"));
+        assert_eq!(ev.get_str("process.parent.name"), Some("dns.exe"));
+        assert_eq!(ev.get_i64("process.pid"), Some(31));
+        assert!(ev.has_value("event.type", "start"));
+        assert!(!ev.contains(crate::UNMAPPED_TYPE));
+        // an id Elastic's pipeline does not categorise stays generic,
+        // counted as channel/id
+        let unknown = WinRecord {
+            event_id: 5058,
+            ..rec
+        };
+        assert_eq!(
+            normalize(&unknown, Origin::default()).get_str(crate::UNMAPPED_TYPE),
+            Some("Security/5058")
+        );
+    }
+
+    #[test]
+    fn entity_keys_meet_across_renderings() {
+        assert_eq!(
+            entity_key("{a57649d1-db54-61ab-775c-dc0100000000}"),
+            entity_key("A57649D1-DB54-61AB-775C-DC0100000000")
+        );
+        assert_eq!(
+            entity_key("a57649d1-db54-61ab-775c-dc0100000000"),
+            "A57649D1-DB54-61AB-775C-DC0100000000"
+        );
+        // Elastic Defend's base64 ids are case-sensitive
+        let defend =
+            "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA=";
+        assert_eq!(entity_key(defend), defend);
+        assert_eq!(entity_key("2450046082233"), "2450046082233");
+    }
+
+    fn record(provider: &str, channel: &str, event_id: u32, data: &[(&str, &str)]) -> WinRecord {
+        WinRecord {
+            provider: provider.into(),
+            channel: channel.into(),
+            event_id,
+            computer: "WS1.corp.example".into(),
+            data: data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Fields of the wrong shape: the record is kept, mapped as far as it
+    /// can be, and its raw values stay in winlog.event_data.
+    #[test]
+    fn bad_shapes_keep_the_record() {
+        const SECURITY: (&str, &str) = ("Microsoft-Windows-Security-Auditing", "Security");
+        // LogonType not a number, a port that is no number, an IP that is no IP
+        let logon = record(
+            SECURITY.0,
+            SECURITY.1,
+            4624,
+            &[
+                ("LogonType", "three"),
+                ("TargetUserName", "alice"),
+                ("IpAddress", "not-an-ip"),
+                ("IpPort", "-1x"),
+                ("ProcessId", "0xZZ"),
+            ],
+        );
+        let ev = normalize(&logon, Origin::default());
+        assert_eq!(ev.get_str("event.action"), Some("logged-in"));
+        assert_eq!(ev.get_str("user.name"), Some("alice"));
+        assert!(!ev.contains("winlog.logon.type"));
+        assert!(!ev.contains("source.port") && !ev.contains("process.pid"));
+        assert_eq!(ev.get_str("source.ip"), Some("not-an-ip"));
+        assert_eq!(ev.get_str("winlog.event_data.LogonType"), Some("three"));
+
+        // a SID where DOMAIN\user should be: no user.name from it
+        let sysmon = record(
+            "Microsoft-Windows-Sysmon",
+            "Microsoft-Windows-Sysmon/Operational",
+            13,
+            &[
+                ("User", "S-1-5-18"),
+                ("TargetObject", "HKLM"),
+                ("Details", "DWORD (0x0001"),
+                ("Hashes", "SHA1"),
+                ("ProcessId", "12a"),
+            ],
+        );
+        let ev = normalize(&sysmon, Origin::default());
+        assert!(ev.has_value("event.category", "registry"));
+        assert!(!ev.contains("user.name") && !ev.contains("process.pid"));
+        assert_eq!(ev.get_str("registry.data.type"), Some("REG_SZ"));
+        assert_eq!(ev.get_str("registry.hive"), Some("HKLM"));
+
+        // a truncated script block and packed text cut mid-line
+        let ps = record(
+            "Microsoft-Windows-PowerShell",
+            "Microsoft-Windows-PowerShell/Operational",
+            4104,
+            &[
+                ("ScriptBlockText", "IEX (New-Object Net.WebCl"),
+                ("MessageNumber", "1 of"),
+            ],
+        );
+        let ev = normalize(&ps, Origin::default());
+        assert_eq!(
+            ev.get_str("powershell.file.script_block_text"),
+            Some("IEX (New-Object Net.WebCl")
+        );
+        assert!(!ev.contains("powershell.sequence"));
+        let classic = record(
+            "PowerShell",
+            "Windows PowerShell",
+            400,
+            &[("param3", "\tHostApplication=\n=\tno key\n\tEngine")],
+        );
+        let ev = normalize(&classic, Origin::default());
+        assert!(ev.has_value("event.type", "start"));
+        assert!(ev.contains("winlog.event_data.param3"));
+
+        // group member name with no CN, AppLocker Fqbn with no parts
+        let group = record(
+            SECURITY.0,
+            SECURITY.1,
+            4732,
+            &[("MemberName", "-"), ("TargetUserName", "Administrators")],
+        );
+        let ev = normalize(&group, Origin::default());
+        assert_eq!(ev.get_str("group.name"), Some("Administrators"));
+        let applocker = record(
+            "Microsoft-Windows-AppLocker",
+            "Microsoft-Windows-AppLocker/EXE and DLL",
+            8003,
+            &[("Fqbn", "garbage"), ("TargetProcessId", "")],
+        );
+        let ev = normalize(&applocker, Origin::default());
+        assert_eq!(
+            ev.get_str("data_stream.dataset"),
+            Some("windows.applocker_exe_and_dll")
+        );
+        assert!(!ev.contains("file.pe.product"));
+    }
+
+    #[test]
+    fn host_id_derived_from_the_computer_name() {
+        let a = record("P", "System", 7045, &[]);
+        let mut b = a.clone();
+        b.computer = "ws1.CORP.example".into();
+        let (ea, eb) = (
+            normalize(&a, Origin::default()),
+            normalize(&b, Origin::default()),
+        );
+        // the v5 UUID (DNS namespace) of "ws1.corp.example"
+        let want = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, b"ws1.corp.example").to_string();
+        assert_eq!(ea.get_str("host.id"), Some(want.as_str()));
+        assert_eq!(eb.get_str("host.id"), Some(want.as_str()));
+        assert!(ea.has_value("quarry.enriched", "host.id"));
+        assert_eq!(ea.get_str("data_stream.dataset"), Some("system.system"));
+        assert_eq!(ea.get_str(crate::UNMAPPED_TYPE), Some("System/7045"));
+        let other = WinRecord {
+            computer: "dc01".into(),
+            ..a
+        };
+        assert_ne!(
+            normalize(&other, Origin::default()).get_str("host.id"),
+            Some(want.as_str())
+        );
+    }
+}

@@ -1,0 +1,325 @@
+//! PowerShell → ECS, as Elastic's `windows.powershell` (the classic
+//! `Windows PowerShell` log: 400, 403, 600, 800) and
+//! `windows.powershell_operational` (4103–4106) pipelines map them.
+//!
+//! Both logs pack much of what they say into one text field of `Key=Value`
+//! lines (`param2`/`param3` in the classic log, `ContextInfo` in 4103);
+//! the pipelines split it into `winlog.event_data` and then rename the same
+//! names to ECS in both data streams, which [`RENAMES`] lists.
+
+use super::{
+    DESTINATION_USER, Event, PROCESS, SOURCE_USER, USER, Value, WinRecord, set_array,
+    set_command_line, set_pid, set_user,
+};
+use std::borrow::Cow;
+
+/// Event data name (EventData or a packed `Key=Value` line) → ECS field.
+const RENAMES: &[(&str, &str)] = &[
+    ("HostId", "process.entity_id"),
+    ("HostID", "process.entity_id"),
+    ("HostName", "process.title"),
+    ("EngineVersion", "powershell.engine.version"),
+    ("NewEngineState", "powershell.engine.new_state"),
+    ("PreviousEngineState", "powershell.engine.previous_state"),
+    ("NewProviderState", "powershell.provider.new_state"),
+    ("ProviderName", "powershell.provider.name"),
+    ("PipelineId", "powershell.pipeline_id"),
+    ("PipelineID", "powershell.pipeline_id"),
+    ("RunspaceId", "powershell.runspace_id"),
+    ("RunspaceID", "powershell.runspace_id"),
+    ("ShellID", "powershell.id"),
+    ("HostVersion", "powershell.process.executable_version"),
+    ("CommandLine", "powershell.command.value"),
+    ("CommandPath", "powershell.command.path"),
+    ("CommandName", "powershell.command.name"),
+    ("CommandType", "powershell.command.type"),
+    ("ScriptBlockId", "powershell.file.script_block_id"),
+];
+
+/// Event data name → numeric ECS field (a value that is not a number is
+/// left out; the raw text stays in `winlog.event_data`).
+const NUMBERS: &[(&str, &str)] = &[
+    ("SequenceNumber", "event.sequence"),
+    ("DetailTotal", "powershell.total"),
+    ("DetailSequence", "powershell.sequence"),
+    ("MessageTotal", "powershell.total"),
+    ("MessageNumber", "powershell.sequence"),
+];
+
+/// The fields of one record: its EventData and the packed lines split out.
+struct Fields<'a> {
+    rec: &'a WinRecord,
+    packed: Vec<(Cow<'a, str>, &'a str)>,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.rec.get(name).or_else(|| {
+            self.packed
+                .iter()
+                .find(|(k, v)| k == name && !v.is_empty())
+                .map(|(_, v)| *v)
+        })
+    }
+}
+
+/// Maps a PowerShell record (every id: both pipelines categorise all alike,
+/// a process event that starts, ends or informs).
+pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
+    let packed_field = match rec.event_id {
+        800 => rec.get("param2"),
+        600 | 400 | 403 | 500 | 501 | 601 => rec.get("param3"),
+        4103 => rec.get("ContextInfo"),
+        _ => None,
+    };
+    let f = Fields {
+        rec,
+        packed: packed_field.map(split_packed).unwrap_or_default(),
+    };
+    let mut key = String::with_capacity(48);
+    for (k, v) in &f.packed {
+        key.clear();
+        key.push_str("winlog.event_data.");
+        key.push_str(k);
+        ev.set(&key, *v);
+    }
+
+    set_array(ev, "event.category", &["process"]);
+    let ty = match rec.event_id {
+        400 | 4105 => "start",
+        403 | 4106 => "end",
+        _ => "info",
+    };
+    set_array(ev, "event.type", &[ty]);
+    for (name, path) in RENAMES {
+        if let Some(v) = f.get(name) {
+            ev.set(path, v);
+        }
+    }
+    for (name, path) in NUMBERS {
+        set_pid(ev, path, f.get(name));
+    }
+    if let Some(text) = f.get("ScriptBlockText").map(str::trim) {
+        ev.set("powershell.file.script_block_text", text);
+        set_script_block_metrics(ev, text);
+    }
+    set_command_line(ev, &PROCESS, f.get("HostApplication"));
+    if let Some(path) = f.get("ScriptName").or_else(|| f.get("Path")) {
+        set_script_file(ev, path);
+    }
+
+    // the user: the classic log's UserId, the operational log's User; a
+    // remote session's ConnectedUser is the source, User the destination
+    if rec.event_id >= 4100 {
+        ev.set("user.id", rec.user_sid.as_deref());
+    }
+    let user = f.get("User").or_else(|| f.get("UserId"));
+    match f.get("ConnectedUser").and_then(|c| c.split_once('\\')) {
+        Some(_) => {
+            set_user(ev, &DESTINATION_USER, user);
+            set_user(ev, &SOURCE_USER, f.get("ConnectedUser"));
+            set_user(ev, &USER, f.get("ConnectedUser"));
+        }
+        None => set_user(ev, &USER, user),
+    }
+    let mut related: Vec<Value> = Vec::with_capacity(2);
+    for path in ["user.name", "destination.user.name"] {
+        if let Some(u) = ev.get(path)
+            && !related.contains(u)
+        {
+            related.push(u.clone());
+        }
+    }
+    if !related.is_empty() {
+        ev.set("related.user", Value::Array(related));
+    }
+    true
+}
+
+/// Splits packed `Key=Value` text into pairs. Classic-log lines are
+/// `\tKey=Value`; a line that does not start a new key continues the value
+/// before it (600's multi-line values). 4103's lines are `  Host Name =
+/// value`, their keys written without the spaces, as the pipeline does.
+fn split_packed(text: &str) -> Vec<(Cow<'_, str>, &str)> {
+    let mut pairs: Vec<(Cow<'_, str>, &str)> = Vec::new();
+    let mut start_of_value: Option<usize> = None;
+    let base = text.as_ptr() as usize;
+    for line in text.split('\n') {
+        let trimmed = line.trim_start();
+        let new_key = trimmed.split_once('=').filter(|(k, _)| {
+            let k = k.trim_end();
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_alphanumeric() || c == ' ' || c == '_')
+        });
+        match new_key {
+            Some((k, v)) => {
+                let k = k.trim();
+                let key = if k.contains(' ') {
+                    Cow::Owned(k.replace(' ', ""))
+                } else {
+                    Cow::Borrowed(k)
+                };
+                let value = v.trim();
+                start_of_value = Some(value.as_ptr() as usize - base);
+                pairs.push((key, value));
+            }
+            None => {
+                // continuation: widen the last value to the end of this line
+                if let (Some(start), Some(last)) = (start_of_value, pairs.last_mut()) {
+                    let end = line.as_ptr() as usize - base + line.len();
+                    last.1 = text[start..end].trim_end();
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// The newer pipeline's measures of a script block, which rules compare to
+/// spot obfuscation: its length, distinct symbols, Shannon entropy (bits,
+/// and normalised to the length) and the spread of the symbols' surprisal,
+/// over the text before any signature block. A block that is only a
+/// signature's continuation is not measured. Elastic counts UTF-16 code
+/// units after NFC normalisation; quarry counts characters as written (the
+/// same for the text scripts are written in).
+fn set_script_block_metrics(ev: &mut Event, text: &str) {
+    let script = match text.find("# SIG # Begin signature block") {
+        Some(at) if text.len() > at + "# SIG # Begin signature block".len() => &text[..at],
+        _ => text,
+    };
+    if script.is_empty() || is_signature_continuation(script) {
+        return;
+    }
+    // counts in order of first appearance, as the pipeline sums them
+    let mut ascii = [0u32; 128];
+    let mut order: Vec<char> = Vec::new();
+    let mut other: Vec<(char, u32)> = Vec::new();
+    let mut length = 0u32;
+    for c in script.chars() {
+        length += 1;
+        if c.is_ascii() {
+            let n = &mut ascii[c as usize];
+            if *n == 0 {
+                order.push(c);
+            }
+            *n += 1;
+        } else if let Some(e) = other.iter_mut().find(|(o, _)| *o == c) {
+            e.1 += 1;
+        } else {
+            order.push(c);
+            other.push((c, 1));
+        }
+    }
+    let count = |c: char| {
+        if c.is_ascii() {
+            ascii[c as usize]
+        } else {
+            other.iter().find(|(o, _)| *o == c).map_or(0, |e| e.1)
+        }
+    };
+    let len = f64::from(length);
+    let (mut entropy, mut variance, mut p_sum) = (0.0f64, 0.0f64, 0.0f64);
+    for &c in &order {
+        let p = f64::from(count(c)) / len;
+        let l2p = p.log2();
+        p_sum += p;
+        let before = entropy;
+        entropy = before + (p / p_sum) * (l2p - before);
+        variance += p * (l2p - before) * (l2p - entropy);
+    }
+    let bits = (-entropy).max(0.0);
+    let normalized = if length > 1 {
+        (bits / len.log2()).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    ev.set(
+        "powershell.file.script_block_entropy_bits",
+        Value::Float(bits),
+    );
+    ev.set(
+        "powershell.file.script_block_entropy_normalized",
+        Value::Float(normalized),
+    );
+    ev.set(
+        "powershell.file.script_block_surprisal_stdev",
+        Value::Float(variance.max(0.0).sqrt()),
+    );
+    ev.set("powershell.file.script_block_length", i64::from(length));
+    ev.set(
+        "powershell.file.script_block_unique_symbols",
+        order.len() as i64,
+    );
+}
+
+/// A block whose second line is `# ` and 64 base64 characters: the middle
+/// of a signature split across blocks (its first line may be cut).
+fn is_signature_continuation(script: &str) -> bool {
+    let mut lines = script.split('\n');
+    let (Some(_), Some(second)) = (lines.next(), lines.next()) else {
+        return false;
+    };
+    let second = second.strip_suffix('\r').unwrap_or(second);
+    let Some(content) = second.strip_prefix('#') else {
+        return false;
+    };
+    let content = content.strip_prefix(' ').unwrap_or(content);
+    content.len() == 64
+        && content
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
+/// `file.path`, `.name`, `.directory`, `.extension` of a script.
+fn set_script_file(ev: &mut Event, path: &str) {
+    ev.set("file.path", path);
+    if let Some((dir, name)) = path.rsplit_once('\\') {
+        ev.set("file.name", name);
+        ev.set("file.directory", dir);
+        if let Some((_, ext)) = name.rsplit_once('.') {
+            ev.set("file.extension", ext);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_block_measures() {
+        let mut ev = Event::default();
+        set_script_block_metrics(&mut ev, "aabb");
+        assert_eq!(ev.get_i64("powershell.file.script_block_length"), Some(4));
+        assert_eq!(
+            ev.get_i64("powershell.file.script_block_unique_symbols"),
+            Some(2)
+        );
+        assert_eq!(
+            ev.get("powershell.file.script_block_entropy_bits"),
+            Some(&Value::Float(1.0))
+        );
+        assert_eq!(
+            ev.get("powershell.file.script_block_entropy_normalized"),
+            Some(&Value::Float(0.5))
+        );
+        let mut sig = Event::default();
+        let line = "A".repeat(64);
+        set_script_block_metrics(&mut sig, &format!("xyz\r\n# {line}\r\n# more"));
+        assert!(!sig.contains("powershell.file.script_block_length"));
+    }
+
+    #[test]
+    fn packed_lines_split_with_continuations() {
+        let text = "\tProviderName=Registry\r\n\tNewProviderState=Started\r\n\r\n\tHostApplication=powershell -c \"a\r\nb\"\r\n\tEngineVersion=5.1";
+        let pairs = split_packed(text);
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+        assert_eq!(get("ProviderName"), Some("Registry"));
+        assert_eq!(get("HostApplication"), Some("powershell -c \"a\r\nb\""));
+        assert_eq!(get("EngineVersion"), Some("5.1"));
+        let ctx = "        Severity = Informational\r\n        Host Name = ConsoleHost\r\n";
+        let pairs = split_packed(ctx);
+        assert_eq!(pairs[1], (Cow::Borrowed("HostName"), "ConsoleHost"));
+    }
+}

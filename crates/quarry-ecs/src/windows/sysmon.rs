@@ -1,0 +1,564 @@
+//! Sysmon (`Microsoft-Windows-Sysmon/Operational`) → ECS, as Elastic's
+//! `windows.sysmon_operational` pipeline maps it.
+//!
+//! That pipeline is mostly id-independent: each EventData name goes to one
+//! ECS field whatever the event id (`Image`, `SourceImage` and `Destination`
+//! all become `process.executable`), and a table gives each id its
+//! categorisation. This module follows the same shape: [`categorize`] is
+//! the table, [`map`] the renames.
+
+use super::{
+    Event, PARENT, PROCESS, USER, Value, WinRecord, basename, set_array, set_command_line,
+    set_image, set_ip, set_pid, set_user,
+};
+use quarry_event::parse_timestamp;
+
+/// Event id → (event.category, event.type, event.action), as the
+/// pipeline's categorisation table has it. Image load (7) is the newer
+/// pipeline's (`library`, `dll.*`), which the expected outputs show.
+fn categorize(
+    id: u32,
+) -> Option<(
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+)> {
+    Some(match id {
+        1 => (&["process"], &["start"], &["Process creation"]),
+        2 => (
+            &["file"],
+            &["change"],
+            &["A process changed a file creation time"],
+        ),
+        3 => (
+            &["network"],
+            &["start", "connection", "protocol"],
+            &["Network connection"],
+        ),
+        4 => (&["process"], &["change"], &["Sysmon service state changed"]),
+        5 => (&["process"], &["end"], &["Process terminated"]),
+        6 => (&["driver"], &["start"], &["Driver loaded"]),
+        7 => (
+            &["process", "library"],
+            &["change", "start"],
+            &["Image loaded", "load"],
+        ),
+        8 => (&["process"], &["change"], &["CreateRemoteThread"]),
+        9 => (&["process"], &["access"], &["RawAccessRead"]),
+        10 => (&["process"], &["access"], &["ProcessAccess"]),
+        11 => (&["file"], &["creation"], &["FileCreate"]),
+        12 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Object create and delete)"],
+        ),
+        13 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Value Set)"],
+        ),
+        14 => (
+            &["configuration", "registry"],
+            &["change"],
+            &["RegistryEvent (Key and Value Rename)"],
+        ),
+        15 => (&["file"], &["access"], &["FileCreateStreamHash"]),
+        16 => (
+            &["configuration"],
+            &["change"],
+            &["ServiceConfigurationChange"],
+        ),
+        17 => (&["file"], &["creation"], &["PipeEvent (Pipe Created)"]),
+        18 => (&["file"], &["access"], &["PipeEvent (Pipe Connected)"]),
+        19 => (
+            &["process"],
+            &["info"],
+            &["WmiEvent (WmiEventFilter activity detected)"],
+        ),
+        20 => (
+            &["process"],
+            &["change"],
+            &["WmiEvent (WmiEventConsumer activity detected)"],
+        ),
+        21 => (
+            &["process"],
+            &["access"],
+            &["WmiEvent (WmiEventConsumerToFilter activity detected)"],
+        ),
+        22 => (
+            &["network"],
+            &["connection", "protocol", "info"],
+            &["DNSEvent (DNS query)"],
+        ),
+        23 => (
+            &["file"],
+            &["deletion"],
+            &["FileDelete (File Delete archived)"],
+        ),
+        24 => (
+            &[],
+            &["change"],
+            &["ClipboardChange (New content in the clipboard)"],
+        ),
+        25 => (
+            &["process"],
+            &["change"],
+            &["ProcessTampering (Process image change)"],
+        ),
+        26 => (
+            &["file"],
+            &["deletion"],
+            &["FileDeleteDetected (File Delete logged)"],
+        ),
+        27 => (&["file"], &["creation"], &["FileBlockExecutable"]),
+        28 => (&["file"], &["deletion"], &["FileBlockShredding"]),
+        29 => (&["file"], &["creation"], &["FileExecutableDetected"]),
+        255 => (&["process"], &[], &["Error"]),
+        _ => return None,
+    })
+}
+
+/// Maps a Sysmon record; false for an event id the pipeline has no entry for.
+pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
+    let id = rec.event_id;
+    let Some((category, ty, action)) = categorize(id) else {
+        return false;
+    };
+    if !category.is_empty() {
+        set_array(ev, "event.category", category);
+    }
+    if !ty.is_empty() {
+        set_array(ev, "event.type", ty);
+    }
+    match action {
+        [one] => ev.set("event.action", *one),
+        many => set_array(ev, "event.action", many),
+    }
+    if matches!(id, 27 | 255) {
+        ev.set("event.outcome", "failure");
+    }
+    // The pipeline takes @timestamp from UtcTime, the sensor's own clock,
+    // and keeps TimeCreated as event.created.
+    if let Some(t) = rec.get("UtcTime").and_then(parse_timestamp) {
+        ev.set_timestamp(t);
+    }
+    if id == 255 {
+        ev.set("error.code", rec.get("ID"));
+    }
+    ev.set("rule.name", rec.get("RuleName"));
+    if id == 25 {
+        ev.set("message", rec.get("Type"));
+    }
+
+    // the process: the one acting (ProcessAccess and CreateRemoteThread
+    // name it Source*, PipeEvent and WMI Image, ProcessTampering Image)
+    ev.set("user.id", rec.user_sid.as_deref());
+    let entity = rec
+        .get("ProcessGuid")
+        .or_else(|| rec.get("SourceProcessGuid"))
+        .or_else(|| rec.get("SourceProcessGUID"));
+    ev.set("process.entity_id", entity);
+    set_pid(
+        ev,
+        "process.pid",
+        rec.get("ProcessId").or_else(|| rec.get("SourceProcessId")),
+    );
+    set_pid(ev, "process.thread.id", rec.get("SourceThreadId"));
+    set_image(
+        ev,
+        &PROCESS,
+        rec.get("Image")
+            .or_else(|| rec.get("SourceImage"))
+            .or_else(|| rec.get("Destination")),
+    );
+    set_command_line(ev, &PROCESS, rec.get("CommandLine"));
+    ev.set("process.working_directory", rec.get("CurrentDirectory"));
+    ev.set("process.parent.entity_id", rec.get("ParentProcessGuid"));
+    set_pid(ev, "process.parent.pid", rec.get("ParentProcessId"));
+    set_image(ev, &PARENT, rec.get("ParentImage"));
+    set_command_line(ev, &PARENT, rec.get("ParentCommandLine"));
+    set_user(ev, &USER, rec.get("User"));
+
+    // PE metadata describes the process, or for an image load the module
+    let pe = if id == 7 { PE_FILE } else { PE_PROCESS };
+    for (name, path) in pe {
+        ev.set(path, rec.get(name));
+    }
+    let hashes = rec.get("Hashes").or_else(|| rec.get("Hash"));
+    match id {
+        1 | 23 | 24 | 25 => set_hashes(ev, Some("process"), hashes),
+        6 | 7 | 15 | 26 | 29 => set_hashes(ev, Some("file"), hashes),
+        _ => set_hashes(ev, None, hashes),
+    }
+
+    // the file: created, deleted, loaded, or the pipe
+    let file = rec
+        .get("TargetFilename")
+        .or_else(|| rec.get("Device"))
+        .or_else(|| rec.get("ImageLoaded"));
+    set_file(ev, file);
+    if let Some(pipe) = rec.get("PipeName") {
+        ev.set("file.name", pipe);
+    }
+    ev.set("file.code_signature.subject_name", rec.get("Signature"));
+    ev.set("file.code_signature.status", rec.get("SignatureStatus"));
+    match rec.get("Signed").map(parse_bool) {
+        Some(Some(signed)) => ev.set("file.code_signature.signed", signed),
+        // not a boolean: the verification failed, and Signed says why
+        Some(None) => ev.set("file.code_signature.trusted", false),
+        None => {}
+    }
+    if rec.get("SignatureStatus") == Some("Valid") {
+        ev.set("file.code_signature.valid", true);
+    }
+    if id == 7 {
+        set_dll(ev, rec);
+    }
+    if let Some(v) = rec.get("Archived").and_then(parse_bool) {
+        ev.set("sysmon.file.archived", v);
+    }
+    if let Some(v) = rec.get("IsExecutable").and_then(parse_bool) {
+        ev.set("sysmon.file.is_executable", v);
+    }
+
+    // the network
+    ev.set("network.transport", rec.get("Protocol"));
+    if id == 22 {
+        ev.set("network.protocol", "dns");
+    } else {
+        ev.set(
+            "network.protocol",
+            rec.get("SourcePortName")
+                .or_else(|| rec.get("DestinationPortName")),
+        );
+    }
+    set_ip(ev, "source.ip", rec.get("SourceIp"));
+    ev.set("source.domain", rec.get("SourceHostname"));
+    set_pid(ev, "source.port", rec.get("SourcePort"));
+    set_ip(ev, "destination.ip", rec.get("DestinationIp"));
+    ev.set("destination.domain", rec.get("DestinationHostname"));
+    set_pid(ev, "destination.port", rec.get("DestinationPort"));
+    match rec.get("Initiated") {
+        Some("true") => ev.set("network.direction", "egress"),
+        Some("false") => ev.set("network.direction", "ingress"),
+        _ => {}
+    }
+    match rec.get("SourceIsIpv6") {
+        Some("true") => ev.set("network.type", "ipv6"),
+        Some("false") => ev.set("network.type", "ipv4"),
+        _ => {}
+    }
+    if let Some(q) = rec.get("QueryName") {
+        ev.set("dns.question.name", q);
+        super::set_domain_parts(ev, q);
+    }
+    set_dns_results(ev, rec.get("QueryResults"));
+    if let Some(status) = rec.get("QueryStatus") {
+        ev.set("sysmon.dns.status", dns_status(status));
+    }
+
+    if matches!(id, 12..=14) {
+        set_registry(ev, rec.get("TargetObject"), rec.get("Details"));
+    }
+    set_related(ev);
+    true
+}
+
+/// EventData names of PE metadata → ECS, for the process; the same names
+/// describe the loaded module in an image load (7).
+const PE_PROCESS: &[(&str, &str)] = &[
+    ("OriginalFileName", "process.pe.original_file_name"),
+    ("Company", "process.pe.company"),
+    ("Description", "process.pe.description"),
+    ("FileVersion", "process.pe.file_version"),
+    ("Product", "process.pe.product"),
+];
+const PE_FILE: &[(&str, &str)] = &[
+    ("OriginalFileName", "file.pe.original_file_name"),
+    ("Company", "file.pe.company"),
+    ("Description", "file.pe.description"),
+    ("FileVersion", "file.pe.file_version"),
+    ("Product", "file.pe.product"),
+];
+
+/// The `file.*` of an image load again as `dll.*`, which Elastic's newer
+/// pipeline adds and the library rules read.
+fn set_dll(ev: &mut Event, rec: &WinRecord) {
+    const COPIED: &[(&str, &str)] = &[
+        ("file.path", "dll.path"),
+        ("file.name", "dll.name"),
+        ("file.hash.md5", "dll.hash.md5"),
+        ("file.hash.sha1", "dll.hash.sha1"),
+        ("file.hash.sha256", "dll.hash.sha256"),
+        ("file.pe.imphash", "dll.pe.imphash"),
+        ("file.pe.original_file_name", "dll.pe.original_file_name"),
+        (
+            "file.code_signature.subject_name",
+            "dll.code_signature.subject_name",
+        ),
+        ("file.code_signature.signed", "dll.code_signature.signed"),
+        ("file.code_signature.valid", "dll.code_signature.valid"),
+    ];
+    for (from, to) in COPIED {
+        if let Some(v) = ev.get(from).cloned() {
+            ev.set(to, v);
+        }
+    }
+    if let Some(s) = rec.get("Signed").filter(|s| parse_bool(s).is_none()) {
+        ev.set("dll.code_signature.status", s);
+    } else {
+        ev.set("dll.code_signature.status", rec.get("SignatureStatus"));
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `file.path` and what the pipeline derives from it: name, directory and
+/// extension (as written, not case-folded).
+fn set_file(ev: &mut Event, path: Option<&str>) {
+    let Some(path) = path else { return };
+    ev.set("file.path", path);
+    if let Some((dir, name)) = path.rsplit_once('\\') {
+        ev.set("file.name", name);
+        ev.set("file.directory", dir);
+        if let Some((_, ext)) = name.rsplit_once('.') {
+            ev.set("file.extension", ext);
+        }
+    }
+}
+
+/// `related.user` from `user.name`, `related.ip` from the source and
+/// destination addresses (after the DNS answers the query already added).
+fn set_related(ev: &mut Event) {
+    if let Some(u) = ev.get_str("user.name").map(Value::from) {
+        ev.set("related.user", Value::Array(vec![u]));
+    }
+    let mut ips = match ev.remove("related.ip") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    for path in ["source.ip", "destination.ip"] {
+        if let Some(ip) = ev.get(path)
+            && !ips.contains(ip)
+        {
+            ips.push(ip.clone());
+        }
+    }
+    if !ips.is_empty() {
+        ev.set("related.ip", Value::Array(ips));
+    }
+}
+
+/// Registry path and value as the pipeline splits them: the hive
+/// abbreviated, `registry.key` everything after the hive (the value name
+/// included, as Elastic writes it), `registry.value` the last component;
+/// `Details` decoded — `DWORD (0x00000001)` → `1`, `QWORD (0x…-0x…)` → the
+/// pipeline's `(high << 8) + low` (sic: Elastic's arithmetic, kept so values
+/// compare equal with what the rules were written against), `Binary Data`
+/// as REG_BINARY, anything else REG_SZ.
+fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
+    let Some(target) = target else { return };
+    ev.set("registry.path", target);
+    let (first, rest) = target.split_once('\\').unwrap_or((target, ""));
+    let hive = match first.to_ascii_uppercase().as_str() {
+        "HKEY_CLASSES_ROOT" | "HKCR" => Some("HKCR"),
+        "HKEY_CURRENT_CONFIG" | "HKCC" => Some("HKCC"),
+        "HKEY_CURRENT_USER" | "HKCU" => Some("HKCU"),
+        "HKEY_DYN_DATA" | "HKDD" => Some("HKDD"),
+        "HKEY_LOCAL_MACHINE" | "HKLM" => Some("HKLM"),
+        "HKEY_PERFORMANCE_DATA" | "HKPD" => Some("HKPD"),
+        "HKEY_USERS" | "HKU" => Some("HKU"),
+        _ => None,
+    };
+    if let Some(hive) = hive {
+        ev.set("registry.hive", hive);
+        if !rest.is_empty() {
+            ev.set("registry.key", rest);
+        }
+    }
+    ev.set("registry.value", basename(target));
+    let Some(data) = details else { return };
+    let (strings, ty) = if let Some(n) = parse_dword(data) {
+        (Value::from(n.to_string()), "SZ_DWORD")
+    } else if let Some(n) = parse_qword(data) {
+        (Value::from(n.to_string()), "SZ_QWORD")
+    } else if data == "Binary Data" {
+        (Value::from(data), "REG_BINARY")
+    } else {
+        (Value::from(data), "REG_SZ")
+    };
+    ev.set("registry.data.strings", Value::Array(vec![strings]));
+    ev.set("registry.data.type", ty);
+}
+
+/// `0x` and exactly eight hex digits, as the pipeline's pattern requires.
+fn hex8(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    if digits.len() != 8 {
+        return None;
+    }
+    i64::from_str_radix(digits, 16).ok()
+}
+
+fn parse_dword(data: &str) -> Option<i64> {
+    let inner = data
+        .get(..7)?
+        .eq_ignore_ascii_case("DWORD (")
+        .then(|| &data[7..])?;
+    hex8(inner.strip_suffix(')')?)
+}
+
+fn parse_qword(data: &str) -> Option<i64> {
+    let inner = data
+        .get(..7)?
+        .eq_ignore_ascii_case("QWORD (")
+        .then(|| &data[7..])?;
+    let (high, low) = inner.strip_suffix(')')?.split_once('-')?;
+    Some((hex8(high)? << 8).wrapping_add(hex8(low)?))
+}
+
+/// `SHA1=…,MD5=…,IMPHASH=…` → `<prefix>.hash.*` (imphash as
+/// `<prefix>.pe.imphash`) for the ids whose hashes describe a process or a
+/// file, and `related.hash` for all; all-zero hashes (Sysmon's "not
+/// computed") are skipped.
+fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
+    let Some(hashes) = hashes else { return };
+    let mut related = Vec::new();
+    let mut key = String::with_capacity(24);
+    for part in hashes.split(',') {
+        let Some((algo, hash)) = part.split_once('=') else {
+            continue;
+        };
+        let hash = hash.trim();
+        if hash.bytes().all(|b| b == b'0') {
+            continue;
+        }
+        let hash = hash.to_ascii_lowercase();
+        if let Some(prefix) = prefix {
+            let algo = algo.trim();
+            key.clear();
+            key.push_str(prefix);
+            if algo.eq_ignore_ascii_case("imphash") {
+                key.push_str(".pe.imphash");
+            } else {
+                key.push_str(".hash.");
+                key.extend(algo.chars().map(|c| c.to_ascii_lowercase()));
+            }
+            ev.set(&key, hash.as_str());
+        }
+        related.push(Value::from(hash));
+    }
+    if !related.is_empty() {
+        ev.set("related.hash", Value::Array(related));
+    }
+}
+
+/// Sysmon 22 `QueryResults`: `type:  5 cname.example;::ffff:1.2.3.4;` →
+/// `dns.answers` and `dns.resolved_ip`, as Elastic's pipeline parses it.
+fn set_dns_results(ev: &mut Event, results: Option<&str>) {
+    let Some(results) = results else { return };
+    let mut answer_data = Vec::new();
+    let mut answer_type = Vec::new();
+    let mut ips = Vec::new();
+    for item in results.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(rest) = item.strip_prefix("type:") {
+            let rest = rest.trim_start();
+            let (code, data) = rest.split_once(' ').unwrap_or((rest, ""));
+            if data.trim().is_empty() {
+                // `type:  33 ;`: a record type without data is no answer
+                continue;
+            }
+            let ty = match code {
+                "5" => "CNAME",
+                "1" => "A",
+                "28" => "AAAA",
+                "12" => "PTR",
+                "15" => "MX",
+                "16" => "TXT",
+                "33" => "SRV",
+                other => other,
+            };
+            answer_type.push(Value::from(ty));
+            answer_data.push(Value::from(data.trim()));
+        } else {
+            let ip = item.strip_prefix("::ffff:").unwrap_or(item);
+            if let Ok(addr) = ip.parse::<std::net::IpAddr>() {
+                let ty = if addr.is_ipv4() { "A" } else { "AAAA" };
+                answer_type.push(Value::from(ty));
+                answer_data.push(Value::from(addr.to_string()));
+                ips.push(Value::Ip(addr));
+            }
+        }
+    }
+    let mut hosts: Vec<Value> = answer_data
+        .iter()
+        .zip(&answer_type)
+        .filter(|(_, t)| t.as_str() == Some("CNAME"))
+        .map(|(d, _)| d.clone())
+        .collect();
+    if let Some(q) = ev.get("dns.question.name").cloned() {
+        hosts.push(q);
+    }
+    if !hosts.is_empty() {
+        ev.set("related.hosts", Value::Array(hosts));
+    }
+    if !answer_data.is_empty() {
+        ev.set("dns.answers.data", Value::Array(answer_data));
+        ev.set("dns.answers.type", Value::Array(answer_type));
+    }
+    if !ips.is_empty() {
+        ev.set("related.ip", Value::Array(ips.clone()));
+        ev.set("dns.resolved_ip", Value::Array(ips));
+    }
+}
+
+fn dns_status(code: &str) -> String {
+    match code {
+        "0" => "SUCCESS".into(),
+        "9003" => "DNS_ERROR_RCODE_NAME_ERROR".into(),
+        "9501" => "DNS_INFO_NO_RECORDS".into(),
+        "9502" => "DNS_ERROR_BAD_PACKET".into(),
+        "9701" => "DNS_ERROR_RECORD_DOES_NOT_EXIST".into(),
+        "1460" => "ERROR_TIMEOUT".into(),
+        "87" => "ERROR_INVALID_PARAMETER".into(),
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_results_parse() {
+        let mut ev = Event::default();
+        set_dns_results(
+            &mut ev,
+            Some(
+                "type:  5 go.microsoft.com.edgekey.net;type:  5 e11290.dspg.akamaiedge.net;::ffff:89.160.20.156;",
+            ),
+        );
+        assert_eq!(
+            ev.get("dns.resolved_ip"),
+            Some(&Value::Array(vec![Value::Ip(
+                "89.160.20.156".parse().unwrap()
+            )]))
+        );
+        assert_eq!(
+            ev.get("dns.answers.type"),
+            Some(&Value::Array(vec![
+                "CNAME".into(),
+                "CNAME".into(),
+                "A".into()
+            ]))
+        );
+    }
+}
