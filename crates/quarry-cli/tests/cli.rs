@@ -417,17 +417,25 @@ fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
             )
             .or_insert(0) += 1;
     }
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1024 rules loaded"));
+    // 1,024 EQL rules and 714 KQL ones (454 query, 233 new_terms, 27
+    // threshold: those enabled as shipped)
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1738 rules loaded"));
     // 323 alerts of 85 rules before Sysmon 1-29, Security, System,
-    // PowerShell and Defender were mapped and EVTX got a derived host.id;
-    // the new ones were reviewed with tests/snapshots/hunt_corpus.txt
-    assert_eq!(alerts.len(), 643, "{per_rule:#?}");
-    assert_eq!(per_rule.len(), 106);
+    // PowerShell and Defender were mapped and EVTX got a derived host.id:
+    // 643 of 106 (reviewed with tests/snapshots/hunt_corpus.txt). KQL adds
+    // 165 alerts of 22 rules, all reviewed: log clearing (Security 1102,
+    // System 104: 100, the rule's max_signals), DCSync and AD object ACL
+    // changes (4662, 5136), Kerberoasting (5136 SPN, 4769 RC4), script
+    // blocks (4104: MiniDump, Kerberos ticket request, log clear,
+    // compression), pass-the-hash logons (4624), xp_cmdshell and web-shell
+    // children (new_terms)
+    assert_eq!(alerts.len(), 808, "{per_rule:#?}");
+    assert_eq!(per_rule.len(), 128);
     assert_eq!(per_rule.get("Clearing Windows Event Logs"), Some(&14));
     assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
 }
 
-/// All of Elastic's EQL rules over all of `../shared/corpus` (EVTX, OTRF
+/// All of Elastic's rules (EQL and KQL) over all of `../shared/corpus` (EVTX, OTRF
 /// zips, Plaso, vendor samples): no panic, a summary, and the alert count
 /// per rule as in `tests/snapshots/hunt_corpus.txt`. When a mapping or
 /// engine change moves it on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
@@ -468,8 +476,9 @@ fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
     }
     let total: usize = per_rule.values().sum();
     assert!(err.contains(&format!("quarry: {total} alerts")), "{err}");
-    let mut snapshot =
-        format!("# quarry hunt, all Elastic EQL rules, over ../shared/corpus: {total} alerts\n");
+    let mut snapshot = format!(
+        "# quarry hunt, all Elastic rules (EQL and KQL), over ../shared/corpus: {total} alerts\n"
+    );
     for (rule, n) in &per_rule {
         snapshot.push_str(&format!("{n:>5}  {rule}\n"));
     }

@@ -64,11 +64,65 @@ pub struct RuleStat {
     pub elapsed: Duration,
 }
 
-/// What the read keeps of an event: the events rules matched, whole (and
-/// boxed: they are few), and the packed pool of the investigation.
+/// What the read keeps of an event: the events rules matched, per rule
+/// (boxed: they are few), and the packed pool of the investigation.
 enum Kept {
-    Matched(Box<(Vec<usize>, Event, Option<Pooled>)>),
+    Matched(Box<(Vec<(usize, Event)>, Option<Pooled>)>),
     Pool(Pooled),
+}
+
+/// What an aggregating rule's matches keep besides the fields its query,
+/// its terms and its thresholds read: what its alert shows.
+const AGGREGATE_KEEPS: &[&str] = &[
+    "@timestamp",
+    "host.",
+    "event.",
+    "user.",
+    "process.",
+    "source.",
+    "destination.",
+    "data_stream.",
+    "winlog.channel",
+    "winlog.event_id",
+    "winlog.computer_name",
+];
+
+/// For each rule, the fields its matched events are slimmed to: `threshold`
+/// and `new_terms` rules may match most of the evidence (a count of every
+/// event per host), and keep only what they count and show; other rules
+/// keep their (few) matches whole.
+fn slim_fields(r: &CompiledRule) -> Option<Vec<String>> {
+    let spec_fields: Vec<String> = match (&r.rule.threshold, &r.rule.new_terms) {
+        (Some(t), _) => t
+            .field
+            .iter()
+            .cloned()
+            .chain(t.cardinality.iter().map(|c| c.field.clone()))
+            .collect(),
+        (None, Some(n)) => n.fields.clone(),
+        (None, None) => return None,
+    };
+    let mut fields = r.query.fields();
+    if fields.iter().any(|f| f == "*") {
+        return None;
+    }
+    fields.extend(spec_fields);
+    fields.extend(AGGREGATE_KEEPS.iter().map(|f| f.to_string()));
+    Some(fields)
+}
+
+/// `ev` with only `fields` (a field is kept when it is one of them or lies
+/// under one ending in `.`, or under one that is an object's path).
+fn slimmed(ev: &Event, fields: &[String]) -> Event {
+    let mut e = ev.clone();
+    e.retain(|path| {
+        fields.iter().any(|f| {
+            path == f
+                || (f.ends_with('.') && path.starts_with(f.as_str()))
+                || (path.starts_with(f.as_str()) && path.as_bytes().get(f.len()) == Some(&b'.'))
+        })
+    });
+    e
 }
 
 /// An event packed for the investigation, with its host key.
@@ -83,6 +137,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     // rely on for an event of that host
     let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
     let evidence_from = EvidenceStart::default();
+    let slim: Vec<Option<Vec<String>>> = rules.iter().map(slim_fields).collect();
     let (kept, read) = quarry_read::scan(inputs, |ev| {
         if wants_start {
             evidence_from.see(&ev);
@@ -91,11 +146,23 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
         // kept for the investigation (lineage, follow-on activity, pivots):
         // slimmed to the fields those read, and packed
         let packed = retention.pack(&ev, !matched.is_empty());
-        match (matched.is_empty(), packed) {
-            (true, None) => None,
-            (true, Some(p)) => Some(Kept::Pool(p)),
-            (false, p) => Some(Kept::Matched(Box::new((matched, ev, p)))),
+        if matched.is_empty() {
+            return packed.map(Kept::Pool);
         }
+        let mut per_rule: Vec<(usize, Event)> = Vec::with_capacity(matched.len());
+        let mut whole: Vec<usize> = Vec::new();
+        for i in matched {
+            match &slim[i] {
+                Some(fields) => per_rule.push((i, slimmed(&ev, fields))),
+                None => whole.push(i),
+            }
+        }
+        // copied for every rule it matched but the last, which takes it
+        if let Some((&last, rest)) = whole.split_last() {
+            per_rule.extend(rest.iter().map(|&i| (i, ev.clone())));
+            per_rule.push((last, ev));
+        }
+        Some(Kept::Matched(Box::new((per_rule, packed))))
     });
     let mut report = HuntReport {
         read,
@@ -107,13 +174,9 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
         match k {
             Kept::Pool(p) => pool.push(p),
             Kept::Matched(m) => {
-                let (matched, ev, p) = *m;
-                // copied for every rule it matched but the last, which takes it
-                if let Some((&last, rest)) = matched.split_last() {
-                    for &i in rest {
-                        per_rule[i].push(ev.clone());
-                    }
-                    per_rule[last].push(ev);
+                let (events, p) = *m;
+                for (i, ev) in events {
+                    per_rule[i].push(ev);
                 }
                 pool.extend(p);
             }

@@ -31,6 +31,8 @@ pub struct Skipped {
 pub enum SkipKind {
     /// `maturity = "deprecated"` or under a `_deprecated` folder.
     Deprecated,
+    /// `enabled = false`: switched off as Elastic ships it.
+    Disabled,
     /// No front-end runs this `type`/`language` (as written in the rule).
     Unsupported {
         rule_type: String,
@@ -52,6 +54,7 @@ impl SkipKind {
     pub fn label(&self) -> String {
         match self {
             SkipKind::Deprecated => "deprecated".into(),
+            SkipKind::Disabled => "disabled as shipped".into(),
             SkipKind::Unsupported {
                 rule_type,
                 language: Some(l),
@@ -118,7 +121,13 @@ fn add(set: &mut RuleSet, text: &str, path: PathBuf) {
             .path
             .components()
             .any(|c| c.as_os_str() == "_deprecated");
-    let skip = deprecated.then(|| (SkipKind::Deprecated, "deprecated rule".to_string()));
+    let skip = if deprecated {
+        Some((SkipKind::Deprecated, "deprecated rule".to_string()))
+    } else if !rule.enabled {
+        Some((SkipKind::Disabled, "enabled = false".to_string()))
+    } else {
+        None
+    };
     match skip {
         Some((kind, reason)) => set.skipped.push(Skipped {
             path: rule.path,

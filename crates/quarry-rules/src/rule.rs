@@ -34,6 +34,9 @@ pub struct Rule {
     pub from: Option<String>,
     pub maturity: Option<String>,
     pub investigate: Vec<Investigate>,
+    /// `enabled`: false for the few rules Elastic ships switched off (the
+    /// onboarding sample, Defend alerts a broader rule already promotes).
+    pub enabled: bool,
     /// `interval`: how often Elastic runs the rule (`5m`).
     pub interval: Option<String>,
     /// `[rule.threshold]` of a `threshold` rule.
@@ -220,6 +223,10 @@ fn default_max_signals() -> u64 {
     100
 }
 
+fn default_enabled() -> bool {
+    true
+}
+
 #[derive(Deserialize)]
 pub(crate) struct RawRule {
     pub rule_id: String,
@@ -251,6 +258,8 @@ pub(crate) struct RawRule {
     pub building_block_type: Option<String>,
     pub timestamp_override: Option<String>,
     pub from: Option<String>,
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
     pub interval: Option<String>,
     pub threshold: Option<Threshold>,
     pub new_terms: Option<RawNewTerms>,
@@ -284,6 +293,7 @@ impl RawFile {
             from: r.from,
             maturity: self.metadata.maturity,
             investigate: self.transform.investigate,
+            enabled: r.enabled,
             interval: r.interval,
             threshold: r.threshold,
             new_terms: r.new_terms.map(|n| NewTerms {

@@ -173,6 +173,7 @@ fn to_rule(s: SigmaRule) -> Rule {
     rule.max_signals = u64::MAX;
     rule.tags = s.tags.clone();
     rule.maturity = s.status.clone();
+    rule.enabled = true;
     rule.path = s.path.clone();
     rule.parsed = Some(Arc::new(s));
     rule
