@@ -67,9 +67,12 @@ pub struct RuleStat {
 /// What the read keeps of an event: the events rules matched, per rule
 /// (boxed: they are few), and the packed pool of the investigation.
 enum Kept {
-    Matched(Box<(Vec<(usize, Event)>, Option<Pooled>)>),
+    Matched(Box<(PerRule, Option<Pooled>)>),
     Pool(Pooled),
 }
+
+/// A matched event as each rule it matched keeps it (rule position, event).
+type PerRule = Vec<(usize, Event)>;
 
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
@@ -149,7 +152,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
         if matched.is_empty() {
             return packed.map(Kept::Pool);
         }
-        let mut per_rule: Vec<(usize, Event)> = Vec::with_capacity(matched.len());
+        let mut per_rule: PerRule = Vec::with_capacity(matched.len());
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
