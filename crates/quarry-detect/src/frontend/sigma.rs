@@ -178,3 +178,101 @@ fn to_rule(s: SigmaRule) -> Rule {
     rule.parsed = Some(Arc::new(s));
     rule
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::RuleBook;
+    use quarry_rules::SkipKind;
+
+    const RULE: &str = "title: dns.exe child
+id: 11111111-1111-1111-1111-111111111111
+level: high
+tags: [attack.lateral-movement, attack.t1210]
+logsource: {product: windows, category: process_creation}
+detection:
+    selection:
+        ParentImage|endswith: '\\dns.exe'
+    condition: selection
+";
+
+    fn write(dir: &std::path::Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+
+    #[test]
+    fn sigma_files_load_beside_toml_with_every_skip_explained() {
+        let dir = std::env::temp_dir().join(format!("quarry-detect-sigma-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write(&dir, "a.yml", RULE);
+        write(
+            &dir,
+            "b.yml",
+            &RULE
+                .replace("title: dns.exe child", "title: retired\nstatus: deprecated")
+                .replace("1111-111111111111", "1111-222222222222"),
+        );
+        write(
+            &dir,
+            "c.yml",
+            "title: burst\nname: burst\ncorrelation:\n    type: event_count\n    rules: [x]\n    timespan: 5m\n    condition: {gte: 3}\n",
+        );
+        write(&dir, "d.yml", "title: broken\ndetection: [");
+        write(
+            &dir,
+            "e.yml",
+            &RULE
+                .replace(
+                    "{product: windows, category: process_creation}",
+                    "{category: proxy}",
+                )
+                .replace("1111-111111111111", "1111-333333333333"),
+        );
+        // a meta filter in another file narrows the rule it names
+        write(
+            &dir,
+            "f.yml",
+            "title: not conhost\nfilter:\n    rules: [11111111-1111-1111-1111-111111111111]\n    selection:\n        Image|endswith: '\\conhost.exe'\n    condition: not selection\nlogsource: {product: windows, category: process_creation}\n",
+        );
+        let book = RuleBook::load(std::slice::from_ref(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(book.rules.len(), 1, "{:?}", book.skipped);
+        let r = &book.rules[0].rule;
+        assert_eq!((r.severity.as_str(), r.risk_score), ("high", 73));
+        assert_eq!(r.threat[0]["tactic"]["id"], "TA0008");
+        assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
+        assert!(!book.rules[0].keys.is_empty());
+        let kinds: Vec<String> = book.skipped.iter().map(|s| s.kind.label()).collect();
+        assert!(kinds.contains(&"deprecated".to_string()), "{kinds:?}");
+        assert!(
+            kinds.contains(&"type sigma_correlation (sigma)".to_string()),
+            "{kinds:?}"
+        );
+        assert!(
+            kinds.iter().any(|k| k.starts_with("sigma logsource")),
+            "{kinds:?}"
+        );
+        assert!(
+            book.skipped
+                .iter()
+                .any(|s| s.kind == SkipKind::ParseError && s.path.ends_with("d.yml")),
+            "{:?}",
+            book.skipped
+        );
+        // the filter applies: a dns.exe child that is conhost does not match
+        let child = |image: &str| {
+            let mut ev = quarry_event::Event::default();
+            ev.set("winlog.channel", "Microsoft-Windows-Sysmon/Operational");
+            ev.set("winlog.event_id", "1");
+            ev.set("event.category", vec!["process"]);
+            ev.set(
+                "winlog.event_data.ParentImage",
+                r"C:\Windows\System32\dns.exe",
+            );
+            ev.set("winlog.event_data.Image", image);
+            ev
+        };
+        let q = &book.rules[0].query;
+        assert!(q.matches(&child(r"C:\Windows\System32\cmd.exe")));
+        assert!(!q.matches(&child(r"C:\Windows\System32\conhost.exe")));
+    }
+}
