@@ -14,7 +14,7 @@
 //! alert's own host partition, and the pivot says so. The window's `now` is
 //! the alert's time, not the wall clock: evidence is from the past.
 
-use quarry_ecs::windows::entity_key;
+use quarry_event::entity_key;
 use quarry_event::{Event, Value, format_timestamp};
 use quarry_rules::{Investigate, Provider};
 use serde_json::{Value as J, json};

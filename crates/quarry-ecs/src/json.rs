@@ -8,8 +8,8 @@
 //! - vendor formats ([`crate::vendor`])
 //! - anything else: an ECS document, kept as it is.
 
+use crate::edr::{self, Vendor};
 use crate::plaso;
-use crate::vendor::{self, Vendor};
 use crate::windows::{self, WinRecord};
 use quarry_event::{Event, Origin, parse_timestamp};
 use serde_json::Value as J;
@@ -109,8 +109,8 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
     {
         return plaso::normalize(doc, origin, problems);
     }
-    if let Some(v) = vendor::detect(doc) {
-        let event = vendor::normalize(v, doc, origin, problems);
+    if let Some(v) = edr::detect(doc) {
+        let event = edr::normalize(v, doc, origin, problems);
         return Normalized {
             event,
             format: Format::Vendor(v),

@@ -5,8 +5,8 @@
 //! - [`windows`]: Windows event records (EVTX, winlogbeat / NXLog / OTRF JSON,
 //!   Plaso `xml_string`) → ECS: Sysmon, Security, System, PowerShell,
 //!   Defender, each in the data stream Elastic gives it.
-//! - [`vendor`]: CrowdStrike FDR, Elastic Defend, M365 Defender, SentinelOne,
-//!   Endgame.
+//! - [`edr`]: the EDR products' exports — CrowdStrike FDR, Elastic Defend,
+//!   M365 Defender, SentinelOne, Endgame — one module each.
 //! - [`json`]: recognises what a JSON record is and dispatches it.
 //!
 //! A record of a type a normaliser has no mapping for (an unknown FDR
@@ -15,10 +15,10 @@
 //! fields, and marked with [`UNMAPPED_TYPE`] so the reader can count what
 //! was kept generic per source and type.
 
+pub mod edr;
 pub mod evtx_json;
 pub mod json;
 pub mod plaso;
-pub mod vendor;
 pub mod windows;
 
 pub use json::{Normalized, normalize_json};

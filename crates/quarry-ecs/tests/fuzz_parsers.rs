@@ -93,7 +93,7 @@ proptest! {
     #[test]
     fn fdr_fast_path_on_arbitrary_lines(s in "(\"|\\\\|\\\"|:|,|\\{|\\}|\\[|aid|1|-|e|true|null| |x|\u{e9}){0,40}") {
         for line in [format!("{{\"event_simpleName\":\"X\",\"aid\":\"a\",{s}"), format!("{{\"event_simpleName\":\"X\",\"aid\":{s}}}")] {
-            let fast = quarry_ecs::vendor::crowdstrike::normalize_line(line.as_bytes(), Origin::default(), &mut Vec::new());
+            let fast = quarry_ecs::edr::crowdstrike::normalize_line(line.as_bytes(), Origin::default(), &mut Vec::new());
             if let Some(fast) = fast {
                 let doc: serde_json::Value = serde_json::from_str(&line).expect("accepted lines are JSON");
                 let slow = normalize_json(&doc, Origin::default(), &mut Vec::new());

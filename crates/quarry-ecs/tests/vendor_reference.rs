@@ -1,8 +1,8 @@
 //! Vendor records normalised by quarry compared field by field with
 //! Elastic's expected pipeline output in `../shared/corpus/vendor/`.
 
+use quarry_ecs::edr::Vendor;
 use quarry_ecs::json::{Format, normalize_json};
-use quarry_ecs::vendor::Vendor;
 use quarry_event::{Event, Origin};
 use serde_json::Value as J;
 use std::path::PathBuf;
@@ -207,7 +207,7 @@ fn elastic_defend_dns_pipeline_test() {
     let outputs = expected["expected"].as_array().unwrap();
     assert_eq!(inputs.len(), outputs.len());
     for (i, o) in inputs.iter().zip(outputs) {
-        let ev = quarry_ecs::vendor::normalize(
+        let ev = quarry_ecs::edr::normalize(
             Vendor::ElasticDefend,
             i,
             Origin::default(),

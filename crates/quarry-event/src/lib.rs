@@ -28,6 +28,22 @@ pub use value::{Str, Value};
 use std::fmt;
 use std::sync::Arc;
 
+/// Normalises a ProcessGuid / entity id for joins: braces stripped,
+/// upper-case. The `evtx` crate renders GUIDs bare, Windows and Plaso in
+/// braces, OTRF in lower case; all must meet. Only GUID-like ids (in braces,
+/// or hex digits and dashes) are case-folded: other vendors' ids, such as
+/// Elastic Defend's base64 entity ids, are case-sensitive and kept as they
+/// are.
+pub fn entity_key(id: &str) -> String {
+    let t = id.trim();
+    let inner = t.strip_prefix('{').and_then(|s| s.strip_suffix('}'));
+    match inner {
+        Some(g) => g.to_ascii_uppercase(),
+        None if t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') => t.to_ascii_uppercase(),
+        None => t.to_string(),
+    }
+}
+
 /// Where an event came from, precise enough for a responder to find it again.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {

@@ -7,7 +7,8 @@
 //!
 //! All state is per host ([`HostLineage`]), so work partitions by host.
 
-use quarry_ecs::windows::{entity_key, is_derived_host_id};
+use quarry_ecs::windows::is_derived_host_id;
+use quarry_event::entity_key;
 use quarry_event::{Event, Value};
 use rustc_hash::FxHashMap;
 

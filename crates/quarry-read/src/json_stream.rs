@@ -211,7 +211,7 @@ fn prepare<T>(
     // ECS; every other format is echoed as its ECS form
     if matches!(
         n.format,
-        Format::Ecs | Format::Vendor(quarry_ecs::vendor::Vendor::ElasticDefend)
+        Format::Ecs | Format::Vendor(quarry_ecs::edr::Vendor::ElasticDefend)
     ) {
         n.event.source = src;
     }
@@ -237,7 +237,7 @@ fn locator_text(l: Option<Locator>) -> String {
 
 /// The name a format is counted under in [`ReadSummary::formats`].
 pub(crate) fn format_name(f: Format) -> &'static str {
-    use quarry_ecs::vendor::Vendor;
+    use quarry_ecs::edr::Vendor;
     match f {
         Format::EvtxJson => "evtx-json",
         Format::Winlogbeat => "winlogbeat",
@@ -612,7 +612,7 @@ fn normalize_line<T>(
     if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
         let mut problems = Vec::new();
         if let Some(n) =
-            quarry_ecs::vendor::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
+            quarry_ecs::edr::crowdstrike::normalize_line(line, origin.clone(), &mut problems)
         {
             return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
         }

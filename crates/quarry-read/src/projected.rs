@@ -31,7 +31,7 @@ use std::sync::Arc;
 /// Top-level keys under which `normalize_json` (and `normalize`'s search-dump
 /// unwrapping) reads a document as something other than plain ECS. A line
 /// with any of them takes the full reader. Keep in step with
-/// `quarry_ecs::json::normalize_json` and `quarry_ecs::vendor::detect`.
+/// `quarry_ecs::json::normalize_json` and `quarry_ecs::edr::detect`.
 const NOT_PLAIN_ECS: &[&str] = &[
     "Event",
     "winlog",

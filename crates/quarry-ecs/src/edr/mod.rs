@@ -1,5 +1,6 @@
-//! Vendor formats other than Windows event logs. Each module maps one
-//! vendor's records to ECS the way Elastic's integration pipeline does.
+//! EDR products' exports (formats other than Windows event logs). Each
+//! module maps one product's records to ECS the way Elastic's integration
+//! pipeline does.
 //! Implemented: CrowdStrike Falcon Data Replicator, SentinelOne Cloud
 //! Funnel, Microsoft 365 Defender, Elastic Defend, Endgame.
 
