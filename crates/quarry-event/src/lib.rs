@@ -22,7 +22,7 @@ mod time;
 mod value;
 
 pub use field::{FieldId, field_id, field_name, find_field};
-pub use time::{format_timestamp, parse_timestamp};
+pub use time::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
 pub use value::{Str, Value};
 
 use std::fmt;
