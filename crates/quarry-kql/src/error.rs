@@ -32,20 +32,13 @@ impl From<quarry_eql::EqlError> for KqlError {
 }
 
 impl fmt::Display for KqlError {
+    /// The message, the query's line and a caret under the position: shown
+    /// as EQL's errors are (one renderer for both languages).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut pos = self.position.min(self.query.len());
-        while !self.query.is_char_boundary(pos) {
-            pos -= 1;
-        }
-        let line_start = self.query[..pos].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.query[pos..]
-            .find('\n')
-            .map_or(self.query.len(), |i| pos + i);
-        let line_no = self.query[..pos].matches('\n').count() + 1;
-        let col = self.query[line_start..pos].chars().count();
-        writeln!(f, "{} (line {line_no}, column {})", self.message, col + 1)?;
-        writeln!(f, "  {}", &self.query[line_start..line_end])?;
-        write!(f, "  {}^", " ".repeat(col))
+        fmt::Display::fmt(
+            &quarry_eql::EqlError::new(self.message.clone(), self.position, &self.query),
+            f,
+        )
     }
 }
 
