@@ -15,8 +15,9 @@ pub struct HuntArgs {
     /// Evidence: files, folders (recursive) and globs.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Rule TOML files or folders (e.g. a checkout of elastic/detection-rules). Default: quarry's built-in rules.
-    #[arg(long)]
+    /// Rule files or folders, repeatable: Elastic's detection-rules TOML (EQL, KQL) and Sigma YAML,
+    /// mixed freely. Default: the paths in QUARRY_RULES, else quarry's built-in rules.
+    #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
     rules: Vec<PathBuf>,
     /// Only rules of at least this severity.
     #[arg(long, value_parser = ["low", "medium", "high", "critical"])]
@@ -57,8 +58,9 @@ enum BuildingBlocks {
 pub enum RulesCommand {
     /// What loaded, what was skipped and why.
     List {
-        /// Rule TOML files or folders. Default: quarry's built-in rules.
-        #[arg(long)]
+        /// Rule files or folders (TOML, Sigma YAML). Default: the paths in QUARRY_RULES, else
+        /// quarry's built-in rules.
+        #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
         rules: Vec<PathBuf>,
     },
 }
@@ -189,8 +191,23 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     } else {
         let _ = writeln!(err, "quarry: {total} alerts");
     }
-    for ((sev, name), n) in &report.counts {
+    // most severe first, then by rule name
+    let mut counts: Vec<(&(String, String), &usize)> = report.counts.iter().collect();
+    counts.sort_by(|a, b| {
+        quarry_detect::severity_rank(&b.0.0)
+            .cmp(&quarry_detect::severity_rank(&a.0.0))
+            .then_with(|| a.0.1.cmp(&b.0.1))
+    });
+    for ((sev, name), n) in counts {
         let _ = writeln!(err, "  {n:>5}  {sev:<8} {name}");
+    }
+    if args.rules.is_empty() {
+        let _ = writeln!(
+            err,
+            "quarry: only quarry's built-in rule ran; for Elastic's and SigmaHQ's, pass --rules \
+             (repeatable) or set QUARRY_RULES=path:path, e.g. a checkout of \
+             elastic/detection-rules/rules and SigmaHQ/sigma/rules"
+        );
     }
     if report.withheld > 0 {
         let _ = writeln!(err, "  {} alerts withheld by max_signals", report.withheld);

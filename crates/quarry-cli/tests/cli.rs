@@ -698,3 +698,61 @@ fn hunt_csv_gives_the_responders_columns() {
     assert!(col("coverage").contains("unresolved, not benign"));
     assert!(col("origin").ends_with("DC01-security.jsonl:1"));
 }
+
+/// Rule sets set once (`QUARRY_RULES`, a path list) run without `--rules`;
+/// with neither, the hunt says only the built-in rule ran and how to add
+/// Elastic's and SigmaHQ's. A Sigma rule file the project writes raises an
+/// alert on the demo's Sysmon record like any Elastic rule.
+#[test]
+fn rules_from_quarry_rules_and_the_builtin_hint() {
+    let dir = demo_dir("quarry-rules");
+    let rules = std::env::temp_dir().join(format!("quarry-cli-sigma-{}", std::process::id()));
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("office_child.yml"),
+        "title: Office spawns PowerShell\nid: 5a1e1b0c-0000-4000-8000-000000000001\nlevel: high\n\
+         logsource: {product: windows, category: process_creation}\n\
+         detection:\n    selection:\n        ParentImage|endswith: '\\WINWORD.EXE'\n        Image|endswith: '\\powershell.exe'\n    condition: selection\n",
+    )
+    .unwrap();
+    let run = |env: Option<&std::path::Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarry"));
+        cmd.args(["hunt", "--format", "ndjson", dir.to_str().unwrap()]);
+        cmd.env_remove("QUARRY_RULES");
+        if let Some(p) = env {
+            cmd.env(
+                "QUARRY_RULES",
+                format!("/nonexistent-is-not-used-twice:{}", p.display()),
+            );
+        }
+        cmd.output().expect("run quarry")
+    };
+    let builtin = run(None);
+    assert_eq!(builtin.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&builtin.stderr).contains("only quarry's built-in rule ran"));
+    // a missing path in the list is named, as from --rules
+    let out = run(Some(&rules));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-is-not-used-twice"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    cmd.args(["hunt", "--format", "ndjson", dir.to_str().unwrap()])
+        .env("QUARRY_RULES", &rules);
+    let out = cmd.output().expect("run quarry");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("built-in rule ran"), "{err}");
+    let alerts: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(alerts.len(), 1, "{err}");
+    let a = &alerts[0];
+    assert_eq!(
+        a["kibana"]["alert"]["rule"]["name"],
+        "Office spawns PowerShell"
+    );
+    assert_eq!(a["kibana"]["alert"]["severity"], "high");
+    assert_eq!(a["process"]["name"], "powershell.exe");
+    assert_eq!(a["quarry"]["lineage"]["parent"]["name"], "WINWORD.EXE");
+    std::fs::remove_dir_all(&rules).unwrap();
+}
