@@ -384,13 +384,13 @@ mod tests {
         for _ in 0..600 {
             let mut fields = Vec::new();
             for f in FIELDS {
-                if rng.next() % 4 == 0 {
+                if rng.next().is_multiple_of(4) {
                     continue;
                 }
                 let mut v = String::new();
                 for _ in 0..rng.next() % 3 + 1 {
                     v.push_str(rng.pick(WORDS));
-                    if rng.next() % 2 == 0 {
+                    if rng.next().is_multiple_of(2) {
                         v.push(' ');
                     }
                 }
