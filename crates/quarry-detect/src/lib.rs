@@ -10,6 +10,8 @@
 //!   compile; severity filtering.
 //! - [`select`]: which rules can match an event — by the event's index and
 //!   category — so a rule that cannot match costs nothing for it.
+//! - [`literal`]: the literal prefilter of [`select`]: a rule is evaluated
+//!   only on events holding the literal it requires.
 //! - [`hunt()`]: one pass over the evidence; exceptions, the rule type's
 //!   own step ([`threshold`], [`new_terms`]), [`suppression`],
 //!   `max_signals`, alerts with their investigation, in time order, in a
@@ -18,6 +20,7 @@
 pub mod book;
 pub mod frontend;
 pub mod hunt;
+pub mod literal;
 pub mod load;
 pub mod new_terms;
 pub mod select;

@@ -6,9 +6,16 @@
 //! Windows channels and event ids), one of those. The answer depends only
 //! on (index, category, channel, event id), so it is computed once per
 //! such key and shared by every core.
+//!
+//! Of those candidates, a rule is then evaluated only when the event holds
+//! the literal the rule requires ([`crate::literal`]: one automaton over
+//! every rule's anchor literals, run once over the event's values), so
+//! the cost per event grows with the rules that may match it, not with
+//! every rule of its kind.
 
 use crate::book::CompiledRule;
 use crate::frontend::SelectKey;
+use crate::literal::Literals;
 use quarry_event::Event;
 use quarry_rules::index_name;
 use std::collections::HashMap;
@@ -22,18 +29,38 @@ type ByKey = HashMap<Key, Arc<Vec<usize>>>;
 pub struct Selector<'a> {
     rules: &'a [CompiledRule],
     by_key: RwLock<ByKey>,
+    /// The literal prefilter; `None` when no rule requires a literal.
+    literals: Option<Literals>,
 }
 
 impl<'a> Selector<'a> {
     pub fn new(rules: &'a [CompiledRule]) -> Self {
+        let queries: Vec<&quarry_eql::Query> = rules.iter().map(|r| &r.query).collect();
+        let literals = Literals::new(&queries).map(|l| l.scan_fields_of(queries.iter().copied()));
         Selector {
             rules,
             by_key: RwLock::new(HashMap::new()),
+            literals,
         }
     }
 
-    /// The positions of the rules `ev` matches, in rule order.
+    /// The positions of the rules `ev` matches, in the order they were
+    /// found (by category pass, then rule order).
     pub fn matching(&self, ev: &Event) -> Vec<usize> {
+        self.select(ev, true, |i| self.rules[i].query.matches(ev))
+    }
+
+    /// The candidates of `ev` that `eval` accepts, each evaluated once;
+    /// with `prefilter`, only those the literal prefilter lets through.
+    fn select(
+        &self,
+        ev: &Event,
+        prefilter: bool,
+        mut eval: impl FnMut(usize) -> bool,
+    ) -> Vec<usize> {
+        // scanned once, before the category passes, and only when used
+        let literals = self.literals.as_ref().filter(|_| prefilter);
+        let hits = literals.map(|l| l.scan(ev));
         let index = index_name(ev);
         let channel = ev.get_str("winlog.channel").map(str::to_ascii_lowercase);
         let event_id = channel
@@ -55,7 +82,11 @@ impl<'a> Selector<'a> {
                 event_id.clone(),
             );
             for &i in self.applicable(key).iter() {
-                if !matched.contains(&i) && self.rules[i].query.matches(ev) {
+                let may = match (literals, &hits) {
+                    (Some(l), Some(h)) => l.may_match(i, h),
+                    _ => true,
+                };
+                if may && !matched.contains(&i) && eval(i) {
                     matched.push(i);
                 }
             }
@@ -199,5 +230,255 @@ mod tests {
         assert!(sel.matching(&ev(Some("Security"), "1")).is_empty());
         // not a Windows record: its category decides
         assert_eq!(sel.matching(&ev(None, "")), [0]);
+    }
+
+    /// An event of `logs-windows.sysmon_operational-default`, category
+    /// process, with these fields.
+    fn process_event(fields: &[(&str, &str)]) -> Event {
+        let mut ev = Event::default();
+        ev.set("data_stream.type", "logs");
+        ev.set("data_stream.dataset", "windows.sysmon_operational");
+        ev.set("data_stream.namespace", "default");
+        ev.set("event.category", vec!["process"]);
+        for (k, v) in fields {
+            ev.set(k, *v);
+        }
+        ev
+    }
+
+    #[test]
+    fn a_rule_is_evaluated_only_on_events_holding_its_literal() {
+        let b = book(&[
+            (
+                "katz",
+                "logs-*",
+                r#"process where process.command_line : "*mimikatz*""#,
+            ),
+            (
+                "evil",
+                "logs-*",
+                r#"process where process.name == "evil.exe" and process.pid > 2"#,
+            ),
+            // no literal: tried on every event of its kind
+            ("pid", "logs-*", "process where process.pid > 2"),
+            // a literal too short to anchor
+            ("short", "logs-*", r#"process where process.name : "*ab*""#),
+        ]);
+        let sel = Selector::new(&b.rules);
+        let tried = |ev: &Event| {
+            let mut tried = Vec::new();
+            sel.select(ev, true, |i| {
+                tried.push(b.rules[i].rule.rule_id.clone());
+                false
+            });
+            tried
+        };
+        // the literal in another case, inside a longer value
+        let ev = process_event(&[
+            (
+                "process.command_line",
+                r"C:\t\MimiKatz.EXE privilege::debug",
+            ),
+            ("process.name", "mimikatz.exe"),
+        ]);
+        assert_eq!(tried(&ev), ["katz", "pid", "short"]);
+        assert_eq!(sel.matching(&ev), [0]);
+        // evil.exe is elsewhere than process.name: still tried (the
+        // prefilter only looks for the literal), and not matched
+        let ev = process_event(&[("process.command_line", "EVIL.exe"), ("process.pid", "7")]);
+        assert_eq!(tried(&ev), ["evil", "pid", "short"]);
+        let ev = process_event(&[("process.name", "notepad.exe")]);
+        assert_eq!(tried(&ev), ["pid", "short"]);
+        // unfiltered, everything of its kind is tried
+        let mut all = Vec::new();
+        sel.select(&ev, false, |i| {
+            all.push(i);
+            false
+        });
+        assert_eq!(all, [0, 1, 2, 3]);
+        // a non-ASCII value whose Unicode lower case holds the literal
+        // (the Kelvin sign folds to `k`), as the evaluation folds it
+        let ev = process_event(&[("process.command_line", "x MIMI\u{212A}ATZ y")]);
+        assert!(b.rules[0].query.matches(&ev));
+        assert_eq!(sel.matching(&ev), [0]);
+    }
+
+    /// A small deterministic generator (xorshift64), so that the
+    /// comparison below needs no dependency and replays the same cases.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[(self.next() % xs.len() as u64) as usize]
+        }
+    }
+
+    #[test]
+    fn the_prefilter_changes_no_answer() {
+        const WORDS: &[&str] = &[
+            "cmd.exe",
+            r"\cmd.exe",
+            "powershell",
+            "-enc",
+            "mimikatz",
+            "\u{212A}atz",
+            "rundll32.exe",
+            "start",
+            "windows",
+            "evil",
+            "true",
+            "İnvoke",
+            r"C:\Windows\System32",
+            "ab",
+        ];
+        const FIELDS: &[&str] = &["process.name", "process.command_line", "user.name"];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rules: Vec<(String, String)> = Vec::new();
+        for n in 0..300 {
+            let term = |rng: &mut Rng| {
+                let f = rng.pick(FIELDS);
+                let w = rng.pick(WORDS).replace('\\', r"\\");
+                let w2 = rng.pick(WORDS).replace('\\', r"\\");
+                match rng.next() % 9 {
+                    0 => format!(r#"{f} == "{w}""#),
+                    1 => format!(r#"{f} : "*{w}*""#),
+                    2 => format!(r#"{f} : "{w}*""#),
+                    3 => format!(r#"{f} like "*{w}""#),
+                    4 => format!(r#"{f} like~ "*{w}*""#),
+                    5 => format!(r#"{f} in ("{w}", "{w2}")"#),
+                    6 => format!(r#"{f} in~ ("{w}", "{w2}")"#),
+                    7 => format!(r#"not {f} : "*{w}*""#),
+                    _ => format!(r#"{f} : "*{w}*{w2}*""#),
+                }
+            };
+            let q = match rng.next() % 4 {
+                0 => term(&mut rng),
+                1 => format!("{} and {}", term(&mut rng), term(&mut rng)),
+                2 => format!("{} or {}", term(&mut rng), term(&mut rng)),
+                _ => format!(
+                    "({} or {}) and {}",
+                    term(&mut rng),
+                    term(&mut rng),
+                    term(&mut rng)
+                ),
+            };
+            rules.push((format!("r{n}"), format!("process where {q}")));
+        }
+        let spec: Vec<(&str, &str, &str)> = rules
+            .iter()
+            .map(|(id, q)| (id.as_str(), "logs-*", q.as_str()))
+            .collect();
+        let b = book(&spec);
+        assert_eq!(b.rules.len(), 300, "{:?}", b.not_compiled);
+        let sel = Selector::new(&b.rules);
+        let anchored = sel.literals.as_ref().map_or(0, |l| {
+            (0..b.rules.len()).filter(|&i| l.is_anchored(i)).count()
+        });
+        assert!(anchored > 150, "{anchored} rules anchored");
+        let (mut matched, mut skipped) = (0, 0);
+        for _ in 0..600 {
+            let mut fields = Vec::new();
+            for f in FIELDS {
+                if rng.next().is_multiple_of(4) {
+                    continue;
+                }
+                let mut v = String::new();
+                for _ in 0..rng.next() % 3 + 1 {
+                    v.push_str(rng.pick(WORDS));
+                    if rng.next().is_multiple_of(2) {
+                        v.push(' ');
+                    }
+                }
+                // any case: the prefilter must fold it as the rules do
+                let v: String = v
+                    .chars()
+                    .map(|c| match rng.next() % 3 {
+                        0 => c.to_ascii_uppercase(),
+                        1 => c.to_ascii_lowercase(),
+                        _ => c,
+                    })
+                    .collect();
+                fields.push((*f, v));
+            }
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (*f, v.as_str())).collect();
+            let ev = process_event(&fields);
+            let mut filtered = sel.matching(&ev);
+            let mut all = sel.select(&ev, false, |i| b.rules[i].query.matches(&ev));
+            filtered.sort_unstable();
+            all.sort_unstable();
+            assert_eq!(filtered, all, "{fields:?}");
+            matched += all.len();
+            let mut tried = 0;
+            sel.select(&ev, true, |_| {
+                tried += 1;
+                false
+            });
+            skipped += b.rules.len() - tried;
+        }
+        // the cases exercise both sides
+        assert!(matched > 1000, "{matched} matches");
+        assert!(skipped > 600 * 50, "{skipped} evaluations skipped");
+    }
+
+    /// SigmaHQ's and Elastic's rules over part of the EVTX corpus: the
+    /// prefiltered selection equals evaluating every candidate.
+    #[test]
+    #[ignore = "needs ../shared"]
+    fn the_prefilter_changes_no_answer_on_the_corpus() {
+        let shared = std::env::var_os("QUARRY_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
+            });
+        let r = shared.join("rules");
+        let b = RuleBook::load(&[
+            r.join("elastic/rules"),
+            r.join("elastic/rules_building_block"),
+            r.join("sigma/rules"),
+            r.join("sigma/rules-threat-hunting"),
+            r.join("sigma/rules-emerging-threats"),
+        ]);
+        assert!(b.rules.len() > 4000, "{} rules", b.rules.len());
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        quarry_read::walk_files(
+            &shared.join("corpus/evtx"),
+            |f| f.extension().is_some_and(|e| e == "evtx"),
+            &mut files,
+            &mut problems,
+        );
+        files.sort();
+        // every third file: enough events of every kind, in a test's time
+        let files: Vec<_> = files.into_iter().step_by(3).collect();
+        assert!(files.len() > 100, "{} files", files.len());
+        let sel = Selector::new(&b.rules);
+        let (seen, _) = quarry_read::scan(&files, |ev| {
+            let mut filtered = sel.matching(&ev);
+            let mut all = sel.select(&ev, false, |i| b.rules[i].query.matches(&ev));
+            filtered.sort_unstable();
+            all.sort_unstable();
+            let differ =
+                (filtered != all).then(|| format!("{}: {filtered:?} != {all:?}", ev.origin));
+            Some((all.len(), differ))
+        });
+        let differ: Vec<&String> = seen.iter().filter_map(|(_, d)| d.as_ref()).collect();
+        assert!(
+            differ.is_empty(),
+            "{} events differ: {:?}",
+            differ.len(),
+            &differ[..differ.len().min(5)]
+        );
+        let matches: usize = seen.iter().map(|(n, _)| n).sum();
+        println!("{} events, {matches} matches", seen.len());
+        assert!(
+            seen.len() > 5000 && matches > 1000,
+            "{} events, {matches} matches",
+            seen.len()
+        );
     }
 }

@@ -667,25 +667,49 @@ fn lucene_to_rust(p: &str) -> String {
 /// comparisons other than `==`, non-string constants, fields whose value is
 /// not the JSON text (dates, IPs, versions, a mapping's `null_value`).
 pub fn required_literals(c: &C) -> Vec<Vec<String>> {
+    literals(c, None)
+}
+
+/// Picks one clause of a side of an `or` (see [`required_literals_by`]).
+pub type Pick<'a> = &'a dyn Fn(&[Vec<String>]) -> Option<usize>;
+
+/// [`required_literals`], with `or`s of sides of several clauses too: for
+/// `a or b`, the clause `pick` chooses of `a`'s, united with the one it
+/// chooses of `b`'s, is required (a match of either side holds an
+/// alternative of its chosen clause). Sigma rules are `or`s of one
+/// conjunction per log source; the choice (which clause is selective) is
+/// the caller's.
+pub fn required_literals_by(c: &C, pick: Pick) -> Vec<Vec<String>> {
+    literals(c, Some(pick))
+}
+
+fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {
     match c {
         C::And(a, b) => {
-            let mut out = required_literals(a);
-            out.extend(required_literals(b));
+            let mut out = literals(a, pick);
+            out.extend(literals(b, pick));
             out
         }
         C::Or(a, b) => {
-            let (mut x, y) = (required_literals(a), required_literals(b));
-            match (x.len(), y.len()) {
-                (1, 1) => {
-                    for alt in y.into_iter().flatten() {
-                        if !x[0].contains(&alt) {
-                            x[0].push(alt);
-                        }
-                    }
-                    x
+            let (x, y) = (literals(a, pick), literals(b, pick));
+            let chosen = match (x.len(), y.len(), pick) {
+                (1, 1, _) => Some((0, 0)),
+                (0, _, _) | (_, 0, _) | (_, _, None) => None,
+                (_, _, Some(p)) => p(&x).zip(p(&y)),
+            };
+            let Some((i, j)) = chosen else {
+                return Vec::new();
+            };
+            let (Some(mut clause), Some(other)) = (x.into_iter().nth(i), y.into_iter().nth(j))
+            else {
+                return Vec::new();
+            };
+            for alt in other {
+                if !clause.contains(&alt) {
+                    clause.push(alt);
                 }
-                _ => Vec::new(),
             }
+            vec![clause]
         }
         C::Glob {
             lhs,
@@ -855,6 +879,31 @@ mod tests {
             lits(r#"any where a == "x1" or b : "y2*""#),
             owned(&[&["x1", "y2"]])
         );
+    }
+
+    #[test]
+    fn required_literals_by_narrows_ors_of_conjunctions() {
+        let q = compile(
+            r#"any where (a == "x1" and b == "longer1") or (c == "y1" and d : "*longer2*")"#,
+            &Options::default(),
+        )
+        .expect("compiles");
+        assert!(q.required_literals().is_empty());
+        // the longest shortest alternative of each side
+        let longest = |cs: &[Vec<String>]| {
+            (0..cs.len()).max_by_key(|&i| cs[i].iter().map(String::len).min().unwrap_or(0))
+        };
+        assert_eq!(
+            q.required_literals_by(&longest),
+            owned(&[&["longer1", "longer2"]])
+        );
+        // a side with nothing certain still gives nothing
+        let q = compile(
+            r#"any where (a == "x1" and b == "y1") or not c == "z1""#,
+            &Options::default(),
+        )
+        .expect("compiles");
+        assert!(q.required_literals_by(&longest).is_empty());
     }
 
     #[test]

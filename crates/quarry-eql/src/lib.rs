@@ -327,6 +327,16 @@ impl Query {
         }
     }
 
+    /// [`Query::required_literals`], with `or`s of several clauses a side
+    /// narrowed to the clause `pick` chooses of each (see
+    /// [`compile::required_literals_by`]).
+    pub fn required_literals_by(&self, pick: compile::Pick) -> Vec<Vec<String>> {
+        match &self.body {
+            QueryBody::Event(f) => compile::required_literals_by(&f.condition, pick),
+            _ => Vec::new(),
+        }
+    }
+
     /// The event category an event query selects (`None` for `any`).
     pub fn category(&self) -> Option<&str> {
         match &self.body {
