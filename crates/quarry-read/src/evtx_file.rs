@@ -110,8 +110,9 @@ fn partial_tail(len: u64) -> Option<u64> {
 struct ChunkInfo {
     number: u64,
     offset: u64,
-    /// `None`: no chunk magic; `Some(true)` when the whole chunk is zeros.
+    /// First and last record id and header CRC; `None` without chunk magic.
     header: Option<(u64, u64, u32)>,
+    /// No magic, and every byte of the chunk is zero.
     blank: bool,
 }
 
@@ -289,13 +290,8 @@ fn patch_partial_chunk(partial: &[u8]) -> (Vec<u8>, usize, Option<&'static str>)
 
 /// One record as yielded by the pipeline: the chunk it came from (by its
 /// header), and the event or why it could not be made.
-type Keyed = (
-    (u64, u64, u32),
-    u64,
-    Result<(Event, Option<String>), String>,
-);
+type Keyed = ((u64, u64, u32), u64, (Event, Option<String>));
 
-#[allow(clippy::too_many_arguments)]
 fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     reader: Patched<R>,
     cut: Option<Cut>,
@@ -357,17 +353,13 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     };
     for r in records {
         match r {
-            Ok((key, rid, Ok((ev, damage)))) => {
+            Ok((key, rid, (ev, damage))) => {
                 *read.entry(key).or_default() += 1;
                 if let Some(d) = damage {
                     s.problems.push(problem(format!("record {rid}"), d));
                 }
                 s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
                 sink.push(ev);
-            }
-            Ok((key, rid, Err(msg))) => {
-                *read.entry(key).or_default() += 1;
-                s.problems.push(problem(format!("record {rid}"), msg));
             }
             Err(e) => {
                 let (location, message) = locate(&e);
@@ -475,15 +467,15 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Normalises one rendered record. A record whose JSON is damaged is kept
-/// with what can be mapped, and the damage returned for the report; only
-/// what renders to nothing usable at all is still an error.
+/// with what can be mapped (at least its id and time from the record
+/// header), and the damage returned for the report.
 fn to_event(
     bytes: &[u8],
     file: &Arc<str>,
     rid: u64,
     ts: evtx::Timestamp,
     forwarded: bool,
-) -> Result<(Event, Option<String>), String> {
+) -> (Event, Option<String>) {
     let (mut rec, damage) = match evtx_json::parse(bytes) {
         Ok(rec) => (rec, None),
         Err(e) => (
@@ -502,7 +494,7 @@ fn to_event(
             locator,
         },
     );
-    Ok((ev, damage))
+    (ev, damage)
 }
 
 /// What can be read of a record whose rendering the fast path rejects:
@@ -590,7 +582,7 @@ mod tests {
         let rec = salvage(no_event, 8, ts);
         assert_eq!(rec.record_id, Some(8));
         let file: Arc<str> = "f.evtx".into();
-        let (ev, damage) = to_event(no_event, &file, 8, ts, false).expect("kept");
+        let (ev, damage) = to_event(no_event, &file, 8, ts, false);
         assert_eq!(ev.origin.locator, Locator::Record(8));
         assert!(damage.is_some_and(|d| d.contains("missing field `Event`")));
     }
