@@ -72,12 +72,24 @@ fn attrs<'a>(raw: Option<&&'a RawValue>) -> Map<'a> {
 
 /// Parses the evtx crate's JSON rendering of one record.
 pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
+    parse_with(bytes, true)
+}
+
+/// Like [`parse`], for a damaged record kept with what can be read: a
+/// missing or non-numeric System/EventID becomes 0 instead of an error.
+pub fn parse_lenient(bytes: &[u8]) -> Result<WinRecord, String> {
+    parse_with(bytes, false)
+}
+
+fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, String> {
     let root: Root<'_> = serde_json::from_slice(bytes).map_err(|e| format!("record JSON: {e}"))?;
     let sys = &root.event.system;
     let get = |k: &str| sys.get(k).and_then(|r| text(r));
-    let event_id = get("EventID")
-        .and_then(|e| e.trim().parse().ok())
-        .ok_or("record has no numeric System/EventID")?;
+    let event_id = match get("EventID").and_then(|e| e.trim().parse().ok()) {
+        Some(id) => id,
+        None if need_event_id => return Err("record has no numeric System/EventID".into()),
+        None => 0,
+    };
     let provider = attrs(sys.get("Provider"));
     let time = attrs(sys.get("TimeCreated"));
     let exec = attrs(sys.get("Execution"));

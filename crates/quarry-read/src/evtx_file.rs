@@ -2,16 +2,45 @@
 //!
 //! Records are rendered to JSON and normalised inside the crate's chunk
 //! pipeline, so both steps run on the worker threads. A corrupt chunk or
-//! record is reported (file, chunk or record, reason) and skipped; every
-//! readable record is kept.
+//! record is reported (file, chunk and byte offset, reason) and skipped;
+//! every readable record is kept.
+//!
+//! Damage the crate would pass over in silence is found here:
+//! - a file cut inside its last chunk: the crate only reads whole 64 KiB
+//!   chunks, so the partial chunk is copied into a full-sized buffer, its
+//!   complete records (header magic, size, and the trailing size copy all
+//!   inside the bytes present) kept and the rest zeroed, and the cut
+//!   reported;
+//! - chunks that hold fewer (or more) records than their header says, or
+//!   are blank where a chunk should be: each chunk header is read once (512
+//!   bytes, no extra pass over the records) and compared with what the
+//!   crate yielded from it;
+//! - records the crate renders but whose JSON is damaged (a flipped byte in
+//!   a shared template): kept with whatever fields can be mapped, and each
+//!   one reported.
 
 use crate::{Problem, ReadSummary, Sink};
+use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 use quarry_ecs::evtx_json;
-use quarry_ecs::windows;
+use quarry_ecs::windows::{self, WinRecord};
 use quarry_event::{Event, Locator, Origin};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
+
+/// The file header block; chunks start after it.
+const FILE_HEADER: u64 = 4096;
+/// Every chunk is this long.
+const CHUNK: u64 = 65536;
+/// The chunk header, before the first record.
+const CHUNK_HEADER: usize = 512;
+const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
+const RECORD_MAGIC: &[u8; 4] = b"\x2a\x2a\x00\x00";
+/// Record header (magic, size, id, FILETIME) plus the trailing size copy.
+const RECORD_MIN: usize = 24 + 4;
 
 pub(crate) fn read_evtx_path<T: Send>(
     path: &Path,
@@ -20,11 +49,26 @@ pub(crate) fn read_evtx_path<T: Send>(
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
-    match EvtxParser::from_path(path) {
-        Ok(parser) => read(parser, name, many, s, sink),
-        Err(e) => {
-            s.unreadable(name, format!("not a readable EVTX file: {e}"));
+    let opened = File::open(path).and_then(|mut f| {
+        let len = f.seek(SeekFrom::End(0))?;
+        let chunks = chunk_headers(&mut f, len)?;
+        let tail = match partial_tail(len) {
+            Some(start) => {
+                let mut tail = Vec::new();
+                f.seek(SeekFrom::Start(start))?;
+                f.by_ref().take(CHUNK).read_to_end(&mut tail)?;
+                Some((start, tail))
+            }
+            None => None,
+        };
+        Ok((f, len, chunks, tail))
+    });
+    match opened {
+        Ok((f, len, chunks, tail)) => {
+            let (reader, cut) = Patched::new(f, len, tail);
+            read_patched(reader, cut, chunks, name, many, s, sink);
         }
+        Err(e) => s.unreadable(name, format!("not a readable EVTX file: {e}")),
     }
 }
 
@@ -34,21 +78,250 @@ pub(crate) fn read_evtx_buffer<T: Send>(
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
-    match EvtxParser::from_buffer(buf) {
-        Ok(parser) => read(parser, name, true, s, sink),
+    let len = buf.len() as u64;
+    let mut cursor = io::Cursor::new(buf);
+    let chunks = match chunk_headers(&mut cursor, len) {
+        Ok(c) => c,
         Err(e) => {
             s.unreadable(name, format!("not a readable EVTX file: {e}"));
+            return;
         }
+    };
+    let mut buf = cursor.into_inner();
+    let tail = partial_tail(len).map(|start| {
+        let tail = buf.split_off(start as usize);
+        (start, tail)
+    });
+    let (reader, cut) = Patched::new(io::Cursor::new(buf), len, tail);
+    read_patched(reader, cut, chunks, name, true, s, sink);
+}
+
+/// Where the partial last chunk starts, if the file does not end on a
+/// chunk boundary.
+fn partial_tail(len: u64) -> Option<u64> {
+    if len <= FILE_HEADER || (len - FILE_HEADER).is_multiple_of(CHUNK) {
+        return None;
+    }
+    Some(len - (len - FILE_HEADER) % CHUNK)
+}
+
+/// What one chunk header says, read before the records.
+#[derive(Debug)]
+struct ChunkInfo {
+    number: u64,
+    offset: u64,
+    /// First and last record id and header CRC; `None` without chunk magic.
+    header: Option<(u64, u64, u32)>,
+    /// No magic, and every byte of the chunk is zero.
+    blank: bool,
+}
+
+/// The headers of the whole chunks (512 bytes each: no pass over the
+/// records), for the accounting after the read.
+fn chunk_headers<R: Read + Seek>(r: &mut R, len: u64) -> io::Result<Vec<ChunkInfo>> {
+    let whole = len.saturating_sub(FILE_HEADER) / CHUNK;
+    let mut out = Vec::new();
+    let mut head = [0u8; CHUNK_HEADER];
+    for number in 0..whole {
+        let offset = FILE_HEADER + number * CHUNK;
+        r.seek(SeekFrom::Start(offset))?;
+        r.read_exact(&mut head)?;
+        let header = head.starts_with(CHUNK_MAGIC).then(|| {
+            (
+                le64(&head, 24).unwrap_or(0),
+                le64(&head, 32).unwrap_or(0),
+                le32(&head, 124).unwrap_or(0),
+            )
+        });
+        // Only a chunk without magic is read whole, to tell blank from
+        // damaged: that is rare, and the read stays one pass otherwise.
+        let blank = header.is_none() && head.iter().all(|b| *b == 0) && {
+            let mut rest = vec![0u8; CHUNK as usize - CHUNK_HEADER];
+            r.read_exact(&mut rest)?;
+            rest.iter().all(|b| *b == 0)
+        };
+        out.push(ChunkInfo {
+            number,
+            offset,
+            header,
+            blank,
+        });
+    }
+    Ok(out)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The cut of a truncated file, once its partial chunk is patched.
+struct Cut {
+    /// The file's real length.
+    len: u64,
+    chunk: u64,
+    chunk_offset: u64,
+    /// Complete records found in the partial chunk.
+    complete: usize,
+    /// Why nothing (more) could be recovered, when it is not simply the cut.
+    note: Option<&'static str>,
+}
+
+/// A reader that shows the file up to its last whole chunk, then the
+/// patched partial chunk (if any) from memory, so the crate reads it like
+/// any other chunk.
+struct Patched<R> {
+    inner: R,
+    /// Where the patched chunk starts (the end of the file when intact).
+    start: u64,
+    tail: Vec<u8>,
+    pos: u64,
+}
+
+impl<R> Patched<R> {
+    fn new(inner: R, len: u64, tail: Option<(u64, Vec<u8>)>) -> (Self, Option<Cut>) {
+        let Some((start, partial)) = tail else {
+            return (
+                Patched {
+                    inner,
+                    start: len,
+                    tail: Vec::new(),
+                    pos: 0,
+                },
+                None,
+            );
+        };
+        let (tail, complete, note) = patch_partial_chunk(&partial);
+        let cut = Cut {
+            len,
+            chunk: (start - FILE_HEADER) / CHUNK,
+            chunk_offset: start,
+            complete,
+            note,
+        };
+        let reader = Patched {
+            inner,
+            start,
+            tail,
+            pos: 0,
+        };
+        (reader, Some(cut))
+    }
+
+    fn len(&self) -> u64 {
+        self.start + self.tail.len() as u64
     }
 }
 
-fn read<R: std::io::Read + std::io::Seek + Send + 'static, T: Send>(
-    parser: EvtxParser<R>,
+impl<R: Read + Seek> Read for Patched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.start {
+            let room = (self.start - self.pos).min(buf.len() as u64) as usize;
+            self.inner.seek(SeekFrom::Start(self.pos))?;
+            let n = self.inner.read(&mut buf[..room])?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let at = (self.pos - self.start) as usize;
+        let rest = self.tail.get(at..).unwrap_or(&[]);
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for Patched<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let pos = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len().checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let pos = pos.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "bad seek"))?;
+        self.pos = pos;
+        Ok(pos)
+    }
+}
+
+/// A full-sized copy of a partial chunk holding only its complete
+/// records: each record's magic, size and trailing size copy must lie in
+/// the bytes present; the first one that does not ends the walk. Past it
+/// everything is zeroed and the header's free space offset points there,
+/// so the crate stops where the bytes stop. String and template offsets
+/// past the cut are cleared: they would name bytes that are gone.
+/// Returns an empty buffer when not even the chunk header is present.
+fn patch_partial_chunk(partial: &[u8]) -> (Vec<u8>, usize, Option<&'static str>) {
+    if partial.len() < CHUNK_HEADER {
+        return (Vec::new(), 0, Some("the chunk header is cut"));
+    }
+    if !partial.starts_with(CHUNK_MAGIC) {
+        return (Vec::new(), 0, Some("the chunk has no chunk header magic"));
+    }
+    let mut off = CHUNK_HEADER;
+    let mut complete = 0;
+    while partial.get(off..off + 4) == Some(RECORD_MAGIC) {
+        let Some(size) = le32(partial, off + 4).map(|s| s as usize) else {
+            break;
+        };
+        let Some(end) = off.checked_add(size) else {
+            break;
+        };
+        if size < RECORD_MIN || end > partial.len() || le32(partial, end - 4) != Some(size as u32) {
+            break;
+        }
+        complete += 1;
+        off = end;
+    }
+    let mut chunk = vec![0u8; CHUNK as usize];
+    chunk[..off].copy_from_slice(&partial[..off]);
+    let free = le32(&chunk, 48).unwrap_or(0).min(off as u32);
+    chunk[48..52].copy_from_slice(&free.to_le_bytes());
+    for slot in (128..CHUNK_HEADER).step_by(4) {
+        if le32(&chunk, slot).is_some_and(|o| o as usize >= off) {
+            chunk[slot..slot + 4].copy_from_slice(&[0; 4]);
+        }
+    }
+    (chunk, complete, None)
+}
+
+/// One record as yielded by the pipeline: the chunk it came from (by its
+/// header), and the event or why it could not be made.
+type Keyed = ((u64, u64, u32), u64, (Event, Option<String>));
+
+fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
+    reader: Patched<R>,
+    cut: Option<Cut>,
+    chunks: Vec<ChunkInfo>,
     name: &str,
     many: bool,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
+    let parser = match EvtxParser::from_read_seek(reader) {
+        Ok(p) => p,
+        Err(e) => {
+            s.unreadable(name, format!("not a readable EVTX file: {}", causes(&e)));
+            return;
+        }
+    };
+    // A file cut exactly on a chunk boundary leaves no partial chunk: only
+    // the file header's chunk count tells that chunks are missing.
+    let said = u64::from(parser.header().chunk_count);
+    let whole = chunks.len() as u64;
+    if cut.is_none() && said > whole {
+        let end = FILE_HEADER + whole * CHUNK;
+        s.problems.push(Problem {
+            file: name.to_string(),
+            location: format!("offset {end}"),
+            message: format!(
+                "file truncated at offset {end}: its header says {said} chunks, it holds {whole}"
+            ),
+        });
+    }
     // One file among many: the files are already spread over the cores.
     let threads = if many { 1 } else { 0 };
     let settings = ParserSettings::new()
@@ -60,45 +333,279 @@ fn read<R: std::io::Read + std::io::Seek + Send + 'static, T: Send>(
     // A file named ForwardedEvents.evtx is the WEF collector's log, whose
     // records keep their own channel names.
     let forwarded = windows::is_forwarded_events_file(name);
-    let records = parser.serialized_records(move |r| {
-        let r = r?.into_json_bytes()?;
-        Ok(to_event(&r.data, &f2, r.event_record_id, forwarded))
+    let records = parser.serialized_records(move |r| -> evtx::err::Result<Keyed> {
+        let r = r?;
+        let h = r.chunk.header;
+        let key = (
+            h.first_event_record_id,
+            h.last_event_record_id,
+            h.header_chunk_checksum,
+        );
+        let (rid, ts) = (r.event_record_id, r.timestamp);
+        let r = r.into_json_bytes()?;
+        Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
+    let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
+    let problem = |location: String, message: String| Problem {
+        file: file.to_string(),
+        location,
+        message,
+    };
     for r in records {
         match r {
-            Ok(Ok(ev)) => {
+            Ok((key, rid, (ev, damage))) => {
+                *read.entry(key).or_default() += 1;
+                if let Some(d) = damage {
+                    s.problems.push(problem(format!("record {rid}"), d));
+                }
                 s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
                 sink.push(ev);
             }
-            Ok(Err(msg)) => s.problems.push(Problem {
-                file: file.to_string(),
-                location: String::new(),
-                message: msg,
-            }),
-            Err(e) => s.problems.push(Problem {
-                file: file.to_string(),
-                location: String::new(),
-                message: one_line(&e.to_string()),
-            }),
+            Err(e) => {
+                let (location, message) = locate(&e);
+                s.problems.push(problem(location, message));
+            }
+        }
+    }
+    account(
+        &chunks,
+        &read,
+        cut.as_ref().map(|c| c.chunk),
+        &mut |l, m| s.problems.push(problem(l, m)),
+    );
+    if let Some(c) = cut {
+        let mut m = format!(
+            "file truncated at offset {} inside chunk {} (chunk at offset {}): {} records recovered",
+            c.len, c.chunk, c.chunk_offset, c.complete
+        );
+        if let Some(note) = c.note {
+            m.push_str(&format!(" ({note})"));
+        }
+        s.problems.push(problem(format!("offset {}", c.len), m));
+    }
+}
+
+/// Compares each whole chunk's header with the records read from it.
+fn account(
+    chunks: &[ChunkInfo],
+    read: &HashMap<(u64, u64, u32), u64>,
+    patched: Option<u64>,
+    report: &mut dyn FnMut(String, String),
+) {
+    // Blank chunks after the last used one are room the log had not yet
+    // written; blank ones before it are lost chunks.
+    let last_used = chunks.iter().rposition(|c| !c.blank);
+    for c in chunks {
+        if Some(c.number) == patched {
+            continue;
+        }
+        let loc = format!("chunk {} at offset {}", c.number, c.offset);
+        let Some((first, last, crc)) = c.header else {
+            if c.blank && last_used.is_some_and(|u| c.number < chunks[u].number) {
+                report(
+                    loc.clone(),
+                    format!("{loc}: the chunk is all zeros, whatever it held is lost"),
+                );
+            }
+            // A chunk with damaged magic is reported by the parser.
+            continue;
+        };
+        let got = read.get(&(first, last, crc)).copied().unwrap_or(0);
+        let said = if first <= last {
+            (last - first).checked_add(1)
+        } else {
+            None
+        };
+        if said != Some(got) {
+            report(
+                loc.clone(),
+                format!("{loc}: header says records {first}–{last}, read {got}"),
+            );
         }
     }
 }
 
-/// Normalises one rendered record; a record that renders but does not
-/// parse is reported like a corrupt one.
-fn to_event(bytes: &[u8], file: &Arc<str>, rid: u64, forwarded: bool) -> Result<Event, String> {
-    let mut rec = evtx_json::parse(bytes).map_err(|e| format!("record {rid}: {e}"))?;
+/// Location and message for an error of the crate: chunk errors name the
+/// chunk's byte offset, record errors the record's, and every cause in
+/// the chain is kept (the crate's top message alone says only "Failed to
+/// parse chunk number 9").
+fn locate(e: &EvtxError) -> (String, String) {
+    let location = match e {
+        EvtxError::FailedToParseChunk { chunk_id, .. } => {
+            let off = chunk_id.saturating_mul(CHUNK).saturating_add(FILE_HEADER);
+            format!("chunk {chunk_id} at offset {off}")
+        }
+        EvtxError::FailedToReadRecordAt {
+            chunk: Some(chunk),
+            offset,
+            ..
+        } => {
+            let off = chunk
+                .saturating_mul(CHUNK)
+                .saturating_add(FILE_HEADER)
+                .saturating_add(*offset);
+            format!("chunk {chunk}, offset {off}")
+        }
+        EvtxError::FailedToParseRecord { record_id, .. } => format!("record {record_id}"),
+        _ => String::new(),
+    };
+    (location, causes(e))
+}
+
+/// The error and its causes, on one line.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![one_line(&e.to_string())];
+    let mut next = e.source();
+    while let Some(c) = next {
+        let line = one_line(&c.to_string());
+        if parts.last() != Some(&line) {
+            parts.push(line);
+        }
+        next = c.source();
+    }
+    parts.join(": ")
+}
+
+/// Normalises one rendered record. A record whose JSON is damaged is kept
+/// with what can be mapped (at least its id and time from the record
+/// header), and the damage returned for the report.
+fn to_event(
+    bytes: &[u8],
+    file: &Arc<str>,
+    rid: u64,
+    ts: evtx::Timestamp,
+    forwarded: bool,
+) -> (Event, Option<String>) {
+    let (mut rec, damage) = match evtx_json::parse(bytes) {
+        Ok(rec) => (rec, None),
+        Err(e) => (
+            salvage(bytes, rid, ts),
+            Some(format!(
+                "damaged record kept with the fields that could be read: {e}"
+            )),
+        ),
+    };
     rec.forwarded |= forwarded;
     let locator = Locator::Record(rec.record_id.unwrap_or(rid));
-    Ok(windows::normalize(
+    let ev = windows::normalize(
         &rec,
         Origin {
             file: file.clone(),
             locator,
         },
-    ))
+    );
+    (ev, damage)
+}
+
+/// What can be read of a record whose rendering the fast path rejects:
+/// the JSON with its damaged strings repaired, parsed without requiring
+/// an event ID, else just what the record header says (id, time).
+fn salvage(bytes: &[u8], rid: u64, ts: evtx::Timestamp) -> WinRecord {
+    let repaired = repair_json(bytes);
+    let mut rec = evtx_json::parse_lenient(&repaired).unwrap_or_default();
+    rec.record_id.get_or_insert(rid);
+    if rec.time_created.is_none() {
+        rec.time_created = i64::try_from(ts.as_nanosecond()).ok();
+    }
+    rec
+}
+
+/// Makes damaged JSON text parse: raw control characters become spaces
+/// and a backslash that starts no valid escape is escaped itself.
+fn repair_json(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut in_string = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if !in_string {
+            if b == b'"' {
+                in_string = true;
+            }
+            out.push(if b < 0x20 { b' ' } else { b });
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = false;
+                out.push(b);
+            }
+            b'\\' => {
+                let next = bytes.get(i + 1).copied();
+                let ok = match next {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => true,
+                    Some(b'u') => bytes
+                        .get(i + 2..i + 6)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+                    _ => false,
+                };
+                if ok {
+                    out.extend_from_slice(&bytes[i..i + 2]);
+                    i += 2;
+                    continue;
+                }
+                out.extend_from_slice(b"\\\\");
+            }
+            c if c < 0x20 => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_json_is_repaired() {
+        let bad = b"{\"a\":\"x\x01y\\qz\\u12\",\"b\":\"\\n\\u0041\"}";
+        let fixed = repair_json(bad);
+        let v: serde_json::Value = serde_json::from_slice(&fixed).expect("repaired");
+        assert_eq!(v["a"], "x y\\qz\\u12");
+        assert_eq!(v["b"], "\nA");
+    }
+
+    #[test]
+    fn a_record_without_event_id_or_event_is_kept() {
+        let ts = evtx::Timestamp::UNIX_EPOCH;
+        let no_id = br#"{"Event":{"System":{"Channel":"Security","Computer":"h","EventID":"x"}}}"#;
+        let rec = salvage(no_id, 7, ts);
+        assert_eq!((rec.event_id, rec.channel.as_str()), (0, "Security"));
+        assert_eq!((rec.record_id, rec.time_created), (Some(7), Some(0)));
+        let no_event = br#"{"Evnt":{}}"#;
+        let rec = salvage(no_event, 8, ts);
+        assert_eq!(rec.record_id, Some(8));
+        let file: Arc<str> = "f.evtx".into();
+        let (ev, damage) = to_event(no_event, &file, 8, ts, false);
+        assert_eq!(ev.origin.locator, Locator::Record(8));
+        assert!(damage.is_some_and(|d| d.contains("missing field `Event`")));
+    }
+
+    #[test]
+    fn a_partial_chunk_keeps_only_complete_records() {
+        let mut c = vec![0u8; 512];
+        c[..8].copy_from_slice(CHUNK_MAGIC);
+        c[48..52].copy_from_slice(&60000u32.to_le_bytes());
+        // a string offset past the cut is cleared
+        c[128..132].copy_from_slice(&5000u32.to_le_bytes());
+        for size in [40u32, 40] {
+            let mut r = vec![0u8; size as usize];
+            r[..4].copy_from_slice(RECORD_MAGIC);
+            r[4..8].copy_from_slice(&size.to_le_bytes());
+            r[size as usize - 4..].copy_from_slice(&size.to_le_bytes());
+            c.extend_from_slice(&r);
+        }
+        let (full, n, note) = patch_partial_chunk(&c[..c.len() - 1]);
+        assert_eq!((full.len(), n, note), (CHUNK as usize, 1, None));
+        assert_eq!(le32(&full, 48), Some(552));
+        assert_eq!(le32(&full, 128), Some(0));
+        assert!(full[552..].iter().all(|b| *b == 0));
+        assert_eq!(patch_partial_chunk(&c[..100]).1, 0);
+    }
 }
