@@ -255,6 +255,18 @@ impl Compiler<'_> {
                         })
                         .collect()
                 };
+                // the patterns' regexes, each built by `build`; a bad one is
+                // an error at the operator
+                let regex_set = |build: &dyn Fn(&str) -> Result<regex::Regex, regex::Error>| {
+                    need_str(&consts)?
+                        .iter()
+                        .map(|p| {
+                            build(p).map_err(|e| {
+                                self.err(format!("invalid regular expression {p:?}: {e}"), *pos)
+                            })
+                        })
+                        .collect::<Result<Vec<_>, EqlError>>()
+                };
                 match op {
                     MatchOp::Colon => C::Glob {
                         lhs: Box::new(l),
@@ -272,47 +284,27 @@ impl Compiler<'_> {
                             .collect(),
                         negated: *negated,
                     },
-                    MatchOp::Regex { insensitive } => {
-                        let mut set = Vec::new();
-                        for p in need_str(&consts)? {
-                            let re =
-                                regex::RegexBuilder::new(&format!("^(?:{})$", lucene_to_rust(&p)))
-                                    .case_insensitive(*insensitive)
-                                    .dot_matches_new_line(true)
-                                    .build()
-                                    .map_err(|e| {
-                                        self.err(
-                                            format!("invalid regular expression {p:?}: {e}"),
-                                            *pos,
-                                        )
-                                    })?;
-                            set.push(re);
-                        }
-                        C::Regex {
-                            lhs: Box::new(l),
-                            set,
-                            negated: *negated,
-                        }
-                    }
+                    MatchOp::Regex { insensitive } => C::Regex {
+                        lhs: Box::new(l),
+                        set: regex_set(&|p: &str| {
+                            regex::RegexBuilder::new(&format!("^(?:{})$", lucene_to_rust(p)))
+                                .case_insensitive(*insensitive)
+                                .dot_matches_new_line(true)
+                                .build()
+                        })?,
+                        negated: *negated,
+                    },
                     MatchOp::Search {
                         insensitive,
                         multi_line,
                         dot_all,
-                    } => {
-                        let mut set = Vec::new();
-                        for p in need_str(&consts)? {
-                            let re = search_regex(&p, *insensitive, *multi_line, *dot_all)
-                                .map_err(|e| {
-                                    self.err(format!("invalid regular expression {p:?}: {e}"), *pos)
-                                })?;
-                            set.push(re);
-                        }
-                        C::Regex {
-                            lhs: Box::new(l),
-                            set,
-                            negated: *negated,
-                        }
-                    }
+                    } => C::Regex {
+                        lhs: Box::new(l),
+                        set: regex_set(&|p: &str| {
+                            search_regex(p, *insensitive, *multi_line, *dot_all)
+                        })?,
+                        negated: *negated,
+                    },
                     MatchOp::In { insensitive } => C::In {
                         lhs: Box::new(l),
                         items: consts,

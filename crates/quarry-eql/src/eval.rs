@@ -126,6 +126,14 @@ fn parse_with_format(s: &str, fmt: &str) -> Option<i64> {
     parse_timestamp(&iso)
 }
 
+/// Whether the text of any value of `v` (each value of a multi-valued
+/// field) satisfies `hit`: what every pattern test (glob, wildcard, regex)
+/// asks of its left side.
+#[inline]
+fn some_text(v: &V, hit: impl Fn(&str) -> bool) -> bool {
+    v.each().iter().any(|x| x.text().is_some_and(|s| hit(&s)))
+}
+
 pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
     match c {
         C::Const(v) => v.borrowed(),
@@ -163,19 +171,11 @@ pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
             version,
         } => compare(*op, &eval(lhs, ev), &eval(rhs, ev), *version),
         C::Glob { lhs, pats, negated } => {
-            let v = eval(lhs, ev);
-            let hit = v
-                .each()
-                .iter()
-                .any(|x| x.text().is_some_and(|s| pats.iter().any(|p| p.matches(&s))));
+            let hit = some_text(&eval(lhs, ev), |s| pats.iter().any(|p| p.matches(s)));
             V::Bool(hit != *negated)
         }
         C::Regex { lhs, set, negated } => {
-            let v = eval(lhs, ev);
-            let hit = v
-                .each()
-                .iter()
-                .any(|x| x.text().is_some_and(|s| set.iter().any(|r| r.is_match(&s))));
+            let hit = some_text(&eval(lhs, ev), |s| set.iter().any(|r| r.is_match(s)));
             V::Bool(hit != *negated)
         }
         C::In {
@@ -214,11 +214,7 @@ pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
             }
         }
         C::Wild { lhs, pats, negated } => {
-            let v = eval(lhs, ev);
-            let hit = v
-                .each()
-                .iter()
-                .any(|x| x.text().is_some_and(|s| pats.iter().any(|p| p.matches(&s))));
+            let hit = some_text(&eval(lhs, ev), |s| pats.iter().any(|p| p.matches(s)));
             V::Bool(hit != *negated)
         }
         C::Text {
