@@ -303,16 +303,18 @@ fn alerts_of(
     evidence_from: &HashMap<String, i64>,
     opts: &HuntOptions,
 ) -> Result<Vec<(Hit, J)>, String> {
-    let events = || -> Vec<Event> {
-        hits.iter()
+    // the rule's matched events, moved out of their hits (an aggregating
+    // rule's query is an event query)
+    let events = |hits: Vec<Hit>| -> Vec<Event> {
+        hits.into_iter()
             .filter_map(|h| match h {
-                Hit::Event(e) => Some(e.clone()),
+                Hit::Event(e) => Some(e),
                 _ => None,
             })
             .collect()
     };
     if let Some(spec) = &r.rule.threshold {
-        let events = events();
+        let events = events(hits);
         let window = threshold::window_nanos(&r.rule)?;
         return Ok(threshold::crossings(spec, window, &events)
             .into_iter()
@@ -326,7 +328,7 @@ fn alerts_of(
             .collect());
     }
     if let Some(spec) = &r.rule.new_terms {
-        let events = events();
+        let events = events(hits);
         let start =
             |ev: &Event| quarry_lineage::host_key(ev).and_then(|h| evidence_from.get(&h).copied());
         let found = new_terms::new_terms(spec, &events, start, opts.new_terms_history)?;

@@ -97,26 +97,19 @@ pub fn read(text: &str, path: PathBuf) -> RuleSet {
 /// Attaches the meta filters among the loaded rules to the rules they name
 /// (a filter naming no loaded rule is reported).
 pub fn finish(set: &mut RuleSet) {
-    let is_sigma = |r: &Rule| r.language.as_deref() == Some("sigma");
     if !set.rules.iter().any(|r| r.rule_type == FILTER) {
         return;
     }
-    let (sigma, others): (Vec<Rule>, Vec<Rule>) = std::mem::take(&mut set.rules)
-        .into_iter()
-        .partition(|r| is_sigma(r));
-    set.rules = others;
-    let (parsed, kept): (Vec<SigmaRule>, Vec<Rule>) = {
-        let mut parsed = Vec::new();
-        let mut kept = Vec::new();
-        for r in sigma {
-            match parsed_owned(&r) {
-                Some(s) => parsed.push(s),
-                None => kept.push(r),
-            }
+    // every Sigma rule goes back to quarry-sigma, which attaches the
+    // filters to the rules they name, and comes back rebuilt
+    let mut parsed = Vec::new();
+    set.rules.retain(|r| match self::parsed(r) {
+        Some(s) => {
+            parsed.push(s.clone());
+            false
         }
-        (parsed, kept)
-    };
-    set.rules.extend(kept);
+        None => true,
+    });
     let (rules, errors) = quarry_sigma::apply_filters(parsed);
     set.rules.extend(rules.into_iter().map(to_rule));
     set.skipped.extend(errors.into_iter().map(|e| Skipped {
@@ -126,10 +119,6 @@ pub fn finish(set: &mut RuleSet) {
         kind: SkipKind::ParseError,
         reason: e.to_string(),
     }));
-}
-
-fn parsed_owned(rule: &Rule) -> Option<SigmaRule> {
-    parsed(rule).cloned()
 }
 
 /// A Sigma rule as quarry's rule: its metadata in Elastic's terms (level →
