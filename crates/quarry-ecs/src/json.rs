@@ -1,34 +1,18 @@
-//! Recognises what a JSON record is, from its content, and normalises it.
-//!
-//! Shapes recognised, cheapest test first:
+//! Normalises a JSON record by the format [`crate::format::detect`]
+//! recognises it as, and adapts the Windows JSON shapes to a [`WinRecord`]:
 //! - `evtx_dump` / `evtx` crate JSON: `{"Event": {"System": …, "EventData": …}}`
-//! - winlogbeat: a `winlog` object with `event_id` and `channel`
+//! - winlogbeat: a `winlog` object with `event_id` and `channel` (and 6.x's flat shape)
 //! - NXLog / OTRF / Logstash flat exports: top-level `EventID` and `Channel`
-//! - Plaso `psort -o json_line` rows: `__container_type__` + `data_type`
-//! - vendor formats ([`crate::vendor`])
+//! - Plaso `psort -o json_line` rows ([`crate::plaso`])
+//! - EDR formats ([`crate::edr`])
 //! - anything else: an ECS document, kept as it is.
 
-use crate::edr::{self, Vendor};
+use crate::edr;
+use crate::format::{self, Format};
 use crate::plaso;
 use crate::windows::{self, WinRecord};
 use quarry_event::{Event, Origin, parse_timestamp};
 use serde_json::Value as J;
-
-/// What a record was recognised as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `{"Event": …}`, as the `evtx` crate renders a record.
-    EvtxJson,
-    Winlogbeat,
-    /// NXLog / OTRF / Logstash flat Windows-event JSON.
-    WindowsFlat,
-    /// A Plaso row holding a Windows EVTX record.
-    PlasoEvtx,
-    /// Any other Plaso row.
-    Plaso,
-    Vendor(Vendor),
-    Ecs,
-}
 
 /// A normalised record.
 #[derive(Debug)]
@@ -51,73 +35,56 @@ pub fn normalize_json(doc: &J, origin: Origin, problems: &mut Vec<String>) -> No
             return ecs(doc, origin);
         }
     };
-    if let Some(inner) = map.get("Event").filter(|e| e.get("System").is_some())
-        && let Some(rec) = from_evtx_json(inner)
-    {
-        return Normalized {
-            event: windows::normalize(&rec, origin),
-            format: Format::EvtxJson,
-            dedupe_key: None,
-        };
-    }
-    if let Some(w) = map.get("winlog").filter(|w| w.get("event_id").is_some()) {
-        let rec = from_winlogbeat(doc, w);
-        // Keep what the beat itself added (agent, host.id, host.os, …) and
-        // lay the normalised fields over it.
-        let mut ev = Event::from_json(doc, origin.clone());
-        let norm = windows::normalize(&rec, origin);
-        // the host the beat described (host.name, and host.id when it sent
-        // one) is the agent's own: keep it rather than the computer name
-        // and the id derived from it, as Elastic's pipelines do
-        let beat_host_id = ev.contains("host.id");
-        let beat_host_name = ev.contains("host.name");
-        for (k, v) in norm.fields() {
-            if (beat_host_id && matches!(k, "host.id" | "quarry.enriched"))
-                || (beat_host_name && k == "host.name")
-            {
-                continue;
+    let format = format::detect(doc);
+    let windows = |rec: WinRecord, origin| Normalized {
+        event: windows::normalize(&rec, origin),
+        format,
+        dedupe_key: None,
+    };
+    match format {
+        // (detect read the record's EventID; should the two ever disagree,
+        // the record is kept as it is)
+        Format::EvtxJson => match map.get("Event").and_then(from_evtx_json) {
+            Some(rec) => windows(rec, origin),
+            None => ecs(doc, origin),
+        },
+        Format::Winlogbeat => {
+            let w = &doc["winlog"];
+            let rec = from_winlogbeat(doc, w);
+            // Keep what the beat itself added (agent, host.id, host.os, …) and
+            // lay the normalised fields over it.
+            let mut ev = Event::from_json(doc, origin.clone());
+            let norm = windows::normalize(&rec, origin);
+            // the host the beat described (host.name, and host.id when it sent
+            // one) is the agent's own: keep it rather than the computer name
+            // and the id derived from it, as Elastic's pipelines do
+            let beat_host_id = ev.contains("host.id");
+            let beat_host_name = ev.contains("host.name");
+            for (k, v) in norm.fields() {
+                if (beat_host_id && matches!(k, "host.id" | "quarry.enriched"))
+                    || (beat_host_name && k == "host.name")
+                {
+                    continue;
+                }
+                ev.set(k, v.clone());
             }
-            ev.set(k, v.clone());
+            ev.timestamp = norm.timestamp.or(ev.timestamp);
+            Normalized {
+                event: ev,
+                format,
+                dedupe_key: None,
+            }
         }
-        ev.timestamp = norm.timestamp.or(ev.timestamp);
-        return Normalized {
-            event: ev,
-            format: Format::Winlogbeat,
+        Format::Winlogbeat6 => windows(from_winlogbeat6(map), origin),
+        Format::WindowsFlat => windows(from_flat(map), origin),
+        Format::Plaso | Format::PlasoEvtx => plaso::normalize(doc, origin, problems),
+        Format::Vendor(v) => Normalized {
+            event: edr::normalize(v, doc, origin, problems),
+            format,
             dedupe_key: None,
-        };
+        },
+        Format::Ecs => ecs(doc, origin),
     }
-    if map.contains_key("log_name") && map.contains_key("event_id") {
-        let rec = from_winlogbeat6(map);
-        return Normalized {
-            event: windows::normalize(&rec, origin),
-            format: Format::Winlogbeat,
-            dedupe_key: None,
-        };
-    }
-    if map.contains_key("EventID")
-        && (map.contains_key("Channel") || map.contains_key("SourceName"))
-    {
-        let rec = from_flat(map);
-        return Normalized {
-            event: windows::normalize(&rec, origin),
-            format: Format::WindowsFlat,
-            dedupe_key: None,
-        };
-    }
-    if map.contains_key("__container_type__")
-        || (map.contains_key("data_type") && map.contains_key("timestamp_desc"))
-    {
-        return plaso::normalize(doc, origin, problems);
-    }
-    if let Some(v) = edr::detect(doc) {
-        let event = edr::normalize(v, doc, origin, problems);
-        return Normalized {
-            event,
-            format: Format::Vendor(v),
-            dedupe_key: None,
-        };
-    }
-    ecs(doc, origin)
 }
 
 fn ecs(doc: &J, origin: Origin) -> Normalized {
@@ -148,11 +115,16 @@ fn attr<'a>(v: &'a J, name: &str) -> Option<&'a J> {
     v.get("#attributes").and_then(|a| a.get(name))
 }
 
+/// The event id in the `System` object of the evtx crate's JSON (a number,
+/// or `{"#text": …}` when it has qualifiers).
+pub(crate) fn evtx_event_id(sys: &J) -> Option<u32> {
+    text(sys.get("EventID")?)?.trim().parse().ok()
+}
+
 /// Builds a [`WinRecord`] from the `Event` object of the evtx crate's JSON.
 pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
     let sys = event.get("System")?;
-    let event_id_v = sys.get("EventID")?;
-    let event_id = text(event_id_v)?.trim().parse().ok()?;
+    let event_id = evtx_event_id(sys)?;
     let provider = sys.get("Provider");
     let mut rec = WinRecord {
         provider: provider
@@ -484,7 +456,7 @@ mod tests {
     fn winlogbeat6_shape() {
         let doc = json!({"@timestamp":"2019-05-18T20:36:46.254Z","log_name":"Microsoft-Windows-Sysmon/Operational","source_name":"Microsoft-Windows-Sysmon","event_id":22,"computer_name":"HFDC01.shire.com","record_number":"5402080","event_data":{"ProcessGuid":"{905CC552-2045-5CC5-0000-00105B2A0100}","ProcessId":"292","QueryName":"x.example","Image":"C:\\Windows\\System32\\svchost.exe","UtcTime":"2019-05-18 20:35:52.569"}});
         let n = normalize_json(&doc, Origin::default(), &mut Vec::new());
-        assert_eq!(n.format, Format::Winlogbeat);
+        assert_eq!(n.format, Format::Winlogbeat6);
         assert_eq!(n.event.get_str("dns.question.name"), Some("x.example"));
         assert_eq!(n.event.get_str("host.name"), Some("HFDC01.shire.com"));
         assert_eq!(n.event.get_str("process.name"), Some("svchost.exe"));

@@ -7,7 +7,8 @@
 //!   Defender, each in the data stream Elastic gives it.
 //! - [`edr`]: the EDR products' exports — CrowdStrike FDR, Elastic Defend,
 //!   M365 Defender, SentinelOne, Endgame — one module each.
-//! - [`json`]: recognises what a JSON record is and dispatches it.
+//! - [`format`]: every JSON source format, how it is recognised and named.
+//! - [`json`]: normalises a JSON record by its format.
 //!
 //! A record of a type a normaliser has no mapping for (an unknown FDR
 //! `event_simpleName`, SentinelOne event type, M365 table or `ActionType`,
@@ -17,10 +18,12 @@
 
 pub mod edr;
 pub mod evtx_json;
+pub mod format;
 pub mod json;
 pub mod plaso;
 pub mod windows;
 
+pub use format::Format;
 pub use json::{Normalized, normalize_json};
 
 /// The field a normaliser sets on a record it kept generic: the source and

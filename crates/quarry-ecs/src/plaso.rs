@@ -8,7 +8,8 @@
 //! appears twice (creation and content-modification time); the row's
 //! `dedupe_key` lets the reader keep one.
 
-use crate::json::{Format, Normalized};
+use crate::format::Format;
+use crate::json::Normalized;
 use crate::windows::{self, WinRecord};
 use quarry_event::{Event, Origin, parse_timestamp};
 use quick_xml::events::Event as X;

@@ -2,7 +2,7 @@
 //! Elastic's expected pipeline output in `../shared/corpus/vendor/`.
 
 use quarry_ecs::edr::Vendor;
-use quarry_ecs::json::{Format, normalize_json};
+use quarry_ecs::{Format, normalize_json};
 use quarry_event::{Event, Origin};
 use serde_json::Value as J;
 use std::path::PathBuf;

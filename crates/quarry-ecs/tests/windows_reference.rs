@@ -6,7 +6,7 @@
 //! fields it derived; quarry gets only the `winlog.*` part (what winlogbeat
 //! read from the event log) and must derive the same ECS fields.
 
-use quarry_ecs::json::{Format, normalize_json};
+use quarry_ecs::{Format, normalize_json};
 use quarry_event::{Event, Origin};
 use serde_json::Value as J;
 use std::path::PathBuf;

@@ -6,7 +6,8 @@
 //! line is reported with its number and skipped.
 
 use crate::{Problem, ReadSummary, Sink};
-use quarry_ecs::json::{Format, normalize_json};
+use quarry_ecs::format::{self, Format};
+use quarry_ecs::json::normalize_json;
 use quarry_event::{Event, Locator, Origin};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
@@ -106,7 +107,7 @@ struct Ctx<'a, 's, T> {
 impl<T> Drop for Ctx<'_, '_, T> {
     fn drop(&mut self) {
         if self.plain_ecs > 0 {
-            self.s.count_many(format_name(Format::Ecs), self.plain_ecs);
+            self.s.count_many(Format::Ecs.name(), self.plain_ecs);
         }
     }
 }
@@ -182,7 +183,7 @@ impl<T: Send> Ctx<'_, '_, T> {
                 self.s.duplicate_rows += 1;
                 continue;
             }
-            self.s.count(format_name(format), unmapped.as_deref());
+            self.s.count(format.name(), unmapped.as_deref());
             if let Some(t) = kept {
                 self.sink.out.push(t);
             }
@@ -209,10 +210,7 @@ fn prepare<T>(
 ) -> Prepared<T> {
     // the original document stands for itself only when it already was
     // ECS; every other format is echoed as its ECS form
-    if matches!(
-        n.format,
-        Format::Ecs | Format::Vendor(quarry_ecs::edr::Vendor::ElasticDefend)
-    ) {
+    if n.format.is_ecs() {
         n.event.source = src;
     }
     let unmapped = n
@@ -235,24 +233,6 @@ fn locator_text(l: Option<Locator>) -> String {
     }
 }
 
-/// The name a format is counted under in [`ReadSummary::formats`].
-pub(crate) fn format_name(f: Format) -> &'static str {
-    use quarry_ecs::edr::Vendor;
-    match f {
-        Format::EvtxJson => "evtx-json",
-        Format::Winlogbeat => "winlogbeat",
-        Format::WindowsFlat => "windows-json",
-        Format::PlasoEvtx => "plaso-evtx",
-        Format::Plaso => "plaso",
-        Format::Vendor(Vendor::CrowdStrikeFdr) => "crowdstrikefdr",
-        Format::Vendor(Vendor::SentinelOneCloudFunnel) => "sentinelonecloudfunnel",
-        Format::Vendor(Vendor::M365Defender) => "m365defender",
-        Format::Vendor(Vendor::ElasticDefend) => "elasticdefend",
-        Format::Vendor(Vendor::Endgame) => "endgame",
-        Format::Ecs => "ecs",
-    }
-}
-
 /// Normalises a document, unwrapping Elasticsearch search dumps into their
 /// hits. Returns each event with the document to echo as its `_source`.
 fn normalize(
@@ -260,14 +240,8 @@ fn normalize(
     origin: Origin,
     problems: &mut Vec<String>,
 ) -> Vec<(quarry_ecs::Normalized, Option<Arc<serde_json::Value>>)> {
-    if let Some(hits) = doc
-        .get("hits")
-        .and_then(|h| h.get("hits"))
-        .and_then(|h| h.as_array())
-    {
+    if let Some(hits) = format::search_hits(&doc) {
         return hits
-            .iter()
-            .filter_map(|h| h.get("_source"))
             .map(|src| {
                 let n = normalize_json(src, origin.clone(), problems);
                 (n, Some(Arc::new(src.clone())))
@@ -609,7 +583,7 @@ fn normalize_line<T>(
     }
     let origin = origin();
     // CrowdStrike FDR lines skip the generic JSON tree
-    if memchr::memmem::find(line, b"\"event_simpleName\"").is_some() {
+    if format::may_be_fdr_line(line) {
         let mut problems = Vec::new();
         if let Some(n) =
             quarry_ecs::edr::crowdstrike::normalize_line(line, origin.clone(), &mut problems)

@@ -10,7 +10,7 @@
 //!
 //! Only documents that [`quarry_ecs::json::normalize_json`] would keep as
 //! plain ECS take this path. Any top-level key that makes it treat the
-//! document as another format (see [`NOT_PLAIN_ECS`]), an Elastic Defend
+//! document as another format ([`quarry_ecs::format::is_marker_key`]), an Elastic Defend
 //! `agent.type`/`data_stream.dataset`, a key repeated where the projection
 //! reads (serde_json keeps only the last whole value), a document that is
 //! not an object, or anything serde rejects sends the line back to the full
@@ -20,6 +20,7 @@
 //! [`Projection::require_literals`]): a line that provably lacks them is
 //! only validated, not walked — the cheap test of most lines in a hunt.
 
+use quarry_ecs::format::{self, is_marker_key};
 use quarry_event::{Event, FieldId, Origin, Value, field_id};
 use rustc_hash::FxHashMap;
 use rustc_hash::{FxHashSet, FxHasher};
@@ -27,49 +28,6 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use std::fmt;
 use std::hash::Hasher;
 use std::sync::Arc;
-
-/// Top-level keys under which `normalize_json` (and `normalize`'s search-dump
-/// unwrapping) reads a document as something other than plain ECS. A line
-/// with any of them takes the full reader. Keep in step with
-/// `quarry_ecs::json::normalize_json` and `quarry_ecs::edr::detect`.
-const NOT_PLAIN_ECS: &[&str] = &[
-    "Event",
-    "winlog",
-    "log_name",
-    "EventID",
-    "__container_type__",
-    "data_type",
-    "timestamp_desc",
-    "event_simpleName",
-    "event_type_full",
-    "category",
-    "DeviceId",
-    "meta.event.name",
-    "src.process.uid",
-    "hits",
-];
-
-/// Is `key` one of [`NOT_PLAIN_ECS`]? (A `match`, which compiles to a
-/// length switch and word compares: this runs for every top-level key.)
-fn is_not_plain_ecs(key: &[u8]) -> bool {
-    matches!(
-        key,
-        b"Event"
-            | b"winlog"
-            | b"log_name"
-            | b"EventID"
-            | b"__container_type__"
-            | b"data_type"
-            | b"timestamp_desc"
-            | b"event_simpleName"
-            | b"event_type_full"
-            | b"category"
-            | b"DeviceId"
-            | b"meta.event.name"
-            | b"src.process.uid"
-            | b"hits"
-    )
-}
 
 /// What a consumer reads of each event.
 pub struct Projection {
@@ -117,7 +75,7 @@ struct Prefilter {
     slash_escape: memchr::memmem::Finder<'static>,
     /// A projection reading no field and wanting no event: its walk is the
     /// validation a skipped line still gets, with the same tests (serde's
-    /// whole-line parse, [`NOT_PLAIN_ECS`], Elastic Defend), so a skipped
+    /// whole-line parse, a format's marker key, Elastic Defend), so a skipped
     /// line is one the full walk reads as plain ECS (or, for a key repeated
     /// on a path only the full walk reads, one the full reader reads as
     /// plain ECS: counted the same, and unmatched, as it lacks the literal).
@@ -136,9 +94,9 @@ impl Projection {
         let mut exact: FxHashSet<Box<str>> = FxHashSet::default();
         let mut inner: FxHashSet<Box<str>> = FxHashSet::default();
         // what the Elastic Defend test below needs
-        let defend = ["agent.type".to_string(), "data_stream.dataset".to_string()];
-        for f in fields.iter().chain(&defend) {
-            exact.insert(f.as_str().into());
+        let defend = format::DEFEND_FIELDS.iter().copied();
+        for f in fields.iter().map(String::as_str).chain(defend) {
+            exact.insert(f.into());
             for (i, _) in f.match_indices('.') {
                 inner.insert(f[..i].into());
             }
@@ -188,8 +146,8 @@ impl Projection {
         Projection {
             tree,
             paths,
-            agent_type: field_id("agent.type"),
-            dataset: field_id("data_stream.dataset"),
+            agent_type: field_id(format::DEFEND_FIELDS[0]),
+            dataset: field_id(format::DEFEND_FIELDS[1]),
             timestamp: field_id("@timestamp"),
             count: exact.len(),
             prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
@@ -318,7 +276,7 @@ pub(crate) fn read_line(
     {
         // the common case, in one pass: a plain ASCII object without the
         // escapes a literal could hide behind
-        if crate::plain_json::is_plain_ecs_object(line, is_not_plain_ecs) {
+        if crate::plain_json::is_plain_ecs_object(line, is_marker_key) {
             return Some(Projected::Dropped);
         }
         // the walk of a projection that wants nothing: `Dropped` for a
@@ -437,12 +395,10 @@ fn serde_walk(line: &[u8], proj: &Projection) -> Option<Projected> {
 /// `text` is the line when already checked to be UTF-8.
 fn finish(mut ev: Event, text: Option<&str>, line: &[u8], proj: &Projection) -> Option<Projected> {
     // Elastic Defend documents are read by their own normaliser
-    if ev.get_id(proj.agent_type).and_then(Value::as_str) == Some("endpoint")
-        || ev
-            .get_id(proj.dataset)
-            .and_then(Value::as_str)
-            .is_some_and(|d| d.starts_with("endpoint."))
-    {
+    if format::is_elastic_defend(
+        ev.get_id(proj.agent_type).and_then(Value::as_str),
+        ev.get_id(proj.dataset).and_then(Value::as_str),
+    ) {
         return None;
     }
     ev.timestamp = ev.get_id(proj.timestamp).and_then(Value::as_timestamp);
@@ -525,7 +481,7 @@ fn fast_object(
         }
         path.push_str(key);
         let key = key.as_bytes();
-        if top && is_not_plain_ecs(key) {
+        if top && is_marker_key(key) {
             return None;
         }
         let (PathKind { exact, inner }, below) = proj.kind_below(place, key, path);
@@ -648,7 +604,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             .is_some()
         {
             if let Some(t) = top.as_deref_mut()
-                && NOT_PLAIN_ECS.contains(&&path[base..])
+                && is_marker_key(path[base..].as_bytes())
             {
                 t.not_plain_ecs = true;
             }
@@ -987,7 +943,7 @@ mod tests {
         fn the_fast_check_agrees_with_the_walk(l in crate::plain_json::tests::line()) {
             let p = dns_rule();
             let pre = p.prefilter.as_ref().expect("set");
-            if crate::plain_json::is_plain_ecs_object(l.as_bytes(), is_not_plain_ecs) {
+            if crate::plain_json::is_plain_ecs_object(l.as_bytes(), is_marker_key) {
                 proptest::prop_assert!(
                     matches!(walk_line(l.as_bytes(), &pre.shell), Some(Projected::Dropped)),
                     "{}", l
@@ -1170,16 +1126,6 @@ mod tests {
                         a.is_some(), b.is_some()),
                 }
             }
-        }
-    }
-
-    #[test]
-    fn the_not_plain_match_is_the_list() {
-        for k in NOT_PLAIN_ECS {
-            assert!(is_not_plain_ecs(k.as_bytes()), "{k}");
-        }
-        for k in ["event", "Events", "winlog.channel", "", "hit"] {
-            assert!(!is_not_plain_ecs(k.as_bytes()), "{k}");
         }
     }
 

@@ -18,7 +18,8 @@
 //! objects of strings, so it borrows keys and values from the line
 //! (measured in `bench/RESULTS.md`, "CrowdStrike FDR").
 
-use crate::json::{Format, Normalized};
+use crate::format::Format;
+use crate::json::Normalized;
 use crate::windows::{basename, split_command_line};
 use quarry_event::{Event, Origin, Value};
 use serde_json::Value as J;
@@ -198,19 +199,6 @@ fn string<'a>(text: &'a str, i: &mut usize) -> Option<Cow<'a, str>> {
     }
 }
 
-/// Keys that make a record something other than FDR in
-/// [`crate::json::normalize_json`]'s order of recognition (Windows records,
-/// Plaso rows, search dumps), or an ECS/Defend document.
-const NOT_FDR: &[&str] = &[
-    "Event",
-    "winlog",
-    "log_name",
-    "EventID",
-    "__container_type__",
-    "data_type",
-    "hits",
-];
-
 /// The reader's fast path: maps one JSON line that is an FDR record, or
 /// returns `None` (not an object, not FDR, or not parseable this way) so
 /// the caller takes the general path. For an FDR line the result equals
@@ -225,16 +213,19 @@ pub fn normalize_line(
     if !has("event_simpleName") || !(has("aid") || has("timestamp")) {
         return None;
     }
+    // a key of a format recognised before FDR (Windows records, Plaso
+    // rows, search dumps) makes the record that format
+    let fdr = Format::Vendor(super::Vendor::CrowdStrikeFdr);
     if rec
         .fields
         .iter()
-        .any(|(k, _)| NOT_FDR.contains(&k.as_ref()))
+        .any(|(k, _)| crate::format::marks_earlier_format(k, fdr))
     {
         return None;
     }
     Some(Normalized {
         event: map(&rec, origin, problems),
-        format: Format::Vendor(super::Vendor::CrowdStrikeFdr),
+        format: fdr,
         dedupe_key: None,
     })
 }
