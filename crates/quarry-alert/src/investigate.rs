@@ -5,7 +5,7 @@
 
 use crate::pivot::Pivot;
 use crate::{Investigation, process_json, summary};
-use quarry_ecs::windows::basename;
+use quarry_event::basename;
 use quarry_event::{Event, Origin, format_timestamp};
 use quarry_lineage::{HostLineage, Link, Process, host_key};
 use quarry_rules::Rule;

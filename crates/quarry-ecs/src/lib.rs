@@ -7,6 +7,7 @@
 //!   Defender, each in the data stream Elastic gives it.
 //! - [`edr`]: the EDR products' exports — CrowdStrike FDR, Elastic Defend,
 //!   M365 Defender, SentinelOne, Endgame — one module each.
+//! - [`common`]: ECS helpers every normaliser shares.
 //! - [`format`]: every JSON source format, how it is recognised and named.
 //! - [`json`]: normalises a JSON record by its format.
 //!
@@ -16,6 +17,7 @@
 //! fields, and marked with [`UNMAPPED_TYPE`] so the reader can count what
 //! was kept generic per source and type.
 
+pub mod common;
 pub mod edr;
 pub mod evtx_json;
 pub mod format;

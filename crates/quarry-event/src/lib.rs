@@ -44,6 +44,12 @@ pub fn entity_key(id: &str) -> String {
     }
 }
 
+/// The last component of a Windows or POSIX path: a process's name from
+/// its executable, for normalisers and for whatever shows a process.
+pub fn basename(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
 /// Where an event came from, precise enough for a responder to find it again.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Origin {

@@ -7,7 +7,7 @@
 //! which had process telemetry but none — those are unresolved, not benign.
 
 use crate::{Answer, Approach, Filter, Question, Record};
-use quarry_ecs::windows::basename;
+use quarry_event::basename;
 use quarry_event::entity_key;
 use quarry_event::{Event, Value};
 use quarry_lineage::{Lineage, Link, host_key, is_lifecycle};

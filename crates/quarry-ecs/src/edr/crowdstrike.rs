@@ -18,9 +18,10 @@
 //! objects of strings, so it borrows keys and values from the line
 //! (measured in `bench/RESULTS.md`, "CrowdStrike FDR").
 
+use crate::common::{dns_type, set_domain_parts, split_command_line};
 use crate::format::Format;
 use crate::json::Normalized;
-use crate::windows::{basename, split_command_line};
+use quarry_event::basename;
 use quarry_event::{Event, Origin, Value};
 use serde_json::Value as J;
 use std::borrow::Cow;
@@ -249,24 +250,6 @@ fn int(ev: &mut Event, path: &str, raw: Option<&str>, problems: &mut Vec<String>
     }
 }
 
-pub(crate) fn dns_type(code: &str) -> &str {
-    match code {
-        "1" => "A",
-        "2" => "NS",
-        "5" => "CNAME",
-        "6" => "SOA",
-        "12" => "PTR",
-        "15" => "MX",
-        "16" => "TXT",
-        "28" => "AAAA",
-        "33" => "SRV",
-        "59" => "CDS",
-        "65" => "HTTPS",
-        "255" => "ANY",
-        other => other,
-    }
-}
-
 /// Maps a parsed FDR record.
 pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Event {
     map(doc, origin, problems)
@@ -364,7 +347,7 @@ fn map(doc: &impl Fields, origin: Origin, problems: &mut Vec<String>) -> Event {
             context_process(doc, &mut ev, problems);
             if let Some(q) = s(doc, "DomainName") {
                 ev.set("dns.question.name", q);
-                crate::windows::set_domain_parts(&mut ev, q);
+                set_domain_parts(&mut ev, q);
             }
             ev.set("dns.question.type", s(doc, "RequestType").map(dns_type));
         }

@@ -18,7 +18,7 @@ pub fn normalize(doc: &J, origin: Origin, _problems: &mut Vec<String>) -> Event 
         if let Some(code) = ty {
             ev.set(
                 "dns.question.type",
-                super::crowdstrike::dns_type(&code).to_string(),
+                crate::common::dns_type(&code).to_string(),
             );
         }
     }

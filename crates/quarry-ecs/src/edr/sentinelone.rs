@@ -9,7 +9,8 @@
 //! Cloud Funnel keys are flat dotted strings (`"src.process.pid"`); every
 //! one is also kept under `sentinel_one.*`.
 
-use crate::windows::{basename, split_command_line};
+use crate::common::split_command_line;
+use quarry_event::basename;
 use quarry_event::{Event, Origin, Value};
 use serde_json::Value as J;
 

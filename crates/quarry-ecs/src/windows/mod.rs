@@ -200,6 +200,9 @@ impl Family {
 /// join on it without depending on the normalisers).
 pub use quarry_event::entity_key;
 
+pub(crate) use crate::common::{set_domain_parts, split_command_line};
+pub(crate) use quarry_event::basename;
+
 /// Maps a Windows record to ECS.
 pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     let mut ev = Event::new(origin);
@@ -387,11 +390,6 @@ account_fields!(
     DESTINATION_USER = "destination.user",
 );
 
-/// The last component of a Windows or POSIX path.
-pub fn basename(path: &str) -> &str {
-    path.rsplit(['\\', '/']).next().unwrap_or(path)
-}
-
 pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
     if let Some(pid) = raw.and_then(|s| Value::from(s).as_i64()) {
         ev.set(path, pid);
@@ -430,99 +428,9 @@ pub(super) fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
     }
 }
 
-/// `dns.question.registered_domain`, `.subdomain`, `.top_level_domain`
-/// from the public suffix list, as Elastic's `registered_domain` processor.
-pub(crate) fn set_domain_parts(ev: &mut Event, name: &str) {
-    let name = name.trim_end_matches('.');
-    let Some(domain) = psl::domain(name.as_bytes()) else {
-        return;
-    };
-    let (Ok(registered), Ok(suffix)) = (
-        std::str::from_utf8(domain.as_bytes()),
-        std::str::from_utf8(domain.suffix().as_bytes()),
-    ) else {
-        return;
-    };
-    if !domain.suffix().is_known() {
-        return;
-    }
-    ev.set("dns.question.registered_domain", registered);
-    ev.set("dns.question.top_level_domain", suffix);
-    if let Some(sub) = name
-        .strip_suffix(registered)
-        .and_then(|s| s.strip_suffix('.'))
-        && !sub.is_empty()
-    {
-        ev.set("dns.question.subdomain", sub);
-    }
-}
-
-/// Splits a Windows command line into arguments the way
-/// `CommandLineToArgvW` does (quotes group, `\"` escapes a quote), which is
-/// how winlogbeat fills `process.args`.
-pub fn split_command_line(cmd: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut in_quotes = false;
-    let mut have = false;
-    let mut chars = cmd.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let mut n = 1;
-                while chars.peek() == Some(&'\\') {
-                    chars.next();
-                    n += 1;
-                }
-                if chars.peek() == Some(&'"') {
-                    cur.extend(std::iter::repeat_n('\\', n / 2));
-                    if n % 2 == 1 {
-                        chars.next();
-                        cur.push('"');
-                    }
-                } else {
-                    cur.extend(std::iter::repeat_n('\\', n));
-                }
-                have = true;
-            }
-            '"' => {
-                in_quotes = !in_quotes;
-                have = true;
-            }
-            ' ' | '\t' if !in_quotes => {
-                if have {
-                    args.push(std::mem::take(&mut cur));
-                    have = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                have = true;
-            }
-        }
-    }
-    if have {
-        args.push(cur);
-    }
-    args
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn command_lines_split_like_windows() {
-        assert_eq!(
-            split_command_line(r#""C:\Windows\system32\notepad.exe" "#),
-            vec![r"C:\Windows\system32\notepad.exe"]
-        );
-        assert_eq!(
-            split_command_line(r#"a "b c" d\"e"#),
-            vec!["a", "b c", "d\"e"]
-        );
-        assert!(split_command_line("   ").is_empty());
-    }
 
     #[test]
     fn forwarded_events_files() {
