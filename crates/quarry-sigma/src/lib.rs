@@ -183,44 +183,16 @@ pub fn load_file(path: &Path) -> Vec<Result<SigmaRule, SigmaError>> {
     }
 }
 
-/// Loads every `.yml`/`.yaml` file under the paths (files or folders,
-/// walked in name order). Retired rules (`deprecated`, `unsupported`) are
-/// left out as [`ErrorKind::Status`] errors. Rules that fail are reported
-/// and the others loaded.
-pub fn load_dir(paths: &[PathBuf]) -> (Vec<SigmaRule>, Vec<SigmaError>) {
-    load_dir_with(paths, &Config::default())
-}
-
-pub fn load_dir_with(paths: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<SigmaError>) {
-    let mut files = Vec::new();
+/// Loads the rule files `files` (as a caller's folder walk finds them:
+/// `quarry_read::walk_files`, the one walk of quarry). Retired rules
+/// (`deprecated`, `unsupported`) are left out as [`ErrorKind::Status`]
+/// errors unless `cfg` includes them. Rules that fail are reported and the
+/// others loaded.
+pub fn load_files(files: &[PathBuf], cfg: &Config) -> (Vec<SigmaRule>, Vec<SigmaError>) {
     let mut errors = Vec::new();
-    for p in paths {
-        for entry in walkdir::WalkDir::new(p).sort_by_file_name() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    errors.push(
-                        SigmaError::new(ErrorKind::Syntax, format!("cannot read: {e}")).at(
-                            e.path().unwrap_or(p),
-                            0,
-                            0,
-                        ),
-                    );
-                    continue;
-                }
-            };
-            let yaml = entry
-                .path()
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("yml") || x.eq_ignore_ascii_case("yaml"));
-            if entry.file_type().is_file() && yaml {
-                files.push(entry.into_path());
-            }
-        }
-    }
     // YAML parsing is most of the time: files are parsed on every core,
     // results kept in file order
-    let parsed = parallel_map(&files, |f| load_file(f));
+    let parsed = parallel_map(files, |f| load_file(f));
     let mut rules = Vec::new();
     for (path, results) in files.iter().zip(parsed) {
         for r in results {
@@ -428,8 +400,12 @@ mod tests {
         .expect("write");
         std::fs::write(dir.join("c.yml"), "title: [unclosed\n").expect("write");
         std::fs::write(dir.join("d.yml"), format!("{good}status: deprecated\n")).expect("write");
-        std::fs::write(dir.join("notes.txt"), "not a rule").expect("write");
-        let (rules, errors) = load_dir(std::slice::from_ref(&dir));
+        // (the folder walk is quarry_read::walk_files, tested there)
+        let files: Vec<PathBuf> = ["a.yml", "sub/b.yaml", "c.yml", "d.yml"]
+            .iter()
+            .map(|f| dir.join(f))
+            .collect();
+        let (rules, errors) = load_files(&files, &Config::default());
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].title, "ok");
         let mut kinds: Vec<(ErrorKind, String, usize)> = errors
@@ -458,9 +434,7 @@ mod tests {
             include_retired: true,
             ..Config::default()
         };
-        assert_eq!(load_dir_with(std::slice::from_ref(&dir), &cfg).0.len(), 2);
-        // a single file is a path too
-        assert_eq!(load_dir(&[dir.join("a.yml")]).0.len(), 1);
+        assert_eq!(load_files(&files, &cfg).0.len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

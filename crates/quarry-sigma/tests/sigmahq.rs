@@ -8,6 +8,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// The YAML files under `paths`, by quarry's one folder walk.
+fn yaml_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let (mut files, mut problems) = (Vec::new(), Vec::new());
+    let yaml = |f: &Path| f.extension().is_some_and(|x| x == "yml" || x == "yaml");
+    for p in paths {
+        quarry_read::walk_files(p, yaml, &mut files, &mut problems);
+    }
+    assert!(problems.is_empty(), "{}", problems.len());
+    files
+}
+
+fn load_dir(paths: &[PathBuf]) -> (Vec<SigmaRule>, Vec<quarry_sigma::SigmaError>) {
+    quarry_sigma::load_files(&yaml_files(paths), &quarry_sigma::Config::default())
+}
+
 fn shared() -> PathBuf {
     std::env::var_os("QUARRY_CORPUS")
         .map(PathBuf::from)
@@ -76,7 +91,7 @@ fn every_sigmahq_rule_loads_and_compiles() {
     let mut modifier_failures = Vec::new();
     let mut skipped_targets: BTreeMap<String, usize> = BTreeMap::new();
     for folder in FOLDERS {
-        let (rules, errors) = quarry_sigma::load_dir(&[sigma().join(folder)]);
+        let (rules, errors) = load_dir(&[sigma().join(folder)]);
         let mut compiled = 0;
         let mut failed = errors.len();
         for e in &errors {
@@ -117,8 +132,7 @@ fn every_sigmahq_rule_loads_and_compiles() {
     let elapsed = started.elapsed();
     let cpu0 = cpu_seconds();
     let t = Instant::now();
-    let (rules, _) =
-        quarry_sigma::load_dir(&FOLDERS.iter().map(|f| sigma().join(f)).collect::<Vec<_>>());
+    let (rules, _) = load_dir(&FOLDERS.iter().map(|f| sigma().join(f)).collect::<Vec<_>>());
     let load = t.elapsed();
     let t = Instant::now();
     let n = quarry_sigma::compile_all(&rules, &Default::default())
@@ -232,7 +246,7 @@ fn every_regression_test_fires_its_rule() {
     };
     let mut by_id: BTreeMap<String, SigmaRule> = BTreeMap::new();
     for folder in FOLDERS {
-        let (rules, _) = quarry_sigma::load_dir_with(&[sigma().join(folder)], &cfg);
+        let (rules, _) = quarry_sigma::load_files(&yaml_files(&[sigma().join(folder)]), &cfg);
         for r in rules {
             if let Some(id) = r.id.clone() {
                 by_id.insert(id, r);
@@ -333,7 +347,7 @@ fn sigma_alerts_on_the_attack_samples() {
         .iter()
         .map(|f| sigma().join(f))
         .collect();
-    let (rules, _) = quarry_sigma::load_dir(&folders);
+    let (rules, _) = load_dir(&folders);
     let compiled: Vec<(&SigmaRule, quarry_sigma::Compiled)> = rules
         .iter()
         .zip(quarry_sigma::compile_all(&rules, &Default::default()))
