@@ -87,7 +87,7 @@ impl Pivot {
             match (date_math(from, t, false), date_math(to, t, true)) {
                 (Ok(f), Ok(to)) => Some((f, to)),
                 (Err(e), _) | (_, Err(e)) => {
-                    notes.push(e);
+                    notes.push(e.to_string());
                     None
                 }
             }
@@ -296,11 +296,16 @@ fn term(p: &Provider, alert: &dyn Fn(&str) -> Option<String>) -> Result<Term, St
     })
 }
 
+/// A time that is not the Kibana date math quarry evaluates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("time {0:?}: expected now, now-<n><s|m|h|d|w>, optionally /<unit>")]
+pub struct DateMathError(pub String);
+
 /// Evaluates Kibana date math (`now`, `now-1h`, `now-48h/h`, `now-7d/d`)
 /// with `now` at `anchor` (nanoseconds). `round_up` rounds to the end of the
 /// unit, as Kibana does for the end of a range.
-pub fn date_math(expr: &str, anchor: i64, round_up: bool) -> Result<i64, String> {
-    let bad = || format!("time {expr:?}: expected now, now-<n><s|m|h|d|w>, optionally /<unit>");
+pub fn date_math(expr: &str, anchor: i64, round_up: bool) -> Result<i64, DateMathError> {
+    let bad = || DateMathError(expr.to_string());
     let rest = expr.trim().strip_prefix("now").ok_or_else(bad)?;
     let (offset, round) = match rest.split_once('/') {
         Some((o, r)) => (o, Some(r)),

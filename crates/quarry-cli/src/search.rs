@@ -42,7 +42,7 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     let mapping = match &args.mapping {
         Some(p) => match std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
-            .and_then(|t| Mapping::from_text(&t))
+            .and_then(|t| Mapping::from_text(&t).map_err(|e| e.to_string()))
         {
             Ok(m) => Some(m),
             Err(e) => {

@@ -51,7 +51,8 @@ pub fn new_terms(
     let mut out = Vec::new();
     for (i, ev) in events.iter().enumerate() {
         let Some(t) = ev.timestamp else { continue };
-        let history_start = quarry_alert::pivot::date_math(&spec.history_window_start, t, false)?;
+        let history_start = quarry_alert::pivot::date_math(&spec.history_window_start, t, false)
+            .map_err(|e| e.to_string())?;
         let evidence_from = evidence_from(ev);
         let covered = evidence_from.is_some_and(|from| from <= history_start);
         let mut new_tuple: Option<Vec<J>> = None;

@@ -31,7 +31,7 @@ pub struct Crossing {
 /// The look-back of `rule` in nanoseconds.
 pub fn window_nanos(rule: &Rule) -> Result<i64, String> {
     let from = rule.from.as_deref().unwrap_or(DEFAULT_WINDOW);
-    let start = quarry_alert::pivot::date_math(from, 0, false)?;
+    let start = quarry_alert::pivot::date_math(from, 0, false).map_err(|e| e.to_string())?;
     Ok(start.checked_neg().filter(|w| *w > 0).unwrap_or(0))
 }
 

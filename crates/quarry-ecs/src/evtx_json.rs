@@ -70,24 +70,33 @@ fn attrs<'a>(raw: Option<&&'a RawValue>) -> Map<'a> {
         .unwrap_or_default()
 }
 
+/// Why the evtx crate's JSON of a record could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("record JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("record has no numeric System/EventID")]
+    NoEventId,
+}
+
 /// Parses the evtx crate's JSON rendering of one record.
-pub fn parse(bytes: &[u8]) -> Result<WinRecord, String> {
+pub fn parse(bytes: &[u8]) -> Result<WinRecord, RecordError> {
     parse_with(bytes, true)
 }
 
 /// Like [`parse`], for a damaged record kept with what can be read: a
 /// missing or non-numeric System/EventID becomes 0 instead of an error.
-pub fn parse_lenient(bytes: &[u8]) -> Result<WinRecord, String> {
+pub fn parse_lenient(bytes: &[u8]) -> Result<WinRecord, RecordError> {
     parse_with(bytes, false)
 }
 
-fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, String> {
-    let root: Root<'_> = serde_json::from_slice(bytes).map_err(|e| format!("record JSON: {e}"))?;
+fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, RecordError> {
+    let root: Root<'_> = serde_json::from_slice(bytes)?;
     let sys = &root.event.system;
     let get = |k: &str| sys.get(k).and_then(|r| text(r));
     let event_id = match get("EventID").and_then(|e| e.trim().parse().ok()) {
         Some(id) => id,
-        None if need_event_id => return Err("record has no numeric System/EventID".into()),
+        None if need_event_id => return Err(RecordError::NoEventId),
         None => 0,
     };
     let provider = attrs(sys.get("Provider"));

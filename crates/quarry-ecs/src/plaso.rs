@@ -69,9 +69,22 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
     }
 }
 
+/// Why an `<Event>` XML document could not be read as a record.
+#[derive(Debug, thiserror::Error)]
+pub enum XmlError {
+    #[error("at byte {at}: {source}")]
+    Syntax { at: u64, source: quick_xml::Error },
+    #[error("unbalanced end tag")]
+    UnbalancedEnd,
+    #[error("EventID {0:?} is not a number")]
+    EventIdNotANumber(String),
+    #[error("no System/EventID")]
+    NoEventId,
+}
+
 /// Parses a Windows `<Event>` XML document (as Windows, Plaso and `wevtutil`
 /// render it) into a [`WinRecord`].
-pub fn parse_event_xml(xml: &str) -> Result<WinRecord, String> {
+pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut rec = WinRecord::default();
     let mut path: Vec<String> = Vec::new();
@@ -79,9 +92,10 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, String> {
     let mut text = String::new();
     let mut saw_event_id = false;
     loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| format!("at byte {}: {e}", reader.buffer_position()))?;
+        let ev = reader.read_event().map_err(|source| XmlError::Syntax {
+            at: reader.buffer_position(),
+            source,
+        })?;
         match ev {
             X::Start(ref e) | X::Empty(ref e) => {
                 let name = e.local_name().as_ref().to_string();
@@ -133,7 +147,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, String> {
             }
             X::End(_) => {
                 let Some(name) = path.pop() else {
-                    return Err("unbalanced end tag".into());
+                    return Err(XmlError::UnbalancedEnd);
                 };
                 let in_system = path.last().map(String::as_str) == Some("System");
                 let value = std::mem::take(&mut text);
@@ -142,7 +156,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, String> {
                         rec.event_id = value
                             .trim()
                             .parse()
-                            .map_err(|_| format!("EventID {value:?} is not a number"))?;
+                            .map_err(|_| XmlError::EventIdNotANumber(value.clone()))?;
                         saw_event_id = true;
                     }
                     "Version" if in_system => rec.version = value.trim().parse().ok(),
@@ -166,7 +180,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, String> {
         }
     }
     if !saw_event_id {
-        return Err("no System/EventID".into());
+        return Err(XmlError::NoEventId);
     }
     Ok(rec)
 }

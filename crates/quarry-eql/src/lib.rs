@@ -61,6 +61,11 @@ impl Default for Options {
     }
 }
 
+/// A mapping file that is not JSON (after its `#` comment lines are dropped).
+#[derive(Debug, thiserror::Error)]
+#[error("mapping is not JSON: {0}")]
+pub struct MappingError(#[source] serde_json::Error);
+
 /// What an Elasticsearch index mapping tells the engine: field aliases,
 /// types (`date`, `ip`, `version`, …) and `null_value`s.
 #[derive(Debug, Clone, Default)]
@@ -86,15 +91,14 @@ impl Mapping {
 
     /// Reads a mapping file; `#` comment lines and the suites'
     /// `[runtime_random_keyword_type]` placeholders are accepted.
-    pub fn from_text(text: &str) -> Result<Mapping, String> {
+    pub fn from_text(text: &str) -> Result<Mapping, MappingError> {
         let cleaned: String = text
             .lines()
             .filter(|l| !l.trim_start().starts_with('#'))
             .collect::<Vec<_>>()
             .join("\n")
             .replace("[runtime_random_keyword_type]", "keyword");
-        let doc: serde_json::Value =
-            serde_json::from_str(&cleaned).map_err(|e| format!("mapping is not JSON: {e}"))?;
+        let doc: serde_json::Value = serde_json::from_str(&cleaned).map_err(MappingError)?;
         Ok(Mapping::from_json(&doc))
     }
 
