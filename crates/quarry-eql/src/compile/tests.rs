@@ -1,0 +1,336 @@
+//! Tests of compilation: folding, ordering, required literals, what
+//! Elasticsearch rejects.
+
+use crate::{Options, compile};
+use quarry_event::Event;
+
+fn lits(q: &str) -> Vec<Vec<String>> {
+    compile(q, &Options::default())
+        .expect("compiles")
+        .required_literals()
+}
+
+fn owned(c: &[&[&str]]) -> Vec<Vec<String>> {
+    c.iter()
+        .map(|a| a.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn required_literals_of_positive_string_tests() {
+    // the dns.exe rule: the exclusions give nothing
+    let rule = r#"process where host.os.type == "windows" and event.type == "start" and
+  process.parent.name : "dns.exe" and
+  not process.executable : ("?:\\Windows\\System32\\conhost.exe", "?:\\Windows\\System32\\dns.exe") and
+  not ?process.parent.executable : "?:\\Program Files\\ReasonLabs\\DNS\\ui\\DNS.exe""#;
+    let mut got = lits(rule);
+    got.sort();
+    assert_eq!(got, owned(&[&["dns.exe"], &["start"], &["windows"]]));
+    // wildcards: the longest literal run of each alternative
+    assert_eq!(
+        lits(r#"any where a : ("*\\cmd.exe", "C:\\*\\powershell?.exe")"#),
+        owned(&[&["\\cmd.exe", "\\powershell"]])
+    );
+    assert_eq!(lits(r#"any where a : "AbC*""#), owned(&[&["abc"]]));
+    assert_eq!(lits(r#"any where a like "AbC*""#), owned(&[&["AbC"]]));
+    assert_eq!(lits(r#"any where a like~ "AbC*""#), owned(&[&["abc"]]));
+    assert_eq!(
+        lits(r#"any where a in ("x1", "y2")"#),
+        owned(&[&["x1", "y2"]])
+    );
+    assert_eq!(lits(r#"any where a in~ ("X1")"#), owned(&[&["X1"]]));
+    assert_eq!(lits(r#"any where "x1" == a"#), owned(&[&["x1"]]));
+    // or: one clause a side, merged
+    assert_eq!(
+        lits(r#"any where a == "x1" or b : "y2*""#),
+        owned(&[&["x1", "y2"]])
+    );
+}
+
+#[test]
+fn required_literals_by_narrows_ors_of_conjunctions() {
+    let q = compile(
+        r#"any where (a == "x1" and b == "longer1") or (c == "y1" and d : "*longer2*")"#,
+        &Options::default(),
+    )
+    .expect("compiles");
+    assert!(q.required_literals().is_empty());
+    // the longest shortest alternative of each side
+    let longest = |cs: &[Vec<String>]| {
+        (0..cs.len()).max_by_key(|&i| cs[i].iter().map(String::len).min().unwrap_or(0))
+    };
+    assert_eq!(
+        q.required_literals_by(&longest),
+        owned(&[&["longer1", "longer2"]])
+    );
+    // a side with nothing certain still gives nothing
+    let q = compile(
+        r#"any where (a == "x1" and b == "y1") or not c == "z1""#,
+        &Options::default(),
+    )
+    .expect("compiles");
+    assert!(q.required_literals_by(&longest).is_empty());
+}
+
+#[test]
+fn run_matching_orders_as_run() {
+    let opts = Options {
+        tiebreaker: Some("n".into()),
+        ..Options::default()
+    };
+    let q = compile(r#"any where a == "x""#, &opts).expect("compiles");
+    let mut events = Vec::new();
+    for (i, (ts, n, a)) in [
+        (3, 1, "x"),
+        (1, 2, "x"),
+        (3, 0, "x"),
+        (2, 5, "y"),
+        (1, 2, "x"),
+        (1, 1, "x"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut ev = Event::default();
+        ev.set("@timestamp", ts as i64);
+        ev.set("n", n as i64);
+        ev.set("a", a);
+        ev.set("i", i as i64);
+        events.push(ev);
+    }
+    let order = |hits: Vec<crate::Hit>| -> Vec<i64> {
+        hits.iter()
+            .filter_map(|h| match h {
+                crate::Hit::Event(e) => e.get("i").and_then(|v| v.as_i64()),
+                _ => None,
+            })
+            .collect()
+    };
+    let all = order(q.run(events.clone()));
+    let matching: Vec<Event> = events.into_iter().filter(|e| q.matches(e)).collect();
+    assert_eq!(order(q.run_matching(matching)), all);
+    assert_eq!(all, [5, 1, 4, 2, 0]);
+}
+
+#[test]
+fn no_literals_where_a_match_need_not_show_one() {
+    for q in [
+        r#"any where not a == "x1""#,
+        r#"any where a != "x1""#,
+        r#"any where a : "*""#,
+        r#"any where a : ("x1*", "*")"#,
+        r#"any where a : "?""#,
+        r#"any where a == 1"#,
+        r#"any where a == "4688""#,
+        r#"any where a in ("x1", 2)"#,
+        r#"any where a > "x1""#,
+        r#"any where a regex "x1.*""#,
+        r#"any where startsWith(a, "x1")"#,
+        r#"any where a : "é*""#,
+        r#"any where a == "x\ty""#,
+        r#"any where @timestamp == "2021-01-01""#,
+        r#"any where a == "x1" or (b == "y1" and c == "z1")"#,
+        r#"any where a == "x1" or b != "y1""#,
+    ] {
+        assert_eq!(lits(q), Vec::<Vec<String>>::new(), "{q}");
+    }
+    let seq = compile(
+        r#"sequence [any where a == "x1"] [any where b == "y1"]"#,
+        &Options::default(),
+    )
+    .expect("compiles");
+    assert!(seq.required_literals().is_empty());
+    // and keeps the clauses it can
+    assert_eq!(
+        lits(r#"any where a == "x1" and not b == "y1" and c > 2"#),
+        owned(&[&["x1"]])
+    );
+}
+
+fn rejects(q: &str, needle: &str) {
+    match compile(q, &Options::default()) {
+        Ok(_) => panic!("{q} compiled"),
+        Err(e) => {
+            let shown = e.to_string();
+            assert!(
+                shown.contains(needle) && shown.contains('^'),
+                "{q}: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rejects_what_elasticsearch_rejects() {
+    rejects("any where a == b", "between fields");
+    rejects("any where length(a) == length(b)", "between fields");
+    rejects("any where a == 1 | count", "not supported");
+    rejects("any where concat~(a, b) == \"x\"", "no case-insensitive");
+    rejects("any where a : 1", "expected a string pattern");
+}
+
+#[test]
+fn constants_fold_and_fields_are_listed() {
+    let q = compile(
+        "process where length(\"abc\") + 1 == 4 and process.name : \"A*\"",
+        &Options::default(),
+    )
+    .expect("compiles");
+    assert!(q.fields().contains(&"process.name".to_string()));
+    let mut e = Event::default();
+    e.set("event.category", vec!["process"]);
+    e.set("process.name", "abc.exe");
+    assert!(q.matches(&e));
+}
+
+#[test]
+fn conjuncts_most_likely_to_reject_run_first() {
+    let cx = super::Compiler {
+        src: "",
+        mapping: None,
+    };
+    let q = crate::parser::parse(
+            "any where host.os.type == \"windows\" and not a : \"x\" and process.parent.name : \"dns.exe\"",
+        )
+        .expect("parses");
+    let crate::ast::Body::Event(e) = &q.body else {
+        panic!("event query")
+    };
+    let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
+    let mut order = Vec::new();
+    super::fields(&c, &mut order);
+    assert_eq!(order, ["process.parent.name", "host.os.type", "a"]);
+    assert!(super::leads_with_specific_test(&c));
+    let only_common =
+        crate::parser::parse("any where host.os.type == \"windows\"").expect("parses");
+    let crate::ast::Body::Event(e) = &only_common.body else {
+        panic!("event query")
+    };
+    assert!(!super::leads_with_specific_test(
+        &cx.compile(&e.condition).expect("compiles")
+    ));
+}
+
+/// The constructs other front-ends lower to (Sigma's `re`, keywords and
+/// `fieldref`), built as they build them: no EQL text reaches them.
+#[test]
+fn search_any_text_and_field_equals() {
+    use crate::ast::{Body, EventQuery, Expr, MatchOp, Statement};
+    let field = |p: &str| Expr::Field {
+        path: p.into(),
+        optional: false,
+        pos: 0,
+    };
+    let run = |cond: Expr, e: &Event| {
+        let st = Statement {
+            body: Body::Event(EventQuery {
+                category: None,
+                condition: cond,
+            }),
+            pipes: Vec::new(),
+        };
+        crate::compile_statement(&st, "", &Options::default())
+            .expect("compiles")
+            .matches(e)
+    };
+    let search = |lhs: &str, pat: &str, insensitive, multi_line, dot_all| Expr::Match {
+        op: MatchOp::Search {
+            insensitive,
+            multi_line,
+            dot_all,
+        },
+        lhs: Box::new(field(lhs)),
+        rhs: vec![Expr::Str(pat.into())],
+        negated: false,
+        pos: 0,
+    };
+    let mut e = Event::default();
+    e.set("a", "xx Foo\nbar yy");
+    e.set("b", "FOO");
+    e.set("c", "foo");
+    e.set("n", 4_i64);
+    e.set("m", vec!["one", "needle here"]);
+    // unanchored, case-sensitive unless `i`
+    assert!(run(search("a", "Foo", false, false, false), &e));
+    assert!(!run(search("a", "^Foo", false, false, false), &e));
+    assert!(!run(search("a", "foo", false, false, false), &e));
+    assert!(run(search("a", "foo", true, false, false), &e));
+    let mut nl = Event::default();
+    nl.set("a", "one\ntwo");
+    assert!(!run(search("a", "^two", false, false, false), &nl));
+    assert!(run(search("a", "^two", false, true, false), &nl));
+    assert!(!run(search("a", "one.two", false, false, false), &nl));
+    assert!(run(search("a", "one.two", false, false, true), &nl));
+    // every string value, numbers aside, arrays included
+    assert!(run(
+        search(crate::compile::ANY_TEXT, "needle", false, false, false),
+        &e
+    ));
+    assert!(!run(
+        search(crate::compile::ANY_TEXT, "^4$", false, false, false),
+        &e
+    ));
+    assert!(!run(
+        search(crate::compile::ANY_TEXT, "x", false, false, false),
+        &Event::default()
+    ));
+    // field against field
+    let feq = |a: &str, b: &str, insensitive| Expr::Call {
+        name: "fieldEquals".into(),
+        insensitive,
+        args: vec![field(a), field(b)],
+        pos: 0,
+    };
+    assert!(!run(feq("b", "c", false), &e));
+    assert!(run(feq("b", "c", true), &e));
+    assert!(run(feq("c", "c", false), &e));
+    assert!(!run(feq("c", "missing", true), &e));
+    assert!(!run(Expr::Not(Box::new(feq("c", "missing", true))), &e));
+}
+
+#[test]
+fn long_conjunctions_are_balanced() {
+    fn depth(c: &super::C) -> usize {
+        match c {
+            super::C::And(a, b) | super::C::Or(a, b) => 1 + depth(a).max(depth(b)),
+            _ => 1,
+        }
+    }
+    let q = (0..256)
+        .map(|i| format!("a{i} == \"x\""))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let st = crate::parser::parse(&format!("any where {q}")).expect("parses");
+    let crate::ast::Body::Event(e) = &st.body else {
+        panic!("event query")
+    };
+    let cx = super::Compiler {
+        src: "",
+        mapping: None,
+    };
+    let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
+    assert_eq!(depth(&c), 9);
+    // the conjuncts keep their order
+    let mut order = Vec::new();
+    super::fields(&c, &mut order);
+    assert_eq!(order[0], "a0");
+    assert_eq!(order[255], "a255");
+}
+
+#[test]
+fn missing_field_rules() {
+    let mut e = Event::default();
+    e.set("event.category", vec!["process"]);
+    let m = |q: &str| {
+        compile(q, &Options::default())
+            .expect("compiles")
+            .matches(&e)
+    };
+    assert!(m("process where a != \"x\""));
+    assert!(m("process where not a : \"x\""));
+    assert!(m("process where a not in (\"x\", \"y\")"));
+    assert!(m("process where a == null"));
+    assert!(!m("process where a == \"x\""));
+    assert!(!m("process where a : \"*\""));
+    assert!(!m("process where a > 1"));
+}
