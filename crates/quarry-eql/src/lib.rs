@@ -17,6 +17,7 @@ pub mod ast;
 pub mod compile;
 pub mod error;
 pub mod eval;
+pub mod glob;
 pub mod lexer;
 pub mod parser;
 pub mod sample;

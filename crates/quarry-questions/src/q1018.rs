@@ -364,7 +364,7 @@ fn row(ev: &Event, link: Link) -> Row {
 /// Keeps rows whose query matches a glob (`*`, `?`; case-insensitive),
 /// with EQL's `:` matcher; a trailing root dot on the name is ignored.
 pub fn domain_matches(pattern: &str, name: &str) -> bool {
-    quarry_eql::eval::Glob::new(pattern, true).matches(name.trim_end_matches('.'))
+    quarry_eql::glob::Glob::new(pattern, true).matches(name.trim_end_matches('.'))
 }
 
 /// Host names present (for `--host` filtering and the coverage).

@@ -26,7 +26,7 @@
 //! or any of `values`; `exists` — the field is present. A multi-valued field
 //! matches when any of its values does; numbers compare by their text.
 
-use crate::wildcard::Wildcard;
+use quarry_eql::glob::Glob;
 use quarry_event::{Event, Value};
 use serde::Deserialize;
 use std::fmt;
@@ -53,7 +53,7 @@ pub struct ExceptionEntry {
     pub field: String,
     pub operator: Operator,
     /// `matches` patterns, compiled once.
-    globs: Vec<Wildcard>,
+    globs: Vec<Glob>,
 }
 
 /// The test an entry applies to its field.
@@ -143,9 +143,7 @@ impl Exceptions {
                     ))
                 })?;
                 let globs = match &operator {
-                    Operator::Matches(pats) => {
-                        pats.iter().map(|p| Wildcard::new(p, true, true)).collect()
-                    }
+                    Operator::Matches(pats) => pats.iter().map(|p| Glob::new(p, true)).collect(),
                     _ => Vec::new(),
                 };
                 entries.push(ExceptionEntry {

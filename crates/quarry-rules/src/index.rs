@@ -1,18 +1,27 @@
 //! Index patterns: which Elasticsearch index an event would have been stored
 //! in, and whether a rule's `index` patterns cover it.
 
-use crate::wildcard::Wildcard;
+use quarry_eql::glob::Glob;
 use quarry_event::Event;
 
 /// One compiled entry of a rule's `index` list, with Elasticsearch semantics:
 /// `*` matches any run of characters, everything else is exact, and a leading
 /// `-` makes it an exclusion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IndexPattern {
     pub text: String,
     pub exclude: bool,
-    glob: Wildcard,
+    glob: Glob,
 }
+
+/// Patterns are equal when written alike (the rest is compiled from `text`).
+impl PartialEq for IndexPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for IndexPattern {}
 
 impl IndexPattern {
     pub fn new(text: &str) -> Self {
@@ -23,7 +32,7 @@ impl IndexPattern {
         IndexPattern {
             text: text.to_string(),
             exclude,
-            glob: Wildcard::new(body, false, false),
+            glob: Glob::star_only(body),
         }
     }
 

@@ -9,7 +9,6 @@ mod exceptions;
 mod index;
 mod load;
 mod rule;
-mod wildcard;
 
 pub use builtin::builtin;
 pub use exceptions::{Exception, ExceptionEntry, Exceptions, ExceptionsError, Operator};

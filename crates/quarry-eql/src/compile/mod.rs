@@ -9,7 +9,7 @@
 use crate::Mapping;
 use crate::ast::{CmpOp, Expr, MatchOp};
 use crate::error::EqlError;
-use crate::eval::Glob;
+use crate::glob::Glob;
 use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
 

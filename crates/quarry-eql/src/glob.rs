@@ -1,0 +1,334 @@
+//! The wildcard matcher of quarry: EQL's `:` and `like`, KQL and Sigma
+//! wildcards, Elasticsearch index patterns and exception `matches` — one
+//! anchored `*`/`?` match, with fast paths for the shapes rules use.
+
+/// A `:` / `like` pattern: `*` any run, `?` one character, anchored;
+/// backslash is literal. Also Elasticsearch's index patterns
+/// ([`Glob::star_only`]: `?` is literal there) and exception `matches`.
+#[derive(Debug, Clone)]
+pub struct Glob {
+    pat: Vec<char>,
+    /// The pattern as bytes, for the ASCII fast path.
+    bytes: Vec<u8>,
+    insensitive: bool,
+    /// `?` matches one character (off in index patterns).
+    question: bool,
+    ascii: bool,
+    /// ASCII patterns: the pattern has a `*`; the bytes a match needs at
+    /// least (exactly, without a `*`), so most strings are rejected by
+    /// their length alone; and whether the pattern is a plain literal.
+    star: bool,
+    min_len: usize,
+    literal: bool,
+    /// The pattern (lower-cased when case-insensitive) holds a non-ASCII
+    /// character, which no ASCII string (nor its lower-case form) has:
+    /// such strings are rejected without folding them.
+    needs_non_ascii: bool,
+    /// ASCII patterns of one literal run with `*` only at its ends
+    /// (`abc`, `abc*`, `*abc`, `*abc*`, the shapes most wildcard rules
+    /// take): tested by comparing the ends, or searching, without the
+    /// general backtracking match.
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    General,
+    Prefix,
+    Suffix,
+    Contains,
+}
+
+impl Glob {
+    pub fn new(p: &str, insensitive: bool) -> Self {
+        Glob::with(p, insensitive, true)
+    }
+
+    /// A case-sensitive pattern where only `*` is a wildcard, as in
+    /// Elasticsearch's index patterns.
+    pub fn star_only(p: &str) -> Self {
+        Glob::with(p, false, false)
+    }
+
+    fn with(p: &str, insensitive: bool, question: bool) -> Self {
+        let pat: Vec<char> = if insensitive {
+            p.to_lowercase().chars().collect()
+        } else {
+            p.chars().collect()
+        };
+        let bytes = if p.is_ascii() {
+            pat.iter().map(|&c| c as u8).collect()
+        } else {
+            Vec::new()
+        };
+        let star = bytes.contains(&b'*');
+        let shape = {
+            let lead = bytes.first() == Some(&b'*');
+            let trail = bytes.len() > 1 && bytes.last() == Some(&b'*');
+            let inner = &bytes[usize::from(lead)..bytes.len() - usize::from(trail)];
+            if !p.is_ascii()
+                || inner.is_empty()
+                || inner.iter().any(|&b| b == b'*' || (question && b == b'?'))
+            {
+                Shape::General
+            } else {
+                match (lead, trail) {
+                    (true, true) => Shape::Contains,
+                    (false, true) => Shape::Prefix,
+                    (true, false) => Shape::Suffix,
+                    // a plain literal has its own path
+                    (false, false) => Shape::General,
+                }
+            }
+        };
+        Glob {
+            shape,
+            needs_non_ascii: !pat.iter().all(char::is_ascii),
+            ascii: p.is_ascii(),
+            min_len: bytes.iter().filter(|&&b| b != b'*').count(),
+            literal: !star && !(question && bytes.contains(&b'?')),
+            star,
+            pat,
+            bytes,
+            insensitive,
+            question,
+        }
+    }
+
+    /// The longest run of literal characters between `*` and `?` (lowercased
+    /// for a case-insensitive pattern): every string the pattern matches
+    /// contains it, ASCII-case-insensitively. `None` for a non-ASCII pattern
+    /// (Unicode case folding can map it onto ASCII) or one with no literal.
+    pub fn required_literal(&self) -> Option<String> {
+        if !self.ascii {
+            return None;
+        }
+        self.bytes
+            .split(|&b| b == b'*' || (self.question && b == b'?'))
+            .max_by_key(|run| run.len())
+            .filter(|run| !run.is_empty())
+            .map(|run| String::from_utf8_lossy(run).into_owned())
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        if self.needs_non_ascii && s.is_ascii() {
+            return false;
+        }
+        if self.ascii && s.is_ascii() {
+            // `?` is one character, which is one byte of an ASCII string
+            let n = s.len();
+            if n < self.min_len || (!self.star && n != self.min_len) {
+                return false;
+            }
+            if self.literal {
+                return if self.insensitive {
+                    s.as_bytes().eq_ignore_ascii_case(&self.bytes)
+                } else {
+                    s.as_bytes() == self.bytes.as_slice()
+                };
+            }
+            let same = |a: &[u8], b: &[u8]| {
+                if self.insensitive {
+                    a.eq_ignore_ascii_case(b)
+                } else {
+                    a == b
+                }
+            };
+            let b = s.as_bytes();
+            return match self.shape {
+                Shape::Prefix => same(&b[..self.min_len], &self.bytes[..self.min_len]),
+                Shape::Suffix => same(&b[n - self.min_len..], &self.bytes[1..]),
+                Shape::Contains => {
+                    let lit = &self.bytes[1..self.bytes.len() - 1];
+                    b.windows(lit.len()).any(|w| same(w, lit))
+                }
+                Shape::General => glob(&self.bytes, b, self.insensitive, self.question),
+            };
+        }
+        if self.insensitive && !(self.ascii && s.is_ascii()) {
+            let low: Vec<char> = s.to_lowercase().chars().collect();
+            return glob(&self.pat, &low, false, self.question);
+        }
+        if s.is_ascii() && self.ascii {
+            // fast path: bytes, ASCII case folding
+            return glob(&self.bytes, s.as_bytes(), self.insensitive, self.question);
+        }
+        let chars: Vec<char> = s.chars().collect();
+        glob(&self.pat, &chars, false, self.question)
+    }
+}
+
+trait Unit: Copy + PartialEq {
+    fn star(self) -> bool;
+    fn any(self) -> bool;
+    fn same(self, other: Self, ci: bool) -> bool;
+}
+impl Unit for u8 {
+    fn star(self) -> bool {
+        self == b'*'
+    }
+    fn any(self) -> bool {
+        self == b'?'
+    }
+    fn same(self, o: u8, ci: bool) -> bool {
+        if ci {
+            self.eq_ignore_ascii_case(&o)
+        } else {
+            self == o
+        }
+    }
+}
+impl Unit for char {
+    fn star(self) -> bool {
+        self == '*'
+    }
+    fn any(self) -> bool {
+        self == '?'
+    }
+    fn same(self, o: char, _: bool) -> bool {
+        self == o
+    }
+}
+
+/// Iterative wildcard match with single backtracking point: linear in
+/// practice, never exponential.
+/// `q`: `?` matches one unit (else it is literal).
+fn glob<T: Unit>(p: &[T], s: &[T], ci: bool, q: bool) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while si < s.len() {
+        if pi < p.len() && !p[pi].star() && ((q && p[pi].any()) || p[pi].same(s[si], ci)) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi].star() {
+            star = Some(pi);
+            pi += 1;
+            mark = si;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| c.star())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let g = Glob::new(r"?:\Windows\System32\conhost.exe", true);
+        assert!(g.matches(r"C:\WINDOWS\system32\conhost.exe"));
+        assert!(!g.matches(r"CC:\Windows\System32\conhost.exe"));
+        assert!(
+            Glob::new(r"\Device\HarddiskVolume*\Windows\*", true)
+                .matches(r"\Device\HarddiskVolume3\Windows\x.exe")
+        );
+        assert!(!Glob::new("a*", false).matches("Abc"));
+        assert!(Glob::new("ÄB*", true).matches("äbc"));
+        // a non-ASCII pattern never matches an ASCII string, except through
+        // case folding onto ASCII (the Kelvin sign folds to `k`)
+        assert!(!Glob::new("*\u{1F600}*", true).matches("cmd.exe /c x"));
+        assert!(Glob::new("*\u{1F600}*", true).matches("cmd \u{1F600}"));
+        assert!(Glob::new("\u{212A}*", true).matches("kelvin"));
+        assert!(Glob::new("*", true).matches(""));
+        assert!(Glob::new("dns.exe", true).matches("DNS.exe"));
+        assert!(!Glob::new("dns.exe", false).matches("DNS.exe"));
+        assert!(!Glob::new("dns.exe", true).matches("dns.exe "));
+        assert!(Glob::new("a?c", true).matches("abc"));
+        assert!(!Glob::new("a?c", true).matches("ac"));
+        assert!(!Glob::new("a*c*", true).matches("a"));
+        assert!(Glob::new("a*c*", true).matches("ac"));
+        // the fast shapes agree with the general match
+        for (p, s, want) in [
+            ("abc*", "ABCdef", true),
+            ("abc*", "xabc", false),
+            ("*\\cmd.exe", "C:\\Windows\\CMD.EXE", true),
+            ("*\\cmd.exe", "cmd.exe", false),
+            ("*enc*", "-ENC x", true),
+            ("*enc*", "en c", false),
+            ("*a*", "a", true),
+            ("**", "", true),
+            ("*ab", "ab", true),
+        ] {
+            assert_eq!(Glob::new(p, true).matches(s), want, "{p} {s}");
+            assert_eq!(
+                glob(p.as_bytes(), s.as_bytes(), true, true),
+                want,
+                "{p} {s}"
+            );
+        }
+        assert!(!Glob::new("abc*", false).matches("ABCd"));
+        assert!(Glob::new("*Cmd", false).matches("xCmd"));
+        assert!(!Glob::new("*Cmd", false).matches("xcmd"));
+    }
+
+    #[test]
+    fn star_only_patterns() {
+        let w = Glob::star_only("logs-windows.sysmon_operational-*");
+        assert!(w.matches("logs-windows.sysmon_operational-default"));
+        assert!(w.matches("logs-windows.sysmon_operational-"));
+        assert!(!w.matches("logs-windows.sysmon_operationa"));
+        let w = Glob::star_only("a*b*c");
+        assert!(w.matches("abc") && w.matches("axxbyyc") && w.matches("abcbc"));
+        assert!(!w.matches("acb"));
+        let w = Glob::star_only("a?c");
+        assert!(w.matches("a?c") && !w.matches("abc"));
+        assert!(Glob::star_only("a?*").matches("a?x") && !Glob::star_only("a?*").matches("ab"));
+        assert!(!Glob::star_only("Logs-*").matches("logs-x"));
+        assert_eq!(
+            Glob::star_only("*a?c*").required_literal().as_deref(),
+            Some("a?c")
+        );
+    }
+
+    /// The slow reference: both sides lower-cased as `matches` does, the
+    /// pattern as an anchored regex.
+    fn slow(p: &str, s: &str, ci: bool, q: bool) -> bool {
+        let (p, s) = if ci {
+            (p.to_lowercase(), s.to_lowercase())
+        } else {
+            (p.to_string(), s.to_string())
+        };
+        let mut re = String::from("(?s)^");
+        for c in p.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' if q => re.push('.'),
+                c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+            }
+        }
+        re.push('$');
+        regex::Regex::new(&re).is_ok_and(|r| r.is_match(&s))
+    }
+
+    proptest::proptest! {
+        /// Every path of `matches` (ASCII shapes, bytes, chars, case folding)
+        /// agrees with the reference.
+        #[test]
+        fn matches_like_the_reference(
+            p in "[aAbB*?\\.éÉΣσςK\u{212A}İ]{0,7}",
+            s in "[aAbB?\\.éÉΣσςkK\u{212A}İi]{0,9}",
+            ci: bool,
+            q: bool,
+        ) {
+            let g = if q { Glob::new(&p, ci) } else if ci { Glob::with(&p, true, false) } else { Glob::star_only(&p) };
+            proptest::prop_assert_eq!(g.matches(&s), slow(&p, &s, ci, q), "{:?} {:?} ci={} q={}", p, s, ci, q);
+        }
+
+        #[test]
+        fn ascii_shapes_match_like_the_reference(
+            p in "[ab*?]{0,6}",
+            s in "[abAB?]{0,8}",
+            ci: bool,
+            q: bool,
+        ) {
+            let g = if q { Glob::new(&p, ci) } else if ci { Glob::with(&p, true, false) } else { Glob::star_only(&p) };
+            proptest::prop_assert_eq!(g.matches(&s), slow(&p, &s, ci, q));
+        }
+    }
+}
