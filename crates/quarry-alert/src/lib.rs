@@ -20,69 +20,36 @@
 //!
 //! [`investigate`] takes one alert further, as `quarry investigate` shows
 //! it: the process tree, the timeline, and the rule's pivots run again.
+//!
+//! Here the alert document; what is kept in `retention.rs`, the kept
+//! evidence and pivot runs over it in `evidence.rs`, pivots parsed in
+//! [`pivot`], events packed in `pack.rs`.
 
+mod evidence;
 pub mod investigate;
 mod pack;
 pub mod pivot;
+mod retention;
 
+pub use evidence::{Investigation, PivotResult};
 pub use pack::{Packed, pack};
+pub use retention::Retention;
 
+use evidence::PivotAcc;
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
 use quarry_event::{Event, format_timestamp};
-use quarry_lineage::{HostLineage, Lineage, Process, host_key, is_lifecycle};
+use quarry_lineage::{HostLineage, Process, host_key};
 use quarry_rules::Rule;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value as J, json};
-use std::borrow::Cow;
-use std::sync::OnceLock;
 
 /// Event categories an investigation looks at.
 pub const CATEGORIES: &[&str] = &["process", "file", "registry", "network", "authentication"];
 
 /// Categories reported as follow-on activity (process starts are reported
 /// as descendants instead).
-const ACTIVITY: &[&str] = &["file", "registry", "network", "authentication"];
-
-/// Fields kept of each event for lineage, activity and the common pivots.
-const BASE_FIELDS: &[&str] = &[
-    "@timestamp",
-    "event.category",
-    "event.type",
-    "event.action",
-    "event.code",
-    "event.kind",
-    "event.dataset",
-    "event.outcome",
-    "host.id",
-    "host.name",
-    "process.entity_id",
-    "process.pid",
-    "process.name",
-    "process.executable",
-    "process.command_line",
-    "process.parent.entity_id",
-    "process.parent.pid",
-    "process.parent.name",
-    "process.parent.executable",
-    "process.parent.command_line",
-    "user.name",
-    "user.domain",
-    "user.id",
-    "file.path",
-    "registry.path",
-    "registry.data.strings",
-    "destination.ip",
-    "destination.port",
-    "destination.domain",
-    "source.ip",
-    "source.port",
-    "network.protocol",
-    "network.direction",
-    "dns.question.name",
-    "dns.resolved_ip",
-    "url.full",
-];
+pub(crate) const ACTIVITY: &[&str] = &["file", "registry", "network", "authentication"];
 
 /// The fields of an event shown in an alert's activity and pivot results.
 const SUMMARY_FIELDS: &[&str] = &[
@@ -108,314 +75,6 @@ const SUMMARY_FIELDS: &[&str] = &[
 /// At most this many events are listed per activity or pivot; the count
 /// says how many there were.
 pub const MAX_LISTED: usize = 100;
-
-/// Which events an investigation keeps, and which of their fields.
-#[derive(Debug, Clone)]
-pub struct Retention {
-    ids: FxHashSet<quarry_event::FieldId>,
-    categories: FxHashSet<Box<str>>,
-    codes: FxHashSet<Box<str>>,
-}
-
-impl Retention {
-    /// Keeps the base fields (`BASE_FIELDS`) and every field the rules' pivots read; keeps
-    /// the events of [`CATEGORIES`] and those of any category or event code
-    /// a pivot asks for by value (service installs by `event.code: 7045`, …).
-    pub fn for_rules<'a>(rules: impl IntoIterator<Item = &'a Rule>) -> Self {
-        let mut fields: FxHashSet<Box<str>> = BASE_FIELDS.iter().map(|&f| f.into()).collect();
-        let mut categories: FxHashSet<Box<str>> = CATEGORIES.iter().map(|&c| c.into()).collect();
-        let mut codes: FxHashSet<Box<str>> = FxHashSet::default();
-        for r in rules {
-            for inv in &r.investigate {
-                for p in inv.providers.iter().flatten() {
-                    fields.insert(p.field.as_str().into());
-                    if p.excluded || p.value.contains("{{") {
-                        continue;
-                    }
-                    match p.field.as_str() {
-                        "event.category" => {
-                            categories.insert(p.value.to_ascii_lowercase().into());
-                        }
-                        "event.code" => {
-                            codes.insert(p.value.as_str().into());
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        let ids = fields.iter().map(|f| quarry_event::field_id(f)).collect();
-        Retention {
-            ids,
-            categories,
-            codes,
-        }
-    }
-
-    /// Whether an investigation needs this event: it is on a known host and
-    /// of a kept category or event code. Of the `process` category only
-    /// starts and ends are kept: Sysmon's process access, image load,
-    /// remote thread and tampering events are `process` too, and far more
-    /// numerous than what lineage and the pivots read.
-    pub fn wants(&self, ev: &Event) -> bool {
-        let lifecycle = is_lifecycle(ev);
-        let kept = |path: &str, set: &FxHashSet<Box<str>>| {
-            ev.get(path).is_some_and(|v| {
-                v.iter().any(|x| {
-                    // ECS categories are lower-case; codes are digits
-                    x.to_text()
-                        .is_some_and(|t| set.contains(t.as_ref()) && (t != "process" || lifecycle))
-                })
-            })
-        };
-        host_key(ev).is_some()
-            && (kept("event.category", &self.categories)
-                || (!self.codes.is_empty() && kept("event.code", &self.codes)))
-    }
-
-    /// The event slimmed and packed for the pool, with its host key; `None`
-    /// when the investigation does not want it — unless `always` (an event a
-    /// rule matched: pivots look for the alert's own kind of event).
-    pub fn pack(&self, ev: &Event, always: bool) -> Option<(String, Packed)> {
-        if !always && !self.wants(ev) {
-            return None;
-        }
-        let host = host_key(ev)?;
-        let mut slim = Event::with_capacity(ev.origin.clone(), 24);
-        slim.timestamp = ev.timestamp;
-        for (id, v) in ev.fields_by_id() {
-            if self.ids.contains(&id) {
-                slim.insert_id(id, v.clone());
-            }
-        }
-        Some((host, pack(&slim)))
-    }
-}
-
-/// The evidence kept for investigating alerts: lineage, and per host the
-/// events of [`CATEGORIES`] — packed ([`Retention::pack`]) until an alert on the host
-/// needs them, then unpacked in time order.
-#[derive(Debug, Default)]
-pub struct Investigation {
-    pub lineage: Lineage,
-    hosts: FxHashMap<String, HostPool>,
-}
-
-#[derive(Debug, Default)]
-struct HostPool {
-    packed: Vec<Packed>,
-    /// Events per category on this host.
-    categories: FxHashMap<&'static str, usize>,
-    /// The host's events, unpacked on first use ([`Investigation::release`]
-    /// packs them away again).
-    events: OnceLock<HostEvents>,
-}
-
-#[derive(Debug, Default)]
-struct HostEvents {
-    events: Vec<Event>,
-    /// Lineage process index → indexes into `events` of its activity.
-    by_process: FxHashMap<usize, Vec<usize>>,
-}
-
-impl HostPool {
-    /// The host's events: as unpacked already, or unpacked for this use only.
-    fn events_now(&self) -> Cow<'_, [Event]> {
-        match self.events.get() {
-            Some(h) => Cow::Borrowed(&h.events),
-            None => Cow::Owned(self.packed.iter().filter_map(Packed::unpack).collect()),
-        }
-    }
-
-    fn unpacked(&self, lin: Option<&HostLineage>) -> &HostEvents {
-        self.events.get_or_init(|| {
-            let mut events: Vec<Event> = self.packed.iter().filter_map(Packed::unpack).collect();
-            events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
-            let mut by_process: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
-            for (i, ev) in events.iter().enumerate() {
-                if !ACTIVITY.iter().any(|c| ev.has_value("event.category", c)) {
-                    continue;
-                }
-                if let Some(p) = lin.and_then(|l| l.resolve_index(ev).0) {
-                    by_process.entry(p).or_default().push(i);
-                }
-            }
-            HostEvents { events, by_process }
-        })
-    }
-}
-
-impl Investigation {
-    /// Builds the investigation from events packed where they were read
-    /// ([`Retention::pack`]), each with its host key: lineage is built by
-    /// unpacking each event once, the pools stay packed.
-    pub fn from_packed(packed: Vec<(String, Packed)>) -> Self {
-        let mut hosts: FxHashMap<String, HostPool> = FxHashMap::default();
-        for (h, p) in packed {
-            hosts.entry(h).or_default().packed.push(p);
-        }
-        let mut lineage = Lineage::default();
-        for (key, pool) in hosts.iter_mut() {
-            let mut lin = HostLineage::default();
-            for ev in pool.packed.iter().filter_map(Packed::unpack) {
-                for &c in CATEGORIES {
-                    if ev.has_value("event.category", c) {
-                        *pool.categories.entry(c).or_default() += 1;
-                    }
-                }
-                lin.observe(&ev);
-            }
-            lin.build();
-            pool.packed.shrink_to_fit();
-            lineage.hosts.insert(key.clone(), lin);
-        }
-        Investigation { lineage, hosts }
-    }
-
-    fn unpacked(&self, host: &str) -> Option<&HostEvents> {
-        self.hosts
-            .get(host)
-            .map(|p| p.unpacked(self.lineage.host(host)))
-    }
-
-    /// Packs a host's events away again once its alerts are built.
-    pub fn release(&mut self, host: &str) {
-        if let Some(p) = self.hosts.get_mut(host) {
-            p.events = OnceLock::new();
-        }
-    }
-
-    /// The kept events of a host, in time order.
-    pub fn host_events(&self, host: &str) -> &[Event] {
-        self.unpacked(host).map(|h| &h.events[..]).unwrap_or(&[])
-    }
-
-    /// Follow-on activity of a process and its descendants: their file,
-    /// registry, network and authentication events, in time order.
-    pub fn activity(&self, host: &str, process: usize) -> Vec<&Event> {
-        let (Some(h), Some(lin)) = (self.unpacked(host), self.lineage.host(host)) else {
-            return Vec::new();
-        };
-        let mut procs = vec![process];
-        if let Some(p) = lin.process(process) {
-            procs.extend(
-                lin.descendants(p)
-                    .into_iter()
-                    .filter_map(|d| lin.index_of(d)),
-            );
-        }
-        let mut idx: Vec<usize> = procs
-            .iter()
-            .filter_map(|p| h.by_process.get(p))
-            .flatten()
-            .copied()
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        idx.into_iter().map(|i| &h.events[i]).collect()
-    }
-
-    /// Activity categories the host has no events of at all.
-    pub fn missing_telemetry(&self, host: &str) -> Vec<&'static str> {
-        let h = self.hosts.get(host);
-        ["file", "registry", "network"]
-            .into_iter()
-            .filter(|c| h.is_none_or(|h| !h.categories.contains_key(c)))
-            .collect()
-    }
-
-    /// Runs a pivot over the kept events — the alert's host only when the
-    /// pivot is confined to it; other hosts are unpacked one at a time and
-    /// not kept.
-    pub fn run_pivot(&self, pivot: &Pivot, host: Option<&str>) -> PivotResult {
-        let mut acc = PivotAcc::default();
-        if pivot.groups.is_empty() {
-            return acc.finish();
-        }
-        for (key, pool) in &self.hosts {
-            let same = host == Some(key.as_str());
-            if pivot.host_scoped && !same {
-                continue;
-            }
-            let events = if same {
-                Cow::Borrowed(self.host_events(key))
-            } else {
-                pool.events_now()
-            };
-            for e in events.iter() {
-                acc.observe(pivot, e, same);
-            }
-        }
-        acc.finish()
-    }
-}
-
-/// A pivot's findings while hosts are scanned: the count, the earliest
-/// [`MAX_LISTED`] matches (kept bounded as they come), and the matches after
-/// the window.
-#[derive(Default)]
-struct PivotAcc {
-    count: usize,
-    listed: Vec<(i64, J)>,
-    after_window: usize,
-}
-
-impl PivotAcc {
-    fn observe(&mut self, pivot: &Pivot, e: &Event, same_host: bool) {
-        match pivot.in_window(e) {
-            Some(true) if pivot.matches_terms(e, same_host) => {
-                self.count += 1;
-                self.listed
-                    .push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
-                if self.listed.len() >= 2 * MAX_LISTED {
-                    // stable: of equal times, the first seen stay
-                    self.listed.sort_by_key(|(t, _)| *t);
-                    self.listed.truncate(MAX_LISTED);
-                }
-            }
-            None if pivot.matches_terms(e, same_host) => self.after_window += 1,
-            _ => {}
-        }
-    }
-
-    fn finish(mut self) -> PivotResult {
-        self.listed.sort_by_key(|(t, _)| *t);
-        PivotResult {
-            count: self.count,
-            events: self
-                .listed
-                .into_iter()
-                .take(MAX_LISTED)
-                .map(|(_, j)| j)
-                .collect(),
-            after_window: self.after_window,
-        }
-    }
-}
-
-/// What a pivot found.
-#[derive(Debug, Default)]
-pub struct PivotResult {
-    /// How many events in the window match.
-    pub count: usize,
-    /// The first [`MAX_LISTED`] of them, in time order, as [`summary`]s.
-    pub events: Vec<J>,
-    /// Matching events after the window's end: the window's `now` is the
-    /// alert's time, and what the process did next is worth knowing of.
-    pub after_window: usize,
-}
-
-impl PivotResult {
-    /// `count`, `events` and (when not zero) `after_window`, into a pivot's
-    /// JSON.
-    pub fn fill(&self, pj: &mut J) {
-        pj["count"] = json!(self.count);
-        pj["events"] = J::Array(self.events.clone());
-        if self.after_window > 0 {
-            pj["after_window"] = json!(self.after_window);
-        }
-    }
-}
 
 /// One alert: its document and what is needed to finish it once every
 /// alert of the run is known.

@@ -1,0 +1,236 @@
+//! The evidence kept for investigating alerts: lineage, and per host the
+//! retained events, packed until an alert needs them; pivots run over it.
+
+use crate::pivot::Pivot;
+use crate::{ACTIVITY, CATEGORIES, MAX_LISTED, Packed, summary};
+use quarry_event::Event;
+use quarry_lineage::{HostLineage, Lineage};
+use rustc_hash::FxHashMap;
+use serde_json::{Value as J, json};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// The evidence kept for investigating alerts: lineage, and per host the
+/// events of [`CATEGORIES`] — packed ([`Retention::pack`]) until an alert on the host
+/// needs them, then unpacked in time order.
+#[derive(Debug, Default)]
+pub struct Investigation {
+    pub lineage: Lineage,
+    pub(crate) hosts: FxHashMap<String, HostPool>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct HostPool {
+    packed: Vec<Packed>,
+    /// Events per category on this host.
+    categories: FxHashMap<&'static str, usize>,
+    /// The host's events, unpacked on first use ([`Investigation::release`]
+    /// packs them away again).
+    events: OnceLock<HostEvents>,
+}
+
+#[derive(Debug, Default)]
+struct HostEvents {
+    events: Vec<Event>,
+    /// Lineage process index → indexes into `events` of its activity.
+    by_process: FxHashMap<usize, Vec<usize>>,
+}
+
+impl HostPool {
+    /// The host's events: as unpacked already, or unpacked for this use only.
+    pub(crate) fn events_now(&self) -> Cow<'_, [Event]> {
+        match self.events.get() {
+            Some(h) => Cow::Borrowed(&h.events),
+            None => Cow::Owned(self.packed.iter().filter_map(Packed::unpack).collect()),
+        }
+    }
+
+    fn unpacked(&self, lin: Option<&HostLineage>) -> &HostEvents {
+        self.events.get_or_init(|| {
+            let mut events: Vec<Event> = self.packed.iter().filter_map(Packed::unpack).collect();
+            events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
+            let mut by_process: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
+            for (i, ev) in events.iter().enumerate() {
+                if !ACTIVITY.iter().any(|c| ev.has_value("event.category", c)) {
+                    continue;
+                }
+                if let Some(p) = lin.and_then(|l| l.resolve_index(ev).0) {
+                    by_process.entry(p).or_default().push(i);
+                }
+            }
+            HostEvents { events, by_process }
+        })
+    }
+}
+
+impl Investigation {
+    /// Builds the investigation from events packed where they were read
+    /// ([`Retention::pack`]), each with its host key: lineage is built by
+    /// unpacking each event once, the pools stay packed.
+    pub fn from_packed(packed: Vec<(String, Packed)>) -> Self {
+        let mut hosts: FxHashMap<String, HostPool> = FxHashMap::default();
+        for (h, p) in packed {
+            hosts.entry(h).or_default().packed.push(p);
+        }
+        let mut lineage = Lineage::default();
+        for (key, pool) in hosts.iter_mut() {
+            let mut lin = HostLineage::default();
+            for ev in pool.packed.iter().filter_map(Packed::unpack) {
+                for &c in CATEGORIES {
+                    if ev.has_value("event.category", c) {
+                        *pool.categories.entry(c).or_default() += 1;
+                    }
+                }
+                lin.observe(&ev);
+            }
+            lin.build();
+            pool.packed.shrink_to_fit();
+            lineage.hosts.insert(key.clone(), lin);
+        }
+        Investigation { lineage, hosts }
+    }
+
+    fn unpacked(&self, host: &str) -> Option<&HostEvents> {
+        self.hosts
+            .get(host)
+            .map(|p| p.unpacked(self.lineage.host(host)))
+    }
+
+    /// Packs a host's events away again once its alerts are built.
+    pub fn release(&mut self, host: &str) {
+        if let Some(p) = self.hosts.get_mut(host) {
+            p.events = OnceLock::new();
+        }
+    }
+
+    /// The kept events of a host, in time order.
+    pub fn host_events(&self, host: &str) -> &[Event] {
+        self.unpacked(host).map(|h| &h.events[..]).unwrap_or(&[])
+    }
+
+    /// Follow-on activity of a process and its descendants: their file,
+    /// registry, network and authentication events, in time order.
+    pub fn activity(&self, host: &str, process: usize) -> Vec<&Event> {
+        let (Some(h), Some(lin)) = (self.unpacked(host), self.lineage.host(host)) else {
+            return Vec::new();
+        };
+        let mut procs = vec![process];
+        if let Some(p) = lin.process(process) {
+            procs.extend(
+                lin.descendants(p)
+                    .into_iter()
+                    .filter_map(|d| lin.index_of(d)),
+            );
+        }
+        let mut idx: Vec<usize> = procs
+            .iter()
+            .filter_map(|p| h.by_process.get(p))
+            .flatten()
+            .copied()
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter().map(|i| &h.events[i]).collect()
+    }
+
+    /// Activity categories the host has no events of at all.
+    pub fn missing_telemetry(&self, host: &str) -> Vec<&'static str> {
+        let h = self.hosts.get(host);
+        ["file", "registry", "network"]
+            .into_iter()
+            .filter(|c| h.is_none_or(|h| !h.categories.contains_key(c)))
+            .collect()
+    }
+
+    /// Runs a pivot over the kept events — the alert's host only when the
+    /// pivot is confined to it; other hosts are unpacked one at a time and
+    /// not kept.
+    pub fn run_pivot(&self, pivot: &Pivot, host: Option<&str>) -> PivotResult {
+        let mut acc = PivotAcc::default();
+        if pivot.groups.is_empty() {
+            return acc.finish();
+        }
+        for (key, pool) in &self.hosts {
+            let same = host == Some(key.as_str());
+            if pivot.host_scoped && !same {
+                continue;
+            }
+            let events = if same {
+                Cow::Borrowed(self.host_events(key))
+            } else {
+                pool.events_now()
+            };
+            for e in events.iter() {
+                acc.observe(pivot, e, same);
+            }
+        }
+        acc.finish()
+    }
+}
+
+/// A pivot's findings while hosts are scanned: the count, the earliest
+/// [`MAX_LISTED`] matches (kept bounded as they come), and the matches after
+/// the window.
+#[derive(Default)]
+pub(crate) struct PivotAcc {
+    count: usize,
+    listed: Vec<(i64, J)>,
+    after_window: usize,
+}
+
+impl PivotAcc {
+    pub(crate) fn observe(&mut self, pivot: &Pivot, e: &Event, same_host: bool) {
+        match pivot.in_window(e) {
+            Some(true) if pivot.matches_terms(e, same_host) => {
+                self.count += 1;
+                self.listed
+                    .push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
+                if self.listed.len() >= 2 * MAX_LISTED {
+                    // stable: of equal times, the first seen stay
+                    self.listed.sort_by_key(|(t, _)| *t);
+                    self.listed.truncate(MAX_LISTED);
+                }
+            }
+            None if pivot.matches_terms(e, same_host) => self.after_window += 1,
+            _ => {}
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> PivotResult {
+        self.listed.sort_by_key(|(t, _)| *t);
+        PivotResult {
+            count: self.count,
+            events: self
+                .listed
+                .into_iter()
+                .take(MAX_LISTED)
+                .map(|(_, j)| j)
+                .collect(),
+            after_window: self.after_window,
+        }
+    }
+}
+
+/// What a pivot found.
+#[derive(Debug, Default)]
+pub struct PivotResult {
+    /// How many events in the window match.
+    pub count: usize,
+    /// The first [`MAX_LISTED`] of them, in time order, as [`summary`]s.
+    pub events: Vec<J>,
+    /// Matching events after the window's end: the window's `now` is the
+    /// alert's time, and what the process did next is worth knowing of.
+    pub after_window: usize,
+}
+
+impl PivotResult {
+    /// `count`, `events` and (when not zero) `after_window`, into a pivot's
+    /// JSON.
+    pub fn fill(&self, pj: &mut J) {
+        pj["count"] = json!(self.count);
+        pj["events"] = J::Array(self.events.clone());
+        if self.after_window > 0 {
+            pj["after_window"] = json!(self.after_window);
+        }
+    }
+}
