@@ -86,7 +86,7 @@ impl Glob {
             needs_non_ascii: !pat.iter().all(char::is_ascii),
             ascii: p.is_ascii(),
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
-            literal: !star && !(question && bytes.contains(&b'?')),
+            literal: !(star || (question && bytes.contains(&b'?'))),
             star,
             pat,
             bytes,

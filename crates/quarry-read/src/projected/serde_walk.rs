@@ -79,7 +79,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
             .is_some()
         {
             if let Some(t) = top.as_deref_mut()
-                && is_marker_key(path[base..].as_bytes())
+                && is_marker_key(&path.as_bytes()[base..])
             {
                 t.not_plain_ecs = true;
             }
