@@ -155,7 +155,8 @@ impl Stream {
                 let e = self.diffs.entry(path.to_string()).or_default();
                 e.0 += 1;
                 if e.1.is_empty() {
-                    e.1 = format!("expected {want:?}, got {have:?}");
+                    let code = exp.get_text("event.code").unwrap_or_default();
+                    e.1 = format!("(event {code}) expected {want:?}, got {have:?}");
                 }
             }
         }
