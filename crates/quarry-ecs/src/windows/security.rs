@@ -9,6 +9,7 @@
 
 mod codes;
 mod messages;
+mod scheduled_task;
 
 use super::{
     AccountFields, Event, PARENT, PROCESS, USER, USER_EFFECTIVE, USER_TARGET, Value, WinRecord,
@@ -879,6 +880,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     );
     if matches!(id, 4698..=4702) {
         ev.set("winlog.scheduled_task.name", rec.get("TaskName"));
+        let content = if id == 4702 {
+            rec.get("TaskContentNew")
+        } else {
+            rec.get("TaskContent")
+        };
+        if let Some(xml) = content {
+            scheduled_task::set(ev, xml);
+        }
     }
     if matches!(id, 5140 | 5145) {
         set_share_file(ev, rec);
