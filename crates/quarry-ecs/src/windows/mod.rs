@@ -41,6 +41,9 @@ pub struct WinRecord {
     pub time_created: Option<i64>,
     /// System/Security/@UserID.
     pub user_sid: Option<String>,
+    /// The account of `user_sid` as the collecting host resolved it
+    /// (winlogbeat's `winlog.user.name`); EVTX has only the SID.
+    pub user_name: Option<String>,
     /// System/Execution/@ProcessID and @ThreadID (the logging process).
     pub exec_pid: Option<i64>,
     pub exec_tid: Option<i64>,
@@ -104,6 +107,35 @@ impl WinRecord {
             Family::Defender
         } else if let Some(dataset) = applocker_dataset(channel) {
             Family::AppLocker(dataset)
+        } else if is("ForwardedEvents") || channel.is_empty() {
+            self.family_by_provider()
+        } else {
+            Family::Other
+        }
+    }
+
+    /// The family of a record whose channel names no log of its own (a
+    /// collector that wrote `ForwardedEvents`, an export without channels):
+    /// by its provider, so that it maps as the original log would.
+    fn family_by_provider(&self) -> Family {
+        let provider = self.provider.as_str();
+        let is = |name: &str| provider.eq_ignore_ascii_case(name);
+        if is("PowerShell") {
+            Family::PowerShell
+        } else if is("Microsoft-Windows-PowerShell") || is("PowerShellCore") {
+            Family::PowerShellOperational
+        } else if is("Microsoft-Windows-Windows Defender") {
+            Family::Defender
+        } else if is("Microsoft-Windows-Eventlog") {
+            // the event log service writes 1100–1108 to Security, 104 to
+            // System
+            if (1100..=1108).contains(&self.event_id) {
+                Family::Security
+            } else {
+                Family::System
+            }
+        } else if is("Service Control Manager") || is("Microsoft-Windows-Kernel-General") {
+            Family::System
         } else {
             Family::Other
         }
@@ -582,6 +614,60 @@ mod tests {
         assert_eq!(
             normalize(&unknown, Origin::default()).get_str(crate::UNMAPPED_TYPE),
             Some("Security/5058")
+        );
+    }
+
+    /// Records a collector filed under the ForwardedEvents channel map by
+    /// their provider, as their own log would.
+    #[test]
+    fn forwarded_events_channel_maps_by_provider() {
+        let cases: &[(&str, u32, &[(&str, &str)], &str, &str)] = &[
+            (
+                "Microsoft-Windows-PowerShell",
+                4104,
+                &[("ScriptBlockText", "Get-Process"), ("ScriptBlockId", "x")],
+                "powershell.file.script_block_text",
+                "Get-Process",
+            ),
+            (
+                "Microsoft-Windows-Eventlog",
+                104,
+                &[("Channel", "System")],
+                "event.action",
+                "Log clear",
+            ),
+            (
+                "Microsoft-Windows-Eventlog",
+                1102,
+                &[("SubjectUserName", "bob")],
+                "event.action",
+                "audit-log-cleared",
+            ),
+            (
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                &[("NewProcessName", "C:\\x\\cmd.exe")],
+                "process.name",
+                "cmd.exe",
+            ),
+        ];
+        for (provider, id, data, field, want) in cases {
+            let ev = normalize(
+                &record(provider, "ForwardedEvents", *id, data),
+                Origin::default(),
+            );
+            assert_eq!(ev.get_str(field), Some(*want), "{provider}/{id}");
+            assert_eq!(ev.get_str("event.dataset"), Some("windows.forwarded"));
+            assert!(!ev.contains(crate::UNMAPPED_TYPE), "{provider}/{id}");
+        }
+        // a provider no family owns stays generic, counted by its channel
+        let other = normalize(
+            &record("Acme", "ForwardedEvents", 7, &[]),
+            Origin::default(),
+        );
+        assert_eq!(
+            other.get_str(crate::UNMAPPED_TYPE),
+            Some("ForwardedEvents/7")
         );
     }
 
