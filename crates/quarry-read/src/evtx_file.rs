@@ -359,6 +359,9 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                     s.problems.push(problem(format!("record {rid}"), d));
                 }
                 s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
+                if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
+                    s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
+                }
                 sink.push(ev);
             }
             Err(e) => {

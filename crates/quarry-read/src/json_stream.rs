@@ -173,6 +173,7 @@ impl<T: Send> Ctx<'_, '_, T> {
             key,
             format,
             unmapped,
+            bad_shapes,
             kept,
         } in items
         {
@@ -183,6 +184,8 @@ impl<T: Send> Ctx<'_, '_, T> {
                 continue;
             }
             self.s.count(format_name(format), unmapped.as_deref());
+            self.s
+                .count_bad_shapes(bad_shapes.iter().map(String::as_str));
             if let Some(t) = kept {
                 self.sink.out.push(t);
             }
@@ -197,6 +200,8 @@ struct Prepared<T> {
     format: Format,
     /// The source/type it was kept generic as ([`quarry_ecs::UNMAPPED_TYPE`]).
     unmapped: Option<String>,
+    /// The bad shapes its normaliser noted ([`quarry_ecs::BAD_SHAPE`]).
+    bad_shapes: Vec<String>,
     /// What `keep` made of it.
     kept: Option<T>,
 }
@@ -219,10 +224,20 @@ fn prepare<T>(
         .event
         .get_str(quarry_ecs::UNMAPPED_TYPE)
         .map(str::to_string);
+    let bad_shapes = n
+        .event
+        .get(quarry_ecs::BAD_SHAPE)
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     Prepared {
         key: n.dedupe_key.take(),
         format: n.format,
         unmapped,
+        bad_shapes,
         kept: keep(n.event),
     }
 }

@@ -55,6 +55,10 @@ pub struct ReadSummary {
     /// (`crowdstrike.fdr/FooEvent`, `System/7045`): what the
     /// normaliser marked with [`quarry_ecs::UNMAPPED_TYPE`].
     pub unmapped: BTreeMap<String, u64>,
+    /// Values that did not have the shape their mapping expects, per record
+    /// type and field (`Security/4624 winlog.logon.type`): what the
+    /// normaliser noted in [`quarry_ecs::BAD_SHAPE`]. The records are kept.
+    pub bad_shapes: BTreeMap<String, u64>,
     /// Plaso rows dropped as the second row of a record already read.
     pub duplicate_rows: u64,
     pub bytes: u64,
@@ -73,6 +77,9 @@ impl ReadSummary {
         }
         for (k, v) in other.unmapped {
             *self.unmapped.entry(k).or_default() += v;
+        }
+        for (k, v) in other.bad_shapes {
+            *self.bad_shapes.entry(k).or_default() += v;
         }
         self.problems.extend(other.problems);
     }
@@ -116,6 +123,18 @@ impl ReadSummary {
                 Some(n) => *n += 1,
                 None => {
                     self.unmapped.insert(u.to_string(), 1);
+                }
+            }
+        }
+    }
+
+    /// Counts the bad shapes an event's normaliser noted.
+    pub(crate) fn count_bad_shapes<'a>(&mut self, shapes: impl IntoIterator<Item = &'a str>) {
+        for shape in shapes {
+            match self.bad_shapes.get_mut(shape) {
+                Some(n) => *n += 1,
+                None => {
+                    self.bad_shapes.insert(shape.to_string(), 1);
                 }
             }
         }

@@ -25,7 +25,7 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
         .collect();
     let _ = writeln!(
         err,
-        "quarry: read {} files ({:.1} MB), {} events [{}]{}{}; {} problems, {} inputs unreadable",
+        "quarry: read {} files ({:.1} MB), {} events [{}]{}{}{}; {} problems, {} inputs unreadable",
         summary.files,
         summary.bytes as f64 / 1e6,
         summary.events,
@@ -36,6 +36,7 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
             String::new()
         },
         unmapped_text(summary),
+        bad_shapes_text(summary),
         summary.problems.len(),
         summary.unreadable
     );
@@ -50,11 +51,28 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
 /// the records kept as generic events, per source and type, most frequent
 /// first (the first ten, then how many more types and records).
 pub fn unmapped_text(summary: &ReadSummary) -> String {
+    counted_text("unmapped", &summary.unmapped, "types", "records")
+}
+
+/// `; bad field shapes: Security/4624 winlog.logon.type: 2`: the values
+/// whose shape their mapping did not expect, per record type and field
+/// (the records are kept, the raw values with them), as
+/// [`unmapped_text`] lists types.
+pub fn bad_shapes_text(summary: &ReadSummary) -> String {
+    counted_text("bad field shapes", &summary.bad_shapes, "fields", "values")
+}
+
+fn counted_text(
+    label: &str,
+    counts: &std::collections::BTreeMap<String, u64>,
+    kinds: &str,
+    units: &str,
+) -> String {
     const SHOWN: usize = 10;
-    if summary.unmapped.is_empty() {
+    if counts.is_empty() {
         return String::new();
     }
-    let mut types: Vec<(&String, &u64)> = summary.unmapped.iter().collect();
+    let mut types: Vec<(&String, &u64)> = counts.iter().collect();
     types.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
     let mut parts: Vec<String> = types
         .iter()
@@ -64,11 +82,11 @@ pub fn unmapped_text(summary: &ReadSummary) -> String {
     if types.len() > SHOWN {
         let rest: u64 = types[SHOWN..].iter().map(|(_, v)| **v).sum();
         parts.push(format!(
-            "… {} more types ({rest} records)",
+            "… {} more {kinds} ({rest} {units})",
             types.len() - SHOWN
         ));
     }
-    format!("; unmapped: {}", parts.join(", "))
+    format!("; {label}: {}", parts.join(", "))
 }
 
 #[cfg(test)]
@@ -94,5 +112,17 @@ mod tests {
             "{t}"
         );
         assert!(t.ends_with("… 4 more types (7 records)"), "{t}");
+    }
+
+    #[test]
+    fn bad_shapes_listed_like_unmapped_types() {
+        let mut s = ReadSummary::default();
+        assert_eq!(bad_shapes_text(&s), "");
+        s.bad_shapes
+            .insert("Security/4624 winlog.logon.type".into(), 2);
+        assert_eq!(
+            bad_shapes_text(&s),
+            "; bad field shapes: Security/4624 winlog.logon.type: 2"
+        );
     }
 }

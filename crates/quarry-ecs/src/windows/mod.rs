@@ -290,16 +290,19 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
         ev.set_timestamp(t);
     }
     let mapped = family.map(rec, &mut ev);
+    // a record's type: its channel, or provider when it has none, and id
+    // (a known channel by its own spelling, whatever case an export used)
+    let source = || match family.channel() {
+        Some(name) => name,
+        None if rec.channel.is_empty() => rec.provider.as_str(),
+        None => rec.channel.as_str(),
+    };
     if !mapped {
         // kept generic (event.code, winlog.*): counted per channel and id
-        // (its channel, or provider when it has none, is the source; a
-        // known channel by its own spelling, whatever case an export used)
-        let source = match family.channel() {
-            Some(name) => name,
-            None if rec.channel.is_empty() => rec.provider.as_str(),
-            None => rec.channel.as_str(),
-        };
-        crate::mark_unmapped(&mut ev, source, &rec.event_id.to_string());
+        crate::mark_unmapped(&mut ev, source(), &rec.event_id.to_string());
+    }
+    if ev.contains(crate::BAD_SHAPE) {
+        crate::qualify_bad_shapes(&mut ev, source(), &rec.event_id.to_string());
     }
     ev
 }
@@ -424,9 +427,15 @@ pub fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
+/// Sets a number (a process id, a port, a count); a value that is not one
+/// is noted as a bad shape ([`crate::mark_bad_shape`]) and left out.
 pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
-    if let Some(pid) = raw.and_then(|s| Value::from(s).as_i64()) {
-        ev.set(path, pid);
+    let Some(raw) = raw else {
+        return;
+    };
+    match Value::from(raw).as_i64() {
+        Some(n) => ev.set(path, n),
+        None => crate::mark_bad_shape(ev, path),
     }
 }
 
@@ -457,7 +466,11 @@ pub(super) fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
     if let Some(raw) = raw {
         match raw.parse::<std::net::IpAddr>() {
             Ok(ip) => ev.set(path, ip),
-            Err(_) => ev.set(path, raw),
+            // kept as text (rules may still match it), and noted
+            Err(_) => {
+                ev.set(path, raw);
+                crate::mark_bad_shape(ev, path);
+            }
         }
     }
 }
@@ -727,6 +740,16 @@ mod tests {
         assert!(!ev.contains("source.port") && !ev.contains("process.pid"));
         assert_eq!(ev.get_str("source.ip"), Some("not-an-ip"));
         assert_eq!(ev.get_str("winlog.event_data.LogonType"), Some("three"));
+        // each bad shape noted with the record's type, for the read summary
+        for field in [
+            "winlog.logon.type",
+            "source.ip",
+            "source.port",
+            "process.pid",
+        ] {
+            let key = format!("Security/4624 {field}");
+            assert!(ev.has_value(crate::BAD_SHAPE, &key), "{key}: {ev:?}");
+        }
 
         // a SID where DOMAIN\user should be: no user.name from it
         let sysmon = record(
@@ -744,6 +767,10 @@ mod tests {
         let ev = normalize(&sysmon, Origin::default());
         assert!(ev.has_value("event.category", "registry"));
         assert!(!ev.contains("user.name") && !ev.contains("process.pid"));
+        assert!(ev.has_value(
+            crate::BAD_SHAPE,
+            "Microsoft-Windows-Sysmon/Operational/13 process.pid"
+        ));
         assert_eq!(ev.get_str("registry.data.type"), Some("REG_SZ"));
         assert_eq!(ev.get_str("registry.hive"), Some("HKLM"));
 

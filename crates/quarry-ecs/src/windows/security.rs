@@ -862,7 +862,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if let Some(t) = rec.get("LogonType") {
         // a LogonType that is not one of the known numbers names nothing;
         // the raw value stays in winlog.event_data
-        ev.set("winlog.logon.type", lookup(LOGON_TYPES, t));
+        match lookup(LOGON_TYPES, t) {
+            Some(name) => ev.set("winlog.logon.type", name),
+            None => crate::mark_bad_shape(ev, "winlog.logon.type"),
+        }
     }
     if matches!(id, 4672 | 4673 | 4674 | 4704 | 4705 | 4741 | 4742 | 4743)
         && let Some(list) = rec.get("PrivilegeList")
@@ -885,8 +888,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         } else {
             rec.get("TaskContent")
         };
-        if let Some(xml) = content {
-            scheduled_task::set(ev, xml);
+        if let Some(xml) = content
+            && !scheduled_task::set(ev, xml)
+        {
+            crate::mark_bad_shape(ev, "winlog.scheduled_task");
         }
     }
     if matches!(id, 5140 | 5145) {
