@@ -751,6 +751,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     // the pipeline decodes these for every Security event, categorised or
     // not (4656 handle requests stay generic but their AccessMask is read)
     decode_messages(rec, ev);
+    // (the logon session too: an uncategorised 4663 keeps its logon id)
+    if let Some(logon) = rec.get("SubjectLogonId") {
+        ev.set("winlog.logon.id", logon);
+    }
     let Ok(i) = EVENTS.binary_search_by_key(&id, |e| e.0) else {
         return false;
     };
@@ -783,7 +787,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         ev.set("winlog.computerObject.domain", rec.get("TargetDomainName"));
     }
     if matches!(id, 4634 | 4647 | 4964) {
-        ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+        // (the subject's session, set above, where it has one)
+        if rec.get("SubjectLogonId").is_none() {
+            ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+        }
     }
     if SUBJECT_IS_USER.contains(&id) {
         ev.set("user.id", rec.get("SubjectUserSid"));
@@ -813,8 +820,13 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
             &mut related,
         );
     }
-    if let Some(logon) = rec.get("SubjectLogonId") {
-        ev.set("winlog.logon.id", logon);
+    if id == 4793 {
+        // a password policy check: the account checked
+        if let Some(name) = rec.get("TargetUserName") {
+            ev.set("user.target.name", name);
+            ev.set("user.effective.name", name);
+            related.push(name);
+        }
     }
     if matches!(id, 4778 | 4779) {
         // session reconnected / disconnected: the account and the client
@@ -862,9 +874,15 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if let Some(t) = rec.get("LogonType") {
         // a LogonType that is not one of the known numbers names nothing;
         // the raw value stays in winlog.event_data
+        // a number the pipeline has no name for (0, the system's own
+        // logon at boot; 12, 13) names nothing, as in Elastic; only a
+        // value that is no number is a bad shape
         match lookup(LOGON_TYPES, t) {
             Some(name) => ev.set("winlog.logon.type", name),
-            None => crate::mark_bad_shape(ev, "winlog.logon.type"),
+            None if t.trim().parse::<u32>().is_err() => {
+                crate::mark_bad_shape(ev, "winlog.logon.type")
+            }
+            None => {}
         }
     }
     if matches!(id, 4672 | 4673 | 4674 | 4704 | 4705 | 4741 | 4742 | 4743)
@@ -928,18 +946,13 @@ fn decode_messages(rec: &WinRecord, ev: &mut Event) {
     }
     if let Some(raw) = rec.get("AccessList") {
         // Windows separates the entries by new lines and tabs when it
-        // renders them, by spaces in winlogbeat's documents; the pipeline
-        // keeps each code without its `%%`
+        // renders them, by spaces in winlogbeat's documents. The newest
+        // pipeline also rewrites AccessList as a list of bare codes
+        // (`4417`); quarry keeps the raw text, which Elastic's rules
+        // compare (`AccessList:"*%%4417*"`) and the older pipeline kept.
         let names: Vec<&str> = raw.split_whitespace().filter_map(message).collect();
         if !names.is_empty() {
             ev.set("winlog.event_data.AccessListDescription", names);
-        }
-        let codes: Vec<&str> = raw
-            .split_whitespace()
-            .map(|t| t.trim_start_matches("%%"))
-            .collect();
-        if !codes.is_empty() {
-            ev.set("winlog.event_data.AccessList", codes);
         }
     }
     if let Some(mask) = rec.get("AccessMask") {

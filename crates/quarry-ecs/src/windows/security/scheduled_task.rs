@@ -184,7 +184,16 @@ const TRIGGERS: &[(&str, &str)] = &[
 /// Sets `winlog.scheduled_task.*` from a task definition; false if the
 /// XML is not a task (malformed, cut short).
 pub(super) fn set(ev: &mut Event, xml: &str) -> bool {
-    let Some(task) = parse(xml) else {
+    // some exports escape the definition once more (`&lt;?xml …`): it is
+    // still the task
+    let xml = match xml.trim_start() {
+        t if t.starts_with("&lt;") => match quick_xml::escape::unescape(t) {
+            Ok(u) => std::borrow::Cow::Owned(u.into_owned()),
+            Err(_) => return false,
+        },
+        t => std::borrow::Cow::Borrowed(t),
+    };
+    let Some(task) = parse(&xml) else {
         return false;
     };
     let mut out = Leaves::default();
@@ -393,8 +402,28 @@ mod tests {
     }
 
     #[test]
+    fn escaped_task_xml_read_as_the_task() {
+        let escaped = TASK
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let mut ev = Event::default();
+        assert!(set(&mut ev, &escaped));
+        assert!(ev.has_value(
+            "winlog.scheduled_task.actions.arguments",
+            "https://x.example/a?b=c&d|e"
+        ));
+    }
+
+    #[test]
     fn broken_task_xml_sets_nothing() {
-        for xml in ["", "<Task><Actions>", "not xml <", "<Other/>"] {
+        for xml in [
+            "",
+            "<Task><Actions>",
+            "not xml <",
+            "<Other/>",
+            "&lt;Task&gt;&bad;",
+        ] {
             let mut ev = Event::default();
             assert!(!set(&mut ev, xml), "{xml}");
             assert_eq!(ev.fields().count(), 0, "{xml}");
