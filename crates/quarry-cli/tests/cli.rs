@@ -428,9 +428,17 @@ fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
     // changes (4662, 5136), Kerberoasting (5136 SPN, 4769 RC4), script
     // blocks (4104: MiniDump, Kerberos ticket request, log clear,
     // compression), pass-the-hash logons (4624), xp_cmdshell and web-shell
-    // children (new_terms)
-    assert_eq!(alerts.len(), 808, "{per_rule:#?}");
-    assert_eq!(per_rule.len(), 128);
+    // children (new_terms). Security's account control flags decoded
+    // (NewUACList) add 15 of 2 rules, all 4738s whose new flags hold the
+    // bit the rule names: 14 "Account Configured with Never-Expiring
+    // Password" (0x200), 1 "Kerberos Pre-authentication Disabled for User"
+    // (0x10000, hack1 on rootdc1)
+    assert_eq!(alerts.len(), 823, "{per_rule:#?}");
+    assert_eq!(per_rule.len(), 130);
+    assert_eq!(
+        per_rule.get("Kerberos Pre-authentication Disabled for User"),
+        Some(&1)
+    );
     assert_eq!(per_rule.get("Clearing Windows Event Logs"), Some(&14));
     assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
 }
