@@ -634,7 +634,9 @@ mod tests {
     /// their provider, as their own log would.
     #[test]
     fn forwarded_events_channel_maps_by_provider() {
-        let cases: &[(&str, u32, &[(&str, &str)], &str, &str)] = &[
+        /// provider, id, event data, a field its mapping sets, its value
+        type Case<'a> = (&'a str, u32, &'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (
                 "Microsoft-Windows-PowerShell",
                 4104,
