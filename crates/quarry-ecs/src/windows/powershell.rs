@@ -103,6 +103,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if let Some(text) = f.get("ScriptBlockText").map(str::trim) {
         ev.set("powershell.file.script_block_text", text);
+        set_script_block_hash(ev, text);
         set_script_block_metrics(ev, text);
     }
     set_command_line(ev, &PROCESS, f.get("HostApplication"));
@@ -181,6 +182,26 @@ fn split_packed(text: &str) -> Vec<(Cow<'_, str>, &str)> {
         }
     }
     pairs
+}
+
+/// `powershell.file.script_block_hash`, the newer pipeline's fingerprint
+/// of a script block, so the same script matches however it was laid out:
+/// the text without white space (Java's `\s`), hashed as Elasticsearch's
+/// `fingerprint` processor hashes one text field — SHA-1 over a zero byte
+/// and the UTF-8 text, in base64.
+fn set_script_block_hash(ev: &mut Event, text: &str) {
+    use base64::Engine as _;
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r'))
+        .collect();
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(&[0]);
+    sha1.update(compact.as_bytes());
+    ev.set(
+        "powershell.file.script_block_hash",
+        base64::engine::general_purpose::STANDARD.encode(sha1.digest().bytes()),
+    );
 }
 
 /// The newer pipeline's measures of a script block, which rules compare to
@@ -376,6 +397,22 @@ mod tests {
         let line = "A".repeat(64);
         set_script_block_metrics(&mut sig, &format!("xyz\r\n# {line}\r\n# more"));
         assert!(!sig.contains("powershell.file.script_block_length"));
+    }
+
+    /// Expected values computed independently (Python's hashlib over a
+    /// zero byte and the text without white space).
+    #[test]
+    fn script_block_hash_ignores_layout() {
+        let hash = |text: &str| {
+            let mut ev = Event::default();
+            set_script_block_hash(&mut ev, text);
+            ev.get_str("powershell.file.script_block_hash")
+                .map(str::to_string)
+        };
+        let want = Some("DLHg1mGUH9nBEVGjaBIesfmB+3w=".to_string());
+        assert_eq!(hash("Write-Host \"hi\"\r\n  Get-Process"), want);
+        assert_eq!(hash("Write-Host\"hi\"Get-Process"), want);
+        assert_eq!(hash(""), Some("W6k8nbDP+T9StSHXQg5D9u2ieE8=".to_string()));
     }
 
     #[test]
