@@ -504,7 +504,8 @@ fn hunt_with_elastic_and_sigma_rules_over_the_whole_corpus_snapshot() {
         for (rule, n) in per_rule {
             snapshot.push_str(&format!("{n:>5}  {rule}\n"));
         }
-        let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")).join(file);
+        let path =
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")).join(file);
         if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, &snapshot).expect("write snapshot");
         }

@@ -26,15 +26,18 @@ fn correlations() -> PathBuf {
 fn correlations_fire_on_brute_force_samples() {
     let shared = corpus();
     let evtx = shared.join("corpus/evtx");
-    let out = Command::new(env!("CARGO_BIN_EXE_quarry"))
-        .args(["hunt", "--format", "ndjson", "--rules"])
-        .arg(shared.join("rules/sigma/rules"))
-        .arg("--rules")
-        .arg(correlations())
-        .arg(evtx.join("hayabusa-mitre/TA0006-Credential Access/T1110.xxx-Brut force"))
-        .arg(evtx.join("sbousseaden/Credential Access/MSSQL_multiple_failed_logon_EventID_18456.evtx"))
-        .output()
-        .expect("run quarry");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(["hunt", "--format", "ndjson", "--rules"])
+            .arg(shared.join("rules/sigma/rules"))
+            .arg("--rules")
+            .arg(correlations())
+            .arg(evtx.join("hayabusa-mitre/TA0006-Credential Access/T1110.xxx-Brut force"))
+            .arg(evtx.join(
+                "sbousseaden/Credential Access/MSSQL_multiple_failed_logon_EventID_18456.evtx",
+            ))
+            .output()
+            .expect("run quarry");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("0 do not compile"), "{err}");
@@ -71,7 +74,9 @@ fn correlations_fire_on_brute_force_samples() {
             .map(|(f, v)| format!("{f}={}", v.as_str().unwrap_or_default()))
             .collect();
         // a bounded sample of the events, the last the alert's own
-        let shown = a["kibana.alert.group.events"].as_array().map_or(1, Vec::len);
+        let shown = a["kibana.alert.group.events"]
+            .as_array()
+            .map_or(1, Vec::len);
         assert!(shown <= 10 && shown as u64 <= c["count"].as_u64().unwrap_or(0));
         assert_eq!(c["events_shown"].as_u64(), Some(shown as u64));
         got.push((
@@ -84,7 +89,13 @@ fn correlations_fire_on_brute_force_samples() {
     }
     got.sort();
     let want = [
-        ("Kerberos Password Guessing", "high", "rootdc1.offsec.lan", "TargetUserName=admin-hacker", 54),
+        (
+            "Kerberos Password Guessing",
+            "high",
+            "rootdc1.offsec.lan",
+            "TargetUserName=admin-hacker",
+            54,
+        ),
         (
             "Kerberos User Enumeration Followed By Password Guessing",
             "high",
@@ -92,16 +103,60 @@ fn correlations_fire_on_brute_force_samples() {
             "IpAddress=::ffff:10.23.123.11",
             4,
         ),
-        ("MSSQL Server Logon Brute Force", "high", "MSEDGEWIN10", "Computer=MSEDGEWIN10", 10),
-        ("MSSQL Server Logon Brute Force", "high", "mssql01.offsec.lan", "Computer=mssql01.offsec.lan", 6),
-        ("Windows Logon Brute Force", "medium", "WIN", "TargetUserName=Admin", 8),
-        ("Windows Logon Brute Force", "medium", "WIN", "TargetUserName=Administrator", 8),
-        ("Windows Logon Brute Force", "medium", "fs01.offsec.lan", "TargetUserName=NOUSER", 5),
-        ("Windows Logon Brute Force", "medium", "fs01.offsec.lan", "TargetUserName=admmig@offsec.lan", 5),
+        (
+            "MSSQL Server Logon Brute Force",
+            "high",
+            "MSEDGEWIN10",
+            "Computer=MSEDGEWIN10",
+            10,
+        ),
+        (
+            "MSSQL Server Logon Brute Force",
+            "high",
+            "mssql01.offsec.lan",
+            "Computer=mssql01.offsec.lan",
+            6,
+        ),
+        (
+            "Windows Logon Brute Force",
+            "medium",
+            "WIN",
+            "TargetUserName=Admin",
+            8,
+        ),
+        (
+            "Windows Logon Brute Force",
+            "medium",
+            "WIN",
+            "TargetUserName=Administrator",
+            8,
+        ),
+        (
+            "Windows Logon Brute Force",
+            "medium",
+            "fs01.offsec.lan",
+            "TargetUserName=NOUSER",
+            5,
+        ),
+        (
+            "Windows Logon Brute Force",
+            "medium",
+            "fs01.offsec.lan",
+            "TargetUserName=admmig@offsec.lan",
+            5,
+        ),
     ];
     let want: Vec<(String, String, String, String, u64)> = want
         .iter()
-        .map(|(a, b, c, d, n)| (a.to_string(), b.to_string(), c.to_string(), d.to_string(), *n))
+        .map(|(a, b, c, d, n)| {
+            (
+                a.to_string(),
+                b.to_string(),
+                c.to_string(),
+                d.to_string(),
+                *n,
+            )
+        })
         .collect();
     assert_eq!(got, want);
 

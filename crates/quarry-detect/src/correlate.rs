@@ -283,7 +283,11 @@ pub fn run(book: &RuleBook, matched: &[Vec<Event>], standalone: &Standalone) -> 
             if standalone.correlations[ci] {
                 out.push(Firing {
                     correlation: ci,
-                    group: hit.group.iter().map(|(_, v)| J::String(v.clone())).collect(),
+                    group: hit
+                        .group
+                        .iter()
+                        .map(|(_, v)| J::String(v.clone()))
+                        .collect(),
                     extra: extra(book, c, &hit),
                     events,
                 });
@@ -394,10 +398,8 @@ correlation:
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "quarry-correlate-{name}-{}",
-            std::process::id()
-        ));
+        let d =
+            std::env::temp_dir().join(format!("quarry-correlate-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("scratch");
         d
     }
@@ -419,7 +421,9 @@ correlation:
         std::fs::remove_dir_all(&dir).expect("clean");
         let mut per = BTreeMap::new();
         for a in &report.alerts {
-            let n = a["kibana"]["alert"]["rule"]["name"].as_str().unwrap_or_default();
+            let n = a["kibana"]["alert"]["rule"]["name"]
+                .as_str()
+                .unwrap_or_default();
             *per.entry(n.to_string()).or_default() += 1;
         }
         (per, report.alerts)
@@ -456,7 +460,9 @@ correlation:
         );
         let brute = alerts
             .iter()
-            .find(|a| a["kibana"]["alert"]["rule"]["name"] == "Failed logons followed by a successful one")
+            .find(|a| {
+                a["kibana"]["alert"]["rule"]["name"] == "Failed logons followed by a successful one"
+            })
             .expect("brute force alert");
         assert_eq!(brute["kibana"]["alert"]["severity"], "high");
         assert_eq!(
@@ -469,16 +475,24 @@ correlation:
         let c = &brute["quarry"]["correlation"];
         assert_eq!(c["type"], "temporal_ordered");
         assert_eq!(c["group_by"]["TargetUserName"], "bob");
-        assert_eq!(c["rules"], json!(["Multiple failed logons", "Successful logon"]));
+        assert_eq!(
+            c["rules"],
+            json!(["Multiple failed logons", "Successful logon"])
+        );
         let spray = alerts
             .iter()
             .find(|a| a["kibana"]["alert"]["rule"]["name"] == "Password spray")
             .expect("spray alert");
         let c = &spray["quarry"]["correlation"];
-        assert_eq!((c["count"].as_u64(), c["distinct_values"].as_u64()), (Some(5), Some(3)));
+        assert_eq!(
+            (c["count"].as_u64(), c["distinct_values"].as_u64()),
+            (Some(5), Some(3))
+        );
         assert_eq!(c["group_by"]["IpAddress"], "10.0.0.5");
         // its contributing events, in time order
-        let evs = spray["kibana.alert.group.events"].as_array().expect("events");
+        let evs = spray["kibana.alert.group.events"]
+            .as_array()
+            .expect("events");
         let users: Vec<&J> = evs
             .iter()
             .map(|e| &e["winlog"]["event_data"]["TargetUserName"])
@@ -546,10 +560,22 @@ correlation: {type: temporal, rules: [failed_login], group-by: [User], timespan:
         std::fs::remove_dir_all(&dir).expect("clean");
         assert!(book.correlations.is_empty());
         let skipped: Vec<&str> = book.skipped.iter().map(|s| s.reason.as_str()).collect();
-        assert!(skipped.iter().any(|r| r.contains("no_such_rule")), "{skipped:?}");
+        assert!(
+            skipped.iter().any(|r| r.contains("no_such_rule")),
+            "{skipped:?}"
+        );
         let errors: Vec<&str> = book.not_compiled.iter().map(|n| n.error.as_str()).collect();
-        assert_eq!(errors.iter().filter(|e| e.contains("loop")).count(), 2, "{errors:?}");
-        assert!(errors.iter().any(|e| e.contains("bad timespan `soon`") && e.contains("b.yml")), "{errors:?}");
+        assert_eq!(
+            errors.iter().filter(|e| e.contains("loop")).count(),
+            2,
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("bad timespan `soon`") && e.contains("b.yml")),
+            "{errors:?}"
+        );
         // the base rules still run
         assert_eq!(book.rules.len(), 2);
     }

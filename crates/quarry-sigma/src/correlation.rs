@@ -221,7 +221,9 @@ impl Correlation {
 
     /// Whether the condition, once true, stays true as a window grows.
     fn grows_true(&self) -> bool {
-        self.conds.iter().all(|(op, _)| matches!(op, Op::Gt | Op::Gte))
+        self.conds
+            .iter()
+            .all(|(op, _)| matches!(op, Op::Gt | Op::Gte))
     }
 
     /// A Sigma field of a match, read through the first of its rule's
@@ -290,8 +292,7 @@ impl Correlation {
         for (group, entries) in &groups {
             self.windows(entries, |window, values| {
                 let count = window.len();
-                let mut sample: Vec<usize> =
-                    window.iter().take(SAMPLE - 1).map(|x| x.m).collect();
+                let mut sample: Vec<usize> = window.iter().take(SAMPLE - 1).map(|x| x.m).collect();
                 if count >= SAMPLE {
                     sample.extend(window.last().map(|x| x.m));
                 }
@@ -520,7 +521,10 @@ mod tests {
         // bob: 20 and 61 with 0 out of reach; alice: 100, 160, 160
         assert_eq!(groups(&hits), ["alicex3"]);
         assert_eq!(hits[0].sample, [4, 5, 6]);
-        assert_eq!((hits[0].first, hits[0].last), (100_000_000_000, 160_000_000_000));
+        assert_eq!(
+            (hits[0].first, hits[0].last),
+            (100_000_000_000, 160_000_000_000)
+        );
         // an event without the group-by field is not counted
         let mut no_user = failed(30, "x", "1.1.1.1");
         no_user.remove("winlog.event_data.TargetUserName");
@@ -594,14 +598,20 @@ mod tests {
         // the firing ends at the event that completes it
         assert_eq!(hits[0].sample, [2, 3, 4]);
         // a condition counts the rules seen
-        let one = any.replace("timespan: 10m\n", "timespan: 10m\n    condition:\n        gte: 1\n");
+        let one = any.replace(
+            "timespan: 10m\n",
+            "timespan: 10m\n    condition:\n        gte: 1\n",
+        );
         assert_eq!(run(&one, &evs[..1]).len(), 1);
     }
 
     #[test]
     fn aliases_give_each_rule_its_field() {
         let corr = "title: same ip\ncorrelation:\n    type: temporal_ordered\n    rules: [failed_logon, ok_logon]\n    group-by: [who]\n    timespan: 1h\n    aliases:\n        who:\n            failed_logon: IpAddress\n            ok_logon: TargetUserName\n";
-        let evs = vec![failed(0, "u", "10.0.0.5"), logon("4624", 10, "10.0.0.5", "y")];
+        let evs = vec![
+            failed(0, "u", "10.0.0.5"),
+            logon("4624", 10, "10.0.0.5", "y"),
+        ];
         assert_eq!(groups(&run(corr, &evs)), ["10.0.0.5x2"]);
     }
 
@@ -609,15 +619,22 @@ mod tests {
     fn malformed_correlations_say_why() {
         let bad = |c: &str| {
             let rules = load(&format!("title: c\ncorrelation:\n{c}"));
-            Correlation::compile(&rules[0]).expect_err("rejected").to_string()
+            Correlation::compile(&rules[0])
+                .expect_err("rejected")
+                .to_string()
         };
-        let e = bad("    type: event_count\n    rules: [a]\n    timespan: 5x\n    condition: {gte: 1}\n");
+        let e = bad(
+            "    type: event_count\n    rules: [a]\n    timespan: 5x\n    condition: {gte: 1}\n",
+        );
         assert!(e.contains("bad timespan") && e.contains("c.yml"), "{e}");
-        let e = bad("    type: value_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: 1}\n");
+        let e = bad(
+            "    type: value_count\n    rules: [a]\n    timespan: 5m\n    condition: {gte: 1}\n",
+        );
         assert!(e.contains("field"), "{e}");
         let e = bad("    type: event_count\n    rules: [a]\n    timespan: 5m\n");
         assert!(e.contains("needs a condition"), "{e}");
-        let e = bad("    type: temporal\n    rules: [a]\n    timespan: 5m\n    aliases: {x: {b: F}}\n");
+        let e =
+            bad("    type: temporal\n    rules: [a]\n    timespan: 5m\n    aliases: {x: {b: F}}\n");
         assert!(e.contains("alias"), "{e}");
         assert_eq!(parse_timespan("90s"), Some(90_000_000_000));
         assert_eq!(parse_timespan("5x"), None);
@@ -626,7 +643,11 @@ mod tests {
     #[test]
     fn generate_is_read_beside_or_inside_the_correlation() {
         let base = "title: c\ncorrelation:\n    type: temporal\n    rules: [a]\n    timespan: 5m\n";
-        let generates = |text: &str| Correlation::compile(&load(text)[0]).expect("compiles").generate;
+        let generates = |text: &str| {
+            Correlation::compile(&load(text)[0])
+                .expect("compiles")
+                .generate
+        };
         assert!(!generates(base));
         assert!(generates(&format!("{base}generate: true\n")));
         assert!(generates(&format!("{base}    generate: true\n")));
