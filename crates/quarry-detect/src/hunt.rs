@@ -227,15 +227,13 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
             }
         }
         if member[i] {
-            let events = |hits: &[Hit]| -> Vec<Event> {
-                hits.iter()
-                    .filter_map(|h| match h {
-                        Hit::Event(e) => Some(e.clone()),
-                        _ => None,
-                    })
-                    .collect()
-            };
-            matched[i] = events(&unexcepted);
+            matched[i] = unexcepted
+                .iter()
+                .filter_map(|h| match h {
+                    Hit::Event(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
             if !standalone.rules[i] {
                 continue;
             }

@@ -254,7 +254,7 @@ impl Correlation {
             .collect();
         order.sort_by_key(|&i| (time(i), i));
         // groups in first-seen order, each with its entries in time order
-        let mut groups: Vec<(Vec<(String, String)>, Vec<Entry>)> = Vec::new();
+        let mut groups: Vec<(Group, Vec<Entry>)> = Vec::new();
         let mut index: HashMap<Vec<String>, usize> = HashMap::new();
         'matches: for i in order {
             let m = &matches[i];
@@ -377,6 +377,9 @@ impl Correlation {
         }
     }
 }
+
+/// A group's (field, value) pairs.
+type Group = Vec<(String, String)>;
 
 /// A match in a group: its position in the matches given, its member, its
 /// time, and `value_count`'s value.
