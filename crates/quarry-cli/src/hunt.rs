@@ -102,7 +102,9 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             "skipped  {}: {} — {}",
             s.path.display(),
             s.kind.label(),
-            s.name.clone().unwrap_or_default()
+            // a file that did not parse has no rule name: its error says
+            // where it went wrong
+            s.name.clone().unwrap_or_else(|| s.reason.clone())
         )?;
     }
     for bad in &book.not_compiled {
