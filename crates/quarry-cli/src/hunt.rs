@@ -84,8 +84,12 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
         return Ok(crate::exit::USAGE);
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in &book.rules {
-        let r = &r.rule;
+    let runnable = book
+        .rules
+        .iter()
+        .map(|r| &r.rule)
+        .chain(book.correlations.iter().map(|c| &c.rule));
+    for r in runnable.clone() {
         writeln!(
             out,
             "{:<9} {:>3}  {}  {}",
@@ -98,7 +102,9 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             "skipped  {}: {} — {}",
             s.path.display(),
             s.kind.label(),
-            s.name.clone().unwrap_or_default()
+            // a file that did not parse has no rule name: its error says
+            // where it went wrong
+            s.name.clone().unwrap_or_else(|| s.reason.clone())
         )?;
     }
     for bad in &book.not_compiled {
@@ -116,8 +122,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     let mut by_type: std::collections::BTreeMap<String, usize> = Default::default();
-    for r in &book.rules {
-        let r = &r.rule;
+    for r in runnable {
         let language = r.language.as_deref().unwrap_or(&r.rule_type);
         *by_type
             .entry(format!("{} ({language})", r.rule_type))
@@ -126,7 +131,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
     let by_type: Vec<String> = by_type.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     eprintln!(
         "quarry: {} rules runnable ({}), {} skipped ({}), {} do not compile",
-        book.rules.len(),
+        book.runnable(),
         by_type.join(", "),
         book.skipped.len(),
         summary.join(", "),
@@ -154,7 +159,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     };
     eprintln!(
         "quarry: {} rules loaded, {} skipped, {} do not compile",
-        book.rules.len(),
+        book.runnable(),
         book.skipped.len(),
         book.not_compiled.len()
     );

@@ -443,65 +443,86 @@ fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
     assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
 }
 
-/// All of Elastic's rules (EQL and KQL) over all of `../shared/corpus` (EVTX, OTRF
-/// zips, Plaso, vendor samples): no panic, a summary, and the alert count
-/// per rule as in `tests/snapshots/hunt_corpus.txt`. When a mapping or
-/// engine change moves it on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
+/// All of Elastic's rules (EQL and KQL) and SigmaHQ's (the folders a
+/// responder runs: `rules`, `rules-threat-hunting`,
+/// `rules-emerging-threats`) over all of `../shared/corpus` (EVTX, OTRF
+/// zips, Plaso, vendor samples) in one hunt: no panic, a summary, and the
+/// alert count per rule — Elastic's in `tests/snapshots/hunt_corpus.txt`,
+/// Sigma's (rules and correlations) in `tests/snapshots/hunt_corpus_sigma.txt`,
+/// so each rule set's diff reads on its own. When a mapping or engine
+/// change moves them on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
 /// and review the diff.
 #[test]
 #[ignore = "needs ../shared"]
-fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
+fn hunt_with_elastic_and_sigma_rules_over_the_whole_corpus_snapshot() {
     let shared = std::env::var_os("QUARRY_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    let out = quarry(&[
-        "hunt",
-        "--rules",
-        shared.join("rules/elastic/rules").to_str().unwrap(),
-        "--rules",
-        shared
-            .join("rules/elastic/rules_building_block")
-            .to_str()
-            .unwrap(),
-        "--format",
-        "ndjson",
-        shared.join("corpus").to_str().unwrap(),
-    ]);
+    let mut args: Vec<String> = vec!["hunt".into()];
+    for r in [
+        "elastic/rules",
+        "elastic/rules_building_block",
+        "sigma/rules",
+        "sigma/rules-threat-hunting",
+        "sigma/rules-emerging-threats",
+    ] {
+        args.push("--rules".into());
+        args.push(shared.join("rules").join(r).to_string_lossy().into_owned());
+    }
+    args.extend(["--format".into(), "ndjson".into()]);
+    args.push(shared.join("corpus").to_string_lossy().into_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = quarry(&args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(1),
         "problems reported, not fatal: {err}"
     );
-    let mut per_rule = std::collections::BTreeMap::new();
+    // per rule set: rule name → alerts
+    let mut elastic = std::collections::BTreeMap::new();
+    let mut sigma = std::collections::BTreeMap::new();
     for l in stdout(&out).lines() {
         let a: serde_json::Value = serde_json::from_str(l).expect("one alert per line");
         assert_eq!(a["event"]["kind"], "signal");
-        let name = a["kibana"]["alert"]["rule"]["name"]
-            .as_str()
-            .expect("rule name");
-        *per_rule.entry(name.to_string()).or_insert(0usize) += 1;
+        let rule = &a["kibana"]["alert"]["rule"];
+        let name = rule["name"].as_str().expect("rule name");
+        let set = match rule["type"].as_str() {
+            Some(t) if t.starts_with("sigma") => &mut sigma,
+            _ => &mut elastic,
+        };
+        *set.entry(name.to_string()).or_insert(0usize) += 1;
     }
-    let total: usize = per_rule.values().sum();
+    let total: usize = elastic.values().sum::<usize>() + sigma.values().sum::<usize>();
     assert!(err.contains(&format!("quarry: {total} alerts")), "{err}");
-    let mut snapshot = format!(
-        "# quarry hunt, all Elastic rules (EQL and KQL), over ../shared/corpus: {total} alerts\n"
-    );
-    for (rule, n) in &per_rule {
-        snapshot.push_str(&format!("{n:>5}  {rule}\n"));
+    for (per_rule, file, title) in [
+        (
+            &elastic,
+            "hunt_corpus.txt",
+            "all Elastic rules (EQL and KQL)",
+        ),
+        (
+            &sigma,
+            "hunt_corpus_sigma.txt",
+            "SigmaHQ's rules, rules-threat-hunting and rules-emerging-threats (hunted with Elastic's)",
+        ),
+    ] {
+        let n: usize = per_rule.values().sum();
+        let mut snapshot = format!("# quarry hunt, {title}, over ../shared/corpus: {n} alerts\n");
+        for (rule, n) in per_rule {
+            snapshot.push_str(&format!("{n:>5}  {rule}\n"));
+        }
+        let path =
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")).join(file);
+        if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &snapshot).expect("write snapshot");
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            want == snapshot,
+            "the alerts of {file} changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
+        );
     }
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/snapshots/hunt_corpus.txt"
-    ));
-    if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &snapshot).expect("write snapshot");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        want == snapshot,
-        "the alerts changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
-    );
 }
 
 fn shared() -> PathBuf {

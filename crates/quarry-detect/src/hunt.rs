@@ -6,6 +6,7 @@
 //! follow-on activity and pivots.
 
 use crate::book::{CompiledRule, RuleBook};
+use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threshold};
@@ -13,7 +14,7 @@ use quarry_alert::{Alert, Investigation, Packed, Retention};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
-use quarry_rules::Exceptions;
+use quarry_rules::{Exceptions, Rule};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -189,7 +190,19 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit, J)>> = BTreeMap::new();
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, Hit, J)>> = BTreeMap::new();
+    // the events each correlation member matched, for the correlations;
+    // members alert on their own only when a correlation says so
+    let standalone = Standalone::of(book);
+    let mut member = vec![false; rules.len()];
+    for c in &book.correlations {
+        for m in &c.members {
+            if let Member::Rule { index, .. } = m {
+                member[*index] = true;
+            }
+        }
+    }
+    let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
     for (i, events) in per_rule.into_iter().enumerate() {
         if events.is_empty() {
             continue;
@@ -211,6 +224,18 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
                         .or_default() += 1
                 }
                 None => unexcepted.push(h),
+            }
+        }
+        if member[i] {
+            matched[i] = unexcepted
+                .iter()
+                .filter_map(|h| match h {
+                    Hit::Event(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !standalone.rules[i] {
+                continue;
             }
         }
         let alerts = match alerts_of(r, unexcepted, &evidence_from, opts) {
@@ -254,7 +279,10 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
                 .last()
                 .copied()
                 .and_then(quarry_lineage::host_key);
-            hits_by_host.entry(host).or_default().push((i, h, extra));
+            hits_by_host
+                .entry(host)
+                .or_default()
+                .push((&r.rule, h, extra));
         }
         if n > 0 {
             *report
@@ -270,10 +298,35 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
             });
         }
     }
+    // correlations, over what their members matched
+    for f in correlate::run(book, &matched, &standalone) {
+        let rule = &book.correlations[f.correlation].rule;
+        let last = f.events.last();
+        if let Some(x) = last.and_then(|e| opts.exceptions.suppresses(&rule.rule_id, e)) {
+            *report
+                .suppressed
+                .entry(opts.exceptions.exceptions[x].name.clone())
+                .or_default() += 1;
+            continue;
+        }
+        *report
+            .counts
+            .entry((rule.severity.clone(), rule.name.clone()))
+            .or_default() += 1;
+        let host = last.and_then(quarry_lineage::host_key);
+        let hit = Hit::Sample {
+            join_keys: f.group,
+            events: f.events,
+        };
+        hits_by_host
+            .entry(host)
+            .or_default()
+            .push((rule, hit, f.extra));
+    }
     let mut alerts: Vec<Alert> = Vec::new();
     for (host, hits) in hits_by_host {
-        for (i, h, extra) in hits {
-            let mut a = quarry_alert::alert(&rules[i].rule, &h, &investigation);
+        for (rule, h, extra) in hits {
+            let mut a = quarry_alert::alert(rule, &h, &investigation);
             merge(&mut a.doc, extra);
             alerts.push(a);
         }

@@ -16,8 +16,11 @@
 //!   own step ([`threshold`], [`new_terms`]), [`suppression`],
 //!   `max_signals`, alerts with their investigation, in time order, in a
 //!   [`HuntReport`].
+//! - [`correlate`]: Sigma correlations, run after the rules over what the
+//!   rules they name matched.
 
 pub mod book;
+pub mod correlate;
 pub mod frontend;
 pub mod hunt;
 pub mod literal;
