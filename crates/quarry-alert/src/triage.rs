@@ -897,6 +897,8 @@ mod tests {
         e
     }
 
+    // a process start is these eight facts; a struct would only rename them
+    #[allow(clippy::too_many_arguments)]
     fn start(
         host: &str,
         guid: &str,
