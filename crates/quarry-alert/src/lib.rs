@@ -11,7 +11,9 @@
 //!   events of the process and its descendants, and which of those kinds of
 //!   telemetry the host has none of ("unresolved, not benign");
 //! - `quarry.investigate`: the rule's `[[transform.investigate]]` pivots,
-//!   run (see [`pivot`]).
+//!   run (see [`pivot`]);
+//! - `quarry.triage`: for a process start, the investigation guide's
+//!   questions answered and a one-line hint (see [`triage`]).
 //!
 //! The evidence kept for this is an [`Investigation`]: every process, file,
 //! registry, network and authentication event, slimmed by a [`Retention`] to
@@ -24,6 +26,7 @@
 pub mod investigate;
 mod pack;
 pub mod pivot;
+pub mod triage;
 
 pub use pack::{Packed, pack};
 
@@ -199,13 +202,28 @@ impl Retention {
 pub struct Investigation {
     pub lineage: Lineage,
     hosts: FxHashMap<String, HostPool>,
+    /// Executables and command lines per host, for triage's scope: built on
+    /// first use.
+    scope: OnceLock<triage::ScopeIndex>,
 }
+
+/// The kinds of telemetry a report states per host, in order.
+pub const TELEMETRY: &[&str] = &[
+    "process",
+    "network",
+    "dns",
+    "file",
+    "registry",
+    "authentication",
+];
 
 #[derive(Debug, Default)]
 struct HostPool {
     packed: Vec<Packed>,
-    /// Events per category on this host.
+    /// Events per category on this host (and `dns`: events with a query).
     categories: FxHashMap<&'static str, usize>,
+    /// The host's name as its events give it.
+    name: Option<String>,
     /// The host's events, unpacked on first use ([`Investigation::release`]
     /// packs them away again).
     events: OnceLock<HostEvents>,
@@ -263,13 +281,40 @@ impl Investigation {
                         *pool.categories.entry(c).or_default() += 1;
                     }
                 }
+                if ev.get("dns.question.name").is_some() {
+                    *pool.categories.entry("dns").or_default() += 1;
+                }
+                if pool.name.is_none() {
+                    pool.name = ev.get_str("host.name").map(str::to_string);
+                }
                 lin.observe(&ev);
             }
             lin.build();
             pool.packed.shrink_to_fit();
             lineage.hosts.insert(key.clone(), lin);
         }
-        Investigation { lineage, hosts }
+        Investigation {
+            lineage,
+            hosts,
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// The hosts kept, by key, with the name their events give.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.hosts
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.name.as_deref()))
+    }
+
+    /// The events of each kind of [`TELEMETRY`] kept for a host (process:
+    /// starts and ends), zero for kinds it has none of.
+    pub fn telemetry(&self, host: &str) -> Vec<(&'static str, usize)> {
+        let h = self.hosts.get(host);
+        TELEMETRY
+            .iter()
+            .map(|&c| (c, h.and_then(|h| h.categories.get(c).copied()).unwrap_or(0)))
+            .collect()
     }
 
     fn unpacked(&self, host: &str) -> Option<&HostEvents> {
@@ -574,6 +619,9 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
             ));
         }
         quarry.insert("activity".into(), act);
+        if let Some(t) = triage::triage(e, hk, inv) {
+            quarry.insert("triage".into(), t);
+        }
     }
 
     // pivots

@@ -30,7 +30,7 @@ pub struct InvestigateArgs {
 }
 
 /// Reads an alerts file: a JSON array, or one JSON object per line.
-fn read_alerts(path: &Path) -> Result<Vec<J>, String> {
+pub(crate) fn read_alerts(path: &Path) -> Result<Vec<J>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if text.trim_start().starts_with('[') {
         return serde_json::from_str::<Vec<J>>(&text)

@@ -8,6 +8,7 @@ mod dfiq;
 mod hunt;
 mod investigate;
 mod output;
+mod report;
 mod search;
 
 use clap::{Parser, Subcommand};
@@ -95,6 +96,15 @@ quarry investigate alerts.ndjson --alert 3 evidence/\n  \
 quarry investigate --rules ../shared/rules/elastic/rules --format json alerts.ndjson evidence/"
     )]
     Investigate(investigate::InvestigateArgs),
+    /// Write the case as one self-contained HTML file: overview, alerts triaged, Q1018.
+    #[command(
+        after_help = "One file, opened offline in any browser: what was read and which telemetry each host has, \
+the alerts (from a hunt with --rules, or an alerts file with --alerts) each with its triage, process tree, timeline \
+and pivots, and Q1018's DNS answers with their coverage.\n\nEXAMPLES:\n  \
+quarry report --rules ../shared/rules/elastic/rules evidence/ -o case.html\n  \
+quarry report --alerts alerts.ndjson evidence/ -o case.html"
+    )]
+    Report(report::ReportArgs),
     /// Detection rules: what loads, what is skipped and why.
     #[command(subcommand)]
     Rules(hunt::RulesCommand),
@@ -134,6 +144,7 @@ fn main() -> ExitCode {
         Command::Search(args) => search::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Investigate(args) => investigate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Rules(cmd) => hunt::rules_list(cmd),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),
