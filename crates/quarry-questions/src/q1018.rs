@@ -276,7 +276,7 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
 fn domains_text(d: &[DomainCount], cov: &Coverage) -> String {
     let mut s = String::new();
     let mut seen: Vec<&DomainCount> = d.iter().filter(|c| c.queries > 0).collect();
-    seen.sort_by(|a, b| b.queries.cmp(&a.queries));
+    seen.sort_by_key(|c| std::cmp::Reverse(c.queries));
     let unseen: Vec<&str> = d
         .iter()
         .filter(|c| c.queries == 0)
