@@ -3,7 +3,7 @@
 //! what it wants and prints its answer.
 
 use crate::output::{self, Column, Format, Rows};
-use quarry_questions::{Filter, Record};
+use quarry_questions::{Domains, Filter, Record};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -14,9 +14,15 @@ pub struct AskArgs {
     /// Evidence: files, folders (recursive) and globs; .evtx, JSON/JSON lines, Plaso json_line, .zip, .gz.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Only queries whose name matches this glob (`*`, `?`; case-insensitive), e.g. '*.duckdns.org'.
+    /// Only queries of this domain: a name, or a glob (`*`, `?`, `[…]`, `{a,b}`) such as
+    /// '*.duckdns.org'; case-insensitive. Repeatable; the summary counts each one's lookups.
     #[arg(long)]
-    domain: Option<String>,
+    domain: Vec<String>,
+    /// Domains from a file: one name or glob a line (the first word of it), `#` comments and
+    /// blank lines skipped, `evil[.]com` read as `evil.com` — a threat report's thousands of
+    /// indicators, matched as one set. Repeatable; adds to --domain.
+    #[arg(long, value_name = "FILE")]
+    domain_file: Vec<PathBuf>,
     /// Only this host (host.name or host.id, case-insensitive).
     #[arg(long)]
     host: Option<String>,
@@ -32,11 +38,19 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
         );
         return Ok(crate::exit::USAGE);
     };
+    // a bad indicator is a usage error, said before any evidence is read
+    let domains = match domains(&args.domain, &args.domain_file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("quarry: {e}");
+            return Ok(crate::exit::USAGE);
+        }
+    };
     let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));
     let code = output::report_problems(&summary);
     let filter = Filter {
         host: args.host,
-        domain: args.domain,
+        domains,
     };
     let answer = question.answer(events, &filter);
     let columns = answer
@@ -60,12 +74,40 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
     Ok(code)
 }
 
+/// The domain indicators of `--domain` and `--domain-file`, as one set;
+/// `None` when there are none (no filter).
+fn domains(names: &[String], files: &[PathBuf]) -> Result<Option<Domains>, String> {
+    let mut texts = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = std::fs::read(f).map_err(|e| format!("--domain-file {}: {e}", f.display()))?;
+        texts.push((f, String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    let given = names.iter().map(|n| (n.as_str(), "--domain".to_string()));
+    let listed = texts.iter().flat_map(|(f, text)| {
+        quarry_questions::domains::file_lines(text)
+            .map(move |(line, word)| (word, format!("{}:{line}", f.display())))
+    });
+    let set = Domains::new(given.chain(listed))?;
+    if set.is_empty() && !files.is_empty() {
+        return Err(format!(
+            "--domain-file: {} holds no domain names",
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok((!set.is_empty()).then_some(set))
+}
+
 /// Answers Q1018 over inputs with no filters (used by the demo).
 pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> std::io::Result<u8> {
     run(AskArgs {
         question: "Q1018".into(),
         inputs,
-        domain: None,
+        domain: Vec::new(),
+        domain_file: Vec::new(),
         host: None,
         format,
     })

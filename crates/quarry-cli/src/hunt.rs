@@ -253,6 +253,10 @@ fn at(a: &J, path: &[&str]) -> String {
 fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
     let path = |p: &'static [&'static str]| move |a: &J| at(a, p);
     let columns = vec![
+        // the name `quarry investigate --alert` takes
+        Column::new("id", |a: &J| {
+            quarry_alert::short_id(&at(a, &["kibana", "alert", "uuid"])).to_string()
+        }),
         Column::new("time", path(&["kibana", "alert", "original_time"])),
         Column::new("severity", path(&["kibana", "alert", "severity"])),
         Column::new("rule", path(&["kibana", "alert", "rule", "name"])),
@@ -287,6 +291,7 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
     ];
     // CSV: the table's columns and the identifiers a case file needs
     let more: &[(&str, &'static [&'static str])] = &[
+        ("kibana.alert.uuid", &["kibana", "alert", "uuid"]),
         ("rule_id", &["kibana", "alert", "rule", "rule_id"]),
         ("risk_score", &["kibana", "alert", "risk_score"]),
         ("host.id", &["host", "id"]),

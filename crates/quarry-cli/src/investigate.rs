@@ -8,6 +8,7 @@ use crate::output::{self, Document, Format, Rows};
 use quarry_alert::investigate::{Findings, Role, Target, investigate};
 use quarry_alert::{Investigation, Retention};
 use serde_json::Value as J;
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,9 +19,11 @@ pub struct InvestigateArgs {
     /// Evidence: the files, folders and globs the alerts were found in.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Which alert: its position in the alerts file, from 1.
-    #[arg(long, default_value_t = 1)]
-    alert: usize,
+    /// Which alert: its id as the hunt table shows it (the first 8 hex digits of
+    /// kibana.alert.uuid, or more of it), the whole kibana.alert.uuid, or its position
+    /// in the alerts file, from 1.
+    #[arg(long, default_value = "1")]
+    alert: String,
     /// Rule TOML files or folders the alerts came from, for their pivots. Default: quarry's built-in rules.
     #[arg(long)]
     rules: Vec<PathBuf>,
@@ -64,14 +67,12 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         }
     };
-    let Some(doc) = args.alert.checked_sub(1).and_then(|i| alerts.get(i)) else {
-        eprintln!(
-            "quarry: --alert {}: {} holds {} alerts (numbered from 1)",
-            args.alert,
-            args.alerts.display(),
-            alerts.len()
-        );
-        return Ok(crate::exit::USAGE);
+    let (number, doc) = match select(&alerts, &args.alert) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("quarry: --alert {}: {e}", args.alert);
+            return Ok(crate::exit::USAGE);
+        }
     };
     let Some(target) = Target::new(doc) else {
         eprintln!(
@@ -84,8 +85,10 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
     let rule = set.get(target.rule_id());
     let retention = Retention::for_rules(rule);
 
-    // only the alert's host is read into memory: state is per host
-    let (packed, read) = quarry_read::scan(&args.inputs, |ev| {
+    // only the files that hold the alert's host are read, and of them only
+    // that host's events: state is per host
+    let inputs = host_inputs(doc, &args.inputs);
+    let (packed, read) = quarry_read::scan(&inputs, |ev| {
         retention
             .pack(&ev, false)
             .filter(|(h, _)| h == target.host())
@@ -94,7 +97,7 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
     let inv = Investigation::from_packed(packed);
     let found = investigate(&target, rule, &inv);
 
-    let result = found.to_json(args.alert);
+    let result = found.to_json(number);
     let text = |out: &mut dyn Write| print_report(out, &result, &found);
     let document = Document {
         doc: &result,
@@ -108,12 +111,151 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
     Ok(code)
 }
 
+/// The position (from 1) of the alert `which` names: a position in the
+/// file (a number of fewer than 8 digits), or an id — the hunt table's
+/// short id or any longer start of `kibana.alert.uuid`, dashes and case
+/// aside.
+fn select<'a>(alerts: &'a [J], which: &str) -> Result<(usize, &'a J), String> {
+    let which = which.trim();
+    if which.len() < 8
+        && let Ok(n) = which.parse::<usize>()
+    {
+        return match n.checked_sub(1).and_then(|i| alerts.get(i)) {
+            Some(a) => Ok((n, a)),
+            None => Err(format!(
+                "the file holds {} alerts (numbered from 1)",
+                alerts.len()
+            )),
+        };
+    }
+    let plain = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let want = plain(which);
+    if want.len() < 4 || !want.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(
+            "expected an alert id (at least 4 hex digits, as the hunt table's id column shows) \
+             or a position in the file, from 1"
+                .into(),
+        );
+    }
+    let found: Vec<(usize, &J)> = alerts
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a["kibana"]["alert"]["uuid"]
+                .as_str()
+                .is_some_and(|u| plain(u).starts_with(&want))
+        })
+        .map(|(i, a)| (i + 1, a))
+        .collect();
+    match found[..] {
+        [one] => Ok(one),
+        [] if alerts.iter().all(|a| a["kibana"]["alert"]["uuid"].is_null()) => Err(
+            "the alerts carry no kibana.alert.uuid (written by an older quarry): name the alert \
+             by its position in the file, from 1"
+                .into(),
+        ),
+        [] => Err("no alert has this id".into()),
+        _ => Err(format!(
+            "{} alerts have an id starting so (at positions {}): give more of it",
+            found.len(),
+            found
+                .iter()
+                .map(|(n, _)| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// The evidence to read for an alert: of the files behind `inputs`, those
+/// the alert lists as holding its host (`quarry.inputs`, as hunt read
+/// them: a file, or an `archive!member` of one). All of `inputs` when the
+/// alert has no such list, or none of its files is among them (the
+/// evidence was moved, or named from another folder).
+fn host_inputs(doc: &J, inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let Some(listed) = doc["quarry"]["inputs"].as_array() else {
+        return inputs.to_vec();
+    };
+    // each listed entry as the names of the file read for it: itself, or
+    // for a member (`archive!member`) its archive; and the same names
+    // resolved, for inputs given by another path (`./x`, an absolute one)
+    let listed: Vec<Vec<String>> = listed
+        .iter()
+        .filter_map(J::as_str)
+        .map(|f| {
+            let mut names = vec![f.to_string()];
+            names.extend(f.match_indices('!').map(|(i, _)| f[..i].to_string()));
+            let resolved: Vec<String> = names
+                .iter()
+                .filter_map(|n| std::fs::canonicalize(n).ok())
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            names.extend(resolved);
+            names
+        })
+        .collect();
+    let wanted: HashSet<&str> = listed.iter().flatten().map(String::as_str).collect();
+    let (files, _) = quarry_read::discover(inputs);
+    let total = files.len();
+    let mut found: HashSet<String> = HashSet::new();
+    let mut kept = Vec::new();
+    for f in files {
+        let names = [
+            Some(f.to_string_lossy().into_owned()),
+            std::fs::canonicalize(&f)
+                .ok()
+                .map(|c| c.to_string_lossy().into_owned()),
+        ];
+        let hits: Vec<String> = names
+            .into_iter()
+            .flatten()
+            .filter(|n| wanted.contains(n.as_str()))
+            .collect();
+        if !hits.is_empty() {
+            found.extend(hits);
+            kept.push(f);
+        }
+    }
+    if kept.is_empty() {
+        eprintln!(
+            "quarry: none of the {} files the alert lists as holding its host is among the inputs: \
+             reading them all",
+            listed.len()
+        );
+        return inputs.to_vec();
+    }
+    let missing = listed
+        .iter()
+        .filter(|names| !names.iter().any(|n| found.contains(n)))
+        .count();
+    if missing > 0 {
+        eprintln!(
+            "quarry: {missing} of the {} files the alert lists as holding its host are not among the inputs",
+            listed.len()
+        );
+    }
+    eprintln!(
+        "quarry: reading the {} of {total} files that hold the alert's host (quarry.inputs)",
+        kept.len()
+    );
+    kept
+}
+
 fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result<()> {
     let a = &r["alert"];
+    // named as the hunt table names it, and by its place in the file
+    let name = match a["uuid"].as_str() {
+        Some(u) => format!("{} (#{})", quarry_alert::short_id(u), a["number"]),
+        None => a["number"].to_string(),
+    };
     writeln!(
         out,
-        "alert {}: {} ({}) on {} at {} — process linked by {}",
-        a["number"],
+        "alert {name}: {} ({}) on {} at {} — process linked by {}",
         output::cell(&a["rule"]),
         output::cell(&a["severity"]),
         output::cell(&a["host"]),

@@ -717,7 +717,7 @@ fn hunt_csv_gives_the_responders_columns() {
     assert_eq!(out.status.code(), Some(0));
     let mut r = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(&header[..3], ["time", "severity", "rule"]);
+    assert_eq!(&header[..4], ["id", "time", "severity", "rule"]);
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 1);
     let col = |name: &str| &rows[0][header.iter().position(|h| h == name).unwrap()];
@@ -726,6 +726,9 @@ fn hunt_csv_gives_the_responders_columns() {
     assert_eq!(col("process.pid"), "6700");
     assert!(col("coverage").contains("unresolved, not benign"));
     assert!(col("origin").ends_with("DC01-security.jsonl:1"));
+    // the table's short id is the start of the alert's uuid
+    assert_eq!(col("kibana.alert.uuid").len(), 36);
+    assert!(col("kibana.alert.uuid").starts_with(col("id")) && col("id").len() == 8);
 }
 
 /// Rule sets set once (`QUARRY_RULES`, a path list) run without `--rules`;

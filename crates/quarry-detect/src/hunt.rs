@@ -327,6 +327,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     for (host, hits) in hits_by_host {
         for (rule, h, extra) in hits {
             let mut a = quarry_alert::alert(rule, &h, &investigation);
+            a.distinguish(&extra);
             merge(&mut a.doc, extra);
             alerts.push(a);
         }

@@ -9,7 +9,10 @@
 //! catalogue to place the questions in.
 
 pub mod dfiq;
+pub mod domains;
 pub mod q1018;
+
+pub use domains::Domains;
 
 use quarry_event::Event;
 use serde::Serialize;
@@ -61,8 +64,9 @@ pub trait Question: Sync {
 pub struct Filter {
     /// Only this host (host.name or host.id, case-insensitive).
     pub host: Option<String>,
-    /// Only DNS names matching this glob (`*`, `?`; case-insensitive).
-    pub domain: Option<String>,
+    /// Only DNS names among these indicators (names and globs, matched
+    /// as one set, case-insensitively): DFIQ's *Bulk Domains*.
+    pub domains: Option<Domains>,
 }
 
 /// A question's answer, as every output format needs it.
@@ -72,7 +76,8 @@ pub struct Answer {
     pub columns: &'static [&'static str],
     /// The rows, in the order they are shown.
     pub rows: Vec<Record>,
-    /// Rows per approach before any filter: which approaches had data.
+    /// Rows per approach, of the rows the filter kept (with no filter:
+    /// which approaches had data).
     pub approaches: BTreeMap<String, u64>,
     /// What the evidence covered and what it could not answer, as lines for
     /// below the rows.
