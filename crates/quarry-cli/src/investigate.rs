@@ -80,16 +80,25 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
         );
         return Ok(crate::exit::USAGE);
     };
-    let set = quarry_detect::load(&args.rules);
+    let rule_paths = match crate::config::rule_paths(&args.rules) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("quarry: configuration file {e}");
+            return Ok(crate::exit::USAGE);
+        }
+    };
+    let set = quarry_detect::load(&rule_paths);
     let rule = set.get(target.rule_id());
     let retention = Retention::for_rules(rule);
 
     // only the alert's host is read into memory: state is per host
+    let bar = crate::progress::Bar::start();
     let (packed, read) = quarry_read::scan(&args.inputs, |ev| {
         retention
             .pack(&ev, false)
             .filter(|(h, _)| h == target.host())
     });
+    drop(bar);
     let code = output::report_problems(&read);
     let inv = Investigation::from_packed(packed);
     let found = investigate(&target, rule, &inv);
@@ -110,15 +119,20 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
 
 fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result<()> {
     let a = &r["alert"];
+    // "unlinked" reads as a state, not as a way of linking
+    let link = match output::cell(&a["linked_by"]).as_str() {
+        "" => String::new(),
+        "unlinked" => " — the process could not be linked to its start".to_string(),
+        how => format!(" — process linked by {how}"),
+    };
     writeln!(
         out,
-        "alert {}: {} ({}) on {} at {} — process linked by {}",
+        "alert {}: {} ({}) on {} at {}{link}",
         a["number"],
         output::cell(&a["rule"]),
         output::cell(&a["severity"]),
         output::cell(&a["host"]),
         output::cell(&a["time"]),
-        output::cell(&a["linked_by"])
     )?;
     writeln!(out, "\nprocess tree")?;
     if found.tree.is_empty() {

@@ -48,6 +48,12 @@ impl Question for Q1018 {
             columns: COLUMNS,
             rows: rows.iter().map(Row::record).collect(),
             coverage: coverage_text(self, &cov, rows.len()),
+            hosts: cov
+                .hosts_with_dns
+                .keys()
+                .chain(&cov.hosts_without_dns)
+                .cloned()
+                .collect(),
             approaches: cov.approaches,
         }
     }
@@ -195,15 +201,11 @@ impl Serialize for Row {
 
 /// Does the row pass `quarry ask`'s `--domain` and `--host`?
 fn keeps(filter: &Filter, r: &Row) -> bool {
-    let is = |o: &Option<String>, h: &str| o.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(h));
     filter
         .domain
         .as_deref()
         .is_none_or(|d| domain_matches(d, &r.query))
-        && filter
-            .host
-            .as_deref()
-            .is_none_or(|h| is(&r.host_name, h) || is(&r.host_id, h))
+        && filter.keeps_host(r.host_name.as_deref(), r.host_id.as_deref())
 }
 
 /// The coverage report below the answer's `shown` rows.
@@ -230,6 +232,11 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
         }
     );
     for (h, n) in &cov.hosts_with_dns {
+        let h = if h.is_empty() {
+            "(a host without a name)"
+        } else {
+            h
+        };
         s += &format!("  covered: {h} ({n} DNS queries)\n");
     }
     for h in &cov.hosts_without_dns {
