@@ -2,7 +2,7 @@
 //! question is looked up in `quarry-questions`' catalogue; this module reads
 //! what it wants and prints its answer.
 
-use crate::output::{self, Column, Format, Rows};
+use crate::output::{self, Column, Csv, Format, Rows};
 use quarry_questions::{Domains, Filter, Record};
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub struct AskArgs {
     /// The DFIQ question id (see `quarry questions`).
     question: String,
-    /// Evidence: files, folders (recursive) and globs; .evtx, JSON/JSON lines, Plaso json_line, .zip, .gz.
+    /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Only queries of this domain: a name, or a glob (`*`, `?`, `[…]`, `{a,b}`) such as
@@ -23,7 +23,7 @@ pub struct AskArgs {
     /// indicators, matched as one set. Repeatable; adds to --domain.
     #[arg(long, value_name = "FILE")]
     domain_file: Vec<PathBuf>,
-    /// Only this host (host.name or host.id, case-insensitive).
+    /// Only this host: its name (`MKT01.pandalab.com`), short name (`MKT01`) or host.id; case-insensitive.
     #[arg(long)]
     host: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -46,13 +46,33 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         }
     };
+    let bar = crate::progress::Bar::start();
     let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));
+    drop(bar);
     let code = output::report_problems(&summary);
     let filter = Filter {
         host: args.host,
         domains,
     };
     let answer = question.answer(events, &filter);
+    if let Some(h) = &filter.host
+        && !answer
+            .hosts
+            .iter()
+            .any(|n| filter.keeps_host(Some(n), None))
+    {
+        let mut hosts = answer.hosts.clone();
+        hosts.sort_unstable();
+        hosts.dedup();
+        eprintln!(
+            "quarry: --host {h} matches no host in the evidence; it holds: {}",
+            if hosts.is_empty() {
+                "none".to_string()
+            } else {
+                hosts.join(", ")
+            }
+        );
+    }
     let columns = answer
         .columns
         .iter()
@@ -63,7 +83,37 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
             })
         })
         .collect();
-    output::print(&Rows::new(&answer.rows, columns), args.format)?;
+    // CSV: every field under its ECS name, in the question's order (a
+    // header row even when nothing matched)
+    let names: Vec<&'static str> = answer
+        .rows
+        .first()
+        .map(|r| r.fields.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let csv = if names.is_empty() {
+        Csv::Fields
+    } else {
+        Csv::Only(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    Column::new(n, move |r: &Record| {
+                        r.fields
+                            .get(i)
+                            .map(|(_, v)| output::cell(v))
+                            .unwrap_or_default()
+                    })
+                })
+                .collect(),
+        )
+    };
+    let rows = Rows {
+        rows: &answer.rows,
+        columns,
+        csv,
+    };
+    output::print(&rows, args.format)?;
     // the coverage belongs below the table; with machine formats it must
     // not mix with the records
     if args.format == Format::Table {

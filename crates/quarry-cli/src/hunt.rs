@@ -12,11 +12,12 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct HuntArgs {
-    /// Evidence: files, folders (recursive) and globs.
+    /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Rule files or folders, repeatable: Elastic's detection-rules TOML (EQL, KQL) and Sigma YAML,
-    /// mixed freely. Default: the paths in QUARRY_RULES, else quarry's built-in rules.
+    /// mixed freely. Default: the paths in QUARRY_RULES, else the configuration file's
+    /// `rules = [...]` (~/.config/quarry/config.toml, or $QUARRY_CONFIG), else quarry's built-in rules.
     #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
     rules: Vec<PathBuf>,
     /// Only rules of at least this severity.
@@ -69,18 +70,27 @@ pub enum RulesCommand {
 /// saying why, when a path the user named gave nothing to run (missing,
 /// not a regular file, a folder without rules, a file that does not
 /// parse): a usage error, not an empty result.
-pub(crate) fn load_rules(paths: &[PathBuf]) -> Option<RuleBook> {
-    let book = RuleBook::load(paths);
-    let unusable = quarry_detect::unusable_paths(paths, &book.skipped);
+/// Paths come from `--rules`, `QUARRY_RULES` or the configuration file
+/// (see [`crate::config`]).
+pub(crate) fn load_rules(given: &[PathBuf]) -> Option<(RuleBook, Vec<PathBuf>)> {
+    let paths = match crate::config::rule_paths(given) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("quarry: configuration file {e}");
+            return None;
+        }
+    };
+    let book = RuleBook::load(&paths);
+    let unusable = quarry_detect::unusable_paths(&paths, &book.skipped);
     for s in &unusable {
         eprintln!("quarry: --rules {}: {}", s.path.display(), s.reason);
     }
-    unusable.is_empty().then_some(book)
+    unusable.is_empty().then_some((book, paths))
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
     let RulesCommand::List { rules } = cmd;
-    let Some(book) = load_rules(&rules) else {
+    let Some((book, _)) = load_rules(&rules) else {
         return Ok(crate::exit::USAGE);
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -141,7 +151,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
 }
 
 pub fn run(args: HuntArgs) -> std::io::Result<u8> {
-    let Some(mut book) = load_rules(&args.rules) else {
+    let Some((mut book, rule_paths)) = load_rules(&args.rules) else {
         return Ok(crate::exit::USAGE);
     };
     if let Some(min) = &args.severity {
@@ -171,7 +181,9 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             NewTermsHistory::Partial => History::Partial,
         },
     };
+    let bar = crate::progress::Bar::start();
     let mut report = quarry_detect::hunt(&book, &args.inputs, &opts);
+    drop(bar);
     let total = report.alerts.len();
     if args.building_blocks == BuildingBlocks::Hide {
         report
@@ -206,11 +218,14 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     for ((sev, name), n) in counts {
         let _ = writeln!(err, "  {n:>5}  {sev:<8} {name}");
     }
-    if args.rules.is_empty() {
+    if rule_paths.is_empty() {
+        let config = crate::config::path()
+            .map(|p| format!(", or list them in {} as rules = [\"…\"]", p.display()))
+            .unwrap_or_default();
         let _ = writeln!(
             err,
             "quarry: only quarry's built-in rule ran; for Elastic's and SigmaHQ's, pass --rules \
-             (repeatable) or set QUARRY_RULES=path:path, e.g. a checkout of \
+             (repeatable) or set QUARRY_RULES=path:path{config}, e.g. a checkout of \
              elastic/detection-rules/rules and SigmaHQ/sigma/rules"
         );
     }

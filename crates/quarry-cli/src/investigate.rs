@@ -81,18 +81,27 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
         );
         return Ok(crate::exit::USAGE);
     };
-    let set = quarry_detect::load(&args.rules);
+    let rule_paths = match crate::config::rule_paths(&args.rules) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("quarry: configuration file {e}");
+            return Ok(crate::exit::USAGE);
+        }
+    };
+    let set = quarry_detect::load(&rule_paths);
     let rule = set.get(target.rule_id());
     let retention = Retention::for_rules(rule);
 
     // only the files that hold the alert's host are read, and of them only
     // that host's events: state is per host
     let inputs = host_inputs(doc, &args.inputs);
+    let bar = crate::progress::Bar::start();
     let (packed, read) = quarry_read::scan(&inputs, |ev| {
         retention
             .pack(&ev, false)
             .filter(|(h, _)| h == target.host())
     });
+    drop(bar);
     let code = output::report_problems(&read);
     let inv = Investigation::from_packed(packed);
     let found = investigate(&target, rule, &inv);
@@ -253,14 +262,19 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
         Some(u) => format!("{} (#{})", quarry_alert::short_id(u), a["number"]),
         None => a["number"].to_string(),
     };
+    // "unlinked" reads as a state, not as a way of linking
+    let link = match output::cell(&a["linked_by"]).as_str() {
+        "" => String::new(),
+        "unlinked" => " — the process could not be linked to its start".to_string(),
+        how => format!(" — process linked by {how}"),
+    };
     writeln!(
         out,
-        "alert {name}: {} ({}) on {} at {} — process linked by {}",
+        "alert {name}: {} ({}) on {} at {}{link}",
         output::cell(&a["rule"]),
         output::cell(&a["severity"]),
         output::cell(&a["host"]),
         output::cell(&a["time"]),
-        output::cell(&a["linked_by"])
     )?;
     writeln!(out, "\nprocess tree")?;
     if found.tree.is_empty() {

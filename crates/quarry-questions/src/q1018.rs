@@ -47,6 +47,12 @@ impl Question for Q1018 {
             columns: COLUMNS,
             rows: rows.iter().map(Row::record).collect(),
             coverage: coverage_text(self, &cov, rows.len()),
+            hosts: cov
+                .hosts_with_dns
+                .keys()
+                .chain(&cov.hosts_without_dns)
+                .cloned()
+                .collect(),
             approaches: cov.approaches,
         }
     }
@@ -192,14 +198,9 @@ impl Serialize for Row {
     }
 }
 
-/// Is this the host `--host` names (by host.name or host.id,
-/// case-insensitive)?
+/// Is this the host `--host` names (see [`Filter::keeps_host`])?
 fn host_is(filter: &Filter, name: Option<&str>, id: Option<&str>) -> bool {
-    let is = |o: Option<&str>, h: &str| o.is_some_and(|n| n.eq_ignore_ascii_case(h));
-    filter
-        .host
-        .as_deref()
-        .is_none_or(|h| is(name, h) || is(id, h))
+    filter.keeps_host(name, id)
 }
 
 /// Does the row pass `quarry ask`'s `--domain` and `--host`?
@@ -251,9 +252,14 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
         }
     );
     for (h, n) in &cov.hosts_with_dns {
+        let shown = if h.is_empty() {
+            "(a host without a name)"
+        } else {
+            h
+        };
         match cov.dns_queries.get(h).filter(|_| cov.domains.is_some()) {
-            Some(all) => s += &format!("  covered: {h} ({n} of {all} DNS queries match)\n"),
-            None => s += &format!("  covered: {h} ({n} DNS queries)\n"),
+            Some(all) => s += &format!("  covered: {shown} ({n} of {all} DNS queries match)\n"),
+            None => s += &format!("  covered: {shown} ({n} DNS queries)\n"),
         }
     }
     for h in &cov.hosts_without_dns {

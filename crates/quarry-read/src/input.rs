@@ -22,7 +22,9 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
     let mut problems = Vec::new();
     for input in inputs {
         let s = input.to_string_lossy();
-        if input.is_dir() {
+        if s == STDIN {
+            files.push(input.clone());
+        } else if input.is_dir() {
             let before = files.len();
             walk_files(input, |_| true, &mut files, &mut problems);
             if files.len() == before {
@@ -52,15 +54,22 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
                 Err(e) => problems.push(problem(input, "", &format!("bad pattern: {e}"))),
             }
         } else {
-            problems.push(problem(input, "", "no such file or folder"));
+            problems.push(problem(input, "", NO_SUCH_INPUT));
         }
     }
     (files, problems)
 }
 
+/// The input name that means standard input, as in most Unix tools.
+const STDIN: &str = "-";
+
+/// A named input that does not exist: a usage error, as in ripgrep.
+pub(crate) const NO_SUCH_INPUT: &str = "no such file or folder";
+
 /// Why a FIFO, socket or device is not read: reading one can block forever
 /// or never end.
-const NOT_REGULAR: &str = "not a regular file or folder (FIFO, socket or device): skipped";
+pub(crate) const NOT_REGULAR: &str =
+    "not a regular file or folder (FIFO, socket or device): skipped";
 
 /// The regular files under `dir` that `wanted` accepts, sorted by path,
 /// symbolic links followed. The one folder walk of quarry (evidence and
@@ -117,6 +126,18 @@ pub(crate) fn read_path<T: Send>(
     sink: &mut Sink<'_, T>,
 ) {
     s.files += 1;
+    if path.as_os_str() == STDIN {
+        // streamed: JSON lines, gzip and tar as they come; EVTX buffered
+        let stdin = std::io::stdin().lock();
+        let mut reader = BufReader::with_capacity(1 << 20, stdin);
+        return match reader.fill_buf() {
+            Ok(b) => {
+                let magic = b.get(..MAGIC).unwrap_or(b).to_vec();
+                read_stream("<stdin>", Box::new(reader), &magic, s, sink)
+            }
+            Err(e) => s.unreadable("<stdin>", format!("cannot read: {e}")),
+        };
+    }
     let name = path.display().to_string();
     let file = match File::open(path) {
         Ok(f) => f,
@@ -174,6 +195,16 @@ fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     // the workers read it front to back, a window of blocks at a time
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
+}
+
+/// Whether a file's name says it holds evidence (`.evtx`, `.json`, …):
+/// unrecognised content is then damage, not a file to skip.
+fn named_as_evidence(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.trim_end_matches(".gz");
+    [".evtx", ".json", ".jsonl", ".ndjson", ".zip"]
+        .iter()
+        .any(|ext| base.ends_with(ext))
 }
 
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
@@ -240,19 +271,16 @@ fn read_stream<T: Send>(
             let text = String::from_utf16_lossy(&units);
             json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), None, s, sink)
         }
-        _ if magic.is_empty() => {
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: "empty file".into(),
-            });
-        }
-        _ => {
-            s.unreadable(
-                name,
-                "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
-            );
-        }
+        _ if magic.is_empty() => s.skip(name, "empty file"),
+        // named as evidence but not recognised: damaged evidence, not a stray file
+        _ if named_as_evidence(name) => s.unreadable(
+            name,
+            "named as evidence but its content is not EVTX, JSON, .zip, .tar or .gz: damaged?",
+        ),
+        _ => s.skip(
+            name,
+            "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
+        ),
     }
 }
 

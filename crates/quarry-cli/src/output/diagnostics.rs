@@ -1,21 +1,85 @@
 //! Diagnostics on stderr: what was read, what could not be, and the exit
 //! code that implies. Written whatever the output format.
 
-use quarry_read::ReadSummary;
+use quarry_read::{Problem, ReadSummary};
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
-/// Reports read problems on stderr and returns the exit code they imply.
+/// `--problems FILE`: where every problem goes, as NDJSON, beside the
+/// first ones shown on stderr.
+static PROBLEMS_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the `--problems` file (once, from `main`).
+pub fn set_problems_file(path: PathBuf) {
+    let _ = PROBLEMS_FILE.set(path);
+}
+
+/// How many problems stderr shows before pointing at `--problems`.
+const SHOWN: usize = 50;
+/// How many skipped inputs stderr names.
+const SKIPPED_SHOWN: usize = 5;
+
+/// Reports read problems on stderr (and in the `--problems` file) and
+/// returns the exit code they imply: 2 when a named input does not exist,
+/// 1 when evidence was damaged, 0 otherwise — inputs that are not evidence
+/// (a README in a triage folder) are listed, not counted.
 pub fn report_problems(summary: &ReadSummary) -> u8 {
     let mut err = std::io::stderr().lock();
-    const SHOWN: usize = 50;
     for p in summary.problems.iter().take(SHOWN) {
         let _ = writeln!(err, "quarry: {p}");
     }
+    let mut code = if summary.is_clean() {
+        crate::exit::OK
+    } else {
+        crate::exit::PARTIAL
+    };
+    if summary.missing > 0 {
+        code = crate::exit::USAGE;
+    }
+    let saved = match PROBLEMS_FILE.get() {
+        Some(path) => match write_problems_file(path, summary) {
+            Ok(()) => Some(path),
+            Err(e) => {
+                let _ = writeln!(err, "quarry: cannot write {}: {e}", path.display());
+                code = crate::exit::USAGE;
+                None
+            }
+        },
+        None => None,
+    };
     if summary.problems.len() > SHOWN {
+        let more = summary.problems.len() - SHOWN;
+        let _ = match saved {
+            Some(p) => writeln!(
+                err,
+                "quarry: … and {more} more problems, all in {}",
+                p.display()
+            ),
+            None => writeln!(
+                err,
+                "quarry: … and {more} more problems (all of them: --problems FILE)"
+            ),
+        };
+    }
+    if !summary.skipped.is_empty() {
+        let names: Vec<&str> = summary
+            .skipped
+            .iter()
+            .take(SKIPPED_SHOWN)
+            .map(|p| p.file.as_str())
+            .collect();
+        let more = summary.skipped.len().saturating_sub(SKIPPED_SHOWN);
         let _ = writeln!(
             err,
-            "quarry: … and {} more problems",
-            summary.problems.len() - SHOWN
+            "quarry: skipped {} inputs that are not evidence: {}{}",
+            summary.skipped.len(),
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
     let formats: Vec<String> = summary
@@ -40,11 +104,32 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
         summary.problems.len(),
         summary.unreadable
     );
-    if summary.is_clean() {
-        crate::exit::OK
-    } else {
-        crate::exit::PARTIAL
+    code
+}
+
+/// Every problem and skipped input as one JSON object a line:
+/// `{"file","location","message","kind":"damaged"|"skipped"}`.
+fn write_problems_file(path: &std::path::Path, summary: &ReadSummary) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let rows = summary
+        .problems
+        .iter()
+        .map(|p| (p, "damaged"))
+        .chain(summary.skipped.iter().map(|p| (p, "skipped")));
+    for (p, kind) in rows {
+        serde_json::to_writer(&mut out, &problem_json(p, kind))?;
+        out.write_all(b"\n")?;
     }
+    out.flush()
+}
+
+fn problem_json(p: &Problem, kind: &str) -> serde_json::Value {
+    serde_json::json!({
+        "file": p.file,
+        "location": p.location,
+        "message": p.message,
+        "kind": kind,
+    })
 }
 
 /// `; unmapped: crowdstrike.fdr/FooEvent: 12, System/7009: 250`:

@@ -1,26 +1,233 @@
-//! The terminal table: the columns a responder glances at, wrapped to the
-//! terminal; one line per row when piped.
+//! The terminal table: the columns a responder glances at, one line per
+//! row. In a terminal the table fits its width (long cells — command lines,
+//! paths — shortened with `…`); piped, rows are printed whole, cells
+//! separated by a tab, nothing padded, for `cut`, `awk` and `sort`.
 
 use super::Column;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub fn write<T>(
     out: &mut impl Write,
     columns: &[Column<'_, T>],
     rows: &[T],
 ) -> std::io::Result<()> {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
-    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-    if !t.is_tty() {
-        // piped or redirected: one line per row, nothing wrapped
-        t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    let cells = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| visible(&c.cell(r))).collect());
+    if std::io::stdout().is_terminal() {
+        // a glance needs milliseconds, not the 100 ns of Windows' clock
+        let time = columns.iter().position(|c| c.header == "time");
+        let cells = cells.map(|mut row: Vec<String>| {
+            if let Some(cell) = time.and_then(|i| row.get_mut(i)) {
+                *cell = to_millis(cell);
+            }
+            row
+        });
+        fitted(out, columns, cells)
+    } else {
+        unpadded(out, columns, cells)
     }
-    t.set_header(columns.iter().map(|c| c.header));
-    for r in rows {
-        t.add_row(columns.iter().map(|c| c.cell(r)));
+}
+
+/// A table as wide as the terminal, every row on one line: columns keep
+/// their natural width while they fit; past that the widest are shortened
+/// with `…`, and when even that leaves too little, the rightmost columns
+/// (the least glanced at) are left out, and stderr names them.
+fn fitted<T>(
+    out: &mut impl Write,
+    columns: &[Column<'_, T>],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = rows.collect();
+    let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
+    let width = terminal_width();
+    let natural: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.width()))
+                .chain([headers[i].width()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let layout = fit(&natural, &headers, width);
+    let line = |cells: &[&str]| -> String {
+        let mut s = String::new();
+        for (k, &(i, w)) in layout.iter().enumerate() {
+            if k > 0 {
+                s.push_str(GAP);
+            }
+            let c = shorten(cells.get(i).copied().unwrap_or(""), w);
+            let pad = w.saturating_sub(c.width());
+            s.push_str(&c);
+            s.extend(std::iter::repeat_n(' ', pad));
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&headers))?;
+    let rule: usize =
+        layout.iter().map(|(_, w)| w).sum::<usize>() + GAP.len() * layout.len().saturating_sub(1);
+    writeln!(out, "{}", "─".repeat(rule))?;
+    for r in &rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells))?;
     }
-    writeln!(out, "{t}")
+    if layout.len() < headers.len() {
+        let left_out: Vec<&str> = (0..headers.len())
+            .filter(|i| !layout.iter().any(|(k, _)| k == i))
+            .map(|i| headers[i])
+            .collect();
+        eprintln!(
+            "quarry: {} columns left out to fit {width} columns: {} (a wider terminal, or --format csv, shows them)",
+            left_out.len(),
+            left_out.join(", ")
+        );
+    }
+    Ok(())
+}
+
+const GAP: &str = "  ";
+
+/// `2019-01-20T07:29:57.863893100Z` as `2019-01-20T07:29:57.863Z`; any
+/// other text as it is.
+fn to_millis(time: &str) -> String {
+    let Some(dot) = time.find('.') else {
+        return time.to_string();
+    };
+    let digits = time[dot + 1..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    if digits <= 3 {
+        return time.to_string();
+    }
+    format!("{}{}", &time[..dot + 4], &time[dot + 1 + digits..])
+}
+
+/// The terminal's width; `COLUMNS` where the terminal does not say (a pty
+/// without a size), else 120.
+fn terminal_width() -> usize {
+    terminal_size::terminal_size()
+        .map(|(w, _)| usize::from(w.0))
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .unwrap_or(120)
+}
+
+/// The columns a responder needs to read a row at all: kept when others
+/// are left out for width.
+const KEY_HEADERS: &[&str] = &["time", "severity", "rule", "host", "query", "process", "id"];
+
+/// Which columns to show and how wide, to fit `width`: natural widths when
+/// they fit; else the narrow columns keep theirs and the wide share what
+/// is left; while a shown column would get less than [`MIN_CELL`] (or its
+/// header), the rightmost column that is not a key one is left out.
+/// Returns (column index, width) in table order.
+fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)> {
+    const MIN_CELL: usize = 12;
+    let mut shown: Vec<usize> = (0..natural.len()).collect();
+    loop {
+        let budget = width.saturating_sub(GAP.len() * shown.len().saturating_sub(1));
+        let nat: Vec<usize> = shown.iter().map(|&i| natural[i]).collect();
+        let widths = share(&nat, budget);
+        let starved = shown
+            .iter()
+            .zip(&widths)
+            .any(|(&i, w)| *w < natural[i].min(MIN_CELL.max(headers[i].width())));
+        let droppable = shown
+            .iter()
+            .rposition(|&i| !KEY_HEADERS.contains(&headers[i]))
+            .or_else(|| (shown.len() > 1).then(|| shown.len() - 1));
+        match droppable {
+            Some(d) if starved => {
+                shown.remove(d);
+            }
+            _ => return shown.into_iter().zip(widths).collect(),
+        }
+    }
+}
+
+/// Water-filling: the first column (the time, in every table quarry
+/// prints) is kept whole up to [`WHOLE_FIRST`]; each other gets its natural
+/// width or an equal share of what the narrower ones left, whichever is
+/// smaller.
+fn share(natural: &[usize], budget: usize) -> Vec<usize> {
+    const WHOLE_FIRST: usize = 32;
+    let mut widths = vec![0; natural.len()];
+    let mut left = budget;
+    let mut rest: Vec<usize> = (0..natural.len()).collect();
+    if natural.len() > 1 && natural[0] <= WHOLE_FIRST.min(budget) {
+        widths[0] = natural[0];
+        left -= natural[0];
+        rest.remove(0);
+    }
+    rest.sort_by_key(|&i| natural[i]);
+    let n = rest.len();
+    for (k, &i) in rest.iter().enumerate() {
+        let fair = left / (n - k);
+        widths[i] = natural[i].min(fair);
+        left -= widths[i];
+    }
+    widths
+}
+
+/// A cell cut to `width` columns of the terminal, ending in `…` when cut.
+fn shorten(cell: &str, width: usize) -> std::borrow::Cow<'_, str> {
+    if cell.width() <= width {
+        return cell.into();
+    }
+    let mut s = String::new();
+    let mut used = 0;
+    for c in cell.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        s.push(c);
+        used += w;
+    }
+    if width > 0 {
+        s.push('…');
+    }
+    s.into()
+}
+
+/// Header and rows, cells joined by a tab: nothing padded, nothing cut.
+fn unpadded<T>(
+    out: &mut impl Write,
+    columns: &[Column<'_, T>],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> std::io::Result<()> {
+    let header: Vec<&str> = columns.iter().map(|c| c.header).collect();
+    writeln!(out, "{}", header.join("\t"))?;
+    for cells in rows {
+        writeln!(out, "{}", cells.join("\t"))?;
+    }
+    Ok(())
+}
+
+/// A cell as it may reach a terminal: control characters (an escape
+/// sequence in a hostile command line, a carriage return, a tab) and
+/// bidirectional overrides are shown as `\u{..}` escapes, never
+/// interpreted; a row stays one line.
+pub fn visible(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut s = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            s.push_str(&c.escape_unicode().to_string());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 /// A JSON value as a cell of text: nothing for null, strings unquoted,
@@ -31,5 +238,84 @@ pub fn cell(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_shown_not_sent() {
+        assert_eq!(visible("cmd.exe /c dir"), "cmd.exe /c dir");
+        assert_eq!(visible("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(visible("x\r\ny\tz"), "x\\u{d}\\u{a}y\\u{9}z");
+        assert_eq!(visible("evil\u{202E}txt.exe"), "evil\\u{202e}txt.exe");
+        assert_eq!(visible("naïve ü"), "naïve ü");
+    }
+
+    #[test]
+    fn narrow_columns_keep_their_width_and_wide_ones_are_cut() {
+        // time, severity, rule, command line at 80 columns
+        let natural = [24, 8, 40, 300];
+        let headers = ["time", "severity", "rule", "command line"];
+        let w = fit(&natural, &headers, 80);
+        assert_eq!(w.iter().map(|p| p.1).sum::<usize>() + 2 * 3, 80);
+        assert_eq!(&w[..2], &[(0, 24), (1, 8)]);
+        assert!(w[2].1 >= 12 && w[3].1 >= 12, "{w:?}");
+        // too narrow for all: the rightmost that is not a key column goes
+        let w = fit(&natural, &headers, 60);
+        assert_eq!(
+            w.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [0, 1, 2],
+            "{w:?}"
+        );
+        let natural = [24, 20, 30, 20, 10];
+        let headers = ["time", "host", "command line", "process", "pid"];
+        let w = fit(&natural, &headers, 64);
+        assert_eq!(
+            w.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [0, 1, 3],
+            "{w:?}"
+        );
+        // room for all: natural widths
+        assert_eq!(fit(&[4, 5], &["a", "b"], 80), vec![(0, 4), (1, 5)]);
+        assert_eq!(shorten("C:\\Windows\\System32\\cmd.exe", 10), "C:\\Window…");
+        assert_eq!(shorten("ok", 10), "ok");
+    }
+
+    #[test]
+    fn terminal_times_are_cut_to_milliseconds() {
+        assert_eq!(
+            to_millis("2019-01-20T07:29:57.863893100Z"),
+            "2019-01-20T07:29:57.863Z"
+        );
+        assert_eq!(
+            to_millis("2019-01-20T07:29:57.8638+02:00"),
+            "2019-01-20T07:29:57.863+02:00"
+        );
+        assert_eq!(
+            to_millis("2019-01-20T07:29:57.863Z"),
+            "2019-01-20T07:29:57.863Z"
+        );
+        assert_eq!(to_millis("2019-01-20T07:29:57Z"), "2019-01-20T07:29:57Z");
+    }
+
+    #[test]
+    fn piped_rows_are_tab_separated_and_unpadded() {
+        let cols = [
+            Column::new("a", |r: &(&str, &str)| r.0.to_string()),
+            Column::new("b", |r: &(&str, &str)| r.1.to_string()),
+        ];
+        let rows = [("x", "long value"), ("longer", "y")];
+        let mut out = Vec::new();
+        let cells = rows
+            .iter()
+            .map(|r| cols.iter().map(|c| visible(&c.cell(r))).collect());
+        unpadded(&mut out, &cols, cells).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\tb\nx\tlong value\nlonger\ty\n"
+        );
     }
 }
