@@ -72,6 +72,12 @@ pub enum ValueKind {
     Bool(bool),
     /// Unquoted `null`.
     Null,
+    /// Lucene only (no KQL syntax gives it): a regular expression in
+    /// Lucene's syntax, anchored at both ends — `/…/`, or a wildcard term
+    /// with `?` rewritten as one (`wildcard`: then a `text` field's
+    /// normalizer lowercases it, as Elasticsearch normalises wildcard
+    /// terms, where a `/…/` stays as written).
+    Regex { pattern: String, wildcard: bool },
 }
 
 impl Value {
@@ -82,6 +88,7 @@ impl Value {
             ValueKind::Quoted(s) | ValueKind::Unquoted { text: s, .. } => s.clone(),
             ValueKind::Bool(b) => b.to_string(),
             ValueKind::Null => "null".into(),
+            ValueKind::Regex { pattern, .. } => format!("/{pattern}/"),
         }
     }
 
