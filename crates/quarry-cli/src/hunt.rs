@@ -38,6 +38,11 @@ pub struct HuntArgs {
     /// or left out of the output (they are still counted on stderr).
     #[arg(long, value_enum, default_value_t = BuildingBlocks::Show)]
     building_blocks: BuildingBlocks,
+    /// Indicator documents for threat_match (indicator match) rules, repeatable: ECS
+    /// threat.indicator.* as Elastic's Threat Intel integrations write them (NDJSON, JSON,
+    /// _search dumps). Without it those rules are skipped.
+    #[arg(long, value_name = "FILE")]
+    threat_intel: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -62,6 +67,9 @@ pub enum RulesCommand {
         /// quarry's built-in rules.
         #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
         rules: Vec<PathBuf>,
+        /// Indicator documents: threat_match rules are listed as runnable with them.
+        #[arg(long, value_name = "FILE")]
+        threat_intel: Vec<PathBuf>,
     },
 }
 
@@ -79,10 +87,16 @@ pub(crate) fn load_rules(paths: &[PathBuf]) -> Option<RuleBook> {
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
-    let RulesCommand::List { rules } = cmd;
-    let Some(book) = load_rules(&rules) else {
+    let RulesCommand::List {
+        rules,
+        threat_intel,
+    } = cmd;
+    let Some(mut book) = load_rules(&rules) else {
         return Ok(crate::exit::USAGE);
     };
+    if threat_intel.is_empty() {
+        book.skip_threat_match();
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in &book.rules {
         let r = &r.rule;
@@ -142,6 +156,24 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     if let Some(min) = &args.severity {
         book.retain_severity(min);
     }
+    let threat_intel = if args.threat_intel.is_empty() {
+        book.skip_threat_match();
+        None
+    } else {
+        let (intel, read) = quarry_detect::threat_match::Indicators::read(&args.threat_intel);
+        for p in &read.problems {
+            eprintln!("quarry: --threat-intel: {p}");
+        }
+        if intel.docs.is_empty() {
+            eprintln!("quarry: --threat-intel: no indicator documents read");
+            return Ok(crate::exit::USAGE);
+        }
+        eprintln!(
+            "quarry: {} indicator documents read for threat_match rules",
+            intel.docs.len()
+        );
+        Some(intel)
+    };
     let exceptions = match &args.exceptions {
         Some(p) => match Exceptions::load(p) {
             Ok(x) => x,
@@ -165,6 +197,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             NewTermsHistory::Full => History::Full,
             NewTermsHistory::Partial => History::Partial,
         },
+        threat_intel,
     };
     let mut report = quarry_detect::hunt(&book, &args.inputs, &opts);
     let total = report.alerts.len();

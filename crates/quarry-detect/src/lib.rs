@@ -13,7 +13,7 @@
 //! - [`literal`]: the literal prefilter of [`select`]: a rule is evaluated
 //!   only on events holding the literal it requires.
 //! - [`hunt()`]: one pass over the evidence; exceptions, the rule type's
-//!   own step ([`threshold`], [`new_terms`]), [`suppression`],
+//!   own step ([`threshold`], [`new_terms`], [`threat_match`]), [`suppression`],
 //!   `max_signals`, alerts with their investigation, in time order, in a
 //!   [`HuntReport`].
 
@@ -25,6 +25,7 @@ pub mod load;
 pub mod new_terms;
 pub mod select;
 pub mod suppression;
+pub mod threat_match;
 pub mod threshold;
 
 pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};

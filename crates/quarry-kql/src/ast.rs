@@ -72,12 +72,17 @@ pub enum ValueKind {
     Bool(bool),
     /// Unquoted `null`.
     Null,
-    /// Lucene only (no KQL syntax gives it): a regular expression in
-    /// Lucene's syntax, anchored at both ends — `/…/`, or a wildcard term
-    /// with `?` rewritten as one (`wildcard`: then a `text` field's
-    /// normalizer lowercases it, as Elasticsearch normalises wildcard
-    /// terms, where a `/…/` stays as written).
-    Regex { pattern: String, wildcard: bool },
+    /// Lucene and query DSL only (no KQL syntax gives it): a regular
+    /// expression in Lucene's syntax, anchored at both ends — `/…/`, or a
+    /// wildcard term with `?` rewritten as one (`wildcard`: then a `text`
+    /// field's normalizer lowercases it, as Elasticsearch normalises
+    /// wildcard terms, where a `/…/` stays as written); `insensitive`: a
+    /// DSL query's `case_insensitive`.
+    Regex {
+        pattern: String,
+        wildcard: bool,
+        insensitive: bool,
+    },
 }
 
 impl Value {

@@ -20,6 +20,7 @@
 
 pub mod ast;
 mod date;
+pub mod dsl;
 pub mod error;
 pub mod lexer;
 pub mod lower;
@@ -69,6 +70,37 @@ pub fn compile_with_warnings(query: &str, opts: &KqlOptions) -> Result<Compiled,
 pub fn compile_lucene(query: &str, opts: &KqlOptions) -> Result<Compiled, lucene::LuceneError> {
     let parsed = lucene::parse(query)?;
     Ok(compile_parsed(&parsed, query, opts)?)
+}
+
+/// A rule's query language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Kuery,
+    Lucene,
+}
+
+/// Compiles a rule's query in its language ANDed with its Kibana
+/// `filters` ([`dsl`]). A filter quarry cannot read makes the rule
+/// [`lucene::LuceneError::Unsupported`] (dropping it would match more
+/// than Elastic does).
+pub fn compile_rule(
+    query: &str,
+    language: Language,
+    filters: &[serde_json::Value],
+    opts: &KqlOptions,
+) -> Result<Compiled, lucene::LuceneError> {
+    let parsed = match language {
+        Language::Kuery => parser::parse(query)?,
+        Language::Lucene => lucene::parse(query)?,
+    };
+    let filter = dsl::filters(filters).map_err(|e| {
+        lucene::LuceneError::Unsupported(KqlError::new(format!("filters: {e}"), 0, query))
+    })?;
+    let whole = match filter {
+        ast::Query::All => parsed,
+        f => ast::Query::And(vec![parsed, f]),
+    };
+    Ok(compile_parsed(&whole, query, opts)?)
 }
 
 fn compile_parsed(

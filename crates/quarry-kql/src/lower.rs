@@ -735,8 +735,14 @@ fn keyword(lhs: Expr, v: &Value, insensitive: bool) -> Expr {
                 .collect();
             any_of(pieces)
         }
-        ValueKind::Regex { pattern, .. } => matcher(
-            MatchOp::Regex { insensitive },
+        ValueKind::Regex {
+            pattern,
+            insensitive: ci,
+            ..
+        } => matcher(
+            MatchOp::Regex {
+                insensitive: insensitive || *ci,
+            },
             lhs.clone(),
             vec![Expr::Str(pattern.clone())],
             v.pos,
@@ -775,7 +781,9 @@ fn text_leaf(lhs: Expr, analyzer: Analyzer, v: &Value) -> Expr {
         }
         // a regex is tested against each token (Elasticsearch's `regexp`
         // on a text field reads its terms)
-        ValueKind::Regex { pattern, wildcard } => text(
+        ValueKind::Regex {
+            pattern, wildcard, ..
+        } => text(
             TextQuery::Regex,
             if *wildcard {
                 pattern.to_lowercase()

@@ -471,6 +471,7 @@ impl Parser<'_> {
                     ValueKind::Regex {
                         pattern: s,
                         wildcard: false,
+                        insensitive: false,
                     },
                     t.start,
                 );
@@ -680,6 +681,7 @@ fn plain_or_wild(raw: &str, text: String, has_star: bool, has_q: bool, pos: usiz
             ValueKind::Regex {
                 pattern: wildcard_regex(raw),
                 wildcard: true,
+                insensitive: false,
             },
             pos,
         );
@@ -754,7 +756,7 @@ fn star_pattern(raw: &str) -> String {
 }
 
 /// A raw wildcard term (`*`, `?`) as a Lucene regex over the whole value.
-fn wildcard_regex(raw: &str) -> String {
+pub(crate) fn wildcard_regex(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() * 2);
     let lit = |out: &mut String, c: char| {
         if c.is_alphanumeric() {
@@ -837,10 +839,14 @@ mod tests {
         assert_eq!(shape("f:[* TO *]"), shape("f:*"));
         assert!(shape("f:>=5").contains("op: Ge"));
         assert!(shape("f:<5").contains("op: Lt"));
-        assert!(shape("f:a?c").contains(r#"Regex { pattern: "a.c", wildcard: true }"#));
+        assert!(
+            shape("f:a?c")
+                .contains(r#"Regex { pattern: "a.c", wildcard: true, insensitive: false }"#)
+        );
         assert!(shape(r"f:a\?c*").contains(r#"pattern: Some("a?c*")"#));
         assert!(
-            shape(r"f:/2[0-9]{3}/").contains(r#"Regex { pattern: "2[0-9]{3}", wildcard: false }"#)
+            shape(r"f:/2[0-9]{3}/")
+                .contains(r#"Regex { pattern: "2[0-9]{3}", wildcard: false, insensitive: false }"#)
         );
         assert!(shape(r"f:a\ b").contains(r#"text: "a b""#));
         assert!(shape(r"f:C\:\\Windows\\*").contains(r#"pattern: Some("C:\\\\Windows\\\\*")"#));

@@ -1,18 +1,14 @@
 //! Lucene query strings (`language = "lucene"`), as Elasticsearch's
-//! `query_string` runs them: `query` rules and the queries of `new_terms`
-//! and `threshold` rules, parsed by [`quarry_kql::lucene`] and lowered with
-//! KQL's field-type semantics. Fuzzy and proximity searches (scoring
-//! features) skip the rule with the reason.
+//! `query_string` runs them: the rule types KQL runs, parsed by
+//! [`quarry_kql::lucene`] and lowered with KQL's field-type semantics (and
+//! the rule's filters). Fuzzy and proximity searches (scoring features)
+//! skip the rule with the reason.
 
 use super::{CompileError, Compiled, Frontend};
-use quarry_kql::KqlOptions;
-use quarry_kql::lucene::LuceneError;
+use quarry_kql::Language;
 use quarry_rules::Rule;
 
 pub struct Lucene;
-
-/// The rule types whose query is all quarry needs to run them.
-const TYPES: &[&str] = &["query", "new_terms", "threshold"];
 
 impl Frontend for Lucene {
     fn language(&self) -> &'static str {
@@ -20,17 +16,12 @@ impl Frontend for Lucene {
     }
 
     fn runs(&self, rule: &Rule) -> bool {
-        rule.language.as_deref() == Some("lucene") && TYPES.contains(&rule.rule_type.as_str())
+        rule.language.as_deref() == Some("lucene")
+            && super::kql::TYPES.contains(&rule.rule_type.as_str())
     }
 
     fn compile(&self, rule: &Rule) -> Result<Compiled, CompileError> {
-        match quarry_kql::compile_lucene(&rule.query, &KqlOptions::default()) {
-            Ok(c) => Ok(Compiled::from(c.query)),
-            Err(LuceneError::Unsupported(e)) => {
-                Err(CompileError::Unsupported(format!("lucene: {}", e.message)))
-            }
-            Err(LuceneError::Syntax(e)) => Err(CompileError::Invalid(e.to_string())),
-        }
+        super::kql::compile(rule, Language::Lucene)
     }
 }
 
