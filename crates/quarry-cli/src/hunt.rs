@@ -123,6 +123,33 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             bad.error.lines().next().unwrap_or_default()
         )?;
     }
+    // per type: what runs and why the rest does not
+    let table = book.by_type();
+    let width = table.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>7}  why skipped",
+        "type", "runnable", "skipped"
+    )?;
+    let (mut runnable, mut skipped) = (0, 0);
+    for (ty, row) in &table {
+        let n: usize = row.skipped.values().sum();
+        runnable += row.runnable;
+        skipped += n;
+        let why: Vec<String> = row
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        writeln!(
+            out,
+            "{ty:<width$}  {:>8}  {n:>7}  {}",
+            row.runnable,
+            why.join(", ")
+        )?;
+    }
+    writeln!(out, "{:<width$}  {runnable:>8}  {skipped:>7}", "total")?;
     out.flush()?;
     let summary: Vec<String> = book
         .skipped_summary()

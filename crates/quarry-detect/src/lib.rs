@@ -28,7 +28,7 @@ pub mod suppression;
 pub mod threat_match;
 pub mod threshold;
 
-pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
+pub use book::{CompiledRule, NotCompiled, RuleBook, TypeRow, severity_rank};
 pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
 pub use load::{load, unusable_paths};
 pub use new_terms::History;
