@@ -14,8 +14,8 @@
 //! (`atomic`, `field`, `id`, `index`, `type: indicator_match_rule`) and
 //! `feed.name`.
 //!
-//! Offline there is no `now` for the threat query's date math (`@timestamp
-//! >= "now-30d/d"`): it is the newest indicator's time (the rule runs when
+//! Offline there is no `now` for the threat query's date math
+//! (`@timestamp >= "now-30d/d"`): it is the newest indicator's time (the rule runs when
 //! the feed was last updated, so indicators gone stale before then are left
 //! out, as Elastic leaves them), or without timed indicators the newest
 //! matched event's. Evidence spanning years is matched against the same
@@ -120,6 +120,10 @@ fn tuples(lists: &[Vec<String>]) -> Vec<Vec<String>> {
     out
 }
 
+/// An event's enrichments, and the (indicator, field, value) each stands
+/// for (one enrichment per match).
+type Enrichments = (BTreeSet<(usize, String, String)>, Vec<J>);
+
 /// The alerts of a `threat_match` rule: for each matched event (positions
 /// into `events`) its `threat.enrichments`.
 pub fn matches(
@@ -147,7 +151,7 @@ pub fn matches(
         .query;
     let selected: Vec<&Event> = intel.docs.iter().filter(|d| selector.matches(d)).collect();
     let mut out: Vec<(usize, J)> = Vec::new();
-    let mut per_event: HashMap<usize, (BTreeSet<(usize, String, String)>, Vec<J>)> = HashMap::new();
+    let mut per_event: HashMap<usize, Enrichments> = HashMap::new();
     for group in &spec.threat_mapping {
         let (pos, neg): (Vec<_>, Vec<_>) = group.entries.iter().partition(|e| !e.negate);
         if pos.is_empty() {
