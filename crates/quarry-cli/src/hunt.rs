@@ -39,6 +39,11 @@ pub struct HuntArgs {
     /// or left out of the output (they are still counted on stderr).
     #[arg(long, value_enum, default_value_t = BuildingBlocks::Show)]
     building_blocks: BuildingBlocks,
+    /// Indicator documents for threat_match (indicator match) rules, repeatable: ECS
+    /// threat.indicator.* as Elastic's Threat Intel integrations write them (NDJSON, JSON,
+    /// _search dumps). Without it those rules are skipped.
+    #[arg(long, value_name = "FILE")]
+    threat_intel: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
@@ -63,6 +68,9 @@ pub enum RulesCommand {
         /// quarry's built-in rules.
         #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
         rules: Vec<PathBuf>,
+        /// Indicator documents: threat_match rules are listed as runnable with them.
+        #[arg(long, value_name = "FILE")]
+        threat_intel: Vec<PathBuf>,
     },
 }
 
@@ -89,10 +97,16 @@ pub(crate) fn load_rules(given: &[PathBuf]) -> Option<(RuleBook, Vec<PathBuf>)> 
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
-    let RulesCommand::List { rules } = cmd;
-    let Some((book, _)) = load_rules(&rules) else {
+    let RulesCommand::List {
+        rules,
+        threat_intel,
+    } = cmd;
+    let Some((mut book, _)) = load_rules(&rules) else {
         return Ok(crate::exit::USAGE);
     };
+    if threat_intel.is_empty() {
+        book.skip_threat_match();
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let runnable = book
         .rules
@@ -125,6 +139,33 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             bad.error.lines().next().unwrap_or_default()
         )?;
     }
+    // per type: what runs and why the rest does not
+    let table = book.by_type();
+    let width = table.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>7}  why skipped",
+        "type", "runnable", "skipped"
+    )?;
+    let (mut runnable, mut skipped) = (0, 0);
+    for (ty, row) in &table {
+        let n: usize = row.skipped.values().sum();
+        runnable += row.runnable;
+        skipped += n;
+        let why: Vec<String> = row
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        writeln!(
+            out,
+            "{ty:<width$}  {:>8}  {n:>7}  {}",
+            row.runnable,
+            why.join(", ")
+        )?;
+    }
+    writeln!(out, "{:<width$}  {runnable:>8}  {skipped:>7}", "total")?;
     out.flush()?;
     let summary: Vec<String> = book
         .skipped_summary()
@@ -157,6 +198,24 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     if let Some(min) = &args.severity {
         book.retain_severity(min);
     }
+    let threat_intel = if args.threat_intel.is_empty() {
+        book.skip_threat_match();
+        None
+    } else {
+        let (intel, read) = quarry_detect::threat_match::Indicators::read(&args.threat_intel);
+        for p in &read.problems {
+            eprintln!("quarry: --threat-intel: {p}");
+        }
+        if intel.docs.is_empty() {
+            eprintln!("quarry: --threat-intel: no indicator documents read");
+            return Ok(crate::exit::USAGE);
+        }
+        eprintln!(
+            "quarry: {} indicator documents read for threat_match rules",
+            intel.docs.len()
+        );
+        Some(intel)
+    };
     let exceptions = match &args.exceptions {
         Some(p) => match Exceptions::load(p) {
             Ok(x) => x,
@@ -180,6 +239,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             NewTermsHistory::Full => History::Full,
             NewTermsHistory::Partial => History::Partial,
         },
+        threat_intel,
     };
     let bar = crate::progress::Bar::start();
     let mut report = quarry_detect::hunt(&book, &args.inputs, &opts);

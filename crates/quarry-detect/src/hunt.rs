@@ -9,7 +9,7 @@ use crate::book::{CompiledRule, RuleBook};
 use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
-use crate::{suppression, threshold};
+use crate::{suppression, threat_match, threshold};
 use quarry_alert::{Alert, Investigation, Packed, Retention};
 use quarry_eql::Hit;
 use quarry_event::Event;
@@ -32,6 +32,8 @@ pub struct HuntOptions {
     /// Whether `new_terms` rules alert when the evidence holds less history
     /// than they ask for.
     pub new_terms_history: History,
+    /// Indicator documents for `threat_match` rules (`--threat-intel`).
+    pub threat_intel: Option<threat_match::Indicators>,
 }
 
 /// What a hunt found.
@@ -91,6 +93,9 @@ const AGGREGATE_KEEPS: &[&str] = &[
     "winlog.computer_name",
 ];
 
+/// What an indicator match's events keep besides [`AGGREGATE_KEEPS`].
+const THREAT_KEEPS: &[&str] = &["file.", "dll.", "registry.", "url.", "dns.", "email."];
+
 /// For each rule, the fields its matched events are slimmed to: `threshold`
 /// and `new_terms` rules may match most of the evidence (a count of every
 /// event per host), and keep only what they count and show; other rules
@@ -104,7 +109,15 @@ fn slim_fields(r: &CompiledRule) -> Option<Vec<String>> {
             .chain(t.cardinality.iter().map(|c| c.field.clone()))
             .collect(),
         (None, Some(n)) => n.fields.clone(),
-        (None, None) => return None,
+        (None, None) => match &r.rule.threat_match {
+            // an indicator rule's query selects most network or file
+            // events: kept slim too, with what an indicator may name
+            Some(t) => threat_match::event_fields(t)
+                .into_iter()
+                .chain(THREAT_KEEPS.iter().map(|f| f.to_string()))
+                .collect(),
+            None => return None,
+        },
     };
     let mut fields = r.query.fields();
     if fields.iter().any(|f| f == "*") {
@@ -389,6 +402,17 @@ fn alerts_of(
         return Ok(found
             .into_iter()
             .map(|n| (Hit::Event(events[n.event].clone()), n.extra))
+            .collect());
+    }
+    if let Some(spec) = &r.rule.threat_match {
+        let events = events(hits);
+        let intel = opts
+            .threat_intel
+            .as_ref()
+            .ok_or("threat_match rule without indicators (--threat-intel)")?;
+        return Ok(threat_match::matches(spec, &events, intel)?
+            .into_iter()
+            .map(|(i, extra)| (Hit::Event(events[i].clone()), extra))
             .collect());
     }
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
