@@ -39,7 +39,7 @@ pub fn run(args: ReportArgs) -> std::io::Result<u8> {
             }
         },
         None => {
-            let Some(book) = crate::hunt::load_rules(&args.rules) else {
+            let Some((book, _)) = crate::hunt::load_rules(&args.rules) else {
                 return Ok(crate::exit::USAGE);
             };
             eprintln!(
