@@ -6,8 +6,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// How many leading bytes format recognition looks at (tar's magic is at 257).
-const MAGIC: usize = 512;
+/// How many leading bytes format recognition looks at (tar's magic is at
+/// 257; a damaged first line of JSON lines may run to a few KiB).
+const MAGIC: usize = 64 << 10;
 
 /// Container members that hold no evidence: macOS resource forks that zip
 /// tools add beside every file.
@@ -158,7 +159,7 @@ const MAP_FROM_BYTES: u64 = 1 << 20;
 fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     let text = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(magic);
     let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
-    if !matches!(first, b'{' | b'[') {
+    if !matches!(first, b'{' | b'[') && !json_lines_after_first(magic) {
         return None;
     }
     let meta = file.metadata().ok()?;
@@ -174,6 +175,22 @@ fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     // the workers read it front to back, a window of blocks at a time
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
+}
+
+/// Text whose first line is not a JSON object but whose next line is: JSON
+/// lines cut mid-line (`split -b`) or with a stray first line. Read as
+/// JSON lines, the first line reported, rather than lost whole.
+fn json_lines_after_first(magic: &[u8]) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', magic) else {
+        return false;
+    };
+    let text = |b: &[u8]| b.iter().all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r'));
+    let next = &magic[nl + 1..];
+    let next = &next[next
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(next.len())..];
+    text(&magic[..nl]) && next.starts_with(b"{\"")
 }
 
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
@@ -220,25 +237,14 @@ fn read_stream<T: Send>(
         (Some([0xEF, 0xBB, 0xBF]), _) | (_, Some(b'{' | b'[')) => {
             json_stream::read_json(name, reader, None, s, sink)
         }
+        _ if json_lines_after_first(magic) => json_stream::read_json(name, reader, None, s, sink),
         _ if magic.starts_with(&[0xFF, 0xFE]) || magic.starts_with(&[0xFE, 0xFF]) => {
-            // UTF-16 JSON (PowerShell's default encoding): transcode, then read.
-            let mut buf = Vec::new();
-            if let Err(e) = reader.read_to_end(&mut buf) {
-                return s.unreadable(name, format!("read error: {e}"));
-            }
-            let be = buf.starts_with(&[0xFE, 0xFF]);
-            let units: Vec<u16> = buf[2..]
-                .chunks_exact(2)
-                .map(|c| {
-                    if be {
-                        u16::from_be_bytes([c[0], c[1]])
-                    } else {
-                        u16::from_le_bytes([c[0], c[1]])
-                    }
-                })
-                .collect();
-            let text = String::from_utf16_lossy(&units);
-            json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), None, s, sink)
+            // UTF-16 JSON (PowerShell's default encoding): transcoded as it
+            // is read (the BOM says which order), never held whole
+            let utf8 = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .build(reader);
+            json_stream::read_json(name, BufReader::with_capacity(1 << 20, utf8), None, s, sink)
         }
         _ if magic.is_empty() => {
             s.problems.push(Problem {
