@@ -135,16 +135,20 @@ pub(crate) fn read_path<T: Send>(
             return;
         }
     };
+    let nest = Nest::new(reader.get_ref().metadata().map_or(0, |m| m.len()));
     if magic.starts_with(b"ElfFile\0") {
         drop(reader);
         evtx_file::read_evtx_path(path, &name, many, s, sink);
     } else if magic.starts_with(b"PK\x03\x04") {
         drop(reader);
-        read_zip(path, s, sink);
+        match File::open(path) {
+            Ok(f) => read_zip(&name, f, nest, s, sink),
+            Err(e) => s.unreadable(&name, format!("cannot open: {e}")),
+        }
     } else if let Some(map) = map_json(&magic, reader.get_ref()) {
         json_stream::read_json(&name, &map[..], Some(&map[..]), s, sink);
     } else {
-        read_stream(&name, Box::new(reader), &magic, s, sink);
+        read_stream(&name, Box::new(reader), &magic, nest, s, sink);
     }
 }
 
@@ -193,16 +197,127 @@ fn json_lines_after_first(magic: &[u8]) -> bool {
     text(&magic[..nl]) && next.starts_with(b"{\"")
 }
 
+/// Containers opened inside one another at most (gzip in tar in zip …):
+/// deeper nesting is a decompression bomb's, not a collection's.
+pub(crate) const MAX_NESTING: u32 = 8;
+/// What one input may decompress to: this many times its size on disk …
+pub(crate) const MAX_EXPANSION: u64 = 100;
+/// … or this much, whichever is more.
+pub(crate) const MIN_EXPANSION_BYTES: u64 = 1 << 30;
+/// A member that must be held in memory to be read (an EVTX file or a
+/// zip inside a container) may take this much.
+pub(crate) const MAX_BUFFERED_MEMBER: u64 = 2 << 30;
+
+/// Where a container's contents are, for its bounds: how deep, and how
+/// much the input they come from may decompress to in all.
+#[derive(Clone, Copy)]
+struct Nest {
+    depth: u32,
+    budget: u64,
+}
+
+impl Nest {
+    fn new(size_on_disk: u64) -> Nest {
+        Nest {
+            depth: 0,
+            budget: size_on_disk
+                .saturating_mul(MAX_EXPANSION)
+                .max(MIN_EXPANSION_BYTES),
+        }
+    }
+
+    /// One container further in; `None` past [`MAX_NESTING`].
+    fn inner(self) -> Option<Nest> {
+        (self.depth < MAX_NESTING).then_some(Nest {
+            depth: self.depth + 1,
+            ..self
+        })
+    }
+}
+
+/// Decompressed bytes, bounded: past `left`, reads fail with a message
+/// saying so (a bomb costs its limit, then is reported with what it gave).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Bounded<R> {
+    fn new(inner: R, limit: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // at the bound: more is an error only if there is more
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "decompresses to more than {} MiB, the bound for this input \
+                     ({MAX_EXPANSION}× its size, at least {} MiB)",
+                    self.limit >> 20,
+                    MIN_EXPANSION_BYTES >> 20
+                ))),
+            };
+        }
+        let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
+/// Reads a whole member into memory, up to [`MAX_BUFFERED_MEMBER`]; what
+/// was read is returned with the error that stopped it.
+fn buffer_member(reader: &mut dyn Read) -> (Vec<u8>, Option<String>) {
+    let mut buf = Vec::new();
+    let mut taken = reader.take(MAX_BUFFERED_MEMBER);
+    if let Err(e) = taken.read_to_end(&mut buf) {
+        return (buf, Some(format!("read: {e}")));
+    }
+    let mut probe = [0u8; 1];
+    if buf.len() as u64 == MAX_BUFFERED_MEMBER && matches!(reader.read(&mut probe), Ok(1)) {
+        let why = format!(
+            "larger than the {} MiB a member read in memory may take: the rest skipped",
+            MAX_BUFFERED_MEMBER >> 20
+        );
+        return (buf, Some(why));
+    }
+    (buf, None)
+}
+
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
 fn read_stream<T: Send>(
     name: &str,
     mut reader: Box<dyn BufRead + '_>,
     magic: &[u8],
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
+    let container = magic.starts_with(&[0x1f, 0x8b])
+        || magic.starts_with(b"PK\x03\x04")
+        || (magic.len() >= 262 && &magic[257..262] == b"ustar");
+    let nest = match (container, nest.inner()) {
+        (false, _) => nest,
+        (true, Some(inner)) => inner,
+        (true, None) => {
+            return s.unreadable(
+                name,
+                format!("containers nested more than {MAX_NESTING} deep: not opened further"),
+            );
+        }
+    };
     if magic.starts_with(&[0x1f, 0x8b]) {
-        let gz = flate2::read::MultiGzDecoder::new(reader);
+        let gz = Bounded::new(flate2::read::MultiGzDecoder::new(reader), nest.budget);
         let mut inner = BufReader::with_capacity(1 << 20, gz);
         let m = match inner.fill_buf() {
             Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
@@ -211,20 +326,25 @@ fn read_stream<T: Send>(
                 return;
             }
         };
-        return read_stream(name, Box::new(inner), &m, s, sink);
+        return read_stream(name, Box::new(inner), &m, nest, s, sink);
     }
     if magic.len() >= 262 && &magic[257..262] == b"ustar" {
-        return read_tar(name, reader, s, sink);
+        return read_tar(name, reader, nest, s, sink);
+    }
+    if magic.starts_with(b"PK\x03\x04") {
+        // a zip inside a container: its directory is at its end, so it is
+        // held in memory to be read
+        let (buf, error) = buffer_member(&mut reader);
+        if let Some(e) = error {
+            s.problem(name, "", e);
+        }
+        return read_zip(name, std::io::Cursor::new(buf), nest, s, sink);
     }
     if magic.starts_with(b"ElfFile\0") {
         // EVTX inside a container: it needs random access, so buffer it.
-        let mut buf = Vec::new();
-        if let Err(e) = reader.read_to_end(&mut buf) {
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: format!("read: {e}"),
-            });
+        let (buf, error) = buffer_member(&mut reader);
+        if let Some(e) = error {
+            s.problem(name, "", e);
         }
         evtx_file::read_evtx_buffer(buf, name, s, sink);
         return;
@@ -262,33 +382,35 @@ fn read_stream<T: Send>(
     }
 }
 
-fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            s.unreadable(&path.display().to_string(), format!("cannot open: {e}"));
-            return;
-        }
-    };
-    let mut zip = match zip::ZipArchive::new(file) {
+/// A zip archive, each member read as its own input (`archive!member`).
+/// Without a readable central directory (a cut or damaged zip), members
+/// are read from their local headers, in order.
+fn read_zip<R: Read + std::io::Seek, T: Send>(
+    name: &str,
+    mut file: R,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
+    let mut zip = match zip::ZipArchive::new(&mut file) {
         Ok(z) => z,
         Err(e) => {
-            s.unreadable(
-                &path.display().to_string(),
-                format!("not a readable zip: {e}"),
+            s.problem(
+                name,
+                "",
+                format!("zip directory unreadable ({e}): members read from their local headers"),
             );
-            return;
+            if let Err(e) = file.seek(std::io::SeekFrom::Start(0)) {
+                return s.unreadable(name, format!("cannot read: {e}"));
+            }
+            return read_zip_stream(name, file, nest, s, sink);
         }
     };
     for i in 0..zip.len() {
         let mut member = match zip.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                s.problems.push(problem(
-                    path,
-                    &format!("member {i}"),
-                    &format!("cannot open zip member: {e}"),
-                ));
+                s.problem(name, format!("member {i}"), format!("cannot open zip member: {e}"));
                 continue;
             }
         };
@@ -296,12 +418,34 @@ fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
         if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
-        read_member(
-            &format!("{}!{member_name}", path.display()),
-            &mut member,
-            s,
-            sink,
-        );
+        let mut bounded = Bounded::new(&mut member, nest.budget);
+        read_member(&format!("{name}!{member_name}"), &mut bounded, nest, s, sink);
+    }
+}
+
+/// A zip read front to back from its local headers.
+fn read_zip_stream<R: Read, T: Send>(
+    name: &str,
+    mut file: R,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
+    for i in 0.. {
+        let mut member = match zip::read::read_zipfile_from_stream(&mut file) {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                let why = format!("no further member readable ({e}): the archive ends here");
+                return s.problem(name, format!("member {i}"), why);
+            }
+        };
+        let member_name = member.name().unwrap_or_default().to_string();
+        if member.is_dir() || is_metadata_member(&member_name) {
+            continue;
+        }
+        let mut bounded = Bounded::new(&mut member, nest.budget);
+        read_member(&format!("{name}!{member_name}"), &mut bounded, nest, s, sink);
     }
 }
 
@@ -310,6 +454,7 @@ fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
 fn read_tar<T: Send>(
     name: &str,
     reader: Box<dyn BufRead + '_>,
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
@@ -343,7 +488,7 @@ fn read_tar<T: Send>(
         if is_metadata_member(&member_name) {
             continue;
         }
-        read_member(&format!("{name}!{member_name}"), &mut entry, s, sink);
+        read_member(&format!("{name}!{member_name}"), &mut entry, nest, s, sink);
     }
 }
 
@@ -351,6 +496,7 @@ fn read_tar<T: Send>(
 fn read_member<T: Send>(
     name: &str,
     member: &mut dyn Read,
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
@@ -359,7 +505,7 @@ fn read_member<T: Send>(
         Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
         Err(e) => return s.unreadable(name, format!("cannot read archive member: {e}")),
     };
-    read_stream(name, Box::new(reader), &magic, s, sink);
+    read_stream(name, Box::new(reader), &magic, nest, s, sink);
 }
 
 #[cfg(test)]

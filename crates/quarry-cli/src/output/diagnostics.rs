@@ -9,7 +9,8 @@ pub fn report_problems(summary: &ReadSummary) -> u8 {
     let mut err = std::io::stderr().lock();
     const SHOWN: usize = 50;
     for p in summary.problems.iter().take(SHOWN) {
-        let _ = writeln!(err, "quarry: {p}");
+        // file names and messages can carry evidence text
+        let _ = writeln!(err, "quarry: {}", super::visible(&p.to_string()));
     }
     if summary.problems.len() > SHOWN {
         let _ = writeln!(
