@@ -183,12 +183,7 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
             writeln!(out, "      {}", text(&p["query"]))?;
         }
         if !p["from"].is_null() {
-            writeln!(
-                out,
-                "      from {} to {}",
-                text(&p["from"]),
-                text(&p["to"])
-            )?;
+            writeln!(out, "      from {} to {}", text(&p["from"]), text(&p["to"]))?;
         }
         if let Some(notes) = p["notes"].as_array() {
             for n in notes {

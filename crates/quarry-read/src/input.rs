@@ -268,7 +268,9 @@ impl<R: Read> Read for Bounded<R> {
                 ))),
             };
         }
-        let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let got = self.inner.read(&mut buf[..n])?;
         self.left -= got as u64;
         Ok(got)
@@ -410,7 +412,11 @@ fn read_zip<R: Read + std::io::Seek, T: Send>(
         let mut member = match zip.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                s.problem(name, format!("member {i}"), format!("cannot open zip member: {e}"));
+                s.problem(
+                    name,
+                    format!("member {i}"),
+                    format!("cannot open zip member: {e}"),
+                );
                 continue;
             }
         };
@@ -419,7 +425,13 @@ fn read_zip<R: Read + std::io::Seek, T: Send>(
             continue;
         }
         let mut bounded = Bounded::new(&mut member, nest.budget);
-        read_member(&format!("{name}!{member_name}"), &mut bounded, nest, s, sink);
+        read_member(
+            &format!("{name}!{member_name}"),
+            &mut bounded,
+            nest,
+            s,
+            sink,
+        );
     }
 }
 
@@ -445,7 +457,13 @@ fn read_zip_stream<R: Read, T: Send>(
             continue;
         }
         let mut bounded = Bounded::new(&mut member, nest.budget);
-        read_member(&format!("{name}!{member_name}"), &mut bounded, nest, s, sink);
+        read_member(
+            &format!("{name}!{member_name}"),
+            &mut bounded,
+            nest,
+            s,
+            sink,
+        );
     }
 }
 

@@ -77,7 +77,8 @@ fn a_gzip_bomb_costs_its_bound_then_is_reported() {
     assert_eq!(ns, [1, 2]);
     let ps = problems(&s);
     assert!(
-        ps.iter().any(|p| p.contains("bomb.json.gz") && p.contains("decompresses to more than")),
+        ps.iter()
+            .any(|p| p.contains("bomb.json.gz") && p.contains("decompresses to more than")),
         "{ps:?}"
     );
 }
@@ -102,7 +103,11 @@ fn zips_keep_their_intact_members() {
     let (ns, s) = scan(&[tmp("cut.zip", &whole[..cd])], |e| e.get_i64("n"));
     assert_eq!(ns, [1, 2, 3]);
     let ps = problems(&s);
-    assert!(ps.iter().any(|p| p.contains("cut.zip: zip directory unreadable")), "{ps:?}");
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("cut.zip: zip directory unreadable")),
+        "{ps:?}"
+    );
     // a damaged member: the others kept, the damaged one named
     let mut bad = zip(&[("a.json", a), ("b.json", b), ("c.json", c)]);
     let at = memchr::memmem::find(&bad, b"b.json").unwrap() + 6 + 4;
@@ -111,6 +116,12 @@ fn zips_keep_their_intact_members() {
     }
     let (ns, s) = scan(&[tmp("damaged.zip", &bad)], |e| e.get_i64("n"));
     let ps = problems(&s);
-    assert!(ns.contains(&1) && ns.contains(&2) && ns.contains(&4), "{ns:?} {ps:?}");
-    assert!(ps.iter().any(|p| p.contains("damaged.zip!b.json")), "{ps:?}");
+    assert!(
+        ns.contains(&1) && ns.contains(&2) && ns.contains(&4),
+        "{ns:?} {ps:?}"
+    );
+    assert!(
+        ps.iter().any(|p| p.contains("damaged.zip!b.json")),
+        "{ps:?}"
+    );
 }

@@ -85,7 +85,10 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &columns, &rows).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(!text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{2066}'), "{text:?}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{2066}'),
+            "{text:?}"
+        );
         assert!(text.contains("powershell\\u{1b}[8m hidden"), "{text}");
     }
 }
