@@ -92,6 +92,10 @@ pub fn walk_files(
                     (Some(a), _) => {
                         format!("symbolic link loops back to {}: not followed", a.display())
                     }
+                    (None, Some(io)) if io.raw_os_error() == Some(36) => format!(
+                        "cannot list folder: its path is longer than the system allows \
+                         (PATH_MAX); what is below it is not read ({io})"
+                    ),
                     (None, Some(io)) => format!("cannot list folder: {io}"),
                     (None, None) => e.to_string(),
                 };
@@ -529,6 +533,42 @@ fn read_member<T: Send>(
 #[cfg(test)]
 mod walk_tests {
     use super::*;
+
+    /// A folder deeper than PATH_MAX is reported with its path, and a file
+    /// name that is not UTF-8 is read: neither stops the walk.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn long_paths_are_reported_and_odd_names_read() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("quarry-read-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let odd = dir.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfename.json"));
+        std::fs::write(&odd, "{}\n").unwrap();
+        // built with relative steps: the whole path is past what open takes
+        let mut deep = dir.join("deep");
+        std::fs::create_dir_all(&deep).unwrap();
+        let here = std::env::current_dir().unwrap();
+        let made = (|| -> std::io::Result<()> {
+            std::env::set_current_dir(&deep)?;
+            for _ in 0..25 {
+                let step = "d".repeat(200);
+                std::fs::create_dir(&step)?;
+                std::env::set_current_dir(&step)?;
+                deep.push(&step);
+            }
+            std::fs::write("deep.json", "{}\n")
+        })();
+        std::env::set_current_dir(&here).unwrap();
+        made.unwrap();
+        let (files, problems) = discover(std::slice::from_ref(&dir));
+        assert_eq!(files, [odd]);
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(text.len() == 1 && text[0].contains("PATH_MAX"), "{text:?}");
+        let _ = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(&dir)
+            .status();
+    }
 
     /// A symbolic link looping back up is reported and each file found once;
     /// a FIFO is reported, never opened (opening one blocks until a writer

@@ -15,6 +15,10 @@ use std::io::Read;
 /// reported: its parse would hold many times its size.
 pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
+/// Reads one document's bytes (and the line it starts on); `Err` says
+/// why they are not a document.
+pub(crate) type Parse<'a> = dyn FnMut(&[u8], u64) -> Result<(), String> + 'a;
+
 /// Damage met: where (`line 12 (byte 3456)`), and what.
 pub(crate) type Damage<'a> = dyn FnMut(String, String) + 'a;
 
@@ -89,7 +93,7 @@ impl Cutter {
     pub(crate) fn run<R: Read>(
         mut self,
         mut reader: R,
-        parse: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        parse: &mut Parse<'_>,
         out: &mut Damage<'_>,
     ) {
         let mut buf = vec![0u8; 1 << 20];
@@ -121,7 +125,7 @@ impl Cutter {
     fn feed(
         &mut self,
         data: &[u8],
-        parse: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        parse: &mut Parse<'_>,
         out: &mut Damage<'_>,
     ) {
         let mut stack: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = vec![(data.into(), 0)];
@@ -143,7 +147,7 @@ impl Cutter {
     fn step(
         &mut self,
         b: u8,
-        parse: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        parse: &mut Parse<'_>,
         out: &mut Damage<'_>,
     ) -> Option<Vec<u8>> {
         let (line, offset, lead) = (self.line, self.offset, self.indent);
@@ -292,7 +296,7 @@ impl Cutter {
 
     fn complete(
         &mut self,
-        parse: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        parse: &mut Parse<'_>,
         out: &mut Damage<'_>,
     ) -> Option<Vec<u8>> {
         match parse(&self.cur, self.start_line) {
@@ -307,7 +311,7 @@ impl Cutter {
 
     fn finish(
         mut self,
-        parse: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        parse: &mut Parse<'_>,
         out: &mut Damage<'_>,
     ) {
         loop {

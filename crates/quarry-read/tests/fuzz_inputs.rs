@@ -116,7 +116,7 @@ fn mutation_loop_over_the_corpus() {
         let src = std::fs::read(input).unwrap();
         let (clean, _) = quarry_read::scan(std::slice::from_ref(input), Some);
         let json = !src.starts_with(b"ElfFile\0");
-        for round in 0..12 {
+        for round in 0..24 {
             let mut bytes = src.clone();
             let at = (next() as usize) % bytes.len().max(1);
             match round % 3 {
