@@ -122,12 +122,7 @@ impl Cutter {
     /// Feeds bytes; a damaged document whose bytes hold a later candidate
     /// start is fed again from there (a stack, not recursion: damage may
     /// repeat).
-    fn feed(
-        &mut self,
-        data: &[u8],
-        parse: &mut Parse<'_>,
-        out: &mut Damage<'_>,
-    ) {
+    fn feed(&mut self, data: &[u8], parse: &mut Parse<'_>, out: &mut Damage<'_>) {
         let mut stack: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = vec![(data.into(), 0)];
         while let Some((bytes, mut i)) = stack.pop() {
             while i < bytes.len() {
@@ -144,12 +139,7 @@ impl Cutter {
 
     /// One byte. Returns bytes to be fed again (before the rest) when a
     /// damaged document held a candidate start.
-    fn step(
-        &mut self,
-        b: u8,
-        parse: &mut Parse<'_>,
-        out: &mut Damage<'_>,
-    ) -> Option<Vec<u8>> {
+    fn step(&mut self, b: u8, parse: &mut Parse<'_>, out: &mut Damage<'_>) -> Option<Vec<u8>> {
         let (line, offset, lead) = (self.line, self.offset, self.indent);
         self.offset += 1;
         match b {
@@ -294,11 +284,7 @@ impl Cutter {
         None
     }
 
-    fn complete(
-        &mut self,
-        parse: &mut Parse<'_>,
-        out: &mut Damage<'_>,
-    ) -> Option<Vec<u8>> {
+    fn complete(&mut self, parse: &mut Parse<'_>, out: &mut Damage<'_>) -> Option<Vec<u8>> {
         match parse(&self.cur, self.start_line) {
             Ok(()) => {
                 self.state = State::Between;
@@ -309,11 +295,7 @@ impl Cutter {
         }
     }
 
-    fn finish(
-        mut self,
-        parse: &mut Parse<'_>,
-        out: &mut Damage<'_>,
-    ) {
+    fn finish(mut self, parse: &mut Parse<'_>, out: &mut Damage<'_>) {
         loop {
             match self.state {
                 State::Between => {
