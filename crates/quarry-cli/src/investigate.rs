@@ -255,6 +255,12 @@ fn host_inputs(doc: &J, inputs: &[PathBuf]) -> Vec<PathBuf> {
     kept
 }
 
+/// A field of the report as the terminal shows it: evidence text escaped
+/// ([`output::visible`]).
+fn text(v: &J) -> String {
+    output::visible(&output::cell(v)).into_owned()
+}
+
 fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result<()> {
     let a = &r["alert"];
     // named as the hunt table names it, and by its place in the file
@@ -271,10 +277,10 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
     writeln!(
         out,
         "alert {name}: {} ({}) on {} at {}{link}",
-        output::cell(&a["rule"]),
-        output::cell(&a["severity"]),
-        output::cell(&a["host"]),
-        output::cell(&a["time"]),
+        text(&a["rule"]),
+        text(&a["severity"]),
+        text(&a["host"]),
+        text(&a["time"]),
     )?;
     writeln!(out, "\nprocess tree")?;
     if found.tree.is_empty() {
@@ -287,7 +293,7 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
         let indent = "   ".repeat(l.depth);
         let branch = if l.depth == 0 { "" } else { "└─ " };
         let mark = if l.role == Role::Alert { "▶ " } else { "" };
-        writeln!(out, "  {indent}{branch}{mark}{}", l.text)?;
+        writeln!(out, "  {indent}{branch}{mark}{}", output::visible(&l.text))?;
     }
     writeln!(out, "\ntimeline of the process and its descendants")?;
     let rows = r["timeline"].as_array().cloned().unwrap_or_default();
@@ -301,16 +307,16 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
         writeln!(
             out,
             "  {}  {:>6}  {:<16} {:<16} {:<28} {}",
-            output::cell(&row["@timestamp"]),
-            output::cell(&row["pid"]),
-            output::cell(&row["process"]),
-            output::cell(&row["category"]),
-            output::cell(&row["action"]),
-            output::cell(&row["target"])
+            text(&row["@timestamp"]),
+            text(&row["pid"]),
+            text(&row["process"]),
+            text(&row["category"]),
+            text(&row["action"]),
+            text(&row["target"])
         )?;
     }
     if let Some(c) = r["coverage"].as_str() {
-        writeln!(out, "  {c}")?;
+        writeln!(out, "  {}", output::visible(c))?;
     }
     writeln!(out, "\npivots (the rule's investigation guide)")?;
     let pivots = r["pivots"].as_array().cloned().unwrap_or_default();
@@ -323,26 +329,21 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
         } else if let Some(n) = p["after_window"].as_u64() {
             format!(
                 "{} events (and {n} more after the window)",
-                output::cell(&p["count"])
+                text(&p["count"])
             )
         } else {
-            format!("{} events", output::cell(&p["count"]))
+            format!("{} events", text(&p["count"]))
         };
-        writeln!(out, "  [{}] {} — {count}", i + 1, output::cell(&p["label"]))?;
-        if !output::cell(&p["query"]).is_empty() {
-            writeln!(out, "      {}", output::cell(&p["query"]))?;
+        writeln!(out, "  [{}] {} — {count}", i + 1, text(&p["label"]))?;
+        if !text(&p["query"]).is_empty() {
+            writeln!(out, "      {}", text(&p["query"]))?;
         }
         if !p["from"].is_null() {
-            writeln!(
-                out,
-                "      from {} to {}",
-                output::cell(&p["from"]),
-                output::cell(&p["to"])
-            )?;
+            writeln!(out, "      from {} to {}", text(&p["from"]), text(&p["to"]))?;
         }
         if let Some(notes) = p["notes"].as_array() {
             for n in notes {
-                writeln!(out, "      note: {}", output::cell(n))?;
+                writeln!(out, "      note: {}", text(n))?;
             }
         }
         for e in p["events"].as_array().into_iter().flatten().take(20) {
@@ -355,14 +356,14 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
             ]
             .iter()
             .find_map(|f| e.get(*f).filter(|v| !v.is_null()))
-            .map(output::cell)
+            .map(text)
             .unwrap_or_default();
             writeln!(
                 out,
                 "      {}  {}  {}  {}",
-                output::cell(&e["@timestamp"]),
-                output::cell(&e["event.category"]),
-                output::cell(&e["process.name"]),
+                text(&e["@timestamp"]),
+                text(&e["event.category"]),
+                text(&e["process.name"]),
                 target
             )?;
         }

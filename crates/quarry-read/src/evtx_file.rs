@@ -407,7 +407,7 @@ fn account(
             if c.blank && last_used.is_some_and(|u| c.number < chunks[u].number) {
                 report(
                     loc.clone(),
-                    format!("{loc}: the chunk is all zeros, whatever it held is lost"),
+                    "the chunk is all zeros, whatever it held is lost".to_string(),
                 );
             }
             // A chunk with damaged magic is reported by the parser.
@@ -422,7 +422,7 @@ fn account(
         if said != Some(got) {
             report(
                 loc.clone(),
-                format!("{loc}: header says records {first}–{last}, read {got}"),
+                format!("header says records {first}–{last}, read {got}"),
             );
         }
     }

@@ -9,6 +9,7 @@
 
 mod evtx_file;
 mod input;
+mod json_documents;
 mod json_stream;
 mod plain_json;
 pub mod progress;

@@ -27,7 +27,8 @@ const SKIPPED_SHOWN: usize = 5;
 pub fn report_problems(summary: &ReadSummary) -> u8 {
     let mut err = std::io::stderr().lock();
     for p in summary.problems.iter().take(SHOWN) {
-        let _ = writeln!(err, "quarry: {p}");
+        // file names and messages can carry evidence text
+        let _ = writeln!(err, "quarry: {}", super::visible(&p.to_string()));
     }
     let mut code = if summary.is_clean() {
         crate::exit::OK

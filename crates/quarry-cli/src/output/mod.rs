@@ -11,7 +11,7 @@ pub mod ndjson;
 pub mod table;
 
 pub use diagnostics::report_problems;
-pub use table::cell;
+pub use table::{cell, visible};
 
 use serde::Serialize;
 use std::io::Write;

@@ -2,6 +2,8 @@
 //! row. In a terminal the table fits its width (long cells — command lines,
 //! paths — shortened with `…`); piped, rows are printed whole, cells
 //! separated by a tab, nothing padded, for `cut`, `awk` and `sort`.
+//! Evidence text reaches the terminal only through [`visible`]: a log's
+//! author controls it.
 
 use super::Column;
 use std::io::{IsTerminal, Write};
@@ -14,7 +16,7 @@ pub fn write<T>(
 ) -> std::io::Result<()> {
     let cells = rows
         .iter()
-        .map(|r| columns.iter().map(|c| visible(&c.cell(r))).collect());
+        .map(|r| columns.iter().map(|c| visible(&c.cell(r)).into_owned()).collect());
     if std::io::stdout().is_terminal() {
         // a glance needs milliseconds, not the 100 ns of Windows' clock
         let time = columns.iter().position(|c| c.header == "time");
@@ -206,30 +208,6 @@ fn unpadded<T>(
     Ok(())
 }
 
-/// A cell as it may reach a terminal: control characters (an escape
-/// sequence in a hostile command line, a carriage return, a tab) and
-/// bidirectional overrides are shown as `\u{..}` escapes, never
-/// interpreted; a row stays one line.
-pub fn visible(text: &str) -> String {
-    if !text.chars().any(needs_escape) {
-        return text.to_string();
-    }
-    let mut s = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            s.push_str(&c.escape_unicode().to_string());
-        } else {
-            s.push(c);
-        }
-    }
-    s
-}
-
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
-}
-
 /// A JSON value as a cell of text: nothing for null, strings unquoted,
 /// arrays as `a;b`.
 pub fn cell(v: &serde_json::Value) -> String {
@@ -241,17 +219,61 @@ pub fn cell(v: &serde_json::Value) -> String {
     }
 }
 
+/// Text from evidence as it may reach a terminal: control characters
+/// (escape sequences, `\r`, `\b`, newlines that would fake rows), C1
+/// controls and the bidirectional overrides that reorder what is shown
+/// are written as visible escapes (`\n`, `\u{1b}`). Machine formats
+/// (NDJSON, JSON, CSV) keep the data as it is.
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(hidden) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn control_characters_and_bidi_overrides_are_shown_not_sent() {
-        assert_eq!(visible("cmd.exe /c dir"), "cmd.exe /c dir");
-        assert_eq!(visible("a\u{1b}[31mred"), "a\\u{1b}[31mred");
-        assert_eq!(visible("x\r\ny\tz"), "x\\u{d}\\u{a}y\\u{9}z");
-        assert_eq!(visible("evil\u{202E}txt.exe"), "evil\\u{202e}txt.exe");
-        assert_eq!(visible("naïve ü"), "naïve ü");
+    fn control_and_bidi_characters_are_shown_escaped() {
+        assert_eq!(visible("cmd.exe /c whoami"), "cmd.exe /c whoami");
+        assert_eq!(visible("ümlaut 漢字"), "ümlaut 漢字");
+        assert_eq!(
+            visible("a\u{1b}[2J\u{1b}]0;title\u{7}b"),
+            "a\\u{1b}[2J\\u{1b}]0;title\\u{7}b"
+        );
+        assert_eq!(visible("x\rfake\nrow\tz\u{8}"), "x\\rfake\\nrow\\tz\\u{8}");
+        assert_eq!(visible("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
+        assert_eq!(visible("\u{9b}31m"), "\\u{9b}31m");
+    }
+
+    #[test]
+    fn table_cells_are_escaped_and_nothing_raw_gets_out() {
+        let rows = vec!["powershell\u{1b}[8m hidden \u{1b}[0m\r\u{2066}x".to_string()];
+        let columns = vec![super::super::Column::new("cmd", |r: &String| r.clone())];
+        let mut out = Vec::new();
+        write(&mut out, &columns, &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{2066}'),
+            "{text:?}"
+        );
+        assert!(text.contains("powershell\\u{1b}[8m hidden"), "{text}");
     }
 
     #[test]
@@ -311,7 +333,7 @@ mod tests {
         let mut out = Vec::new();
         let cells = rows
             .iter()
-            .map(|r| cols.iter().map(|c| visible(&c.cell(r))).collect());
+            .map(|r| cols.iter().map(|c| visible(&c.cell(r)).into_owned()).collect());
         unpadded(&mut out, &cols, cells).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
