@@ -148,11 +148,11 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
         "{:<width$}  {:>8}  {:>7}  why skipped",
         "type", "runnable", "skipped"
     )?;
-    let (mut runnable, mut skipped) = (0, 0);
+    let (mut all_runnable, mut all_skipped) = (0, 0);
     for (ty, row) in &table {
         let n: usize = row.skipped.values().sum();
-        runnable += row.runnable;
-        skipped += n;
+        all_runnable += row.runnable;
+        all_skipped += n;
         let why: Vec<String> = row
             .skipped
             .iter()
@@ -165,7 +165,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             why.join(", ")
         )?;
     }
-    writeln!(out, "{:<width$}  {runnable:>8}  {skipped:>7}", "total")?;
+    writeln!(out, "{:<width$}  {all_runnable:>8}  {all_skipped:>7}", "total")?;
     out.flush()?;
     let summary: Vec<String> = book
         .skipped_summary()
