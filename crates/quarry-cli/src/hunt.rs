@@ -165,7 +165,11 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             why.join(", ")
         )?;
     }
-    writeln!(out, "{:<width$}  {all_runnable:>8}  {all_skipped:>7}", "total")?;
+    writeln!(
+        out,
+        "{:<width$}  {all_runnable:>8}  {all_skipped:>7}",
+        "total"
+    )?;
     out.flush()?;
     let summary: Vec<String> = book
         .skipped_summary()

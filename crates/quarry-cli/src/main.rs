@@ -9,8 +9,8 @@ mod dfiq;
 mod hunt;
 mod investigate;
 mod output;
-mod report;
 mod progress;
+mod report;
 mod search;
 
 use clap::{Parser, Subcommand};

@@ -195,7 +195,7 @@ fn host_filter_takes_the_short_name_and_lists_hosts_when_nothing_matches() {
     let o = quarry(&["ask", "Q1018", "--host", "WS99", dir.to_str().unwrap()]);
     assert!(
         err(&o)
-            .contains("--host WS99 matches no host in the evidence; it holds: WS01.corp.example"),
+            .contains("--host WS99 matches no host in the evidence; it holds: DC01.corp.example, WS01.corp.example"),
         "{}",
         err(&o)
     );

@@ -47,12 +47,7 @@ impl Question for Q1018 {
             columns: COLUMNS,
             rows: rows.iter().map(Row::record).collect(),
             coverage: coverage_text(self, &cov, rows.len()),
-            hosts: cov
-                .hosts_with_dns
-                .keys()
-                .chain(&cov.hosts_without_dns)
-                .cloned()
-                .collect(),
+            hosts: cov.all_hosts.clone(),
             approaches: cov.approaches,
         }
     }
@@ -332,6 +327,10 @@ fn domains_text(d: &[DomainCount], cov: &Coverage) -> String {
 /// What the evidence covers, of what the filters kept.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Coverage {
+    /// Every host the evidence holds, before `--host` (named when the
+    /// filter keeps none).
+    #[serde(skip)]
+    pub all_hosts: Vec<String>,
     /// Host → number of DNS queries the filters kept.
     pub hosts_with_dns: BTreeMap<String, u64>,
     /// Host → number of DNS queries in the evidence (the filtered count's
@@ -391,6 +390,8 @@ pub fn answer_filtered(events: Vec<Event>, filter: &Filter) -> (Vec<Row>, Covera
     for (host, events) in hosts {
         let name = events.iter().find_map(|e| text(e, "host.name"));
         let id = events.iter().find_map(|e| text(e, "host.id"));
+        cov.all_hosts
+            .push(name.clone().unwrap_or_else(|| host.clone()));
         if !host_is(filter, name.as_deref(), id.as_deref()) {
             continue;
         }

@@ -14,9 +14,12 @@ pub fn write<T>(
     columns: &[Column<'_, T>],
     rows: &[T],
 ) -> std::io::Result<()> {
-    let cells = rows
-        .iter()
-        .map(|r| columns.iter().map(|c| visible(&c.cell(r)).into_owned()).collect());
+    let cells = rows.iter().map(|r| {
+        columns
+            .iter()
+            .map(|c| visible(&c.cell(r)).into_owned())
+            .collect()
+    });
     if std::io::stdout().is_terminal() {
         // a glance needs milliseconds, not the 100 ns of Windows' clock
         let time = columns.iter().position(|c| c.header == "time");
@@ -131,7 +134,8 @@ fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)>
     loop {
         let budget = width.saturating_sub(GAP.len() * shown.len().saturating_sub(1));
         let nat: Vec<usize> = shown.iter().map(|&i| natural[i]).collect();
-        let widths = share(&nat, budget);
+        let whole = shown.iter().position(|&i| headers[i] == "time");
+        let widths = share(&nat, budget, whole);
         let starved = shown
             .iter()
             .zip(&widths)
@@ -149,19 +153,19 @@ fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)>
     }
 }
 
-/// Water-filling: the first column (the time, in every table quarry
-/// prints) is kept whole up to [`WHOLE_FIRST`]; each other gets its natural
+/// Water-filling: the `whole` column (the time, in every table quarry
+/// prints) is kept whole up to [`WHOLE_UP_TO`]; each other gets its natural
 /// width or an equal share of what the narrower ones left, whichever is
 /// smaller.
-fn share(natural: &[usize], budget: usize) -> Vec<usize> {
-    const WHOLE_FIRST: usize = 32;
+fn share(natural: &[usize], budget: usize, whole: Option<usize>) -> Vec<usize> {
+    const WHOLE_UP_TO: usize = 32;
     let mut widths = vec![0; natural.len()];
     let mut left = budget;
     let mut rest: Vec<usize> = (0..natural.len()).collect();
-    if natural.len() > 1 && natural[0] <= WHOLE_FIRST.min(budget) {
-        widths[0] = natural[0];
-        left -= natural[0];
-        rest.remove(0);
+    if let Some(w) = whole.filter(|&w| natural.len() > 1 && natural[w] <= WHOLE_UP_TO.min(budget)) {
+        widths[w] = natural[w];
+        left -= natural[w];
+        rest.retain(|&i| i != w);
     }
     rest.sort_by_key(|&i| natural[i]);
     let n = rest.len();
@@ -331,9 +335,11 @@ mod tests {
         ];
         let rows = [("x", "long value"), ("longer", "y")];
         let mut out = Vec::new();
-        let cells = rows
-            .iter()
-            .map(|r| cols.iter().map(|c| visible(&c.cell(r)).into_owned()).collect());
+        let cells = rows.iter().map(|r| {
+            cols.iter()
+                .map(|c| visible(&c.cell(r)).into_owned())
+                .collect()
+        });
         unpadded(&mut out, &cols, cells).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
