@@ -134,8 +134,12 @@ fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)>
     loop {
         let budget = width.saturating_sub(GAP.len() * shown.len().saturating_sub(1));
         let nat: Vec<usize> = shown.iter().map(|&i| natural[i]).collect();
-        let whole = shown.iter().position(|&i| headers[i] == "time");
-        let widths = share(&nat, budget, whole);
+        let key: Vec<bool> = shown
+            .iter()
+            .map(|&i| KEY_HEADERS.contains(&headers[i]))
+            .collect();
+        let time = shown.iter().position(|&i| headers[i] == "time");
+        let widths = share(&nat, budget, &key, time);
         let starved = shown
             .iter()
             .zip(&widths)
@@ -153,19 +157,32 @@ fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)>
     }
 }
 
-/// Water-filling: the `whole` column (the time, in every table quarry
-/// prints) is kept whole up to [`WHOLE_UP_TO`]; each other gets its natural
-/// width or an equal share of what the narrower ones left, whichever is
-/// smaller.
-fn share(natural: &[usize], budget: usize, whole: Option<usize>) -> Vec<usize> {
-    const WHOLE_UP_TO: usize = 32;
+/// Water-filling: the key columns (see [`KEY_HEADERS`]: the time, the
+/// host, the query …) keep their width up to [`KEY_UP_TO`] while they fit;
+/// each other column gets its natural width or an equal share of what the
+/// narrower ones left, whichever is smaller.
+fn share(natural: &[usize], budget: usize, key: &[bool], time: Option<usize>) -> Vec<usize> {
+    const KEY_UP_TO: usize = 40;
     let mut widths = vec![0; natural.len()];
-    let mut left = budget;
     let mut rest: Vec<usize> = (0..natural.len()).collect();
-    if let Some(w) = whole.filter(|&w| natural.len() > 1 && natural[w] <= WHOLE_UP_TO.min(budget)) {
-        widths[w] = natural[w];
-        left -= natural[w];
-        rest.retain(|&i| i != w);
+    let keys: usize = (0..natural.len())
+        .filter(|&i| key[i])
+        .map(|i| natural[i].min(KEY_UP_TO))
+        .sum();
+    let mut left = budget;
+    if natural.len() > 1 && keys < budget {
+        for i in (0..natural.len()).filter(|&i| key[i]) {
+            widths[i] = natural[i].min(KEY_UP_TO);
+            left -= widths[i];
+        }
+        rest.retain(|&i| !key[i]);
+    } else if let Some(t) =
+        time.filter(|&t| natural.len() > 1 && natural[t] <= KEY_UP_TO.min(budget))
+    {
+        // too narrow for every key column whole: the time at least
+        widths[t] = natural[t];
+        left -= natural[t];
+        rest.retain(|&i| i != t);
     }
     rest.sort_by_key(|&i| natural[i]);
     let n = rest.len();
@@ -281,29 +298,37 @@ mod tests {
     }
 
     #[test]
-    fn narrow_columns_keep_their_width_and_wide_ones_are_cut() {
-        // time, severity, rule, command line at 80 columns
+    fn key_columns_keep_their_width_and_the_others_are_cut_or_left_out() {
+        // time, severity, rule, command line at 100 columns: the key
+        // columns whole, the command line cut to what is left
         let natural = [24, 8, 40, 300];
         let headers = ["time", "severity", "rule", "command line"];
+        let w = fit(&natural, &headers, 100);
+        assert_eq!(w.iter().map(|p| p.1).sum::<usize>() + 2 * 3, 100);
+        assert_eq!(&w[..3], &[(0, 24), (1, 8), (2, 40)]);
+        assert_eq!(w[3], (3, 22));
+        // too narrow for the command line: it is left out, not the rule
         let w = fit(&natural, &headers, 80);
-        assert_eq!(w.iter().map(|p| p.1).sum::<usize>() + 2 * 3, 80);
-        assert_eq!(&w[..2], &[(0, 24), (1, 8)]);
-        assert!(w[2].1 >= 12 && w[3].1 >= 12, "{w:?}");
-        // too narrow for all: the rightmost that is not a key column goes
-        let w = fit(&natural, &headers, 60);
         assert_eq!(
             w.iter().map(|p| p.0).collect::<Vec<_>>(),
             [0, 1, 2],
             "{w:?}"
         );
+        // the rightmost column that is not a key one goes first (pid),
+        // then the next (the command line); the key ones stay
         let natural = [24, 20, 30, 20, 10];
         let headers = ["time", "host", "command line", "process", "pid"];
-        let w = fit(&natural, &headers, 64);
+        let w = fit(&natural, &headers, 80);
         assert_eq!(
             w.iter().map(|p| p.0).collect::<Vec<_>>(),
             [0, 1, 3],
             "{w:?}"
         );
+        let w = fit(&natural, &headers, 100);
+        assert_eq!(w.len(), 5, "{w:?}");
+        // keys wider than the terminal: everything shares
+        let w = fit(&[24, 60, 60], &["time", "host", "query"], 70);
+        assert!(w.iter().all(|p| p.1 >= 12), "{w:?}");
         // room for all: natural widths
         assert_eq!(fit(&[4, 5], &["a", "b"], 80), vec![(0, 4), (1, 5)]);
         assert_eq!(shorten("C:\\Windows\\System32\\cmd.exe", 10), "C:\\Window…");
