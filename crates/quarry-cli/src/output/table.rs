@@ -158,28 +158,32 @@ fn fit(natural: &[usize], headers: &[&str], width: usize) -> Vec<(usize, usize)>
 }
 
 /// Water-filling: the key columns (see [`KEY_HEADERS`]: the time, the
-/// host, the query …) keep their width up to [`KEY_UP_TO`] while they fit;
+/// host, the query …) keep their width up to the widest of [`KEY_CAPS`]
+/// that lets them all fit (the time up to [`KEY_UP_TO`]);
 /// each other column gets its natural width or an equal share of what the
 /// narrower ones left, whichever is smaller.
 fn share(natural: &[usize], budget: usize, key: &[bool], time: Option<usize>) -> Vec<usize> {
-    const KEY_UP_TO: usize = 40;
     let mut widths = vec![0; natural.len()];
     let mut rest: Vec<usize> = (0..natural.len()).collect();
-    let keys: usize = (0..natural.len())
-        .filter(|&i| key[i])
-        .map(|i| natural[i].min(KEY_UP_TO))
-        .sum();
     let mut left = budget;
-    if natural.len() > 1 && keys < budget {
+    // the key columns whole up to a cap, the widest cap that fits
+    let cap = KEY_CAPS.iter().copied().find(|&cap| {
+        let keys: usize = (0..natural.len())
+            .filter(|&i| key[i])
+            .map(|i| natural[i].min(if Some(i) == time { KEY_UP_TO } else { cap }))
+            .sum();
+        keys < budget
+    });
+    if let Some(cap) = cap.filter(|_| natural.len() > 1) {
         for i in (0..natural.len()).filter(|&i| key[i]) {
-            widths[i] = natural[i].min(KEY_UP_TO);
+            widths[i] = natural[i].min(if Some(i) == time { KEY_UP_TO } else { cap });
             left -= widths[i];
         }
         rest.retain(|&i| !key[i]);
     } else if let Some(t) =
         time.filter(|&t| natural.len() > 1 && natural[t] <= KEY_UP_TO.min(budget))
     {
-        // too narrow for every key column whole: the time at least
+        // too narrow for every key column: the time at least
         widths[t] = natural[t];
         left -= natural[t];
         rest.retain(|&i| i != t);
@@ -193,6 +197,13 @@ fn share(natural: &[usize], budget: usize, key: &[bool], time: Option<usize>) ->
     }
     widths
 }
+
+/// The widths key columns are kept whole up to, widest first: the first
+/// that lets them all fit is used.
+const KEY_CAPS: &[usize] = &[40, 32, 24, 16];
+/// The time column is kept whole up to this (nanosecond timestamps with an
+/// offset are 35 characters).
+const KEY_UP_TO: usize = 40;
 
 /// A cell cut to `width` columns of the terminal, ending in `…` when cut.
 fn shorten(cell: &str, width: usize) -> std::borrow::Cow<'_, str> {
