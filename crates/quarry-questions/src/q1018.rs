@@ -42,12 +42,12 @@ impl Question for Q1018 {
     }
 
     fn answer(&self, events: Vec<Event>, filter: &Filter) -> Answer {
-        let (rows, cov) = answer_filtered(events, filter);
+        let (rows, mut cov) = answer_filtered(events, filter);
         Answer {
             columns: COLUMNS,
             rows: rows.iter().map(Row::record).collect(),
             coverage: coverage_text(self, &cov, rows.len()),
-            hosts: cov.all_hosts.clone(),
+            hosts: std::mem::take(&mut cov.all_hosts),
             approaches: cov.approaches,
         }
     }
@@ -193,15 +193,10 @@ impl Serialize for Row {
     }
 }
 
-/// Is this the host `--host` names (see [`Filter::keeps_host`])?
-fn host_is(filter: &Filter, name: Option<&str>, id: Option<&str>) -> bool {
-    filter.keeps_host(name, id)
-}
-
 /// Does the row pass `quarry ask`'s `--domain` and `--host`?
 fn keeps(filter: &Filter, r: &Row) -> bool {
     filter.domains.as_ref().is_none_or(|d| d.is_match(&r.query))
-        && host_is(filter, r.host_name.as_deref(), r.host_id.as_deref())
+        && filter.keeps_host(r.host_name.as_deref(), r.host_id.as_deref())
 }
 
 /// `n` things, the first few named.
@@ -392,7 +387,7 @@ pub fn answer_filtered(events: Vec<Event>, filter: &Filter) -> (Vec<Row>, Covera
         let id = events.iter().find_map(|e| text(e, "host.id"));
         cov.all_hosts
             .push(name.clone().unwrap_or_else(|| host.clone()));
-        if !host_is(filter, name.as_deref(), id.as_deref()) {
+        if !filter.keeps_host(name.as_deref(), id.as_deref()) {
             continue;
         }
         let (mut host_rows, dns, has_process) = answer_host(events);
