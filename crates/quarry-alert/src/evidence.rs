@@ -8,7 +8,7 @@ use quarry_lineage::{HostLineage, Lineage};
 use rustc_hash::FxHashMap;
 use serde_json::{Value as J, json};
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The evidence kept for investigating alerts: lineage, and per host the
 /// events of [`CATEGORIES`] — packed ([`Retention::pack`]) until an alert on the host
@@ -17,13 +17,30 @@ use std::sync::OnceLock;
 pub struct Investigation {
     pub lineage: Lineage,
     pub(crate) hosts: FxHashMap<String, HostPool>,
+    /// Executables and command lines per host, for triage's scope: built on
+    /// first use.
+    pub(crate) scope: OnceLock<crate::triage::ScopeIndex>,
 }
+
+/// The kinds of telemetry a report states per host, in order.
+pub const TELEMETRY: &[&str] = &[
+    "process",
+    "network",
+    "dns",
+    "file",
+    "registry",
+    "authentication",
+];
 
 #[derive(Debug, Default)]
 pub(crate) struct HostPool {
     packed: Vec<Packed>,
-    /// Events per category on this host.
+    /// The files the host's kept events were read from, sorted.
+    files: Vec<Arc<str>>,
+    /// Events per category on this host (and `dns`: events with a query).
     categories: FxHashMap<&'static str, usize>,
+    /// The host's name as its events give it.
+    name: Option<String>,
     /// The host's events, unpacked on first use ([`Investigation::release`]
     /// packs them away again).
     events: OnceLock<HostEvents>,
@@ -81,13 +98,50 @@ impl Investigation {
                         *pool.categories.entry(c).or_default() += 1;
                     }
                 }
+                if ev.get("dns.question.name").is_some() {
+                    *pool.categories.entry("dns").or_default() += 1;
+                }
+                if pool.name.is_none() {
+                    pool.name = ev.get_str("host.name").map(str::to_string);
+                }
                 lin.observe(&ev);
             }
             lin.build();
             pool.packed.shrink_to_fit();
+            // events of a file come together: compare neighbours first
+            let mut files: Vec<Arc<str>> = Vec::new();
+            for p in &pool.packed {
+                if files.last().is_none_or(|f| !Arc::ptr_eq(f, p.file())) {
+                    files.push(p.file().clone());
+                }
+            }
+            files.sort_unstable();
+            files.dedup();
+            pool.files = files;
             lineage.hosts.insert(key.clone(), lin);
         }
-        Investigation { lineage, hosts }
+        Investigation {
+            lineage,
+            hosts,
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// The hosts kept, by key, with the name their events give.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.hosts
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.name.as_deref()))
+    }
+
+    /// The events of each kind of [`TELEMETRY`] kept for a host (process:
+    /// starts and ends), zero for kinds it has none of.
+    pub fn telemetry(&self, host: &str) -> Vec<(&'static str, usize)> {
+        let h = self.hosts.get(host);
+        TELEMETRY
+            .iter()
+            .map(|&c| (c, h.and_then(|h| h.categories.get(c).copied()).unwrap_or(0)))
+            .collect()
     }
 
     fn unpacked(&self, host: &str) -> Option<&HostEvents> {
@@ -101,6 +155,12 @@ impl Investigation {
         if let Some(p) = self.hosts.get_mut(host) {
             p.events = OnceLock::new();
         }
+    }
+
+    /// The files (or `archive.zip!member`s) a host's kept events were read
+    /// from, sorted: what investigating one of its alerts must re-read.
+    pub fn host_inputs(&self, host: &str) -> &[Arc<str>] {
+        self.hosts.get(host).map(|p| &p.files[..]).unwrap_or(&[])
     }
 
     /// The kept events of a host, in time order.

@@ -170,6 +170,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             .and_then(text)
             .and_then(|s| s.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     if let Some(J::Object(data)) = event.get("EventData") {
@@ -254,6 +255,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
             .or_else(|| doc.get("@timestamp").and_then(text))
             .and_then(|t| parse_timestamp(&t)),
         user_sid: s("user.identifier"),
+        user_name: s("user.name"),
         exec_pid: s("process.pid").and_then(|p| p.parse().ok()),
         exec_tid: s("process.thread.id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
@@ -316,6 +318,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("process_id").and_then(|p| p.parse().ok()),
         exec_tid: s("thread_id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     for key in ["event_data", "user_data"] {
@@ -402,6 +405,7 @@ fn from_flat(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("ExecutionProcessID").and_then(|p| p.parse().ok()),
         exec_tid: s("ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     for (k, v) in map {

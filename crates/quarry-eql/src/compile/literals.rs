@@ -15,7 +15,29 @@ use crate::value::V;
 /// comparisons other than `==`, non-string constants, fields whose value is
 /// not the JSON text (dates, IPs, versions, a mapping's `null_value`).
 pub fn required_literals(c: &C) -> Vec<Vec<String>> {
-    literals(c, None)
+    bounded(literals(c, None))
+}
+
+/// A literal's first [`LITERAL_BYTES`] bytes are as required as the whole,
+/// and the automata searching for them are built in time that grows faster
+/// than their length: longer literals are cut.
+const LITERAL_BYTES: usize = 64;
+
+fn bounded(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    for l in clauses.iter_mut().flatten() {
+        if l.len() > LITERAL_BYTES {
+            let mut end = LITERAL_BYTES;
+            while !l.is_char_boundary(end) {
+                end -= 1;
+            }
+            l.truncate(end);
+        }
+    }
+    for clause in &mut clauses {
+        clause.sort();
+        clause.dedup();
+    }
+    clauses
 }
 
 /// Picks one clause of a side of an `or` (see [`required_literals_by`]).
@@ -28,7 +50,7 @@ pub type Pick<'a> = &'a dyn Fn(&[Vec<String>]) -> Option<usize>;
 /// conjunction per log source; the choice (which clause is selective) is
 /// the caller's.
 pub fn required_literals_by(c: &C, pick: Pick) -> Vec<Vec<String>> {
-    literals(c, Some(pick))
+    bounded(literals(c, Some(pick)))
 }
 
 fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {

@@ -328,6 +328,19 @@ impl Compiler<'_> {
                             .collect(),
                         negated: *negated,
                     },
+                    MatchOp::Text {
+                        analyzer,
+                        query: TextQuery::Regex,
+                    } => C::Text {
+                        lhs: Box::new(l),
+                        analyzer: *analyzer,
+                        query: TextQuery::Regex,
+                        pats: regex_set(&lucene_regex)?
+                            .into_iter()
+                            .map(TextPattern::Regex)
+                            .collect(),
+                        negated: *negated,
+                    },
                     MatchOp::Text { analyzer, query } => C::Text {
                         lhs: Box::new(l),
                         analyzer: *analyzer,
@@ -476,30 +489,73 @@ fn is_version(c: &C) -> bool {
     matches!(c, C::Field(f) if f.kind == FieldKind::Version)
 }
 
+/// A Lucene regular expression as a Rust one: anchored, `.` matching a
+/// newline too.
+fn lucene_regex(p: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{})$", lucene_to_rust(p)))
+        .dot_matches_new_line(true)
+        .build()
+}
+
 /// Lucene regular expressions are anchored and have no `\d`/`\s`/`\w`
 /// classes; their syntax is otherwise close to Rust's for what rules use.
-/// `@` (any string) and `#` (empty language) are Lucene operators.
+/// `@` (any string) and `#` (empty language) are Lucene operators outside a
+/// character class; inside one they, `<` and `>` are literal (Rust reads
+/// `\<` `\>` as word boundaries, and `[` in a class opens a nested one).
 fn lucene_to_rust(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
-    let mut chars = p.chars();
+    let mut chars = p.chars().peekable();
+    // inside `[…]`, and whether the class has no member yet (a `]` there
+    // is literal)
+    let mut class = false;
+    let mut class_start = false;
     while let Some(c) = chars.next() {
+        let first = std::mem::take(&mut class_start);
         match c {
             '\\' => {
                 if let Some(n) = chars.next() {
                     if n.is_ascii_alphanumeric() {
                         out.push_str(&regex::escape(&n.to_string()));
+                    } else if n == '<' || n == '>' {
+                        if class {
+                            out.push(n);
+                        } else {
+                            out.push('[');
+                            out.push(n);
+                            out.push(']');
+                        }
                     } else {
                         out.push('\\');
                         out.push(n);
                     }
                 }
             }
-            '@' => out.push_str("(?:.*)"),
-            '#' => out.push_str("(?:[^\\s\\S])"),
-            '"' => out.push_str("\\\""),
-            '<' | '>' => {
+            '[' if !class => {
+                class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    chars.next();
+                    out.push('^');
+                }
+            }
+            '[' => out.push_str("\\["),
+            ']' if class && first => out.push_str("\\]"),
+            ']' if class => {
+                class = false;
+                out.push(c);
+            }
+            '&' | '~' if class => {
                 out.push('\\');
                 out.push(c);
+            }
+            '@' if !class => out.push_str("(?:.*)"),
+            '#' if !class => out.push_str("(?:[^\\s\\S])"),
+            '"' if !class => out.push_str("\\\""),
+            '<' | '>' if !class => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
             }
             c => out.push(c),
         }

@@ -4,6 +4,26 @@
 use crate::{Options, compile};
 use quarry_event::Event;
 
+#[test]
+fn lucene_regexes_read_as_lucene_does() {
+    let m = |p: &str, s: &str| super::lucene_regex(p).expect(p).is_match(s);
+    // `<` `>` are literal, not Rust's word boundaries
+    assert!(m("a<b>", "a<b>"));
+    assert!(m(r"a\<b", "a<b"));
+    assert!(m("[<>]x", ">x"));
+    // `@` any string and `#` nothing outside a class, literal in one
+    assert!(m("ab@", "abzz"));
+    assert!(m("[@#]", "#"));
+    assert!(!m("a#", "a"));
+    // `]` first in a class, `[` and `&&` inside one are literal
+    assert!(m("[]a]+", "]a]"));
+    assert!(m("[a[]", "["));
+    assert!(m("[&]", "&"));
+    // anchored at both ends
+    assert!(!m("2[0-9]{3}", "12000"));
+    assert!(m("2[0-9]{3}", "2755"));
+}
+
 fn lits(q: &str) -> Vec<Vec<String>> {
     compile(q, &Options::default())
         .expect("compiles")
