@@ -228,6 +228,20 @@ pub fn summary(ev: &Event) -> J {
     J::Object(m)
 }
 
+/// What a [`summary`] is about, for a one-line view: the query, address,
+/// file, key or command line, the first of them it has.
+pub fn summary_target(summary: &J) -> Option<&J> {
+    [
+        "dns.question.name",
+        "destination.ip",
+        "file.path",
+        "registry.path",
+        "process.command_line",
+    ]
+    .iter()
+    .find_map(|k| summary.get(*k).filter(|v| !v.is_null()))
+}
+
 fn listed(events: &[&Event]) -> J {
     J::Array(events.iter().take(MAX_LISTED).map(|e| summary(e)).collect())
 }

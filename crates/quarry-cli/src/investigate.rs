@@ -347,17 +347,9 @@ fn print_report(out: &mut dyn Write, r: &J, found: &Findings) -> std::io::Result
             }
         }
         for e in p["events"].as_array().into_iter().flatten().take(20) {
-            let target = [
-                "dns.question.name",
-                "destination.ip",
-                "file.path",
-                "registry.path",
-                "process.command_line",
-            ]
-            .iter()
-            .find_map(|f| e.get(*f).filter(|v| !v.is_null()))
-            .map(text)
-            .unwrap_or_default();
+            let target = quarry_alert::summary_target(e)
+                .map(text)
+                .unwrap_or_default();
             writeln!(
                 out,
                 "      {}  {}  {}  {}",

@@ -1,13 +1,49 @@
 //! The progress bar on stderr while evidence is read: files and bytes of
-//! the total, events and problems so far. Drawn only when stderr is a
-//! terminal (indicatif hides it otherwise), and cleared before results
-//! print, so piped output and logs never see it.
+//! the total, events and problems so far, and above it each problem as the
+//! file it is in is done (the first [`SHOWN`](crate::output::diagnostics::SHOWN);
+//! the end-of-run report then names only the others). Drawn only when
+//! stderr is a terminal (indicatif hides it otherwise), and cleared before
+//! results print, so piped output and logs never see it.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use quarry_read::Problem;
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The problems printed above a bar so far in this process, which the
+/// end-of-run report does not print again.
+static SHOWN_LIVE: Mutex<Vec<Problem>> = Mutex::new(Vec::new());
+
+/// Whether this problem was already printed above the bar.
+pub fn shown_live(p: &Problem) -> bool {
+    SHOWN_LIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(p)
+}
+
+/// How many problems were printed above the bar.
+pub fn shown_live_count() -> usize {
+    SHOWN_LIVE.lock().unwrap_or_else(|e| e.into_inner()).len()
+}
+
+/// Prints the problems the readers queued since the last call above the
+/// bar, up to the number stderr shows in all.
+fn print_new_problems(bar: &ProgressBar) {
+    let mut shown = SHOWN_LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    for p in quarry_read::progress::take_problems() {
+        if shown.len() < crate::output::diagnostics::SHOWN {
+            // file names and messages can carry evidence text
+            bar.println(format!(
+                "quarry: {}",
+                crate::output::visible(&p.to_string())
+            ));
+            shown.push(p);
+        }
+    }
+}
 
 /// A bar that follows `quarry_read::progress` until dropped.
 pub struct Bar {
@@ -22,6 +58,7 @@ impl Bar {
         if !std::io::stderr().is_terminal() {
             return Bar { stop, thread: None };
         }
+        quarry_read::progress::follow_problems();
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -46,9 +83,11 @@ impl Bar {
                         String::new()
                     }
                 ));
+                print_new_problems(&bar);
                 bar.tick();
                 std::thread::sleep(Duration::from_millis(100));
             }
+            print_new_problems(&bar);
             bar.finish_and_clear();
         });
         Bar {

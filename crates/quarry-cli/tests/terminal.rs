@@ -72,3 +72,60 @@ fn hunt_over_the_corpus_fits_80_and_200_columns() {
     check("hunt-high-80", 80, args, 20);
     check("hunt-high-200", 200, args, 20);
 }
+
+/// quarry's stderr as a `cols`-wide terminal shows it, stdout discarded.
+fn stderr_in_terminal(cols: usize, args: &str) -> String {
+    let cmd = format!(
+        "stty rows 50 cols {cols}; {} {args} >/dev/null",
+        env!("CARGO_BIN_EXE_quarry")
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(shared())
+        .env_remove("QUARRY_RULES")
+        .env("QUARRY_CONFIG", "/nonexistent/quarry.toml")
+        .output()
+        .expect("run script(1) from util-linux");
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
+#[test]
+#[ignore = "needs ../shared"]
+fn problems_print_above_the_progress_bar_once_each() {
+    // omerbenamram's samples include damaged EVTX files
+    let args = "hunt corpus/evtx/omerbenamram";
+    let piped = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args.split(' '))
+        .current_dir(shared())
+        .env_remove("QUARRY_RULES")
+        .env("QUARRY_CONFIG", "/nonexistent/quarry.toml")
+        .output()
+        .expect("run quarry");
+    let piped = String::from_utf8_lossy(&piped.stderr).into_owned();
+    let problems: Vec<&str> = piped
+        .lines()
+        .filter(|l| l.starts_with("quarry: corpus/"))
+        .collect();
+    assert!(
+        problems.len() >= 3,
+        "damaged samples report problems:\n{piped}"
+    );
+    assert!(!piped.contains('\r'), "no bar drawn when stderr is piped");
+    let term = stderr_in_terminal(120, args);
+    // the bar's message ("25/25 files, 9 events") is drawn again below each
+    // problem printed above it; printed at the end, a problem would follow
+    // the cleared bar's last frame
+    let last_frame = term.rfind(" files, ").expect("a progress bar was drawn");
+    for p in &problems {
+        assert_eq!(term.matches(p).count(), 1, "{p} once in:\n{term}");
+    }
+    let first = problems
+        .iter()
+        .filter_map(|p| term.find(p))
+        .min()
+        .unwrap_or(usize::MAX);
+    assert!(
+        first < last_frame,
+        "problems printed as they happen:\n{term:?}"
+    );
+}

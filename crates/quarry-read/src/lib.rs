@@ -256,7 +256,7 @@ where
                     .unwrap_or_default();
                 s.problems.push(input::problem(f, "", &format!("reader failed on this file ({why}); events read before the failure are kept")));
             }
-            progress::file_done(s.bytes, s.events, s.problems.len() as u64);
+            progress::file_done(s.bytes, s.events, &s.problems);
             (sink.out, s)
         })
         .collect();

@@ -6,8 +6,14 @@
 //! Counters rather than a callback handed down every reader: reading runs
 //! in rayon tasks several calls deep, and the one consumer (the CLI's bar)
 //! only samples a few times a second.
+//!
+//! A front end that shows problems as they happen ([`follow_problems`])
+//! also gets each file's problems queued as the file is done, to take with
+//! [`take_problems`]; they stay in the [`crate::ReadSummary`] too.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use crate::Problem;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 static FILES_TOTAL: AtomicU64 = AtomicU64::new(0);
 static BYTES_TOTAL: AtomicU64 = AtomicU64::new(0);
@@ -15,6 +21,12 @@ static FILES_DONE: AtomicU64 = AtomicU64::new(0);
 static BYTES_DONE: AtomicU64 = AtomicU64::new(0);
 static EVENTS: AtomicU64 = AtomicU64::new(0);
 static PROBLEMS: AtomicU64 = AtomicU64::new(0);
+static FOLLOW: AtomicBool = AtomicBool::new(false);
+static QUEUE: Mutex<Vec<Problem>> = Mutex::new(Vec::new());
+/// Problems queued and not yet taken, at most: a front end shows the first
+/// few anyway, and a damaged archive of a million members must not grow
+/// the queue without bound (the summary keeps every one).
+const QUEUED: usize = 1000;
 
 /// A sample of the counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,10 +62,25 @@ pub(crate) fn found(files: &[std::path::PathBuf]) {
     BYTES_TOTAL.fetch_add(bytes, Relaxed);
 }
 
-/// One file is read.
-pub(crate) fn file_done(bytes: u64, events: u64, problems: u64) {
+/// One file is read, with these problems.
+pub(crate) fn file_done(bytes: u64, events: u64, problems: &[Problem]) {
     FILES_DONE.fetch_add(1, Relaxed);
     BYTES_DONE.fetch_add(bytes, Relaxed);
     EVENTS.fetch_add(events, Relaxed);
-    PROBLEMS.fetch_add(problems, Relaxed);
+    PROBLEMS.fetch_add(problems.len() as u64, Relaxed);
+    if FOLLOW.load(Relaxed) && !problems.is_empty() {
+        let mut q = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+        let room = QUEUED.saturating_sub(q.len());
+        q.extend(problems.iter().take(room).cloned());
+    }
+}
+
+/// From now on, queue each file's problems as it is done.
+pub fn follow_problems() {
+    FOLLOW.store(true, Relaxed);
+}
+
+/// The problems queued since the last call, in the order files were done.
+pub fn take_problems() -> Vec<Problem> {
+    std::mem::take(&mut *QUEUE.lock().unwrap_or_else(|e| e.into_inner()))
 }

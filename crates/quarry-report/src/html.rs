@@ -324,17 +324,9 @@ fn triage(t: Option<&J>) -> Markup {
 
 /// A listed event as one line: time, category, process, target, origin.
 fn summary_line(e: &J) -> String {
-    let target = [
-        "dns.question.name",
-        "destination.ip",
-        "file.path",
-        "registry.path",
-        "process.command_line",
-    ]
-    .iter()
-    .find_map(|k| e.get(*k).filter(|v| !v.is_null()))
-    .map(text)
-    .unwrap_or_default();
+    let target = quarry_alert::summary_target(e)
+        .map(text)
+        .unwrap_or_default();
     [
         text(&e["@timestamp"]),
         text(&e["event.category"]),

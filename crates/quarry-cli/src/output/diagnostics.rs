@@ -16,7 +16,7 @@ pub fn set_problems_file(path: PathBuf) {
 }
 
 /// How many problems stderr shows before pointing at `--problems`.
-const SHOWN: usize = 50;
+pub const SHOWN: usize = 50;
 /// How many skipped inputs stderr names.
 const SKIPPED_SHOWN: usize = 5;
 
@@ -26,7 +26,13 @@ const SKIPPED_SHOWN: usize = 5;
 /// (a README in a triage folder) are listed, not counted.
 pub fn report_problems(summary: &ReadSummary) -> u8 {
     let mut err = std::io::stderr().lock();
-    for p in summary.problems.iter().take(SHOWN) {
+    // those the progress bar printed as they happened are not printed again
+    let live = crate::progress::shown_live_count();
+    let unshown = summary
+        .problems
+        .iter()
+        .filter(|p| live == 0 || !crate::progress::shown_live(p));
+    for p in unshown.take(SHOWN.saturating_sub(live)) {
         // file names and messages can carry evidence text
         let _ = writeln!(err, "quarry: {}", super::visible(&p.to_string()));
     }

@@ -16,6 +16,7 @@
 
 mod applocker;
 mod defender;
+mod dns_status;
 mod powershell;
 mod security;
 mod sysmon;

@@ -257,7 +257,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     set_dns_results(ev, rec.get("QueryResults"));
     if let Some(status) = rec.get("QueryStatus") {
-        ev.set("sysmon.dns.status", dns_status(status));
+        ev.set("sysmon.dns.status", super::dns_status::name(status));
     }
 
     if matches!(id, 12..=14) {
@@ -520,19 +520,6 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
     if !ips.is_empty() {
         ev.set("related.ip", Value::Array(ips.clone()));
         ev.set("dns.resolved_ip", Value::Array(ips));
-    }
-}
-
-fn dns_status(code: &str) -> String {
-    match code {
-        "0" => "SUCCESS".into(),
-        "9003" => "DNS_ERROR_RCODE_NAME_ERROR".into(),
-        "9501" => "DNS_INFO_NO_RECORDS".into(),
-        "9502" => "DNS_ERROR_BAD_PACKET".into(),
-        "9701" => "DNS_ERROR_RECORD_DOES_NOT_EXIST".into(),
-        "1460" => "ERROR_TIMEOUT".into(),
-        "87" => "ERROR_INVALID_PARAMETER".into(),
-        other => other.into(),
     }
 }
 
