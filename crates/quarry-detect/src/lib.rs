@@ -28,6 +28,6 @@ pub mod suppression;
 pub mod threshold;
 
 pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
-pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
+pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt, hunt_events};
 pub use load::{load, unusable_paths};
 pub use new_terms::History;

@@ -130,7 +130,7 @@ pub struct Row {
 }
 
 /// The terminal table's headers, one per cell of [`Row::record`].
-const COLUMNS: &[&str] = &[
+pub const COLUMNS: &[&str] = &[
     "time",
     "host",
     "query",
@@ -194,7 +194,7 @@ impl Serialize for Row {
 }
 
 /// Does the row pass `quarry ask`'s `--domain` and `--host`?
-fn keeps(filter: &Filter, r: &Row) -> bool {
+pub fn keeps(filter: &Filter, r: &Row) -> bool {
     let is = |o: &Option<String>, h: &str| o.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(h));
     filter
         .domain
@@ -204,6 +204,12 @@ fn keeps(filter: &Filter, r: &Row) -> bool {
             .host
             .as_deref()
             .is_none_or(|h| is(&r.host_name, h) || is(&r.host_id, h))
+}
+
+/// The coverage report below `shown` rows, from coverage gathered
+/// elsewhere (merged from the partitions of a Spark run).
+pub fn coverage_report(cov: &Coverage, shown: usize) -> String {
+    coverage_text(&Q1018, cov, shown)
 }
 
 /// The coverage report below the answer's `shown` rows.
@@ -244,7 +250,7 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
 }
 
 /// What the evidence covers.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct Coverage {
     /// Host → number of DNS queries.
     pub hosts_with_dns: BTreeMap<String, u64>,

@@ -62,7 +62,8 @@ pub struct ReadSummary {
 }
 
 impl ReadSummary {
-    fn merge(&mut self, other: ReadSummary) {
+    /// Adds another read's counts and problems to this one.
+    pub fn merge(&mut self, other: ReadSummary) {
         self.files += other.files;
         self.unreadable += other.unreadable;
         self.events += other.events;
@@ -170,6 +171,24 @@ where
     F: Fn(Event) -> Option<T> + Sync,
 {
     scan_inner(inputs, Some(projection), keep)
+}
+
+/// [`scan`] over events already read (by another process, say: a Spark
+/// partition's events arrive on stdin): each goes through `keep` on all
+/// cores, in order. The summary counts only events; what was read, and
+/// every problem met reading it, is the reader's to report.
+pub fn scan_events<T, F>(events: Vec<Event>, keep: F) -> (Vec<T>, ReadSummary)
+where
+    T: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+{
+    use rayon::prelude::*;
+    let summary = ReadSummary {
+        events: events.len() as u64,
+        ..Default::default()
+    };
+    let kept = events.into_par_iter().filter_map(&keep).collect();
+    (kept, summary)
 }
 
 fn scan_inner<T, F>(
