@@ -43,7 +43,11 @@ env_setup() {
   export SPARK_LOCAL_IP=127.0.0.1 SPARK_MASTER_HOST=127.0.0.1
   # the daemons themselves stay small: the machine is shared
   export SPARK_DAEMON_MEMORY=256m
-  mkdir -p "$SPARK_PID_DIR" "$SPARK_LOG_DIR" "$SPARK_WORKER_DIR"
+  # every file Spark writes (shuffle, shipped artifacts, temp) stays under $DIR, removed by stop
+  SPARK_TMP="$DIR/tmp"
+  export SPARK_LOCAL_DIRS="$DIR/local"
+  export SPARK_DAEMON_JAVA_OPTS="-Djava.io.tmpdir=$SPARK_TMP"
+  mkdir -p "$SPARK_PID_DIR" "$SPARK_LOG_DIR" "$SPARK_WORKER_DIR" "$SPARK_TMP" "$SPARK_LOCAL_DIRS"
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -91,7 +95,10 @@ start() {
     --conf spark.sql.shuffle.partitions=4 \
     --conf spark.connect.grpc.binding.address=127.0.0.1 \
     --conf spark.connect.grpc.binding.port="$PORT" \
-    --conf spark.ui.enabled=false >/dev/null
+    --conf spark.ui.enabled=false \
+    --conf spark.local.dir="$SPARK_LOCAL_DIRS" \
+    --conf spark.driver.extraJavaOptions="-Djava.io.tmpdir=$SPARK_TMP" \
+    --conf spark.executor.extraJavaOptions="-Djava.io.tmpdir=$SPARK_TMP" >/dev/null
   t=0
   until port_open "$PORT"; do
     t=$((t + 1))
@@ -111,6 +118,8 @@ stop() {
     daemon stop org.apache.spark.deploy.worker.Worker "$i" >/dev/null 2>&1 || true
   done
   daemon stop org.apache.spark.deploy.master.Master 1 >/dev/null 2>&1 || true
+  # each job ships quarry to every executor: those copies go with the cluster
+  rm -rf "$SPARK_WORKER_DIR" "$SPARK_TMP" "$SPARK_LOCAL_DIRS"
   say "stopped"
 }
 

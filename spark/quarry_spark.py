@@ -90,11 +90,13 @@ def main():
         stage2 = spec.get("stage2")
         if stage2:
             stage1.createOrReplaceTempView(f"quarry_events_{n}")
-            # each host whole, in one task, in time (then input) order
+            # each host whole, in one task, in input order: what quarry sees on
+            # one machine (it orders by time itself where its answers need it;
+            # where they do not, e.g. a process's children, input order decides)
             out = spark.sql(
                 f"SELECT TRANSFORM(kind, payload) {using(stage2)} AS (kind STRING, payload STRING) {fmt} "
                 f"FROM (SELECT * FROM quarry_events_{n} "
-                "DISTRIBUTE BY key SORT BY key, ts, rank, file, seq)")
+                "DISTRIBUTE BY key SORT BY key, rank, file, seq)")
         else:
             out = stage1.orderBy("rank", "file", "seq").select("kind", "payload")
         w = sys.stdout

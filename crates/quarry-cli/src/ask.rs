@@ -41,7 +41,13 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         };
         let code = output::report_problems(&summary);
-        print(&rows, |r| &r.cells, quarry_questions::q1018::COLUMNS, &coverage, args.format)?;
+        print(
+            &rows,
+            |r| &r.cells,
+            quarry_questions::q1018::COLUMNS,
+            &coverage,
+            args.format,
+        )?;
         return Ok(code);
     }
     let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));

@@ -171,7 +171,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
         },
     };
     let mut report = match &args.spark {
-        Some(url) => match crate::spark::hunt(url, &args) {
+        Some(url) => match crate::spark::hunt(url, &args, &book) {
             Ok(r) => r,
             Err(code) => return Ok(code),
         },

@@ -161,7 +161,11 @@ fn scan<T: Send>(
 ) -> Result<(Vec<T>, quarry_read::ReadSummary), u8> {
     match &args.spark {
         Some(url) => crate::spark::search(url, args, keep),
-        None => Ok(quarry_read::scan_projected(&args.inputs, &push.projection, keep)),
+        None => Ok(quarry_read::scan_projected(
+            &args.inputs,
+            &push.projection,
+            keep,
+        )),
     }
 }
 
@@ -211,8 +215,8 @@ impl Pushdown {
             max_samples_per_key: job.max_samples_per_key,
             mapping,
         };
-        let query = compile(&job.query, &opts)
-            .map_err(|e| format!("the query does not compile: {e}"))?;
+        let query =
+            compile(&job.query, &opts).map_err(|e| format!("the query does not compile: {e}"))?;
         Ok(Pushdown::from_query(query, job.tabular))
     }
 

@@ -111,16 +111,20 @@ impl HuntJob {
                 job.paths.push((true, name));
                 let (mut files, mut problems) = (Vec::new(), Vec::new());
                 let rule_file = |f: &Path| {
-                    f.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| ["toml", "yml", "yaml"].contains(&e.to_ascii_lowercase().as_str()))
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["toml", "yml", "yaml"].contains(&e.to_ascii_lowercase().as_str())
+                    })
                 };
                 quarry_read::walk_files(p, rule_file, &mut files, &mut problems);
                 for f in files {
                     let Ok(text) = std::fs::read_to_string(&f) else {
                         continue;
                     };
-                    let rel = f.strip_prefix(p).unwrap_or(&f).to_string_lossy().into_owned();
+                    let rel = f
+                        .strip_prefix(p)
+                        .unwrap_or(&f)
+                        .to_string_lossy()
+                        .into_owned();
                     job.files.push((i, rel, text));
                 }
             } else {
@@ -246,8 +250,12 @@ struct Collected {
 /// rather than a path here?
 fn is_uri(p: &Path) -> bool {
     let s = p.to_string_lossy();
-    s.split_once("://")
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)))
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    })
 }
 
 /// Runs `job` on the Spark Connect server at `url` over `inputs`, with a
@@ -297,7 +305,19 @@ fn run_job(
             None => std::env::current_exe().map_err(|e| io("this binary", e))?,
         };
         let shipped = dir.join(format!("quarry-{nonce}"));
-        std::os::unix::fs::symlink(&binary, &shipped).map_err(|e| io("the binary", e))?;
+        // what every executor downloads for every job: without its debug
+        // information (a tenth of the size) when `strip` is at hand
+        let stripped = Command::new("strip")
+            .arg("-o")
+            .arg(&shipped)
+            .arg(&binary)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !stripped {
+            let _ = std::fs::remove_file(&shipped);
+            std::os::unix::fs::symlink(&binary, &shipped).map_err(|e| io("the binary", e))?;
+        }
         let job_file = dir.join(format!("job-{nonce}.json"));
         let text = serde_json::to_string(job).map_err(|e| fail(e.to_string()))?;
         std::fs::write(&job_file, text).map_err(|e| io("the job file", e))?;
@@ -340,6 +360,8 @@ fn run_job(
                 ))
             })?;
         let mut rows = Vec::new();
+        // events that left the readers (after the pushed-down filter), and their bytes
+        let mut piped = (0u64, 0u64);
         let mut summaries: Vec<(i64, String, ReadSummary)> = Vec::new();
         if let Some(out) = child.stdout.take() {
             for line in std::io::BufReader::new(out).lines() {
@@ -347,7 +369,11 @@ fn run_job(
                 let Some((kind, payload)) = line.split_once('\t') else {
                     continue;
                 };
-                if kind == "s" {
+                if kind == "x" {
+                    let j: J = serde_json::from_str(payload).unwrap_or_default();
+                    piped.0 += j["events"].as_u64().unwrap_or(0);
+                    piped.1 += j["bytes"].as_u64().unwrap_or(0);
+                } else if kind == "s" {
                     let j: J = serde_json::from_str(payload).unwrap_or_default();
                     summaries.push((
                         j["rank"].as_i64().unwrap_or(i64::MAX),
@@ -355,6 +381,10 @@ fn run_job(
                         summary_from_json(&j["summary"]),
                     ));
                 } else {
+                    if stage2.is_none() && kind == "e" {
+                        piped.0 += 1;
+                        piped.1 += line.len() as u64 + 1;
+                    }
                     rows.push((kind.to_string(), payload.to_string()));
                 }
             }
@@ -365,6 +395,14 @@ fn run_job(
             // the driver said why
             _ => return Err(exit::USAGE),
         }
+        eprintln!(
+            "quarry: --spark: {} events ({:.1} MB) left the readers{}",
+            piped.0,
+            piped.1 as f64 / 1e6,
+            stage2
+                .map(|s| format!(" for the {s} stage"))
+                .unwrap_or_default()
+        );
         // problems in input order, as on one machine
         summaries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         for (_, _, s) in summaries {
@@ -476,9 +514,17 @@ pub(crate) fn ask(
                     .unwrap_or_default();
                 let cells = j["cells"]
                     .as_array()
-                    .map(|cs| cs.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect())
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| c.as_str().unwrap_or_default().to_string())
+                            .collect()
+                    })
                     .unwrap_or_default();
-                rows.push((j["ts"].clone(), j["origin"].clone(), AnswerRow { fields, cells }));
+                rows.push((
+                    j["ts"].clone(),
+                    j["origin"].clone(),
+                    AnswerRow { fields, cells },
+                ));
             }
             "c" => {
                 let Ok(c) = serde_json::from_value::<quarry_questions::q1018::Coverage>(j) else {
@@ -513,6 +559,7 @@ pub(crate) fn ask(
 pub(crate) fn hunt(
     url: &str,
     args: &crate::hunt::HuntArgs,
+    book: &quarry_detect::RuleBook,
 ) -> Result<quarry_detect::HuntReport, u8> {
     let hunt = HuntJob::pack(args).map_err(|e| {
         eprintln!("quarry: {e}");
@@ -533,14 +580,8 @@ pub(crate) fn hunt(
         };
         match kind.as_str() {
             "a" => report.alerts.push(j),
+            // counts are made below, once max_signals is applied
             "h" => {
-                for c in j["counts"].as_array().into_iter().flatten() {
-                    let key = (
-                        c[0].as_str().unwrap_or_default().to_string(),
-                        c[1].as_str().unwrap_or_default().to_string(),
-                    );
-                    *report.counts.entry(key).or_default() += c[2].as_u64().unwrap_or(0) as usize;
-                }
                 report.withheld += j["withheld"].as_u64().unwrap_or(0) as usize;
                 report.folded += j["folded"].as_u64().unwrap_or(0) as usize;
                 for (k, v) in j["suppressed"].as_object().into_iter().flatten() {
@@ -566,13 +607,42 @@ pub(crate) fn hunt(
         .alerts
         .drain(..)
         .map(|a| {
-            let time = a["kibana"]["alert"]["original_time"].as_str().map(str::to_string);
+            let time = a["kibana"]["alert"]["original_time"]
+                .as_str()
+                .map(str::to_string);
             let doc = json!({ "host": a["host"].clone() });
             let host = quarry_lineage::host_key(&Event::from_json(&doc, Default::default()));
             (time, host, a)
         })
         .collect();
     keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
-    report.alerts = keyed.into_iter().map(|(_, _, a)| a).collect();
+    // each rule's first max_signals alerts over all hosts are raised, the
+    // rest withheld
+    let rules: std::collections::HashMap<&str, &quarry_rules::Rule> = book
+        .rules
+        .iter()
+        .map(|r| (r.rule.rule_id.as_str(), &r.rule))
+        .collect();
+    let mut raised: std::collections::HashMap<String, u64> = Default::default();
+    for (_, _, a) in keyed {
+        let id = a["kibana"]["alert"]["rule"]["rule_id"]
+            .as_str()
+            .unwrap_or_default();
+        let Some(rule) = rules.get(id) else {
+            report.alerts.push(a);
+            continue;
+        };
+        let n = raised.entry(id.to_string()).or_default();
+        if *n >= rule.max_signals {
+            report.withheld += 1;
+            continue;
+        }
+        *n += 1;
+        *report
+            .counts
+            .entry((rule.severity.clone(), rule.name.clone()))
+            .or_default() += 1;
+        report.alerts.push(a);
+    }
     Ok(report)
 }

@@ -48,10 +48,16 @@ pub fn run(args: PartitionArgs) -> std::io::Result<u8> {
     let code = match args.stage.as_str() {
         "read" => read(&job, stdin, &mut out)?,
         "hunt" | "ask" => {
-            let (events, passed) = events_in(stdin)?;
+            let (events, passed, bytes) = events_in(stdin)?;
             for s in passed {
                 writeln!(out, "s\t{s}")?;
             }
+            // what the readers piped into this partition
+            writeln!(
+                out,
+                "x\t{}",
+                json!({"events": events.len(), "bytes": bytes})
+            )?;
             if args.stage == "hunt" {
                 hunt(&job, events, &mut out)?
             } else {
@@ -167,7 +173,9 @@ fn read(job: &Job, stdin: impl BufRead, out: &mut impl Write) -> std::io::Result
         for p in &mut summary.problems {
             p.file = rename(&p.file);
         }
-        let rank = row.rank.map_or_else(|| "\\N".to_string(), |r| r.to_string());
+        let rank = row
+            .rank
+            .map_or_else(|| "\\N".to_string(), |r| r.to_string());
         let file = column(&row.file);
         let mut last: Option<(Arc<str>, Arc<str>)> = None;
         for (seq, mut ev) in events.into_iter().enumerate() {
@@ -224,12 +232,15 @@ impl Filter {
     }
 }
 
-/// The partition's events (`e` rows), and the rows passed through (`s`).
-fn events_in(stdin: impl BufRead) -> std::io::Result<(Vec<Event>, Vec<String>)> {
+/// The partition's events (`e` rows), the rows passed through (`s`), and
+/// the bytes of the events' rows.
+fn events_in(stdin: impl BufRead) -> std::io::Result<(Vec<Event>, Vec<String>, usize)> {
     let mut events = Vec::new();
     let mut passed = Vec::new();
+    let mut bytes = 0;
     for line in stdin.lines() {
         let line = line?;
+        bytes += line.len() + 1;
         let Some((kind, payload)) = line.split_once('\t') else {
             continue;
         };
@@ -246,7 +257,7 @@ fn events_in(stdin: impl BufRead) -> std::io::Result<(Vec<Event>, Vec<String>)> 
             _ => passed.push(payload.to_string()),
         }
     }
-    Ok((events, passed))
+    Ok((events, passed, bytes))
 }
 
 fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<u8> {
@@ -262,6 +273,9 @@ fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<
             return Ok(exit::USAGE);
         }
     };
+    // max_signals holds per partition too: a rule's first max_signals
+    // alerts over all hosts are among the first of their partition (the
+    // client keeps them; the rest are counted as withheld)
     let report = quarry_detect::hunt_events(&book, events, &opts);
     for a in &report.alerts {
         writeln!(out, "a\t{a}")?;
@@ -302,7 +316,8 @@ fn ask(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<u
     {
         let rec = r.record();
         let fields: Vec<J> = rec.fields.iter().map(|(k, v)| json!([k, v])).collect();
-        let row = json!({"ts": r.timestamp, "origin": r.origin, "fields": fields, "cells": rec.cells});
+        let row =
+            json!({"ts": r.timestamp, "origin": r.origin, "fields": fields, "cells": rec.cells});
         writeln!(out, "r\t{row}")?;
     }
     writeln!(out, "c\t{}", json!(cov))?;

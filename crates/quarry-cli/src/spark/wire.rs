@@ -157,7 +157,13 @@ mod tests {
 
     #[test]
     fn damaged_lines_are_errors_not_panics() {
-        for bad in ["", "{", "[]", r#"{"f":[[1,2]]}"#, r#"{"f":[["a",{"q":1}]]}"#] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"f":[[1,2]]}"#,
+            r#"{"f":[["a",{"q":1}]]}"#,
+        ] {
             assert!(decode(bad).is_err(), "{bad}");
         }
     }
