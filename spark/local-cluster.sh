@@ -30,7 +30,12 @@ install() {
   fi
   if ! "$PY" -c 'import pyspark.sql.connect.session' >/dev/null 2>&1; then
     say "installing pyspark[connect]==$PYSPARK_VERSION"
-    "$PY" -m pip install -q "pyspark[connect]==$PYSPARK_VERSION"
+    if ! "$PY" -m pip --version >/dev/null 2>&1; then
+      apt-get update -qq && apt-get install -y -qq python3-pip >/dev/null
+    fi
+    # a distribution's own python3 refuses pip installs (PEP 668) unless told
+    "$PY" -m pip install -q "pyspark[connect]==$PYSPARK_VERSION" 2>/dev/null ||
+      "$PY" -m pip install -q --break-system-packages "pyspark[connect]==$PYSPARK_VERSION"
   fi
 }
 

@@ -88,6 +88,7 @@ def main():
             "AS (key STRING, ts BIGINT, rank INT, file STRING, seq BIGINT, kind STRING, payload STRING) "
             f"{fmt} FROM quarry_files_{n}")
         stage2 = spec.get("stage2")
+        kept = None
         if stage2:
             stage1.createOrReplaceTempView(f"quarry_events_{n}")
             # each host whole, in one task, in input order: what quarry sees on
@@ -97,12 +98,33 @@ def main():
                 f"SELECT TRANSFORM(kind, payload) {using(stage2)} AS (kind STRING, payload STRING) {fmt} "
                 f"FROM (SELECT * FROM quarry_events_{n} "
                 "DISTRIBUTE BY key SORT BY key, rank, file, seq)")
+            if stage2 == "hunt":
+                # triage's scope (the same executable or command line on other
+                # hosts) over every partition: each gives its hosts' executables
+                # and command lines (p) and what its alerts look up (n); only the
+                # looked-up keys, with all their hosts, come back. The hunt's
+                # output is kept so that its script runs once.
+                kept = out.persist()
+                kept.createOrReplaceTempView(f"quarry_out_{n}")
+                key = "get_json_object(payload, '$.k')"
+                out = spark.sql(
+                    f"SELECT kind, payload FROM quarry_out_{n} WHERE kind NOT IN ('p', 'n') "
+                    "UNION ALL "
+                    "SELECT 'scope' AS kind, "
+                    "to_json(named_struct('k', k, 'hosts', array_sort(collect_set(h)))) AS payload "
+                    f"FROM (SELECT {key} AS k, get_json_object(payload, '$.h') AS h "
+                    f"FROM quarry_out_{n} WHERE kind = 'p') pairs "
+                    f"LEFT SEMI JOIN (SELECT {key} AS w FROM quarry_out_{n} WHERE kind = 'n') wanted "
+                    "ON pairs.k = wanted.w GROUP BY k")
         else:
             out = stage1.orderBy("rank", "file", "seq").select("kind", "payload")
         w = sys.stdout
         for row in out.toLocalIterator():
             w.write(f"{row.kind}\t{row.payload}\n")
         w.flush()
+        if kept is not None:
+            # the cache is the server's, shared by its sessions
+            kept.unpersist()
         return 0
     except Exception as e:  # noqa: BLE001 - every failure is reported, with Spark's reason
         say(f"the Spark job failed: {first_line(e)}")

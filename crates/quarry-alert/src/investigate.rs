@@ -78,6 +78,9 @@ pub struct TreeLine {
 /// What the investigation of one alert found.
 #[derive(Debug, Clone, Default)]
 pub struct Findings {
+    /// The alert's `kibana.alert.uuid` (`None` for alerts of a quarry
+    /// that did not name them).
+    pub id: Option<String>,
     pub rule: String,
     pub rule_id: String,
     pub severity: Option<String>,
@@ -106,7 +109,7 @@ impl Findings {
     /// in its file, from 1.
     pub fn to_json(&self, number: usize) -> J {
         json!({
-            "alert": {"number": number, "rule": self.rule, "rule_id": self.rule_id, "time": self.time,
+            "alert": {"number": number, "uuid": self.id, "rule": self.rule, "rule_id": self.rule_id, "time": self.time,
                       "host": self.host, "linked_by": self.linked_by, "severity": self.severity},
             "tree": self.tree.iter().map(|l| json!({"depth": l.depth, "role": l.role.as_str(),
                       "alert": l.role == Role::Alert, "process": l.process})).collect::<Vec<_>>(),
@@ -144,6 +147,7 @@ pub fn investigate(target: &Target<'_>, rule: Option<&Rule>, inv: &Investigation
         )
     });
     Findings {
+        id: alert_ev.get_str("kibana.alert.uuid").map(str::to_string),
         rule: alert_ev
             .get_str("kibana.alert.rule.name")
             .unwrap_or("?")

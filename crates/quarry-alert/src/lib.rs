@@ -11,7 +11,16 @@
 //!   events of the process and its descendants, and which of those kinds of
 //!   telemetry the host has none of ("unresolved, not benign");
 //! - `quarry.investigate`: the rule's `[[transform.investigate]]` pivots,
-//!   run (see [`pivot`]).
+//!   run (see [`pivot`]);
+//! - `quarry.triage`: for a process start, the investigation guide's
+//!   questions answered and a one-line hint (see [`triage`]).
+//! - `quarry.inputs`: the evidence files that hold the alert's host, so
+//!   that investigating it later re-reads only those.
+//!
+//! Each alert is named by `kibana.alert.uuid`, derived from the rule and
+//! the events it matched ([`alert_uuid`]): the same evidence gives the same
+//! id in every run, and its first 8 hex digits ([`short_id`]) name it in a
+//! table.
 //!
 //! The evidence kept for this is an [`Investigation`]: every process, file,
 //! registry, network and authentication event, slimmed by a [`Retention`] to
@@ -24,6 +33,7 @@
 pub mod investigate;
 mod pack;
 pub mod pivot;
+pub mod triage;
 
 pub use pack::{Packed, pack};
 
@@ -35,7 +45,8 @@ use quarry_rules::Rule;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value as J, json};
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use uuid::Uuid;
 
 /// Event categories an investigation looks at.
 pub const CATEGORIES: &[&str] = &["process", "file", "registry", "network", "authentication"];
@@ -108,6 +119,15 @@ const SUMMARY_FIELDS: &[&str] = &[
 /// At most this many events are listed per activity or pivot; the count
 /// says how many there were.
 pub const MAX_LISTED: usize = 100;
+
+/// An alert lists the files holding its host (`quarry.inputs`) only up to
+/// this many: past it the list would outweigh the alert, and investigating
+/// re-reads every input instead.
+pub const MAX_INPUTS: usize = 256;
+
+/// The namespace of alert ids (a random v4 UUID, fixed for quarry): ids are
+/// name-based (v5) UUIDs of the rule and the matched events in it.
+const ALERT_NAMESPACE: Uuid = Uuid::from_u128(0xcd92_90ee_3403_402e_af70_8829_27df_7667);
 
 /// Which events an investigation keeps, and which of their fields.
 #[derive(Debug, Clone)]
@@ -199,13 +219,30 @@ impl Retention {
 pub struct Investigation {
     pub lineage: Lineage,
     hosts: FxHashMap<String, HostPool>,
+    /// Executables and command lines per host, for triage's scope: built on
+    /// first use.
+    scope: OnceLock<triage::ScopeIndex>,
 }
+
+/// The kinds of telemetry a report states per host, in order.
+pub const TELEMETRY: &[&str] = &[
+    "process",
+    "network",
+    "dns",
+    "file",
+    "registry",
+    "authentication",
+];
 
 #[derive(Debug, Default)]
 struct HostPool {
     packed: Vec<Packed>,
-    /// Events per category on this host.
+    /// The files the host's kept events were read from, sorted.
+    files: Vec<Arc<str>>,
+    /// Events per category on this host (and `dns`: events with a query).
     categories: FxHashMap<&'static str, usize>,
+    /// The host's name as its events give it.
+    name: Option<String>,
     /// The host's events, unpacked on first use ([`Investigation::release`]
     /// packs them away again).
     events: OnceLock<HostEvents>,
@@ -263,13 +300,50 @@ impl Investigation {
                         *pool.categories.entry(c).or_default() += 1;
                     }
                 }
+                if ev.get("dns.question.name").is_some() {
+                    *pool.categories.entry("dns").or_default() += 1;
+                }
+                if pool.name.is_none() {
+                    pool.name = ev.get_str("host.name").map(str::to_string);
+                }
                 lin.observe(&ev);
             }
             lin.build();
             pool.packed.shrink_to_fit();
+            // events of a file come together: compare neighbours first
+            let mut files: Vec<Arc<str>> = Vec::new();
+            for p in &pool.packed {
+                if files.last().is_none_or(|f| !Arc::ptr_eq(f, p.file())) {
+                    files.push(p.file().clone());
+                }
+            }
+            files.sort_unstable();
+            files.dedup();
+            pool.files = files;
             lineage.hosts.insert(key.clone(), lin);
         }
-        Investigation { lineage, hosts }
+        Investigation {
+            lineage,
+            hosts,
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// The hosts kept, by key, with the name their events give.
+    pub fn hosts(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.hosts
+            .iter()
+            .map(|(k, p)| (k.as_str(), p.name.as_deref()))
+    }
+
+    /// The events of each kind of [`TELEMETRY`] kept for a host (process:
+    /// starts and ends), zero for kinds it has none of.
+    pub fn telemetry(&self, host: &str) -> Vec<(&'static str, usize)> {
+        let h = self.hosts.get(host);
+        TELEMETRY
+            .iter()
+            .map(|&c| (c, h.and_then(|h| h.categories.get(c).copied()).unwrap_or(0)))
+            .collect()
     }
 
     fn unpacked(&self, host: &str) -> Option<&HostEvents> {
@@ -283,6 +357,12 @@ impl Investigation {
         if let Some(p) = self.hosts.get_mut(host) {
             p.events = OnceLock::new();
         }
+    }
+
+    /// The files (or `archive.zip!member`s) a host's kept events were read
+    /// from, sorted: what investigating one of its alerts must re-read.
+    pub fn host_inputs(&self, host: &str) -> &[Arc<str>] {
+        self.hosts.get(host).map(|p| &p.files[..]).unwrap_or(&[])
     }
 
     /// The kept events of a host, in time order.
@@ -430,6 +510,63 @@ pub struct Alert {
     cross_host_pivots: Vec<(usize, Pivot)>,
 }
 
+impl Alert {
+    /// Makes what a rule's aggregation adds to an alert part of its id
+    /// (`kibana.alert.*` of `extra`: a threshold's group and count, a
+    /// new_terms rule's terms): two groups that end on the same event are
+    /// two alerts.
+    pub fn distinguish(&mut self, extra: &J) {
+        let part = &extra["kibana"]["alert"];
+        if part.is_null() {
+            return;
+        }
+        let Some(id) = self.doc["kibana"]["alert"]["uuid"]
+            .as_str()
+            .and_then(|u| Uuid::parse_str(u).ok())
+        else {
+            return;
+        };
+        let id = Uuid::new_v5(&id, part.to_string().as_bytes());
+        self.doc["kibana"]["alert"]["uuid"] = J::String(id.hyphenated().to_string());
+    }
+}
+
+/// The id of the alert a rule raises on these events: a name-based UUID of
+/// the rule id and, per event, its host and where it was read — the file's
+/// name (not its folder, so a moved copy of the evidence gives the same ids)
+/// and the record or line in it; an event read from nowhere in particular
+/// is named by its `event.id`, entity id and time instead.
+pub fn alert_uuid(rule_id: &str, events: &[&Event]) -> Uuid {
+    use quarry_event::Locator;
+    let mut name = format!("{rule_id}\n");
+    for e in events {
+        let file = e.origin.file.rsplit(['/', '\\']).next().unwrap_or_default();
+        name.push_str(&host_key(e).unwrap_or_default());
+        name.push('\t');
+        name.push_str(file);
+        name.push('\t');
+        match e.origin.locator {
+            Locator::Unknown => {
+                for f in ["event.id", "process.entity_id"] {
+                    name.push_str(&e.get_text(f).unwrap_or_default());
+                    name.push('\t');
+                }
+                name.push_str(&e.timestamp.unwrap_or_default().to_string());
+            }
+            Locator::Record(r) => name.push_str(&format!("record={r}")),
+            Locator::Line(l) => name.push_str(&format!("line={l}")),
+            Locator::Index(i) => name.push_str(&format!("index={i}")),
+        }
+        name.push('\n');
+    }
+    Uuid::new_v5(&ALERT_NAMESPACE, name.as_bytes())
+}
+
+/// The short form of an alert id a table shows: its first 8 hex digits.
+pub fn short_id(uuid: &str) -> &str {
+    uuid.get(..8).unwrap_or(uuid)
+}
+
 /// Runs the pivots that search every host (no `host.id` term) for all
 /// alerts at once: each host's pool is unpacked once for all of them, not
 /// once per alert.
@@ -574,6 +711,9 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
             ));
         }
         quarry.insert("activity".into(), act);
+        if let Some(t) = triage::triage(e, hk, inv) {
+            quarry.insert("triage".into(), t);
+        }
     }
 
     // pivots
@@ -608,6 +748,15 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
         quarry.insert("investigate".into(), J::Array(pivots_json));
     }
     quarry.insert("origin".into(), json!(last.map(|e| e.origin.to_string())));
+    if let Some(hk) = host.as_deref() {
+        let files = inv.host_inputs(hk);
+        if !files.is_empty() && files.len() <= MAX_INPUTS {
+            quarry.insert(
+                "inputs".into(),
+                J::Array(files.iter().map(|f| J::String(f.to_string())).collect()),
+            );
+        }
+    }
 
     if let J::Object(m) = &mut doc {
         if let Some(J::Object(ev)) = m.get_mut("event") {
@@ -620,6 +769,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
                      "threat": rule.threat, "type": rule.rule_type, "references": rule.references,
                      "severity": rule.severity, "risk_score": rule.risk_score, "tags": rule.tags},
             "severity": rule.severity, "risk_score": rule.risk_score,
+            "uuid": alert_uuid(&rule.rule_id, &events).hyphenated().to_string(),
             "original_time": time.map(format_timestamp),
             "workflow_status": "open",
             "reason": format!("{} on {}", rule.name,
@@ -783,5 +933,90 @@ relativeTo = "now"
             alerts[0].doc["quarry"]["activity"]["no_telemetry"],
             json!(["file", "registry", "network"])
         );
+    }
+
+    fn read_from(file: &str, locator: quarry_event::Locator) -> Event {
+        let mut e = Event::new(Origin {
+            file: file.into(),
+            locator,
+        });
+        e.set("host.name", "WS1");
+        e.set("event.category", vec!["process"]);
+        e.set("event.type", vec!["start"]);
+        e.set("process.pid", 4i64);
+        e.set_timestamp(1_000);
+        e
+    }
+
+    #[test]
+    fn alert_ids_name_the_rule_and_the_evidence() {
+        use quarry_event::Locator::{Line, Record, Unknown};
+        let a = read_from("cases/1/Sysmon.evtx", Record(7));
+        let id = |rule: &str, evs: &[&Event]| alert_uuid(rule, evs).to_string();
+        assert_eq!(id("r", &[&a]), id("r", &[&a.clone()]), "same evidence");
+        assert_eq!(
+            id("r", &[&a]),
+            id("r", &[&read_from("/mnt/copy/Sysmon.evtx", Record(7))]),
+            "the same file elsewhere"
+        );
+        assert_ne!(id("r", &[&a]), id("s", &[&a]), "another rule");
+        for other in [
+            read_from("cases/1/Sysmon.evtx", Record(8)),
+            read_from("cases/1/Security.evtx", Record(7)),
+            read_from("cases/1/Sysmon.evtx", Line(7)),
+        ] {
+            assert_ne!(id("r", &[&a]), id("r", &[&other]), "{}", other.origin);
+        }
+        let b = read_from("cases/1/Sysmon.evtx", Record(9));
+        assert_ne!(id("r", &[&a, &b]), id("r", &[&b, &a]), "a sequence's order");
+        assert_ne!(id("r", &[&a, &b]), id("r", &[&b]));
+        // without a position, the event's own id tells events apart
+        let mut u1 = read_from("stdin", Unknown);
+        u1.set("event.id", "e-1");
+        let mut u2 = u1.clone();
+        u2.set("event.id", "e-2");
+        assert_ne!(id("r", &[&u1]), id("r", &[&u2]));
+        assert_eq!(short_id("0e2ef0ee-e465-53d6-92b2-f8af4611bb2e"), "0e2ef0ee");
+        assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn alerts_carry_their_id_and_the_files_of_their_host() {
+        use quarry_event::Locator::Record;
+        let set = quarry_rules::load_str(RULE, "t.toml".into());
+        let rule = &set.rules[0];
+        let retention = Retention::for_rules([rule]);
+        let evs = [
+            read_from("x/Sysmon.evtx", Record(1)),
+            read_from("x/Security.evtx", Record(2)),
+            read_from("x/Sysmon.evtx", Record(3)),
+        ];
+        let mut other_host = read_from("y/Sysmon.evtx", Record(1));
+        other_host.set("host.name", "WS2");
+        let packed = evs
+            .iter()
+            .chain([&other_host])
+            .filter_map(|e| retention.pack(e, false))
+            .collect();
+        let inv = Investigation::from_packed(packed);
+        let hit = Hit::Event(evs[2].clone());
+        let mut a = alert(rule, &hit, &inv);
+        assert_eq!(
+            a.doc["quarry"]["inputs"],
+            json!(["x/Security.evtx", "x/Sysmon.evtx"]),
+            "WS1's files, not WS2's"
+        );
+        let id = a.doc["kibana"]["alert"]["uuid"].clone();
+        assert_eq!(id, json!(alert_uuid("t-1", &[&evs[2]]).to_string()));
+        assert_eq!(alert(rule, &hit, &inv).doc["kibana"]["alert"]["uuid"], id);
+        // a threshold's group is part of the id; other additions are not
+        a.distinguish(&json!({"quarry": {"new_terms": {"history_complete": true}}}));
+        assert_eq!(a.doc["kibana"]["alert"]["uuid"], id);
+        a.distinguish(&json!({"kibana": {"alert": {"threshold_result": {"count": 5}}}}));
+        let grouped = a.doc["kibana"]["alert"]["uuid"].clone();
+        assert_ne!(grouped, id);
+        let mut b = alert(rule, &hit, &inv);
+        b.distinguish(&json!({"kibana": {"alert": {"threshold_result": {"count": 6}}}}));
+        assert_ne!(b.doc["kibana"]["alert"]["uuid"], grouped);
     }
 }

@@ -159,6 +159,11 @@ impl Reader<'_> {
 }
 
 impl Packed {
+    /// The file (or `archive.zip!member`) the event was read from.
+    pub fn file(&self) -> &Arc<str> {
+        &self.file
+    }
+
     /// The event back, as it was packed (`None` only if the bytes were not
     /// written by [`pack`]).
     pub fn unpack(&self) -> Option<Event> {

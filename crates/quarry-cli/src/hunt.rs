@@ -12,11 +12,12 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct HuntArgs {
-    /// Evidence: files, folders (recursive) and globs.
+    /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     #[arg(required = true)]
     pub(crate) inputs: Vec<PathBuf>,
     /// Rule files or folders, repeatable: Elastic's detection-rules TOML (EQL, KQL) and Sigma YAML,
-    /// mixed freely. Default: the paths in QUARRY_RULES, else quarry's built-in rules.
+    /// mixed freely. Default: the paths in QUARRY_RULES, else the configuration file's
+    /// `rules = [...]` (~/.config/quarry/config.toml, or $QUARRY_CONFIG), else quarry's built-in rules.
     #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
     pub(crate) rules: Vec<PathBuf>,
     /// Only rules of at least this severity.
@@ -38,6 +39,11 @@ pub struct HuntArgs {
     /// or left out of the output (they are still counted on stderr).
     #[arg(long, value_enum, default_value_t = BuildingBlocks::Show)]
     pub(crate) building_blocks: BuildingBlocks,
+    /// Indicator documents for threat_match (indicator match) rules, repeatable: ECS
+    /// threat.indicator.* as Elastic's Threat Intel integrations write them (NDJSON, JSON,
+    /// _search dumps). Without it those rules are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) threat_intel: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): the evidence is
@@ -66,6 +72,9 @@ pub enum RulesCommand {
         /// quarry's built-in rules.
         #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
         rules: Vec<PathBuf>,
+        /// Indicator documents: threat_match rules are listed as runnable with them.
+        #[arg(long, value_name = "FILE")]
+        threat_intel: Vec<PathBuf>,
     },
 }
 
@@ -73,23 +82,42 @@ pub enum RulesCommand {
 /// saying why, when a path the user named gave nothing to run (missing,
 /// not a regular file, a folder without rules, a file that does not
 /// parse): a usage error, not an empty result.
-pub(crate) fn load_rules(paths: &[PathBuf]) -> Option<RuleBook> {
-    let book = RuleBook::load(paths);
-    let unusable = quarry_detect::unusable_paths(paths, &book.skipped);
+/// Paths come from `--rules`, `QUARRY_RULES` or the configuration file
+/// (see [`crate::config`]).
+pub(crate) fn load_rules(given: &[PathBuf]) -> Option<(RuleBook, Vec<PathBuf>)> {
+    let paths = match crate::config::rule_paths(given) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("quarry: configuration file {e}");
+            return None;
+        }
+    };
+    let book = RuleBook::load(&paths);
+    let unusable = quarry_detect::unusable_paths(&paths, &book.skipped);
     for s in &unusable {
         eprintln!("quarry: --rules {}: {}", s.path.display(), s.reason);
     }
-    unusable.is_empty().then_some(book)
+    unusable.is_empty().then_some((book, paths))
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
-    let RulesCommand::List { rules } = cmd;
-    let Some(book) = load_rules(&rules) else {
+    let RulesCommand::List {
+        rules,
+        threat_intel,
+    } = cmd;
+    let Some((mut book, _)) = load_rules(&rules) else {
         return Ok(crate::exit::USAGE);
     };
+    if threat_intel.is_empty() {
+        book.skip_threat_match();
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in &book.rules {
-        let r = &r.rule;
+    let runnable = book
+        .rules
+        .iter()
+        .map(|r| &r.rule)
+        .chain(book.correlations.iter().map(|c| &c.rule));
+    for r in runnable.clone() {
         writeln!(
             out,
             "{:<9} {:>3}  {}  {}",
@@ -102,7 +130,9 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             "skipped  {}: {} — {}",
             s.path.display(),
             s.kind.label(),
-            s.name.clone().unwrap_or_default()
+            // a file that did not parse has no rule name: its error says
+            // where it went wrong
+            s.name.clone().unwrap_or_else(|| s.reason.clone())
         )?;
     }
     for bad in &book.not_compiled {
@@ -113,6 +143,37 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
             bad.error.lines().next().unwrap_or_default()
         )?;
     }
+    // per type: what runs and why the rest does not
+    let table = book.by_type();
+    let width = table.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>7}  why skipped",
+        "type", "runnable", "skipped"
+    )?;
+    let (mut all_runnable, mut all_skipped) = (0, 0);
+    for (ty, row) in &table {
+        let n: usize = row.skipped.values().sum();
+        all_runnable += row.runnable;
+        all_skipped += n;
+        let why: Vec<String> = row
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        writeln!(
+            out,
+            "{ty:<width$}  {:>8}  {n:>7}  {}",
+            row.runnable,
+            why.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<width$}  {all_runnable:>8}  {all_skipped:>7}",
+        "total"
+    )?;
     out.flush()?;
     let summary: Vec<String> = book
         .skipped_summary()
@@ -120,8 +181,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     let mut by_type: std::collections::BTreeMap<String, usize> = Default::default();
-    for r in &book.rules {
-        let r = &r.rule;
+    for r in runnable {
         let language = r.language.as_deref().unwrap_or(&r.rule_type);
         *by_type
             .entry(format!("{} ({language})", r.rule_type))
@@ -130,7 +190,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
     let by_type: Vec<String> = by_type.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     eprintln!(
         "quarry: {} rules runnable ({}), {} skipped ({}), {} do not compile",
-        book.rules.len(),
+        book.runnable(),
         by_type.join(", "),
         book.skipped.len(),
         summary.join(", "),
@@ -140,12 +200,30 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
 }
 
 pub fn run(args: HuntArgs) -> std::io::Result<u8> {
-    let Some(mut book) = load_rules(&args.rules) else {
+    let Some((mut book, rule_paths)) = load_rules(&args.rules) else {
         return Ok(crate::exit::USAGE);
     };
     if let Some(min) = &args.severity {
         book.retain_severity(min);
     }
+    let threat_intel = if args.threat_intel.is_empty() {
+        book.skip_threat_match();
+        None
+    } else {
+        let (intel, read) = quarry_detect::threat_match::Indicators::read(&args.threat_intel);
+        for p in &read.problems {
+            eprintln!("quarry: --threat-intel: {p}");
+        }
+        if intel.docs.is_empty() {
+            eprintln!("quarry: --threat-intel: no indicator documents read");
+            return Ok(crate::exit::USAGE);
+        }
+        eprintln!(
+            "quarry: {} indicator documents read for threat_match rules",
+            intel.docs.len()
+        );
+        Some(intel)
+    };
     let exceptions = match &args.exceptions {
         Some(p) => match Exceptions::load(p) {
             Ok(x) => x,
@@ -158,7 +236,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     };
     eprintln!(
         "quarry: {} rules loaded, {} skipped, {} do not compile",
-        book.rules.len(),
+        book.runnable(),
         book.skipped.len(),
         book.not_compiled.len()
     );
@@ -169,13 +247,19 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             NewTermsHistory::Full => History::Full,
             NewTermsHistory::Partial => History::Partial,
         },
+        threat_intel,
     };
     let mut report = match &args.spark {
-        Some(url) => match crate::spark::hunt(url, &args, &book) {
+        Some(url) => match crate::spark::hunt(url, &args, &book, &rule_paths, &opts) {
             Ok(r) => r,
             Err(code) => return Ok(code),
         },
-        None => quarry_detect::hunt(&book, &args.inputs, &opts),
+        None => {
+            let bar = crate::progress::Bar::start();
+            let report = quarry_detect::hunt(&book, &args.inputs, &opts);
+            drop(bar);
+            report
+        }
     };
     let total = report.alerts.len();
     if args.building_blocks == BuildingBlocks::Hide {
@@ -211,11 +295,14 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     for ((sev, name), n) in counts {
         let _ = writeln!(err, "  {n:>5}  {sev:<8} {name}");
     }
-    if args.rules.is_empty() {
+    if rule_paths.is_empty() {
+        let config = crate::config::path()
+            .map(|p| format!(", or list them in {} as rules = [\"…\"]", p.display()))
+            .unwrap_or_default();
         let _ = writeln!(
             err,
             "quarry: only quarry's built-in rule ran; for Elastic's and SigmaHQ's, pass --rules \
-             (repeatable) or set QUARRY_RULES=path:path, e.g. a checkout of \
+             (repeatable) or set QUARRY_RULES=path:path{config}, e.g. a checkout of \
              elastic/detection-rules/rules and SigmaHQ/sigma/rules"
         );
     }
@@ -258,6 +345,10 @@ fn at(a: &J, path: &[&str]) -> String {
 fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
     let path = |p: &'static [&'static str]| move |a: &J| at(a, p);
     let columns = vec![
+        // the name `quarry investigate --alert` takes
+        Column::new("id", |a: &J| {
+            quarry_alert::short_id(&at(a, &["kibana", "alert", "uuid"])).to_string()
+        }),
         Column::new("time", path(&["kibana", "alert", "original_time"])),
         Column::new("severity", path(&["kibana", "alert", "severity"])),
         Column::new("rule", path(&["kibana", "alert", "rule", "name"])),
@@ -292,6 +383,7 @@ fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
     ];
     // CSV: the table's columns and the identifiers a case file needs
     let more: &[(&str, &'static [&'static str])] = &[
+        ("kibana.alert.uuid", &["kibana", "alert", "uuid"]),
         ("rule_id", &["kibana", "alert", "rule", "rule_id"]),
         ("risk_score", &["kibana", "alert", "risk_score"]),
         ("host.id", &["host", "id"]),

@@ -3,11 +3,14 @@
 //! prints. Results go to stdout, diagnostics to stderr.
 
 mod ask;
+mod config;
 mod demo;
 mod dfiq;
 mod hunt;
 mod investigate;
 mod output;
+mod progress;
+mod report;
 mod search;
 mod spark;
 
@@ -25,11 +28,13 @@ use std::process::ExitCode;
 pub mod exit {
     /// Everything was read and answered.
     pub const OK: u8 = 0;
-    /// The answer is printed, but some input could not be read (every
-    /// problem is listed on stderr).
+    /// The answer is printed, but some evidence was damaged (every problem
+    /// is listed on stderr). Files that are not evidence — a README in a
+    /// triage folder — are listed as skipped and do not count.
     pub const PARTIAL: u8 = 1;
-    /// Usage error (bad arguments, unknown question, malformed query), or
-    /// the results could not be written (a full disk): the message says.
+    /// Usage error (bad arguments, an input that does not exist, unknown
+    /// question, malformed query), or the results could not be written (a
+    /// full disk): the message says.
     pub const USAGE: u8 = 2;
 }
 
@@ -44,12 +49,15 @@ documents, normalises them to Elastic Common Schema the way Elastic's integratio
 per host, answers investigative questions (DFIQ), and runs Elastic's EQL queries and detection rules over them.\n\n\
 Inputs are files, folders (read recursively) and globs; .zip, .gz and .tar are opened; formats are \
 recognised from content, not names.",
-    after_help = "EXIT CODES:\n  0  success\n  1  results printed, but some input could not be read (problems on stderr)\n  2  usage error, or the results could not be written\n\n\
+    after_help = "EXIT CODES:\n  0  success (files that are not evidence, such as a README, are listed as skipped)\n  1  results printed, but some evidence was damaged (problems on stderr; all of them with --problems FILE)\n  2  usage error (an input that does not exist, a bad query), or the results could not be written\n\n\
 EXAMPLES:\n  quarry demo\n  quarry ask Q1018 evidence/\n  quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  quarry hunt --rules detection-rules/rules evidence/\n  quarry investigate alerts.ndjson --alert 1 evidence/\n  quarry ask Q1018 --domain '*.duckdns.org' --format csv evidence/\n  quarry questions --dfiq ../shared/dfiq/data"
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Write every read problem and skipped input to FILE, one JSON object a line (stderr shows the first 50).
+    #[arg(long, global = true, value_name = "FILE")]
+    problems: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -68,8 +76,8 @@ quarry ask Q1018 --domain '*.duckdns.org' evidence/ --format csv\n  quarry ask Q
 match per join key group. In ndjson each line is shaped as Elasticsearch's EQL search API: \
 {\"_id\",\"_index\",\"_source\"} per event, {\"join_keys\",\"events\"} per sequence or sample.\n\nEXAMPLES:\n  \
 quarry search 'process where process.parent.name : \"dns.exe\"' evidence/\n  \
-quarry search --format ndjson 'sequence by host.id with maxspan=1m [process where process.name : \"cmd.exe\"] [network where true]' events.ndjson\n  \
-quarry search --mapping index-mapping.json --tiebreaker serial_event_id --format ndjson 'file where file_name : \"*.exe\"' export.json\n  \
+quarry search --format ndjson \\\n      'sequence by host.id with maxspan=1m\n         [process where process.name : \"cmd.exe\"]\n         [network where true]' events.ndjson\n  \
+quarry search --mapping index-mapping.json --tiebreaker serial_event_id \\\n      --format ndjson 'file where file_name : \"*.exe\"' export.json\n  \
 quarry search --check 'process where ...'"
     )]
     Search(search::SearchArgs),
@@ -96,6 +104,15 @@ quarry investigate alerts.ndjson --alert 3 evidence/\n  \
 quarry investigate --rules ../shared/rules/elastic/rules --format json alerts.ndjson evidence/"
     )]
     Investigate(investigate::InvestigateArgs),
+    /// Write the case as one self-contained HTML file: overview, alerts triaged, Q1018.
+    #[command(
+        after_help = "One file, opened offline in any browser: what was read and which telemetry each host has, \
+the alerts (from a hunt with --rules, or an alerts file with --alerts) each with its triage, process tree, timeline \
+and pivots, and Q1018's DNS answers with their coverage.\n\nEXAMPLES:\n  \
+quarry report --rules ../shared/rules/elastic/rules evidence/ -o case.html\n  \
+quarry report --alerts alerts.ndjson evidence/ -o case.html"
+    )]
+    Report(report::ReportArgs),
     /// Detection rules: what loads, what is skipped and why.
     #[command(subcommand)]
     Rules(hunt::RulesCommand),
@@ -133,11 +150,15 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(p) = cli.problems {
+        output::diagnostics::set_problems_file(p);
+    }
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Search(args) => search::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Investigate(args) => investigate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Rules(cmd) => hunt::rules_list(cmd),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),

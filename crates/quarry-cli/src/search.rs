@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub struct SearchArgs {
     /// The EQL query, in Elasticsearch's syntax.
     pub(crate) query: String,
-    /// Evidence: files, folders (recursive) and globs; EVTX, Windows-event JSON, ECS NDJSON, JSON arrays.
+    /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     pub(crate) inputs: Vec<PathBuf>,
     /// Parse and type-check the query only; print the fields it reads.
     #[arg(long)]
@@ -71,8 +71,20 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         }
     };
+    // names checked against ECS only where the data is ECS-named
+    let warnings = if args.mapping.is_none() && args.category_field == "event.category" {
+        unknown_names(&query)
+    } else {
+        Vec::new()
+    };
+    for w in &warnings {
+        eprintln!("quarry: warning: {w}");
+    }
     if args.check {
         let mut out = std::io::stdout().lock();
+        for w in &warnings {
+            writeln!(out, "warning: {w}")?;
+        }
         writeln!(
             out,
             "ok: {}",
@@ -101,6 +113,8 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
         // that is what is printed and its document is echoed as read: a
         // few hundred bytes instead of the event, its fields and its line.
         let lines = args.format == Format::Ndjson;
+        // with --spark the reading happens elsewhere: nothing to follow here
+        let bar = args.spark.is_none().then(crate::progress::Bar::start);
         let scanned = scan(&args, &push, |mut ev| {
             if !matches(&ev) {
                 return None;
@@ -114,6 +128,7 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
             }
             Some((key, Match::Event(Box::new(slim(ev, needed)))))
         });
+        drop(bar);
         let Ok((kept, summary)) = scanned else {
             return Ok(crate::exit::USAGE);
         };
@@ -137,7 +152,10 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
         }
         return Ok(code);
     }
+    // with --spark the reading happens elsewhere: nothing to follow here
+    let bar = args.spark.is_none().then(crate::progress::Bar::start);
     let scanned = scan(&args, &push, |ev| matches(&ev).then(|| slim(ev, needed)));
+    drop(bar);
     let Ok((events, summary)) = scanned else {
         return Ok(crate::exit::USAGE);
     };
@@ -469,4 +487,33 @@ fn print(hits: &[Hit], format: Format) -> std::io::Result<()> {
         Column::new("origin", text(|r| &r.id)),
     ];
     output::print(&Rows::new(&rows(hits), columns), format)
+}
+
+/// Fields and event categories the query names that are neither in ECS,
+/// Elastic's non-ECS fields nor quarry's output, with the nearest known
+/// name: a typo there matches nothing, silently.
+fn unknown_names(query: &quarry_eql::Query) -> Vec<String> {
+    use quarry_eql::known;
+    let mut out = Vec::new();
+    for c in query.categories() {
+        if !known::is_known_category(c) {
+            out.push(format!(
+                "event category {c:?} is not one of ECS's{}",
+                known::nearest_category(c)
+                    .map(|n| format!("; did you mean {n:?}?"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for f in query.fields() {
+        if !known::is_known_field(&f) {
+            out.push(format!(
+                "field {f} is not in ECS, Elastic's non-ECS fields or quarry's output{}",
+                known::nearest_field(&f)
+                    .map(|n| format!("; did you mean {n}?"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    out
 }

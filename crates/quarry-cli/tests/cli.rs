@@ -11,6 +11,12 @@ fn quarry(args: &[&str]) -> Output {
         .expect("run quarry")
 }
 
+/// A field of a nested ECS document by its dotted name.
+fn field<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc.pointer(&format!("/{}", name.replace('.', "/")))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
 fn demo_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("quarry-cli-{name}-{}", std::process::id()));
     let out = quarry(&["demo", "--out", dir.to_str().unwrap(), "--format", "csv"]);
@@ -58,26 +64,30 @@ fn ndjson_rows_attribute_a_reused_pid_to_the_right_process() {
     assert_eq!(rows.len(), 3);
     let by_query = |q: &str| {
         rows.iter()
-            .find(|r| r["dns.question.name"] == q)
+            .find(|r| field(r, "dns.question.name") == q)
             .cloned()
             .unwrap()
     };
     let c2 = by_query("update-check.duckdns.org");
     assert!(
-        c2["process.executable"]
+        field(&c2, "process.executable")
             .as_str()
             .unwrap()
             .ends_with("powershell.exe")
     );
     assert_eq!(
-        c2["process.parent.executable"],
+        field(&c2, "process.parent.executable"),
         "C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE"
     );
-    assert_eq!(c2["user.name"], "CORP\\alice");
+    assert_eq!(field(&c2, "user.name"), "CORP\\alice");
     let upd = by_query("fe3cr.delivery.mp.microsoft.com");
-    assert_eq!(upd["process.pid"], 6060, "same pid as the PowerShell");
     assert_eq!(
-        upd["process.executable"],
+        field(&upd, "process.pid"),
+        6060,
+        "same pid as the PowerShell"
+    );
+    assert_eq!(
+        field(&upd, "process.executable"),
         "C:\\Windows\\System32\\usoclient.exe"
     );
     // the coverage goes to stderr in machine formats, keeping stdout clean
@@ -121,7 +131,8 @@ fn exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarry questions"));
     // bad flag: usage error
     assert_eq!(quarry(&["ask", "--bogus"]).status.code(), Some(2));
-    // an unreadable input among readable ones: answer printed, exit 1
+    // an input that does not exist among readable ones: answer printed,
+    // usage error (as ripgrep does)
     let dir = demo_dir("partial");
     let out = quarry(&[
         "ask",
@@ -131,7 +142,7 @@ fn exit_codes() {
         dir.to_str().unwrap(),
         "/nonexistent/evidence",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(stdout(&out).lines().count(), 3);
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -428,72 +439,101 @@ fn hunt_with_elastic_rules_over_the_corpus_evtx_snapshot() {
     // changes (4662, 5136), Kerberoasting (5136 SPN, 4769 RC4), script
     // blocks (4104: MiniDump, Kerberos ticket request, log clear,
     // compression), pass-the-hash logons (4624), xp_cmdshell and web-shell
-    // children (new_terms)
-    assert_eq!(alerts.len(), 808, "{per_rule:#?}");
-    assert_eq!(per_rule.len(), 128);
+    // children (new_terms). Security's account control flags decoded
+    // (NewUACList) add 15 of 2 rules, all 4738s whose new flags hold the
+    // bit the rule names: 14 "Account Configured with Never-Expiring
+    // Password" (0x200), 1 "Kerberos Pre-authentication Disabled for User"
+    // (0x10000, hack1 on rootdc1)
+    assert_eq!(alerts.len(), 823, "{per_rule:#?}");
+    assert_eq!(per_rule.len(), 130);
+    assert_eq!(
+        per_rule.get("Kerberos Pre-authentication Disabled for User"),
+        Some(&1)
+    );
     assert_eq!(per_rule.get("Clearing Windows Event Logs"), Some(&14));
     assert_eq!(per_rule.get("Whoami Process Activity"), Some(&11));
 }
 
-/// All of Elastic's rules (EQL and KQL) over all of `../shared/corpus` (EVTX, OTRF
-/// zips, Plaso, vendor samples): no panic, a summary, and the alert count
-/// per rule as in `tests/snapshots/hunt_corpus.txt`. When a mapping or
-/// engine change moves it on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
+/// All of Elastic's rules (EQL and KQL) and SigmaHQ's (the folders a
+/// responder runs: `rules`, `rules-threat-hunting`,
+/// `rules-emerging-threats`) over all of `../shared/corpus` (EVTX, OTRF
+/// zips, Plaso, vendor samples) in one hunt: no panic, a summary, and the
+/// alert count per rule — Elastic's in `tests/snapshots/hunt_corpus.txt`,
+/// Sigma's (rules and correlations) in `tests/snapshots/hunt_corpus_sigma.txt`,
+/// so each rule set's diff reads on its own. When a mapping or engine
+/// change moves them on purpose, rerun with `QUARRY_UPDATE_SNAPSHOTS=1`
 /// and review the diff.
 #[test]
 #[ignore = "needs ../shared"]
-fn hunt_with_elastic_rules_over_the_whole_corpus_snapshot() {
+fn hunt_with_elastic_and_sigma_rules_over_the_whole_corpus_snapshot() {
     let shared = std::env::var_os("QUARRY_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")));
-    let out = quarry(&[
-        "hunt",
-        "--rules",
-        shared.join("rules/elastic/rules").to_str().unwrap(),
-        "--rules",
-        shared
-            .join("rules/elastic/rules_building_block")
-            .to_str()
-            .unwrap(),
-        "--format",
-        "ndjson",
-        shared.join("corpus").to_str().unwrap(),
-    ]);
+    let mut args: Vec<String> = vec!["hunt".into()];
+    for r in [
+        "elastic/rules",
+        "elastic/rules_building_block",
+        "sigma/rules",
+        "sigma/rules-threat-hunting",
+        "sigma/rules-emerging-threats",
+    ] {
+        args.push("--rules".into());
+        args.push(shared.join("rules").join(r).to_string_lossy().into_owned());
+    }
+    args.extend(["--format".into(), "ndjson".into()]);
+    args.push(shared.join("corpus").to_string_lossy().into_owned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = quarry(&args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
         Some(1),
         "problems reported, not fatal: {err}"
     );
-    let mut per_rule = std::collections::BTreeMap::new();
+    // per rule set: rule name → alerts
+    let mut elastic = std::collections::BTreeMap::new();
+    let mut sigma = std::collections::BTreeMap::new();
     for l in stdout(&out).lines() {
         let a: serde_json::Value = serde_json::from_str(l).expect("one alert per line");
         assert_eq!(a["event"]["kind"], "signal");
-        let name = a["kibana"]["alert"]["rule"]["name"]
-            .as_str()
-            .expect("rule name");
-        *per_rule.entry(name.to_string()).or_insert(0usize) += 1;
+        let rule = &a["kibana"]["alert"]["rule"];
+        let name = rule["name"].as_str().expect("rule name");
+        let set = match rule["type"].as_str() {
+            Some(t) if t.starts_with("sigma") => &mut sigma,
+            _ => &mut elastic,
+        };
+        *set.entry(name.to_string()).or_insert(0usize) += 1;
     }
-    let total: usize = per_rule.values().sum();
+    let total: usize = elastic.values().sum::<usize>() + sigma.values().sum::<usize>();
     assert!(err.contains(&format!("quarry: {total} alerts")), "{err}");
-    let mut snapshot = format!(
-        "# quarry hunt, all Elastic rules (EQL and KQL), over ../shared/corpus: {total} alerts\n"
-    );
-    for (rule, n) in &per_rule {
-        snapshot.push_str(&format!("{n:>5}  {rule}\n"));
+    for (per_rule, file, title) in [
+        (
+            &elastic,
+            "hunt_corpus.txt",
+            "all Elastic rules (EQL and KQL)",
+        ),
+        (
+            &sigma,
+            "hunt_corpus_sigma.txt",
+            "SigmaHQ's rules, rules-threat-hunting and rules-emerging-threats (hunted with Elastic's)",
+        ),
+    ] {
+        let n: usize = per_rule.values().sum();
+        let mut snapshot = format!("# quarry hunt, {title}, over ../shared/corpus: {n} alerts\n");
+        for (rule, n) in per_rule {
+            snapshot.push_str(&format!("{n:>5}  {rule}\n"));
+        }
+        let path =
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots")).join(file);
+        if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &snapshot).expect("write snapshot");
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            want == snapshot,
+            "the alerts of {file} changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
+        );
     }
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/snapshots/hunt_corpus.txt"
-    ));
-    if std::env::var_os("QUARRY_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &snapshot).expect("write snapshot");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        want == snapshot,
-        "the alerts changed: rerun with QUARRY_UPDATE_SNAPSHOTS=1 if on purpose\n--- snapshot\n{want}\n--- now\n{snapshot}"
-    );
 }
 
 fn shared() -> PathBuf {
@@ -669,14 +709,14 @@ fn elastic_defend_reference_documents_indices_and_q1018() {
         .collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    assert_eq!(r["dns.question.name"], "www.google.com");
-    assert_eq!(r["process.pid"], 5);
+    assert_eq!(field(r, "dns.question.name"), "www.google.com");
+    assert_eq!(field(r, "process.pid"), 5);
     assert_eq!(
-        r["process.executable"],
+        field(r, "process.executable"),
         "C:\\Users\\default.win7x64devvm\\eclipse\\cpp-neon\\eclipse\\eclipse.exe"
     );
     assert_eq!(
-        r["process.entity_id"],
+        field(r, "process.entity_id"),
         "ODM2OTc3YmYtOTEwNS00NjY3LTkxNTctYmQ2OThlOTZjNDVkLTQtMTMyMjczOTE3OTIuOTcyMDYzMDA="
     );
 }
@@ -688,7 +728,7 @@ fn hunt_csv_gives_the_responders_columns() {
     assert_eq!(out.status.code(), Some(0));
     let mut r = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(&header[..3], ["time", "severity", "rule"]);
+    assert_eq!(&header[..4], ["id", "time", "severity", "rule"]);
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 1);
     let col = |name: &str| &rows[0][header.iter().position(|h| h == name).unwrap()];
@@ -697,6 +737,9 @@ fn hunt_csv_gives_the_responders_columns() {
     assert_eq!(col("process.pid"), "6700");
     assert!(col("coverage").contains("unresolved, not benign"));
     assert!(col("origin").ends_with("DC01-security.jsonl:1"));
+    // the table's short id is the start of the alert's uuid
+    assert_eq!(col("kibana.alert.uuid").len(), 36);
+    assert!(col("kibana.alert.uuid").starts_with(col("id")) && col("id").len() == 8);
 }
 
 /// Rule sets set once (`QUARRY_RULES`, a path list) run without `--rules`;

@@ -37,8 +37,9 @@ fn elastic_and_sigma_rules_alert_on_as_many_attack_samples_as_hayabusa() {
         .arg(samples.join("hayabusa-mitre"));
     let out = cmd.output().expect("run quarry");
     let err = String::from_utf8_lossy(&out.stderr);
-    // README and licence files beside the samples are reported: exit 1
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    // README and licence files beside the samples are listed as skipped,
+    // not counted as damage: exit 0
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("0 do not compile"), "{err}");
     let alerts: Vec<J> = String::from_utf8_lossy(&out.stdout)
         .lines()

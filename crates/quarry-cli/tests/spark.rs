@@ -52,7 +52,16 @@ struct Run {
     stderr: String,
 }
 
+/// Spark runs share the cluster; the test that kills an executor has it
+/// alone, so what it kills is its own job's.
+static JOBS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 fn quarry(args: &[&str], spark: Option<&str>) -> Run {
+    let _shared = spark.map(|_| JOBS.read().unwrap_or_else(|e| e.into_inner()));
+    run(args, spark)
+}
+
+fn run(args: &[&str], spark: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_quarry"));
     cmd.current_dir(repo())
         .args(args)
@@ -76,7 +85,8 @@ fn quarry(args: &[&str], spark: Option<&str>) -> Run {
 /// host's events (no `host.` term: other hosts' events; `event.kind:
 /// "signal"`: the run's other alerts): a partition sees its own hosts and
 /// its own alerts only, so those alone may differ (README, "Beyond one
-/// machine").
+/// machine"). The triage's scope (other hosts) is compared: the plan
+/// answers it over every host.
 fn host_local(mut alert: J) -> J {
     if let Some(pivots) = alert["quarry"]["investigate"].as_array_mut() {
         for p in pivots {
@@ -122,6 +132,21 @@ fn same(args: &[&str]) -> usize {
         assert_eq!(here.stdout, there.stdout, "{args:?}: rows");
     }
     rows
+}
+
+/// Runs `args` as given (any format) on one machine and through Spark and
+/// asserts the same exit code, stderr and stdout; returns stdout.
+fn same_output(args: &[&str]) -> String {
+    let here = quarry(args, None);
+    let there = quarry(args, Some(cluster()));
+    assert_eq!(
+        here.code, there.code,
+        "{args:?}: exit codes\n{}",
+        there.stderr
+    );
+    assert_eq!(here.stderr, there.stderr, "{args:?}: summaries");
+    assert_eq!(here.stdout, there.stdout, "{args:?}: rows");
+    here.stdout
 }
 
 fn path(p: PathBuf) -> String {
@@ -214,7 +239,51 @@ fn generated_fdr_of_200_hosts_spread_over_many_files() {
     assert_eq!(first, 24);
     let rows = same(&["ask", "Q1018", &set]);
     assert!(rows > 500, "{rows}");
-    same(&["ask", "Q1018", "--domain", "*.duckdns.org", &set]);
+    // a set of indicators: globs and names, given and from a file (one
+    // never looked up), their per-indicator counts in the coverage
+    let answer = quarry(&["ask", "Q1018", &set, "--format", "ndjson"], None);
+    let mut names: Vec<String> = answer
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let r: J = serde_json::from_str(l).ok()?;
+            Some(r["dns"]["question"]["name"].as_str()?.to_string())
+        })
+        .filter(|n| !n.ends_with(".duckdns.org"))
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 2, "{names:?}");
+    let iocs = dir.0.join("iocs.txt");
+    std::fs::write(
+        &iocs,
+        format!(
+            "# report\n{}\nnever-seen[.]example\n{}\n",
+            names[0], names[1]
+        ),
+    )
+    .unwrap();
+    let iocs = path(iocs);
+    let filtered = [
+        "ask",
+        "Q1018",
+        "--domain",
+        "*.duckdns.org",
+        "--domain-file",
+        &iocs,
+        &set,
+    ];
+    assert!(same(&filtered) > 0);
+    for format in ["table", "csv"] {
+        let mut args = filtered.to_vec();
+        args.extend(["--format", format]);
+        let out = same_output(&args);
+        if format == "table" {
+            assert!(out.contains("never looked up on"), "{out}");
+        }
+    }
+    // --host: one host's rows; a host not there is named as such
+    same_output(&["ask", "Q1018", "--host", "NOSUCHHOST", &set]);
     assert!(
         same(&[
             "search",
@@ -223,6 +292,134 @@ fn generated_fdr_of_200_hosts_spread_over_many_files() {
         ]) > 0
     );
     same(&["hunt", &set]);
+}
+
+#[test]
+#[ignore = "needs ../shared and a Spark cluster (spark/local-cluster.sh)"]
+fn sigma_correlations_and_threat_match() {
+    // correlations keep their state per host, as the plan partitions
+    let evtx = corpus().join("corpus/evtx");
+    let brute = path(evtx.join("hayabusa-mitre/TA0006-Credential Access/T1110.xxx-Brut force"));
+    let mssql = path(
+        evtx.join("sbousseaden/Credential Access/MSSQL_multiple_failed_logon_EventID_18456.evtx"),
+    );
+    let sigma = path(corpus().join("rules/sigma/rules"));
+    let ours = path(repo().join("crates/quarry-cli/tests/sigma"));
+    let args = ["hunt", "--rules", &sigma, "--rules", &ours, &brute, &mssql];
+    let mut with_format = args.to_vec();
+    with_format.extend(["--format", "ndjson"]);
+    let alerts = quarry(&with_format, None).stdout;
+    assert!(
+        alerts.contains("\"sigma_correlation\""),
+        "no correlation fired"
+    );
+    same(&args);
+    // threat_match: the indicators read here are shipped with the job
+    let rule = path(
+        corpus().join("rules/elastic/rules/threat_intel/threat_intel_indicator_match_address.toml"),
+    );
+    let intel = path(repo().join("crates/quarry-cli/tests/fixtures/threat-intel.ndjson"));
+    let sample = path(evtx.join(
+        "sbousseaden/Execution/exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+    ));
+    assert_eq!(
+        same(&["hunt", "--rules", &rule, "--threat-intel", &intel, &sample]),
+        1
+    );
+    // without indicators the rule is skipped, here and there
+    assert_eq!(same(&["hunt", "--rules", &rule, &sample]), 0);
+}
+
+/// The pid of the executor (a `CoarseGrainedExecutorBackend` JVM) running
+/// `quarry partition …` for a job, found within `limit`; `None` if no
+/// executor ran quarry in that time.
+fn executor_running_quarry(limit: std::time::Duration) -> Option<u32> {
+    let cmdline = |pid: u32| -> Vec<String> {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| {
+                b.split(|&c| c == 0)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // after "(comm)": state, then the parent's pid
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let args = cmdline(pid);
+            let is_quarry = args.first().is_some_and(|a| a.contains("quarry-"))
+                && args.get(1).is_some_and(|a| a == "partition");
+            if !is_quarry {
+                continue;
+            }
+            let mut p = pid;
+            for _ in 0..4 {
+                let Some(up) = parent(p) else { break };
+                if cmdline(up)
+                    .iter()
+                    .any(|a| a.contains("CoarseGrainedExecutorBackend"))
+                {
+                    return Some(up);
+                }
+                p = up;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+#[ignore = "needs ../shared and a Spark cluster (spark/local-cluster.sh)"]
+fn a_worker_lost_mid_job_is_retried_and_the_result_is_complete() {
+    let dir = Scratch::new("lost");
+    let set = dir.0.join("fdr");
+    let st = Command::new("python3")
+        .arg(repo().join("bench/gen_fdr.py"))
+        .args([corpus().as_os_str(), set.as_os_str()])
+        .args(["4", "16", "200"])
+        .status()
+        .expect("python3 bench/gen_fdr.py");
+    assert!(st.success());
+    let set = path(set);
+    let args = ["ask", "Q1018", &set, "--format", "ndjson"];
+    let here = quarry(&args, None);
+    let url = cluster();
+    let _alone = JOBS.write().unwrap_or_else(|e| e.into_inner());
+    let job = {
+        let set = set.clone();
+        std::thread::spawn(move || run(&["ask", "Q1018", &set, "--format", "ndjson"], Some(url)))
+    };
+    // the executor's JVM killed as a lost machine would drop it: its task
+    // and the shuffle output it held are gone; the worker starts another
+    // executor and Spark reruns what was lost
+    let executor = executor_running_quarry(std::time::Duration::from_secs(300));
+    if let Some(pid) = executor {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let there = job.join().expect("the Spark run");
+    assert!(executor.is_some(), "no executor was seen running quarry");
+    assert_eq!(here.code, there.code, "{}", there.stderr);
+    assert_eq!(here.stderr, there.stderr);
+    assert!(here.stdout.lines().count() > 500);
+    assert_eq!(here.stdout, there.stdout, "the result after the loss");
 }
 
 #[test]

@@ -6,14 +6,15 @@
 //! follow-on activity and pivots.
 
 use crate::book::{CompiledRule, RuleBook};
+use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
-use crate::{suppression, threshold};
+use crate::{suppression, threat_match, threshold};
 use quarry_alert::{Alert, Investigation, Packed, Retention};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
-use quarry_rules::Exceptions;
+use quarry_rules::{Exceptions, Rule};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -31,6 +32,8 @@ pub struct HuntOptions {
     /// Whether `new_terms` rules alert when the evidence holds less history
     /// than they ask for.
     pub new_terms_history: History,
+    /// Indicator documents for `threat_match` rules (`--threat-intel`).
+    pub threat_intel: Option<threat_match::Indicators>,
 }
 
 /// What a hunt found.
@@ -90,6 +93,9 @@ const AGGREGATE_KEEPS: &[&str] = &[
     "winlog.computer_name",
 ];
 
+/// What an indicator match's events keep besides [`AGGREGATE_KEEPS`].
+const THREAT_KEEPS: &[&str] = &["file.", "dll.", "registry.", "url.", "dns.", "email."];
+
 /// For each rule, the fields its matched events are slimmed to: `threshold`
 /// and `new_terms` rules may match most of the evidence (a count of every
 /// event per host), and keep only what they count and show; other rules
@@ -103,7 +109,15 @@ fn slim_fields(r: &CompiledRule) -> Option<Vec<String>> {
             .chain(t.cardinality.iter().map(|c| c.field.clone()))
             .collect(),
         (None, Some(n)) => n.fields.clone(),
-        (None, None) => return None,
+        (None, None) => match &r.rule.threat_match {
+            // an indicator rule's query selects most network or file
+            // events: kept slim too, with what an indicator may name
+            Some(t) => threat_match::event_fields(t)
+                .into_iter()
+                .chain(THREAT_KEEPS.iter().map(|f| f.to_string()))
+                .collect(),
+            None => return None,
+        },
     };
     let mut fields = r.query.fields();
     if fields.iter().any(|f| f == "*") {
@@ -205,7 +219,19 @@ fn hunt_with(
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(usize, Hit, J)>> = BTreeMap::new();
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, Hit, J)>> = BTreeMap::new();
+    // the events each correlation member matched, for the correlations;
+    // members alert on their own only when a correlation says so
+    let standalone = Standalone::of(book);
+    let mut member = vec![false; rules.len()];
+    for c in &book.correlations {
+        for m in &c.members {
+            if let Member::Rule { index, .. } = m {
+                member[*index] = true;
+            }
+        }
+    }
+    let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
     for (i, events) in per_rule.into_iter().enumerate() {
         if events.is_empty() {
             continue;
@@ -227,6 +253,18 @@ fn hunt_with(
                         .or_default() += 1
                 }
                 None => unexcepted.push(h),
+            }
+        }
+        if member[i] {
+            matched[i] = unexcepted
+                .iter()
+                .filter_map(|h| match h {
+                    Hit::Event(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
+            if !standalone.rules[i] {
+                continue;
             }
         }
         let alerts = match alerts_of(r, unexcepted, &evidence_from, opts) {
@@ -270,7 +308,10 @@ fn hunt_with(
                 .last()
                 .copied()
                 .and_then(quarry_lineage::host_key);
-            hits_by_host.entry(host).or_default().push((i, h, extra));
+            hits_by_host
+                .entry(host)
+                .or_default()
+                .push((&r.rule, h, extra));
         }
         if n > 0 {
             *report
@@ -286,10 +327,36 @@ fn hunt_with(
             });
         }
     }
+    // correlations, over what their members matched
+    for f in correlate::run(book, &matched, &standalone) {
+        let rule = &book.correlations[f.correlation].rule;
+        let last = f.events.last();
+        if let Some(x) = last.and_then(|e| opts.exceptions.suppresses(&rule.rule_id, e)) {
+            *report
+                .suppressed
+                .entry(opts.exceptions.exceptions[x].name.clone())
+                .or_default() += 1;
+            continue;
+        }
+        *report
+            .counts
+            .entry((rule.severity.clone(), rule.name.clone()))
+            .or_default() += 1;
+        let host = last.and_then(quarry_lineage::host_key);
+        let hit = Hit::Sample {
+            join_keys: f.group,
+            events: f.events,
+        };
+        hits_by_host
+            .entry(host)
+            .or_default()
+            .push((rule, hit, f.extra));
+    }
     let mut alerts: Vec<Alert> = Vec::new();
     for (host, hits) in hits_by_host {
-        for (i, h, extra) in hits {
-            let mut a = quarry_alert::alert(&rules[i].rule, &h, &investigation);
+        for (rule, h, extra) in hits {
+            let mut a = quarry_alert::alert(rule, &h, &investigation);
+            a.distinguish(&extra);
             merge(&mut a.doc, extra);
             alerts.push(a);
         }
@@ -351,6 +418,17 @@ fn alerts_of(
         return Ok(found
             .into_iter()
             .map(|n| (Hit::Event(events[n.event].clone()), n.extra))
+            .collect());
+    }
+    if let Some(spec) = &r.rule.threat_match {
+        let events = events(hits);
+        let intel = opts
+            .threat_intel
+            .as_ref()
+            .ok_or("threat_match rule without indicators (--threat-intel)")?;
+        return Ok(threat_match::matches(spec, &events, intel)?
+            .into_iter()
+            .map(|(i, extra)| (Hit::Event(events[i].clone()), extra))
             .collect());
     }
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())

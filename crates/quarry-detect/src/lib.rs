@@ -13,11 +13,14 @@
 //! - [`literal`]: the literal prefilter of [`select`]: a rule is evaluated
 //!   only on events holding the literal it requires.
 //! - [`hunt()`]: one pass over the evidence; exceptions, the rule type's
-//!   own step ([`threshold`], [`new_terms`]), [`suppression`],
+//!   own step ([`threshold`], [`new_terms`], [`threat_match`]), [`suppression`],
 //!   `max_signals`, alerts with their investigation, in time order, in a
 //!   [`HuntReport`].
+//! - [`correlate`]: Sigma correlations, run after the rules over what the
+//!   rules they name matched.
 
 pub mod book;
+pub mod correlate;
 pub mod frontend;
 pub mod hunt;
 pub mod literal;
@@ -25,9 +28,10 @@ pub mod load;
 pub mod new_terms;
 pub mod select;
 pub mod suppression;
+pub mod threat_match;
 pub mod threshold;
 
-pub use book::{CompiledRule, NotCompiled, RuleBook, severity_rank};
+pub use book::{CompiledRule, NotCompiled, RuleBook, TypeRow, severity_rank};
 pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt, hunt_events};
 pub use load::{load, unusable_paths};
 pub use new_terms::History;

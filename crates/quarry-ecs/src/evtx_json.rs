@@ -112,6 +112,7 @@ fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, String> {
         exec_pid: a(&exec, "ProcessID").and_then(|p| p.parse().ok()),
         exec_tid: a(&exec, "ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     if let Some(ed) = root.event.event_data {

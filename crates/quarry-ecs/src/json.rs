@@ -198,6 +198,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             .and_then(text)
             .and_then(|s| s.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     if let Some(J::Object(data)) = event.get("EventData") {
@@ -282,6 +283,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
             .or_else(|| doc.get("@timestamp").and_then(text))
             .and_then(|t| parse_timestamp(&t)),
         user_sid: s("user.identifier"),
+        user_name: s("user.name"),
         exec_pid: s("process.pid").and_then(|p| p.parse().ok()),
         exec_tid: s("process.thread.id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
@@ -344,6 +346,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("process_id").and_then(|p| p.parse().ok()),
         exec_tid: s("thread_id").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     for key in ["event_data", "user_data"] {
@@ -430,6 +433,7 @@ fn from_flat(map: &serde_json::Map<String, J>) -> WinRecord {
         exec_pid: s("ExecutionProcessID").and_then(|p| p.parse().ok()),
         exec_tid: s("ThreadID").and_then(|p| p.parse().ok()),
         data: Vec::new(),
+        user_name: None,
         forwarded: false,
     };
     for (k, v) in map {

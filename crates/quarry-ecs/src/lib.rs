@@ -30,6 +30,44 @@ pub use json::{Normalized, normalize_json};
 /// so `any where quarry.unmapped_type != null` finds such records.
 pub const UNMAPPED_TYPE: &str = "quarry.unmapped_type";
 
+/// The field a normaliser sets on a record one of whose values did not
+/// have the shape its mapping expects (a `LogonType` that is no number, a
+/// process id that is not one, a task definition that is not XML): the
+/// record's type and the ECS field left unset (or set raw), one value per
+/// field, `Security/4624 winlog.logon.type`. The raw value stays in the
+/// record (`winlog.event_data`); readers count each value
+/// (`quarry_read::ReadSummary::bad_shapes`), and the read summary shows
+/// them, so nothing is dropped silently.
+pub const BAD_SHAPE: &str = "quarry.bad_shape";
+
+/// Notes on `ev` that the value for `field` did not have the expected
+/// shape; [`qualify_bad_shapes`] later prefixes the record's type.
+pub fn mark_bad_shape(ev: &mut quarry_event::Event, field: &str) {
+    match ev.get(BAD_SHAPE) {
+        None => ev.set(BAD_SHAPE, field),
+        Some(v) if v.iter().any(|f| f.as_str() == Some(field)) => {}
+        Some(v) => {
+            let mut all: Vec<quarry_event::Value> = v.iter().cloned().collect();
+            all.push(field.into());
+            ev.set(BAD_SHAPE, quarry_event::Value::Array(all));
+        }
+    }
+}
+
+/// Prefixes the fields [`mark_bad_shape`] noted with the record's source
+/// and type (`Security/4624 winlog.logon.type`), the key they are counted
+/// under.
+pub fn qualify_bad_shapes(ev: &mut quarry_event::Event, source: &str, ty: &str) {
+    let Some(v) = ev.get(BAD_SHAPE) else {
+        return;
+    };
+    let all: Vec<quarry_event::Value> = v
+        .iter()
+        .filter_map(|f| f.as_str().map(|f| format!("{source}/{ty} {f}").into()))
+        .collect();
+    ev.set(BAD_SHAPE, quarry_event::Value::Array(all));
+}
+
 /// Marks `ev` as kept generic, with its source and type.
 pub fn mark_unmapped(ev: &mut quarry_event::Event, source: &str, ty: &str) {
     let ty = if ty.trim().is_empty() {

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Share of compared fields that must match, over all data streams.
-const MIN_MATCHED: f64 = 0.97;
+const MIN_MATCHED: f64 = 0.989;
 
 /// Fields left out of the comparison, by exact path or `prefix.`, each with
 /// why. Nothing else is excused.
@@ -155,7 +155,8 @@ impl Stream {
                 let e = self.diffs.entry(path.to_string()).or_default();
                 e.0 += 1;
                 if e.1.is_empty() {
-                    e.1 = format!("expected {want:?}, got {have:?}");
+                    let code = exp.get_text("event.code").unwrap_or_default();
+                    e.1 = format!("(event {code}) expected {want:?}, got {have:?}");
                 }
             }
         }

@@ -319,6 +319,19 @@ impl Compiler<'_> {
                             .collect(),
                         negated: *negated,
                     },
+                    MatchOp::Text {
+                        analyzer,
+                        query: TextQuery::Regex,
+                    } => C::Text {
+                        lhs: Box::new(l),
+                        analyzer: *analyzer,
+                        query: TextQuery::Regex,
+                        pats: regex_set(&lucene_regex)?
+                            .into_iter()
+                            .map(TextPattern::Regex)
+                            .collect(),
+                        negated: *negated,
+                    },
                     MatchOp::Text { analyzer, query } => C::Text {
                         lhs: Box::new(l),
                         analyzer: *analyzer,
@@ -618,30 +631,73 @@ fn balanced_and(mut parts: Vec<C>) -> C {
     }
 }
 
+/// A Lucene regular expression as a Rust one: anchored, `.` matching a
+/// newline too.
+fn lucene_regex(p: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{})$", lucene_to_rust(p)))
+        .dot_matches_new_line(true)
+        .build()
+}
+
 /// Lucene regular expressions are anchored and have no `\d`/`\s`/`\w`
 /// classes; their syntax is otherwise close to Rust's for what rules use.
-/// `@` (any string) and `#` (empty language) are Lucene operators.
+/// `@` (any string) and `#` (empty language) are Lucene operators outside a
+/// character class; inside one they, `<` and `>` are literal (Rust reads
+/// `\<` `\>` as word boundaries, and `[` in a class opens a nested one).
 fn lucene_to_rust(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
-    let mut chars = p.chars();
+    let mut chars = p.chars().peekable();
+    // inside `[…]`, and whether the class has no member yet (a `]` there
+    // is literal)
+    let mut class = false;
+    let mut class_start = false;
     while let Some(c) = chars.next() {
+        let first = std::mem::take(&mut class_start);
         match c {
             '\\' => {
                 if let Some(n) = chars.next() {
                     if n.is_ascii_alphanumeric() {
                         out.push_str(&regex::escape(&n.to_string()));
+                    } else if n == '<' || n == '>' {
+                        if class {
+                            out.push(n);
+                        } else {
+                            out.push('[');
+                            out.push(n);
+                            out.push(']');
+                        }
                     } else {
                         out.push('\\');
                         out.push(n);
                     }
                 }
             }
-            '@' => out.push_str("(?:.*)"),
-            '#' => out.push_str("(?:[^\\s\\S])"),
-            '"' => out.push_str("\\\""),
-            '<' | '>' => {
+            '[' if !class => {
+                class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    chars.next();
+                    out.push('^');
+                }
+            }
+            '[' => out.push_str("\\["),
+            ']' if class && first => out.push_str("\\]"),
+            ']' if class => {
+                class = false;
+                out.push(c);
+            }
+            '&' | '~' if class => {
                 out.push('\\');
                 out.push(c);
+            }
+            '@' if !class => out.push_str("(?:.*)"),
+            '#' if !class => out.push_str("(?:[^\\s\\S])"),
+            '"' if !class => out.push_str("\\\""),
+            '<' | '>' if !class => {
+                out.push('[');
+                out.push(c);
+                out.push(']');
             }
             c => out.push(c),
         }
@@ -659,7 +715,29 @@ fn lucene_to_rust(p: &str) -> String {
 /// comparisons other than `==`, non-string constants, fields whose value is
 /// not the JSON text (dates, IPs, versions, a mapping's `null_value`).
 pub fn required_literals(c: &C) -> Vec<Vec<String>> {
-    literals(c, None)
+    bounded(literals(c, None))
+}
+
+/// A literal's first [`LITERAL_BYTES`] bytes are as required as the whole,
+/// and the automata searching for them are built in time that grows faster
+/// than their length: longer literals are cut.
+const LITERAL_BYTES: usize = 64;
+
+fn bounded(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    for l in clauses.iter_mut().flatten() {
+        if l.len() > LITERAL_BYTES {
+            let mut end = LITERAL_BYTES;
+            while !l.is_char_boundary(end) {
+                end -= 1;
+            }
+            l.truncate(end);
+        }
+    }
+    for clause in &mut clauses {
+        clause.sort();
+        clause.dedup();
+    }
+    clauses
 }
 
 /// Picks one clause of a side of an `or` (see [`required_literals_by`]).
@@ -672,7 +750,7 @@ pub type Pick<'a> = &'a dyn Fn(&[Vec<String>]) -> Option<usize>;
 /// conjunction per log source; the choice (which clause is selective) is
 /// the caller's.
 pub fn required_literals_by(c: &C, pick: Pick) -> Vec<Vec<String>> {
-    literals(c, Some(pick))
+    bounded(literals(c, Some(pick)))
 }
 
 fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {
@@ -829,6 +907,26 @@ pub fn fields(c: &C, out: &mut Vec<String>) {
 mod tests {
     use crate::{Options, compile};
     use quarry_event::Event;
+
+    #[test]
+    fn lucene_regexes_read_as_lucene_does() {
+        let m = |p: &str, s: &str| super::lucene_regex(p).expect(p).is_match(s);
+        // `<` `>` are literal, not Rust's word boundaries
+        assert!(m("a<b>", "a<b>"));
+        assert!(m(r"a\<b", "a<b"));
+        assert!(m("[<>]x", ">x"));
+        // `@` any string and `#` nothing outside a class, literal in one
+        assert!(m("ab@", "abzz"));
+        assert!(m("[@#]", "#"));
+        assert!(!m("a#", "a"));
+        // `]` first in a class, `[` and `&&` inside one are literal
+        assert!(m("[]a]+", "]a]"));
+        assert!(m("[a[]", "["));
+        assert!(m("[&]", "&"));
+        // anchored at both ends
+        assert!(!m("2[0-9]{3}", "12000"));
+        assert!(m("2[0-9]{3}", "2755"));
+    }
 
     fn lits(q: &str) -> Vec<Vec<String>> {
         compile(q, &Options::default())

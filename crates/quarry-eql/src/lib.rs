@@ -17,6 +17,7 @@ pub mod ast;
 pub mod compile;
 pub mod error;
 pub mod eval;
+pub mod known;
 pub mod lexer;
 pub mod parser;
 pub mod sample;
@@ -343,6 +344,19 @@ impl Query {
             QueryBody::Event(f) => f.category.as_deref(),
             _ => None,
         }
+    }
+
+    /// The event categories the query's filters name (`any` left out).
+    pub fn categories(&self) -> Vec<&str> {
+        let filters: Vec<&Filter> = match &self.body {
+            QueryBody::Event(f) => vec![f],
+            QueryBody::Sequence(s) => s.filters().collect(),
+            QueryBody::Sample(s) => s.filters().collect(),
+        };
+        filters
+            .iter()
+            .filter_map(|f| f.category.as_deref())
+            .collect()
     }
 
     /// The fields the query reads.

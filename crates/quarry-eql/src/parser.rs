@@ -8,7 +8,12 @@ use crate::lexer::{Tok, Token, lex};
 
 pub fn parse(src: &str) -> Result<Statement, EqlError> {
     let toks = lex(src)?;
-    let mut p = Parser { src, toks, i: 0 };
+    let mut p = Parser {
+        src,
+        toks,
+        i: 0,
+        depth: 0,
+    };
     let st = p.statement()?;
     if !matches!(p.peek(), Tok::Eof) {
         return Err(p.err("expected end of query, `|` or a boolean operator"));
@@ -20,6 +25,29 @@ struct Parser<'a> {
     src: &'a str,
     toks: Vec<Token>,
     i: usize,
+    /// Nesting of the expression being parsed (groups, calls, `not`,
+    /// signs): bounded, as parsing, compiling and evaluating recurse.
+    depth: usize,
+}
+
+/// How deep expressions may nest (parentheses, calls, `not`, signs). Far
+/// beyond any rule; deeper input is refused with its position rather than
+/// overflowing the stack. Chains of `and` and `or` do not nest: they are
+/// built as balanced trees.
+pub const MAX_NESTING: usize = 100;
+
+/// A chain `a op b op c …` as a balanced tree (`and` and `or` are
+/// associative, in EQL's three-valued logic too): its depth grows with the
+/// logarithm of its length, not the length.
+fn balanced(mut items: Vec<Expr>, join: fn(Box<Expr>, Box<Expr>) -> Expr) -> Expr {
+    if items.len() <= 1 {
+        return items.pop().unwrap_or(Expr::Bool(true));
+    }
+    let right = items.split_off(items.len() / 2);
+    join(
+        Box::new(balanced(items, join)),
+        Box::new(balanced(right, join)),
+    )
 }
 
 const KEYWORDS: &[&str] = &[
@@ -329,25 +357,41 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn expr(&mut self) -> Result<Expr, EqlError> {
-        let mut lhs = self.and_expr()?;
-        while self.eat_kw("or") {
-            lhs = Expr::Or(Box::new(lhs), Box::new(self.and_expr()?));
+    /// One level deeper; an error past [`MAX_NESTING`].
+    fn enter(&mut self) -> Result<(), EqlError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.err(format!(
+                "expressions nested more than {MAX_NESTING} deep are not supported"
+            )));
         }
-        Ok(lhs)
+        Ok(())
+    }
+
+    fn expr(&mut self) -> Result<Expr, EqlError> {
+        self.enter()?;
+        let mut items = vec![self.and_expr()?];
+        while self.eat_kw("or") {
+            items.push(self.and_expr()?);
+        }
+        self.depth -= 1;
+        Ok(balanced(items, Expr::Or))
     }
 
     fn and_expr(&mut self) -> Result<Expr, EqlError> {
-        let mut lhs = self.not_expr()?;
+        let mut items = vec![self.not_expr()?];
         while self.eat_kw("and") {
-            lhs = Expr::And(Box::new(lhs), Box::new(self.not_expr()?));
+            items.push(self.not_expr()?);
         }
-        Ok(lhs)
+        Ok(balanced(items, Expr::And))
     }
 
     fn not_expr(&mut self) -> Result<Expr, EqlError> {
         if self.eat_kw("not") {
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            self.enter()?;
+            let e = Expr::Not(Box::new(self.not_expr()?));
+            self.depth -= 1;
+            return Ok(e);
         }
         self.predicate()
     }
@@ -479,14 +523,20 @@ impl<'a> Parser<'a> {
 
     fn unary(&mut self) -> Result<Expr, EqlError> {
         if self.eat_op("-") {
-            return Ok(match self.unary()? {
+            self.enter()?;
+            let e = match self.unary()? {
                 Expr::Int(n) => Expr::Int(-n),
                 Expr::Float(f) => Expr::Float(-f),
                 e => Expr::Neg(Box::new(e)),
-            });
+            };
+            self.depth -= 1;
+            return Ok(e);
         }
         if self.eat_op("+") {
-            return self.unary();
+            self.enter()?;
+            let e = self.unary();
+            self.depth -= 1;
+            return e;
         }
         self.primary()
     }

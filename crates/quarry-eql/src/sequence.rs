@@ -9,7 +9,7 @@
 //! partitions by host when the key starts with `host.id`.
 
 use crate::ast::{self, Expr};
-use crate::compile::{C, Compiler, FieldRef};
+use crate::compile::{C, Compiler, FieldKind, FieldRef};
 use crate::error::EqlError;
 use crate::eval;
 use crate::value::V;
@@ -80,18 +80,33 @@ pub(crate) fn key_tuples<'a>(keys: &'a [Key], ev: &'a Event) -> Vec<Vec<V<'a>>> 
     let mut tuples: Vec<Vec<V<'a>>> = vec![Vec::with_capacity(keys.len())];
     for k in keys {
         let v = eval::eval(&k.expr, ev);
-        let values: Vec<V<'a>> = match v {
-            V::Null if k.optional => vec![V::Null],
-            V::Null => return Vec::new(),
-            V::Many(vs) => {
-                let vs: Vec<_> = vs.into_iter().filter(|x| !x.is_null()).collect();
-                if vs.is_empty() {
-                    return Vec::new();
-                }
-                vs
-            }
+        let mut values: Vec<V<'a>> = match v {
+            V::Many(vs) => vs.into_iter().filter(|x| !x.is_null()).collect(),
+            V::Null => Vec::new(),
             other => vec![other],
         };
+        if values.is_empty() {
+            // a field with no value (absent, null, or only nulls) is a null
+            // key when optional — Elasticsearch's missing bucket — and
+            // leaves the event out otherwise
+            if !k.optional {
+                return Vec::new();
+            }
+            values.push(V::Null);
+        }
+        // an ip field's key is the address as Elasticsearch formats it, so
+        // spellings of one address join
+        if let C::Field(f) = &k.expr
+            && f.kind == FieldKind::Ip
+        {
+            for v in &mut values {
+                if let V::Str(s) = v
+                    && let Ok(ip) = s.trim().parse::<std::net::IpAddr>()
+                {
+                    *v = V::Str(ip.to_canonical().to_string().into());
+                }
+            }
+        }
         let mut next = Vec::with_capacity(tuples.len() * values.len());
         for t in &tuples {
             for v in &values {

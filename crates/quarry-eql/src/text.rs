@@ -137,6 +137,9 @@ pub enum TextQuery {
     /// A wildcard term (`query_string`): lowercased, as the analyzer
     /// normalises multi-term queries, and tested against each token.
     Wildcard,
+    /// A `regexp` (Lucene's syntax, anchored) tested against each token,
+    /// as written (Elasticsearch does not normalise regexes).
+    Regex,
 }
 
 impl Analyzer {
@@ -224,12 +227,18 @@ fn standard(s: &str) -> Vec<(usize, usize)> {
 pub enum TextPattern {
     Tokens(Vec<String>),
     Wild(Wild),
+    /// [`TextQuery::Regex`], built by the compiler (a bad regex is its
+    /// error, not this type's).
+    Regex(regex::Regex),
 }
 
 impl TextPattern {
     pub fn new(analyzer: Analyzer, query: TextQuery, p: &str) -> TextPattern {
         match query {
             TextQuery::Wildcard => TextPattern::Wild(Wild::new(p, true)),
+            // the compiler builds regexes itself; reaching here means a
+            // pattern to match literally
+            TextQuery::Regex => TextPattern::Wild(Wild::literal(p, false)),
             _ => TextPattern::Tokens(
                 analyzer
                     .tokens(p)
@@ -244,6 +253,7 @@ impl TextPattern {
     pub fn matches(&self, query: TextQuery, toks: &[Cow<str>]) -> bool {
         match self {
             TextPattern::Wild(w) => toks.iter().any(|t| w.matches_exact(t)),
+            TextPattern::Regex(r) => toks.iter().any(|t| r.is_match(t)),
             // no tokens (a query of punctuation): Elasticsearch's
             // `zero_terms_query: none`
             TextPattern::Tokens(q) if q.is_empty() => false,
@@ -261,6 +271,7 @@ impl TextPattern {
     pub fn required_literal(&self, query: TextQuery) -> Option<Vec<String>> {
         match (self, query) {
             (TextPattern::Wild(w), _) => w.required_literal().map(|l| vec![l.to_string()]),
+            (TextPattern::Regex(_), _) => None,
             (TextPattern::Tokens(q), TextQuery::Phrase) => {
                 q.iter().max_by_key(|t| t.len()).map(|t| vec![t.clone()])
             }

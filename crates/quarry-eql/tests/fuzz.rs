@@ -181,3 +181,65 @@ fn regression_cases() {
         }
     }
 }
+
+/// Hostile sizes (issue 14): deep nesting is refused with a positioned
+/// error, not a stack overflow; long chains, lists and literals compile in
+/// linear time and evaluate.
+#[test]
+fn hostile_sizes_are_bounded_or_linear() {
+    let opts = Options::default();
+    let timed = |q: &str| {
+        let t = std::time::Instant::now();
+        let r = compile(q, &opts);
+        (r, t.elapsed())
+    };
+    // 4,000 parentheses, `not` × 5,000, 5,000 nested calls, 4,000
+    // unbalanced `(`, 5,000 signs: refused, each with its position
+    for q in [
+        format!("any where {}true{}", "(".repeat(4000), ")".repeat(4000)),
+        format!("any where {}true", "not ".repeat(5000)),
+        format!("any where {}a{}", "length(".repeat(5000), ")".repeat(5000)),
+        format!("any where {}", "(".repeat(4000)),
+        format!("any where a == {}1", "-".repeat(5000)),
+    ] {
+        let (r, _) = timed(&q);
+        let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("nested more than 100 deep"),
+            "{}",
+            &e[..e.len().min(300)]
+        );
+    }
+    // 99 levels still compile
+    let ok = format!("any where {}a == 1{}", "(".repeat(99), ")".repeat(99));
+    assert!(compile(&ok, &opts).is_ok());
+    // a 5,000-term `or` chain, a 20,000-item `:` list, 5,000 `and`s
+    let mut ev = event();
+    ev.set("a", 4999i64);
+    ev.set("s", "x".repeat(50_000).as_str());
+    let ors = (0..5000)
+        .map(|i| format!("a == {i}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let list = (0..20_000)
+        .map(|i| format!("\"v{i}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let ands = (0..5000).map(|_| "a > 0").collect::<Vec<_>>().join(" and ");
+    for (q, hit) in [
+        (format!("any where {ors}"), true),
+        (format!("any where s : ({list})"), false),
+        (format!("any where {ands}"), true),
+        (format!("any where s == \"{}\"", "x".repeat(50_000)), true),
+        (format!("any where s : \"{}*\"", "x".repeat(100_000)), false),
+    ] {
+        let (r, took) = timed(&q);
+        let query = r.unwrap_or_else(|e| panic!("{e}"));
+        assert!(took.as_secs_f64() < 5.0, "{took:?} for {}…", &q[..60]);
+        assert_eq!(query.matches(&ev), hit, "{}…", &q[..60]);
+        // the literals a hunt would search for stay short
+        for l in query.required_literals().iter().flatten() {
+            assert!(l.len() <= 64);
+        }
+    }
+}

@@ -72,6 +72,17 @@ pub enum ValueKind {
     Bool(bool),
     /// Unquoted `null`.
     Null,
+    /// Lucene and query DSL only (no KQL syntax gives it): a regular
+    /// expression in Lucene's syntax, anchored at both ends — `/…/`, or a
+    /// wildcard term with `?` rewritten as one (`wildcard`: then a `text`
+    /// field's normalizer lowercases it, as Elasticsearch normalises
+    /// wildcard terms, where a `/…/` stays as written); `insensitive`: a
+    /// DSL query's `case_insensitive`.
+    Regex {
+        pattern: String,
+        wildcard: bool,
+        insensitive: bool,
+    },
 }
 
 impl Value {
@@ -82,6 +93,7 @@ impl Value {
             ValueKind::Quoted(s) | ValueKind::Unquoted { text: s, .. } => s.clone(),
             ValueKind::Bool(b) => b.to_string(),
             ValueKind::Null => "null".into(),
+            ValueKind::Regex { pattern, .. } => format!("/{pattern}/"),
         }
     }
 

@@ -9,8 +9,10 @@
 //!   `*.caseless` matches the same case-insensitively.
 //! - `text`: an unquoted value is a `match` (any of its tokens), a quoted
 //!   one a `match_phrase` (its tokens consecutive), a wildcard term is
-//!   lowercased and tested against each token; tokens by the field's
-//!   analyzer.
+//!   lowercased and tested against each token (a Lucene regex too, not
+//!   lowercased); tokens by the field's analyzer.
+//! - a Lucene regex (`/…/`, [`ValueKind::Regex`]): anchored, on the whole
+//!   keyword (case-sensitive; `*.caseless` aside).
 //! - numbers, booleans: by value; an ip: address or CIDR block; a date: the
 //!   range the value (with date math) covers.
 //! - `f: *`: exists (any value; for an object, any field below it).
@@ -500,7 +502,7 @@ impl Lowerer<'_> {
             ValueKind::Unquoted {
                 pattern: Some(_),
                 ..
-            }
+            } | ValueKind::Regex { .. }
         );
         let text = v.text();
         let rejected = |l: &mut Self, what: &str| {
@@ -733,6 +735,18 @@ fn keyword(lhs: Expr, v: &Value, insensitive: bool) -> Expr {
                 .collect();
             any_of(pieces)
         }
+        ValueKind::Regex {
+            pattern,
+            insensitive: ci,
+            ..
+        } => matcher(
+            MatchOp::Regex {
+                insensitive: insensitive || *ci,
+            },
+            lhs.clone(),
+            vec![Expr::Str(pattern.clone())],
+            v.pos,
+        ),
         _ => exact(v.text()),
     }
 }
@@ -765,6 +779,18 @@ fn text_leaf(lhs: Expr, analyzer: Analyzer, v: &Value) -> Expr {
                 .collect();
             any_of(pieces)
         }
+        // a regex is tested against each token (Elasticsearch's `regexp`
+        // on a text field reads its terms)
+        ValueKind::Regex {
+            pattern, wildcard, ..
+        } => text(
+            TextQuery::Regex,
+            if *wildcard {
+                pattern.to_lowercase()
+            } else {
+                pattern.clone()
+            },
+        ),
         _ => text(TextQuery::AnyToken, v.text()),
     }
 }

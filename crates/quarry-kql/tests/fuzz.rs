@@ -135,3 +135,43 @@ fn long_flat_chains_compile_and_run() {
         }
     }
 }
+
+/// Hostile sizes (issue 14): deep nesting refused with an error, long
+/// chains and value lists compiled in linear time, a long quoted value
+/// read in linear time.
+#[test]
+fn hostile_sizes_are_bounded_or_linear() {
+    let opts = KqlOptions::default();
+    for q in [
+        format!("{}a:1{}", "(".repeat(4000), ")".repeat(4000)),
+        format!("{}a:1", "not ".repeat(5000)),
+        format!("a:{}1{}", "(".repeat(4000), ")".repeat(4000)),
+        "(".repeat(4000),
+    ] {
+        assert!(compile(&q, &opts).is_err(), "{}…", &q[..40]);
+    }
+    let ors = (0..5000)
+        .map(|i| format!("a:{i}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let values = (0..20_000)
+        .map(|i| format!("v{i}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    for q in [
+        ors,
+        format!("process.name:({values})"),
+        format!("message:\"{}\"", "x".repeat(50_000)),
+        format!("process.name:{}*", "x".repeat(50_000)),
+    ] {
+        let t = std::time::Instant::now();
+        let r = compile(&q, &opts);
+        assert!(r.is_ok(), "{}…", &q[..40]);
+        assert!(
+            t.elapsed().as_secs_f64() < 5.0,
+            "{:?} {}…",
+            t.elapsed(),
+            &q[..40]
+        );
+    }
+}

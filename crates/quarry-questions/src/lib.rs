@@ -9,7 +9,10 @@
 //! catalogue to place the questions in.
 
 pub mod dfiq;
+pub mod domains;
 pub mod q1018;
+
+pub use domains::Domains;
 
 use quarry_event::Event;
 use serde::Serialize;
@@ -59,10 +62,26 @@ pub trait Question: Sync {
 /// mean something for it.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Only this host (host.name or host.id, case-insensitive).
+    /// Only this host (host.name, its first label, or host.id;
+    /// case-insensitive): see [`Filter::keeps_host`].
     pub host: Option<String>,
-    /// Only DNS names matching this glob (`*`, `?`; case-insensitive).
-    pub domain: Option<String>,
+    /// Only DNS names among these indicators (names and globs, matched
+    /// as one set, case-insensitively): DFIQ's *Bulk Domains*.
+    pub domains: Option<Domains>,
+}
+
+impl Filter {
+    /// Does `--host` keep a host of this name and id? Case-insensitive, on
+    /// the full name, its first label (`MKT01` for `MKT01.pandalab.com`, as
+    /// responders name machines) or the id; no `--host` keeps every host.
+    pub fn keeps_host(&self, name: Option<&str>, id: Option<&str>) -> bool {
+        let Some(want) = self.host.as_deref() else {
+            return true;
+        };
+        let short = |n: &str| n.split('.').next().unwrap_or(n).to_string();
+        name.is_some_and(|n| n.eq_ignore_ascii_case(want) || short(n).eq_ignore_ascii_case(want))
+            || id.is_some_and(|i| i.eq_ignore_ascii_case(want))
+    }
 }
 
 /// A question's answer, as every output format needs it.
@@ -72,11 +91,15 @@ pub struct Answer {
     pub columns: &'static [&'static str],
     /// The rows, in the order they are shown.
     pub rows: Vec<Record>,
-    /// Rows per approach before any filter: which approaches had data.
+    /// Rows per approach, of the rows the filter kept (with no filter:
+    /// which approaches had data).
     pub approaches: BTreeMap<String, u64>,
     /// What the evidence covered and what it could not answer, as lines for
     /// below the rows.
     pub coverage: String,
+    /// Every host the evidence holds, before `--host`: named when the
+    /// filter keeps none.
+    pub hosts: Vec<String>,
 }
 
 /// One answer row: named values in the order the machine formats print
@@ -88,13 +111,62 @@ pub struct Record {
     pub cells: Vec<String>,
 }
 
+/// A record is one ECS document, nested as `quarry hunt`'s alerts are
+/// (`{"process":{"pid":…}}`, not `{"process.pid":…}`), so every command's
+/// NDJSON has one shape; fields keep the order the question gave them.
 impl Serialize for Record {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.fields.len()))?;
+        let mut root = Node::Branch(Vec::new());
         for (k, v) in &self.fields {
-            m.serialize_entry(k, v)?;
+            root.insert(k, v);
         }
-        m.end()
+        root.serialize(s)
+    }
+}
+
+/// An ordered JSON object tree built from dotted names.
+enum Node<'a> {
+    Leaf(&'a serde_json::Value),
+    Branch(Vec<(&'a str, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// Puts `value` at the dotted `path` (`@timestamp` stays one key).
+    fn insert(&mut self, path: &'a str, value: &'a serde_json::Value) {
+        let Node::Branch(children) = self else {
+            *self = Node::Branch(Vec::new());
+            return self.insert(path, value);
+        };
+        let (head, rest) = match path.split_once('.') {
+            Some((h, r)) => (h, Some(r)),
+            None => (path, None),
+        };
+        let at = match children.iter().position(|(k, _)| *k == head) {
+            Some(i) => i,
+            None => {
+                children.push((head, Node::Branch(Vec::new())));
+                children.len() - 1
+            }
+        };
+        match rest {
+            None => children[at].1 = Node::Leaf(value),
+            Some(r) => children[at].1.insert(r, value),
+        }
+    }
+}
+
+impl Serialize for Node<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Node::Leaf(v) => v.serialize(s),
+            Node::Branch(children) => {
+                let mut m = s.serialize_map(Some(children.len()))?;
+                for (k, v) in children {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
     }
 }
 
@@ -107,4 +179,44 @@ pub fn find(id: &str) -> Option<&'static dyn Question> {
         .iter()
         .copied()
         .find(|q| q.id().eq_ignore_ascii_case(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_serialise_nested_as_ecs_documents() {
+        let r = Record {
+            fields: vec![
+                ("@timestamp", serde_json::json!("t")),
+                ("process.pid", serde_json::json!(4)),
+                ("process.parent.executable", serde_json::json!("p")),
+                ("approach", serde_json::json!("a")),
+            ],
+            cells: vec![],
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"@timestamp":"t","process":{"pid":4,"parent":{"executable":"p"}},"approach":"a"}"#
+        );
+    }
+
+    #[test]
+    fn host_filter_takes_the_short_name_the_full_name_or_the_id() {
+        let f = Filter {
+            host: Some("mkt01".into()),
+            ..Default::default()
+        };
+        assert!(f.keeps_host(Some("MKT01.pandalab.com"), None));
+        assert!(f.keeps_host(Some("MKT01"), None));
+        assert!(!f.keeps_host(Some("MKT012.pandalab.com"), None));
+        assert!(!f.keeps_host(None, Some("abc")));
+        let full = Filter {
+            host: Some("mkt01.PANDALAB.com".into()),
+            ..Default::default()
+        };
+        assert!(full.keeps_host(Some("MKT01.pandalab.com"), None));
+        assert!(Filter::default().keeps_host(None, None));
+    }
 }

@@ -42,12 +42,12 @@ impl Question for Q1018 {
     }
 
     fn answer(&self, events: Vec<Event>, filter: &Filter) -> Answer {
-        let (mut rows, cov) = answer(events);
-        rows.retain(|r| keeps(filter, r));
+        let (rows, mut cov) = answer_filtered(events, filter);
         Answer {
             columns: COLUMNS,
             rows: rows.iter().map(Row::record).collect(),
             coverage: coverage_text(self, &cov, rows.len()),
+            hosts: std::mem::take(&mut cov.all_hosts),
             approaches: cov.approaches,
         }
     }
@@ -194,16 +194,9 @@ impl Serialize for Row {
 }
 
 /// Does the row pass `quarry ask`'s `--domain` and `--host`?
-pub fn keeps(filter: &Filter, r: &Row) -> bool {
-    let is = |o: &Option<String>, h: &str| o.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(h));
-    filter
-        .domain
-        .as_deref()
-        .is_none_or(|d| domain_matches(d, &r.query))
-        && filter
-            .host
-            .as_deref()
-            .is_none_or(|h| is(&r.host_name, h) || is(&r.host_id, h))
+fn keeps(filter: &Filter, r: &Row) -> bool {
+    filter.domains.as_ref().is_none_or(|d| d.is_match(&r.query))
+        && filter.keeps_host(r.host_name.as_deref(), r.host_id.as_deref())
 }
 
 /// The coverage report below `shown` rows, from coverage gathered
@@ -212,7 +205,22 @@ pub fn coverage_report(cov: &Coverage, shown: usize) -> String {
     coverage_text(&Q1018, cov, shown)
 }
 
-/// The coverage report below the answer's `shown` rows.
+/// `n` things, the first few named.
+fn some_of(names: &[&str], shown: usize) -> String {
+    let mut s = names
+        .iter()
+        .take(shown)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > shown {
+        s += &format!(", … and {} more", names.len() - shown);
+    }
+    s
+}
+
+/// The coverage report below the answer's `shown` rows: every count is of
+/// what the filters kept.
 fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
     let counts = |m: &BTreeMap<String, u64>| {
         m.iter()
@@ -230,13 +238,25 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
     s += &format!(
         "  approaches: {}\n",
         if appr.is_empty() {
-            "none had data"
+            if cov.domains.is_some() {
+                "no row matched"
+            } else {
+                "none had data"
+            }
         } else {
             &appr
         }
     );
     for (h, n) in &cov.hosts_with_dns {
-        s += &format!("  covered: {h} ({n} DNS queries)\n");
+        let shown = if h.is_empty() {
+            "(a host without a name)"
+        } else {
+            h
+        };
+        match cov.dns_queries.get(h).filter(|_| cov.domains.is_some()) {
+            Some(all) => s += &format!("  covered: {shown} ({n} of {all} DNS queries match)\n"),
+            None => s += &format!("  covered: {shown} ({n} DNS queries)\n"),
+        }
     }
     for h in &cov.hosts_without_dns {
         s += &format!(
@@ -246,24 +266,108 @@ fn coverage_text(q: &Q1018, cov: &Coverage, shown: usize) -> String {
     if cov.hosts_with_dns.is_empty() && cov.hosts_without_dns.is_empty() {
         s += "  not covered: the evidence holds no DNS or process telemetry\n";
     }
+    if let Some(domains) = &cov.domains {
+        s += &domains_text(domains, cov);
+    }
     s
 }
 
-/// What the evidence covers.
+/// The per-indicator part of the coverage: the indicators looked up, with
+/// their counts and hosts; those never looked up where there was DNS
+/// telemetry (a finding too); and on which hosts none can be judged.
+fn domains_text(d: &[DomainCount], cov: &Coverage) -> String {
+    let mut s = String::new();
+    let mut seen: Vec<&DomainCount> = d.iter().filter(|c| c.queries > 0).collect();
+    seen.sort_by_key(|c| std::cmp::Reverse(c.queries));
+    let unseen: Vec<&str> = d
+        .iter()
+        .filter(|c| c.queries == 0)
+        .map(|c| c.indicator.as_str())
+        .collect();
+    s += &format!(
+        "  domains: {} indicators: {} looked up, {} not\n",
+        d.len(),
+        seen.len(),
+        unseen.len()
+    );
+    let width = seen
+        .iter()
+        .map(|c| c.indicator.chars().count())
+        .max()
+        .unwrap_or(0);
+    for c in &seen {
+        let hosts: Vec<&str> = c.hosts.iter().map(String::as_str).collect();
+        s += &format!(
+            "    {:<width$}  {} queries on {}\n",
+            c.indicator,
+            c.queries,
+            some_of(&hosts, 3)
+        );
+    }
+    let with: Vec<&str> = cov.hosts_with_dns.keys().map(String::as_str).collect();
+    let without: Vec<&str> = cov.hosts_without_dns.iter().map(String::as_str).collect();
+    if !unseen.is_empty() && !with.is_empty() {
+        s += &format!(
+            "  never looked up on {} (which had DNS telemetry): {}\n",
+            some_of(&with, 3),
+            some_of(&unseen, 10)
+        );
+    }
+    if !without.is_empty() {
+        s += &format!(
+            "  cannot be judged on {} (no DNS telemetry): any of the {} indicators — unresolved, not benign\n",
+            some_of(&without, 3),
+            d.len()
+        );
+    } else if with.is_empty() {
+        s += "  cannot be judged: no host has DNS telemetry\n";
+    }
+    s
+}
+
+/// What the evidence covers, of what the filters kept.
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct Coverage {
-    /// Host → number of DNS queries.
+    /// Every host the evidence holds, before `--host` (named when the
+    /// filter keeps none).
+    #[serde(skip)]
+    pub all_hosts: Vec<String>,
+    /// Host → number of DNS queries the filters kept.
     pub hosts_with_dns: BTreeMap<String, u64>,
+    /// Host → number of DNS queries in the evidence (the filtered count's
+    /// "of how many").
+    pub dns_queries: BTreeMap<String, u64>,
     /// Hosts with process telemetry but no DNS telemetry.
     pub hosts_without_dns: Vec<String>,
     /// Rows per link method.
     pub linked: BTreeMap<String, u64>,
     /// Rows per approach.
     pub approaches: BTreeMap<String, u64>,
+    /// With domain indicators: each one's count, in the order given.
+    pub domains: Option<Vec<DomainCount>>,
+}
+
+/// How often one domain indicator was looked up, and on which hosts.
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct DomainCount {
+    /// As written.
+    pub indicator: String,
+    /// DNS queries matching it.
+    pub queries: u64,
+    /// The hosts that made them.
+    pub hosts: BTreeSet<String>,
 }
 
 /// Answers Q1018 from the events [`wants`] kept. Rows are in time order.
 pub fn answer(events: Vec<Event>) -> (Vec<Row>, Coverage) {
+    answer_filtered(events, &Filter::default())
+}
+
+/// [`answer`] under `quarry ask`'s filters: the rows they keep, and the
+/// coverage of those rows (the hosts `--host` names; with `--domain`, how
+/// many of each host's queries matched and how often each indicator was
+/// looked up).
+pub fn answer_filtered(events: Vec<Event>, filter: &Filter) -> (Vec<Row>, Coverage) {
     // Partition by host: lineage and joins never cross hosts.
     let mut by_host: FxHashMap<String, Vec<Event>> = FxHashMap::default();
     for ev in events {
@@ -272,18 +376,49 @@ pub fn answer(events: Vec<Event>) -> (Vec<Row>, Coverage) {
     }
     let mut rows = Vec::new();
     let mut cov = Coverage::default();
+    let mut counts: Option<Vec<DomainCount>> = filter.domains.as_ref().map(|d| {
+        d.indicators
+            .iter()
+            .map(|i| DomainCount {
+                indicator: i.clone(),
+                ..Default::default()
+            })
+            .collect()
+    });
+    let mut matched = Vec::new();
     let mut hosts: Vec<_> = by_host.into_iter().collect();
     hosts.sort_by(|a, b| a.0.cmp(&b.0));
     for (host, events) in hosts {
-        let (host_rows, dns_count, has_process) = answer_host(events);
+        let name = events.iter().find_map(|e| text(e, "host.name"));
+        let id = events.iter().find_map(|e| text(e, "host.id"));
+        cov.all_hosts
+            .push(name.clone().unwrap_or_else(|| host.clone()));
+        if !filter.keeps_host(name.as_deref(), id.as_deref()) {
+            continue;
+        }
+        let (mut host_rows, dns, has_process) = answer_host(events);
         let label = host_rows
             .first()
             .and_then(|r: &Row| r.host_name.clone())
             .unwrap_or_else(|| host.clone());
-        if dns_count > 0 {
-            cov.hosts_with_dns.insert(label, dns_count);
+        host_rows.retain(|r| keeps(filter, r));
+        if dns > 0 {
+            cov.hosts_with_dns
+                .insert(label.clone(), host_rows.len() as u64);
+            cov.dns_queries.insert(label.clone(), dns);
         } else if has_process {
-            cov.hosts_without_dns.push(host.clone());
+            cov.hosts_without_dns.push(label.clone());
+        }
+        if let (Some(d), Some(counts)) = (&filter.domains, counts.as_mut()) {
+            for r in &host_rows {
+                d.matches_into(&r.query, &mut matched);
+                for &i in &matched {
+                    if let Some(c) = counts.get_mut(i) {
+                        c.queries += 1;
+                        c.hosts.insert(label.clone());
+                    }
+                }
+            }
         }
         rows.extend(host_rows);
     }
@@ -296,6 +431,7 @@ pub fn answer(events: Vec<Event>) -> (Vec<Row>, Coverage) {
         *cov.linked.entry(r.linked_by.to_string()).or_default() += 1;
         *cov.approaches.entry(r.approach.clone()).or_default() += 1;
     }
+    cov.domains = counts;
     (rows, cov)
 }
 
@@ -365,12 +501,6 @@ fn row(ev: &Event, link: Link) -> Row {
         linked_by: link.as_str(),
         origin: ev.origin.to_string(),
     }
-}
-
-/// Keeps rows whose query matches a glob (`*`, `?`; case-insensitive),
-/// with EQL's `:` matcher; a trailing root dot on the name is ignored.
-pub fn domain_matches(pattern: &str, name: &str) -> bool {
-    quarry_eql::eval::Glob::new(pattern, true).matches(name.trim_end_matches('.'))
 }
 
 /// Host names present (for `--host` filtering and the coverage).
@@ -451,6 +581,81 @@ mod tests {
         assert_eq!(cov.hosts_with_dns.get("WS1"), Some(&3));
     }
 
+    fn domains(list: &[&str]) -> crate::Domains {
+        crate::Domains::new(list.iter().map(|d| (*d, "--domain".to_string()))).expect("valid")
+    }
+
+    #[test]
+    fn summaries_count_what_the_filter_kept() {
+        let evs = || {
+            vec![
+                start(7, "C:\\x\\first.exe", 10),
+                dns("WS1", 7, "a.duckdns.org", 20),
+                dns("WS1", 7, "b.DuckDNS.org", 21),
+                dns("WS1", 8, "c.example", 22),
+                dns("WS2", 7, "b.example", 30),
+                ev(
+                    &[
+                        ("host.name", "DC1".into()),
+                        ("event.category", vec!["process"].into()),
+                        ("event.type", vec!["start"].into()),
+                        ("process.pid", 1i64.into()),
+                    ],
+                    5,
+                ),
+            ]
+        };
+        let filter = Filter {
+            host: None,
+            domains: Some(domains(&[
+                "*.duckdns.org",
+                "a.duckdns.org",
+                "never.example",
+            ])),
+        };
+        let (rows, cov) = answer_filtered(evs(), &filter);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(cov.linked.get("pid+lifetime"), Some(&2), "{cov:?}");
+        assert_eq!(cov.linked.get("unlinked"), None, "c.example is not kept");
+        assert_eq!(cov.approaches.get("Sysmon 22"), Some(&2));
+        assert_eq!(cov.hosts_with_dns.get("WS1"), Some(&2));
+        assert_eq!(cov.dns_queries.get("WS1"), Some(&3));
+        assert_eq!(cov.hosts_with_dns.get("WS2"), Some(&0), "a negative");
+        let counts: Vec<(&str, u64)> = cov
+            .domains
+            .iter()
+            .flatten()
+            .map(|c| (c.indicator.as_str(), c.queries))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("*.duckdns.org", 2),
+                ("a.duckdns.org", 1),
+                ("never.example", 0)
+            ]
+        );
+        let text = coverage_text(&Q1018, &cov, rows.len());
+        for line in [
+            "  linked by: pid+lifetime: 2\n",
+            "  approaches: Sysmon 22: 2\n",
+            "  covered: WS1 (2 of 3 DNS queries match)\n",
+            "  covered: WS2 (0 of 1 DNS queries match)\n",
+            "  domains: 3 indicators: 2 looked up, 1 not\n",
+            "    *.duckdns.org  2 queries on WS1\n",
+            "    a.duckdns.org  1 queries on WS1\n",
+            "  never looked up on WS1, WS2 (which had DNS telemetry): never.example\n",
+            "  cannot be judged on dc1 (no DNS telemetry): any of the 3 indicators",
+        ] {
+            assert!(text.contains(line), "{line:?} in\n{text}");
+        }
+        // without a filter, the counts are of everything
+        let (rows, cov) = answer(evs());
+        assert_eq!(rows.len(), 4);
+        assert_eq!(cov.hosts_with_dns.get("WS1"), Some(&3));
+        assert!(!coverage_text(&Q1018, &cov, 4).contains(" of "));
+    }
+
     #[test]
     fn through_the_catalogue_with_filters() {
         let q = crate::find("q1018").expect("in the catalogue");
@@ -471,7 +676,7 @@ mod tests {
         assert_eq!(first.cells[5], "first.exe", "the table shows names");
         let filter = Filter {
             host: Some("ws2".into()),
-            domain: None,
+            domains: None,
         };
         let ws2 = q.answer(evs(), &filter);
         assert_eq!(ws2.rows.len(), 1);
@@ -479,10 +684,15 @@ mod tests {
             ws2.coverage
                 .starts_with("\nQ1018 What process made the DNS query? — 1 rows\n")
         );
-        assert_eq!(ws2.approaches.get("Sysmon 22"), Some(&2), "before filters");
+        assert_eq!(
+            ws2.approaches.get("Sysmon 22"),
+            Some(&1),
+            "what the filter kept"
+        );
+        assert!(!ws2.coverage.contains("WS1"), "{}", ws2.coverage);
         let filter = Filter {
             host: None,
-            domain: Some("*.DUCKDNS.org".into()),
+            domains: Some(domains(&["*.DUCKDNS.org"])),
         };
         assert_eq!(q.answer(evs(), &filter).rows.len(), 1);
         // a row serialises as its record: ECS names, in order
@@ -492,12 +702,5 @@ mod tests {
             row.contains("\"approach\":\"Sysmon 22\",\"linked_by\":\"pid+lifetime\",\"origin\":"),
             "{row}"
         );
-    }
-
-    #[test]
-    fn domain_globs() {
-        assert!(domain_matches("*.duckdns.org", "evil.DuckDNS.org."));
-        assert!(!domain_matches("*.duckdns.org", "duckdns.org.example"));
-        assert!(domain_matches("?.b", "a.b"));
     }
 }

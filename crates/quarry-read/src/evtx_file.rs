@@ -359,6 +359,9 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                     s.problems.push(problem(format!("record {rid}"), d));
                 }
                 s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
+                if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
+                    s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
+                }
                 sink.push(ev);
             }
             Err(e) => {
@@ -404,7 +407,7 @@ fn account(
             if c.blank && last_used.is_some_and(|u| c.number < chunks[u].number) {
                 report(
                     loc.clone(),
-                    format!("{loc}: the chunk is all zeros, whatever it held is lost"),
+                    "the chunk is all zeros, whatever it held is lost".to_string(),
                 );
             }
             // A chunk with damaged magic is reported by the parser.
@@ -419,7 +422,7 @@ fn account(
         if said != Some(got) {
             report(
                 loc.clone(),
-                format!("{loc}: header says records {first}–{last}, read {got}"),
+                format!("header says records {first}–{last}, read {got}"),
             );
         }
     }

@@ -6,8 +6,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// How many leading bytes format recognition looks at (tar's magic is at 257).
-const MAGIC: usize = 512;
+/// How many leading bytes format recognition looks at (tar's magic is at
+/// 257; a damaged first line of JSON lines may run to a few KiB).
+const MAGIC: usize = 64 << 10;
 
 /// Container members that hold no evidence: macOS resource forks that zip
 /// tools add beside every file.
@@ -22,7 +23,9 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
     let mut problems = Vec::new();
     for input in inputs {
         let s = input.to_string_lossy();
-        if input.is_dir() {
+        if s == STDIN {
+            files.push(input.clone());
+        } else if input.is_dir() {
             let before = files.len();
             walk_files(input, |_| true, &mut files, &mut problems);
             if files.len() == before {
@@ -52,15 +55,22 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<Problem>) {
                 Err(e) => problems.push(problem(input, "", &format!("bad pattern: {e}"))),
             }
         } else {
-            problems.push(problem(input, "", "no such file or folder"));
+            problems.push(problem(input, "", NO_SUCH_INPUT));
         }
     }
     (files, problems)
 }
 
+/// The input name that means standard input, as in most Unix tools.
+const STDIN: &str = "-";
+
+/// A named input that does not exist: a usage error, as in ripgrep.
+pub(crate) const NO_SUCH_INPUT: &str = "no such file or folder";
+
 /// Why a FIFO, socket or device is not read: reading one can block forever
 /// or never end.
-const NOT_REGULAR: &str = "not a regular file or folder (FIFO, socket or device): skipped";
+pub(crate) const NOT_REGULAR: &str =
+    "not a regular file or folder (FIFO, socket or device): skipped";
 
 /// The regular files under `dir` that `wanted` accepts, sorted by path,
 /// symbolic links followed. The one folder walk of quarry (evidence and
@@ -91,6 +101,10 @@ pub fn walk_files(
                     (Some(a), _) => {
                         format!("symbolic link loops back to {}: not followed", a.display())
                     }
+                    (None, Some(io)) if io.raw_os_error() == Some(36) => format!(
+                        "cannot list folder: its path is longer than the system allows \
+                         (PATH_MAX); what is below it is not read ({io})"
+                    ),
                     (None, Some(io)) => format!("cannot list folder: {io}"),
                     (None, None) => e.to_string(),
                 };
@@ -117,6 +131,19 @@ pub(crate) fn read_path<T: Send>(
     sink: &mut Sink<'_, T>,
 ) {
     s.files += 1;
+    if path.as_os_str() == STDIN {
+        // streamed: JSON lines, gzip and tar as they come; EVTX buffered
+        let stdin = std::io::stdin().lock();
+        let mut reader = BufReader::with_capacity(1 << 20, stdin);
+        return match reader.fill_buf() {
+            Ok(b) => {
+                let magic = b.get(..MAGIC).unwrap_or(b).to_vec();
+                // a stream has no size on disk: the least expansion bound
+                read_stream("<stdin>", Box::new(reader), &magic, Nest::new(0), s, sink)
+            }
+            Err(e) => s.unreadable("<stdin>", format!("cannot read: {e}")),
+        };
+    }
     let name = path.display().to_string();
     let file = match File::open(path) {
         Ok(f) => f,
@@ -134,16 +161,20 @@ pub(crate) fn read_path<T: Send>(
             return;
         }
     };
+    let nest = Nest::new(reader.get_ref().metadata().map_or(0, |m| m.len()));
     if magic.starts_with(b"ElfFile\0") {
         drop(reader);
         evtx_file::read_evtx_path(path, &name, many, s, sink);
     } else if magic.starts_with(b"PK\x03\x04") {
         drop(reader);
-        read_zip(path, s, sink);
+        match File::open(path) {
+            Ok(f) => read_zip(&name, f, nest, s, sink),
+            Err(e) => s.unreadable(&name, format!("cannot open: {e}")),
+        }
     } else if let Some(map) = map_json(&magic, reader.get_ref()) {
         json_stream::read_json(&name, &map[..], Some(&map[..]), s, sink);
     } else {
-        read_stream(&name, Box::new(reader), &magic, s, sink);
+        read_stream(&name, Box::new(reader), &magic, nest, s, sink);
     }
 }
 
@@ -158,7 +189,7 @@ const MAP_FROM_BYTES: u64 = 1 << 20;
 fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     let text = magic.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(magic);
     let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
-    if !matches!(first, b'{' | b'[') {
+    if !matches!(first, b'{' | b'[') && !json_lines_after_first(magic) {
         return None;
     }
     let meta = file.metadata().ok()?;
@@ -176,16 +207,155 @@ fn map_json(magic: &[u8], file: &File) -> Option<memmap2::Mmap> {
     Some(map)
 }
 
+/// Whether a file's name says it holds evidence (`.evtx`, `.json`, …):
+/// unrecognised content is then damage, not a file to skip.
+fn named_as_evidence(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.trim_end_matches(".gz");
+    [".evtx", ".json", ".jsonl", ".ndjson", ".zip"]
+        .iter()
+        .any(|ext| base.ends_with(ext))
+}
+
+/// Text whose first line is not a JSON object but whose next line is: JSON
+/// lines cut mid-line (`split -b`) or with a stray first line. Read as
+/// JSON lines, the first line reported, rather than lost whole.
+fn json_lines_after_first(magic: &[u8]) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', magic) else {
+        return false;
+    };
+    let text = |b: &[u8]| b.iter().all(|&c| c >= 0x20 || matches!(c, b'\t' | b'\r'));
+    let next = &magic[nl + 1..];
+    let next = &next[next
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(next.len())..];
+    text(&magic[..nl]) && next.starts_with(b"{\"")
+}
+
+/// Containers opened inside one another at most (gzip in tar in zip …):
+/// deeper nesting is a decompression bomb's, not a collection's.
+pub(crate) const MAX_NESTING: u32 = 8;
+/// What one input may decompress to: this many times its size on disk …
+pub(crate) const MAX_EXPANSION: u64 = 100;
+/// … or this much, whichever is more.
+pub(crate) const MIN_EXPANSION_BYTES: u64 = 1 << 30;
+/// A member that must be held in memory to be read (an EVTX file or a
+/// zip inside a container) may take this much.
+pub(crate) const MAX_BUFFERED_MEMBER: u64 = 2 << 30;
+
+/// Where a container's contents are, for its bounds: how deep, and how
+/// much the input they come from may decompress to in all.
+#[derive(Clone, Copy)]
+struct Nest {
+    depth: u32,
+    budget: u64,
+}
+
+impl Nest {
+    fn new(size_on_disk: u64) -> Nest {
+        Nest {
+            depth: 0,
+            budget: size_on_disk
+                .saturating_mul(MAX_EXPANSION)
+                .max(MIN_EXPANSION_BYTES),
+        }
+    }
+
+    /// One container further in; `None` past [`MAX_NESTING`].
+    fn inner(self) -> Option<Nest> {
+        (self.depth < MAX_NESTING).then_some(Nest {
+            depth: self.depth + 1,
+            ..self
+        })
+    }
+}
+
+/// Decompressed bytes, bounded: past `left`, reads fail with a message
+/// saying so (a bomb costs its limit, then is reported with what it gave).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Bounded<R> {
+    fn new(inner: R, limit: u64) -> Bounded<R> {
+        Bounded {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // at the bound: more is an error only if there is more
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(format!(
+                    "decompresses to more than {} MiB, the bound for this input \
+                     ({MAX_EXPANSION}× its size, at least {} MiB)",
+                    self.limit >> 20,
+                    MIN_EXPANSION_BYTES >> 20
+                ))),
+            };
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let got = self.inner.read(&mut buf[..n])?;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
+/// Reads a whole member into memory, up to [`MAX_BUFFERED_MEMBER`]; what
+/// was read is returned with the error that stopped it.
+fn buffer_member(reader: &mut dyn Read) -> (Vec<u8>, Option<String>) {
+    let mut buf = Vec::new();
+    let mut taken = reader.take(MAX_BUFFERED_MEMBER);
+    if let Err(e) = taken.read_to_end(&mut buf) {
+        return (buf, Some(format!("read: {e}")));
+    }
+    let mut probe = [0u8; 1];
+    if buf.len() as u64 == MAX_BUFFERED_MEMBER && matches!(reader.read(&mut probe), Ok(1)) {
+        let why = format!(
+            "larger than the {} MiB a member read in memory may take: the rest skipped",
+            MAX_BUFFERED_MEMBER >> 20
+        );
+        return (buf, Some(why));
+    }
+    (buf, None)
+}
+
 /// Reads a non-seekable stream (a plain file, a gzip or zip member).
 fn read_stream<T: Send>(
     name: &str,
     mut reader: Box<dyn BufRead + '_>,
     magic: &[u8],
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
+    let container = magic.starts_with(&[0x1f, 0x8b])
+        || magic.starts_with(b"PK\x03\x04")
+        || (magic.len() >= 262 && &magic[257..262] == b"ustar");
+    let nest = match (container, nest.inner()) {
+        (false, _) => nest,
+        (true, Some(inner)) => inner,
+        (true, None) => {
+            return s.unreadable(
+                name,
+                format!("containers nested more than {MAX_NESTING} deep: not opened further"),
+            );
+        }
+    };
     if magic.starts_with(&[0x1f, 0x8b]) {
-        let gz = flate2::read::MultiGzDecoder::new(reader);
+        let gz = Bounded::new(flate2::read::MultiGzDecoder::new(reader), nest.budget);
         let mut inner = BufReader::with_capacity(1 << 20, gz);
         let m = match inner.fill_buf() {
             Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
@@ -194,20 +364,25 @@ fn read_stream<T: Send>(
                 return;
             }
         };
-        return read_stream(name, Box::new(inner), &m, s, sink);
+        return read_stream(name, Box::new(inner), &m, nest, s, sink);
     }
     if magic.len() >= 262 && &magic[257..262] == b"ustar" {
-        return read_tar(name, reader, s, sink);
+        return read_tar(name, reader, nest, s, sink);
+    }
+    if magic.starts_with(b"PK\x03\x04") {
+        // a zip inside a container: its directory is at its end, so it is
+        // held in memory to be read
+        let (buf, error) = buffer_member(&mut reader);
+        if let Some(e) = error {
+            s.problem(name, "", e);
+        }
+        return read_zip(name, std::io::Cursor::new(buf), nest, s, sink);
     }
     if magic.starts_with(b"ElfFile\0") {
         // EVTX inside a container: it needs random access, so buffer it.
-        let mut buf = Vec::new();
-        if let Err(e) = reader.read_to_end(&mut buf) {
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: format!("read: {e}"),
-            });
+        let (buf, error) = buffer_member(&mut reader);
+        if let Some(e) = error {
+            s.problem(name, "", e);
         }
         evtx_file::read_evtx_buffer(buf, name, s, sink);
         return;
@@ -220,69 +395,61 @@ fn read_stream<T: Send>(
         (Some([0xEF, 0xBB, 0xBF]), _) | (_, Some(b'{' | b'[')) => {
             json_stream::read_json(name, reader, None, s, sink)
         }
+        _ if json_lines_after_first(magic) => json_stream::read_json(name, reader, None, s, sink),
         _ if magic.starts_with(&[0xFF, 0xFE]) || magic.starts_with(&[0xFE, 0xFF]) => {
-            // UTF-16 JSON (PowerShell's default encoding): transcode, then read.
-            let mut buf = Vec::new();
-            if let Err(e) = reader.read_to_end(&mut buf) {
-                return s.unreadable(name, format!("read error: {e}"));
-            }
-            let be = buf.starts_with(&[0xFE, 0xFF]);
-            let units: Vec<u16> = buf[2..]
-                .chunks_exact(2)
-                .map(|c| {
-                    if be {
-                        u16::from_be_bytes([c[0], c[1]])
-                    } else {
-                        u16::from_le_bytes([c[0], c[1]])
-                    }
-                })
-                .collect();
-            let text = String::from_utf16_lossy(&units);
-            json_stream::read_json(name, std::io::Cursor::new(text.into_bytes()), None, s, sink)
+            // UTF-16 JSON (PowerShell's default encoding): transcoded as it
+            // is read (the BOM says which order), never held whole
+            let utf8 = encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .bom_sniffing(true)
+                .build(reader);
+            json_stream::read_json(name, BufReader::with_capacity(1 << 20, utf8), None, s, sink)
         }
-        _ if magic.is_empty() => {
-            s.problems.push(Problem {
-                file: name.into(),
-                location: String::new(),
-                message: "empty file".into(),
-            });
-        }
-        _ => {
-            s.unreadable(
-                name,
-                "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
-            );
-        }
+        _ if magic.is_empty() => s.skip(name, "empty file"),
+        // named as evidence but not recognised: damaged evidence, not a stray file
+        _ if named_as_evidence(name) => s.unreadable(
+            name,
+            "named as evidence but its content is not EVTX, JSON, .zip, .tar or .gz: damaged?",
+        ),
+        _ => s.skip(
+            name,
+            "not a format quarry reads (expected EVTX, JSON, JSON lines, .zip, .tar or .gz)",
+        ),
     }
 }
 
-fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            s.unreadable(&path.display().to_string(), format!("cannot open: {e}"));
-            return;
-        }
-    };
-    let mut zip = match zip::ZipArchive::new(file) {
+/// A zip archive, each member read as its own input (`archive!member`).
+/// Without a readable central directory (a cut or damaged zip), members
+/// are read from their local headers, in order.
+fn read_zip<R: Read + std::io::Seek, T: Send>(
+    name: &str,
+    mut file: R,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
+    let mut zip = match zip::ZipArchive::new(&mut file) {
         Ok(z) => z,
         Err(e) => {
-            s.unreadable(
-                &path.display().to_string(),
-                format!("not a readable zip: {e}"),
+            s.problem(
+                name,
+                "",
+                format!("zip directory unreadable ({e}): members read from their local headers"),
             );
-            return;
+            if let Err(e) = file.seek(std::io::SeekFrom::Start(0)) {
+                return s.unreadable(name, format!("cannot read: {e}"));
+            }
+            return read_zip_stream(name, file, nest, s, sink);
         }
     };
     for i in 0..zip.len() {
         let mut member = match zip.by_index(i) {
             Ok(m) => m,
             Err(e) => {
-                s.problems.push(problem(
-                    path,
-                    &format!("member {i}"),
-                    &format!("cannot open zip member: {e}"),
-                ));
+                s.problem(
+                    name,
+                    format!("member {i}"),
+                    format!("cannot open zip member: {e}"),
+                );
                 continue;
             }
         };
@@ -290,9 +457,43 @@ fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
         if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
+        let mut bounded = Bounded::new(&mut member, nest.budget);
         read_member(
-            &format!("{}!{member_name}", path.display()),
-            &mut member,
+            &format!("{name}!{member_name}"),
+            &mut bounded,
+            nest,
+            s,
+            sink,
+        );
+    }
+}
+
+/// A zip read front to back from its local headers.
+fn read_zip_stream<R: Read, T: Send>(
+    name: &str,
+    mut file: R,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
+    for i in 0.. {
+        let mut member = match zip::read::read_zipfile_from_stream(&mut file) {
+            Ok(Some(m)) => m,
+            Ok(None) => return,
+            Err(e) => {
+                let why = format!("no further member readable ({e}): the archive ends here");
+                return s.problem(name, format!("member {i}"), why);
+            }
+        };
+        let member_name = member.name().unwrap_or_default().to_string();
+        if member.is_dir() || is_metadata_member(&member_name) {
+            continue;
+        }
+        let mut bounded = Bounded::new(&mut member, nest.budget);
+        read_member(
+            &format!("{name}!{member_name}"),
+            &mut bounded,
+            nest,
             s,
             sink,
         );
@@ -304,6 +505,7 @@ fn read_zip<T: Send>(path: &Path, s: &mut ReadSummary, sink: &mut Sink<'_, T>) {
 fn read_tar<T: Send>(
     name: &str,
     reader: Box<dyn BufRead + '_>,
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
@@ -337,7 +539,7 @@ fn read_tar<T: Send>(
         if is_metadata_member(&member_name) {
             continue;
         }
-        read_member(&format!("{name}!{member_name}"), &mut entry, s, sink);
+        read_member(&format!("{name}!{member_name}"), &mut entry, nest, s, sink);
     }
 }
 
@@ -345,6 +547,7 @@ fn read_tar<T: Send>(
 fn read_member<T: Send>(
     name: &str,
     member: &mut dyn Read,
+    nest: Nest,
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
@@ -353,12 +556,48 @@ fn read_member<T: Send>(
         Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
         Err(e) => return s.unreadable(name, format!("cannot read archive member: {e}")),
     };
-    read_stream(name, Box::new(reader), &magic, s, sink);
+    read_stream(name, Box::new(reader), &magic, nest, s, sink);
 }
 
 #[cfg(test)]
 mod walk_tests {
     use super::*;
+
+    /// A folder deeper than PATH_MAX is reported with its path, and a file
+    /// name that is not UTF-8 is read: neither stops the walk.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn long_paths_are_reported_and_odd_names_read() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("quarry-read-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let odd = dir.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfename.json"));
+        std::fs::write(&odd, "{}\n").unwrap();
+        // built with relative steps: the whole path is past what open takes
+        let mut deep = dir.join("deep");
+        std::fs::create_dir_all(&deep).unwrap();
+        let here = std::env::current_dir().unwrap();
+        let made = (|| -> std::io::Result<()> {
+            std::env::set_current_dir(&deep)?;
+            for _ in 0..25 {
+                let step = "d".repeat(200);
+                std::fs::create_dir(&step)?;
+                std::env::set_current_dir(&step)?;
+                deep.push(&step);
+            }
+            std::fs::write("deep.json", "{}\n")
+        })();
+        std::env::set_current_dir(&here).unwrap();
+        made.unwrap();
+        let (files, problems) = discover(std::slice::from_ref(&dir));
+        assert_eq!(files, [odd]);
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(text.len() == 1 && text[0].contains("PATH_MAX"), "{text:?}");
+        let _ = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg(&dir)
+            .status();
+    }
 
     /// A symbolic link looping back up is reported and each file found once;
     /// a FIFO is reported, never opened (opening one blocks until a writer

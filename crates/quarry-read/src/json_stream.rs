@@ -5,12 +5,12 @@
 //! JSON lines are read in blocks and normalised on all cores; a malformed
 //! line is reported with its number and skipped.
 
+use crate::json_documents::MAX_DOCUMENT_BYTES;
 use crate::{Problem, ReadSummary, Sink};
 use quarry_ecs::json::{Format, normalize_json};
 use quarry_event::{Event, Locator, Origin};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
-use serde::de::{Deserializer, SeqAccess, Visitor};
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
@@ -55,7 +55,7 @@ pub(crate) fn read_json<R: BufRead, T: Send>(
     let t = trim(&first);
     if t.first() == Some(&b'[') {
         let rest = std::io::Cursor::new(first.clone()).chain(reader);
-        return read_array(&mut ctx, rest);
+        return read_documents(&mut ctx, rest, lineno);
     }
     let is_document = |t: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok();
     if t.first() == Some(&b'{') && !is_document(t) {
@@ -82,7 +82,7 @@ pub(crate) fn read_json<R: BufRead, T: Send>(
         if !(next.first() == Some(&b'{') && is_document(next)) {
             // stream whole documents
             let rest = std::io::Cursor::new(peeked).chain(reader);
-            return read_documents(&mut ctx, rest);
+            return read_documents(&mut ctx, rest, lineno);
         }
         first = peeked;
     }
@@ -173,6 +173,7 @@ impl<T: Send> Ctx<'_, '_, T> {
             key,
             format,
             unmapped,
+            bad_shapes,
             kept,
         } in items
         {
@@ -183,6 +184,8 @@ impl<T: Send> Ctx<'_, '_, T> {
                 continue;
             }
             self.s.count(format_name(format), unmapped.as_deref());
+            self.s
+                .count_bad_shapes(bad_shapes.iter().map(String::as_str));
             if let Some(t) = kept {
                 self.sink.out.push(t);
             }
@@ -197,6 +200,8 @@ struct Prepared<T> {
     format: Format,
     /// The source/type it was kept generic as ([`quarry_ecs::UNMAPPED_TYPE`]).
     unmapped: Option<String>,
+    /// The bad shapes its normaliser noted ([`quarry_ecs::BAD_SHAPE`]).
+    bad_shapes: Vec<String>,
     /// What `keep` made of it.
     kept: Option<T>,
 }
@@ -219,10 +224,20 @@ fn prepare<T>(
         .event
         .get_str(quarry_ecs::UNMAPPED_TYPE)
         .map(str::to_string);
+    let bad_shapes = n
+        .event
+        .get(quarry_ecs::BAD_SHAPE)
+        .map(|v| {
+            v.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     Prepared {
         key: n.dedupe_key.take(),
         format: n.format,
         unmapped,
+        bad_shapes,
         kept: keep(n.event),
     }
 }
@@ -291,16 +306,113 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[start..end.max(start)]
 }
 
-/// Parses one line; invalid UTF-8 is replaced rather than losing the record.
-fn parse_line(line: &[u8]) -> Result<serde_json::Value, String> {
-    match serde_json::from_slice(line) {
-        Ok(v) => Ok(v),
-        Err(e) if std::str::from_utf8(line).is_err() => {
-            let fixed = String::from_utf8_lossy(line);
-            serde_json::from_str(&fixed).map_err(|_| format!("malformed JSON: {e}"))
-        }
-        Err(e) => Err(format!("malformed JSON: {e}")),
+/// Parses one line (or one document's bytes) into its documents: one, or
+/// several written back to back without a newline. What serde_json
+/// rejects by default but is still a record is read, and said: invalid
+/// UTF-8 (replaced by U+FFFD) and numbers beyond `f64` (kept as text).
+/// `Err` when no document could be read; damage after a document read is
+/// one of the notes.
+pub(crate) fn parse_documents(
+    line: &[u8],
+) -> Result<(Vec<serde_json::Value>, Vec<String>), String> {
+    if let Ok(v) = serde_json::from_slice(line) {
+        return Ok((vec![v], Vec::new()));
     }
+    let mut notes = Vec::new();
+    let mut text = std::borrow::Cow::Borrowed(line);
+    if std::str::from_utf8(line).is_err() {
+        text = String::from_utf8_lossy(line)
+            .into_owned()
+            .into_bytes()
+            .into();
+        notes.push("invalid UTF-8 replaced by U+FFFD".to_string());
+    }
+    let mut widened = false;
+    loop {
+        let mut docs = Vec::new();
+        let mut error = None;
+        for doc in serde_json::Deserializer::from_slice(&text).into_iter::<serde_json::Value>() {
+            match doc {
+                Ok(d) => docs.push(d),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = &error
+            && !widened
+            && e.to_string().starts_with("number out of range")
+            && let Some(w) = widen_numbers(&text)
+        {
+            text = w.into();
+            widened = true;
+            notes.push("a number beyond the range of f64 kept as text".into());
+            continue;
+        }
+        if docs.len() > 1 {
+            notes.push(format!(
+                "{} documents on one line (a newline is missing): each read",
+                docs.len()
+            ));
+        }
+        return match error {
+            None => Ok((docs, notes)),
+            Some(e) if docs.is_empty() => Err(format!("malformed JSON: {e}")),
+            Some(e) => {
+                notes.push(format!(
+                    "malformed JSON after document {}: {e}; the rest of the line skipped",
+                    docs.len()
+                ));
+                Ok((docs, notes))
+            }
+        };
+    }
+}
+
+/// The text with every number too large for `f64` (`1e400`) turned into
+/// a string; `None` when there is none.
+fn widen_numbers(text: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    let (mut in_str, mut esc, mut changed) = (false, false, false);
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if in_str {
+            if esc {
+                esc = false;
+            } else if b == b'\\' {
+                esc = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+        } else if b == b'"' {
+            in_str = true;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let end = text[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .map_or(text.len(), |n| i + n);
+            let token = &text[i..end];
+            let huge = std::str::from_utf8(token)
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                .is_some_and(|f| f.is_infinite());
+            if huge {
+                out.push(b'"');
+                out.extend_from_slice(token);
+                out.push(b'"');
+                changed = true;
+            } else {
+                out.extend_from_slice(token);
+            }
+            i = end;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    changed.then_some(out)
 }
 
 /// A block of whole lines: the bytes, and each line's span and number.
@@ -403,6 +515,8 @@ fn read_block<R: BufRead>(
     buf[..len].copy_from_slice(carry);
     carry.clear();
     let mut eof = false;
+    // bytes already searched for a newline
+    let mut scanned = 0;
     loop {
         // a block's worth, or another chunk of a line longer than a block
         let target = (len + READ_BYTES).max(BLOCK_BYTES);
@@ -428,8 +542,16 @@ fn read_block<R: BufRead>(
                 }
             }
         }
-        if eof || memchr::memchr(b'\n', &buf[..len]).is_some() {
+        if eof || memchr::memchr(b'\n', &buf[scanned..len]).is_some() {
             break;
+        }
+        scanned = len;
+        if len > MAX_DOCUMENT_BYTES {
+            // one line, too long to hold: dropped up to its end, unread
+            *lineno += 1;
+            errors.push((format!("line {}", *lineno), too_long(len) + " (at least)"));
+            len = skip_line(reader, buf, &mut eof);
+            scanned = 0;
         }
     }
     // whole lines only: the tail after the last newline waits for the next
@@ -454,6 +576,30 @@ fn read_block<R: BufRead>(
     }
     block.len = len;
     Some(block)
+}
+
+/// Reads and drops the rest of a line; returns how many bytes of the next
+/// line `buf` now starts with.
+fn skip_line<R: BufRead>(reader: &mut R, buf: &mut [u8], eof: &mut bool) -> usize {
+    loop {
+        match reader.read(&mut buf[..READ_BYTES]) {
+            Ok(0) => {
+                *eof = true;
+                return 0;
+            }
+            Ok(n) => {
+                if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                    buf.copy_within(i + 1..n, 0);
+                    return n - i - 1;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                *eof = true;
+                return 0;
+            }
+        }
+    }
 }
 
 /// Parses and normalises a block's lines on all cores, into `out` (one
@@ -617,54 +763,51 @@ fn normalize_line<T>(
             return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
         }
     }
-    match parse_line(line) {
-        Ok(doc) => {
-            let mut problems = Vec::new();
-            let n = normalize(doc, origin, &mut problems);
-            let items = n.into_iter().map(|n| prepare(n, keep)).collect();
+    if line.len() > MAX_DOCUMENT_BYTES {
+        return LineOut::Failed(too_long(line.len()).into());
+    }
+    match parse_documents(line) {
+        Ok((docs, mut problems)) => {
+            let mut items = Vec::new();
+            for doc in docs {
+                let n = normalize(doc, origin.clone(), &mut problems);
+                items.extend(n.into_iter().map(|n| prepare(n, keep)));
+            }
             LineOut::Read(Box::new((items, problems)))
         }
         Err(e) => LineOut::Failed(e.into()),
     }
 }
 
-fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
-    let stream = serde_json::Deserializer::from_reader(reader).into_iter::<serde_json::Value>();
-    for (i, doc) in stream.enumerate() {
-        match doc {
-            Ok(doc) => ctx.emit(doc, Locator::Index(i as u64)),
-            Err(e) => {
-                ctx.problem(
-                    format!("document {i}"),
-                    format!("malformed JSON: {e}; rest of the file skipped"),
-                );
-                return;
-            }
-        }
-    }
+/// Why a line is skipped for its length.
+fn too_long(n: usize) -> String {
+    format!(
+        "line of {} MiB, longer than the {} MiB a record may take: skipped",
+        n >> 20,
+        MAX_DOCUMENT_BYTES >> 20
+    )
 }
 
-fn read_array<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R) {
-    struct Each<'c, 'a, 's, T>(&'c mut Ctx<'a, 's, T>);
-    impl<'de, T: Send> Visitor<'de> for Each<'_, '_, '_, T> {
-        type Value = u64;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON array of documents")
+/// Reads a top-level array's elements, or documents one after another;
+/// `reader`'s first byte is on line `first_line`.
+fn read_documents<R: Read, T: Send>(ctx: &mut Ctx<'_, '_, T>, reader: R, first_line: u64) {
+    let mut index = 0u64;
+    let mut problems: Vec<(String, String)> = Vec::new();
+    let mut parse = |bytes: &[u8], _line: u64| -> Result<(), String> {
+        let (docs, notes) = parse_documents(bytes)?;
+        for note in notes {
+            problems.push((format!("document {index}"), note));
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
-            let mut i = 0u64;
-            while let Some(doc) = seq.next_element::<serde_json::Value>()? {
-                self.0.emit(doc, Locator::Index(i));
-                i += 1;
-            }
-            Ok(i)
+        for doc in docs {
+            ctx.emit(doc, Locator::Index(index));
+            index += 1;
         }
-    }
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    if let Err(e) = (&mut de).deserialize_seq(Each(ctx)) {
-        ctx.problem(
-            String::new(),
-            format!("malformed JSON array: {e}; documents after this point skipped"),
-        );
+        Ok(())
+    };
+    let mut damage = Vec::new();
+    crate::json_documents::Cutter::new(first_line)
+        .run(reader, &mut parse, &mut |at, why| damage.push((at, why)));
+    for (at, why) in problems.into_iter().chain(damage) {
+        ctx.problem(at, why);
     }
 }

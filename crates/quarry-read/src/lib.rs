@@ -9,8 +9,10 @@
 
 mod evtx_file;
 mod input;
+mod json_documents;
 mod json_stream;
 mod plain_json;
+pub mod progress;
 mod projected;
 
 pub use input::{discover, walk_files};
@@ -22,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// One problem met while reading; the rest of the input is still read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// The file (or `archive.zip!member`).
     pub file: String,
@@ -41,10 +43,15 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What was read, per run.
-#[derive(Debug, Default, Clone)]
+/// What was read, per run (serialised: how a Spark partition reports its
+/// read to the client).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReadSummary {
     pub files: usize,
+    /// Inputs named on the command line that do not exist (also listed in
+    /// `problems`): a usage error.
+    pub missing: usize,
     /// Files (or members) that could not be read at all.
     pub unreadable: usize,
     pub events: u64,
@@ -55,16 +62,45 @@ pub struct ReadSummary {
     /// (`crowdstrike.fdr/FooEvent`, `System/7045`): what the
     /// normaliser marked with [`quarry_ecs::UNMAPPED_TYPE`].
     pub unmapped: BTreeMap<String, u64>,
+    /// Values that did not have the shape their mapping expects, per record
+    /// type and field (`Security/4624 winlog.logon.type`): what the
+    /// normaliser noted in [`quarry_ecs::BAD_SHAPE`]. The records are kept.
+    pub bad_shapes: BTreeMap<String, u64>,
     /// Plaso rows dropped as the second row of a record already read.
     pub duplicate_rows: u64,
     pub bytes: u64,
+    /// Damage met while reading evidence: records or whole inputs lost.
     pub problems: Vec<Problem>,
+    /// Inputs that are not evidence (no format recognised, empty, a FIFO):
+    /// listed, not counted as damage — a README or a pcap in a triage
+    /// collection is normal.
+    pub skipped: Vec<Problem>,
 }
 
 impl ReadSummary {
+    /// The summary of expanding the inputs, before any file is read: what
+    /// [`discover`] found wrong with them, as problems (missing inputs
+    /// counted) or as skipped inputs (FIFOs, sockets, devices).
+    pub fn of_inputs(found: Vec<Problem>) -> ReadSummary {
+        let (skipped, problems): (Vec<Problem>, Vec<Problem>) = found
+            .into_iter()
+            .partition(|p| p.message == input::NOT_REGULAR);
+        ReadSummary {
+            unreadable: problems.len(),
+            missing: problems
+                .iter()
+                .filter(|p| p.message == input::NO_SUCH_INPUT)
+                .count(),
+            problems,
+            skipped,
+            ..Default::default()
+        }
+    }
+
     /// Adds another read's counts and problems to this one.
     pub fn merge(&mut self, other: ReadSummary) {
         self.files += other.files;
+        self.missing += other.missing;
         self.unreadable += other.unreadable;
         self.events += other.events;
         self.duplicate_rows += other.duplicate_rows;
@@ -75,7 +111,11 @@ impl ReadSummary {
         for (k, v) in other.unmapped {
             *self.unmapped.entry(k).or_default() += v;
         }
+        for (k, v) in other.bad_shapes {
+            *self.bad_shapes.entry(k).or_default() += v;
+        }
         self.problems.extend(other.problems);
+        self.skipped.extend(other.skipped);
     }
 
     /// Records a problem at a position in a file.
@@ -96,6 +136,15 @@ impl ReadSummary {
     pub(crate) fn unreadable(&mut self, file: &str, message: impl Into<String>) {
         self.unreadable += 1;
         self.problem(file, "", message);
+    }
+
+    /// Records an input that is not evidence of any format quarry reads.
+    pub(crate) fn skip(&mut self, file: &str, message: impl Into<String>) {
+        self.skipped.push(Problem {
+            file: file.into(),
+            location: String::new(),
+            message: message.into(),
+        });
     }
 
     /// Counts `n` events of one format, none kept generic.
@@ -122,7 +171,20 @@ impl ReadSummary {
         }
     }
 
-    /// True when every input was read without a problem.
+    /// Counts the bad shapes an event's normaliser noted.
+    pub(crate) fn count_bad_shapes<'a>(&mut self, shapes: impl IntoIterator<Item = &'a str>) {
+        for shape in shapes {
+            match self.bad_shapes.get_mut(shape) {
+                Some(n) => *n += 1,
+                None => {
+                    self.bad_shapes.insert(shape.to_string(), 1);
+                }
+            }
+        }
+    }
+
+    /// True when every input was read without a problem (inputs skipped as
+    /// not evidence do not count).
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
@@ -201,12 +263,9 @@ where
     F: Fn(Event) -> Option<T> + Sync,
 {
     use rayon::prelude::*;
-    let (files, problems) = discover(inputs);
-    let mut summary = ReadSummary {
-        problems,
-        ..Default::default()
-    };
-    summary.unreadable = summary.problems.len();
+    let (files, found) = discover(inputs);
+    let mut summary = ReadSummary::of_inputs(found);
+    progress::found(&files);
     let many = files.len() > 1;
     let results: Vec<(Vec<T>, ReadSummary)> = files
         .par_iter()
@@ -224,6 +283,7 @@ where
                     .unwrap_or_default();
                 s.problems.push(input::problem(f, "", &format!("reader failed on this file ({why}); events read before the failure are kept")));
             }
+            progress::file_done(s.bytes, s.events, s.problems.len() as u64);
             (sink.out, s)
         })
         .collect();
@@ -288,11 +348,12 @@ mod tests {
         let q = tmp("x.bin", b"\x00\x01\x02binary");
         let (evs, s) = scan(&[p, q], |e| e.get_i64("a"));
         assert_eq!(evs, vec![7]);
-        assert_eq!(s.unreadable, 1);
+        // not evidence: listed as skipped, not damage
+        assert!(s.is_clean(), "{:?}", s.problems);
         assert!(
-            s.problems[0].message.contains("not a format quarry reads"),
+            s.skipped[0].message.contains("not a format quarry reads"),
             "{:?}",
-            s.problems
+            s.skipped
         );
     }
 
@@ -323,5 +384,6 @@ mod tests {
         let (evs, s) = scan(&[PathBuf::from("/nonexistent/quarry")], Some);
         assert!(evs.is_empty());
         assert_eq!(s.unreadable, 1);
+        assert_eq!(s.missing, 1);
     }
 }

@@ -78,3 +78,90 @@ fn mutated_real_evtx_files() {
         );
     }
 }
+
+/// The mutation loop (issue 14): every EVTX of
+/// `corpus/evtx/omerbenamram` and a few JSON-lines samples, each mutated
+/// by a seeded generator (bytes flipped, the file cut, a range zeroed):
+/// nothing panics (a reader's panic would be reported as "reader failed"),
+/// and whenever records are lost a problem says so.
+#[test]
+#[ignore = "needs ../shared"]
+fn mutation_loop_over_the_corpus() {
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(corpus().join("evtx/omerbenamram"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "evtx"))
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() >= 20, "{inputs:?}");
+    for f in [
+        "plaso/input-psexec-sysmon.psort.jsonl",
+        "plaso/sysmon_eid1_eid22.psort.jsonl",
+        "vendor/elastic-integrations/crowdstrike_fdr/test-fdr.log.selected.ndjson",
+        "vendor/elastic-integrations/m365_defender/test-device.log.DeviceProcessEvents.ndjson",
+    ] {
+        inputs.push(corpus().join(f));
+    }
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let started = std::time::Instant::now();
+    let mut mutants = 0;
+    for input in &inputs {
+        let src = std::fs::read(input).unwrap();
+        let (clean, _) = quarry_read::scan(std::slice::from_ref(input), Some);
+        let json = !src.starts_with(b"ElfFile\0");
+        for round in 0..24 {
+            let mut bytes = src.clone();
+            let at = (next() as usize) % bytes.len().max(1);
+            match round % 3 {
+                0 => {
+                    for _ in 0..1 + round % 5 {
+                        let i = (next() as usize) % bytes.len();
+                        bytes[i] ^= 1 << (next() % 8);
+                    }
+                }
+                1 => bytes.truncate(at),
+                _ => {
+                    let end = (at + 1 + (next() as usize) % 4096).min(bytes.len());
+                    bytes[at..end].fill(0);
+                }
+            }
+            // a JSON-lines file cut just after a newline is a shorter file:
+            // nothing can tell the loss
+            let silent_cut = json && round % 3 == 1 && (at == 0 || bytes.last() == Some(&b'\n'));
+            let name = format!(
+                "mutant-{round}-{}",
+                input.file_name().unwrap().to_string_lossy()
+            );
+            let p = write(&name, &bytes);
+            let (evs, s) = quarry_read::scan(std::slice::from_ref(&p), Some);
+            mutants += 1;
+            let text: Vec<String> = s.problems.iter().map(|p| p.to_string()).collect();
+            assert!(
+                !text.iter().any(|t| t.contains("reader failed")),
+                "{name}: a reader panicked: {text:?}"
+            );
+            if evs.len() < clean.len() && !silent_cut {
+                assert!(
+                    !text.is_empty(),
+                    "{name}: {} of {} records kept, no problem reported",
+                    evs.len(),
+                    clean.len()
+                );
+            }
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+    eprintln!(
+        "{mutants} mutants of {} files in {:?}",
+        inputs.len(),
+        started.elapsed()
+    );
+    assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+}

@@ -157,3 +157,29 @@ fn counts_add_up_across_files() {
     assert_eq!(s.unmapped.get("crowdstrike.fdr/UserLogon"), Some(&2));
     assert_eq!(s.unmapped.get("Security/4656"), Some(&2));
 }
+
+/// Values of the wrong shape (a `LogonType` that is no number, a port or
+/// process id that is none) keep their records, mapped as far as they go,
+/// and are counted per record type and field in the read summary.
+#[test]
+fn windows_values_of_the_wrong_shape_counted_per_type_and_field() {
+    let (evs, s) = read("windows-bad-shapes.ndjson");
+    assert_eq!(s.events, 4);
+    assert!(s.is_clean(), "{:?}", s.problems);
+    assert_eq!(
+        s.bad_shapes,
+        counts(&[
+            ("Security/4624 winlog.logon.type", 1),
+            ("Security/4624 source.port", 1),
+            ("Microsoft-Windows-Sysmon/Operational/1 process.pid", 1),
+        ])
+    );
+    let first = at_line(&evs, 1);
+    assert_eq!(first.get_str("user.name"), Some("alice"));
+    assert_eq!(first.get_i64("source.port"), Some(49152));
+    assert_eq!(first.get_str("winlog.event_data.LogonType"), Some("three"));
+    let sysmon = at_line(&evs, 3);
+    assert_eq!(sysmon.get_str("process.name"), Some("cmd.exe"));
+    assert_eq!(sysmon.get_str("winlog.event_data.ProcessId"), Some("12a"));
+    assert!(at_line(&evs, 4).get(quarry_ecs::BAD_SHAPE).is_none());
+}

@@ -17,5 +17,5 @@ pub use index::{IndexPattern, index_name};
 pub use load::{RuleSet, SkipKind, Skipped, load_str};
 pub use rule::{
     AlertSuppression, Cardinality, Investigate, NewTerms, Provider, Rule, SuppressionDuration,
-    Threshold,
+    ThreatMappingEntry, ThreatMappingGroup, ThreatMatch, Threshold,
 };

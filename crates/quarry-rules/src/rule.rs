@@ -45,6 +45,11 @@ pub struct Rule {
     pub new_terms: Option<NewTerms>,
     /// `[rule.alert_suppression]`.
     pub alert_suppression: Option<AlertSuppression>,
+    /// `[[rule.filters]]`: Kibana filters (query DSL under `query`, with
+    /// `meta.negate` and `meta.disabled`) ANDed with the query, as JSON.
+    pub filters: Vec<serde_json::Value>,
+    /// The `threat_*` keys of a `threat_match` rule.
+    pub threat_match: Option<ThreatMatch>,
     /// The file the rule was read from (`builtin:…` for the built-in pack).
     pub path: PathBuf,
     /// The rule as its own format's reader parsed it, for its front-end to
@@ -93,6 +98,41 @@ pub(crate) struct RawNewTerms {
 #[derive(Deserialize)]
 pub(crate) struct RawFieldValue {
     value: String,
+}
+
+/// A `threat_match` (indicator match) rule's indicator side: which
+/// indicator documents (`threat_query`, `threat_filters`) and how their
+/// values meet the events' (`threat_mapping`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreatMatch {
+    pub threat_query: String,
+    /// `kuery` (default) or `lucene`.
+    pub threat_language: Option<String>,
+    pub threat_filters: Vec<serde_json::Value>,
+    /// OR across groups, AND within one.
+    pub threat_mapping: Vec<ThreatMappingGroup>,
+    /// Where the indicator sits in its document (`threat.indicator`).
+    pub threat_indicator_path: String,
+    pub threat_index: Vec<String>,
+}
+
+/// One `[[rule.threat_mapping]]`: every entry must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ThreatMappingGroup {
+    #[serde(default)]
+    pub entries: Vec<ThreatMappingEntry>,
+}
+
+/// An event `field` whose value equals the indicator's `value` field (or,
+/// with `negate`, does not).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ThreatMappingEntry {
+    pub field: String,
+    pub value: String,
+    #[serde(rename = "type", default)]
+    pub entry_type: String,
+    #[serde(default)]
+    pub negate: bool,
 }
 
 /// `[rule.alert_suppression]`: alerts with the same `group_by` values are
@@ -264,6 +304,23 @@ pub(crate) struct RawRule {
     pub threshold: Option<Threshold>,
     pub new_terms: Option<RawNewTerms>,
     pub alert_suppression: Option<AlertSuppression>,
+    #[serde(default)]
+    pub filters: Vec<toml::Value>,
+    pub threat_query: Option<String>,
+    pub threat_language: Option<String>,
+    #[serde(default)]
+    pub threat_filters: Vec<toml::Value>,
+    #[serde(default)]
+    pub threat_mapping: Vec<ThreatMappingGroup>,
+    pub threat_indicator_path: Option<String>,
+    #[serde(default)]
+    pub threat_index: Vec<String>,
+}
+
+fn to_json(v: &[toml::Value]) -> Vec<serde_json::Value> {
+    v.iter()
+        .filter_map(|x| serde_json::to_value(x).ok())
+        .collect()
 }
 
 impl RawFile {
@@ -271,6 +328,7 @@ impl RawFile {
         let r = self.rule;
         let threat = serde_json::to_value(&r.threat).unwrap_or(serde_json::Value::Null);
         let patterns = r.index.iter().map(|p| IndexPattern::new(p)).collect();
+        let is_threat_match = r.rule_type == "threat_match";
         Rule {
             rule_id: r.rule_id,
             name: r.name,
@@ -305,6 +363,17 @@ impl RawFile {
                     .map_or_else(|| "now-7d".into(), |h| h.value),
             }),
             alert_suppression: r.alert_suppression,
+            filters: to_json(&r.filters),
+            threat_match: is_threat_match.then(|| ThreatMatch {
+                threat_query: r.threat_query.unwrap_or_default(),
+                threat_language: r.threat_language,
+                threat_filters: to_json(&r.threat_filters),
+                threat_mapping: r.threat_mapping,
+                threat_indicator_path: r
+                    .threat_indicator_path
+                    .unwrap_or_else(|| "threat.indicator".into()),
+                threat_index: r.threat_index,
+            }),
             path,
             parsed: None,
             patterns,

@@ -92,6 +92,7 @@ pub fn parse(s: &str) -> Result<Cond, CondError> {
         toks,
         i: 0,
         len: s.len(),
+        depth: 0,
     };
     let c = p.or()?;
     if let Some((t, off)) = p.toks.get(p.i) {
@@ -123,7 +124,14 @@ struct Parser {
     toks: Vec<(Tok, usize)>,
     i: usize,
     len: usize,
+    /// Nesting of parentheses and `not`s: bounded, as the parse and the
+    /// lowering recurse.
+    depth: usize,
 }
+
+/// How deep a condition may nest (parentheses, `not`); deeper is refused
+/// with its offset rather than overflowing the stack.
+pub const MAX_NESTING: usize = 100;
 
 impl Parser {
     fn peek_word(&self, w: &str) -> bool {
@@ -168,10 +176,22 @@ impl Parser {
         })
     }
 
+    /// One level deeper; an error past [`MAX_NESTING`].
+    fn enter(&mut self) -> Result<(), CondError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return self.fail(format!("the condition nests more than {MAX_NESTING} deep"));
+        }
+        Ok(())
+    }
+
     fn not(&mut self) -> Result<Cond, CondError> {
         if self.peek_word("not") {
             self.i += 1;
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.enter()?;
+            let c = Cond::Not(Box::new(self.not()?));
+            self.depth -= 1;
+            return Ok(c);
         }
         self.atom()
     }
@@ -184,7 +204,9 @@ impl Parser {
         self.i += 1;
         match t {
             Tok::LParen => {
+                self.enter()?;
                 let c = self.or()?;
+                self.depth -= 1;
                 match self.toks.get(self.i) {
                     Some((Tok::RParen, _)) => {
                         self.i += 1;
@@ -262,6 +284,26 @@ mod tests {
             name: name.into(),
             offset,
         }
+    }
+
+    /// Hostile nesting (issue 14): refused with its offset, not a stack
+    /// overflow; a long chain is flat.
+    #[test]
+    fn deep_nesting_is_refused_long_chains_are_not() {
+        for c in [
+            format!("{}a{}", "(".repeat(4000), ")".repeat(4000)),
+            format!("{}a", "not ".repeat(5000)),
+            "(".repeat(4000),
+        ] {
+            let e = parse(&c).err().map(|e| e.message).unwrap_or_default();
+            assert!(e.contains("nests more than 100 deep"), "{e}");
+        }
+        assert!(parse(&format!("{}a{}", "(".repeat(99), ")".repeat(99))).is_ok());
+        let chain = (0..5000)
+            .map(|i| format!("s{i}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        assert!(matches!(parse(&chain), Ok(Cond::Or(parts)) if parts.len() == 5000));
     }
 
     #[test]

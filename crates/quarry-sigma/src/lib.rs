@@ -54,7 +54,7 @@
 //!   to the process name where a source gives no path (an `endswith
 //!   '\name'` test only).
 //! - Correlations are not event queries: [`correlation::Correlation`]
-//!   runs them over events and the compiled rules they name.
+//!   runs them over the matches of the rules they name.
 
 pub mod condition;
 pub mod correlation;
@@ -337,7 +337,7 @@ pub fn compile_with(rule: &SigmaRule, cfg: &Config) -> Result<Compiled, SigmaErr
             return Err(SigmaError::new(
                 ErrorKind::Correlation,
                 format!(
-                    "correlation ({} over {}): not an event query; evaluate it with correlation::Correlation::compile over the compiled rules it names",
+                    "correlation ({} over {}): not an event query; compile it with correlation::Correlation::compile and run it over the matches of the rules it names",
                     c.kind,
                     c.rules.join(", ")
                 ),

@@ -98,8 +98,8 @@ pub enum RawValue {
     Null,
 }
 
-/// A correlation rule (spec 2.x): parsed so it can be listed; evaluation is
-/// not implemented yet and compiling one says so.
+/// A correlation rule (spec 2.x), evaluated by
+/// [`crate::correlation::Correlation`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correlation {
     /// `event_count`, `value_count`, `temporal`, `temporal_ordered`.
@@ -112,6 +112,9 @@ pub struct Correlation {
     pub condition: Vec<(String, String)>,
     /// `aliases:`: alias → (rule → field), as written.
     pub aliases: Vec<(String, Vec<(String, String)>)>,
+    /// `generate`: whether the rules it names also alert on their own
+    /// (default: no, only the correlation does).
+    pub generate: bool,
 }
 
 impl SigmaRule {
@@ -359,7 +362,11 @@ impl Doc<'_> {
             None => LogSource::default(),
         };
         let body = if let Some(c) = get(m, "correlation") {
-            RuleBody::Correlation(self.correlation(c)?)
+            let mut c = self.correlation(c)?;
+            // the schema puts `generate` beside `correlation`; pySigma reads
+            // it inside: either says yes
+            c.generate |= matches!(get(m, "generate"), Some(Y::Bool(true)));
+            RuleBody::Correlation(c)
         } else if let Some(f) = get(m, "filter") {
             let Y::Mapping(fm) = f else {
                 return Err(err(ErrorKind::Syntax, "`filter` must be a map"));
@@ -569,10 +576,17 @@ impl Doc<'_> {
             )
             .at(self.path, self.line_of("type", line), 0));
         }
+        // `field` may list several fields (their values counted together)
         let condition = match get(m, "condition") {
             Some(Y::Mapping(cm)) => cm
                 .iter()
-                .filter_map(|(k, v)| Some((as_str(k)?, as_str(v)?)))
+                .filter_map(|(k, v)| {
+                    let v = match v {
+                        Y::Sequence(_) => str_list(Some(v)).join(","),
+                        v => as_str(v)?,
+                    };
+                    Some((as_str(k)?, v))
+                })
                 .collect(),
             _ => Vec::new(),
         };
@@ -598,6 +612,7 @@ impl Doc<'_> {
             timespan: get(m, "timespan").and_then(as_str),
             condition,
             aliases,
+            generate: matches!(get(m, "generate"), Some(Y::Bool(true))),
         })
     }
 }

@@ -11,7 +11,7 @@ pub mod ndjson;
 pub mod table;
 
 pub use diagnostics::report_problems;
-pub use table::cell;
+pub use table::{cell, visible};
 
 use serde::Serialize;
 use std::io::Write;
@@ -62,6 +62,8 @@ pub enum Csv<'a, T> {
     /// The table's columns followed by these: a fixed header, written even
     /// when there are no rows.
     Columns(Vec<Column<'a, T>>),
+    /// These columns alone, header first (also when there are no rows).
+    Only(Vec<Column<'a, T>>),
 }
 
 /// Rows as a command describes them once: JSON and NDJSON serialise each
@@ -92,9 +94,19 @@ pub fn print<T: Serialize>(rows: &Rows<'_, T>, format: Format) -> std::io::Resul
         Format::Json => json::write(&mut out, rows.rows)?,
         Format::Ndjson => ndjson::write_all(&mut out, rows.rows)?,
         Format::Csv => match &rows.csv {
+            // no row to name the fields: the table's headers, so a
+            // spreadsheet or `csvkit` still sees a header row
+            Csv::Fields if rows.rows.is_empty() => {
+                let cols: Vec<&Column<'_, T>> = rows.columns.iter().collect();
+                csv::write_columns(&mut out, &cols, rows.rows)?
+            }
             Csv::Fields => csv::write_fields(&mut out, rows.rows)?,
             Csv::Columns(more) => {
                 let cols: Vec<&Column<'_, T>> = rows.columns.iter().chain(more).collect();
+                csv::write_columns(&mut out, &cols, rows.rows)?
+            }
+            Csv::Only(cols) => {
+                let cols: Vec<&Column<'_, T>> = cols.iter().collect();
                 csv::write_columns(&mut out, &cols, rows.rows)?
             }
         },

@@ -25,16 +25,19 @@
 //!
 //! `quarry search` needs only stage 1: an event query's matches, or a
 //! sequence's candidate events, come back in input order and the command
-//! runs as on one machine. What crosses hosts in a hunt (pivots over
-//! every host, `max_signals`, links between alerts) sees the hosts of its
-//! partition only.
+//! runs as on one machine. What crosses hosts in a hunt: `max_signals` is
+//! applied here over every host; the triage's scope is a join in Spark
+//! over every partition's executables and command lines (`p` and `n`
+//! rows); pivots over every host and links between alerts, and
+//! threshold / new_terms rules that group by no host field, see the hosts
+//! of their partition only (said on stderr for the rules).
 
 pub mod partition;
 pub mod wire;
 
 use crate::exit;
 use quarry_event::Event;
-use quarry_read::{Problem, ReadSummary};
+use quarry_read::ReadSummary;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as J, json};
 use std::io::BufRead;
@@ -66,11 +69,29 @@ pub struct SearchJob {
     pub tabular: bool,
 }
 
+/// A question and `quarry ask`'s filters: the domain indicators as given
+/// (checked here; the set is rebuilt on the executor).
 #[derive(Serialize, Deserialize)]
 pub struct AskJob {
     pub question: String,
-    pub domain: Option<String>,
+    pub domains: Option<Vec<String>>,
     pub host: Option<String>,
+}
+
+impl AskJob {
+    /// The filter of `quarry ask`, as on the client.
+    fn filter(&self) -> Result<quarry_questions::Filter, String> {
+        let domains = match &self.domains {
+            Some(d) => Some(quarry_questions::Domains::new(
+                d.iter().map(|i| (i.as_str(), "--domain".to_string())),
+            )?),
+            None => None,
+        };
+        Ok(quarry_questions::Filter {
+            host: self.host.clone(),
+            domains,
+        })
+    }
 }
 
 /// A hunt's rules, as text: each `--rules` path (a folder's rule files
@@ -85,10 +106,19 @@ pub struct HuntJob {
     pub severity: Option<String>,
     pub exceptions: Option<String>,
     pub partial_history: bool,
+    /// `--threat-intel`'s indicator documents as read here, in [`wire`]
+    /// form; `None`: threat_match rules are skipped, as on one machine.
+    pub threat_intel: Option<Vec<String>>,
 }
 
 impl HuntJob {
-    fn pack(args: &crate::hunt::HuntArgs) -> Result<HuntJob, String> {
+    /// `rules`: the paths the rules were loaded from (`--rules`,
+    /// `QUARRY_RULES` or the configuration file; none: the built-in pack).
+    fn pack(
+        args: &crate::hunt::HuntArgs,
+        rules: &[PathBuf],
+        opts: &quarry_detect::HuntOptions,
+    ) -> Result<HuntJob, String> {
         let mut job = HuntJob {
             paths: Vec::new(),
             files: Vec::new(),
@@ -101,8 +131,12 @@ impl HuntJob {
                 None => None,
             },
             partial_history: args.new_terms_history == crate::hunt::NewTermsHistory::Partial,
+            threat_intel: opts
+                .threat_intel
+                .as_ref()
+                .map(|i| i.docs.iter().map(wire::encode).collect()),
         };
-        for (i, p) in args.rules.iter().enumerate() {
+        for (i, p) in rules.iter().enumerate() {
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -169,6 +203,18 @@ impl HuntJob {
         if let Some(min) = &self.severity {
             book.retain_severity(min);
         }
+        let threat_intel = match &self.threat_intel {
+            Some(docs) => Some(quarry_detect::threat_match::Indicators {
+                docs: docs
+                    .iter()
+                    .map(|d| wire::decode(d))
+                    .collect::<Result<_, _>>()?,
+            }),
+            None => {
+                book.skip_threat_match();
+                None
+            }
+        };
         let exceptions = match &self.exceptions {
             Some(text) => {
                 let p = dir.join("exceptions.toml");
@@ -185,6 +231,7 @@ impl HuntJob {
             } else {
                 quarry_detect::History::Full
             },
+            threat_intel,
         };
         Ok((book, opts))
     }
@@ -192,51 +239,12 @@ impl HuntJob {
 
 /// A read summary as one JSON value (the `s` rows).
 pub fn summary_to_json(s: &ReadSummary) -> J {
-    let problems: Vec<J> = s
-        .problems
-        .iter()
-        .map(|p| json!([p.file, p.location, p.message]))
-        .collect();
-    json!({
-        "files": s.files, "unreadable": s.unreadable, "events": s.events,
-        "formats": s.formats, "unmapped": s.unmapped, "duplicate_rows": s.duplicate_rows,
-        "bytes": s.bytes, "problems": problems,
-    })
+    serde_json::to_value(s).unwrap_or_default()
 }
 
-fn summary_from_json(j: &J) -> ReadSummary {
-    let n = |k: &str| j[k].as_u64().unwrap_or(0);
-    let counts = |k: &str| -> std::collections::BTreeMap<String, u64> {
-        j[k].as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let text = |v: &J| v.as_str().unwrap_or_default().to_string();
-    ReadSummary {
-        files: n("files") as usize,
-        unreadable: n("unreadable") as usize,
-        events: n("events"),
-        formats: counts("formats"),
-        unmapped: counts("unmapped"),
-        duplicate_rows: n("duplicate_rows"),
-        bytes: n("bytes"),
-        problems: j["problems"]
-            .as_array()
-            .map(|ps| {
-                ps.iter()
-                    .map(|p| Problem {
-                        file: text(&p[0]),
-                        location: text(&p[1]),
-                        message: text(&p[2]),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-    }
+/// A partition's read summary; `None` when the row is damaged.
+fn summary_from_json(j: &J) -> Option<ReadSummary> {
+    ReadSummary::deserialize(j).ok()
 }
 
 /// What a Spark run returned: its result rows (kind, payload) and what was
@@ -282,12 +290,13 @@ fn run_job(
     };
     // local inputs are expanded here, as on one machine: the same files, in
     // the same order, named the same way, the same problems for missing ones
-    let (files, problems) = quarry_read::discover(&local);
-    let mut summary = ReadSummary {
-        unreadable: problems.len(),
-        problems,
-        ..Default::default()
-    };
+    if local.iter().any(|p| p.as_os_str() == "-") {
+        return Err(fail(
+            "standard input (-) cannot be read on the cluster; name files, folders or URIs".into(),
+        ));
+    }
+    let (files, found) = quarry_read::discover(&local);
+    let mut summary = ReadSummary::of_inputs(found);
     let nonce = format!(
         "{:x}{:x}",
         std::process::id(),
@@ -375,10 +384,13 @@ fn run_job(
                     piped.1 += j["bytes"].as_u64().unwrap_or(0);
                 } else if kind == "s" {
                     let j: J = serde_json::from_str(payload).unwrap_or_default();
+                    let Some(read) = summary_from_json(&j["summary"]) else {
+                        return Err(fail("a damaged read summary from a partition".into()));
+                    };
                     summaries.push((
                         j["rank"].as_i64().unwrap_or(i64::MAX),
                         j["file"].as_str().unwrap_or_default().to_string(),
-                        summary_from_json(&j["summary"]),
+                        read,
                     ));
                 } else {
                     if stage2.is_none() && kind == "e" {
@@ -459,30 +471,47 @@ pub(crate) fn search<T: Send>(
     Ok((kept, got.summary))
 }
 
-/// An answer row from a partition: its fields in the question's order,
-/// and its table cells.
+/// An answer row from a partition: its document as the question's
+/// [`quarry_questions::Record`] serialises it, its fields in the question's
+/// order (for CSV), and its table cells.
 pub(crate) struct AnswerRow {
+    doc: Box<serde_json::value::RawValue>,
     fields: Vec<(String, J)>,
-    pub(crate) cells: Vec<String>,
+    cells: Vec<String>,
 }
 
 impl Serialize for AnswerRow {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.fields.len()))?;
-        for (k, v) in &self.fields {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
+        self.doc.serialize(s)
     }
 }
 
-/// `quarry ask --spark`: the answer rows, in the order one machine gives
-/// them, the coverage report, and what was read.
+impl crate::ask::AnswerRow for AnswerRow {
+    fn cells(&self) -> &[String] {
+        &self.cells
+    }
+    fn field(&self, i: usize) -> Option<(&str, &J)> {
+        self.fields.get(i).map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// What `quarry ask --spark` prints: the rows in the order one machine
+/// gives them, the coverage report, what was read, and every host seen
+/// (before `--host`).
+pub(crate) struct Asked {
+    pub(crate) rows: Vec<AnswerRow>,
+    pub(crate) coverage: String,
+    pub(crate) summary: ReadSummary,
+    pub(crate) hosts: Vec<String>,
+}
+
+/// `quarry ask --spark`: each partition answers for its hosts under the
+/// filter; rows and coverage are merged here.
 pub(crate) fn ask(
     url: &str,
     args: &crate::ask::AskArgs,
-) -> Result<(Vec<AnswerRow>, String, ReadSummary), u8> {
+    filter: &quarry_questions::Filter,
+) -> Result<Asked, u8> {
     if !args.question.eq_ignore_ascii_case("Q1018") {
         eprintln!("quarry: --spark answers Q1018 only so far");
         return Err(exit::USAGE);
@@ -490,20 +519,35 @@ pub(crate) fn ask(
     let job = Job {
         ask: Some(AskJob {
             question: args.question.clone(),
-            domain: args.domain.clone(),
-            host: args.host.clone(),
+            domains: filter.domains.as_ref().map(|d| d.indicators.clone()),
+            host: filter.host.clone(),
         }),
         ..Default::default()
     };
     let got = run_job(url, &args.inputs, &job, Some("ask"))?;
     let mut rows: Vec<(J, J, AnswerRow)> = Vec::new();
-    let mut cov = quarry_questions::q1018::Coverage::default();
+    let mut cov = quarry_questions::q1018::Coverage {
+        domains: filter.domains.as_ref().map(|d| {
+            d.indicators
+                .iter()
+                .map(|i| quarry_questions::q1018::DomainCount {
+                    indicator: i.clone(),
+                    ..Default::default()
+                })
+                .collect()
+        }),
+        ..Default::default()
+    };
+    let damaged = |what: &str| {
+        eprintln!("quarry: --spark: a damaged {what} row from a partition");
+        exit::USAGE
+    };
     for (kind, payload) in got.rows {
-        let Ok(j) = serde_json::from_str::<J>(&payload) else {
-            continue;
-        };
         match kind.as_str() {
             "r" => {
+                let Ok(j) = serde_json::from_str::<J>(&payload) else {
+                    return Err(damaged("answer"));
+                };
                 let fields = j["fields"]
                     .as_array()
                     .map(|fs| {
@@ -520,17 +564,36 @@ pub(crate) fn ask(
                             .collect()
                     })
                     .unwrap_or_default();
+                // the document as the partition serialised it: its key
+                // order is the question's (a parsed map would sort it)
+                let doc = j["doc"]
+                    .as_str()
+                    .and_then(|t| serde_json::value::RawValue::from_string(t.into()).ok())
+                    .ok_or_else(|| damaged("answer"))?;
                 rows.push((
                     j["ts"].clone(),
                     j["origin"].clone(),
-                    AnswerRow { fields, cells },
+                    AnswerRow { doc, fields, cells },
                 ));
             }
             "c" => {
-                let Ok(c) = serde_json::from_value::<quarry_questions::q1018::Coverage>(j) else {
-                    continue;
+                let Ok(j) = serde_json::from_str::<J>(&payload) else {
+                    return Err(damaged("coverage"));
                 };
+                let Ok(c) = serde_json::from_value::<quarry_questions::q1018::Coverage>(
+                    j["coverage"].clone(),
+                ) else {
+                    return Err(damaged("coverage"));
+                };
+                cov.all_hosts.extend(
+                    j["hosts"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|h| h.as_str().map(str::to_string)),
+                );
                 cov.hosts_with_dns.extend(c.hosts_with_dns);
+                cov.dns_queries.extend(c.dns_queries);
                 cov.hosts_without_dns.extend(c.hosts_without_dns);
                 for (k, v) in c.linked {
                     *cov.linked.entry(k).or_default() += v;
@@ -538,12 +601,19 @@ pub(crate) fn ask(
                 for (k, v) in c.approaches {
                     *cov.approaches.entry(k).or_default() += v;
                 }
+                // the same indicators, in the same order, in every partition
+                if let (Some(all), Some(part)) = (cov.domains.as_mut(), c.domains) {
+                    for (a, p) in all.iter_mut().zip(part) {
+                        a.queries += p.queries;
+                        a.hosts.extend(p.hosts);
+                    }
+                }
             }
             _ => {}
         }
     }
-    // hosts are reported in host-key order, rows by time then origin, as
-    // on one machine
+    // hosts are reported in host order, rows by time then origin, as on
+    // one machine
     cov.hosts_without_dns.sort();
     rows.sort_by(|a, b| {
         a.0.as_str()
@@ -552,7 +622,12 @@ pub(crate) fn ask(
     });
     let rows: Vec<AnswerRow> = rows.into_iter().map(|(_, _, r)| r).collect();
     let coverage = quarry_questions::q1018::coverage_report(&cov, rows.len());
-    Ok((rows, coverage, got.summary))
+    Ok(Asked {
+        rows,
+        coverage,
+        summary: got.summary,
+        hosts: cov.all_hosts,
+    })
 }
 
 /// `quarry hunt --spark`: the hunt's report, merged from the partitions'.
@@ -560,11 +635,39 @@ pub(crate) fn hunt(
     url: &str,
     args: &crate::hunt::HuntArgs,
     book: &quarry_detect::RuleBook,
+    rules: &[PathBuf],
+    opts: &quarry_detect::HuntOptions,
 ) -> Result<quarry_detect::HuntReport, u8> {
-    let hunt = HuntJob::pack(args).map_err(|e| {
+    let hunt = HuntJob::pack(args, rules, opts).map_err(|e| {
         eprintln!("quarry: {e}");
         exit::USAGE
     })?;
+    // what counts over every host on one machine counts within each
+    // partition's hosts here: said, not hidden
+    let host_field = |f: &String| f.starts_with("host.");
+    let across: Vec<&str> = book
+        .rules
+        .iter()
+        .filter(|r| {
+            r.rule
+                .threshold
+                .as_ref()
+                .is_some_and(|t| !t.field.iter().any(host_field))
+                || r.rule
+                    .new_terms
+                    .as_ref()
+                    .is_some_and(|n| !n.fields.iter().any(host_field))
+        })
+        .map(|r| r.rule.name.as_str())
+        .collect();
+    if !across.is_empty() {
+        eprintln!(
+            "quarry: --spark: {} threshold or new_terms rules group by no host field: on one \
+             machine they count over all hosts, here within each partition's hosts: {}",
+            across.len(),
+            across.join("; ")
+        );
+    }
     let job = Job {
         hunt: Some(hunt),
         ..Default::default()
@@ -574,12 +677,23 @@ pub(crate) fn hunt(
         read: got.summary,
         ..Default::default()
     };
+    // scope key → every host that started it (the plan's join)
+    let mut scope: std::collections::HashMap<String, Vec<String>> = Default::default();
     for (kind, payload) in got.rows {
         let Ok(j) = serde_json::from_str::<J>(&payload) else {
             continue;
         };
         match kind.as_str() {
             "a" => report.alerts.push(j),
+            "scope" => {
+                let hosts = j["hosts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|h| h.as_str().map(str::to_string))
+                    .collect();
+                scope.insert(j["k"].as_str().unwrap_or_default().to_string(), hosts);
+            }
             // counts are made below, once max_signals is applied
             "h" => {
                 report.withheld += j["withheld"].as_u64().unwrap_or(0) as usize;
@@ -612,28 +726,38 @@ pub(crate) fn hunt(
                 .map(str::to_string);
             let doc = json!({ "host": a["host"].clone() });
             let host = quarry_lineage::host_key(&Event::from_json(&doc, Default::default()));
+            let mut a = a;
+            if let Some(h) = &host {
+                rescope(&mut a, h, &scope);
+            }
             (time, host, a)
         })
         .collect();
     keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     // each rule's first max_signals alerts over all hosts are raised, the
-    // rest withheld
-    let rules: std::collections::HashMap<&str, &quarry_rules::Rule> = book
+    // rest withheld; a Sigma correlation (state per host, as the plan
+    // partitions) has no such cap on one machine either
+    let rules: std::collections::HashMap<&str, (&quarry_rules::Rule, bool)> = book
         .rules
         .iter()
-        .map(|r| (r.rule.rule_id.as_str(), &r.rule))
+        .map(|r| (r.rule.rule_id.as_str(), (&r.rule, true)))
+        .chain(
+            book.correlations
+                .iter()
+                .map(|c| (c.rule.rule_id.as_str(), (&c.rule, false))),
+        )
         .collect();
     let mut raised: std::collections::HashMap<String, u64> = Default::default();
     for (_, _, a) in keyed {
         let id = a["kibana"]["alert"]["rule"]["rule_id"]
             .as_str()
             .unwrap_or_default();
-        let Some(rule) = rules.get(id) else {
+        let Some(&(rule, capped)) = rules.get(id) else {
             report.alerts.push(a);
             continue;
         };
         let n = raised.entry(id.to_string()).or_default();
-        if *n >= rule.max_signals {
+        if capped && *n >= rule.max_signals {
             report.withheld += 1;
             continue;
         }
@@ -645,4 +769,28 @@ pub(crate) fn hunt(
         report.alerts.push(a);
     }
     Ok(report)
+}
+
+/// An alert's triage scope answered over every host: the other hosts that
+/// started its executable, and that ran its command line (the partition
+/// answered over its own hosts only).
+fn rescope(alert: &mut J, host: &str, scope: &std::collections::HashMap<String, Vec<String>>) {
+    let keys = partition::scope_lookups(alert);
+    if keys.is_empty() {
+        return;
+    }
+    let others = |kind: char| -> Vec<String> {
+        let mut v: Vec<String> = keys
+            .iter()
+            .filter(|k| k.starts_with(kind))
+            .flat_map(|k| scope.get(k).into_iter().flatten())
+            .filter(|h| *h != host)
+            .cloned()
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (exe, cmd) = (others('e'), others('c'));
+    alert["quarry"]["triage"]["scope"] = quarry_alert::triage::scope(&exe, &cmd);
 }

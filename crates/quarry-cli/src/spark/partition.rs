@@ -14,10 +14,12 @@
 //!   event — host key, time, file rank, file, position, `e`, the event in
 //!   [`wire`] form — and one `s` row with the file's read summary.
 //! - `hunt`, `ask`: one row per event of the partition's hosts (`e`, wire),
-//!   whole hosts in time order (the plan distributes and sorts them); the
+//!   whole hosts in input order (the plan distributes and sorts them); the
 //!   same library code as on one machine runs over them, and out come
-//!   alerts (`a`) and the hunt's tallies (`h`), or answer rows (`r`) and
-//!   coverage (`c`). Read summaries (`s`) pass through.
+//!   alerts (`a`), the hunt's tallies (`h`) and, for the triage's scope,
+//!   the hosts' executables and command lines (`p`) and the ones the
+//!   alerts look up (`n`); or answer rows (`r`) and coverage (`c`). Read
+//!   summaries (`s`) pass through.
 
 use super::{Job, summary_to_json, wire};
 use crate::exit;
@@ -276,9 +278,34 @@ fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<
     // max_signals holds per partition too: a rule's first max_signals
     // alerts over all hosts are among the first of their partition (the
     // client keeps them; the rest are counted as withheld)
+    // triage's scope looks at every host: the partition gives its hosts'
+    // executables and command lines (`p`) and what its alerts look up
+    // (`n`); the plan joins them over all partitions
+    let mut pairs: std::collections::BTreeSet<(String, &str)> = Default::default();
+    let lineage = quarry_lineage::Lineage::from_events(&events);
+    for (host, lin) in &lineage.hosts {
+        for p in (0..lin.len()).filter_map(|i| lin.process(i)) {
+            if let Some(e) = &p.executable {
+                pairs.insert((scope_key('e', e), host));
+            }
+            if let Some(c) = &p.command_line {
+                pairs.insert((scope_key('c', c), host));
+            }
+        }
+    }
+    for (k, h) in &pairs {
+        writeln!(out, "p\t{}", json!({"k": k, "h": h}))?;
+    }
+    drop(pairs);
+    drop(lineage);
     let report = quarry_detect::hunt_events(&book, events, &opts);
+    let mut wanted = std::collections::BTreeSet::new();
     for a in &report.alerts {
         writeln!(out, "a\t{a}")?;
+        wanted.extend(scope_lookups(a));
+    }
+    for k in wanted {
+        writeln!(out, "n\t{}", json!({ "k": k }))?;
     }
     let counts: Vec<J> = report
         .counts
@@ -296,6 +323,30 @@ fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<
     Ok(exit::OK)
 }
 
+/// How triage's scope looks an executable (`e`) or a command line (`c`)
+/// up: lower-case, a command line trimmed.
+pub(crate) fn scope_key(kind: char, s: &str) -> String {
+    let s = if kind == 'c' { s.trim() } else { s };
+    format!("{kind}:{}", s.to_ascii_lowercase())
+}
+
+/// The scope keys an alert's triage looks up: its process's executable and
+/// (when there is one) command line.
+pub(crate) fn scope_lookups(alert: &J) -> Vec<String> {
+    let what = &alert["quarry"]["triage"]["what"];
+    let mut keys = Vec::new();
+    if alert["quarry"]["triage"]["scope"].is_null() {
+        return keys;
+    }
+    if let Some(e) = what["executable"].as_str() {
+        keys.push(scope_key('e', e));
+    }
+    if let Some(c) = what["command_line"].as_str().filter(|c| !c.is_empty()) {
+        keys.push(scope_key('c', c));
+    }
+    keys
+}
+
 fn ask(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<u8> {
     let Some(a) = &job.ask else {
         eprintln!("quarry partition: the job has no question");
@@ -305,21 +356,23 @@ fn ask(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<u
         eprintln!("quarry partition: {} is not answered on Spark", a.question);
         return Ok(exit::USAGE);
     }
-    let filter = quarry_questions::Filter {
-        host: a.host.clone(),
-        domain: a.domain.clone(),
+    let filter = match a.filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("quarry partition: {e}");
+            return Ok(exit::USAGE);
+        }
     };
-    let (rows, cov) = quarry_questions::q1018::answer(events);
-    for r in rows
-        .iter()
-        .filter(|r| quarry_questions::q1018::keeps(&filter, r))
-    {
+    let (rows, mut cov) = quarry_questions::q1018::answer_filtered(events, &filter);
+    for r in &rows {
         let rec = r.record();
         let fields: Vec<J> = rec.fields.iter().map(|(k, v)| json!([k, v])).collect();
-        let row =
-            json!({"ts": r.timestamp, "origin": r.origin, "fields": fields, "cells": rec.cells});
+        let doc = serde_json::to_string(&rec).map_err(std::io::Error::other)?;
+        let row = json!({"ts": r.timestamp, "origin": r.origin, "doc": doc, "fields": fields, "cells": rec.cells});
         writeln!(out, "r\t{row}")?;
     }
-    writeln!(out, "c\t{}", json!(cov))?;
+    // every host, before --host: the client names them when it keeps none
+    let hosts = std::mem::take(&mut cov.all_hosts);
+    writeln!(out, "c\t{}", json!({"coverage": cov, "hosts": hosts}))?;
     Ok(exit::OK)
 }

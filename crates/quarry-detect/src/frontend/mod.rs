@@ -8,6 +8,7 @@
 
 mod eql;
 mod kql;
+mod lucene;
 pub mod sigma;
 
 use quarry_eql::Query;
@@ -72,7 +73,7 @@ pub enum CompileError {
 }
 
 /// Every front-end quarry has, asked in order.
-pub static FRONTENDS: &[&dyn Frontend] = &[&eql::Eql, &kql::Kql, &sigma::Sigma];
+pub static FRONTENDS: &[&dyn Frontend] = &[&eql::Eql, &kql::Kql, &lucene::Lucene, &sigma::Sigma];
 
 /// The front-end that runs `rule`, if any.
 pub fn frontend_for(rule: &Rule) -> Option<&'static dyn Frontend> {

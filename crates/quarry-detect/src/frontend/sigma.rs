@@ -6,8 +6,8 @@
 //!
 //! Meta filters (Sigma's `filter` documents) narrow the rules they name,
 //! wherever in the loaded files those are: [`finish`] attaches them once
-//! every file is read. Correlation rules are read and skipped with their
-//! reason: the hunt does not evaluate them yet.
+//! every file is read. Correlation rules are read here and run by
+//! [`crate::correlate`] over the matches of the rules they name.
 
 use super::{CompileError, Compiled, Frontend, SelectKey};
 use quarry_rules::{Rule, RuleSet, SkipKind, Skipped};
@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 pub struct Sigma;
 
-/// `type` of a Sigma detection rule, and of a correlation (not run yet)
-/// and a meta filter (attached by [`finish`]).
+/// `type` of a Sigma detection rule, and of a correlation (run by
+/// [`crate::correlate`]) and a meta filter (attached by [`finish`]).
 const DETECTION: &str = "sigma";
-const CORRELATION: &str = "sigma_correlation";
+const CORRELATION: &str = crate::correlate::RULE_TYPE;
 const FILTER: &str = "sigma_filter";
 
 impl Frontend for Sigma {
@@ -233,7 +233,7 @@ detection:
         let kinds: Vec<String> = book.skipped.iter().map(|s| s.kind.label()).collect();
         assert!(kinds.contains(&"deprecated".to_string()), "{kinds:?}");
         assert!(
-            kinds.contains(&"type sigma_correlation (sigma)".to_string()),
+            kinds.contains(&"sigma correlation over a rule not loaded or not runnable".to_string()),
             "{kinds:?}"
         );
         assert!(

@@ -1,7 +1,8 @@
 //! Microsoft Defender Antivirus (`Microsoft-Windows-Windows Defender/
 //! Operational`) → ECS, as Elastic's `windows.windows_defender` pipeline maps
 //! it: every event id alike — a process start, the user from `User` (or the
-//! record's security identifier), the file from `FullFilePath`/`FileHash`.
+//! record's security identifier, and the account name the collector
+//! resolved for it), the file from `FullFilePath`/`FileHash`.
 //! The detection fields themselves (`Threat Name`, `Path`, …) stay in
 //! `winlog.event_data`, where the rules read them.
 
@@ -13,6 +14,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_array(ev, "event.type", &["start"]);
     ev.set("user.id", rec.user_sid.as_deref());
     set_user(ev, &USER, rec.get("User"));
+    // else the account of the record's SID, where the collector resolved it
+    if !ev.contains(USER.name) {
+        ev.set(USER.name, rec.user_name.as_deref());
+    }
     if let Some(path) = rec.get("FullFilePath") {
         ev.set("file.name", basename(path));
     }

@@ -41,6 +41,9 @@ pub struct WinRecord {
     pub time_created: Option<i64>,
     /// System/Security/@UserID.
     pub user_sid: Option<String>,
+    /// The account of `user_sid` as the collecting host resolved it
+    /// (winlogbeat's `winlog.user.name`); EVTX has only the SID.
+    pub user_name: Option<String>,
     /// System/Execution/@ProcessID and @ThreadID (the logging process).
     pub exec_pid: Option<i64>,
     pub exec_tid: Option<i64>,
@@ -104,6 +107,35 @@ impl WinRecord {
             Family::Defender
         } else if let Some(dataset) = applocker_dataset(channel) {
             Family::AppLocker(dataset)
+        } else if is("ForwardedEvents") || channel.is_empty() {
+            self.family_by_provider()
+        } else {
+            Family::Other
+        }
+    }
+
+    /// The family of a record whose channel names no log of its own (a
+    /// collector that wrote `ForwardedEvents`, an export without channels):
+    /// by its provider, so that it maps as the original log would.
+    fn family_by_provider(&self) -> Family {
+        let provider = self.provider.as_str();
+        let is = |name: &str| provider.eq_ignore_ascii_case(name);
+        if is("PowerShell") {
+            Family::PowerShell
+        } else if is("Microsoft-Windows-PowerShell") || is("PowerShellCore") {
+            Family::PowerShellOperational
+        } else if is("Microsoft-Windows-Windows Defender") {
+            Family::Defender
+        } else if is("Microsoft-Windows-Eventlog") {
+            // the event log service writes 1100–1108 to Security, 104 to
+            // System
+            if (1100..=1108).contains(&self.event_id) {
+                Family::Security
+            } else {
+                Family::System
+            }
+        } else if is("Service Control Manager") || is("Microsoft-Windows-Kernel-General") {
+            Family::System
         } else {
             Family::Other
         }
@@ -258,16 +290,19 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
         ev.set_timestamp(t);
     }
     let mapped = family.map(rec, &mut ev);
+    // a record's type: its channel, or provider when it has none, and id
+    // (a known channel by its own spelling, whatever case an export used)
+    let source = || match family.channel() {
+        Some(name) => name,
+        None if rec.channel.is_empty() => rec.provider.as_str(),
+        None => rec.channel.as_str(),
+    };
     if !mapped {
         // kept generic (event.code, winlog.*): counted per channel and id
-        // (its channel, or provider when it has none, is the source; a
-        // known channel by its own spelling, whatever case an export used)
-        let source = match family.channel() {
-            Some(name) => name,
-            None if rec.channel.is_empty() => rec.provider.as_str(),
-            None => rec.channel.as_str(),
-        };
-        crate::mark_unmapped(&mut ev, source, &rec.event_id.to_string());
+        crate::mark_unmapped(&mut ev, source(), &rec.event_id.to_string());
+    }
+    if ev.contains(crate::BAD_SHAPE) {
+        crate::qualify_bad_shapes(&mut ev, source(), &rec.event_id.to_string());
     }
     ev
 }
@@ -392,9 +427,15 @@ pub fn basename(path: &str) -> &str {
     path.rsplit(['\\', '/']).next().unwrap_or(path)
 }
 
+/// Sets a number (a process id, a port, a count); a value that is not one
+/// is noted as a bad shape ([`crate::mark_bad_shape`]) and left out.
 pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
-    if let Some(pid) = raw.and_then(|s| Value::from(s).as_i64()) {
-        ev.set(path, pid);
+    let Some(raw) = raw else {
+        return;
+    };
+    match Value::from(raw).as_i64() {
+        Some(n) => ev.set(path, n),
+        None => crate::mark_bad_shape(ev, path),
     }
 }
 
@@ -425,7 +466,11 @@ pub(super) fn set_ip(ev: &mut Event, path: &str, raw: Option<&str>) {
     if let Some(raw) = raw {
         match raw.parse::<std::net::IpAddr>() {
             Ok(ip) => ev.set(path, ip),
-            Err(_) => ev.set(path, raw),
+            // kept as text (rules may still match it), and noted
+            Err(_) => {
+                ev.set(path, raw);
+                crate::mark_bad_shape(ev, path);
+            }
         }
     }
 }
@@ -585,6 +630,62 @@ mod tests {
         );
     }
 
+    /// Records a collector filed under the ForwardedEvents channel map by
+    /// their provider, as their own log would.
+    #[test]
+    fn forwarded_events_channel_maps_by_provider() {
+        /// provider, id, event data, a field its mapping sets, its value
+        type Case<'a> = (&'a str, u32, &'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (
+                "Microsoft-Windows-PowerShell",
+                4104,
+                &[("ScriptBlockText", "Get-Process"), ("ScriptBlockId", "x")],
+                "powershell.file.script_block_text",
+                "Get-Process",
+            ),
+            (
+                "Microsoft-Windows-Eventlog",
+                104,
+                &[("Channel", "System")],
+                "event.action",
+                "Log clear",
+            ),
+            (
+                "Microsoft-Windows-Eventlog",
+                1102,
+                &[("SubjectUserName", "bob")],
+                "event.action",
+                "audit-log-cleared",
+            ),
+            (
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                &[("NewProcessName", "C:\\x\\cmd.exe")],
+                "process.name",
+                "cmd.exe",
+            ),
+        ];
+        for (provider, id, data, field, want) in cases {
+            let ev = normalize(
+                &record(provider, "ForwardedEvents", *id, data),
+                Origin::default(),
+            );
+            assert_eq!(ev.get_str(field), Some(*want), "{provider}/{id}");
+            assert_eq!(ev.get_str("event.dataset"), Some("windows.forwarded"));
+            assert!(!ev.contains(crate::UNMAPPED_TYPE), "{provider}/{id}");
+        }
+        // a provider no family owns stays generic, counted by its channel
+        let other = normalize(
+            &record("Acme", "ForwardedEvents", 7, &[]),
+            Origin::default(),
+        );
+        assert_eq!(
+            other.get_str(crate::UNMAPPED_TYPE),
+            Some("ForwardedEvents/7")
+        );
+    }
+
     #[test]
     fn entity_keys_meet_across_renderings() {
         assert_eq!(
@@ -641,6 +742,16 @@ mod tests {
         assert!(!ev.contains("source.port") && !ev.contains("process.pid"));
         assert_eq!(ev.get_str("source.ip"), Some("not-an-ip"));
         assert_eq!(ev.get_str("winlog.event_data.LogonType"), Some("three"));
+        // each bad shape noted with the record's type, for the read summary
+        for field in [
+            "winlog.logon.type",
+            "source.ip",
+            "source.port",
+            "process.pid",
+        ] {
+            let key = format!("Security/4624 {field}");
+            assert!(ev.has_value(crate::BAD_SHAPE, &key), "{key}: {ev:?}");
+        }
 
         // a SID where DOMAIN\user should be: no user.name from it
         let sysmon = record(
@@ -658,6 +769,10 @@ mod tests {
         let ev = normalize(&sysmon, Origin::default());
         assert!(ev.has_value("event.category", "registry"));
         assert!(!ev.contains("user.name") && !ev.contains("process.pid"));
+        assert!(ev.has_value(
+            crate::BAD_SHAPE,
+            "Microsoft-Windows-Sysmon/Operational/13 process.pid"
+        ));
         assert_eq!(ev.get_str("registry.data.type"), Some("REG_SZ"));
         assert_eq!(ev.get_str("registry.hive"), Some("HKLM"));
 

@@ -11,7 +11,9 @@ use super::{
     DESTINATION_USER, Event, PROCESS, SOURCE_USER, USER, Value, WinRecord, set_array,
     set_command_line, set_pid, set_user,
 };
+use regex::Regex;
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// Event data name (EventData or a packed `Key=Value` line) → ECS field.
 const RENAMES: &[(&str, &str)] = &[
@@ -101,9 +103,15 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if let Some(text) = f.get("ScriptBlockText").map(str::trim) {
         ev.set("powershell.file.script_block_text", text);
+        set_script_block_hash(ev, text);
         set_script_block_metrics(ev, text);
     }
     set_command_line(ev, &PROCESS, f.get("HostApplication"));
+    match rec.event_id {
+        800 => set_invocation_details(ev, &CLASSIC_DETAIL, rec.get("param3")),
+        4103 => set_invocation_details(ev, &OPERATIONAL_DETAIL, rec.get("Payload")),
+        _ => {}
+    }
     if let Some(path) = f.get("ScriptName").or_else(|| f.get("Path")) {
         set_script_file(ev, path);
     }
@@ -174,6 +182,26 @@ fn split_packed(text: &str) -> Vec<(Cow<'_, str>, &str)> {
         }
     }
     pairs
+}
+
+/// `powershell.file.script_block_hash`, the newer pipeline's fingerprint
+/// of a script block, so the same script matches however it was laid out:
+/// the text without white space (Java's `\s`), hashed as Elasticsearch's
+/// `fingerprint` processor hashes one text field — SHA-1 over a zero byte
+/// and the UTF-8 text, in base64.
+fn set_script_block_hash(ev: &mut Event, text: &str) {
+    use base64::Engine as _;
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r'))
+        .collect();
+    let mut sha1 = sha1_smol::Sha1::new();
+    sha1.update(&[0]);
+    sha1.update(compact.as_bytes());
+    ev.set(
+        "powershell.file.script_block_hash",
+        base64::engine::general_purpose::STANDARD.encode(sha1.digest().bytes()),
+    );
 }
 
 /// The newer pipeline's measures of a script block, which rules compare to
@@ -271,6 +299,67 @@ fn is_signature_continuation(script: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
+/// A command invocation detail line, `Type(Command): value`, as the
+/// classic log's pipeline (800) and the operational log's (4103) match it.
+static CLASSIC_DETAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([^:(]+)\(([^)]+)\):\s*(.+)?$").expect("a valid pattern"));
+static OPERATIONAL_DETAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([^(]+)\(([^)]+)\):\s*(.+)?$").expect("a valid pattern"));
+/// A `ParameterBinding` detail's value, `name="X"; value="Y"`.
+static PARAMETER_BINDING: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^name=(.+);\s*value=(.+)$").expect("a valid pattern"));
+
+/// The pipelines' "command invocation details": each line of `param3`
+/// (800) or `Payload` (4103) that reads `Type(Command): value` becomes a
+/// detail with its `type`, `related_command` and `value` (a
+/// `ParameterBinding` also its parameter's `name`); any other line is a
+/// detail with only its `value`. A list of objects, kept as one list per
+/// leaf (`powershell.command.invocation_details.value`, …).
+fn set_invocation_details(ev: &mut Event, detail: &Regex, text: Option<&str>) {
+    let Some(text) = text else {
+        return;
+    };
+    let mut leaves: [(&str, Vec<Value>); 4] = [
+        ("powershell.command.invocation_details.type", Vec::new()),
+        (
+            "powershell.command.invocation_details.related_command",
+            Vec::new(),
+        ),
+        ("powershell.command.invocation_details.name", Vec::new()),
+        ("powershell.command.invocation_details.value", Vec::new()),
+    ];
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        let Some(c) = detail.captures(line) else {
+            leaves[3].1.push(Value::from(line));
+            continue;
+        };
+        let (ty, command) = (&c[1], &c[2]);
+        let value = c.get(3).map_or("", |m| m.as_str());
+        leaves[0].1.push(Value::from(ty));
+        leaves[1].1.push(Value::from(command));
+        match PARAMETER_BINDING
+            .captures(value)
+            .filter(|_| ty == "ParameterBinding")
+        {
+            Some(b) => {
+                leaves[2].1.push(Value::from(&b[1]));
+                leaves[3].1.push(Value::from(&b[2]));
+            }
+            None if !value.is_empty() => leaves[3].1.push(Value::from(value)),
+            None => {}
+        }
+    }
+    for (path, values) in leaves {
+        if !values.is_empty() {
+            ev.set(path, Value::Array(values));
+        }
+    }
+}
+
 /// `file.path`, `.name`, `.directory`, `.extension` of a script.
 fn set_script_file(ev: &mut Event, path: &str) {
     ev.set("file.path", path);
@@ -308,6 +397,49 @@ mod tests {
         let line = "A".repeat(64);
         set_script_block_metrics(&mut sig, &format!("xyz\r\n# {line}\r\n# more"));
         assert!(!sig.contains("powershell.file.script_block_length"));
+    }
+
+    /// Expected values computed independently (Python's hashlib over a
+    /// zero byte and the text without white space).
+    #[test]
+    fn script_block_hash_ignores_layout() {
+        let hash = |text: &str| {
+            let mut ev = Event::default();
+            set_script_block_hash(&mut ev, text);
+            ev.get_str("powershell.file.script_block_hash")
+                .map(str::to_string)
+        };
+        let want = Some("DLHg1mGUH9nBEVGjaBIesfmB+3w=".to_string());
+        assert_eq!(hash("Write-Host \"hi\"\r\n  Get-Process"), want);
+        assert_eq!(hash("Write-Host\"hi\"Get-Process"), want);
+        assert_eq!(hash(""), Some("W6k8nbDP+T9StSHXQg5D9u2ieE8=".to_string()));
+    }
+
+    #[test]
+    fn invocation_details_parsed() {
+        let mut ev = Event::default();
+        let payload = "CommandInvocation(Out-Null): \"Out-Null\"\r\nParameterBinding(Out-Null): name=\"InputObject\"; value=\"a; value=b\"\r\nnot a detail\r\n";
+        set_invocation_details(&mut ev, &OPERATIONAL_DETAIL, Some(payload));
+        let list = |p: &str| ev.get(p).cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            list("powershell.command.invocation_details.type"),
+            Value::Array(vec!["CommandInvocation".into(), "ParameterBinding".into()])
+        );
+        assert_eq!(
+            list("powershell.command.invocation_details.name"),
+            Value::Array(vec!["\"InputObject\"; value=\"a".into()])
+        );
+        assert_eq!(
+            list("powershell.command.invocation_details.value"),
+            Value::Array(vec![
+                "\"Out-Null\"".into(),
+                "b\"".into(),
+                "not a detail".into()
+            ])
+        );
+        let mut none = Event::default();
+        set_invocation_details(&mut none, &CLASSIC_DETAIL, Some(""));
+        assert_eq!(none.fields().count(), 0);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! and each script is one helper below, with its id list beside it, so a
 //! difference from the pipeline can be found by name.
 
+mod codes;
 mod messages;
+mod scheduled_task;
 
 use super::{
     AccountFields, Event, PARENT, PROCESS, USER, USER_EFFECTIVE, USER_TARGET, Value, WinRecord,
@@ -749,6 +751,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     // the pipeline decodes these for every Security event, categorised or
     // not (4656 handle requests stay generic but their AccessMask is read)
     decode_messages(rec, ev);
+    // (the logon session too: an uncategorised 4663 keeps its logon id)
+    if let Some(logon) = rec.get("SubjectLogonId") {
+        ev.set("winlog.logon.id", logon);
+    }
     let Ok(i) = EVENTS.binary_search_by_key(&id, |e| e.0) else {
         return false;
     };
@@ -781,7 +787,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         ev.set("winlog.computerObject.domain", rec.get("TargetDomainName"));
     }
     if matches!(id, 4634 | 4647 | 4964) {
-        ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+        // (the subject's session, set above, where it has one)
+        if rec.get("SubjectLogonId").is_none() {
+            ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+        }
     }
     if SUBJECT_IS_USER.contains(&id) {
         ev.set("user.id", rec.get("SubjectUserSid"));
@@ -811,8 +820,13 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
             &mut related,
         );
     }
-    if let Some(logon) = rec.get("SubjectLogonId") {
-        ev.set("winlog.logon.id", logon);
+    if id == 4793 {
+        // a password policy check: the account checked
+        if let Some(name) = rec.get("TargetUserName") {
+            ev.set("user.target.name", name);
+            ev.set("user.effective.name", name);
+            related.push(name);
+        }
     }
     if matches!(id, 4778 | 4779) {
         // session reconnected / disconnected: the account and the client
@@ -860,9 +874,18 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if let Some(t) = rec.get("LogonType") {
         // a LogonType that is not one of the known numbers names nothing;
         // the raw value stays in winlog.event_data
-        ev.set("winlog.logon.type", lookup(LOGON_TYPES, t));
+        // a number the pipeline has no name for (0, the system's own
+        // logon at boot; 12, 13) names nothing, as in Elastic; only a
+        // value that is no number is a bad shape
+        match lookup(LOGON_TYPES, t) {
+            Some(name) => ev.set("winlog.logon.type", name),
+            None if t.trim().parse::<u32>().is_err() => {
+                crate::mark_bad_shape(ev, "winlog.logon.type")
+            }
+            None => {}
+        }
     }
-    if matches!(id, 4672 | 4673 | 4674 | 4741 | 4742 | 4743)
+    if matches!(id, 4672 | 4673 | 4674 | 4704 | 4705 | 4741 | 4742 | 4743)
         && let Some(list) = rec.get("PrivilegeList")
     {
         // one privilege per value, as the pipeline splits it, so that
@@ -878,6 +901,16 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     );
     if matches!(id, 4698..=4702) {
         ev.set("winlog.scheduled_task.name", rec.get("TaskName"));
+        let content = if id == 4702 {
+            rec.get("TaskContentNew")
+        } else {
+            rec.get("TaskContent")
+        };
+        if let Some(xml) = content
+            && !scheduled_task::set(ev, xml)
+        {
+            crate::mark_bad_shape(ev, "winlog.scheduled_task");
+        }
     }
     if matches!(id, 5140 | 5145) {
         set_share_file(ev, rec);
@@ -896,51 +929,113 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     true
 }
 
-/// The "Decode message table" script: `%%n` insertion strings and access
-/// masks to their names, beside the raw values, and 4625/4776 failure
-/// codes to `winlog.logon.failure.*`.
+/// The scripts that decode codes for every Security event: "Decode
+/// message table" (`%%n` insertion strings and access masks to their
+/// names, beside the raw values; 4625/4776/4793 status codes to
+/// `winlog.logon.failure.*`), the account control, Kerberos, audit
+/// subcategory and trust tables ([`codes`]).
 fn decode_messages(rec: &WinRecord, ev: &mut Event) {
     if let Some(reason) = rec.get("FailureReason").and_then(message) {
         ev.set("winlog.logon.failure.reason", reason);
     }
-    for (field, split, described) in [
-        (
-            "AuditPolicyChanges",
-            ',',
-            "winlog.event_data.AuditPolicyChangesDescription",
-        ),
-        ("AccessList", ' ', "winlog.event_data.AccessListDescription"),
-    ] {
-        if let Some(raw) = rec.get(field) {
-            // Windows separates AccessList entries by new lines and tabs
-            // when it renders them, by spaces in winlogbeat's documents
-            let names: Vec<&str> = raw
-                .split(|c: char| c == split || c.is_whitespace())
-                .filter_map(message)
-                .collect();
-            if !names.is_empty() {
-                ev.set(described, names);
-            }
+    if let Some(raw) = rec.get("AuditPolicyChanges") {
+        let names: Vec<&str> = raw.split(',').filter_map(message).collect();
+        if !names.is_empty() {
+            ev.set("winlog.event_data.AuditPolicyChangesDescription", names);
+        }
+    }
+    if let Some(raw) = rec.get("AccessList") {
+        // Windows separates the entries by new lines and tabs when it
+        // renders them, by spaces in winlogbeat's documents. The newest
+        // pipeline also rewrites AccessList as a list of bare codes
+        // (`4417`); quarry keeps the raw text, which Elastic's rules
+        // compare (`AccessList:"*%%4417*"`) and the older pipeline kept.
+        let names: Vec<&str> = raw.split_whitespace().filter_map(message).collect();
+        if !names.is_empty() {
+            ev.set("winlog.event_data.AccessListDescription", names);
         }
     }
     if let Some(mask) = rec.get("AccessMask") {
-        let mut names: Vec<&str> = Vec::new();
+        // every value is one entry (a `%%n` named by its message), and the
+        // description names each bit of all of them together
+        let mut bits = 0u32;
+        let mut entries: Vec<&str> = Vec::new();
         for token in mask.split_whitespace() {
-            let Some(bits) = parse_mask(token.trim_start_matches("%%")) else {
-                continue;
-            };
-            names.extend(
+            entries.push(
+                message(token)
+                    .filter(|_| token.starts_with("%%"))
+                    .unwrap_or(token),
+            );
+            if let Some(b) = parse_mask(token.trim_start_matches("%%")) {
+                bits |= b;
+            }
+        }
+        if !entries.is_empty() {
+            ev.set("winlog.event_data.AccessMask", entries);
+        }
+        let names: Vec<&str> = (0..32)
+            .map(|b| 1u32 << b)
+            .filter(|flag| bits & flag != 0)
+            .filter_map(|flag| {
                 ACCESS_MASK_FLAGS
                     .iter()
-                    .filter(|(flag, _)| bits & flag == *flag)
-                    .map(|(_, name)| *name),
-            );
-        }
+                    .find(|(f, _)| *f == flag)
+                    .map(|(_, name)| *name)
+            })
+            .collect();
         if !names.is_empty() {
             ev.set("winlog.event_data.AccessMaskDescription", names);
         }
     }
-    if matches!(rec.event_id, 4625 | 4776) {
+    if let Some(flags) = rec.get("NewUacValue").and_then(codes::user_account_flags) {
+        ev.set("winlog.event_data.NewUACList", flags);
+        if let Some(uac) = rec.get("UserAccountControl") {
+            // `%%2080 %%2082` as codes, a rendered list as its lines
+            let items: Vec<&str> = uac
+                .split("%%")
+                .flat_map(|part| part.split(['\n', '\r']))
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if !items.is_empty() {
+                ev.set("winlog.event_data.UserAccountControl", items);
+            }
+        }
+    }
+    if let Some(options) = rec.get("TicketOptions").and_then(codes::ticket_options) {
+        ev.set("winlog.event_data.TicketOptionsDescription", options);
+    }
+    if let Some(t) = rec
+        .get("TicketEncryptionType")
+        .and_then(codes::encryption_type)
+    {
+        ev.set("winlog.event_data.TicketEncryptionTypeDescription", t);
+    }
+    if matches!(rec.event_id, 4768..=4771 | 4793)
+        && let Some(s) = rec.get("Status").and_then(codes::kdc_status)
+    {
+        ev.set("winlog.event_data.StatusDescription", s);
+    }
+    if let Some((sub, category)) = rec
+        .get("SubcategoryGuid")
+        .and_then(codes::audit_subcategory)
+    {
+        ev.set("winlog.event_data.Category", category);
+        ev.set("winlog.event_data.SubCategory", sub);
+    }
+    ev.set(
+        "winlog.trustType",
+        rec.get("TdoType").and_then(codes::trust_type),
+    );
+    ev.set(
+        "winlog.trustDirection",
+        rec.get("TdoDirection").and_then(codes::trust_direction),
+    );
+    ev.set(
+        "winlog.trustAttribute",
+        rec.get("TdoAttributes").and_then(codes::trust_attribute),
+    );
+    if matches!(rec.event_id, 4625 | 4776 | 4793) {
         let status = |code: &str| {
             LOGON_STATUS
                 .iter()
@@ -949,9 +1044,9 @@ fn decode_messages(rec: &WinRecord, ev: &mut Event) {
         };
         if let Some(s) = rec.get("Status").and_then(status) {
             ev.set("winlog.logon.failure.status", s);
-            if let Some(sub) = rec.get("SubStatus").and_then(status) {
-                ev.set("winlog.logon.failure.sub_status", sub);
-            }
+        }
+        if let Some(sub) = rec.get("SubStatus").and_then(status) {
+            ev.set("winlog.logon.failure.sub_status", sub);
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Damaged and hostile containers (issue 14): nesting and decompressed
+//! size are bounded and reported, a zip without its central directory or
+//! with a damaged member keeps its intact members, a zip inside a zip is
+//! opened. Fixtures are written by the tests.
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use quarry_read::scan;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quarry-bad-archives-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, body) in members {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(body).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn problems(s: &quarry_read::ReadSummary) -> Vec<String> {
+    s.problems.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn nested_gzip_is_bounded_and_the_files_beside_it_are_read() {
+    // 1,500 layers (the audit's stack overflow): built layer by layer
+    // (stored, not compressed: deflating deflate output grows it)
+    let mut bomb = b"{\"n\":9}\n".to_vec();
+    for _ in 0..1500 {
+        let mut e = GzEncoder::new(Vec::new(), Compression::none());
+        e.write_all(&bomb).unwrap();
+        bomb = e.finish().unwrap();
+    }
+    let deep = tmp("deep.json.gz", &bomb);
+    let mut ok = b"{\"n\":1}\n".to_vec();
+    for _ in 0..3 {
+        ok = gz(&ok);
+    }
+    let fine = tmp("three.json.gz", &ok);
+    let (ns, s) = scan(&[deep, fine], |e| e.get_i64("n"));
+    assert_eq!(ns, [1]);
+    let ps = problems(&s);
+    assert!(
+        ps.len() == 1 && ps[0].contains("deep.json.gz: containers nested more than 8 deep"),
+        "{ps:?}"
+    );
+}
+
+#[test]
+fn a_gzip_bomb_costs_its_bound_then_is_reported() {
+    // good lines, then 1.25 GiB of zeros as concatenated gzip members
+    // (each 16 MiB): cheap to build, ~5,000× its size
+    let mut file = gz(b"{\"n\":1}\n{\"n\":2}\n");
+    let zeros = gz(&vec![0u8; 16 << 20]);
+    for _ in 0..80 {
+        file.extend_from_slice(&zeros);
+    }
+    let p = tmp("bomb.json.gz", &file);
+    let (ns, s) = scan(&[p], |e| e.get_i64("n"));
+    assert_eq!(ns, [1, 2]);
+    let ps = problems(&s);
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("bomb.json.gz") && p.contains("decompresses to more than")),
+        "{ps:?}"
+    );
+}
+
+#[test]
+fn zips_keep_their_intact_members() {
+    let a: &[u8] = b"{\"n\":1}\n{\"n\":2}\n";
+    let b: &[u8] = b"{\"n\":3}\n";
+    let c: &[u8] = b"{\"n\":4}\n";
+    // a zip inside a zip (and inside a gzip in that zip)
+    let inner = zip(&[("b.json", b)]);
+    let outer = zip(&[("a.json", a), ("inner.zip", &inner), ("c.json.gz", &gz(c))]);
+    let (ns, s) = scan(&[tmp("outer.zip", &outer)], |e| e.get_i64("n"));
+    assert_eq!(ns, [1, 2, 3, 4], "{:?}", problems(&s));
+    assert!(s.is_clean(), "{:?}", problems(&s));
+    // no central directory (the zip cut before it): members read from
+    // their local headers, the loss reported
+    let whole = zip(&[("a.json", a), ("b.json", b)]);
+    let cd = memchr::memmem::rfind(&whole, b"PK\x01\x02")
+        .and_then(|_| memchr::memmem::find(&whole, b"PK\x01\x02"))
+        .unwrap();
+    let (ns, s) = scan(&[tmp("cut.zip", &whole[..cd])], |e| e.get_i64("n"));
+    assert_eq!(ns, [1, 2, 3]);
+    let ps = problems(&s);
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("cut.zip: zip directory unreadable")),
+        "{ps:?}"
+    );
+    // a damaged member: the others kept, the damaged one named
+    let mut bad = zip(&[("a.json", a), ("b.json", b), ("c.json", c)]);
+    let at = memchr::memmem::find(&bad, b"b.json").unwrap() + 6 + 4;
+    for byte in &mut bad[at..at + 4] {
+        *byte ^= 0x55;
+    }
+    let (ns, s) = scan(&[tmp("damaged.zip", &bad)], |e| e.get_i64("n"));
+    let ps = problems(&s);
+    assert!(
+        ns.contains(&1) && ns.contains(&2) && ns.contains(&4),
+        "{ns:?} {ps:?}"
+    );
+    assert!(
+        ps.iter().any(|p| p.contains("damaged.zip!b.json")),
+        "{ps:?}"
+    );
+}
