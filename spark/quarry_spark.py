@@ -90,6 +90,14 @@ def main():
         stage2 = spec.get("stage2")
         kept = None
         if stage2:
+            # a task's results come back whole (Spark Connect collects each
+            # partition's rows as one result): at least one partition per 32 MB
+            # read keeps that within an executor's memory; adaptive execution
+            # coalesces the partitions small data leaves
+            have = int(spark.conf.get("spark.sql.shuffle.partitions", "200"))
+            want = -(-int(spec.get("bytes") or 0) // (32 << 20))
+            if want > have:
+                spark.conf.set("spark.sql.shuffle.partitions", str(want))
             stage1.createOrReplaceTempView(f"quarry_events_{n}")
             # each host whole, in one task, in input order: what quarry sees on
             # one machine (it orders by time itself where its answers need it;

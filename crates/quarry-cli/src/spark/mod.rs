@@ -341,8 +341,15 @@ fn run_job(
             .enumerate()
             .map(|(i, f)| json!([i, f.display().to_string(), abs(f)]))
             .collect();
+        // what the partitions' count is sized by (files here; URIs unknown)
+        let bytes: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
         let spec = json!({
             "remote": url,
+            "bytes": bytes,
             "binary": shipped,
             "job": job_file,
             "nonce": nonce,
