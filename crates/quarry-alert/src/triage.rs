@@ -325,6 +325,29 @@ fn as_bool(v: &quarry_event::Value) -> Option<bool> {
     }
 }
 
+/// The scope answer of a triage: the other hosts (sorted) that started
+/// the same executable, and that ran the same command line. Public so that
+/// a run split by host (`quarry hunt --spark`) can answer it from every
+/// host's executables and command lines after the hunt.
+pub fn scope(same_exe: &[String], same_cmd: &[String]) -> J {
+    let scope_answer = match (same_exe.len(), same_cmd.len()) {
+        (0, 0) => "not seen on other hosts in the evidence".to_string(),
+        (e, 0) => format!(
+            "the same executable started on {e} other host{}: {}",
+            if e == 1 { "" } else { "s" },
+            shown(same_exe)
+        ),
+        (_, c) => format!(
+            "the same command line ran on {c} other host{}: {}",
+            if c == 1 { "" } else { "s" },
+            shown(same_cmd)
+        ),
+    };
+    json!({"answer": scope_answer, "same_executable_hosts": same_exe.len(),
+           "same_command_line_hosts": same_cmd.len(),
+                       "hosts": same_exe.iter().chain(same_cmd.iter()).take(MAX_EVIDENCE).collect::<FxHashSet<_>>().into_iter().collect::<std::collections::BTreeSet<_>>()})
+}
+
 fn lower(s: &str) -> String {
     s.to_ascii_lowercase()
 }
@@ -770,22 +793,7 @@ pub fn triage(ev: &Event, host: &str, inv: &Investigation) -> Option<J> {
     } else {
         ScopeIndex::other_hosts(&ix.by_command_line, &lower(cmd.trim()), host)
     };
-    let scope_answer = match (same_exe.len(), same_cmd.len()) {
-        (0, 0) => "not seen on other hosts in the evidence".to_string(),
-        (e, 0) => format!(
-            "the same executable started on {e} other host{}: {}",
-            if e == 1 { "" } else { "s" },
-            shown(&same_exe)
-        ),
-        (_, c) => format!(
-            "the same command line ran on {c} other host{}: {}",
-            if c == 1 { "" } else { "s" },
-            shown(&same_cmd)
-        ),
-    };
-    let scope = json!({"answer": scope_answer, "same_executable_hosts": same_exe.len(),
-                       "same_command_line_hosts": same_cmd.len(),
-                       "hosts": same_exe.iter().chain(same_cmd.iter()).take(MAX_EVIDENCE).collect::<FxHashSet<_>>().into_iter().collect::<std::collections::BTreeSet<_>>()});
+    let scope = scope(&same_exe, &same_cmd);
 
     // the hint
     let no_follow = process.is_some() && seen_parts.is_empty();

@@ -10,24 +10,28 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct AskArgs {
     /// The DFIQ question id (see `quarry questions`).
-    question: String,
+    pub(crate) question: String,
     /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     #[arg(required = true)]
-    inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// Only queries of this domain: a name, or a glob (`*`, `?`, `[…]`, `{a,b}`) such as
     /// '*.duckdns.org'; case-insensitive. Repeatable; the summary counts each one's lookups.
     #[arg(long)]
-    domain: Vec<String>,
+    pub(crate) domain: Vec<String>,
     /// Domains from a file: one name or glob a line (the first word of it), `#` comments and
     /// blank lines skipped, `evil[.]com` read as `evil.com` — a threat report's thousands of
     /// indicators, matched as one set. Repeatable; adds to --domain.
     #[arg(long, value_name = "FILE")]
-    domain_file: Vec<PathBuf>,
+    pub(crate) domain_file: Vec<PathBuf>,
     /// Only this host: its name (`MKT01.pandalab.com`), short name (`MKT01`) or host.id; case-insensitive.
     #[arg(long)]
-    host: Option<String>,
+    pub(crate) host: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    pub(crate) format: Format,
+    /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): the evidence is
+    /// read on the executors, partitioned by host, and answered there. Needs python3 with pyspark.
+    #[arg(long, value_name = "URL")]
+    pub(crate) spark: Option<String>,
 }
 
 pub fn run(args: AskArgs) -> std::io::Result<u8> {
@@ -46,22 +50,41 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         }
     };
+    let filter = Filter {
+        host: args.host.clone(),
+        domains,
+    };
+    if let Some(url) = &args.spark {
+        let got = match crate::spark::ask(url, &args, &filter) {
+            Ok(got) => got,
+            Err(code) => return Ok(code),
+        };
+        let code = output::report_problems(&got.summary);
+        no_such_host(&filter, &got.hosts);
+        print(
+            &got.rows,
+            quarry_questions::q1018::COLUMNS,
+            &got.coverage,
+            args.format,
+        )?;
+        return Ok(code);
+    }
     let bar = crate::progress::Bar::start();
     let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));
     drop(bar);
     let code = output::report_problems(&summary);
-    let filter = Filter {
-        host: args.host,
-        domains,
-    };
     let answer = question.answer(events, &filter);
+    no_such_host(&filter, &answer.hosts);
+    print(&answer.rows, answer.columns, &answer.coverage, args.format)?;
+    Ok(code)
+}
+
+/// Says so when `--host` keeps none of the evidence's `hosts`, naming them.
+fn no_such_host(filter: &Filter, hosts: &[String]) {
     if let Some(h) = &filter.host
-        && !answer
-            .hosts
-            .iter()
-            .any(|n| filter.keeps_host(Some(n), None))
+        && !hosts.iter().any(|n| filter.keeps_host(Some(n), None))
     {
-        let mut hosts = answer.hosts.clone();
+        let mut hosts = hosts.to_vec();
         hosts.sort_unstable();
         hosts.dedup();
         eprintln!(
@@ -73,22 +96,47 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
             }
         );
     }
-    let columns = answer
-        .columns
+}
+
+/// An answer row as [`print`] shows it: its table cells, and its named
+/// values (ECS names, in the question's order) for CSV; serialised, it is
+/// the row's document.
+pub(crate) trait AnswerRow: serde::Serialize {
+    fn cells(&self) -> &[String];
+    fn field(&self, i: usize) -> Option<(&str, &serde_json::Value)>;
+}
+
+impl AnswerRow for Record {
+    fn cells(&self) -> &[String] {
+        &self.cells
+    }
+    fn field(&self, i: usize) -> Option<(&str, &serde_json::Value)> {
+        self.fields.get(i).map(|(k, v)| (*k, v))
+    }
+}
+
+/// Prints an answer's rows and its coverage: below the table, or on stderr
+/// with the machine formats.
+pub(crate) fn print<T: AnswerRow>(
+    rows: &[T],
+    headers: &[&str],
+    coverage: &str,
+    format: Format,
+) -> std::io::Result<()> {
+    let columns = headers
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            Column::new(h, move |r: &Record| {
-                r.cells.get(i).cloned().unwrap_or_default()
+            Column::new(h, move |r: &T| {
+                r.cells().get(i).cloned().unwrap_or_default()
             })
         })
         .collect();
     // CSV: every field under its ECS name, in the question's order (a
     // header row even when nothing matched)
-    let names: Vec<&'static str> = answer
-        .rows
+    let names: Vec<&str> = rows
         .first()
-        .map(|r| r.fields.iter().map(|(k, _)| *k).collect())
+        .map(|r| (0..).map_while(|i| r.field(i).map(|(k, _)| k)).collect())
         .unwrap_or_default();
     let csv = if names.is_empty() {
         Csv::Fields
@@ -98,30 +146,23 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
                 .iter()
                 .enumerate()
                 .map(|(i, n)| {
-                    Column::new(n, move |r: &Record| {
-                        r.fields
-                            .get(i)
-                            .map(|(_, v)| output::cell(v))
-                            .unwrap_or_default()
+                    Column::new(n, move |r: &T| {
+                        r.field(i).map(|(_, v)| output::cell(v)).unwrap_or_default()
                     })
                 })
                 .collect(),
         )
     };
-    let rows = Rows {
-        rows: &answer.rows,
-        columns,
-        csv,
-    };
-    output::print(&rows, args.format)?;
+    let rows = Rows { rows, columns, csv };
+    output::print(&rows, format)?;
     // the coverage belongs below the table; with machine formats it must
     // not mix with the records
-    if args.format == Format::Table {
-        write!(std::io::stdout().lock(), "{}", answer.coverage)?;
+    if format == Format::Table {
+        write!(std::io::stdout().lock(), "{coverage}")?;
     } else {
-        eprint!("{}", answer.coverage);
+        eprint!("{coverage}");
     }
-    Ok(code)
+    Ok(())
 }
 
 /// The domain indicators of `--domain` and `--domain-file`, as one set;
@@ -160,5 +201,6 @@ pub fn run_on(inputs: Vec<PathBuf>, format: Format) -> std::io::Result<u8> {
         domain_file: Vec::new(),
         host: None,
         format,
+        spark: None,
     })
 }

@@ -14,48 +14,52 @@ use std::path::PathBuf;
 pub struct HuntArgs {
     /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
     #[arg(required = true)]
-    inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// Rule files or folders, repeatable: Elastic's detection-rules TOML (EQL, KQL) and Sigma YAML,
     /// mixed freely. Default: the paths in QUARRY_RULES, else the configuration file's
     /// `rules = [...]` (~/.config/quarry/config.toml, or $QUARRY_CONFIG), else quarry's built-in rules.
     #[arg(long, env = "QUARRY_RULES", value_delimiter = ':')]
-    rules: Vec<PathBuf>,
+    pub(crate) rules: Vec<PathBuf>,
     /// Only rules of at least this severity.
     #[arg(long, value_parser = ["low", "medium", "high", "critical"])]
-    severity: Option<String>,
+    pub(crate) severity: Option<String>,
     /// A TOML file of exceptions that suppress matching alerts.
     #[arg(long)]
-    exceptions: Option<PathBuf>,
+    pub(crate) exceptions: Option<PathBuf>,
     /// Print the time each rule took, on stderr.
     #[arg(long)]
-    stats: bool,
+    pub(crate) stats: bool,
     /// new_terms rules: `full` alerts only where the evidence holds all the
     /// history the rule asks for (a term unseen in a shorter collection may
     /// just be older than it); `partial` alerts on what the evidence covers,
     /// and says so in each alert (quarry.new_terms.history_complete).
     #[arg(long, value_enum, default_value_t = NewTermsHistory::Full)]
-    new_terms_history: NewTermsHistory,
+    pub(crate) new_terms_history: NewTermsHistory,
     /// Building-block rules' alerts (kibana.alert.building_block_type): shown,
     /// or left out of the output (they are still counted on stderr).
     #[arg(long, value_enum, default_value_t = BuildingBlocks::Show)]
-    building_blocks: BuildingBlocks,
+    pub(crate) building_blocks: BuildingBlocks,
     /// Indicator documents for threat_match (indicator match) rules, repeatable: ECS
     /// threat.indicator.* as Elastic's Threat Intel integrations write them (NDJSON, JSON,
     /// _search dumps). Without it those rules are skipped.
     #[arg(long, value_name = "FILE")]
-    threat_intel: Vec<PathBuf>,
+    pub(crate) threat_intel: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    pub(crate) format: Format,
+    /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): the evidence is
+    /// read on the executors, partitioned by host, and hunted there. Needs python3 with pyspark.
+    #[arg(long, value_name = "URL")]
+    pub(crate) spark: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
-enum NewTermsHistory {
+pub(crate) enum NewTermsHistory {
     Full,
     Partial,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
-enum BuildingBlocks {
+pub(crate) enum BuildingBlocks {
     Show,
     Hide,
 }
@@ -245,9 +249,18 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
         },
         threat_intel,
     };
-    let bar = crate::progress::Bar::start();
-    let mut report = quarry_detect::hunt(&book, &args.inputs, &opts);
-    drop(bar);
+    let mut report = match &args.spark {
+        Some(url) => match crate::spark::hunt(url, &args, &book, &rule_paths, &opts) {
+            Ok(r) => r,
+            Err(code) => return Ok(code),
+        },
+        None => {
+            let bar = crate::progress::Bar::start();
+            let report = quarry_detect::hunt(&book, &args.inputs, &opts);
+            drop(bar);
+            report
+        }
+    };
     let total = report.alerts.len();
     if args.building_blocks == BuildingBlocks::Hide {
         report

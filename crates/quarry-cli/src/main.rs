@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod report;
 mod search;
+mod spark;
 
 use clap::{Parser, Subcommand};
 
@@ -123,6 +124,9 @@ quarry report --alerts alerts.ndjson evidence/ -o case.html"
         /// Evidence to check: show which approaches have data to run on.
         inputs: Vec<PathBuf>,
     },
+    /// What runs on a Spark executor for `--spark` (rows on stdin and stdout).
+    #[command(hide = true)]
+    Partition(spark::partition::PartitionArgs),
     /// Generate a small incident and answer Q1018 over it: the main job, end to end.
     Demo {
         /// Where to write the generated evidence (default: a folder under the system temp dir).
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => hunt::rules_list(cmd),
         Command::Questions { dfiq, inputs } => dfiq::run(dfiq, inputs),
         Command::Demo { out, format } => demo::run(out, format),
+        Command::Partition(args) => spark::partition::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,32 +10,36 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct SearchArgs {
     /// The EQL query, in Elasticsearch's syntax.
-    query: String,
+    pub(crate) query: String,
     /// Evidence: files, folders (recursive), globs, .zip/.tar/.gz archives, or - for standard input.
-    inputs: Vec<PathBuf>,
+    pub(crate) inputs: Vec<PathBuf>,
     /// Parse and type-check the query only; print the fields it reads.
     #[arg(long)]
-    check: bool,
+    pub(crate) check: bool,
     /// An Elasticsearch index mapping (JSON): field aliases and types (ip, version, date, null_value).
     #[arg(long)]
-    mapping: Option<PathBuf>,
+    pub(crate) mapping: Option<PathBuf>,
     /// The field that orders events.
     #[arg(long, default_value = "@timestamp")]
-    timestamp_field: String,
+    pub(crate) timestamp_field: String,
     /// Orders events with equal timestamps.
     #[arg(long)]
-    tiebreaker: Option<String>,
+    pub(crate) tiebreaker: Option<String>,
     /// The field `category where` tests.
     #[arg(long, default_value = "event.category")]
-    category_field: String,
+    pub(crate) category_field: String,
     /// At most this many results (default: all).
     #[arg(long)]
-    size: Option<usize>,
+    pub(crate) size: Option<usize>,
     /// Samples per join key in `sample` queries.
     #[arg(long, default_value_t = 1)]
-    max_samples_per_key: usize,
+    pub(crate) max_samples_per_key: usize,
     #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    pub(crate) format: Format,
+    /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): each file is read
+    /// and filtered on the executors; only the matches come back. Needs python3 with pyspark.
+    #[arg(long, value_name = "URL")]
+    pub(crate) spark: Option<String>,
 }
 
 pub fn run(args: SearchArgs) -> std::io::Result<u8> {
@@ -99,28 +103,19 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     }
     // Keep only events some term of the query can match: memory follows the
     // matches, not the input.
-    // what orders and joins events, and names their index
-    let mut needed = query.fields();
-    needed.extend(INDEX_FIELDS.iter().map(|f| f.to_string()));
-    if matches!(args.format, Format::Table | Format::Csv) {
-        needed.extend(ROW_FIELDS.iter().map(|f| f.to_string()));
-    }
-    // ECS JSON lines are parsed for these fields alone (and echoed as read)
-    let pre = query.clone();
-    // lines lacking a literal the query requires are only validated
-    let projection =
-        quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
-            .require_literals(&query.required_literals());
+    let push = Pushdown::from_query(query.clone(), args.format.is_tabular());
+    let needed = &push.needed;
     // An event projected from a plain ECS line was tested by the projection
     // already; any other is tested here.
-    let matches = |ev: &Event| ev.raw_source.is_some() || query.matches(ev);
+    let matches = |ev: &Event| push.matches(ev);
     if query.is_event_query() {
         // Each match is kept with where it sorts; as its NDJSON line when
         // that is what is printed and its document is echoed as read: a
         // few hundred bytes instead of the event, its fields and its line.
         let lines = args.format == Format::Ndjson;
-        let bar = crate::progress::Bar::start();
-        let (kept, summary) = quarry_read::scan_projected(&args.inputs, &projection, |mut ev| {
+        // with --spark the reading happens elsewhere: nothing to follow here
+        let bar = args.spark.is_none().then(crate::progress::Bar::start);
+        let scanned = scan(&args, &push, |mut ev| {
             if !matches(&ev) {
                 return None;
             }
@@ -131,9 +126,12 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
                 }
                 ev.raw_source = Some(raw);
             }
-            Some((key, Match::Event(Box::new(slim(ev, &needed)))))
+            Some((key, Match::Event(Box::new(slim(ev, needed)))))
         });
         drop(bar);
+        let Ok((kept, summary)) = scanned else {
+            return Ok(crate::exit::USAGE);
+        };
         let code = output::report_problems(&summary);
         let matches = query.order_matches(kept);
         eprintln!("quarry: {} results", matches.len());
@@ -154,11 +152,13 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
         }
         return Ok(code);
     }
-    let bar = crate::progress::Bar::start();
-    let (events, summary) = quarry_read::scan_projected(&args.inputs, &projection, |ev| {
-        matches(&ev).then(|| slim(ev, &needed))
-    });
+    // with --spark the reading happens elsewhere: nothing to follow here
+    let bar = args.spark.is_none().then(crate::progress::Bar::start);
+    let scanned = scan(&args, &push, |ev| matches(&ev).then(|| slim(ev, needed)));
     drop(bar);
+    let Ok((events, summary)) = scanned else {
+        return Ok(crate::exit::USAGE);
+    };
     let code = output::report_problems(&summary);
     let hits = query.run(events);
     eprintln!("quarry: {} results", hits.len());
@@ -166,6 +166,90 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     // the process ends here: freeing every hit one by one is wasted work
     std::mem::forget(hits);
     Ok(code)
+}
+
+/// Reads the evidence through `push`'s projection and hands each event to
+/// `keep`: here, or with `--spark` on the cluster's executors, where each
+/// file is read and filtered and only the matches come back (in input
+/// order, as here). `Err` when the Spark run failed (said on stderr).
+fn scan<T: Send>(
+    args: &SearchArgs,
+    push: &Pushdown,
+    keep: impl Fn(Event) -> Option<T> + Sync,
+) -> Result<(Vec<T>, quarry_read::ReadSummary), u8> {
+    match &args.spark {
+        Some(url) => crate::spark::search(url, args, keep),
+        None => Ok(quarry_read::scan_projected(
+            &args.inputs,
+            &push.projection,
+            keep,
+        )),
+    }
+}
+
+/// What the reader needs of a query: the fields it reads and the
+/// projection that parses ECS lines for them alone, dropping the lines no
+/// term can match. Built once on one machine; with `--spark`, on every
+/// executor from the job's [`crate::spark::SearchJob`].
+pub(crate) struct Pushdown {
+    query: quarry_eql::Query,
+    pub(crate) needed: Vec<String>,
+    pub(crate) projection: quarry_read::Projection,
+}
+
+impl Pushdown {
+    /// `tabular`: the table and CSV rows' fields are read too.
+    pub(crate) fn from_query(query: quarry_eql::Query, tabular: bool) -> Pushdown {
+        // what orders and joins events, and names their index
+        let mut needed = query.fields();
+        needed.extend(INDEX_FIELDS.iter().map(|f| f.to_string()));
+        if tabular {
+            needed.extend(ROW_FIELDS.iter().map(|f| f.to_string()));
+        }
+        // ECS JSON lines are parsed for these fields alone (and echoed as read)
+        let pre = query.clone();
+        // lines lacking a literal the query requires are only validated
+        let projection =
+            quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
+                .require_literals(&query.required_literals());
+        Pushdown {
+            query,
+            needed,
+            projection,
+        }
+    }
+
+    /// The pushdown of a search shipped to an executor.
+    pub(crate) fn new(job: &crate::spark::SearchJob) -> Result<Pushdown, String> {
+        let mapping = match &job.mapping {
+            Some(t) => Some(Mapping::from_text(t).map_err(|e| format!("--mapping: {e}"))?),
+            None => None,
+        };
+        let opts = Options {
+            category_field: job.category_field.clone(),
+            timestamp_field: job.timestamp_field.clone(),
+            tiebreaker: job.tiebreaker.clone(),
+            size: job.size,
+            max_samples_per_key: job.max_samples_per_key,
+            mapping,
+        };
+        let query =
+            compile(&job.query, &opts).map_err(|e| format!("the query does not compile: {e}"))?;
+        Ok(Pushdown::from_query(query, job.tabular))
+    }
+
+    /// Can some term of the query match `ev`? (An event projected from a
+    /// plain ECS line was tested by the projection already.)
+    pub(crate) fn matches(&self, ev: &Event) -> bool {
+        ev.raw_source.is_some() || self.query.matches(ev)
+    }
+
+    /// The events of `inputs` some term of the query can match.
+    pub(crate) fn scan(&self, inputs: &[PathBuf]) -> (Vec<Event>, quarry_read::ReadSummary) {
+        quarry_read::scan_projected(inputs, &self.projection, |ev| {
+            self.matches(&ev).then_some(ev)
+        })
+    }
 }
 
 /// An event query's match as kept for printing.

@@ -147,6 +147,22 @@ type Pooled = (String, Packed);
 
 /// Runs `book`'s rules over the evidence in `inputs`.
 pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntReport {
+    hunt_with(book, opts, |keep| quarry_read::scan(inputs, keep))
+}
+
+/// [`hunt`] over events already read: one Spark partition's hosts.
+pub fn hunt_events(book: &RuleBook, events: Vec<Event>, opts: &HuntOptions) -> HuntReport {
+    hunt_with(book, opts, |keep| quarry_read::scan_events(events, keep))
+}
+
+/// What hands a hunt its evidence: a scan that puts each event through `keep`.
+type Keep<'a> = &'a (dyn Fn(Event) -> Option<Kept> + Sync);
+
+fn hunt_with(
+    book: &RuleBook,
+    opts: &HuntOptions,
+    scan: impl FnOnce(Keep<'_>) -> (Vec<Kept>, ReadSummary),
+) -> HuntReport {
     let rules = &book.rules;
     let selector = Selector::new(rules);
     let retention = Retention::for_rules(rules.iter().map(|r| &r.rule));
@@ -155,7 +171,7 @@ pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntRepo
     let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
     let evidence_from = EvidenceStart::default();
     let slim: Vec<Option<Vec<String>>> = rules.iter().map(slim_fields).collect();
-    let (kept, read) = quarry_read::scan(inputs, |ev| {
+    let (kept, read) = scan(&|ev| {
         if wants_start {
             evidence_from.see(&ev);
         }

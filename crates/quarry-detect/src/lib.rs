@@ -32,6 +32,6 @@ pub mod threat_match;
 pub mod threshold;
 
 pub use book::{CompiledRule, NotCompiled, RuleBook, TypeRow, severity_rank};
-pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt};
+pub use hunt::{HuntOptions, HuntReport, RuleStat, hunt, hunt_events};
 pub use load::{load, unusable_paths};
 pub use new_terms::History;

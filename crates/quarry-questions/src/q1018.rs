@@ -130,7 +130,7 @@ pub struct Row {
 }
 
 /// The terminal table's headers, one per cell of [`Row::record`].
-const COLUMNS: &[&str] = &[
+pub const COLUMNS: &[&str] = &[
     "time",
     "host",
     "query",
@@ -197,6 +197,12 @@ impl Serialize for Row {
 fn keeps(filter: &Filter, r: &Row) -> bool {
     filter.domains.as_ref().is_none_or(|d| d.is_match(&r.query))
         && filter.keeps_host(r.host_name.as_deref(), r.host_id.as_deref())
+}
+
+/// The coverage report below `shown` rows, from coverage gathered
+/// elsewhere (merged from the partitions of a Spark run).
+pub fn coverage_report(cov: &Coverage, shown: usize) -> String {
+    coverage_text(&Q1018, cov, shown)
 }
 
 /// `n` things, the first few named.
@@ -320,7 +326,7 @@ fn domains_text(d: &[DomainCount], cov: &Coverage) -> String {
 }
 
 /// What the evidence covers, of what the filters kept.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize)]
 pub struct Coverage {
     /// Every host the evidence holds, before `--host` (named when the
     /// filter keeps none).
@@ -342,7 +348,7 @@ pub struct Coverage {
 }
 
 /// How often one domain indicator was looked up, and on which hosts.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct DomainCount {
     /// As written.
     pub indicator: String,

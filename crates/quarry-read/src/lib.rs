@@ -24,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 /// One problem met while reading; the rest of the input is still read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// The file (or `archive.zip!member`).
     pub file: String,
@@ -43,8 +43,10 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What was read, per run.
-#[derive(Debug, Default, Clone)]
+/// What was read, per run (serialised: how a Spark partition reports its
+/// read to the client).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReadSummary {
     pub files: usize,
     /// Inputs named on the command line that do not exist (also listed in
@@ -76,7 +78,27 @@ pub struct ReadSummary {
 }
 
 impl ReadSummary {
-    fn merge(&mut self, other: ReadSummary) {
+    /// The summary of expanding the inputs, before any file is read: what
+    /// [`discover`] found wrong with them, as problems (missing inputs
+    /// counted) or as skipped inputs (FIFOs, sockets, devices).
+    pub fn of_inputs(found: Vec<Problem>) -> ReadSummary {
+        let (skipped, problems): (Vec<Problem>, Vec<Problem>) = found
+            .into_iter()
+            .partition(|p| p.message == input::NOT_REGULAR);
+        ReadSummary {
+            unreadable: problems.len(),
+            missing: problems
+                .iter()
+                .filter(|p| p.message == input::NO_SUCH_INPUT)
+                .count(),
+            problems,
+            skipped,
+            ..Default::default()
+        }
+    }
+
+    /// Adds another read's counts and problems to this one.
+    pub fn merge(&mut self, other: ReadSummary) {
         self.files += other.files;
         self.missing += other.missing;
         self.unreadable += other.unreadable;
@@ -213,6 +235,24 @@ where
     scan_inner(inputs, Some(projection), keep)
 }
 
+/// [`scan`] over events already read (by another process, say: a Spark
+/// partition's events arrive on stdin): each goes through `keep` on all
+/// cores, in order. The summary counts only events; what was read, and
+/// every problem met reading it, is the reader's to report.
+pub fn scan_events<T, F>(events: Vec<Event>, keep: F) -> (Vec<T>, ReadSummary)
+where
+    T: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+{
+    use rayon::prelude::*;
+    let summary = ReadSummary {
+        events: events.len() as u64,
+        ..Default::default()
+    };
+    let kept = events.into_par_iter().filter_map(&keep).collect();
+    (kept, summary)
+}
+
 fn scan_inner<T, F>(
     inputs: &[PathBuf],
     projection: Option<&Projection>,
@@ -224,20 +264,7 @@ where
 {
     use rayon::prelude::*;
     let (files, found) = discover(inputs);
-    let (skipped, problems) = found
-        .into_iter()
-        .partition(|p| p.message == input::NOT_REGULAR);
-    let mut summary = ReadSummary {
-        problems,
-        skipped,
-        ..Default::default()
-    };
-    summary.unreadable = summary.problems.len();
-    summary.missing = summary
-        .problems
-        .iter()
-        .filter(|p| p.message == input::NO_SUCH_INPUT)
-        .count();
+    let mut summary = ReadSummary::of_inputs(found);
     progress::found(&files);
     let many = files.len() > 1;
     let results: Vec<(Vec<T>, ReadSummary)> = files
