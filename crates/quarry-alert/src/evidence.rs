@@ -2,7 +2,7 @@
 //! retained events, packed until an alert needs them; pivots run over it.
 
 use crate::pivot::Pivot;
-use crate::{ACTIVITY, CATEGORIES, MAX_LISTED, Packed, summary};
+use crate::{ACTIVITY, AlertLimits, CATEGORIES, Packed, summary};
 use quarry_event::Event;
 use quarry_lineage::{HostLineage, Lineage};
 use rustc_hash::FxHashMap;
@@ -20,6 +20,8 @@ pub struct Investigation {
     /// Executables and command lines per host, for triage's scope: built on
     /// first use.
     pub(crate) scope: OnceLock<crate::triage::ScopeIndex>,
+    /// How much the alerts built from it list.
+    pub limits: AlertLimits,
 }
 
 /// The kinds of telemetry a report states per host, in order.
@@ -124,6 +126,7 @@ impl Investigation {
             lineage,
             hosts,
             scope: OnceLock::new(),
+            limits: AlertLimits::default(),
         }
     }
 
@@ -206,7 +209,7 @@ impl Investigation {
     /// pivot is confined to it; other hosts are unpacked one at a time and
     /// not kept.
     pub fn run_pivot(&self, pivot: &Pivot, host: Option<&str>) -> PivotResult {
-        let mut acc = PivotAcc::default();
+        let mut acc = PivotAcc::new(self.limits.listed);
         if pivot.groups.is_empty() {
             return acc.finish();
         }
@@ -229,26 +232,36 @@ impl Investigation {
 }
 
 /// A pivot's findings while hosts are scanned: the count, the earliest
-/// [`MAX_LISTED`] matches (kept bounded as they come), and the matches after
-/// the window.
-#[derive(Default)]
+/// `max` matches (kept bounded as they come), the times of the matches left
+/// out, and the matches after the window.
 pub(crate) struct PivotAcc {
+    max: usize,
     count: usize,
     listed: Vec<(i64, J)>,
+    /// Earliest and latest time of the matches dropped from `listed`.
+    dropped: Option<(i64, i64)>,
     after_window: usize,
 }
 
 impl PivotAcc {
+    pub(crate) fn new(max: usize) -> Self {
+        PivotAcc {
+            max,
+            count: 0,
+            listed: Vec::new(),
+            dropped: None,
+            after_window: 0,
+        }
+    }
+
     pub(crate) fn observe(&mut self, pivot: &Pivot, e: &Event, same_host: bool) {
         match pivot.in_window(e) {
             Some(true) if pivot.matches_terms(e, same_host) => {
                 self.count += 1;
                 self.listed
                     .push((e.timestamp.unwrap_or(i64::MIN), summary(e)));
-                if self.listed.len() >= 2 * MAX_LISTED {
-                    // stable: of equal times, the first seen stay
-                    self.listed.sort_by_key(|(t, _)| *t);
-                    self.listed.truncate(MAX_LISTED);
+                if self.listed.len() >= 2 * self.max.max(1) {
+                    self.cut();
                 }
             }
             None if pivot.matches_terms(e, same_host) => self.after_window += 1,
@@ -256,16 +269,30 @@ impl PivotAcc {
         }
     }
 
-    pub(crate) fn finish(mut self) -> PivotResult {
+    /// Keeps the first `max` by time (stable: of equal times, the first
+    /// seen stay), noting the times of the others.
+    fn cut(&mut self) {
         self.listed.sort_by_key(|(t, _)| *t);
+        for (t, _) in self.listed.drain(self.max.min(self.listed.len())..) {
+            self.dropped = Some(match self.dropped {
+                Some((a, b)) => (a.min(t), b.max(t)),
+                None => (t, t),
+            });
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> PivotResult {
+        self.cut();
+        let left_out = self.count - self.listed.len();
         PivotResult {
             count: self.count,
-            events: self
-                .listed
-                .into_iter()
-                .take(MAX_LISTED)
-                .map(|(_, j)| j)
-                .collect(),
+            events: self.listed.into_iter().map(|(_, j)| j).collect(),
+            omitted: crate::bounded::omitted(
+                left_out,
+                self.dropped
+                    .map(|(a, b)| (Some(a), Some(b)))
+                    .unwrap_or_default(),
+            ),
             after_window: self.after_window,
         }
     }
@@ -276,8 +303,10 @@ impl PivotAcc {
 pub struct PivotResult {
     /// How many events in the window match.
     pub count: usize,
-    /// The first [`MAX_LISTED`] of them, in time order, as [`summary`]s.
+    /// The first [`AlertLimits::listed`] of them, in time order, as [`summary`]s.
     pub events: Vec<J>,
+    /// How many were left out of `events` and their time range.
+    pub omitted: Option<J>,
     /// Matching events after the window's end: the window's `now` is the
     /// alert's time, and what the process did next is worth knowing of.
     pub after_window: usize,
@@ -289,6 +318,9 @@ impl PivotResult {
     pub fn fill(&self, pj: &mut J) {
         pj["count"] = json!(self.count);
         pj["events"] = J::Array(self.events.clone());
+        if let Some(o) = &self.omitted {
+            pj["omitted"] = o.clone();
+        }
         if self.after_window > 0 {
             pj["after_window"] = json!(self.after_window);
         }

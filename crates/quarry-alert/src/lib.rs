@@ -34,6 +34,7 @@
 //! evidence and pivot runs over it in `evidence.rs`, pivots parsed in
 //! [`pivot`], events packed in `pack.rs`.
 
+mod bounded;
 mod evidence;
 pub mod investigate;
 mod pack;
@@ -41,10 +42,12 @@ pub mod pivot;
 mod retention;
 pub mod triage;
 
+pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
 pub use pack::{Packed, pack};
 pub use retention::Retention;
 
+use bounded::bounded;
 use evidence::PivotAcc;
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
@@ -83,9 +86,33 @@ const SUMMARY_FIELDS: &[&str] = &[
     "user.name",
 ];
 
-/// At most this many events are listed per activity or pivot; the count
-/// says how many there were.
-pub const MAX_LISTED: usize = 100;
+/// What an alert lists and how large its document may grow: the
+/// `--alert-list` and `--alert-max-bytes` flags of `quarry hunt`.
+///
+/// Each list — lineage children and descendants, follow-on activity (per
+/// category), each pivot's events — keeps its first `listed` entries by
+/// time, with the exact total and the count and time range of what was left
+/// out; the whole lists are what `quarry investigate` shows. Then [`fit`]
+/// keeps the document within `max_bytes` whatever the host looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertLimits {
+    pub listed: usize,
+    pub max_bytes: usize,
+}
+
+/// Entries per list by default.
+pub const DEFAULT_LISTED: usize = 20;
+/// An alert document's size bound by default (serialized as one NDJSON line).
+pub const DEFAULT_MAX_BYTES: usize = 64 * 1024;
+
+impl Default for AlertLimits {
+    fn default() -> Self {
+        AlertLimits {
+            listed: DEFAULT_LISTED,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
 
 /// An alert lists the files holding its host (`quarry.inputs`) only up to
 /// this many: past it the list would outweigh the alert, and investigating
@@ -107,6 +134,8 @@ pub struct Alert {
     signal_pivots: Vec<(usize, Pivot)>,
     /// Pivots not confined to the alert's host: run by [`run_cross_host`].
     cross_host_pivots: Vec<(usize, Pivot)>,
+    /// Entries per list ([`AlertLimits::listed`]).
+    listed: usize,
 }
 
 impl Alert {
@@ -179,7 +208,7 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         .map(|a| {
             a.cross_host_pivots
                 .iter()
-                .map(|_| PivotAcc::default())
+                .map(|_| PivotAcc::new(a.listed))
                 .collect()
         })
         .collect();
@@ -242,12 +271,42 @@ pub fn summary_target(summary: &J) -> Option<&J> {
     .find_map(|k| summary.get(*k).filter(|v| !v.is_null()))
 }
 
-fn listed(events: &[&Event]) -> J {
-    J::Array(events.iter().take(MAX_LISTED).map(|e| summary(e)).collect())
+/// The follow-on activity listed (in time order, as `activity` is): an event
+/// while one of its categories has fewer than `max` listed; and what was
+/// left out.
+fn listed_activity(activity: &[&Event], max: usize) -> (J, Option<J>) {
+    let mut per_cat = [0usize; ACTIVITY.len()];
+    let items = activity.iter().map(|e| {
+        let mut keep = false;
+        for (c, n) in ACTIVITY.iter().zip(per_cat.iter_mut()) {
+            if e.has_value("event.category", c) && *n < max {
+                *n += 1;
+                keep = true;
+            }
+        }
+        (e.timestamp, keep.then(|| summary(e)))
+    });
+    let (listed, omitted) = bounded::partition(items);
+    (J::Array(listed), omitted)
+}
+
+/// Processes as an alert lists them: the first `max` by start time under
+/// `key`, the total under `{key}_count` and what was left out under
+/// `{key}_omitted`.
+fn listed_processes(out: &mut Map<String, J>, key: &str, procs: Vec<&Process>, max: usize) {
+    out.insert(format!("{key}_count"), json!(procs.len()));
+    let (listed, omitted) = bounded(procs.into_iter().map(|p| (p.start, p)).collect(), max);
+    out.insert(
+        key.to_string(),
+        J::Array(listed.into_iter().map(process_json).collect()),
+    );
+    if let Some(o) = omitted {
+        out.insert(format!("{key}_omitted"), o);
+    }
 }
 
 /// The lineage part of an alert, and the process's index on its host.
-fn lineage_json(h: &HostLineage, ev: &Event) -> (J, Option<usize>) {
+fn lineage_json(h: &HostLineage, ev: &Event, max: usize) -> (J, Option<usize>) {
     let (i, link) = h.resolve_index(ev);
     let Some(p) = i.and_then(|i| h.process(i)) else {
         return (json!({"linked_by": link.as_str()}), None);
@@ -258,13 +317,14 @@ fn lineage_json(h: &HostLineage, ev: &Event) -> (J, Option<usize>) {
         .take(2)
         .map(process_json)
         .collect();
-    let children: Vec<J> = h.children(p).into_iter().map(process_json).collect();
-    let descendants: Vec<J> = h.descendants(p).into_iter().map(process_json).collect();
-    (
-        json!({"linked_by": link.as_str(), "process": process_json(p), "parent": ancestors.first(),
-               "grandparent": ancestors.get(1), "children": children, "descendants": descendants}),
-        i,
-    )
+    let mut out = Map::new();
+    out.insert("linked_by".into(), json!(link.as_str()));
+    out.insert("process".into(), process_json(p));
+    out.insert("parent".into(), json!(ancestors.first()));
+    out.insert("grandparent".into(), json!(ancestors.get(1)));
+    listed_processes(&mut out, "children", h.children(p), max);
+    listed_processes(&mut out, "descendants", h.descendants(p), max);
+    (J::Object(out), i)
 }
 
 /// The events of a hit, in order (a sequence's missing terms left out); the
@@ -290,7 +350,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
     if let (Some(e), Some(hk)) = (last, host.as_deref()) {
         let lin = inv.lineage.host(hk);
         let (lineage, proc_index) = match lin {
-            Some(h) => lineage_json(h, e),
+            Some(h) => lineage_json(h, e, inv.limits.listed),
             None => (json!({"linked_by": "unlinked"}), None),
         };
         quarry.insert("lineage".into(), lineage);
@@ -307,11 +367,15 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
             }
         }
         let missing = inv.missing_telemetry(hk);
+        let (events, omitted) = listed_activity(&activity, inv.limits.listed);
         let mut act = json!({
             "count": activity.len(),
             "by_category": by_cat.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-            "events": listed(&activity),
+            "events": events,
         });
+        if let Some(o) = omitted {
+            act["omitted"] = o;
+        }
         if proc_index.is_none() {
             act["note"] = J::String("the alerting process's start is not in the evidence: its activity cannot be attributed".into());
         }
@@ -408,6 +472,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
         host,
         signal_pivots,
         cross_host_pivots,
+        listed: inv.limits.listed,
     }
 }
 
@@ -434,9 +499,13 @@ pub fn link_alerts(alerts: &mut [Alert]) {
                 })
                 .map(|(_, e)| e)
                 .collect();
-            let list: Vec<J> = found
-                .iter()
-                .take(MAX_LISTED)
+            let count = found.len();
+            let (list, omitted) = bounded(
+                found.into_iter().map(|e| (e.timestamp, e)).collect(),
+                a.listed,
+            );
+            let list: Vec<J> = list
+                .into_iter()
                 .map(|e| {
                     json!({"@timestamp": e.get("@timestamp").map(|v| v.to_json()),
                            "kibana.alert.rule.name": e.get("kibana.alert.rule.name").map(|v| v.to_json()),
@@ -446,8 +515,11 @@ pub fn link_alerts(alerts: &mut [Alert]) {
                 })
                 .collect();
             if let Some(p) = a.doc["quarry"]["investigate"].get_mut(slot) {
-                p["count"] = json!(found.len());
+                p["count"] = json!(count);
                 p["events"] = J::Array(list);
+                if let Some(o) = omitted {
+                    p["omitted"] = o;
+                }
             }
         }
     }
@@ -546,6 +618,100 @@ relativeTo = "now"
             alerts[0].doc["quarry"]["activity"]["no_telemetry"],
             json!(["file", "registry", "network"])
         );
+    }
+
+    fn start(pid: i64, ppid: i64, t: i64, cmd: String) -> Event {
+        let mut e = Event::new(Origin::default());
+        e.set("host.name", "BUSY");
+        e.set("event.category", vec!["process"]);
+        e.set("event.type", vec!["start"]);
+        e.set("process.pid", pid);
+        e.set("process.parent.pid", ppid);
+        e.set("process.name", "child.exe");
+        e.set("process.executable", "C:\\Windows\\child.exe");
+        e.set("process.command_line", cmd);
+        e.set_timestamp(t);
+        e
+    }
+
+    #[test]
+    fn an_alert_stays_under_64_kb_whatever_the_host_looks_like() {
+        // a long-lived parent with thousands of children, each writing a
+        // file, and command lines of tens of KB
+        let rule_src = RULE.replace(
+            r#"query = 'any where event.code == "7045"'"#,
+            r#"query = 'process where event.type == "start"'"#,
+        );
+        let set = quarry_rules::load_str(&rule_src, "t.toml".into());
+        let rule = &set.rules[0];
+        let retention = Retention::for_rules([rule]);
+        let big = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+        let mut evs = vec![start(
+            100,
+            4,
+            1_000,
+            format!("parent.exe {}", big('p', 30_000)),
+        )];
+        const KIDS: i64 = 3_000;
+        for i in 0..KIDS {
+            let t = 2_000 + i * 1_000;
+            evs.push(start(
+                1_000 + i,
+                100,
+                t,
+                format!("child.exe {i} {}", big('c', 2_000)),
+            ));
+            let mut f = Event::new(Origin::default());
+            f.set("host.name", "BUSY");
+            f.set("event.category", vec!["file"]);
+            f.set("event.type", vec!["creation"]);
+            f.set("process.pid", 100i64);
+            f.set("file.path", format!("C:\\Temp\\{i}\\{}", big('f', 1_000)));
+            f.set_timestamp(t + 1);
+            evs.push(f);
+        }
+        let packed = evs
+            .iter()
+            .filter_map(|e| retention.pack(e, false))
+            .collect();
+        let mut inv = Investigation::from_packed(packed);
+        inv.limits = AlertLimits::default();
+        let mut alerts = vec![alert(rule, &Hit::Event(evs[0].clone()), &inv)];
+        run_cross_host(&inv, &mut alerts);
+        link_alerts(&mut alerts);
+        let doc = &mut alerts[0].doc;
+        let lin = &doc["quarry"]["lineage"];
+        assert_eq!(lin["children_count"], KIDS, "exact total");
+        assert_eq!(lin["descendants_count"], KIDS);
+        assert_eq!(lin["children"].as_array().unwrap().len(), DEFAULT_LISTED);
+        assert_eq!(
+            lin["children_omitted"]["count"],
+            KIDS as usize - DEFAULT_LISTED
+        );
+        assert_eq!(
+            lin["children_omitted"]["first"],
+            format_timestamp(2_000 + DEFAULT_LISTED as i64 * 1_000),
+            "the first by time are listed, the rest's range is given"
+        );
+        assert_eq!(
+            lin["children_omitted"]["last"],
+            format_timestamp(2_000 + (KIDS - 1) * 1_000)
+        );
+        let act = &doc["quarry"]["activity"];
+        assert_eq!(act["count"], KIDS);
+        assert_eq!(act["omitted"]["count"], KIDS as usize - DEFAULT_LISTED);
+        assert!(fit(doc, DEFAULT_MAX_BYTES));
+        let size = serde_json::to_vec(&*doc).unwrap().len();
+        assert!(size < 64 * 1024, "{size} bytes");
+        // cut, but the totals stay exact
+        let lin = &doc["quarry"]["lineage"];
+        assert_eq!(lin["children_count"], KIDS);
+        let listed = lin["children"].as_array().unwrap().len() as u64;
+        assert_eq!(
+            listed + lin["children_omitted"]["count"].as_u64().unwrap(),
+            KIDS as u64
+        );
+        assert!(doc["quarry"]["fitted"].is_array(), "says what was cut");
     }
 
     fn read_from(file: &str, locator: quarry_event::Locator) -> Event {

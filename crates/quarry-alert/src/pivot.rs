@@ -14,8 +14,9 @@
 //! alert's own host partition, and the pivot says so. The window's `now` is
 //! the alert's time, not the wall clock: evidence is from the past.
 
-use quarry_event::entity_key;
+use quarry_event::entity_eq;
 use quarry_event::{Event, Value, format_timestamp};
+use quarry_event::{FieldId, find_field};
 use quarry_rules::{Investigate, Provider};
 use serde_json::{Value as J, json};
 
@@ -25,6 +26,9 @@ pub struct Term {
     pub field: String,
     pub op: TermOp,
     pub excluded: bool,
+    /// The field's id when it was known as the pivot was filled (ids never
+    /// change): looked up once, not per event.
+    pub id: Option<FieldId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,25 +180,33 @@ impl Pivot {
 impl Term {
     fn matches(&self, ev: &Event, same_host: bool) -> bool {
         let entity = self.field.ends_with("entity_id");
-        let eq = |v: &Value, want: &str| {
-            v.to_text().is_some_and(|s| {
+        let eq = |v: &Value, want: &str| match v {
+            // most values are strings: compared without a copy
+            Value::Str(s) if entity => entity_eq(s, want),
+            Value::Str(s) => s == want,
+            _ => v.to_text().is_some_and(|s| {
                 if entity {
-                    entity_key(&s) == entity_key(want)
+                    entity_eq(&s, want)
                 } else {
                     s == want
                 }
-            })
+            }),
+        };
+        if matches!(self.op, TermOp::SameHost) {
+            return same_host;
+        }
+        let value = match self.id {
+            Some(id) => ev.get_id(id),
+            None => ev.get(&self.field),
         };
         match &self.op {
             TermOp::SameHost => same_host,
-            TermOp::Exists => ev.get(&self.field).is_some_and(|v| !v.is_null()),
-            TermOp::Is(want) => ev
-                .get(&self.field)
-                .is_some_and(|v| v.iter().any(|x| eq(x, want))),
-            TermOp::OneOf(wants) => ev
-                .get(&self.field)
-                .is_some_and(|v| v.iter().any(|x| wants.iter().any(|w| eq(x, w)))),
-            TermOp::Range(gte, lt) => ev.get(&self.field).is_some_and(|v| {
+            TermOp::Exists => value.is_some_and(|v| !v.is_null()),
+            TermOp::Is(want) => value.is_some_and(|v| v.iter().any(|x| eq(x, want))),
+            TermOp::OneOf(wants) => {
+                value.is_some_and(|v| v.iter().any(|x| wants.iter().any(|w| eq(x, w))))
+            }
+            TermOp::Range(gte, lt) => value.is_some_and(|v| {
                 v.iter().any(|x| {
                     x.as_f64()
                         .is_some_and(|n| gte.is_none_or(|g| n >= g) && lt.is_none_or(|l| n < l))
@@ -260,6 +272,7 @@ fn term(p: &Provider, alert: &dyn Fn(&str) -> Option<String>) -> Result<Term, St
                 field: p.field.clone(),
                 op: TermOp::SameHost,
                 excluded: p.excluded,
+                id: None,
             });
         }
         Err(field) => return Err(format!("the alert has no {field}")),
@@ -293,6 +306,7 @@ fn term(p: &Provider, alert: &dyn Fn(&str) -> Option<String>) -> Result<Term, St
         field: p.field.clone(),
         op,
         excluded: p.excluded,
+        id: find_field(&p.field),
     })
 }
 

@@ -44,6 +44,15 @@ pub struct HuntArgs {
     /// _search dumps). Without it those rules are skipped.
     #[arg(long, value_name = "FILE")]
     pub(crate) threat_intel: Vec<PathBuf>,
+    /// Entries an alert lists per list (lineage children and descendants, follow-on events per
+    /// category, each pivot's events): the first N by time, with the exact total and the count
+    /// and time range of the rest. `quarry investigate` shows them all.
+    #[arg(long, value_name = "N", default_value_t = quarry_alert::DEFAULT_LISTED)]
+    alert_list: usize,
+    /// Size bound of one alert document in bytes (as one NDJSON line): past it, long strings
+    /// and then the lists are cut, and what was cut is named in quarry.fitted.
+    #[arg(long, value_name = "BYTES", default_value_t = quarry_alert::DEFAULT_MAX_BYTES)]
+    alert_max_bytes: usize,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): the evidence is
@@ -248,6 +257,10 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             NewTermsHistory::Partial => History::Partial,
         },
         threat_intel,
+        alert_limits: quarry_alert::AlertLimits {
+            listed: args.alert_list,
+            max_bytes: args.alert_max_bytes,
+        },
     };
     let mut report = match &args.spark {
         Some(url) => match crate::spark::hunt(url, &args, &book, &rule_paths, &opts) {
@@ -317,6 +330,13 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             err,
             "  {} alerts folded into others by their rule's alert_suppression",
             report.folded
+        );
+    }
+    if report.oversized > 0 {
+        let _ = writeln!(
+            err,
+            "  {} alerts over --alert-max-bytes {} even after cutting their lists and strings",
+            report.oversized, args.alert_max_bytes
         );
     }
     for (rule, e) in &report.rule_errors {

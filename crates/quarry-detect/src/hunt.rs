@@ -34,6 +34,8 @@ pub struct HuntOptions {
     pub new_terms_history: History,
     /// Indicator documents for `threat_match` rules (`--threat-intel`).
     pub threat_intel: Option<threat_match::Indicators>,
+    /// How much an alert lists, and its size bound.
+    pub alert_limits: quarry_alert::AlertLimits,
 }
 
 /// What a hunt found.
@@ -50,6 +52,9 @@ pub struct HuntReport {
     pub suppressed: BTreeMap<String, usize>,
     /// Alerts folded into another by a rule's `alert_suppression`.
     pub folded: usize,
+    /// Alerts still over [`quarry_alert::AlertLimits::max_bytes`] after
+    /// everything [`quarry_alert::fit`] may cut was cut.
+    pub oversized: usize,
     /// Rules whose hits could not be turned into alerts (a bad `from` or
     /// history window), with the reason.
     pub rule_errors: Vec<(String, String)>,
@@ -216,6 +221,7 @@ fn hunt_with(
         }
     }
     let mut investigation = Investigation::from_packed(pool);
+    investigation.limits = opts.alert_limits;
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
@@ -367,6 +373,11 @@ fn hunt_with(
     quarry_alert::run_cross_host(&investigation, &mut alerts);
     quarry_alert::link_alerts(&mut alerts);
     let mut alerts: Vec<J> = alerts.into_iter().map(|a| a.doc).collect();
+    for a in &mut alerts {
+        if !quarry_alert::fit(a, opts.alert_limits.max_bytes) {
+            report.oversized += 1;
+        }
+    }
     alerts.sort_by(|a, b| {
         a["kibana"]["alert"]["original_time"]
             .as_str()

@@ -44,6 +44,25 @@ pub fn entity_key(id: &str) -> String {
     }
 }
 
+/// Whether two entity ids name the same process: `entity_key(a) ==
+/// entity_key(b)`, without allocating (pivots compare every kept event).
+pub fn entity_eq(a: &str, b: &str) -> bool {
+    // (text compared, whether entity_key upper-cases it)
+    fn norm(id: &str) -> (&str, bool) {
+        let t = id.trim();
+        match t.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(g) => (g, true),
+            None => (t, t.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')),
+        }
+    }
+    let ((a, ua), (b, ub)) = (norm(a), norm(b));
+    let up = |c: u8, u: bool| if u { c.to_ascii_uppercase() } else { c };
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| up(x, ua) == up(y, ub))
+}
+
 /// The last component of a Windows or POSIX path: a process's name from
 /// its executable, for normalisers and for whatever shows a process.
 pub fn basename(path: &str) -> &str {
@@ -471,6 +490,38 @@ fn insert_nested(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn entity_eq_agrees_with_entity_key() {
+        let ids = [
+            "{a1b2-C3}",
+            "A1B2-c3",
+            " a1b2-c3 ",
+            "{a1b2-c3",
+            "{xyz-Q}",
+            "XYZ-Q",
+            "xyz-q",
+            "proc-1",
+            "PROC-1",
+            "",
+            "{}",
+            "{ab}",
+            "AB",
+            "ab",
+            "é{}",
+            "{é}",
+            "É",
+        ];
+        for a in ids {
+            for b in ids {
+                assert_eq!(
+                    entity_eq(a, b),
+                    entity_key(a) == entity_key(b),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
     use super::*;
     use serde_json::json;
 

@@ -109,6 +109,9 @@ pub struct HuntJob {
     /// `--threat-intel`'s indicator documents as read here, in [`wire`]
     /// form; `None`: threat_match rules are skipped, as on one machine.
     pub threat_intel: Option<Vec<String>>,
+    /// `--alert-list` and `--alert-max-bytes`.
+    pub alert_list: usize,
+    pub alert_max_bytes: usize,
 }
 
 impl HuntJob {
@@ -135,6 +138,8 @@ impl HuntJob {
                 .threat_intel
                 .as_ref()
                 .map(|i| i.docs.iter().map(wire::encode).collect()),
+            alert_list: opts.alert_limits.listed,
+            alert_max_bytes: opts.alert_limits.max_bytes,
         };
         for (i, p) in rules.iter().enumerate() {
             let name = p
@@ -232,6 +237,10 @@ impl HuntJob {
                 quarry_detect::History::Full
             },
             threat_intel,
+            alert_limits: quarry_alert::AlertLimits {
+                listed: self.alert_list,
+                max_bytes: self.alert_max_bytes,
+            },
         };
         Ok((book, opts))
     }
