@@ -5,7 +5,7 @@
 //! JSON lines are read in blocks and normalised on all cores; a malformed
 //! line is reported with its number and skipped.
 
-use crate::json_documents::MAX_DOCUMENT_BYTES;
+use crate::limits::{max_document_bytes, show_bytes};
 use crate::{Problem, ReadSummary, Sink};
 use quarry_ecs::json::{Format, normalize_json};
 use quarry_event::{Event, Locator, Origin};
@@ -546,7 +546,7 @@ fn read_block<R: BufRead>(
             break;
         }
         scanned = len;
-        if len > MAX_DOCUMENT_BYTES {
+        if len > max_document_bytes() {
             // one line, too long to hold: dropped up to its end, unread
             *lineno += 1;
             errors.push((format!("line {}", *lineno), too_long(len) + " (at least)"));
@@ -763,7 +763,7 @@ fn normalize_line<T>(
             return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
         }
     }
-    if line.len() > MAX_DOCUMENT_BYTES {
+    if line.len() > max_document_bytes() {
         return LineOut::Failed(too_long(line.len()).into());
     }
     match parse_documents(line) {
@@ -782,9 +782,9 @@ fn normalize_line<T>(
 /// Why a line is skipped for its length.
 fn too_long(n: usize) -> String {
     format!(
-        "line of {} MiB, longer than the {} MiB a record may take: skipped",
-        n >> 20,
-        MAX_DOCUMENT_BYTES >> 20
+        "line of {}, longer than the {} a record may take (--max-document-size): skipped",
+        show_bytes(n as u64),
+        show_bytes(max_document_bytes() as u64)
     )
 }
 
