@@ -739,6 +739,10 @@ fn normalize_line<T>(
     if line.is_empty() {
         return LineOut::Blank;
     }
+    // the bound holds whichever reader takes the line
+    if line.len() > max_document_bytes() {
+        return LineOut::Failed(too_long(line.len()).into());
+    }
     let origin = || Origin {
         file: file.clone(),
         locator: Locator::Line(ln),
@@ -762,9 +766,6 @@ fn normalize_line<T>(
         {
             return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
         }
-    }
-    if line.len() > max_document_bytes() {
-        return LineOut::Failed(too_long(line.len()).into());
     }
     match parse_documents(line) {
         Ok((docs, mut problems)) => {
