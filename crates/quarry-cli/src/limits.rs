@@ -46,7 +46,11 @@ fn parse_size(s: &str) -> Result<u64, String> {
     let n: u64 = n
         .parse()
         .map_err(|_| format!("{s:?} is not a size (e.g. 4096, 64K, 512M, 2G)"))?;
-    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches(['B', 'I'])
+    {
         "" => 0,
         "K" => 10,
         "M" => 20,

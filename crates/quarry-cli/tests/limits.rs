@@ -113,11 +113,7 @@ fn max_member_size() {
     evtx.resize(8192, 0);
     let member = tmp("held.evtx.gz", &gz(&evtx));
     let plain = tmp("member-plain.json", events("plain", 2).as_bytes());
-    let (code, hits, err) = search(
-        &["--max-member-size", "4K"],
-        &[&member, &plain],
-        "plain",
-    );
+    let (code, hits, err) = search(&["--max-member-size", "4K"], &[&member, &plain], "plain");
     assert_eq!((code, hits), (Some(1), 2), "{err}");
     assert!(
         err.contains("held.evtx.gz") && err.contains("larger than the 4 KiB"),

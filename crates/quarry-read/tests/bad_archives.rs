@@ -164,11 +164,7 @@ fn a_tar_resynchronises_after_a_damaged_header() {
     let (ns, s) = scan(&[tmp("clean.tar", &clean)], |e| e.get_i64("n"));
     assert_eq!(members_read(&ns), [1, 2, 3, 4]);
     assert!(s.is_clean(), "{:?}", problems(&s));
-    for (what, damage) in [
-        ("flipped", 0usize),
-        ("zeroed", 1),
-        ("size field", 2),
-    ] {
+    for (what, damage) in [("flipped", 0usize), ("zeroed", 1), ("size field", 2)] {
         let mut bad = clean.clone();
         let h = starts[1];
         match damage {
@@ -200,7 +196,8 @@ fn a_tar_resynchronises_after_a_damaged_header() {
     assert_eq!(members_read(&ns), [1, 2, 3]);
     let ps = problems(&s);
     assert!(
-        ps.iter().any(|p| p.contains("member 3") && p.contains("no valid header follows")),
+        ps.iter()
+            .any(|p| p.contains("member 3") && p.contains("no valid header follows")),
         "{ps:?}"
     );
 }

@@ -2,6 +2,7 @@
 //! readable and reports the rest.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,12 @@ fn write(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_json_lines_files(lines in prop::collection::vec(prop_oneof![
@@ -411,4 +417,113 @@ fn line_spans(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
 
 fn memchr_count(bytes: &[u8]) -> usize {
     bytes.iter().filter(|b| **b == b'\n').count()
+}
+
+/// A document for the JSON reader properties: numbered by `n`, with
+/// strings holding the bytes a document cutter must not be fooled by.
+fn document() -> impl Strategy<Value = serde_json::Value> {
+    let text = prop_oneof![
+        Just("{".to_string()),
+        Just("}".to_string()),
+        Just("\"".to_string()),
+        Just("\\".to_string()),
+        Just("[{\"a\":1}]".to_string()),
+        Just("\n{\n".to_string()),
+        Just("é\u{0}".to_string()),
+        "[a-z {}\\[\\],:\"]{0,12}",
+    ];
+    (
+        text.clone(),
+        prop::collection::vec(text, 0..3),
+        any::<i32>(),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(s, list, i, b)| {
+            serde_json::json!({
+                "event": {"category": "process", "original": s},
+                "process": {"args": list, "pid": i},
+                "flag": b,
+                "nested": {"deeper": {"x": [1, {"y": null}]}},
+            })
+        })
+}
+
+/// The documents laid out as a reader meets them: JSON lines, a compact
+/// array, a pretty array, pretty documents one after another.
+fn lay_out(docs: &[serde_json::Value], layout: u8) -> Vec<String> {
+    docs.iter()
+        .map(|d| match layout {
+            0 | 1 => d.to_string(),
+            _ => serde_json::to_string_pretty(d).unwrap(),
+        })
+        .collect()
+}
+
+fn join(parts: &[String], layout: u8) -> String {
+    match layout {
+        0 => parts.join("\n") + "\n",
+        1 => format!("[{}]", parts.join(",")),
+        2 => {
+            let indented: Vec<String> = parts
+                .iter()
+                .map(|p| {
+                    p.lines()
+                        .map(|l| format!("  {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .collect();
+            format!("[\n{}\n]\n", indented.join(",\n"))
+        }
+        _ => parts.join("\n") + "\n",
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 400,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Intact documents, in each layout, are all read, with no problem.
+    #[test]
+    fn json_layouts_read_every_document(docs in prop::collection::vec(document(), 1..8), layout in 0u8..4, n in 0u32..1_000_000) {
+        let docs: Vec<serde_json::Value> = docs.into_iter().enumerate().map(|(i, mut d)| { d["n"] = i.into(); d }).collect();
+        let text = join(&lay_out(&docs, layout), layout);
+        let p = write(&format!("l{n}-{layout}.json"), text.as_bytes());
+        let (ns, s) = quarry_read::scan(&[p], |e| e.get_i64("n"));
+        prop_assert!(s.is_clean(), "{:?}\n{text}", s.problems);
+        prop_assert_eq!(ns, (0..docs.len() as i64).collect::<Vec<_>>(), "{}", text);
+    }
+
+    /// One document cut short, in JSON lines and pretty layouts: nothing
+    /// panics, the damage is reported, and every other document is read.
+    #[test]
+    fn json_layouts_resynchronise_after_a_cut_document(
+        docs in prop::collection::vec(document(), 2..8),
+        layout in prop::sample::select(vec![0u8, 2, 3]),
+        damaged in any::<prop::sample::Index>(),
+        cut in any::<prop::sample::Index>(),
+        n in 0u32..1_000_000,
+    ) {
+        let docs: Vec<serde_json::Value> = docs.into_iter().enumerate().map(|(i, mut d)| { d["n"] = i.into(); d }).collect();
+        let mut parts = lay_out(&docs, layout);
+        let k = damaged.index(parts.len());
+        let text = &parts[k];
+        // cut inside the document, on a character boundary, never to nothing
+        let mut at = 1 + cut.index(text.len() - 1);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        parts[k] = text[..at].to_string();
+        let text = join(&parts, layout);
+        let p = write(&format!("c{n}-{layout}.json"), text.as_bytes());
+        let (ns, s) = quarry_read::scan(&[p], |e| e.get_i64("n"));
+        prop_assert!(!s.problems.is_empty(), "{text}");
+        let want: Vec<i64> = (0..docs.len() as i64).filter(|i| *i != k as i64).collect();
+        let got: Vec<i64> = ns.into_iter().filter(|i| *i != k as i64).collect();
+        prop_assert_eq!(got, want, "{:?}\n{}", s.problems, text);
+    }
 }
