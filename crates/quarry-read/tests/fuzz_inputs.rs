@@ -282,7 +282,7 @@ fn mutation_loop_over_the_corpus() {
         on_threads(&sources, |(name, bytes, _)| {
             let p = dir.join(format!("clean-{name}"));
             std::fs::write(&p, bytes).unwrap();
-            let (lines, s) = quarry_read::scan(&[p.clone()], |e| Some(line_of(&e)));
+            let (lines, s) = quarry_read::scan(std::slice::from_ref(&p), |e| Some(line_of(&e)));
             let _ = std::fs::remove_file(&p);
             assert!(!lines.is_empty(), "{name}: {:?}", s.problems);
             let mut per_line = std::collections::HashMap::new();
