@@ -8,6 +8,7 @@ mod demo;
 mod dfiq;
 mod hunt;
 mod investigate;
+mod limits;
 mod output;
 mod progress;
 mod report;
@@ -58,6 +59,8 @@ struct Cli {
     /// Write every read problem and skipped input to FILE, one JSON object a line (stderr shows the first 50).
     #[arg(long, global = true, value_name = "FILE")]
     problems: Option<PathBuf>,
+    #[command(flatten)]
+    limits: limits::LimitArgs,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +156,7 @@ fn main() -> ExitCode {
     if let Some(p) = cli.problems {
         output::diagnostics::set_problems_file(p);
     }
+    quarry_read::set_limits(cli.limits.into());
     let result = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Search(args) => search::run(args),

@@ -3,6 +3,7 @@
 //! (The crashes this found are kept as regression cases at the bottom.)
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use quarry_ecs::{evtx_json, json::normalize_json, plaso::parse_event_xml};
 use quarry_event::Origin;
 
@@ -62,7 +63,12 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 2000,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn any_json_normalises_without_panic(doc in arb_json()) {

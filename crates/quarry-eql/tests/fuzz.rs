@@ -3,6 +3,7 @@
 //! regression cases at the bottom.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use quarry_eql::{Options, compile};
 use quarry_event::Event;
 
@@ -118,7 +119,12 @@ fn function() -> impl Strategy<Value = &'static str> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn arbitrary_text_never_panics(s in ".{0,120}") {
@@ -144,7 +150,12 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     /// Well-formed function calls with extreme arguments: whatever compiles
     /// evaluates without panicking.

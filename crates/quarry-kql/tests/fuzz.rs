@@ -2,6 +2,7 @@
 //! panics, and evaluating whatever compiles never panics.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use quarry_event::Event;
 use quarry_kql::{KqlOptions, compile};
 
@@ -75,7 +76,12 @@ fn events() -> Vec<Event> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn arbitrary_text_never_panics(s in ".{0,120}") {
@@ -173,5 +179,122 @@ fn hostile_sizes_are_bounded_or_linear() {
             t.elapsed(),
             &q[..40]
         );
+    }
+}
+
+/// Lucene query strings (`language = "lucene"` rules), their own syntax.
+fn lucene_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "process.name:",
+            "source.ip:",
+            "destination.port:",
+            "_exists_:",
+            "message:",
+            "process.args:",
+            "x",
+            "cmd.exe",
+            "*",
+            "?",
+            "\\",
+            "\\:",
+            "\\ ",
+            "\"",
+            "\"a b\"",
+            "\"a\\\"b\"",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            "TO",
+            "[1 TO 5]",
+            "{a TO *]",
+            "[* TO 2024-01-01]",
+            "AND",
+            "OR",
+            "NOT",
+            "and",
+            "&&",
+            "||",
+            "!",
+            "+",
+            "-",
+            "~",
+            "~2",
+            "^3",
+            "/",
+            "/a.*b/",
+            "/[/",
+            "10.0.0.0/8",
+            ">",
+            ">=10",
+            "<",
+            "é",
+            "\u{a0}",
+        ])
+        .prop_map(str::to_string),
+        "[a-z*?]{1,5}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 3000,
+        // integration tests have no lib.rs for the default to place them by
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn lucene_arbitrary_text_never_panics(s in ".{0,120}") {
+        let _ = quarry_kql::lucene::parse(&s);
+        let _ = quarry_kql::compile_lucene(&s, &KqlOptions::default());
+    }
+
+    #[test]
+    fn lucene_token_soup_never_panics(
+        toks in prop::collection::vec(lucene_token(), 0..20),
+        glue in prop::sample::select(vec![" ", ""]),
+    ) {
+        let q = toks.join(glue);
+        if let Ok(c) = quarry_kql::compile_lucene(&q, &KqlOptions::default()) {
+            for e in events() {
+                let _ = c.query.matches(&e);
+            }
+        }
+    }
+
+    /// Kibana filters (`filters` of a rule) of any shape: read or refused,
+    /// never a panic.
+    #[test]
+    fn rule_filters_of_any_shape_never_panic(
+        kind in prop::sample::select(vec!["match_phrase", "match", "term", "terms", "range", "exists", "bool", "query_string", "wildcard", "nested", ""]),
+        field in prop::sample::select(vec!["process.name", "destination.port", "", "*"]),
+        value in prop_oneof![
+            Just(serde_json::json!("x")),
+            Just(serde_json::json!(1)),
+            Just(serde_json::json!(null)),
+            Just(serde_json::json!([])),
+            Just(serde_json::json!(["a", 2])),
+            Just(serde_json::json!({"gte": 1, "lt": "z"})),
+            Just(serde_json::json!({"query": "a"})),
+            Just(serde_json::json!({"must": [{"term": {"a": 1}}], "should": {}})),
+        ],
+        negate in proptest::option::of(proptest::bool::ANY),
+        disabled in proptest::option::of(proptest::bool::ANY),
+        query in prop::sample::select(vec!["process.name:x", "*", ""]),
+    ) {
+        let mut filter = serde_json::json!({ "query": { kind: { field: value.clone() } } });
+        filter["meta"] = serde_json::json!({ "negate": negate, "disabled": disabled, "key": field, "params": value });
+        for language in [quarry_kql::Language::Kuery, quarry_kql::Language::Lucene] {
+            let filters = [filter.clone(), serde_json::json!({ kind: value.clone() })];
+            if let Ok(c) = quarry_kql::compile_rule(query, language, &filters, &KqlOptions::default()) {
+                for e in events() {
+                    let _ = c.query.matches(&e);
+                }
+            }
+        }
     }
 }

@@ -25,7 +25,7 @@ use evtx::{EvtxParser, ParserSettings};
 use quarry_ecs::evtx_json;
 use quarry_ecs::windows::{self, WinRecord};
 use quarry_event::{Event, Locator, Origin};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -346,6 +346,8 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
         Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
     let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
+    // chunks the crate reported as unreadable
+    let mut failed: HashSet<u64> = HashSet::new();
     let problem = |location: String, message: String| Problem {
         file: file.to_string(),
         location,
@@ -365,6 +367,9 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                 sink.push(ev);
             }
             Err(e) => {
+                if let EvtxError::FailedToParseChunk { chunk_id, .. } = &e {
+                    failed.insert(*chunk_id);
+                }
                 let (location, message) = locate(&e);
                 s.problems.push(problem(location, message));
             }
@@ -373,6 +378,8 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     account(
         &chunks,
         &read,
+        &failed,
+        said,
         cut.as_ref().map(|c| c.chunk),
         &mut |l, m| s.problems.push(problem(l, m)),
     );
@@ -392,25 +399,40 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
 fn account(
     chunks: &[ChunkInfo],
     read: &HashMap<(u64, u64, u32), u64>,
+    failed: &HashSet<u64>,
+    in_use: u64,
     patched: Option<u64>,
     report: &mut dyn FnMut(String, String),
 ) {
-    // Blank chunks after the last used one are room the log had not yet
-    // written; blank ones before it are lost chunks.
-    let last_used = chunks.iter().rposition(|c| !c.blank);
+    // Blank chunks after the last used one (and past the count of chunks
+    // in use the file header gives) are room the log had not yet written;
+    // blank ones before are lost chunks.
+    let last_used = chunks
+        .iter()
+        .rposition(|c| !c.blank)
+        .map(|u| chunks[u].number)
+        .max(in_use.checked_sub(1));
     for c in chunks {
         if Some(c.number) == patched {
             continue;
         }
         let loc = format!("chunk {} at offset {}", c.number, c.offset);
         let Some((first, last, crc)) = c.header else {
-            if c.blank && last_used.is_some_and(|u| c.number < chunks[u].number) {
+            if c.blank && last_used.is_some_and(|u| c.number <= u) {
                 report(
                     loc.clone(),
                     "the chunk is all zeros, whatever it held is lost".to_string(),
                 );
             }
-            // A chunk with damaged magic is reported by the parser.
+            // Damaged magic: the crate reports some such chunks and passes
+            // over others (a chunk count taken from a damaged header) in
+            // silence.
+            if !c.blank && !failed.contains(&c.number) {
+                report(
+                    loc.clone(),
+                    "the chunk has no chunk header magic: its records are lost".to_string(),
+                );
+            }
             continue;
         };
         let got = read.get(&(first, last, crc)).copied().unwrap_or(0);

@@ -1,6 +1,7 @@
 //! Inputs: expanding paths, folders and globs into files, opening
 //! containers, and recognising formats from their first bytes.
 
+use crate::limits::{Limits, limits, show_bytes};
 use crate::{Problem, ReadSummary, Sink, evtx_file, json_stream};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -233,38 +234,31 @@ fn json_lines_after_first(magic: &[u8]) -> bool {
     text(&magic[..nl]) && next.starts_with(b"{\"")
 }
 
-/// Containers opened inside one another at most (gzip in tar in zip …):
-/// deeper nesting is a decompression bomb's, not a collection's.
-pub(crate) const MAX_NESTING: u32 = 8;
-/// What one input may decompress to: this many times its size on disk …
-pub(crate) const MAX_EXPANSION: u64 = 100;
-/// … or this much, whichever is more.
-pub(crate) const MIN_EXPANSION_BYTES: u64 = 1 << 30;
-/// A member that must be held in memory to be read (an EVTX file or a
-/// zip inside a container) may take this much.
-pub(crate) const MAX_BUFFERED_MEMBER: u64 = 2 << 30;
-
 /// Where a container's contents are, for its bounds: how deep, and how
 /// much the input they come from may decompress to in all.
 #[derive(Clone, Copy)]
 struct Nest {
     depth: u32,
     budget: u64,
+    /// The bounds in force when the input was opened.
+    limits: Limits,
 }
 
 impl Nest {
     fn new(size_on_disk: u64) -> Nest {
+        let limits = limits();
         Nest {
             depth: 0,
             budget: size_on_disk
-                .saturating_mul(MAX_EXPANSION)
-                .max(MIN_EXPANSION_BYTES),
+                .saturating_mul(limits.max_expansion)
+                .max(limits.expansion_floor),
+            limits,
         }
     }
 
-    /// One container further in; `None` past [`MAX_NESTING`].
+    /// One container further in; `None` past the archive depth bound.
     fn inner(self) -> Option<Nest> {
-        (self.depth < MAX_NESTING).then_some(Nest {
+        (self.depth < self.limits.max_archive_depth).then_some(Nest {
             depth: self.depth + 1,
             ..self
         })
@@ -276,15 +270,15 @@ impl Nest {
 struct Bounded<R> {
     inner: R,
     left: u64,
-    limit: u64,
+    nest: Nest,
 }
 
 impl<R: Read> Bounded<R> {
-    fn new(inner: R, limit: u64) -> Bounded<R> {
+    fn new(inner: R, nest: Nest) -> Bounded<R> {
         Bounded {
             inner,
-            left: limit,
-            limit,
+            left: nest.budget,
+            nest,
         }
     }
 }
@@ -297,10 +291,11 @@ impl<R: Read> Read for Bounded<R> {
             return match self.inner.read(&mut probe)? {
                 0 => Ok(0),
                 _ => Err(std::io::Error::other(format!(
-                    "decompresses to more than {} MiB, the bound for this input \
-                     ({MAX_EXPANSION}× its size, at least {} MiB)",
-                    self.limit >> 20,
-                    MIN_EXPANSION_BYTES >> 20
+                    "decompresses to more than {}, the bound for this input \
+                     ({}× its size, at least {}: --max-expansion, --expansion-floor)",
+                    show_bytes(self.nest.budget),
+                    self.nest.limits.max_expansion,
+                    show_bytes(self.nest.limits.expansion_floor)
                 ))),
             };
         }
@@ -313,19 +308,21 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// Reads a whole member into memory, up to [`MAX_BUFFERED_MEMBER`]; what
+/// Reads a whole member into memory, up to the member size bound; what
 /// was read is returned with the error that stopped it.
-fn buffer_member(reader: &mut dyn Read) -> (Vec<u8>, Option<String>) {
+fn buffer_member(reader: &mut dyn Read, nest: Nest) -> (Vec<u8>, Option<String>) {
+    let bound = nest.limits.max_member_size;
     let mut buf = Vec::new();
-    let mut taken = reader.take(MAX_BUFFERED_MEMBER);
+    let mut taken = reader.take(bound);
     if let Err(e) = taken.read_to_end(&mut buf) {
         return (buf, Some(format!("read: {e}")));
     }
     let mut probe = [0u8; 1];
-    if buf.len() as u64 == MAX_BUFFERED_MEMBER && matches!(reader.read(&mut probe), Ok(1)) {
+    if buf.len() as u64 == bound && matches!(reader.read(&mut probe), Ok(1)) {
         let why = format!(
-            "larger than the {} MiB a member read in memory may take: the rest skipped",
-            MAX_BUFFERED_MEMBER >> 20
+            "larger than the {} a member read in memory may take (--max-member-size): \
+             the rest skipped",
+            show_bytes(bound)
         );
         return (buf, Some(why));
     }
@@ -350,12 +347,15 @@ fn read_stream<T: Send>(
         (true, None) => {
             return s.unreadable(
                 name,
-                format!("containers nested more than {MAX_NESTING} deep: not opened further"),
+                format!(
+                    "containers nested more than {} deep (--max-archive-depth): not opened further",
+                    nest.limits.max_archive_depth
+                ),
             );
         }
     };
     if magic.starts_with(&[0x1f, 0x8b]) {
-        let gz = Bounded::new(flate2::read::MultiGzDecoder::new(reader), nest.budget);
+        let gz = Bounded::new(flate2::read::MultiGzDecoder::new(reader), nest);
         let mut inner = BufReader::with_capacity(1 << 20, gz);
         let m = match inner.fill_buf() {
             Ok(b) => b.get(..MAGIC).unwrap_or(b).to_vec(),
@@ -372,7 +372,7 @@ fn read_stream<T: Send>(
     if magic.starts_with(b"PK\x03\x04") {
         // a zip inside a container: its directory is at its end, so it is
         // held in memory to be read
-        let (buf, error) = buffer_member(&mut reader);
+        let (buf, error) = buffer_member(&mut reader, nest);
         if let Some(e) = error {
             s.problem(name, "", e);
         }
@@ -380,7 +380,7 @@ fn read_stream<T: Send>(
     }
     if magic.starts_with(b"ElfFile\0") {
         // EVTX inside a container: it needs random access, so buffer it.
-        let (buf, error) = buffer_member(&mut reader);
+        let (buf, error) = buffer_member(&mut reader, nest);
         if let Some(e) = error {
             s.problem(name, "", e);
         }
@@ -457,7 +457,7 @@ fn read_zip<R: Read + std::io::Seek, T: Send>(
         if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
-        let mut bounded = Bounded::new(&mut member, nest.budget);
+        let mut bounded = Bounded::new(&mut member, nest);
         read_member(
             &format!("{name}!{member_name}"),
             &mut bounded,
@@ -489,7 +489,7 @@ fn read_zip_stream<R: Read, T: Send>(
         if member.is_dir() || is_metadata_member(&member_name) {
             continue;
         }
-        let mut bounded = Bounded::new(&mut member, nest.budget);
+        let mut bounded = Bounded::new(&mut member, nest);
         read_member(
             &format!("{name}!{member_name}"),
             &mut bounded,
@@ -501,7 +501,11 @@ fn read_zip_stream<R: Read, T: Send>(
 }
 
 /// A tar archive (usually from `.tar.gz`): each regular member is read as
-/// its own input, `archive!member`.
+/// its own input, `archive!member`. A damaged header does not end it:
+/// reading resumes at the next 512-byte block that is a valid header
+/// (the tar crate stops at the first error, so each resumption is a new
+/// `tar::Archive` over the rest of the stream), and the bytes skipped are
+/// reported.
 fn read_tar<T: Send>(
     name: &str,
     reader: Box<dyn BufRead + '_>,
@@ -509,26 +513,72 @@ fn read_tar<T: Send>(
     s: &mut ReadSummary,
     sink: &mut Sink<'_, T>,
 ) {
-    let mut archive = tar::Archive::new(reader);
+    let mut stream: Box<dyn Read + '_> = Box::new(reader);
+    // bytes of the archive before `stream`, and members met so far
+    let mut base = 0u64;
+    let mut index = 0usize;
+    loop {
+        let mut archive = tar::Archive::new(Counted {
+            inner: stream,
+            read: 0,
+        });
+        // a zeroed block is damage to step over, not the archive's end
+        archive.set_ignore_zeros(true);
+        let damage = read_tar_members(name, &mut archive, &mut index, nest, s, sink);
+        let counted = archive.into_inner();
+        let Some(why) = damage else {
+            return;
+        };
+        let at = base + counted.read;
+        stream = counted.inner;
+        let location = format!("member {index}, byte {at}");
+        match next_tar_header(&mut stream) {
+            Ok(Some((skipped, header))) => {
+                base = at + skipped;
+                s.problem(
+                    name,
+                    location,
+                    format!(
+                        "tar: {why}; {skipped} bytes skipped, reading resumes at the next header \
+                         (byte {base})"
+                    ),
+                );
+                stream = Box::new(std::io::Cursor::new(header).chain(stream));
+                index += 1;
+            }
+            Ok(None) => {
+                let rest = "no valid header follows: rest of the archive skipped";
+                return s.problem(name, location, format!("tar: {why}; {rest}"));
+            }
+            Err(e) => {
+                let rest = format!("read error while looking for the next header ({e})");
+                return s.problem(name, location, format!("tar: {why}; {rest}"));
+            }
+        }
+    }
+}
+
+/// Reads a tar archive's members until its end (`None`) or until damage
+/// stops the tar crate (why, `Some`).
+fn read_tar_members<R: Read, T: Send>(
+    name: &str,
+    archive: &mut tar::Archive<R>,
+    index: &mut usize,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) -> Option<String> {
     let entries = match archive.entries() {
         Ok(e) => e,
-        Err(e) => {
-            s.unreadable(name, format!("not a readable tar archive: {e}"));
-            return;
-        }
+        Err(e) => return Some(e.to_string()),
     };
-    for (i, entry) in entries.enumerate() {
+    for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
-            Err(e) => {
-                s.problems.push(Problem {
-                    file: name.into(),
-                    location: format!("member {i}"),
-                    message: format!("tar: {e}; rest of the archive skipped"),
-                });
-                return;
-            }
+            Err(e) => return Some(e.to_string()),
         };
+        let i = *index;
+        *index += 1;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -541,6 +591,78 @@ fn read_tar<T: Send>(
         }
         read_member(&format!("{name}!{member_name}"), &mut entry, nest, s, sink);
     }
+    None
+}
+
+/// Counts the bytes read through it: where in the archive damage is.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// The next 512-byte block that is a valid tar header (`ustar` magic and
+/// a checksum that matches), with the bytes skipped before it; `None` at
+/// the end of the stream.
+fn next_tar_header(stream: &mut dyn Read) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+    let mut skipped = 0u64;
+    let mut block = vec![0u8; 512];
+    loop {
+        let mut filled = 0;
+        while filled < block.len() {
+            match stream.read(&mut block[filled..]) {
+                Ok(0) => return Ok(None),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if is_tar_header(&block) {
+            return Ok(Some((skipped, block)));
+        }
+        skipped += 512;
+    }
+}
+
+/// Whether a block is a tar header: `ustar` at 257 and the checksum at
+/// 148 (octal) equal to the sum of the block's bytes, the checksum field
+/// counted as spaces.
+fn is_tar_header(block: &[u8]) -> bool {
+    if block.len() != 512 || &block[257..262] != b"ustar" {
+        return false;
+    }
+    let field = &block[148..156];
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|b| *b == b' ')
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    let Some(said) = std::str::from_utf8(&digits)
+        .ok()
+        .and_then(|d| u32::from_str_radix(d, 8).ok())
+    else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
+        .sum();
+    !digits.is_empty() && sum == said
 }
 
 /// Reads one archive member as its own input, recognising its format.

@@ -11,10 +11,6 @@
 
 use std::io::Read;
 
-/// A document (or array element) larger than this is skipped and
-/// reported: its parse would hold many times its size.
-pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 << 20;
-
 /// Reads one document's bytes (and the line it starts on); `Err` says
 /// why they are not a document.
 pub(crate) type Parse<'a> = dyn FnMut(&[u8], u64) -> Result<(), String> + 'a;
@@ -64,6 +60,8 @@ pub(crate) struct Cutter {
     candidates: Vec<Candidate>,
     /// Why the skipped run began.
     skip_why: String,
+    /// The document size bound, read once per input.
+    max_document: usize,
 }
 
 impl Cutter {
@@ -85,6 +83,7 @@ impl Cutter {
             top_indent: None,
             candidates: Vec::new(),
             skip_why: String::new(),
+            max_document: crate::limits::max_document_bytes(),
         }
     }
 
@@ -181,8 +180,11 @@ impl Cutter {
                 }
             }
             State::In => {
-                if self.cur.len() >= MAX_DOCUMENT_BYTES {
-                    let why = format!("document larger than {} MiB", MAX_DOCUMENT_BYTES >> 20);
+                if self.cur.len() >= self.max_document {
+                    let why = format!(
+                        "document larger than {} (--max-document-size)",
+                        crate::limits::show_bytes(self.max_document as u64)
+                    );
                     return self.damaged(why, false, out);
                 }
                 if line_start_brace && !self.scalar {

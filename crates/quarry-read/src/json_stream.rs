@@ -5,7 +5,7 @@
 //! JSON lines are read in blocks and normalised on all cores; a malformed
 //! line is reported with its number and skipped.
 
-use crate::json_documents::MAX_DOCUMENT_BYTES;
+use crate::limits::{max_document_bytes, show_bytes};
 use crate::{Problem, ReadSummary, Sink};
 use quarry_ecs::format::{self, Format};
 use quarry_ecs::json::normalize_json;
@@ -520,7 +520,7 @@ fn read_block<R: BufRead>(
             break;
         }
         scanned = len;
-        if len > MAX_DOCUMENT_BYTES {
+        if len > max_document_bytes() {
             // one line, too long to hold: dropped up to its end, unread
             *lineno += 1;
             errors.push((format!("line {}", *lineno), too_long(len) + " (at least)"));
@@ -713,6 +713,10 @@ fn normalize_line<T>(
     if line.is_empty() {
         return LineOut::Blank;
     }
+    // the bound holds whichever reader takes the line
+    if line.len() > max_document_bytes() {
+        return LineOut::Failed(too_long(line.len()).into());
+    }
     let origin = || Origin {
         file: file.clone(),
         locator: Locator::Line(ln),
@@ -737,9 +741,6 @@ fn normalize_line<T>(
             return LineOut::Read(Box::new((vec![prepare((n, None), keep)], problems)));
         }
     }
-    if line.len() > MAX_DOCUMENT_BYTES {
-        return LineOut::Failed(too_long(line.len()).into());
-    }
     match parse_documents(line) {
         Ok((docs, mut problems)) => {
             let mut items = Vec::new();
@@ -756,9 +757,9 @@ fn normalize_line<T>(
 /// Why a line is skipped for its length.
 fn too_long(n: usize) -> String {
     format!(
-        "line of {} MiB, longer than the {} MiB a record may take: skipped",
-        n >> 20,
-        MAX_DOCUMENT_BYTES >> 20
+        "line of {}, longer than the {} a record may take (--max-document-size): skipped",
+        show_bytes(n as u64),
+        show_bytes(max_document_bytes() as u64)
     )
 }
 

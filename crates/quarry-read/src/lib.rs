@@ -11,11 +11,13 @@ mod evtx_file;
 mod input;
 mod json_documents;
 mod json_stream;
+mod limits;
 mod plain_json;
 pub mod progress;
 mod projected;
 
 pub use input::{discover, walk_files};
+pub use limits::{Limits, limits, set_limits};
 pub use projected::Projection;
 
 use quarry_event::Event;

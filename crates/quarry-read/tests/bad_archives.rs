@@ -125,3 +125,79 @@ fn zips_keep_their_intact_members() {
         "{ps:?}"
     );
 }
+
+/// A tar of four JSON members, `mN.json` holding `{"n":N}` lines, and
+/// where each member's header starts.
+fn tar_of_four() -> (Vec<u8>, Vec<usize>) {
+    let mut b = tar::Builder::new(Vec::new());
+    for n in 1..=4 {
+        let body = format!("{{\"n\":{n}}}\n").repeat(40 * n);
+        let mut h = tar::Header::new_ustar();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("m{n}.json"), body.as_bytes())
+            .unwrap();
+    }
+    let bytes = b.into_inner().unwrap();
+    let mut starts = vec![0];
+    for n in 1..4 {
+        let size = format!("{{\"n\":{n}}}\n").len() * 40 * n;
+        starts.push(starts[n - 1] + 512 + size.div_ceil(512) * 512);
+    }
+    (bytes, starts)
+}
+
+fn members_read(ns: &[i64]) -> Vec<i64> {
+    let mut m: Vec<i64> = ns.to_vec();
+    m.dedup();
+    m
+}
+
+/// A damaged member header (a flipped name byte: its checksum fails; or
+/// zeroed whole) costs that member only: reading resumes at the next
+/// valid header, and the skip is reported with its byte offset. Plain and
+/// gzipped alike.
+#[test]
+fn a_tar_resynchronises_after_a_damaged_header() {
+    let (clean, starts) = tar_of_four();
+    let (ns, s) = scan(&[tmp("clean.tar", &clean)], |e| e.get_i64("n"));
+    assert_eq!(members_read(&ns), [1, 2, 3, 4]);
+    assert!(s.is_clean(), "{:?}", problems(&s));
+    for (what, damage) in [("flipped", 0usize), ("zeroed", 1), ("size field", 2)] {
+        let mut bad = clean.clone();
+        let h = starts[1];
+        match damage {
+            0 => bad[h + 1] ^= 0x20,
+            1 => bad[h..h + 512].fill(0),
+            // not octal: the size cannot be read
+            _ => bad[h + 124..h + 130].copy_from_slice(b"zz9zz9"),
+        }
+        for (name, bytes) in [
+            (format!("{what}.tar"), bad.clone()),
+            (format!("{what}.tar.gz"), gz(&bad)),
+        ] {
+            let (ns, s) = scan(&[tmp(&name, &bytes)], |e| e.get_i64("n"));
+            assert_eq!(members_read(&ns), [1, 3, 4], "{name}: {:?}", problems(&s));
+            // every line of the members kept is read
+            assert_eq!(ns.iter().filter(|n| **n == 4).count(), 160, "{name}");
+            let ps = problems(&s);
+            assert!(
+                ps.iter()
+                    .any(|p| p.contains(&name) && p.contains("byte ") && p.contains("resumes")),
+                "{name}: {ps:?}"
+            );
+        }
+    }
+    // the last header damaged: what comes before is kept, the end reported
+    let mut bad = clean.clone();
+    bad[starts[3] + 1] ^= 0x20;
+    let (ns, s) = scan(&[tmp("last.tar", &bad)], |e| e.get_i64("n"));
+    assert_eq!(members_read(&ns), [1, 2, 3]);
+    let ps = problems(&s);
+    assert!(
+        ps.iter()
+            .any(|p| p.contains("member 3") && p.contains("no valid header follows")),
+        "{ps:?}"
+    );
+}
