@@ -278,12 +278,20 @@ fn rules_list_table_over_elastics_rules() {
     assert_eq!(row("eql"), (1024, 57, "deprecated: 57".into()));
     assert_eq!(
         row("query (kuery)"),
-        (446, 61, "deprecated: 53, disabled as shipped (--include-disabled): 8".into())
+        (
+            446,
+            61,
+            "deprecated: 53, disabled as shipped (--include-disabled): 8".into()
+        )
     );
     assert_eq!(row("new_terms (kuery)"), (241, 4, "deprecated: 4".into()));
     assert_eq!(
         row("threshold (kuery)"),
-        (27, 4, "deprecated: 3, disabled as shipped (--include-disabled): 1".into())
+        (
+            27,
+            4,
+            "deprecated: 3, disabled as shipped (--include-disabled): 1".into()
+        )
     );
     assert_eq!(row("query (lucene)"), (0, 1, "deprecated: 1".into()));
     assert_eq!(
@@ -347,7 +355,8 @@ fn rules_list_table_over_elastics_rules() {
 #[test]
 #[ignore = "needs ../shared"]
 fn disabled_rules_run_only_when_asked() {
-    let rule = shared().join("rules/elastic/rules/cross-platform/guided_onboarding_sample_rule.toml");
+    let rule =
+        shared().join("rules/elastic/rules/cross-platform/guided_onboarding_sample_rule.toml");
     let evtx = shared().join(
         "corpus/evtx/sbousseaden/Execution/exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
     );
@@ -378,5 +387,8 @@ fn disabled_rules_run_only_when_asked() {
             .all(|x| x["kibana"]["alert"]["rule"]["name"] == "My First Rule"),
         "{a:?}"
     );
-    assert!(a.iter().all(|x| x["kibana"]["alert"]["threshold_result"]["count"].as_u64() >= Some(1)));
+    assert!(
+        a.iter()
+            .all(|x| x["kibana"]["alert"]["threshold_result"]["count"].as_u64() >= Some(1))
+    );
 }

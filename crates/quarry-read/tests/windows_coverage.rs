@@ -27,9 +27,7 @@ fn shared() -> PathBuf {
 }
 
 fn yaml(rel: &str) -> serde_yaml::Value {
-    let p = shared()
-        .join("reference/elastic-integrations")
-        .join(rel);
+    let p = shared().join("reference/elastic-integrations").join(rel);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -119,8 +117,14 @@ fn every_type_elastic_categorises_is_categorised_on_the_attack_samples() {
     let security = categorised_codes("system/security/elasticsearch/ingest_pipeline/standard.yml");
     let sysmon =
         categorised_codes("windows/sysmon_operational/elasticsearch/ingest_pipeline/default.yml");
-    assert!(security.len() > 100 && security.contains("1102"), "{security:?}");
-    assert!(sysmon.contains("10") && sysmon.contains("255"), "{sysmon:?}");
+    assert!(
+        security.len() > 100 && security.contains("1102"),
+        "{security:?}"
+    );
+    assert!(
+        sysmon.contains("10") && sysmon.contains("255"),
+        "{sysmon:?}"
+    );
     // whole channels, by the pipeline of each (lower-cased channel names, as
     // the forwarded pipeline routes them)
     let whole: Vec<&str> = [
@@ -168,8 +172,11 @@ fn every_type_elastic_categorises_is_categorised_on_the_attack_samples() {
         }
         match ch.as_str() {
             "security" => {
-                ["Microsoft-Windows-Eventlog", "Microsoft-Windows-Security-Auditing"]
-                    .contains(&provider)
+                [
+                    "Microsoft-Windows-Eventlog",
+                    "Microsoft-Windows-Security-Auditing",
+                ]
+                .contains(&provider)
                     && security.contains(code)
             }
             "microsoft-windows-sysmon/operational" => sysmon.contains(code),
@@ -203,7 +210,15 @@ fn every_type_elastic_categorises_is_categorised_on_the_attack_samples() {
     let generic_elsewhere: u64 = rest.values().sum();
     let mut largest: Vec<_> = rest.iter().collect();
     largest.sort_by(|a, b| b.1.cmp(a.1));
-    for ((c, id), n) in largest.iter().filter(|((c, _), _)| std::env::var("COVER_ALL").is_ok() || !c.is_empty()).take(if std::env::var("COVER_ALL").is_ok() { 1000 } else { 25 }) {
+    for ((c, id), n) in largest
+        .iter()
+        .filter(|((c, _), _)| std::env::var("COVER_ALL").is_ok() || !c.is_empty())
+        .take(if std::env::var("COVER_ALL").is_ok() {
+            1000
+        } else {
+            25
+        })
+    {
         eprintln!("  left generic as Elastic does: {c}/{id}: {n}");
     }
     let left: Vec<String> = seen

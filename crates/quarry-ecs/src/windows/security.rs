@@ -947,8 +947,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         let op = rec.get("OperationType");
         ev.set(
             "event.reason",
-            op.and_then(message)
-                .or(op.filter(|o| !o.starts_with("%%"))),
+            op.and_then(message).or(op.filter(|o| !o.starts_with("%%"))),
         );
         if rec.get("ObjectClass") == Some("user")
             && let Some(cn) = rec.get("ObjectDN").and_then(|dn| dn_parts(dn).next())
@@ -961,12 +960,19 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if (4868..=4899).contains(&id) {
         // AD CS: the request a certificate-services event is about
-        if let Some(n) = rec.get("RequestId").and_then(|r| r.trim().parse::<i64>().ok()) {
+        if let Some(n) = rec
+            .get("RequestId")
+            .and_then(|r| r.trim().parse::<i64>().ok())
+        {
             ev.set("winlog.adcs.request.id", n);
         }
         if let Some(ext) = rec.get("ExtensionName") {
             ev.set("winlog.adcs.request.extension.name", ext);
-            if !ext.is_empty() && ext.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            if !ext.is_empty()
+                && ext
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            {
                 ev.set("winlog.adcs.request.extension.oid", ext);
             }
         }

@@ -93,13 +93,19 @@ const ACCOUNT_SIDS: &[(&str, &str)] = &[
     ("S-1-5-32-550", "Print Operators"),
     ("S-1-5-32-551", "Backup Operators"),
     ("S-1-5-32-552", "Replicators"),
-    ("S-1-5-32-554", "Builtin\\Pre-Windows 2000 Compatible Access"),
+    (
+        "S-1-5-32-554",
+        "Builtin\\Pre-Windows 2000 Compatible Access",
+    ),
     ("S-1-5-32-555", "Builtin\\Remote Desktop Users"),
     ("S-1-5-32-556", "Builtin\\Network Configuration Operators"),
     ("S-1-5-32-557", "Builtin\\Incoming Forest Trust Builders"),
     ("S-1-5-32-558", "Builtin\\Performance Monitor Users"),
     ("S-1-5-32-559", "Builtin\\Performance Log Users"),
-    ("S-1-5-32-560", "Builtin\\Windows Authorization Access Group"),
+    (
+        "S-1-5-32-560",
+        "Builtin\\Windows Authorization Access Group",
+    ),
     ("S-1-5-32-561", "Builtin\\Terminal Server License Servers"),
     ("S-1-5-32-562", "Builtin\\Distributed COM Users"),
     ("S-1-5-32-569", "Builtin\\Cryptographic Operators"),
@@ -109,7 +115,10 @@ const ACCOUNT_SIDS: &[(&str, &str)] = &[
     ("S-1-5-32-576", "Builtin\\RDS Endpoint Servers"),
     ("S-1-5-32-577", "Builtin\\RDS Management Servers"),
     ("S-1-5-32-578", "Builtin\\Hyper-V Administrators"),
-    ("S-1-5-32-579", "Builtin\\Access Control Assistance Operators"),
+    (
+        "S-1-5-32-579",
+        "Builtin\\Access Control Assistance Operators",
+    ),
     ("S-1-5-32-580", "Builtin\\Remote Management Users"),
     ("S-1-5-32-582", "Storage Replica Administrators"),
     ("S-1-5-4", "Interactive"),
@@ -319,7 +328,12 @@ fn enrich(ev: &mut Event, sd: &str, sddl: &str, related: &mut Vec<String>) {
 
 /// Decodes `OldSd`, `NewSd` and `SidList` of a 4670, 4817, 4907 or 4908
 /// record; returns the grantees for `related.user`.
-pub(super) fn decode(ev: &mut Event, old_sd: Option<&str>, new_sd: Option<&str>, sid_list: Option<&str>) -> Vec<String> {
+pub(super) fn decode(
+    ev: &mut Event,
+    old_sd: Option<&str>,
+    new_sd: Option<&str>,
+    sid_list: Option<&str>,
+) -> Vec<String> {
     let mut related = Vec::new();
     if let Some(sddl) = old_sd {
         enrich(ev, "OldSd", sddl, &mut related);
@@ -356,7 +370,9 @@ mod tests {
         let related = decode(
             &mut ev,
             Some("D:(A;;GA;;;SY)(A;;GA;;;NS)"),
-            Some("S:(AU;SA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;S-1-5-21-1-2-3-500)(AU;SA;RC;;;S-1-5-21-1-2-3-1000)"),
+            Some(
+                "S:(AU;SA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;S-1-5-21-1-2-3-500)(AU;SA;RC;;;S-1-5-21-1-2-3-1000)",
+            ),
             None,
         );
         assert_eq!(
@@ -369,7 +385,9 @@ mod tests {
         );
         assert_eq!(
             ev.get_str("winlog.event_data.NewSdSacl0"),
-            Some("Administrator :System Audit ([Create All Child Objects, Delete All Child Objects, List Contents, All Validated, Read All Properties, Write All Properties, Delete Subtree, List Object, All Extended Rights, Delete, Read Permissions, Modify Permissions, Modify Owner])")
+            Some(
+                "Administrator :System Audit ([Create All Child Objects, Delete All Child Objects, List Contents, All Validated, Read All Properties, Write All Properties, Delete Subtree, List Object, All Extended Rights, Delete, Read Permissions, Modify Permissions, Modify Owner])"
+            )
         );
         assert_eq!(
             ev.get_str("winlog.event_data.NewSdSacl1"),
