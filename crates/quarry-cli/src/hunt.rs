@@ -53,6 +53,11 @@ pub struct HuntArgs {
     /// and then the lists are cut, and what was cut is named in quarry.fitted.
     #[arg(long, value_name = "BYTES", default_value_t = quarry_alert::DEFAULT_MAX_BYTES)]
     alert_max_bytes: usize,
+    /// Also run the rules Elastic ships switched off (`enabled = false`: the eight per-type
+    /// Elastic Defend alert rules, which duplicate the enabled Endpoint Security rule, and the
+    /// onboarding sample "My First Rule"). Without it they are listed as skipped.
+    #[arg(long)]
+    pub(crate) include_disabled: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
     /// Run on Apache Spark through Spark Connect (e.g. sc://spark-host:15002): the evidence is
@@ -84,6 +89,10 @@ pub enum RulesCommand {
         /// Indicator documents: threat_match rules are listed as runnable with them.
         #[arg(long, value_name = "FILE")]
         threat_intel: Vec<PathBuf>,
+        /// List the rules Elastic ships switched off (`enabled = false`) as runnable, as
+        /// `quarry hunt --include-disabled` runs them.
+        #[arg(long)]
+        include_disabled: bool,
     },
 }
 
@@ -93,7 +102,11 @@ pub enum RulesCommand {
 /// parse): a usage error, not an empty result.
 /// Paths come from `--rules`, `QUARRY_RULES` or the configuration file
 /// (see [`crate::config`]).
-pub(crate) fn load_rules(given: &[PathBuf]) -> Option<(RuleBook, Vec<PathBuf>)> {
+/// With `include_disabled`, the rules Elastic ships switched off run too.
+pub(crate) fn load_rules(
+    given: &[PathBuf],
+    include_disabled: bool,
+) -> Option<(RuleBook, Vec<PathBuf>)> {
     let paths = match crate::config::rule_paths(given) {
         Ok(p) => p,
         Err(e) => {
@@ -101,7 +114,11 @@ pub(crate) fn load_rules(given: &[PathBuf]) -> Option<(RuleBook, Vec<PathBuf>)> 
             return None;
         }
     };
-    let book = RuleBook::load(&paths);
+    let mut set = quarry_detect::load(&paths);
+    if include_disabled {
+        set.include_disabled();
+    }
+    let book = RuleBook::compile(set);
     let unusable = quarry_detect::unusable_paths(&paths, &book.skipped);
     for s in &unusable {
         eprintln!("quarry: --rules {}: {}", s.path.display(), s.reason);
@@ -113,8 +130,9 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
     let RulesCommand::List {
         rules,
         threat_intel,
+        include_disabled,
     } = cmd;
-    let Some((mut book, _)) = load_rules(&rules) else {
+    let Some((mut book, _)) = load_rules(&rules, include_disabled) else {
         return Ok(crate::exit::USAGE);
     };
     if threat_intel.is_empty() {
@@ -209,7 +227,7 @@ pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {
 }
 
 pub fn run(args: HuntArgs) -> std::io::Result<u8> {
-    let Some((mut book, rule_paths)) = load_rules(&args.rules) else {
+    let Some((mut book, rule_paths)) = load_rules(&args.rules, args.include_disabled) else {
         return Ok(crate::exit::USAGE);
     };
     if let Some(min) = &args.severity {

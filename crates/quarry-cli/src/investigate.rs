@@ -88,7 +88,10 @@ pub fn run(args: InvestigateArgs) -> std::io::Result<u8> {
             return Ok(crate::exit::USAGE);
         }
     };
-    let set = quarry_detect::load(&rule_paths);
+    let mut set = quarry_detect::load(&rule_paths);
+    // the alert's rule ran: it may be one Elastic ships switched off
+    // (`hunt --include-disabled`)
+    set.include_disabled();
     let rule = set.get(target.rule_id());
     let retention = Retention::for_rules(rule);
 

@@ -39,7 +39,7 @@ pub fn run(args: ReportArgs) -> std::io::Result<u8> {
             }
         },
         None => {
-            let Some((book, _)) = crate::hunt::load_rules(&args.rules) else {
+            let Some((book, _)) = crate::hunt::load_rules(&args.rules, false) else {
                 return Ok(crate::exit::USAGE);
             };
             eprintln!(

@@ -60,7 +60,7 @@ fn elastic_rules_corpus() {
     assert_eq!(book.rules.len() + book.skipped.len(), 2192);
     let expected: Vec<(&str, usize)> = vec![
         ("deprecated", 124),
-        ("disabled as shipped", 9),
+        ("disabled as shipped (--include-disabled)", 9),
         ("threat_match without indicators (--threat-intel FILE)", 6),
         ("type esql (esql)", 209),
         ("type machine_learning", 106),

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Share of compared fields that must match, over all data streams.
-const MIN_MATCHED: f64 = 0.989;
+const MIN_MATCHED: f64 = 0.991;
 
 /// Fields left out of the comparison, by exact path or `prefix.`, each with
 /// why. Nothing else is excused.

@@ -435,3 +435,36 @@ fn an_index_mapping_comes_before_the_schemas() {
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert!(c.query.matches(&ev));
 }
+
+/// The evaluator tests' `test_flattening`: a field under arrays of objects
+/// (`structured: [{a: [{b: 1}]}]`) is read at its dotted path, each value
+/// of the arrays one value of the field, as Elasticsearch indexes an
+/// object array.
+#[test]
+fn arrays_of_objects_flatten_to_their_dotted_paths() {
+    let ev = Event::from_json(
+        &serde_json::json!({
+            "structured": [{"a": [{"b": 1}, {"b": 3}]}, {"a": {"b": 5}}],
+            "related": {"ip": ["10.1.1.1", "192.168.1.5"], "user": ["alice", "Bob"]}
+        }),
+        quarry_event::Origin::default(),
+    );
+    let m = |q: &str| eval_on(q, &ev);
+    assert!(m("structured.a.b:*"));
+    assert!(m("structured.a.b:1"));
+    assert!(m("structured.a.b:3 and structured.a.b:5"));
+    assert!(!m("structured.a.b:2"));
+    assert!(m("structured.a.b > 4"));
+    assert!(!m("structured.a.b > 5"));
+    // an ip list: CIDR and not, any value
+    assert!(m("related.ip:192.168.0.0/16"));
+    assert!(m("related.ip:10.0.0.0/8 and related.ip:192.168.1.5"));
+    assert!(!m("not related.ip:10.0.0.0/8"));
+    assert!(!m("related.ip:172.16.0.0/12"));
+    assert!(m("not related.ip:172.16.0.0/12"));
+    // a keyword list: wildcards and case per value
+    assert!(m("related.user:B*"));
+    assert!(!m("related.user:b*"));
+    assert!(m("related.user:(alice and Bob)"));
+    assert!(!m("related.user:(not alice)"));
+}

@@ -13,6 +13,10 @@ use std::path::PathBuf;
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub skipped: Vec<Skipped>,
+    /// Rules Elastic ships with `enabled = false`, each also in `skipped`
+    /// ([`SkipKind::Disabled`]) until [`RuleSet::include_disabled`] asks
+    /// for them.
+    pub disabled: Vec<Rule>,
 }
 
 /// A rule file that did not give a runnable rule.
@@ -54,7 +58,7 @@ impl SkipKind {
     pub fn label(&self) -> String {
         match self {
             SkipKind::Deprecated => "deprecated".into(),
-            SkipKind::Disabled => "disabled as shipped".into(),
+            SkipKind::Disabled => "disabled as shipped (--include-disabled)".into(),
             SkipKind::Unsupported {
                 rule_type,
                 language: Some(l),
@@ -90,6 +94,14 @@ impl RuleSet {
     pub fn extend(&mut self, other: RuleSet) {
         self.rules.extend(other.rules);
         self.skipped.extend(other.skipped);
+        self.disabled.extend(other.disabled);
+    }
+
+    /// Runs the rules Elastic ships switched off (`enabled = false`) too:
+    /// they leave `skipped` for `rules`, as a Kibana user enabling them would.
+    pub fn include_disabled(&mut self) {
+        self.skipped.retain(|s| s.kind != SkipKind::Disabled);
+        self.rules.append(&mut self.disabled);
     }
 }
 
@@ -124,18 +136,26 @@ fn add(set: &mut RuleSet, text: &str, path: PathBuf) {
     let skip = if deprecated {
         Some((SkipKind::Deprecated, "deprecated rule".to_string()))
     } else if !rule.enabled {
-        Some((SkipKind::Disabled, "enabled = false".to_string()))
+        Some((
+            SkipKind::Disabled,
+            "enabled = false (--include-disabled runs it)".to_string(),
+        ))
     } else {
         None
     };
     match skip {
-        Some((kind, reason)) => set.skipped.push(Skipped {
-            path: rule.path,
-            rule_id: Some(rule.rule_id),
-            name: Some(rule.name),
-            kind,
-            reason,
-        }),
+        Some((kind, reason)) => {
+            set.skipped.push(Skipped {
+                path: rule.path.clone(),
+                rule_id: Some(rule.rule_id.clone()),
+                name: Some(rule.name.clone()),
+                kind: kind.clone(),
+                reason,
+            });
+            if kind == SkipKind::Disabled {
+                set.disabled.push(rule);
+            }
+        }
         None => set.rules.push(rule),
     }
 }
@@ -191,6 +211,25 @@ reference = "https://attack.mitre.org/tactics/TA0002/"
         assert!(r.matches_index("logs-windows.forwarded-default"));
         assert!(!r.matches_index("logs-aws.cloudtrail-default"));
         assert!(!r.is_building_block());
+    }
+
+    #[test]
+    fn disabled_rules_skipped_unless_included() {
+        let off = SMALL.replace("[rule]\n", "[rule]\nenabled = false\n");
+        let mut set = load_str(&off, "rules/off.toml".into());
+        assert!(set.rules.is_empty());
+        assert_eq!(set.skipped.len(), 1);
+        assert_eq!(set.skipped[0].kind, SkipKind::Disabled);
+        assert!(set.skipped[0].reason.contains("--include-disabled"));
+        set.include_disabled();
+        assert!(set.skipped.is_empty() && set.disabled.is_empty());
+        assert_eq!(set.rules.len(), 1);
+        assert!(!set.rules[0].enabled);
+        // a deprecated rule stays skipped, switched off or not
+        let mut set = load_str(&off, "rules/_deprecated/off.toml".into());
+        set.include_disabled();
+        assert!(set.rules.is_empty());
+        assert_eq!(set.skipped[0].kind, SkipKind::Deprecated);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct HuntJob {
     /// `--threat-intel`'s indicator documents as read here, in [`wire`]
     /// form; `None`: threat_match rules are skipped, as on one machine.
     pub threat_intel: Option<Vec<String>>,
+    /// `--include-disabled`.
+    pub include_disabled: bool,
     /// `--alert-list` and `--alert-max-bytes`.
     pub alert_list: usize,
     pub alert_max_bytes: usize,
@@ -138,6 +140,7 @@ impl HuntJob {
                 .threat_intel
                 .as_ref()
                 .map(|i| i.docs.iter().map(wire::encode).collect()),
+            include_disabled: args.include_disabled,
             alert_list: opts.alert_limits.listed,
             alert_max_bytes: opts.alert_limits.max_bytes,
         };
@@ -204,7 +207,11 @@ impl HuntJob {
             .enumerate()
             .map(|(i, (folder, name))| if *folder { root(i) } else { root(i).join(name) })
             .collect();
-        let mut book = quarry_detect::RuleBook::load(&paths);
+        let mut set = quarry_detect::load(&paths);
+        if self.include_disabled {
+            set.include_disabled();
+        }
+        let mut book = quarry_detect::RuleBook::compile(set);
         if let Some(min) = &self.severity {
             book.retain_severity(min);
         }

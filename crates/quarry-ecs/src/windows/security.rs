@@ -10,6 +10,7 @@
 mod codes;
 mod messages;
 mod scheduled_task;
+mod sddl;
 
 use super::{
     AccountFields, Event, PARENT, PROCESS, USER, USER_EFFECTIVE, USER_TARGET, Value, WinRecord,
@@ -766,6 +767,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         ev.set("event.outcome", outcome);
     }
     let mut related = Related::default();
+    if matches!(id, 4670 | 4817 | 4907 | 4908) {
+        // the pipeline decodes the descriptors before it names the
+        // subject: their grantees come first in related.user
+        let grantees = sddl::decode(ev, rec.get("OldSd"), rec.get("NewSd"), rec.get("SidList"));
+        for g in &grantees {
+            related.push(g);
+        }
+    }
 
     if TARGET_IS_USER.contains(&id) {
         let sid = rec.get("TargetUserSid").or_else(|| rec.get("TargetSid"));
@@ -914,6 +923,59 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     }
     if matches!(id, 5140 | 5145) {
         set_share_file(ev, rec);
+    }
+    if id == 4627 {
+        // group membership of a logon: the account logged on is the user
+        // when no subject names one, and the group fields name it too, as
+        // Elastic's expected documents show
+        if rec.get("SubjectUserName").is_none() {
+            ev.set("user.name", rec.get("TargetUserName"));
+            ev.set("user.domain", rec.get("TargetDomainName"));
+        }
+        ev.set("group.id", rec.get("TargetUserSid"));
+        ev.set("group.name", rec.get("TargetUserName"));
+        ev.set("group.domain", rec.get("TargetDomainName"));
+    }
+    if matches!(id, 4704 | 4705) {
+        // user rights assigned or removed: the account they concern
+        ev.set("user.target.id", rec.get("TargetSid"));
+    }
+    if id == 5136 {
+        // a directory object modified: what was done, and the user object's
+        // name (its first RDN, `\,` unescaped)
+        // (`%%14674` as rendered: "Value Added")
+        let op = rec.get("OperationType");
+        ev.set(
+            "event.reason",
+            op.and_then(message).or(op.filter(|o| !o.starts_with("%%"))),
+        );
+        if rec.get("ObjectClass") == Some("user")
+            && let Some(cn) = rec.get("ObjectDN").and_then(|dn| dn_parts(dn).next())
+            && let Some(name) = cn.strip_prefix("CN=").or_else(|| cn.strip_prefix("cn="))
+        {
+            let name = name.replace("\\,", ",");
+            related.push(&name);
+            ev.set("user.target.name", name);
+        }
+    }
+    if (4868..=4899).contains(&id) {
+        // AD CS: the request a certificate-services event is about
+        if let Some(n) = rec
+            .get("RequestId")
+            .and_then(|r| r.trim().parse::<i64>().ok())
+        {
+            ev.set("winlog.adcs.request.id", n);
+        }
+        if let Some(ext) = rec.get("ExtensionName") {
+            ev.set("winlog.adcs.request.extension.name", ext);
+            if !ext.is_empty()
+                && ext
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            {
+                ev.set("winlog.adcs.request.extension.oid", ext);
+            }
+        }
     }
     // the object of a delete request, the file of a hard link
     if id == 4659 && rec.get("ObjectType") == Some("File") {
