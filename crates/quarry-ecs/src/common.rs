@@ -1,8 +1,30 @@
 //! ECS helpers every normaliser shares, whatever the source: command
 //! lines split into `process.args`, DNS names into their registered
-//! domain, DNS record types by name. (Path names: [`quarry_event::basename`].)
+//! domain, DNS record types by name, `related.*` lists. (Path names:
+//! [`quarry_event::basename`].)
 
-use quarry_event::Event;
+use quarry_event::{Event, Value};
+
+/// Adds the values of `paths` to the `related.*` list `field`, after what
+/// it holds already, each value once (as Elastic's pipelines `append` with
+/// `allow_duplicates: false`); an empty list is not set.
+pub fn add_related(ev: &mut Event, field: &str, paths: &[&str]) {
+    let mut list = match ev.remove(field) {
+        Some(Value::Array(a)) => a,
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    for path in paths {
+        if let Some(v) = ev.get(path)
+            && !list.contains(v)
+        {
+            list.push(v.clone());
+        }
+    }
+    if !list.is_empty() {
+        ev.set(field, Value::Array(list));
+    }
+}
 
 /// Splits a Windows command line into arguments the way
 /// `CommandLineToArgvW` does (quotes group, `\"` escapes a quote), which is

@@ -453,19 +453,31 @@ fn read_zip<R: Read + std::io::Seek, T: Send>(
                 continue;
             }
         };
-        let member_name = member.name().unwrap_or_default().to_string();
-        if member.is_dir() || is_metadata_member(&member_name) {
-            continue;
-        }
-        let mut bounded = Bounded::new(&mut member, nest);
-        read_member(
-            &format!("{name}!{member_name}"),
-            &mut bounded,
-            nest,
-            s,
-            sink,
-        );
+        read_zip_member(name, &mut member, nest, s, sink);
     }
+}
+
+/// One member of a zip, read as its own input unless it is a folder or
+/// archive metadata.
+fn read_zip_member<T: Send>(
+    name: &str,
+    member: &mut zip::read::ZipFile<'_, impl Read>,
+    nest: Nest,
+    s: &mut ReadSummary,
+    sink: &mut Sink<'_, T>,
+) {
+    let member_name = member.name().unwrap_or_default().to_string();
+    if member.is_dir() || is_metadata_member(&member_name) {
+        return;
+    }
+    let mut bounded = Bounded::new(member, nest);
+    read_member(
+        &format!("{name}!{member_name}"),
+        &mut bounded,
+        nest,
+        s,
+        sink,
+    );
 }
 
 /// A zip read front to back from its local headers.
@@ -485,18 +497,7 @@ fn read_zip_stream<R: Read, T: Send>(
                 return s.problem(name, format!("member {i}"), why);
             }
         };
-        let member_name = member.name().unwrap_or_default().to_string();
-        if member.is_dir() || is_metadata_member(&member_name) {
-            continue;
-        }
-        let mut bounded = Bounded::new(&mut member, nest);
-        read_member(
-            &format!("{name}!{member_name}"),
-            &mut bounded,
-            nest,
-            s,
-            sink,
-        );
+        read_zip_member(name, &mut member, nest, s, sink);
     }
 }
 

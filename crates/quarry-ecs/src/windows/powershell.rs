@@ -130,17 +130,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         }
         None => set_user(ev, &USER, user),
     }
-    let mut related: Vec<Value> = Vec::with_capacity(2);
-    for path in ["user.name", "destination.user.name"] {
-        if let Some(u) = ev.get(path)
-            && !related.contains(u)
-        {
-            related.push(u.clone());
-        }
-    }
-    if !related.is_empty() {
-        ev.set("related.user", Value::Array(related));
-    }
+    crate::common::add_related(ev, "related.user", &["user.name", "destination.user.name"]);
     true
 }
 

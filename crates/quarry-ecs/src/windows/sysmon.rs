@@ -344,20 +344,7 @@ fn set_related(ev: &mut Event) {
     if let Some(u) = ev.get_str("user.name").map(Value::from) {
         ev.set("related.user", Value::Array(vec![u]));
     }
-    let mut ips = match ev.remove("related.ip") {
-        Some(Value::Array(a)) => a,
-        _ => Vec::new(),
-    };
-    for path in ["source.ip", "destination.ip"] {
-        if let Some(ip) = ev.get(path)
-            && !ips.contains(ip)
-        {
-            ips.push(ip.clone());
-        }
-    }
-    if !ips.is_empty() {
-        ev.set("related.ip", Value::Array(ips));
-    }
+    crate::common::add_related(ev, "related.ip", &["source.ip", "destination.ip"]);
 }
 
 /// Registry path and value as the pipeline splits them: the hive
