@@ -114,16 +114,22 @@ pub(crate) fn load_rules(
             return None;
         }
     };
-    let mut set = quarry_detect::load(&paths);
-    if include_disabled {
-        set.include_disabled();
-    }
-    let book = RuleBook::compile(set);
+    let book = rule_book(&paths, include_disabled);
     let unusable = quarry_detect::unusable_paths(&paths, &book.skipped);
     for s in &unusable {
         eprintln!("quarry: --rules {}: {}", s.path.display(), s.reason);
     }
     unusable.is_empty().then_some((book, paths))
+}
+
+/// The rules of these files and folders, compiled; with
+/// `include_disabled` the ones Elastic ships switched off too.
+pub(crate) fn rule_book(paths: &[PathBuf], include_disabled: bool) -> RuleBook {
+    let mut set = quarry_detect::load(paths);
+    if include_disabled {
+        set.include_disabled();
+    }
+    RuleBook::compile(set)
 }
 
 pub fn rules_list(cmd: RulesCommand) -> std::io::Result<u8> {

@@ -16,17 +16,10 @@ use std::time::Duration;
 /// end-of-run report does not print again.
 static SHOWN_LIVE: Mutex<Vec<Problem>> = Mutex::new(Vec::new());
 
-/// Whether this problem was already printed above the bar.
-pub fn shown_live(p: &Problem) -> bool {
-    SHOWN_LIVE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains(p)
-}
-
-/// How many problems were printed above the bar.
-pub fn shown_live_count() -> usize {
-    SHOWN_LIVE.lock().unwrap_or_else(|e| e.into_inner()).len()
+/// The problems printed above the bar so far (at most
+/// [`SHOWN`](crate::output::diagnostics::SHOWN)).
+pub fn shown_live() -> Vec<Problem> {
+    SHOWN_LIVE.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Prints the problems the readers queued since the last call above the

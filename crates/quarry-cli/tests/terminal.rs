@@ -18,8 +18,14 @@ fn shared() -> PathBuf {
 /// quarry's stdout as a `cols`-wide terminal shows it (stderr is left
 /// out: its progress bar and summaries are not the table).
 fn in_terminal(cols: usize, args: &str) -> String {
+    capture(cols, &format!("{args} 2>/dev/null"))
+}
+
+/// What a `cols`-wide terminal shows of `quarry <args>` (args may end in
+/// a redirection of one of its streams).
+fn capture(cols: usize, args: &str) -> String {
     let cmd = format!(
-        "stty rows 50 cols {cols}; {} {args} 2>/dev/null",
+        "stty rows 50 cols {cols}; {} {args}",
         env!("CARGO_BIN_EXE_quarry")
     );
     let out = Command::new("script")
@@ -73,22 +79,6 @@ fn hunt_over_the_corpus_fits_80_and_200_columns() {
     check("hunt-high-200", 200, args, 20);
 }
 
-/// quarry's stderr as a `cols`-wide terminal shows it, stdout discarded.
-fn stderr_in_terminal(cols: usize, args: &str) -> String {
-    let cmd = format!(
-        "stty rows 50 cols {cols}; {} {args} >/dev/null",
-        env!("CARGO_BIN_EXE_quarry")
-    );
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .current_dir(shared())
-        .env_remove("QUARRY_RULES")
-        .env("QUARRY_CONFIG", "/nonexistent/quarry.toml")
-        .output()
-        .expect("run script(1) from util-linux");
-    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
-}
-
 #[test]
 #[ignore = "needs ../shared"]
 fn problems_print_above_the_progress_bar_once_each() {
@@ -111,7 +101,8 @@ fn problems_print_above_the_progress_bar_once_each() {
         "damaged samples report problems:\n{piped}"
     );
     assert!(!piped.contains('\r'), "no bar drawn when stderr is piped");
-    let term = stderr_in_terminal(120, args);
+    // stderr as the terminal shows it, stdout discarded
+    let term = capture(120, &format!("{args} >/dev/null"));
     // the bar's message ("25/25 files, 9 events") is drawn again below each
     // problem printed above it; printed at the end, a problem would follow
     // the cleared bar's last frame

@@ -27,12 +27,9 @@ const SKIPPED_SHOWN: usize = 5;
 pub fn report_problems(summary: &ReadSummary) -> u8 {
     let mut err = std::io::stderr().lock();
     // those the progress bar printed as they happened are not printed again
-    let live = crate::progress::shown_live_count();
-    let unshown = summary
-        .problems
-        .iter()
-        .filter(|p| live == 0 || !crate::progress::shown_live(p));
-    for p in unshown.take(SHOWN.saturating_sub(live)) {
+    let live = crate::progress::shown_live();
+    let unshown = summary.problems.iter().filter(|p| !live.contains(p));
+    for p in unshown.take(SHOWN.saturating_sub(live.len())) {
         // file names and messages can carry evidence text
         let _ = writeln!(err, "quarry: {}", super::visible(&p.to_string()));
     }

@@ -207,11 +207,7 @@ impl HuntJob {
             .enumerate()
             .map(|(i, (folder, name))| if *folder { root(i) } else { root(i).join(name) })
             .collect();
-        let mut set = quarry_detect::load(&paths);
-        if self.include_disabled {
-            set.include_disabled();
-        }
-        let mut book = quarry_detect::RuleBook::compile(set);
+        let mut book = crate::hunt::rule_book(&paths, self.include_disabled);
         if let Some(min) = &self.severity {
             book.retain_severity(min);
         }
