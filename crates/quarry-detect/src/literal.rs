@@ -1,53 +1,109 @@
-//! The literal prefilter of [`crate::select`]: rules indexed by a literal
-//! every event they match must hold, so that an event is evaluated only
-//! against the rules whose literal it holds.
+//! The literal prefilter of [`crate::select`]: rules indexed by what every
+//! event they match must hold in one of their fields, so that an event is
+//! evaluated only against the rules whose requirement it meets.
 //!
-//! [`quarry_eql::Query::required_literals`] gives, per query, clauses
-//! (AND) of alternatives (OR): a matching event holds, for every clause,
-//! one alternative as a substring of the text of some field value the
-//! query reads, ASCII case aside. Each rule gets one clause as its
-//! *anchor* (the most selective: see [`anchor`]); all anchors'
-//! alternatives go into one ASCII-case-insensitive Aho-Corasick automaton.
-//! Per event, the values of the fields anchored rules read are scanned
-//! once ([`Literals::scan`]), and a rule is tried only when one of its
-//! anchor's alternatives was found ([`Literals::may_match`]); a rule with
-//! no anchor is always tried. The prefilter only skips rules that cannot
-//! match: results are those of evaluating every candidate.
+//! [`quarry_eql::Query::required_needs_by`] gives, per query, clauses (AND)
+//! of alternatives (OR), each alternative a [`Need`]: a value of a named
+//! field that *is* a literal (an equality, a wildcard pattern without
+//! wildcards, a list member), Unicode case aside, or that *contains* one,
+//! ASCII case aside, or that is not ASCII at all (a pattern holding an
+//! emoji). Each rule gets one clause as its *anchor* (the most
+//! selective: see [`anchor`]). Per field, the whole values anchors name go
+//! into a hash table and the contained literals into an
+//! ASCII-case-insensitive Aho-Corasick automaton; per event, the values of
+//! the indexed fields are looked up and scanned once ([`Literals::scan`]),
+//! and a rule is tried only when one of its anchor's alternatives was
+//! found ([`Literals::may_match`]); a rule with no anchor is always tried.
+//! An equality is far more selective than a substring anywhere (`cmd.exe`
+//! as a `process.name`, not somewhere in a parent's command line), and a
+//! hash lookup is cheaper than a scan. The prefilter only skips rules that
+//! cannot match: results are those of evaluating every candidate.
 //!
 //! Exactness details, following how quarry-eql's evaluation compares text:
 //! case-insensitive tests fold non-ASCII values with Unicode's lower case
-//! (`İ` → `i̇`, the Kelvin sign → `k`), so a non-ASCII value is scanned both
-//! as is and lower-cased; values that are not strings (numbers, booleans,
-//! timestamps, IPs) are scanned as their text.
+//! (`İ` → `i̇`, the Kelvin sign → `k`), so a whole value is looked up
+//! lower-cased that way, and a non-ASCII value is scanned both as is and
+//! lower-cased; values that are not strings (numbers, booleans, timestamps,
+//! IPs), which evaluation may compare after conversion, meet every need of
+//! their field.
 
 use aho_corasick::AhoCorasick;
 use quarry_eql::Query;
+use quarry_eql::compile::{ANY_TEXT, Holds, Need};
 use quarry_event::{Event, Value, field_id};
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-/// Alternatives shorter than this make no anchor: a one- or two-byte
-/// pattern occurs in nearly every event, and with overlapping search each
+/// Contained literals shorter than this make no anchor: a one- or two-byte
+/// pattern occurs in nearly every value, and with overlapping search each
 /// occurrence is a match to report, so it would cost more than it saves.
 const MIN_ANCHOR_LEN: usize = 3;
 
-/// A literal required by this many rules' clauses or more is taken for a
-/// common value (`windows`, `start`, `process`): every event of its kind
-/// holds it, so another clause of the rule makes a better anchor.
-const COMMON: usize = 8;
+/// A need (field and literal) that this share of the rules require, or
+/// at least [`COMMON_MIN`] of them, is taken for a common value
+/// (`host.os.type` `windows`, `event.type` `start`): every event of its
+/// kind holds it, so another clause of the rule makes a better anchor.
+const COMMON_SHARE: usize = 25;
+const COMMON_MIN: usize = 8;
 
-/// The anchors of a rule book and their automaton.
+/// Fields that say what kind of event this is, which [`crate::select`]
+/// already narrows by (index, category, channel, event id): every event a
+/// rule is tried on tends to hold what the rule requires of them
+/// (`event.category` `library`, `winlog.channel` Sysmon's), so they are
+/// taken for common values whatever their frequency among the rules.
+const KIND_FIELDS: &[&str] = &[
+    "agent.type",
+    "data_stream.dataset",
+    "data_stream.namespace",
+    "data_stream.type",
+    "event.category",
+    "event.code",
+    "event.dataset",
+    "event.kind",
+    "event.module",
+    "event.outcome",
+    "event.provider",
+    "event.type",
+    "host.os.family",
+    "host.os.name",
+    "host.os.platform",
+    "host.os.type",
+    "winlog.channel",
+    "winlog.event_id",
+    "winlog.provider_name",
+];
+
+/// The anchors of a rule book and, per field, their tables.
 pub struct Literals {
-    ac: AhoCorasick,
+    /// By [`quarry_event::FieldId`] index: how the field's values are
+    /// looked up, when some anchor names the field.
+    fields: Vec<Option<FieldIndex>>,
+    /// What some string value holds, whatever its field (Sigma's keywords:
+    /// [`ANY_TEXT`]).
+    any: Option<FieldIndex>,
     /// Per rule, the pattern ids of its anchor's alternatives (one of which
     /// a matching event holds); `None`: no anchor, always tried.
     anchors: Vec<Option<Box<[u32]>>>,
     /// Words of a [`Hits`] bit set (one bit a pattern).
     words: usize,
-    /// Whether a field's values are scanned, by [`quarry_event::FieldId`]
-    /// index: those the anchored rules read; `None`: every field (a rule
-    /// reads fields by pattern).
-    scanned: Option<Vec<bool>>,
+    /// The need of each pattern id.
+    needs: Vec<Need>,
+}
+
+/// The needs of one field.
+#[derive(Default)]
+struct FieldIndex {
+    /// Whole values, lower-cased, and their pattern ids.
+    whole: FxHashMap<Box<str>, Vec<u32>>,
+    /// The contained literals' automaton, and the pattern id of each of
+    /// its patterns.
+    contains: Option<(AhoCorasick, Vec<u32>)>,
+    /// The pattern ids any value that is not ASCII meets.
+    non_ascii: Vec<u32>,
+    /// Every pattern id of the field: what a value that is not a string
+    /// may meet.
+    all: Vec<u32>,
 }
 
 /// The patterns one event holds, as a bit set over pattern ids.
@@ -58,41 +114,57 @@ impl Hits {
         let p = p as usize;
         self.0.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0)
     }
+
+    fn set(&mut self, p: u32) {
+        let p = p as usize;
+        if let Some(w) = self.0.get_mut(p / 64) {
+            *w |= 1 << (p % 64);
+        }
+    }
+}
+
+/// A need with its literal lower-cased: the form it is indexed in.
+fn folded(n: Need) -> Need {
+    Need {
+        text: n.text.to_lowercase(),
+        ..n
+    }
 }
 
 impl Literals {
     /// The anchors of `queries` (in rule order); `None` when no rule has one.
     pub fn new(queries: &[&Query]) -> Option<Literals> {
-        // the clauses of each query, case-folded, an `or` of several
-        // clauses a side (a Sigma rule's log sources) narrowed to the
+        let common_at = (queries.len() / COMMON_SHARE).max(COMMON_MIN);
+        // the clauses of each query, an `or` of several clauses a side (a
+        // Sigma rule's log sources, a sequence's filters) narrowed to the
         // clause `pick` prefers on each side
-        let clauses_by = |frequency: &HashMap<String, usize>| -> Vec<Vec<Vec<String>>> {
-            let pick = |cs: &[Vec<String>]| best(cs, frequency);
+        let clauses_by = |frequency: &HashMap<Need, usize>| -> Vec<Vec<Vec<Need>>> {
+            let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
             queries
                 .iter()
                 .map(|q| {
-                    q.required_literals_by(&pick)
+                    q.required_needs_by(&pick)
                         .into_iter()
-                        .map(|c| c.into_iter().map(|l| l.to_ascii_lowercase()).collect())
+                        .map(|c| c.into_iter().map(folded).collect())
                         .collect()
                 })
                 .collect()
         };
         // first by length alone, to learn how many rules require each
-        // literal (common values such as a channel name would otherwise be
-        // picked for their length); then again knowing which are common
+        // need (common values such as `windows` would otherwise be picked
+        // as whole values); then again knowing which are common
         let frequency = frequencies(&clauses_by(&HashMap::new()));
         let clauses = clauses_by(&frequency);
-        let mut ids: HashMap<&str, u32> = HashMap::new();
-        let mut patterns: Vec<&str> = Vec::new();
+        let mut ids: HashMap<&Need, u32> = HashMap::new();
+        let mut patterns: Vec<&Need> = Vec::new();
         let mut anchors = Vec::with_capacity(clauses.len());
         for rule in &clauses {
-            let anchor = anchor(rule, &frequency).map(|clause| {
+            let anchor = anchor(rule, &frequency, common_at).map(|clause| {
                 clause
                     .iter()
-                    .map(|l| {
-                        *ids.entry(l.as_str()).or_insert_with(|| {
-                            patterns.push(l.as_str());
+                    .map(|n| {
+                        *ids.entry(n).or_insert_with(|| {
+                            patterns.push(n);
                             (patterns.len() - 1) as u32
                         })
                     })
@@ -103,84 +175,73 @@ impl Literals {
         if patterns.is_empty() {
             return None;
         }
-        // case-folded literals, matched in values ASCII case aside;
-        // standard semantics so that overlapping search reports every
-        // pattern (`cmd.exe` inside `\cmd.exe`)
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&patterns)
-            .ok()?;
+        let mut fields: Vec<Option<FieldIndex>> = Vec::new();
+        let mut any: Option<FieldIndex> = None;
+        // by field id; `usize::MAX`: any field
+        let mut contained: HashMap<usize, (Vec<&str>, Vec<u32>)> = HashMap::new();
+        for (p, n) in patterns.iter().enumerate() {
+            let (id, f) = if n.field == ANY_TEXT {
+                (usize::MAX, any.get_or_insert_with(FieldIndex::default))
+            } else {
+                let id = field_id(&n.field).index();
+                if fields.len() <= id {
+                    fields.resize_with(id + 1, || None);
+                }
+                (id, fields[id].get_or_insert_with(FieldIndex::default))
+            };
+            f.all.push(p as u32);
+            match n.holds {
+                Holds::Is => f
+                    .whole
+                    .entry(n.text.as_str().into())
+                    .or_default()
+                    .push(p as u32),
+                Holds::Contains => {
+                    let c = contained.entry(id).or_default();
+                    c.0.push(&n.text);
+                    c.1.push(p as u32);
+                }
+                Holds::NonAscii => f.non_ascii.push(p as u32),
+            }
+        }
+        for (id, (literals, ps)) in contained {
+            // standard semantics, so that overlapping search reports every
+            // pattern (`cmd.exe` inside `\cmd.exe`)
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&literals)
+                .ok()?;
+            let f = if id == usize::MAX {
+                any.as_mut()
+            } else {
+                fields.get_mut(id).and_then(Option::as_mut)
+            };
+            if let Some(f) = f {
+                f.contains = Some((ac, ps));
+            }
+        }
         Some(Literals {
-            ac,
+            fields,
+            any,
             words: patterns.len().div_ceil(64),
-            scanned: None,
             anchors,
+            needs: patterns.into_iter().cloned().collect(),
         })
     }
 
-    /// Restricts the scan to the fields `queries` read (the anchored
-    /// rules' queries; a literal is required in a field its query reads).
-    pub fn scan_fields_of<'a>(mut self, queries: impl Iterator<Item = &'a Query>) -> Literals {
-        let mut scanned: Vec<bool> = Vec::new();
-        for (i, q) in queries.enumerate() {
-            if self.anchors.get(i).is_none_or(Option::is_none) {
-                continue;
-            }
-            for path in q.fields() {
-                if path.contains('*') {
-                    // a field pattern (or every field): scan all
-                    self.scanned = None;
-                    return self;
-                }
-                let id = field_id(&path).index();
-                if scanned.len() <= id {
-                    scanned.resize(id + 1, false);
-                }
-                scanned[id] = true;
-            }
-        }
-        self.scanned = Some(scanned);
-        self
-    }
-
-    /// The patterns `ev`'s (scanned) field values hold.
+    /// The patterns `ev`'s values of the indexed fields hold.
     pub fn scan(&self, ev: &Event) -> Hits {
         let mut hits = Hits(vec![0; self.words]);
+        let mut low = String::new();
         for (id, v) in ev.fields_by_id() {
-            if let Some(s) = &self.scanned
-                && !s.get(id.index()).copied().unwrap_or(false)
-            {
-                continue;
+            if let Some(Some(f)) = self.fields.get(id.index()) {
+                scan_value(f, v, false, &mut hits, &mut low);
             }
-            self.scan_value(v, &mut hits);
+            if let Some(f) = &self.any {
+                scan_value(f, v, true, &mut hits, &mut low);
+            }
         }
         hits
-    }
-
-    fn scan_value(&self, v: &Value, hits: &mut Hits) {
-        match v {
-            Value::Array(items) => items.iter().for_each(|x| self.scan_value(x, hits)),
-            Value::Str(s) => {
-                self.scan_text(s, hits);
-                if !s.is_ascii() {
-                    self.scan_text(&s.to_lowercase(), hits);
-                }
-            }
-            other => {
-                if let Some(t) = other.to_text() {
-                    self.scan_text(&t, hits);
-                }
-            }
-        }
-    }
-
-    fn scan_text(&self, text: &str, hits: &mut Hits) {
-        for m in self.ac.find_overlapping_iter(text) {
-            let p = m.pattern().as_usize();
-            if let Some(w) = hits.0.get_mut(p / 64) {
-                *w |= 1 << (p % 64);
-            }
-        }
     }
 
     /// Can rule `i` match an event with these hits? (No anchor: yes.)
@@ -191,53 +252,129 @@ impl Literals {
         }
     }
 
+    /// Rule `i`'s anchor: the needs one of which it requires.
+    pub fn anchor_of(&self, i: usize) -> Option<Vec<&Need>> {
+        let a = self.anchors.get(i)?.as_ref()?;
+        Some(
+            a.iter()
+                .filter_map(|&p| self.needs.get(p as usize))
+                .collect(),
+        )
+    }
+
     /// Whether rule `i` has an anchor.
     pub fn is_anchored(&self, i: usize) -> bool {
         matches!(self.anchors.get(i), Some(Some(_)))
     }
 }
 
-/// How many rules require each literal (in any of their clauses).
-fn frequencies(clauses: &[Vec<Vec<String>>]) -> HashMap<String, usize> {
-    let mut frequency: HashMap<String, usize> = HashMap::new();
+/// Marks the patterns of `f` that the value `v` meets; `low` is scratch
+/// room for its lower-case form. With `strings_only` (any field's text),
+/// values that are not strings are not text and meet nothing.
+fn scan_value(f: &FieldIndex, v: &Value, strings_only: bool, hits: &mut Hits, low: &mut String) {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|x| scan_value(f, x, strings_only, hits, low)),
+        Value::Null => {}
+        Value::Str(s) => {
+            let s = s.as_str();
+            if !f.non_ascii.is_empty() && !s.is_ascii() {
+                f.non_ascii.iter().for_each(|&p| hits.set(p));
+            }
+            if !f.whole.is_empty() {
+                low.clear();
+                if s.is_ascii() {
+                    low.push_str(s);
+                    low.make_ascii_lowercase();
+                } else {
+                    low.push_str(&s.to_lowercase());
+                }
+                if let Some(ps) = f.whole.get(low.as_str()) {
+                    ps.iter().for_each(|&p| hits.set(p));
+                }
+            }
+            if let Some((ac, ps)) = &f.contains {
+                let mut find = |text: &str| {
+                    for m in ac.find_overlapping_iter(text) {
+                        if let Some(&p) = ps.get(m.pattern().as_usize()) {
+                            hits.set(p);
+                        }
+                    }
+                };
+                find(s);
+                if !s.is_ascii() {
+                    find(&s.to_lowercase());
+                }
+            }
+        }
+        _ if strings_only => {}
+        // compared after conversion: may meet any need of the field
+        _ => f.all.iter().for_each(|&p| hits.set(p)),
+    }
+}
+
+/// How many rules require each need (in any of their clauses).
+fn frequencies(clauses: &[Vec<Vec<Need>>]) -> HashMap<Need, usize> {
+    let mut frequency: HashMap<Need, usize> = HashMap::new();
     for rule in clauses {
-        let mut seen: Vec<&String> = rule.iter().flatten().collect();
+        let mut seen: Vec<&Need> = rule.iter().flatten().collect();
         seen.sort_unstable();
         seen.dedup();
-        for l in seen {
-            *frequency.entry(l.clone()).or_default() += 1;
+        for n in seen {
+            *frequency.entry(n.clone()).or_default() += 1;
         }
     }
     frequency
 }
 
-/// How selective a clause is, best greatest: all alternatives at least
-/// [`MIN_ANCHOR_LEN`] long, then none of them common, then the longest
-/// shortest alternative (a long literal is rarer), then the fewest
-/// alternatives.
-fn score(c: &[String], frequency: &HashMap<String, usize>) -> (bool, bool, usize, Reverse<usize>) {
-    let shortest = c.iter().map(String::len).min().unwrap_or(0);
-    let common = c
-        .iter()
-        .any(|l| frequency.get(&l.to_ascii_lowercase()).copied().unwrap_or(0) >= COMMON);
-    (
-        shortest >= MIN_ANCHOR_LEN,
-        !common,
-        shortest,
-        Reverse(c.len()),
-    )
+/// A whole value is as selective as a contained literal this long.
+const WHOLE_STRENGTH: usize = 12;
+/// Values that are not ASCII are rare in logs, though not as rare as a
+/// given literal.
+const NON_ASCII_STRENGTH: usize = 6;
+
+/// How selective a clause is, best greatest: every alternative usable
+/// (contained literals at least [`MIN_ANCHOR_LEN`] long), then none of them
+/// common, then the weakest alternative's strength (a whole value, or the
+/// length of a contained literal: a long literal is rarer), then the
+/// fewest alternatives.
+fn score(
+    c: &[Need],
+    frequency: &HashMap<Need, usize>,
+    common_at: usize,
+) -> (bool, bool, usize, Reverse<usize>) {
+    let strength = |n: &Need| match n.holds {
+        Holds::Is => WHOLE_STRENGTH,
+        Holds::Contains => n.text.len().min(WHOLE_STRENGTH),
+        Holds::NonAscii => NON_ASCII_STRENGTH,
+    };
+    let weakest = c.iter().map(strength).min().unwrap_or(0);
+    let usable = !c.is_empty()
+        && c.iter()
+            .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
+    let common = c.iter().any(|n| {
+        KIND_FIELDS.contains(&n.field.as_str())
+            || frequency.get(&folded(n.clone())).copied().unwrap_or(0) >= common_at
+    });
+    (usable, !common, weakest, Reverse(c.len()))
 }
 
 /// The position of the most selective of `clauses`, if any.
-fn best(clauses: &[Vec<String>], frequency: &HashMap<String, usize>) -> Option<usize> {
-    (0..clauses.len()).max_by_key(|&i| score(&clauses[i], frequency))
+fn best(
+    clauses: &[Vec<Need>],
+    frequency: &HashMap<Need, usize>,
+    common_at: usize,
+) -> Option<usize> {
+    (0..clauses.len()).max_by_key(|&i| score(&clauses[i], frequency, common_at))
 }
 
-/// A rule's anchor: its most selective clause, if long enough.
+/// A rule's anchor: its most selective clause, if usable.
 fn anchor<'c>(
-    clauses: &'c [Vec<String>],
-    frequency: &HashMap<String, usize>,
-) -> Option<&'c [String]> {
-    let c = &clauses[best(clauses, frequency)?];
-    score(c, frequency).0.then_some(c.as_slice())
+    clauses: &'c [Vec<Need>],
+    frequency: &HashMap<Need, usize>,
+    common_at: usize,
+) -> Option<&'c [Need]> {
+    let c = &clauses[best(clauses, frequency, common_at)?];
+    score(c, frequency, common_at).0.then_some(c.as_slice())
 }

@@ -36,7 +36,7 @@ pub struct Selector<'a> {
 impl<'a> Selector<'a> {
     pub fn new(rules: &'a [CompiledRule]) -> Self {
         let queries: Vec<&quarry_eql::Query> = rules.iter().map(|r| &r.query).collect();
-        let literals = Literals::new(&queries).map(|l| l.scan_fields_of(queries.iter().copied()));
+        let literals = Literals::new(&queries);
         Selector {
             rules,
             by_key: RwLock::new(HashMap::new()),
@@ -283,9 +283,23 @@ mod tests {
         ]);
         assert_eq!(tried(&ev), ["katz", "pid", "short"]);
         assert_eq!(sel.matching(&ev), [0]);
-        // evil.exe is elsewhere than process.name: still tried (the
-        // prefilter only looks for the literal), and not matched
+        // evil.exe is elsewhere than process.name, or only part of it: not
+        // tried (the need is the whole value of that field)
         let ev = process_event(&[("process.command_line", "EVIL.exe"), ("process.pid", "7")]);
+        assert_eq!(tried(&ev), ["pid", "short"]);
+        let ev = process_event(&[("process.name", "not-evil.exe")]);
+        assert_eq!(tried(&ev), ["pid", "short"]);
+        // the whole value, in any case, or one of a list's: tried
+        for name in ["EVIL.exe", "evil.exe"] {
+            let ev = process_event(&[("process.name", name), ("process.pid", "7")]);
+            assert_eq!(tried(&ev), ["evil", "pid", "short"]);
+        }
+        let mut ev = process_event(&[("process.pid", "7")]);
+        ev.set("process.name", vec!["a.exe", "Evil.EXE"]);
+        assert_eq!(tried(&ev), ["evil", "pid", "short"]);
+        // a value that is not a string may equal after conversion: tried
+        let mut ev = process_event(&[]);
+        ev.set("process.name", 7i64);
         assert_eq!(tried(&ev), ["evil", "pid", "short"]);
         let ev = process_event(&[("process.name", "notepad.exe")]);
         assert_eq!(tried(&ev), ["pid", "short"]);
@@ -301,6 +315,55 @@ mod tests {
         let ev = process_event(&[("process.command_line", "x MIMI\u{212A}ATZ y")]);
         assert!(b.rules[0].query.matches(&ev));
         assert_eq!(sel.matching(&ev), [0]);
+    }
+
+    #[test]
+    fn keywords_and_non_ascii_patterns_are_indexed_too() {
+        let mut b = book(&[
+            (
+                "emoji",
+                "logs-*",
+                "process where process.command_line : (\"*\u{1F600}*\", \"*\u{1F47E}*\")",
+            ),
+            ("kw", "logs-*", r#"process where process.pid > 2"#),
+        ]);
+        // a Sigma keyword: any string value of any field holds it
+        b.rules[1].query = sigma_keyword("sekurlsa::");
+        let sel = Selector::new(&b.rules);
+        let tried = |ev: &Event| {
+            let mut tried = Vec::new();
+            sel.select(ev, true, |i| {
+                tried.push(b.rules[i].rule.rule_id.clone());
+                false
+            });
+            tried
+        };
+        assert!(tried(&process_event(&[("process.command_line", "plain ascii")])).is_empty());
+        let ev = process_event(&[("process.command_line", "caf\u{e9} \u{1F600}")]);
+        assert_eq!(tried(&ev), ["emoji"]);
+        assert_eq!(sel.matching(&ev), [0]);
+        // the keyword in some field, any case; not in a number
+        let ev = process_event(&[
+            ("event.type", "start"),
+            ("user.name", "x SEKURLSA::logonpasswords"),
+        ]);
+        assert_eq!(tried(&ev), ["kw"]);
+        assert_eq!(sel.matching(&ev), [1]);
+        let mut ev = process_event(&[]);
+        ev.set("process.pid", 7i64);
+        assert!(tried(&ev).is_empty());
+    }
+
+    /// The query of a Sigma rule for process creations holding `kw`.
+    fn sigma_keyword(kw: &str) -> quarry_eql::Query {
+        let text = format!(
+            "title: k\nlogsource:\n    category: process_creation\n    product: windows\ndetection:\n    keywords:\n        - '{kw}'\n    condition: keywords\n"
+        );
+        let rule = quarry_sigma::load_str(std::path::Path::new("k.yml"), &text)
+            .pop()
+            .expect("one rule")
+            .expect("a Sigma rule");
+        quarry_sigma::compile(&rule).expect("compiles").query
     }
 
     /// A small deterministic generator (xorshift64), so that the
@@ -333,6 +396,7 @@ mod tests {
             "evil",
             "true",
             "İnvoke",
+            "\u{1F600}",
             r"C:\Windows\System32",
             "ab",
         ];

@@ -110,6 +110,21 @@ impl Glob {
             .map(|run| String::from_utf8_lossy(run).into_owned())
     }
 
+    /// The text an ASCII pattern without wildcards matches (lower-cased for
+    /// a case-insensitive pattern): the whole value must be it, case aside.
+    pub fn literal_text(&self) -> Option<&str> {
+        (self.ascii && self.literal)
+            .then(|| std::str::from_utf8(&self.bytes).ok())
+            .flatten()
+    }
+
+    /// Whether the pattern (lower-cased when case-insensitive) holds a
+    /// character no ASCII text has (nor folds to): only values that are
+    /// not ASCII can match it.
+    pub fn needs_non_ascii(&self) -> bool {
+        self.needs_non_ascii
+    }
+
     pub fn matches(&self, s: &str) -> bool {
         if self.needs_non_ascii && s.is_ascii() {
             return false;

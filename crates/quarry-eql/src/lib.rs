@@ -333,13 +333,37 @@ impl Query {
         }
     }
 
-    /// [`Query::required_literals`], with `or`s of several clauses a side
-    /// narrowed to the clause `pick` chooses of each (see
-    /// [`compile::required_literals_by`]).
-    pub fn required_literals_by(&self, pick: compile::Pick) -> Vec<Vec<String>> {
-        match &self.body {
-            QueryBody::Event(f) => compile::required_literals_by(&f.condition, pick),
-            _ => Vec::new(),
+    /// What every event the query matches holds, field by field, as
+    /// clauses of alternatives (see [`compile::required_needs_by`], whose
+    /// `pick` also narrows `or`s of several clauses a side). For a sequence
+    /// or sample, whose events match one of its filters (the `until` one
+    /// too), one clause: the union of the clause `pick` chooses of each
+    /// filter's; none when some filter requires nothing.
+    pub fn required_needs_by(&self, pick: compile::Pick) -> Vec<Vec<compile::Need>> {
+        let filters: Vec<&Filter> = match &self.body {
+            QueryBody::Event(f) => return compile::required_needs_by(&f.condition, pick),
+            QueryBody::Sequence(s) => s.filters().collect(),
+            QueryBody::Sample(s) => s.filters().collect(),
+        };
+        let mut union: Vec<compile::Need> = Vec::new();
+        for f in filters {
+            let clauses = compile::required_needs_by(&f.condition, pick);
+            let chosen = match clauses.len() {
+                0 => return Vec::new(),
+                1 => Some(0),
+                _ => pick(&clauses),
+            };
+            let Some(clause) = chosen.and_then(|i| clauses.into_iter().nth(i)) else {
+                return Vec::new();
+            };
+            union.extend(clause);
+        }
+        union.sort();
+        union.dedup();
+        if union.is_empty() {
+            Vec::new()
+        } else {
+            vec![union]
         }
     }
 

@@ -1,9 +1,35 @@
 //! What a compiled condition requires of an event, for readers that skip
 //! work: the literals a matching line must hold, and the fields it reads.
 
-use super::{C, FieldKind};
+use super::{ANY_TEXT, C, FieldKind};
 use crate::ast::CmpOp;
 use crate::value::V;
+
+/// One alternative of a required clause: text that a value of one field
+/// holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Need {
+    /// The field's path (as the mapping resolves it), or [`ANY_TEXT`]:
+    /// some string value of the event, whatever its field.
+    pub field: String,
+    /// The literal, as the test gives it (lower-cased for wildcard
+    /// patterns that ignore case). ASCII; empty for [`Holds::NonAscii`].
+    pub text: String,
+    pub holds: Holds,
+}
+
+/// How a matching value holds a [`Need`]'s text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holds {
+    /// The value *is* the text, Unicode case aside (an equality, a wildcard
+    /// pattern without wildcards, a list member).
+    Is,
+    /// The value contains the text, ASCII case aside.
+    Contains,
+    /// The value is not ASCII (a pattern holding a character no ASCII
+    /// text folds to, such as an emoji).
+    NonAscii,
+}
 
 /// The literals a condition requires, in conjunctive normal form: for every
 /// clause, an event it matches has one of the clause's alternatives as a
@@ -15,22 +41,45 @@ use crate::value::V;
 /// comparisons other than `==`, non-string constants, fields whose value is
 /// not the JSON text (dates, IPs, versions, a mapping's `null_value`).
 pub fn required_literals(c: &C) -> Vec<Vec<String>> {
-    bounded(literals(c, None))
+    // what any field holds is not sought in the JSON text: its escapes
+    // would hide it, and its keys would be searched too
+    let mut clauses = bounded(needs(c, None));
+    clauses.retain(|c| {
+        c.iter()
+            .all(|n| n.field != ANY_TEXT && n.holds != Holds::NonAscii)
+    });
+    texts(clauses)
+}
+
+/// The clauses' texts, each clause's deduplicated: what a line's JSON text
+/// must hold, whichever field holds it.
+pub fn texts(clauses: Vec<Vec<Need>>) -> Vec<Vec<String>> {
+    clauses
+        .into_iter()
+        .map(|c| {
+            let mut t: Vec<String> = c.into_iter().map(|n| n.text).collect();
+            t.sort();
+            t.dedup();
+            t
+        })
+        .collect()
 }
 
 /// A literal's first [`LITERAL_BYTES`] bytes are as required as the whole,
 /// and the automata searching for them are built in time that grows faster
-/// than their length: longer literals are cut.
+/// than their length: longer literals are cut (a whole value cut short is
+/// only contained).
 const LITERAL_BYTES: usize = 64;
 
-fn bounded(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    for l in clauses.iter_mut().flatten() {
-        if l.len() > LITERAL_BYTES {
+fn bounded(mut clauses: Vec<Vec<Need>>) -> Vec<Vec<Need>> {
+    for n in clauses.iter_mut().flatten() {
+        if n.text.len() > LITERAL_BYTES {
             let mut end = LITERAL_BYTES;
-            while !l.is_char_boundary(end) {
+            while !n.text.is_char_boundary(end) {
                 end -= 1;
             }
-            l.truncate(end);
+            n.text.truncate(end);
+            n.holds = Holds::Contains;
         }
     }
     for clause in &mut clauses {
@@ -40,28 +89,29 @@ fn bounded(mut clauses: Vec<Vec<String>>) -> Vec<Vec<String>> {
     clauses
 }
 
-/// Picks one clause of a side of an `or` (see [`required_literals_by`]).
-pub type Pick<'a> = &'a dyn Fn(&[Vec<String>]) -> Option<usize>;
+/// Picks one clause of a side of an `or` (see [`required_needs_by`]).
+pub type Pick<'a> = &'a dyn Fn(&[Vec<Need>]) -> Option<usize>;
 
-/// [`required_literals`], with `or`s of sides of several clauses too: for
-/// `a or b`, the clause `pick` chooses of `a`'s, united with the one it
-/// chooses of `b`'s, is required (a match of either side holds an
-/// alternative of its chosen clause). Sigma rules are `or`s of one
-/// conjunction per log source; the choice (which clause is selective) is
-/// the caller's.
-pub fn required_literals_by(c: &C, pick: Pick) -> Vec<Vec<String>> {
-    bounded(literals(c, Some(pick)))
+/// What a condition requires, field by field: for every clause, a matching
+/// event holds one of its alternatives ([`Need`]) in the field it names.
+/// `or`s of sides of several clauses give one too: for `a or b`, the clause
+/// `pick` chooses of `a`'s, united with the one it chooses of `b`'s, is
+/// required (a match of either side holds an alternative of its chosen
+/// clause). Sigma rules are `or`s of one conjunction per log source; the
+/// choice (which clause is selective) is the caller's.
+pub fn required_needs_by(c: &C, pick: Pick) -> Vec<Vec<Need>> {
+    bounded(needs(c, Some(pick)))
 }
 
-fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {
+fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
     match c {
         C::And(a, b) => {
-            let mut out = literals(a, pick);
-            out.extend(literals(b, pick));
+            let mut out = needs(a, pick);
+            out.extend(needs(b, pick));
             out
         }
         C::Or(a, b) => {
-            let (x, y) = (literals(a, pick), literals(b, pick));
+            let (x, y) = (needs(a, pick), needs(b, pick));
             let chosen = match (x.len(), y.len(), pick) {
                 (1, 1, _) => Some((0, 0)),
                 (0, _, _) | (_, 0, _) | (_, _, None) => None,
@@ -85,38 +135,66 @@ fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {
             lhs,
             pats,
             negated: false,
-        } if text_field(lhs) => one_clause(
-            pats.iter()
-                .map(|p| p.required_literal().filter(|l| usable(l))),
-        ),
+        } => match text_field(lhs) {
+            Some(f) => one_clause(pats.iter().map(|p| {
+                if let Some(whole) = p.literal_text() {
+                    need(f, Some(whole.to_string()), Holds::Is)
+                } else if p.needs_non_ascii() {
+                    Some(Need {
+                        field: f.to_string(),
+                        text: String::new(),
+                        holds: Holds::NonAscii,
+                    })
+                } else {
+                    need(f, p.required_literal(), Holds::Contains)
+                }
+            })),
+            None => Vec::new(),
+        },
         C::In {
             lhs,
             items,
             negated: false,
             ..
-        } if text_field(lhs) => one_clause(items.iter().map(string_literal)),
+        } => match text_field(lhs) {
+            Some(f) => one_clause(items.iter().map(|v| need(f, string_literal(v), Holds::Is))),
+            None => Vec::new(),
+        },
         C::Wild {
             lhs,
             pats,
             negated: false,
-        } if text_field(lhs) => one_clause(pats.iter().map(|p| {
-            p.required_literal()
-                .filter(|l| usable(l))
-                .map(str::to_string)
-        })),
+        } => match text_field(lhs) {
+            Some(f) => one_clause(pats.iter().map(|p| {
+                let l = p.required_literal().map(str::to_string);
+                need(
+                    f,
+                    l,
+                    if p.has_star() {
+                        Holds::Contains
+                    } else {
+                        Holds::Is
+                    },
+                )
+            })),
+            None => Vec::new(),
+        },
         C::Text {
             lhs,
             query,
             pats,
             negated: false,
             ..
-        } if text_field(lhs) => {
+        } => {
+            let Some(f) = text_field(lhs) else {
+                return Vec::new();
+            };
             // alternatives of every pattern, each usable
             let mut alts = Vec::new();
             for p in pats {
                 match p.required_literal(*query) {
                     Some(ls) if ls.iter().all(|l| usable(l)) => {
-                        alts.extend(ls.into_iter().map(Some))
+                        alts.extend(ls.into_iter().map(|l| need(f, Some(l), Holds::Contains)))
                     }
                     _ => return Vec::new(),
                 }
@@ -129,18 +207,33 @@ fn literals(c: &C, pick: Option<Pick>) -> Vec<Vec<String>> {
             rhs,
             ..
         } => match (&**lhs, &**rhs) {
-            (f, C::Const(v)) | (C::Const(v), f) if text_field(f) => {
-                one_clause(std::iter::once(string_literal(v)))
-            }
+            (f, C::Const(v)) | (C::Const(v), f) => match text_field(f) {
+                Some(f) => one_clause(std::iter::once(need(f, string_literal(v), Holds::Is))),
+                None => Vec::new(),
+            },
             _ => Vec::new(),
         },
         _ => Vec::new(),
     }
 }
 
+/// The need of `field` for a usable literal (only ever contained in
+/// [`ANY_TEXT`], which is many values).
+fn need(field: &str, text: Option<String>, holds: Holds) -> Option<Need> {
+    text.filter(|t| usable(t)).map(|text| Need {
+        field: field.to_string(),
+        text,
+        holds: if field == ANY_TEXT {
+            Holds::Contains
+        } else {
+            holds
+        },
+    })
+}
+
 /// A clause of these alternatives, or none when one of them is unusable.
-fn one_clause(alts: impl Iterator<Item = Option<String>>) -> Vec<Vec<String>> {
-    let mut clause: Vec<String> = Vec::new();
+fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
+    let mut clause: Vec<Need> = Vec::new();
     for a in alts {
         let Some(a) = a else { return Vec::new() };
         if !clause.contains(&a) {
@@ -154,16 +247,21 @@ fn one_clause(alts: impl Iterator<Item = Option<String>>) -> Vec<Vec<String>> {
     }
 }
 
-/// A field whose values are tested as the text the source holds.
-fn text_field(c: &C) -> bool {
-    matches!(c, C::Field(f) if f.kind == FieldKind::Plain && f.null_value.is_none())
+/// The path of a field whose values are tested as the text the source
+/// holds, or [`ANY_TEXT`] for the event's every string value.
+fn text_field(c: &C) -> Option<&str> {
+    match c {
+        C::Field(f) if f.kind == FieldKind::Plain && f.null_value.is_none() => Some(&f.path),
+        C::Field(f) if f.kind == FieldKind::AnyText => Some(ANY_TEXT),
+        _ => None,
+    }
 }
 
 /// A string constant that must appear as itself: not one that equals a
 /// number written differently (`"4688"` == `4688.0`).
 fn string_literal(v: &V<'static>) -> Option<String> {
     match v {
-        V::Str(s) if usable(s) => Some(s.to_string()),
+        V::Str(s) => Some(s.to_string()),
         _ => None,
     }
 }

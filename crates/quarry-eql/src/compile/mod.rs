@@ -18,7 +18,7 @@ mod optimise;
 #[cfg(test)]
 mod tests;
 
-pub use literals::{Pick, fields, required_literals, required_literals_by};
+pub use literals::{Holds, Need, Pick, fields, required_literals, required_needs_by, texts};
 pub use optimise::{fold, leads_with_specific_test, reorder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Tests of compilation: folding, ordering, required literals, what
 //! Elasticsearch rejects.
 
+use super::C;
 use crate::{Options, compile};
 use quarry_event::Event;
 
@@ -67,8 +68,33 @@ fn required_literals_of_positive_string_tests() {
     );
 }
 
+/// A query's needs as `field=text` (the whole value), `field~text`
+/// (contained) or `field~` (not ASCII).
+fn needs_of(q: &crate::Query, pick: super::Pick) -> Vec<Vec<String>> {
+    q.required_needs_by(pick)
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|n| {
+                    let op = if n.holds == super::Holds::Is {
+                        "="
+                    } else {
+                        "~"
+                    };
+                    format!("{}{op}{}", n.field, n.text)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The clause whose shortest alternative is longest.
+fn longest(cs: &[Vec<super::Need>]) -> Option<usize> {
+    (0..cs.len()).max_by_key(|&i| cs[i].iter().map(|n| n.text.len()).min().unwrap_or(0))
+}
+
 #[test]
-fn required_literals_by_narrows_ors_of_conjunctions() {
+fn required_needs_by_narrows_ors_of_conjunctions() {
     let q = compile(
         r#"any where (a == "x1" and b == "longer1") or (c == "y1" and d : "*longer2*")"#,
         &Options::default(),
@@ -76,12 +102,9 @@ fn required_literals_by_narrows_ors_of_conjunctions() {
     .expect("compiles");
     assert!(q.required_literals().is_empty());
     // the longest shortest alternative of each side
-    let longest = |cs: &[Vec<String>]| {
-        (0..cs.len()).max_by_key(|&i| cs[i].iter().map(String::len).min().unwrap_or(0))
-    };
     assert_eq!(
-        q.required_literals_by(&longest),
-        owned(&[&["longer1", "longer2"]])
+        needs_of(&q, &longest),
+        owned(&[&["b=longer1", "d~longer2"]])
     );
     // a side with nothing certain still gives nothing
     let q = compile(
@@ -89,7 +112,99 @@ fn required_literals_by_narrows_ors_of_conjunctions() {
         &Options::default(),
     )
     .expect("compiles");
-    assert!(q.required_literals_by(&longest).is_empty());
+    assert!(needs_of(&q, &longest).is_empty());
+}
+
+#[test]
+fn required_needs_say_which_field_and_whether_the_whole_value() {
+    let q = |s: &str| compile(s, &Options::default()).expect("compiles");
+    let mut got = needs_of(
+        &q(
+            r#"process where process.name : ("CMD.exe", "*\\pwsh.exe") and process.args == "-enc" and
+              process.command_line like~ "*IEX*" and user.name in ("bob", "alice") and
+              process.executable : "C:\\Windows\\System32\\?.exe""#,
+        ),
+        &longest,
+    );
+    got.sort();
+    assert_eq!(
+        got,
+        owned(&[
+            &["process.args=-enc"],
+            &["process.command_line~iex"],
+            &["process.executable~c:\\windows\\system32\\"],
+            &["process.name~\\pwsh.exe", "process.name=cmd.exe"],
+            &["user.name=alice", "user.name=bob"],
+        ])
+    );
+    // a whole value longer than the bound is only contained
+    let long = "x".repeat(80);
+    let got = needs_of(&q(&format!(r#"any where a == "{long}""#)), &longest);
+    assert_eq!(got, [[format!("a~{}", "x".repeat(64))]]);
+    // a pattern with a character no ASCII text folds to: a value that is
+    // not ASCII; what any field holds: contained
+    assert_eq!(
+        needs_of(
+            &q("any where a : (\"*\u{1F600}*\", \"*\u{1F47E}\")"),
+            &longest
+        ),
+        [["a~"]]
+    );
+    let any = |pats: &[&str]| C::Glob {
+        lhs: Box::new(C::Field(
+            super::Compiler {
+                src: "",
+                mapping: None,
+            }
+            .field(super::ANY_TEXT),
+        )),
+        pats: pats
+            .iter()
+            .map(|p| crate::glob::Glob::new(p, true))
+            .collect(),
+        negated: false,
+    };
+    let got = super::required_needs_by(&any(&["*sekurlsa::*", "mimidrv.sys"]), &longest);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0]
+            .iter()
+            .all(|n| n.field == "*" && n.holds == super::Holds::Contains)
+    );
+    assert!(super::required_literals(&any(&["*sekurlsa::*"])).is_empty());
+    // number-like strings, regexes and negations give nothing
+    assert!(needs_of(&q(r#"any where a == "4688""#), &longest).is_empty());
+    assert!(needs_of(&q(r#"any where a regex "ab.*""#), &longest).is_empty());
+    assert!(needs_of(&q(r#"any where not a == "abc""#), &longest).is_empty());
+}
+
+#[test]
+fn a_sequence_needs_one_of_its_filters_needs() {
+    let q = |s: &str| compile(s, &Options::default()).expect("compiles");
+    let got = needs_of(
+        &q(r#"sequence by host.id
+              [process where process.name == "a.exe" and process.args == "longer"]
+              [network where destination.domain : "*evil*"]
+              until [process where event.type == "end" and process.name == "a.exe"]"#),
+        // (the `until` filter's longer literal)
+        &longest,
+    );
+    assert_eq!(
+        got,
+        owned(&[&[
+            "destination.domain~evil",
+            "process.args=longer",
+            "process.name=a.exe"
+        ]])
+    );
+    // a filter that requires nothing: every event of its kind may match
+    assert!(
+        needs_of(
+            &q(r#"sequence [process where process.name == "a.exe"] [network where true]"#),
+            &longest
+        )
+        .is_empty()
+    );
 }
 
 #[test]
