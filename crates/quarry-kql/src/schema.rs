@@ -19,7 +19,7 @@
 
 use quarry_eql::text::Analyzer;
 use rustc_hash::FxHashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// How KQL matches a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,8 +216,23 @@ pub fn text_fields() -> Vec<(&'static str, Analyzer)> {
 }
 
 /// The known field name nearest to `name` (edit distance), if one is
-/// reasonably near (at most a third of the name's length away).
+/// reasonably near (at most a third of the name's length away). Each name
+/// is measured against the whole schema once a process: Elastic's rules
+/// name the same unknown fields again and again.
 pub fn nearest(name: &str) -> Option<&'static str> {
+    static SEEN: OnceLock<Mutex<FxHashMap<String, Option<&'static str>>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(n) = seen.lock().ok().and_then(|m| m.get(name).copied()) {
+        return n;
+    }
+    let n = measure_nearest(name);
+    if let Ok(mut m) = seen.lock() {
+        m.insert(name.to_string(), n);
+    }
+    n
+}
+
+fn measure_nearest(name: &str) -> Option<&'static str> {
     let t = table();
     let limit = (name.chars().count() / 3).max(2);
     let mut best: Option<(usize, &'static str)> = None;
