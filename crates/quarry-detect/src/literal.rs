@@ -11,7 +11,8 @@
 //! selective: see [`anchor`]). Per field, the whole values anchors name go
 //! into a hash table and the contained literals into an
 //! ASCII-case-insensitive Aho-Corasick automaton; per event, the values of
-//! the indexed fields are looked up and scanned once ([`Literals::scan`]),
+//! the fields its candidate rules' anchors name ([`Literals::plan`]) are
+//! looked up and scanned once ([`Literals::scan`]),
 //! and a rule is tried only when one of its anchor's alternatives was
 //! found ([`Literals::may_match`]); a rule with no anchor is always tried.
 //! An equality is far more selective than a substring anywhere (`cmd.exe`
@@ -27,10 +28,10 @@
 //! IPs), which evaluation may compare after conversion, meet every need of
 //! their field.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use quarry_eql::Query;
 use quarry_eql::compile::{ANY_TEXT, Holds, Need};
-use quarry_event::{Event, Value, field_id};
+use quarry_event::{Event, FieldId, Value, field_id};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::HashMap;
@@ -89,6 +90,15 @@ pub struct Literals {
     words: usize,
     /// The need of each pattern id.
     needs: Vec<Need>,
+    /// The field of each pattern id's need; `None`: any field.
+    pattern_field: Vec<Option<FieldId>>,
+}
+
+/// What of an event the prefilter scans for some rules: the fields their
+/// anchors name, and whether every string (an anchor of Sigma keywords).
+pub struct ScanPlan {
+    fields: Vec<FieldId>,
+    any: bool,
 }
 
 /// The needs of one field.
@@ -206,9 +216,12 @@ impl Literals {
         }
         for (id, (literals, ps)) in contained {
             // standard semantics, so that overlapping search reports every
-            // pattern (`cmd.exe` inside `\cmd.exe`)
+            // pattern (`cmd.exe` inside `\cmd.exe`); a DFA: every byte of
+            // every value of the field goes through it, one table lookup
+            // each (a few hundred patterns a field: built in milliseconds)
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&literals)
                 .ok()?;
             let f = if id == usize::MAX {
@@ -220,24 +233,59 @@ impl Literals {
                 f.contains = Some((ac, ps));
             }
         }
+        let pattern_field = patterns
+            .iter()
+            .map(|n| (n.field != ANY_TEXT).then(|| field_id(&n.field)))
+            .collect();
         Some(Literals {
             fields,
             any,
             words: patterns.len().div_ceil(64),
             anchors,
             needs: patterns.into_iter().cloned().collect(),
+            pattern_field,
         })
     }
 
-    /// The patterns `ev`'s values of the indexed fields hold.
-    pub fn scan(&self, ev: &Event) -> Hits {
+    /// What [`Literals::scan`] must look at to judge `rules`.
+    pub fn plan(&self, rules: &[usize]) -> ScanPlan {
+        let mut plan = ScanPlan {
+            fields: Vec::new(),
+            any: false,
+        };
+        for &i in rules {
+            for &p in self
+                .anchors
+                .get(i)
+                .and_then(Option::as_ref)
+                .into_iter()
+                .flatten()
+            {
+                match self.pattern_field.get(p as usize) {
+                    Some(Some(f)) => plan.fields.push(*f),
+                    Some(None) => plan.any = true,
+                    None => {}
+                }
+            }
+        }
+        plan.fields.sort_unstable();
+        plan.fields.dedup();
+        plan
+    }
+
+    /// The patterns `ev`'s values hold, of the fields `plan` names (those
+    /// of other fields are left unset: only rules the plan was made for
+    /// may be asked about).
+    pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits {
         let mut hits = Hits(vec![0; self.words]);
         let mut low = String::new();
-        for (id, v) in ev.fields_by_id() {
-            if let Some(Some(f)) = self.fields.get(id.index()) {
+        for &id in &plan.fields {
+            if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
                 scan_value(f, v, false, &mut hits, &mut low);
             }
-            if let Some(f) = &self.any {
+        }
+        if let Some(f) = self.any.as_ref().filter(|_| plan.any) {
+            for (_, v) in ev.fields_by_id() {
                 scan_value(f, v, true, &mut hits, &mut low);
             }
         }
@@ -377,4 +425,38 @@ fn anchor<'c>(
 ) -> Option<&'c [Need]> {
     let c = &clauses[best(clauses, frequency, common_at)?];
     score(c, frequency, common_at).0.then_some(c.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(q: &str) -> Query {
+        quarry_eql::compile(q, &quarry_eql::Options::default()).expect("compiles")
+    }
+
+    #[test]
+    fn a_plan_scans_only_what_its_rules_anchors_name() {
+        let qs = [
+            query(r#"process where process.name == "a.exe""#),
+            query(r#"network where destination.domain : "*evil*""#),
+            query(r#"process where process.pid > 2"#),
+        ];
+        let refs: Vec<&Query> = qs.iter().collect();
+        let l = Literals::new(&refs).expect("anchors");
+        let plan = l.plan(&[0, 2]);
+        assert_eq!(plan.fields, [field_id("process.name")]);
+        assert!(!plan.any);
+        let mut ev = Event::default();
+        ev.set("process.name", "A.EXE");
+        ev.set("destination.domain", "evil.com");
+        let hits = l.scan(&ev, &plan);
+        assert!(l.may_match(0, &hits));
+        // not in the plan: not scanned, so not found
+        assert!(!l.may_match(1, &hits));
+        // no anchor: always tried
+        assert!(l.may_match(2, &hits));
+        let hits = l.scan(&ev, &l.plan(&[0, 1, 2]));
+        assert!(l.may_match(0, &hits) && l.may_match(1, &hits));
+    }
 }

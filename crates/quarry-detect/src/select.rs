@@ -4,31 +4,40 @@
 //! category and tried on every event of their indices) — or, for a rule
 //! restricted to narrower kinds of event ([`SelectKey`]: a Sigma rule's
 //! Windows channels and event ids), one of those. The answer depends only
-//! on (index, category, channel, event id), so it is computed once per
-//! such key and shared by every core.
+//! on (index, categories, channel, event id), so it is computed once per
+//! such signature and shared by every core.
 //!
 //! Of those candidates, a rule is then evaluated only when the event holds
-//! the literal the rule requires ([`crate::literal`]: one automaton over
-//! every rule's anchor literals, run once over the event's values), so
-//! the cost per event grows with the rules that may match it, not with
-//! every rule of its kind.
+//! what the rule requires ([`crate::literal`]: per field, a hash table of
+//! whole values and an automaton of contained literals, looked up once
+//! over the fields the candidates' anchors name), so the cost per event
+//! grows with the rules that may match it, not with every rule loaded.
 
 use crate::book::CompiledRule;
 use crate::frontend::SelectKey;
-use crate::literal::Literals;
+use crate::literal::{Literals, ScanPlan};
 use quarry_event::Event;
 use quarry_rules::index_name;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// (index, category, lower-cased `winlog.channel`, `winlog.event_id`).
-type Key = (String, String, Option<String>, Option<String>);
-type ByKey = HashMap<Key, Arc<Vec<usize>>>;
+/// What decides an event's candidates: (index, its categories in order,
+/// lower-cased `winlog.channel`, `winlog.event_id`).
+type Sig = (String, Vec<String>, Option<String>, Option<String>);
+
+/// The candidates of one [`Sig`], and what the prefilter must scan of an
+/// event to judge them.
+struct Selection {
+    /// In the order they are tried: by category pass (the event's
+    /// categories, then the empty one), then rule order; each once.
+    rules: Vec<usize>,
+    plan: Option<ScanPlan>,
+}
 
 /// The rule index of a [`crate::RuleBook`]'s rules.
 pub struct Selector<'a> {
     rules: &'a [CompiledRule],
-    by_key: RwLock<ByKey>,
+    by_sig: RwLock<HashMap<Sig, Arc<Selection>>>,
     /// The literal prefilter; `None` when no rule requires a literal.
     literals: Option<Literals>,
 }
@@ -36,11 +45,10 @@ pub struct Selector<'a> {
 impl<'a> Selector<'a> {
     pub fn new(rules: &'a [CompiledRule]) -> Self {
         let queries: Vec<&quarry_eql::Query> = rules.iter().map(|r| &r.query).collect();
-        let literals = Literals::new(&queries);
         Selector {
             rules,
-            by_key: RwLock::new(HashMap::new()),
-            literals,
+            by_sig: RwLock::new(HashMap::new()),
+            literals: Literals::new(&queries),
         }
     }
 
@@ -58,70 +66,86 @@ impl<'a> Selector<'a> {
         prefilter: bool,
         mut eval: impl FnMut(usize) -> bool,
     ) -> Vec<usize> {
-        // scanned once, before the category passes, and only when used
+        let selection = self.selection(ev);
+        // scanned once, and only as far as this kind of event's candidates
+        // need
         let literals = self.literals.as_ref().filter(|_| prefilter);
-        let hits = literals.map(|l| l.scan(ev));
-        let index = index_name(ev);
-        let channel = ev.get_str("winlog.channel").map(str::to_ascii_lowercase);
-        let event_id = channel
-            .as_ref()
-            .and_then(|_| ev.get("winlog.event_id")?.to_text())
-            .map(|id| id.into_owned());
+        let hits = literals
+            .zip(selection.plan.as_ref())
+            .map(|(l, plan)| l.scan(ev, plan));
         let mut matched: Vec<usize> = Vec::new();
-        let categories = ev.get("event.category");
-        let categories = categories
-            .iter()
-            .flat_map(|v| v.iter())
-            .filter_map(|c| c.as_str())
-            .chain(std::iter::once(""));
-        for cat in categories {
-            let key = (
-                index.clone(),
-                cat.to_string(),
-                channel.clone(),
-                event_id.clone(),
-            );
-            for &i in self.applicable(key).iter() {
-                let may = match (literals, &hits) {
-                    (Some(l), Some(h)) => l.may_match(i, h),
-                    _ => true,
-                };
-                if may && !matched.contains(&i) && eval(i) {
-                    matched.push(i);
-                }
+        for &i in &selection.rules {
+            let may = match (literals, &hits) {
+                (Some(l), Some(h)) => l.may_match(i, h),
+                _ => true,
+            };
+            if may && eval(i) {
+                matched.push(i);
             }
         }
         matched
     }
 
-    /// The rules that may match events of this key.
-    fn applicable(&self, key: Key) -> Arc<Vec<usize>> {
-        if let Some(v) = self.by_key.read().ok().and_then(|m| m.get(&key).cloned()) {
-            return v;
+    /// The candidates of events like `ev`, computed once per [`Sig`].
+    fn selection(&self, ev: &Event) -> Arc<Selection> {
+        let channel = ev.get_str("winlog.channel").map(str::to_ascii_lowercase);
+        let event_id = channel
+            .as_ref()
+            .and_then(|_| ev.get("winlog.event_id")?.to_text())
+            .map(|id| id.into_owned());
+        let categories: Vec<String> = ev
+            .get("event.category")
+            .iter()
+            .flat_map(|v| v.iter())
+            .filter_map(|c| c.as_str())
+            .map(str::to_string)
+            .collect();
+        let sig = (index_name(ev), categories, channel, event_id);
+        if let Some(s) = self.by_sig.read().ok().and_then(|m| m.get(&sig).cloned()) {
+            return s;
         }
-        let (index, category, channel, event_id) = &key;
-        let v: Arc<Vec<usize>> = Arc::new(
-            (0..self.rules.len())
-                .filter(|&i| {
-                    let r = &self.rules[i];
-                    r.rule.matches_index(index)
-                        && if r.keys.is_empty() {
-                            match r.query.category() {
-                                Some(c) => c == category,
-                                None => category.is_empty(),
-                            }
-                        } else {
-                            r.keys
-                                .iter()
-                                .any(|k| fits(k, category, channel.as_deref(), event_id.as_deref()))
-                        }
-                })
-                .collect(),
-        );
-        if let Ok(mut m) = self.by_key.write() {
-            m.insert(key, v.clone());
+        let (index, categories, channel, event_id) = &sig;
+        let mut rules: Vec<usize> = Vec::new();
+        for cat in categories
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(""))
+        {
+            for i in self.applicable(index, cat, channel.as_deref(), event_id.as_deref()) {
+                if !rules.contains(&i) {
+                    rules.push(i);
+                }
+            }
         }
-        v
+        let plan = self.literals.as_ref().map(|l| l.plan(&rules));
+        let s = Arc::new(Selection { rules, plan });
+        if let Ok(mut m) = self.by_sig.write() {
+            m.insert(sig, s.clone());
+        }
+        s
+    }
+
+    /// The rules that may match events of this index, category pass,
+    /// channel and event id.
+    fn applicable<'s>(
+        &'s self,
+        index: &'s str,
+        category: &'s str,
+        channel: Option<&'s str>,
+        event_id: Option<&'s str>,
+    ) -> impl Iterator<Item = usize> + 's {
+        (0..self.rules.len()).filter(move |&i| {
+            let r = &self.rules[i];
+            r.rule.matches_index(index)
+                && if r.keys.is_empty() {
+                    match r.query.category() {
+                        Some(c) => c == category,
+                        None => category.is_empty(),
+                    }
+                } else {
+                    r.keys.iter().any(|k| fits(k, category, channel, event_id))
+                }
+        })
     }
 }
 
