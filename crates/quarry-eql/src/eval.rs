@@ -171,7 +171,7 @@ pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
             version,
         } => compare(*op, &eval(lhs, ev), &eval(rhs, ev), *version),
         C::Glob { lhs, pats, negated } => {
-            let hit = some_text(&eval(lhs, ev), |s| pats.iter().any(|p| p.matches(s)));
+            let hit = some_text(&eval(lhs, ev), |s| pats.matches(s));
             V::Bool(hit != *negated)
         }
         C::Regex { lhs, set, negated } => {

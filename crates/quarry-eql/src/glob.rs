@@ -2,6 +2,103 @@
 //! wildcards, Elasticsearch index patterns and exception `matches` — one
 //! anchored `*`/`?` match, with fast paths for the shapes rules use.
 
+/// The patterns of one `:` / `like` test (`process.name : ("a.exe",
+/// "*\\b.exe", …)`, lists of dozens in Elastic's and Sigma's rules),
+/// matching when one of them does. Case-insensitive ASCII patterns of the
+/// simple shapes are sorted by shape: an ASCII value is lower-cased once,
+/// looked up among the literals and compared with each prefix, suffix and
+/// contained literal byte for byte, instead of folding case pattern by
+/// pattern; the other patterns are tried one by one.
+#[derive(Debug, Clone)]
+pub struct GlobSet {
+    pats: Vec<Glob>,
+    /// Lower-cased literals (no wildcard) of the simple patterns.
+    exact: rustc_hash::FxHashSet<Box<[u8]>>,
+    prefix: Vec<Box<[u8]>>,
+    suffix: Vec<Box<[u8]>>,
+    contains: Vec<Box<[u8]>>,
+    /// The positions of the patterns tested by [`Glob::matches`].
+    rest: Vec<usize>,
+}
+
+/// Below this many patterns the split saves nothing.
+const SET_MIN: usize = 4;
+
+impl GlobSet {
+    pub fn new(pats: Vec<Glob>) -> Self {
+        let mut set = GlobSet {
+            exact: Default::default(),
+            prefix: Vec::new(),
+            suffix: Vec::new(),
+            contains: Vec::new(),
+            rest: Vec::new(),
+            pats,
+        };
+        if set.pats.len() < SET_MIN {
+            set.rest = (0..set.pats.len()).collect();
+            return set;
+        }
+        for (i, p) in set.pats.iter().enumerate() {
+            if !(p.ascii && p.insensitive) {
+                set.rest.push(i);
+                continue;
+            }
+            let b = &p.bytes;
+            match p.shape {
+                _ if p.literal => {
+                    set.exact.insert(b.clone().into_boxed_slice());
+                }
+                Shape::Prefix => set.prefix.push(b[..b.len() - 1].into()),
+                Shape::Suffix => set.suffix.push(b[1..].into()),
+                Shape::Contains => set.contains.push(b[1..b.len() - 1].into()),
+                Shape::General => set.rest.push(i),
+            }
+        }
+        set
+    }
+
+    /// The patterns, in the order written.
+    pub fn iter(&self) -> std::slice::Iter<'_, Glob> {
+        self.pats.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.pats.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pats.is_empty()
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        if self.rest.len() == self.pats.len() || !s.is_ascii() {
+            return self.pats.iter().any(|p| p.matches(s));
+        }
+        let low: std::borrow::Cow<'_, [u8]> = if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(s.as_bytes().to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(s.as_bytes())
+        };
+        let low: &[u8] = &low;
+        self.exact.contains(low)
+            || self.prefix.iter().any(|p| low.starts_with(p))
+            || self.suffix.iter().any(|p| low.ends_with(p))
+            || self
+                .contains
+                .iter()
+                .any(|p| memchr::memmem::find(low, p).is_some())
+            || self.rest.iter().any(|&i| self.pats[i].matches(s))
+    }
+}
+
+impl<'a> IntoIterator for &'a GlobSet {
+    type Item = &'a Glob;
+    type IntoIter = std::slice::Iter<'a, Glob>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.pats.iter()
+    }
+}
+
 /// A `:` / `like` pattern: `*` any run, `?` one character, anchored;
 /// backslash is literal. Also Elasticsearch's index patterns
 /// ([`Glob::star_only`]: `?` is literal there) and exception `matches`.
@@ -344,6 +441,19 @@ mod tests {
         ) {
             let g = if q { Glob::new(&p, ci) } else if ci { Glob::with(&p, true, false) } else { Glob::star_only(&p) };
             proptest::prop_assert_eq!(g.matches(&s), slow(&p, &s, ci, q));
+        }
+
+        /// A set of patterns matches exactly when one of its patterns does,
+        /// whichever shapes (and cases, and characters) they take.
+        #[test]
+        fn a_set_matches_when_one_of_its_patterns_does(
+            pats in proptest::collection::vec("[aAbB*?\\.éK\u{212A}]{0,6}", 0..12),
+            s in "[aAbB?\\.éÉkK\u{212A}]{0,9}",
+            ci: bool,
+        ) {
+            let globs: Vec<Glob> = pats.iter().map(|p| Glob::new(p, ci)).collect();
+            let one_by_one = globs.iter().any(|g| g.matches(&s));
+            proptest::prop_assert_eq!(GlobSet::new(globs).matches(&s), one_by_one, "{:?} {:?} ci={}", pats, s, ci);
         }
     }
 }

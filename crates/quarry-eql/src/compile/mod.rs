@@ -9,7 +9,7 @@
 use crate::Mapping;
 use crate::ast::{CmpOp, Expr, MatchOp};
 use crate::error::EqlError;
-use crate::glob::Glob;
+use crate::glob::{Glob, GlobSet};
 use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
 
@@ -92,7 +92,7 @@ pub enum C {
     },
     Glob {
         lhs: Box<C>,
-        pats: Vec<Glob>,
+        pats: GlobSet,
         negated: bool,
     },
     Regex {
@@ -279,18 +279,22 @@ impl Compiler<'_> {
                 match op {
                     MatchOp::Colon => C::Glob {
                         lhs: Box::new(l),
-                        pats: need_str(&consts)?
-                            .iter()
-                            .map(|p| Glob::new(p, true))
-                            .collect(),
+                        pats: GlobSet::new(
+                            need_str(&consts)?
+                                .iter()
+                                .map(|p| Glob::new(p, true))
+                                .collect(),
+                        ),
                         negated: *negated,
                     },
                     MatchOp::Like { insensitive } => C::Glob {
                         lhs: Box::new(l),
-                        pats: need_str(&consts)?
-                            .iter()
-                            .map(|p| Glob::new(p, *insensitive))
-                            .collect(),
+                        pats: GlobSet::new(
+                            need_str(&consts)?
+                                .iter()
+                                .map(|p| Glob::new(p, *insensitive))
+                                .collect(),
+                        ),
                         negated: *negated,
                     },
                     MatchOp::Regex { insensitive } => C::Regex {
