@@ -1,7 +1,14 @@
 //! Fast path for EVTX records rendered as JSON bytes by the `evtx` crate:
-//! a typed, zero-copy parse of just the parts a [`WinRecord`] needs.
+//! a typed parse of just the parts a [`WinRecord`] needs.
 //! Building a generic `serde_json::Value` per record costs about eight
 //! times the rendering itself (measured: `bench/RESULTS.md`).
+//!
+//! [`parse`] first walks the record once ([`one_pass`]): each value it
+//! keeps is decoded where it lies, with no map built and nothing parsed
+//! twice. Anything that walk does not take exactly as the general parse
+//! would (a repeated key, a float, an element of an unexpected shape) sends
+//! the record to the general parse ([`parse_with`]), which decides what the
+//! record yields (or why it is damaged), as it always has.
 
 use crate::windows::WinRecord;
 use quarry_event::parse_timestamp;
@@ -81,7 +88,10 @@ pub enum RecordError {
 
 /// Parses the evtx crate's JSON rendering of one record.
 pub fn parse(bytes: &[u8]) -> Result<WinRecord, RecordError> {
-    parse_with(bytes, true)
+    match one_pass::parse(bytes) {
+        Some(rec) => Ok(rec),
+        None => parse_with(bytes, true),
+    }
 }
 
 /// Like [`parse`], for a damaged record kept with what can be read: a
@@ -141,22 +151,442 @@ fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, RecordErro
             }
         }
     } else if let Some(ud) = root.event.user_data {
-        // UserData wraps its fields in one provider-specific element.
-        if let Ok(outer) = serde_json::from_str::<Map<'_>>(ud.get()) {
-            for inner in outer.values() {
-                if let Ok(fields) = serde_json::from_str::<Map<'_>>(inner.get()) {
-                    for (k, v) in fields {
-                        if k != "#attributes"
-                            && let Some(t) = text(v)
-                        {
-                            rec.data.push((k.into_owned(), t));
-                        }
+        user_data(ud, &mut rec);
+    }
+    Ok(rec)
+}
+
+/// UserData wraps its fields in one provider-specific element.
+fn user_data(ud: &RawValue, rec: &mut WinRecord) {
+    if let Ok(outer) = serde_json::from_str::<Map<'_>>(ud.get()) {
+        for inner in outer.values() {
+            if let Ok(fields) = serde_json::from_str::<Map<'_>>(inner.get()) {
+                for (k, v) in fields {
+                    if k != "#attributes"
+                        && let Some(t) = text(v)
+                    {
+                        rec.data.push((k.into_owned(), t));
                     }
                 }
             }
         }
     }
-    Ok(rec)
+}
+
+/// The single walk over a record, for records of the usual shape; `None`
+/// hands the record to [`parse_with`]. Every value is decoded as [`text`]
+/// decodes it, and EventData is ordered and de-duplicated as the general
+/// parse's sorted map (`BTreeMap`, last value of a key kept) orders it.
+mod one_pass {
+    use super::{RawValue, WinRecord, parse_timestamp, user_data, value_text};
+    use serde::Deserialize;
+    use serde::de::{
+        DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor,
+        value::{MapAccessDeserializer, SeqAccessDeserializer},
+    };
+    use std::fmt;
+
+    pub(super) fn parse(bytes: &[u8]) -> Option<WinRecord> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let ev = Root.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        let sys = ev.system?;
+        let [event_id, version, level, task, opcode, keywords, computer, channel, record_id] =
+            sys.text;
+        let event_id = event_id?.trim().parse().ok()?;
+        let [[p_name, p_guid], [time, _], [pid, tid], [sid, _]] = sys.attrs;
+        let mut rec = WinRecord {
+            provider: p_name.unwrap_or_default(),
+            provider_guid: p_guid.map(|g| crate::json::brace(&g)),
+            channel: channel.unwrap_or_default(),
+            event_id,
+            version: version.and_then(|v| v.parse().ok()),
+            level,
+            task,
+            opcode,
+            keywords,
+            computer: computer.unwrap_or_default(),
+            record_id: record_id.and_then(|r| r.parse().ok()),
+            time_created: time.and_then(|t| parse_timestamp(&t)),
+            user_sid: sid,
+            exec_pid: pid.and_then(|p| p.parse().ok()),
+            exec_tid: tid.and_then(|p| p.parse().ok()),
+            data: Vec::new(),
+            user_name: None,
+            forwarded: false,
+        };
+        if let Some(mut fields) = ev.event_data {
+            // the general parse's map: sorted by key, the last value of a
+            // repeated key kept (a stable sort keeps repeats in order)
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut it = fields.into_iter().peekable();
+            while let Some((k, v)) = it.next() {
+                if it.peek().is_some_and(|(next, _)| *next == k) {
+                    continue;
+                }
+                if let Some(t) = v {
+                    let t = if k == "Data" {
+                        t
+                    } else {
+                        crate::json::guid_braces(&k, t)
+                    };
+                    rec.data.push((k, t));
+                }
+            }
+        } else if let Some(ud) = ev.user_data {
+            user_data(ud, &mut rec);
+        }
+        Some(rec)
+    }
+
+    /// Refuses what the one pass does not take: the record goes to the
+    /// general parse.
+    fn refuse<E: Error>() -> E {
+        E::custom("left to the general parse")
+    }
+
+    /// The index of a key among `names` (no copy of the key).
+    struct Key<'n>(&'n [&'n str]);
+
+    impl<'de> DeserializeSeed<'de> for Key<'_> {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key<'_> {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(self.0.iter().position(|n| *n == v))
+        }
+    }
+
+    /// Reads the map's values whose keys are among `names` with `seed`,
+    /// each at most once, and skips the others.
+    fn keyed<'de, A: MapAccess<'de>, T, S: DeserializeSeed<'de, Value = T>>(
+        mut map: A,
+        names: &[&str],
+        out: &mut [Option<T>],
+        mut seed: impl FnMut(usize) -> S,
+    ) -> Result<(), A::Error> {
+        let mut seen = 0u32;
+        while let Some(k) = map.next_key_seed(Key(names))? {
+            match k {
+                Some(i) => {
+                    if seen & (1 << i) != 0 {
+                        return Err(refuse());
+                    }
+                    seen |= 1 << i;
+                    out[i] = Some(map.next_value_seed(seed(i))?);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A value as [`super::text`] reads it.
+    struct Text;
+
+    impl<'de> DeserializeSeed<'de> for Text {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a value")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        // An integer's JSON text is its decimal form; a float's text as
+        // written is not known here.
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> {
+            Err(refuse())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let v = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
+            Ok(value_text(&v))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            let v = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
+            Ok(value_text(&v))
+        }
+    }
+
+    /// An element's `#attributes` named in `.0` (at most two), as
+    /// [`super::attrs`] reads them.
+    struct Attrs(&'static [&'static str]);
+
+    impl<'de> DeserializeSeed<'de> for Attrs {
+        type Value = [Option<String>; 2];
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Attrs {
+        type Value = [Option<String>; 2];
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an element")
+        }
+        // an element without attributes or text (`<Security />`)
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut inner = [None];
+            keyed(map, &["#attributes"], &mut inner, |_| AttrMap(self.0))?;
+            Ok(inner[0].take().unwrap_or_default())
+        }
+    }
+
+    struct AttrMap(&'static [&'static str]);
+
+    impl<'de> DeserializeSeed<'de> for AttrMap {
+        type Value = [Option<String>; 2];
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for AttrMap {
+        type Value = [Option<String>; 2];
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("attributes")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut got: [Option<Option<String>>; 2] = [None, None];
+            keyed(map, self.0, &mut got, |_| Text)?;
+            Ok(got.map(Option::flatten))
+        }
+    }
+
+    /// System's scalar children, in the order [`parse`] takes them.
+    const SYSTEM_TEXT: [&str; 9] = [
+        "EventID",
+        "Version",
+        "Level",
+        "Task",
+        "Opcode",
+        "Keywords",
+        "Computer",
+        "Channel",
+        "EventRecordID",
+    ];
+    /// System's children read for their attributes, and which.
+    const SYSTEM_ATTRS: [(&str, &[&str]); 4] = [
+        ("Provider", &["Name", "Guid"]),
+        ("TimeCreated", &["SystemTime"]),
+        ("Execution", &["ProcessID", "ThreadID"]),
+        ("Security", &["UserID"]),
+    ];
+
+    #[derive(Default)]
+    struct System {
+        text: [Option<String>; 9],
+        attrs: [[Option<String>; 2]; 4],
+    }
+
+    /// Either kind of System child.
+    enum Child {
+        Text(Option<String>),
+        Attrs([Option<String>; 2]),
+    }
+
+    struct ChildSeed(usize);
+
+    impl<'de> DeserializeSeed<'de> for ChildSeed {
+        type Value = Child;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            match self.0.checked_sub(SYSTEM_TEXT.len()) {
+                None => Text.deserialize(d).map(Child::Text),
+                Some(a) => Attrs(SYSTEM_ATTRS[a].1).deserialize(d).map(Child::Attrs),
+            }
+        }
+    }
+
+    struct SystemSeed;
+
+    impl<'de> DeserializeSeed<'de> for SystemSeed {
+        type Value = System;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for SystemSeed {
+        type Value = System;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("System")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            const NAMES: [&str; 13] = [
+                "EventID",
+                "Version",
+                "Level",
+                "Task",
+                "Opcode",
+                "Keywords",
+                "Computer",
+                "Channel",
+                "EventRecordID",
+                "Provider",
+                "TimeCreated",
+                "Execution",
+                "Security",
+            ];
+            let mut got: [Option<Child>; 13] = Default::default();
+            keyed(map, &NAMES, &mut got, ChildSeed)?;
+            let mut sys = System::default();
+            for (i, child) in got.into_iter().enumerate() {
+                match child {
+                    Some(Child::Text(t)) => sys.text[i] = t,
+                    Some(Child::Attrs(a)) => sys.attrs[i - SYSTEM_TEXT.len()] = a,
+                    None => {}
+                }
+            }
+            Ok(sys)
+        }
+    }
+
+    /// EventData's fields in record order (`None`: a null value); `null`
+    /// itself is no EventData.
+    struct EventData;
+
+    impl<'de> DeserializeSeed<'de> for EventData {
+        type Value = Option<Vec<(String, Option<String>)>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_option(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for EventData {
+        type Value = Option<Vec<(String, Option<String>)>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("EventData")
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
+            while let Some(k) = map.next_key::<String>()? {
+                if k == "#attributes" {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                let v = map.next_value_seed(Text)?;
+                fields.push((k, v));
+            }
+            Ok(Some(fields))
+        }
+    }
+
+    /// What `Event` holds for a record.
+    struct Event<'de> {
+        system: Option<System>,
+        event_data: Option<Vec<(String, Option<String>)>>,
+        user_data: Option<&'de RawValue>,
+    }
+
+    enum Part<'de> {
+        System(System),
+        EventData(Option<Vec<(String, Option<String>)>>),
+        UserData(Option<&'de RawValue>),
+    }
+
+    struct PartSeed(usize);
+
+    impl<'de> DeserializeSeed<'de> for PartSeed {
+        type Value = Part<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            match self.0 {
+                0 => SystemSeed.deserialize(d).map(Part::System),
+                1 => EventData.deserialize(d).map(Part::EventData),
+                _ => Option::<&'de RawValue>::deserialize(d).map(Part::UserData),
+            }
+        }
+    }
+
+    struct Root;
+
+    impl<'de> DeserializeSeed<'de> for Root {
+        type Value = Event<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Root {
+        type Value = Event<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a record")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut got = [None];
+            keyed(map, &["Event"], &mut got, |_| EventSeed)?;
+            got[0].take().ok_or_else(refuse)
+        }
+    }
+
+    struct EventSeed;
+
+    impl<'de> DeserializeSeed<'de> for EventSeed {
+        type Value = Event<'de>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for EventSeed {
+        type Value = Event<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("Event")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut got: [Option<Part<'de>>; 3] = [None, None, None];
+            keyed(map, &["System", "EventData", "UserData"], &mut got, PartSeed)?;
+            let mut ev = Event {
+                system: None,
+                event_data: None,
+                user_data: None,
+            };
+            for part in got.into_iter().flatten() {
+                match part {
+                    Part::System(s) => ev.system = Some(s),
+                    Part::EventData(d) => ev.event_data = d,
+                    Part::UserData(u) => ev.user_data = u,
+                }
+            }
+            Ok(ev)
+        }
+    }
 }
 
 #[cfg(test)]
