@@ -187,7 +187,9 @@ mod one_pass {
     use std::fmt;
 
     pub(super) fn parse(bytes: &[u8]) -> Option<WinRecord> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
+        // one UTF-8 check of the whole text instead of one per string
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut de = serde_json::Deserializer::from_str(text);
         let ev = Root.deserialize(&mut de).ok()?;
         de.end().ok()?;
         let sys = ev.system?;
@@ -607,6 +609,46 @@ mod tests {
             fast.get("ProcessGuid"),
             Some("{A57649D1-DB54-61AB-775C-DC0100000000}")
         );
+    }
+
+    /// The one pass yields what the general parse yields, or leaves the
+    /// record to it; the usual shapes it takes itself.
+    #[test]
+    fn one_pass_agrees_with_the_general_parse() {
+        let sys = r##""System":{"Provider":{"#attributes":{"Name":"P","Guid":"5770385F-C22A-43E0-BF4C-06F5698FFBD9"}},"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036},"Version":2,"Level":4,"Task":0,"Keywords":"0x8080000000000000","TimeCreated":{"#attributes":{"SystemTime":"2021-12-04T21:19:10.617945Z"}},"EventRecordID":48607,"Correlation":null,"Execution":{"#attributes":{"ProcessID":3128,"ThreadID":4164}},"Channel":"System","Computer":"h\u00e9","Security":null}"##;
+        let taken = [
+            format!(r##"{{"Event":{{"#attributes":{{"xmlns":"x"}},{sys},"EventData":{{"param1":"a\"b","param2":null,"Data":{{"#text":["x","y"]}},"LogonGuid":"00000000-0000-0000-0000-000000000000","Flag":true,"Neg":-3,"#attributes":{{"Name":"n"}}}}}}}}"##),
+            format!(r##"{{"Event":{{{sys},"EventData":null,"UserData":{{"Wrap":{{"#attributes":{{"xmlns":"u"}},"Field":"v","N":5}}}}}}}}"##),
+            format!(r##"{{"Event":{{{sys},"UserData":{{"Wrap":{{"Field":"v"}},"Other":{{"G":"w"}}}}}}}}"##),
+            format!(r##"{{"Event":{{{sys}}}}}"##),
+            // a key repeated in EventData: the last value counts
+            format!(r##"{{"Event":{{{sys},"EventData":{{"b":"1","a":"2","b":null,"a":"3"}}}}}}"##),
+            format!(r##"{{"Event":{{{sys},"EventData":{{"Data":[1,{{"#text":"z"}},null]}}}}}}"##),
+        ];
+        for doc in &taken {
+            let fast = one_pass::parse(doc.as_bytes());
+            let general = parse_with(doc.as_bytes(), true).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{:?}", Some(general)), "{doc}");
+        }
+        let left = [
+            // a float, whose text as written the one pass does not keep
+            format!(r##"{{"Event":{{{sys},"EventData":{{"F":1.50}}}}}}"##),
+            // repeated elements, a string where an element is expected
+            format!(r##"{{"Event":{{{sys},{sys}}}}}"##),
+            r##"{"Event":{"System":{"EventID":1,"Provider":"P"}}}"##.to_string(),
+            r##"{"Event":{"System":{"EventID":1},"EventData":"text"}}"##.to_string(),
+            r##"{"Event":{"System":{"EventID":"x"}}}"##.to_string(),
+            r##"{"Evnt":{}}"##.to_string(),
+        ];
+        for doc in &left {
+            assert!(one_pass::parse(doc.as_bytes()).is_none(), "{doc}");
+        }
+        let not_utf8 = b"{\"Event\":{\"System\":{\"EventID\":1,\"Computer\":\"\xff\"}}}";
+        assert!(one_pass::parse(not_utf8).is_none());
+        let rec = parse(left[0].as_bytes()).unwrap();
+        assert_eq!(rec.get("F"), Some("1.50"));
+        let rec = parse(left[3].as_bytes()).unwrap();
+        assert!(rec.data.is_empty());
     }
 
     #[test]
