@@ -193,8 +193,17 @@ mod one_pass {
         let ev = Root.deserialize(&mut de).ok()?;
         de.end().ok()?;
         let sys = ev.system?;
-        let [event_id, version, level, task, opcode, keywords, computer, channel, record_id] =
-            sys.text;
+        let [
+            event_id,
+            version,
+            level,
+            task,
+            opcode,
+            keywords,
+            computer,
+            channel,
+            record_id,
+        ] = sys.text;
         let event_id = event_id?.trim().parse().ok()?;
         let [[p_name, p_guid], [time, _], [pid, tid], [sid, _]] = sys.attrs;
         let mut rec = WinRecord {
@@ -517,6 +526,9 @@ mod one_pass {
         user_data: Option<&'de RawValue>,
     }
 
+    // One per record, moved once into `Event`: boxing System would cost an
+    // allocation per record for nothing.
+    #[allow(clippy::large_enum_variant)]
     enum Part<'de> {
         System(System),
         EventData(Option<Vec<(String, Option<String>)>>),
@@ -573,7 +585,12 @@ mod one_pass {
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
             let mut got: [Option<Part<'de>>; 3] = [None, None, None];
-            keyed(map, &["System", "EventData", "UserData"], &mut got, PartSeed)?;
+            keyed(
+                map,
+                &["System", "EventData", "UserData"],
+                &mut got,
+                PartSeed,
+            )?;
             let mut ev = Event {
                 system: None,
                 event_data: None,
@@ -617,9 +634,15 @@ mod tests {
     fn one_pass_agrees_with_the_general_parse() {
         let sys = r##""System":{"Provider":{"#attributes":{"Name":"P","Guid":"5770385F-C22A-43E0-BF4C-06F5698FFBD9"}},"EventID":{"#attributes":{"Qualifiers":16384},"#text":7036},"Version":2,"Level":4,"Task":0,"Keywords":"0x8080000000000000","TimeCreated":{"#attributes":{"SystemTime":"2021-12-04T21:19:10.617945Z"}},"EventRecordID":48607,"Correlation":null,"Execution":{"#attributes":{"ProcessID":3128,"ThreadID":4164}},"Channel":"System","Computer":"h\u00e9","Security":null}"##;
         let taken = [
-            format!(r##"{{"Event":{{"#attributes":{{"xmlns":"x"}},{sys},"EventData":{{"param1":"a\"b","param2":null,"Data":{{"#text":["x","y"]}},"LogonGuid":"00000000-0000-0000-0000-000000000000","Flag":true,"Neg":-3,"#attributes":{{"Name":"n"}}}}}}}}"##),
-            format!(r##"{{"Event":{{{sys},"EventData":null,"UserData":{{"Wrap":{{"#attributes":{{"xmlns":"u"}},"Field":"v","N":5}}}}}}}}"##),
-            format!(r##"{{"Event":{{{sys},"UserData":{{"Wrap":{{"Field":"v"}},"Other":{{"G":"w"}}}}}}}}"##),
+            format!(
+                r##"{{"Event":{{"#attributes":{{"xmlns":"x"}},{sys},"EventData":{{"param1":"a\"b","param2":null,"Data":{{"#text":["x","y"]}},"LogonGuid":"00000000-0000-0000-0000-000000000000","Flag":true,"Neg":-3,"#attributes":{{"Name":"n"}}}}}}}}"##
+            ),
+            format!(
+                r##"{{"Event":{{{sys},"EventData":null,"UserData":{{"Wrap":{{"#attributes":{{"xmlns":"u"}},"Field":"v","N":5}}}}}}}}"##
+            ),
+            format!(
+                r##"{{"Event":{{{sys},"UserData":{{"Wrap":{{"Field":"v"}},"Other":{{"G":"w"}}}}}}}}"##
+            ),
             format!(r##"{{"Event":{{{sys}}}}}"##),
             // a key repeated in EventData: the last value counts
             format!(r##"{{"Event":{{{sys},"EventData":{{"b":"1","a":"2","b":null,"a":"3"}}}}}}"##),
