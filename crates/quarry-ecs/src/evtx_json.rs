@@ -674,6 +674,55 @@ mod tests {
         assert!(rec.data.is_empty());
     }
 
+    /// Every record of the corpus's EVTX files, as the `evtx` crate
+    /// renders it for the reader, takes the one pass and yields what the
+    /// general parse yields.
+    #[test]
+    #[ignore = "needs ../shared"]
+    fn one_pass_takes_every_corpus_record() {
+        let root = std::env::var_os("QUARRY_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared").into())
+            .join("corpus/evtx");
+        let mut dirs = vec![root];
+        let (mut records, mut left) = (0, Vec::new());
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "evtx") {
+                    continue;
+                }
+                let Ok(parser) = evtx::EvtxParser::from_path(&path) else {
+                    continue;
+                };
+                let settings = evtx::ParserSettings::new().separate_json_attributes(false);
+                let mut parser = parser.with_configuration(settings);
+                for r in parser.records_json() {
+                    let Ok(r) = r else { continue };
+                    records += 1;
+                    let bytes = r.data.as_bytes();
+                    let general = parse_with(bytes, true).ok();
+                    match one_pass::parse(bytes) {
+                        Some(fast) => assert_eq!(
+                            format!("{:?}", Some(fast)),
+                            format!("{general:?}"),
+                            "{}#{}",
+                            path.display(),
+                            r.event_record_id
+                        ),
+                        None => left.push(format!("{}#{}", path.display(), r.event_record_id)),
+                    }
+                }
+            }
+        }
+        assert!(records > 30_000, "{records} records");
+        assert!(left.is_empty(), "left to the general parse: {left:?}");
+    }
+
     #[test]
     fn bad_bytes_are_errors() {
         assert!(parse(b"").is_err());
