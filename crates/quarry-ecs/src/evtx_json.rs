@@ -395,8 +395,9 @@ mod one_pass {
         }
     }
 
-    /// System's scalar children, in the order [`parse`] takes them.
-    const SYSTEM_TEXT: [&str; 9] = [
+    /// The System children read: the scalars first (in the order
+    /// [`parse`] takes them), then those read for their attributes.
+    const SYSTEM: [&str; 13] = [
         "EventID",
         "Version",
         "Level",
@@ -406,19 +407,25 @@ mod one_pass {
         "Computer",
         "Channel",
         "EventRecordID",
+        "Provider",
+        "TimeCreated",
+        "Execution",
+        "Security",
     ];
-    /// System's children read for their attributes, and which.
-    const SYSTEM_ATTRS: [(&str, &[&str]); 4] = [
-        ("Provider", &["Name", "Guid"]),
-        ("TimeCreated", &["SystemTime"]),
-        ("Execution", &["ProcessID", "ThreadID"]),
-        ("Security", &["UserID"]),
+    /// How many of [`SYSTEM`] are scalars.
+    const SCALARS: usize = 9;
+    /// The attributes read of each of the other System children.
+    const SYSTEM_ATTRS: [&[&str]; 4] = [
+        &["Name", "Guid"],
+        &["SystemTime"],
+        &["ProcessID", "ThreadID"],
+        &["UserID"],
     ];
 
     #[derive(Default)]
     struct System {
-        text: [Option<String>; 9],
-        attrs: [[Option<String>; 2]; 4],
+        text: [Option<String>; SCALARS],
+        attrs: [[Option<String>; 2]; SYSTEM_ATTRS.len()],
     }
 
     /// Either kind of System child.
@@ -432,9 +439,9 @@ mod one_pass {
     impl<'de> DeserializeSeed<'de> for ChildSeed {
         type Value = Child;
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            match self.0.checked_sub(SYSTEM_TEXT.len()) {
+            match self.0.checked_sub(SCALARS) {
                 None => Text.deserialize(d).map(Child::Text),
-                Some(a) => Attrs(SYSTEM_ATTRS[a].1).deserialize(d).map(Child::Attrs),
+                Some(a) => Attrs(SYSTEM_ATTRS[a]).deserialize(d).map(Child::Attrs),
             }
         }
     }
@@ -454,28 +461,13 @@ mod one_pass {
             f.write_str("System")
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            const NAMES: [&str; 13] = [
-                "EventID",
-                "Version",
-                "Level",
-                "Task",
-                "Opcode",
-                "Keywords",
-                "Computer",
-                "Channel",
-                "EventRecordID",
-                "Provider",
-                "TimeCreated",
-                "Execution",
-                "Security",
-            ];
-            let mut got: [Option<Child>; 13] = Default::default();
-            keyed(map, &NAMES, &mut got, ChildSeed)?;
+            let mut got: [Option<Child>; SYSTEM.len()] = Default::default();
+            keyed(map, &SYSTEM, &mut got, ChildSeed)?;
             let mut sys = System::default();
             for (i, child) in got.into_iter().enumerate() {
                 match child {
                     Some(Child::Text(t)) => sys.text[i] = t,
-                    Some(Child::Attrs(a)) => sys.attrs[i - SYSTEM_TEXT.len()] = a,
+                    Some(Child::Attrs(a)) => sys.attrs[i - SCALARS] = a,
                     None => {}
                 }
             }
