@@ -216,12 +216,15 @@ impl Literals {
         }
         for (id, (literals, ps)) in contained {
             // standard semantics, so that overlapping search reports every
-            // pattern (`cmd.exe` inside `\cmd.exe`); a DFA: every byte of
-            // every value of the field goes through it, one table lookup
-            // each (a few hundred patterns a field: built in milliseconds)
+            // pattern (`cmd.exe` inside `\cmd.exe`); a DFA for the smaller
+            // sets (Sigma's keywords, read over every string of an event:
+            // one table lookup a byte), the crate's choice for the large
+            // ones (lists of hundreds of DLL names), where a DFA would take
+            // tens of MB a field
+            let kind = (literals.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
             let ac = AhoCorasick::builder()
                 .ascii_case_insensitive(true)
-                .kind(Some(AhoCorasickKind::DFA))
+                .kind(kind)
                 .build(&literals)
                 .ok()?;
             let f = if id == usize::MAX {
@@ -375,6 +378,9 @@ fn frequencies(clauses: &[Vec<Vec<Need>>]) -> HashMap<Need, usize> {
     }
     frequency
 }
+
+/// Sets of contained literals up to this many are matched by a DFA.
+const DFA_MAX_PATTERNS: usize = 256;
 
 /// A whole value is as selective as a contained literal this long.
 const WHOLE_STRENGTH: usize = 12;
