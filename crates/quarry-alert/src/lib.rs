@@ -32,10 +32,12 @@
 //!
 //! Here the alert document; what is kept in `retention.rs`, the kept
 //! evidence and pivot runs over it in `evidence.rs`, pivots parsed in
-//! [`pivot`], events packed in `pack.rs`.
+//! [`pivot`], events packed in `pack.rs`, a run's alerts finished as they
+//! are built in `finish.rs`.
 
 mod bounded;
 mod evidence;
+mod finish;
 pub mod investigate;
 mod pack;
 pub mod pivot;
@@ -44,6 +46,7 @@ pub mod triage;
 
 pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
+pub use finish::{AlertDoc, AlertSet};
 pub use pack::{Packed, pack};
 pub use retention::Retention;
 
@@ -489,6 +492,12 @@ pub fn link_alerts(alerts: &mut [Alert]) {
             (a.host.clone(), ev)
         })
         .collect();
+    link_alerts_to(alerts, &as_events);
+}
+
+/// [`link_alerts`] over the run's alerts as given (their host and fields):
+/// all of them, of which `alerts` may be a few.
+pub(crate) fn link_alerts_to(alerts: &mut [Alert], as_events: &[(Option<String>, Event)]) {
     for a in alerts.iter_mut() {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
             let found: Vec<&Event> = as_events

@@ -10,7 +10,7 @@ use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
-use quarry_alert::{Alert, Investigation, Packed, Retention};
+use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, Retention};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
@@ -19,7 +19,7 @@ use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How to hunt.
@@ -42,8 +42,9 @@ pub struct HuntOptions {
 #[derive(Debug, Default)]
 pub struct HuntReport {
     /// Alert documents shaped as Elastic Security's, by the time of the
-    /// event that raised them.
-    pub alerts: Vec<J>,
+    /// event that raised them (serialized: a tree takes several times the
+    /// memory, and most are only written out).
+    pub alerts: Vec<AlertDoc>,
     /// Alerts per (severity, rule name).
     pub counts: BTreeMap<(String, String), usize>,
     /// Hits beyond a rule's `max_signals`, not raised.
@@ -79,8 +80,10 @@ enum Kept {
     Pool(Pooled),
 }
 
-/// A matched event as each rule it matched keeps it (rule position, event).
-type PerRule = Vec<(usize, Event)>;
+/// A matched event as each rule it matched keeps it (rule position, event):
+/// the rules that keep it whole share one copy, which the last of them to
+/// run takes.
+type PerRule = Vec<(usize, Arc<Event>)>;
 
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
@@ -191,14 +194,16 @@ fn hunt_with(
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
-                Some(fields) => per_rule.push((i, slimmed(&ev, fields))),
+                Some(fields) => per_rule.push((i, Arc::new(slimmed(&ev, fields)))),
                 None => whole.push(i),
             }
         }
-        // copied for every rule it matched but the last, which takes it
-        if let Some((&last, rest)) = whole.split_last() {
-            per_rule.extend(rest.iter().map(|&i| (i, ev.clone())));
-            per_rule.push((last, ev));
+        if !whole.is_empty() {
+            // held until its rules run: no spare room
+            let mut ev = ev;
+            ev.shrink_to_fit();
+            let ev = Arc::new(ev);
+            per_rule.extend(whole.into_iter().map(|i| (i, ev.clone())));
         }
         Some(Kept::Matched(Box::new((per_rule, packed))))
     });
@@ -206,7 +211,7 @@ fn hunt_with(
         read,
         ..Default::default()
     };
-    let mut per_rule: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
+    let mut per_rule: Vec<Vec<Arc<Event>>> = vec![Vec::new(); rules.len()];
     let mut pool = Vec::with_capacity(kept.len());
     for k in kept {
         match k {
@@ -244,6 +249,11 @@ fn hunt_with(
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
+        // the last rule to run on an event takes it, the others copy it
+        let events = events
+            .into_iter()
+            .map(|e| Arc::try_unwrap(e).unwrap_or_else(|e| (*e).clone()))
+            .collect();
         let hits = r.query.run(events);
         let total = hits.len();
         // an excepted event is not counted towards a threshold or a term
@@ -358,7 +368,13 @@ fn hunt_with(
             .or_default()
             .push((rule, hit, f.extra));
     }
-    let mut alerts: Vec<Alert> = Vec::new();
+    let mut alerts = AlertSet::new(
+        rules
+            .iter()
+            .map(|r| &r.rule)
+            .chain(book.correlations.iter().map(|c| &c.rule)),
+        opts.alert_limits.max_bytes,
+    );
     for (host, hits) in hits_by_host {
         for (rule, h, extra) in hits {
             let mut a = quarry_alert::alert(rule, &h, &investigation);
@@ -370,20 +386,7 @@ fn hunt_with(
             investigation.release(&host);
         }
     }
-    quarry_alert::run_cross_host(&investigation, &mut alerts);
-    quarry_alert::link_alerts(&mut alerts);
-    let mut alerts: Vec<J> = alerts.into_iter().map(|a| a.doc).collect();
-    for a in &mut alerts {
-        if !quarry_alert::fit(a, opts.alert_limits.max_bytes) {
-            report.oversized += 1;
-        }
-    }
-    alerts.sort_by(|a, b| {
-        a["kibana"]["alert"]["original_time"]
-            .as_str()
-            .cmp(&b["kibana"]["alert"]["original_time"].as_str())
-    });
-    report.alerts = alerts;
+    (report.alerts, report.oversized) = alerts.finish(&investigation);
     report
 }
 
