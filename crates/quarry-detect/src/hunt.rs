@@ -10,7 +10,7 @@ use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
-use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, Retention};
+use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, Retention, pack};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
@@ -80,10 +80,10 @@ enum Kept {
     Pool(Pooled),
 }
 
-/// A matched event as each rule it matched keeps it (rule position, event):
-/// the rules that keep it whole share one copy, which the last of them to
-/// run takes.
-type PerRule = Vec<(usize, Arc<Event>)>;
+/// A matched event as each rule it matched keeps it (rule position, event),
+/// packed until the rule runs (a third of an [`Event`]'s memory): the rules
+/// that keep it whole share one copy.
+type PerRule = Vec<(usize, Arc<Packed>)>;
 
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
@@ -194,15 +194,12 @@ fn hunt_with(
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
-                Some(fields) => per_rule.push((i, Arc::new(slimmed(&ev, fields)))),
+                Some(fields) => per_rule.push((i, Arc::new(pack(&slimmed(&ev, fields))))),
                 None => whole.push(i),
             }
         }
         if !whole.is_empty() {
-            // held until its rules run: no spare room
-            let mut ev = ev;
-            ev.shrink_to_fit();
-            let ev = Arc::new(ev);
+            let ev = Arc::new(pack(&ev));
             per_rule.extend(whole.into_iter().map(|i| (i, ev.clone())));
         }
         Some(Kept::Matched(Box::new((per_rule, packed))))
@@ -211,7 +208,7 @@ fn hunt_with(
         read,
         ..Default::default()
     };
-    let mut per_rule: Vec<Vec<Arc<Event>>> = vec![Vec::new(); rules.len()];
+    let mut per_rule: Vec<Vec<Arc<Packed>>> = vec![Vec::new(); rules.len()];
     let mut pool = Vec::with_capacity(kept.len());
     for k in kept {
         match k {
@@ -230,7 +227,7 @@ fn hunt_with(
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, Hit, J)>> = BTreeMap::new();
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, PackedHit, J)>> = BTreeMap::new();
     // the events each correlation member matched, for the correlations;
     // members alert on their own only when a correlation says so
     let standalone = Standalone::of(book);
@@ -243,17 +240,16 @@ fn hunt_with(
         }
     }
     let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
-    for (i, events) in per_rule.into_iter().enumerate() {
-        if events.is_empty() {
+    for (i, held) in per_rule.into_iter().enumerate() {
+        if held.is_empty() {
             continue;
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
-        // the last rule to run on an event takes it, the others copy it
-        let events = events
-            .into_iter()
-            .map(|e| Arc::try_unwrap(e).unwrap_or_else(|e| (*e).clone()))
-            .collect();
+        // unpacked for this rule alone; a packed event goes with the last
+        // rule holding it
+        let events = held.iter().filter_map(|e| e.unpack()).collect();
+        drop(held);
         let hits = r.query.run(events);
         let total = hits.len();
         // an excepted event is not counted towards a threshold or a term
@@ -327,7 +323,7 @@ fn hunt_with(
             hits_by_host
                 .entry(host)
                 .or_default()
-                .push((&r.rule, h, extra));
+                .push((&r.rule, PackedHit::pack(&h), extra));
         }
         if n > 0 {
             *report
@@ -366,7 +362,7 @@ fn hunt_with(
         hits_by_host
             .entry(host)
             .or_default()
-            .push((rule, hit, f.extra));
+            .push((rule, PackedHit::pack(&hit), f.extra));
     }
     let mut alerts = AlertSet::new(
         rules
@@ -377,6 +373,7 @@ fn hunt_with(
     );
     for (host, hits) in hits_by_host {
         for (rule, h, extra) in hits {
+            let h = h.unpack();
             let mut a = quarry_alert::alert(rule, &h, &investigation);
             a.distinguish(&extra);
             merge(&mut a.doc, extra);
@@ -446,6 +443,52 @@ fn alerts_of(
             .collect());
     }
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
+}
+
+/// A hit held packed until its host's alerts are built: every rule has run
+/// by then, and the hits of all of them wait.
+enum PackedHit {
+    Event(Packed),
+    Sequence {
+        join_keys: Vec<J>,
+        events: Vec<Option<Packed>>,
+    },
+    Sample {
+        join_keys: Vec<J>,
+        events: Vec<Packed>,
+    },
+}
+
+impl PackedHit {
+    fn pack(hit: &Hit) -> Self {
+        match hit {
+            Hit::Event(e) => PackedHit::Event(pack(e)),
+            Hit::Sequence { join_keys, events } => PackedHit::Sequence {
+                join_keys: join_keys.clone(),
+                events: events.iter().map(|e| e.as_ref().map(pack)).collect(),
+            },
+            Hit::Sample { join_keys, events } => PackedHit::Sample {
+                join_keys: join_keys.clone(),
+                events: events.iter().map(pack).collect(),
+            },
+        }
+    }
+
+    /// The hit back (bytes written by [`pack`] always unpack).
+    fn unpack(self) -> Hit {
+        let one = |p: &Packed| p.unpack().unwrap_or_else(|| Event::new(Default::default()));
+        match self {
+            PackedHit::Event(p) => Hit::Event(one(&p)),
+            PackedHit::Sequence { join_keys, events } => Hit::Sequence {
+                join_keys,
+                events: events.iter().map(|e| e.as_ref().map(one)).collect(),
+            },
+            PackedHit::Sample { join_keys, events } => Hit::Sample {
+                join_keys,
+                events: events.iter().map(one).collect(),
+            },
+        }
+    }
 }
 
 /// Merges `extra` into `doc`, object by object (`extra` wins elsewhere).
