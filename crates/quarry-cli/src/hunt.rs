@@ -386,10 +386,14 @@ fn at(a: &J, path: &[&str]) -> String {
 
 fn print(alerts: &[quarry_alert::AlertDoc], format: Format) -> std::io::Result<()> {
     match format {
-        // written as held, not parsed again
+        // written as held, one at a time, not parsed again
         Format::Ndjson => {
-            let raw: Vec<&serde_json::value::RawValue> = alerts.iter().map(|a| a.raw()).collect();
-            return output::print(&Rows::new(&raw, Vec::new()), format);
+            let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
+            for a in alerts {
+                out.write_all(a.text().as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            return out.flush();
         }
         Format::Json => return output::print(&Rows::new(alerts, Vec::new()), format),
         Format::Table | Format::Csv => {}
