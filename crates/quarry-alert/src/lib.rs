@@ -51,7 +51,7 @@ pub use pack::{Packed, pack};
 pub use retention::Retention;
 
 use bounded::bounded;
-use evidence::PivotAcc;
+use evidence::{PivotAcc, TermIndex};
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
 use quarry_event::{Event, format_timestamp};
@@ -217,11 +217,22 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         .collect();
     for (key, pool) in &inv.hosts {
         let events = pool.events_now();
+        // looked up by the values the pivots ask for, not scanned per pivot
+        let index = TermIndex::default();
         for (a, found) in alerts.iter().zip(acc.iter_mut()) {
             let same = a.host.as_deref() == Some(key.as_str());
             for ((_, pivot), found) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
-                for e in events.iter() {
-                    found.observe(pivot, e, same);
+                match index.candidates(pivot, &events) {
+                    Some(some) => {
+                        for i in some {
+                            found.observe(pivot, &events[i], same);
+                        }
+                    }
+                    None => {
+                        for e in events.iter() {
+                            found.observe(pivot, e, same);
+                        }
+                    }
                 }
             }
         }
