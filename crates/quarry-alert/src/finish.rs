@@ -115,7 +115,8 @@ pub struct AlertSet {
     pending: Vec<(usize, Alert)>,
     /// Every alert, as the pivots that look for alerts see it: its host and
     /// the fields they read. Empty when no loaded rule has such a pivot.
-    views: Vec<(Option<String>, Event)>,
+    hosts: Vec<Option<String>>,
+    views: Vec<Event>,
     /// The fields `views` keep; empty when none are kept.
     view_fields: Vec<String>,
     max_bytes: usize,
@@ -146,6 +147,7 @@ impl AlertSet {
         AlertSet {
             docs: Vec::new(),
             pending: Vec::new(),
+            hosts: Vec::new(),
             views: Vec::new(),
             view_fields,
             max_bytes,
@@ -167,7 +169,8 @@ impl AlertSet {
                 })
             });
             ev.shrink_to_fit();
-            self.views.push((a.host.clone(), ev));
+            self.hosts.push(a.host.clone());
+            self.views.push(ev);
         }
         if a.signal_pivots.is_empty() && a.cross_host_pivots.is_empty() {
             let doc = self.finished(&mut a.doc);
@@ -193,7 +196,7 @@ impl AlertSet {
         let (places, mut alerts): (Vec<usize>, Vec<Alert>) =
             std::mem::take(&mut self.pending).into_iter().unzip();
         run_cross_host(inv, &mut alerts);
-        link_alerts_to(&mut alerts, &self.views);
+        link_alerts_to(&mut alerts, &self.hosts, &self.views);
         for (place, mut a) in places.into_iter().zip(alerts) {
             let doc = self.finished(&mut a.doc);
             self.docs[place] = Some(doc);

@@ -496,28 +496,31 @@ pub fn link_alerts(alerts: &mut [Alert]) {
     if alerts.iter().all(|a| a.signal_pivots.is_empty()) {
         return;
     }
-    let as_events: Vec<(Option<String>, Event)> = alerts
+    let hosts: Vec<Option<String>> = alerts.iter().map(|a| a.host.clone()).collect();
+    let as_events: Vec<Event> = alerts
         .iter()
-        .map(|a| {
-            let ev = Event::from_json(&a.doc, Default::default());
-            (a.host.clone(), ev)
-        })
+        .map(|a| Event::from_json(&a.doc, Default::default()))
         .collect();
-    link_alerts_to(alerts, &as_events);
+    link_alerts_to(alerts, &hosts, &as_events);
 }
 
-/// [`link_alerts`] over the run's alerts as given (their host and fields):
-/// all of them, of which `alerts` may be a few.
-pub(crate) fn link_alerts_to(alerts: &mut [Alert], as_events: &[(Option<String>, Event)]) {
+/// [`link_alerts`] over the run's alerts as given (each one's host, and its
+/// fields as an event): all of them, of which `alerts` may be a few.
+pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_events: &[Event]) {
+    let index = TermIndex::default();
     for a in alerts.iter_mut() {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
-            let found: Vec<&Event> = as_events
-                .iter()
-                .filter(|(h, e)| {
+            let some = index.candidates(&pivot, as_events);
+            let all = || 0..as_events.len();
+            let found: Vec<&Event> = some
+                .map_or_else(|| all().collect(), |s| s)
+                .into_iter()
+                .filter(|&i| {
+                    let (h, e) = (&hosts[i], &as_events[i]);
                     let same = h.is_some() && *h == a.host;
                     (!pivot.host_scoped || same) && pivot.matches(e, same)
                 })
-                .map(|(_, e)| e)
+                .map(|i| &as_events[i])
                 .collect();
             let count = found.len();
             let (list, omitted) = bounded(
