@@ -64,7 +64,10 @@ struct HostEvents {
 /// rather than a scan of the host's events (the process, parent and user
 /// terms of Elastic's investigation guides).
 #[derive(Debug, Default)]
-pub(crate) struct TermIndex(Mutex<FxHashMap<String, Arc<FxHashMap<String, Vec<u32>>>>>);
+pub(crate) struct TermIndex(Mutex<FxHashMap<String, Arc<ValueIndex>>>);
+
+/// One field's index: value key → indexes of the events holding it.
+type ValueIndex = FxHashMap<String, Vec<u32>>;
 
 /// The key a value is indexed and looked up by: what a pivot's term compares
 /// ([`crate::pivot::Term`]: entity ids as one process, other values as text).
@@ -77,14 +80,14 @@ fn term_key(text: &str, entity: bool) -> String {
 }
 
 impl TermIndex {
-    fn field(&self, field: &str, events: &[Event]) -> Arc<FxHashMap<String, Vec<u32>>> {
+    fn field(&self, field: &str, events: &[Event]) -> Arc<ValueIndex> {
         let mut fields = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(ix) = fields.get(field) {
             return ix.clone();
         }
         let entity = field.ends_with("entity_id");
         let id = quarry_event::find_field(field);
-        let mut ix: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        let mut ix = ValueIndex::default();
         for (i, e) in events.iter().enumerate() {
             let v = match id {
                 Some(id) => e.get_id(id),

@@ -510,10 +510,9 @@ pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_
     let index = TermIndex::default();
     for a in alerts.iter_mut() {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
-            let some = index.candidates(&pivot, as_events);
-            let all = || 0..as_events.len();
-            let found: Vec<&Event> = some
-                .map_or_else(|| all().collect(), |s| s)
+            let found: Vec<&Event> = index
+                .candidates(&pivot, as_events)
+                .unwrap_or_else(|| (0..as_events.len()).collect())
                 .into_iter()
                 .filter(|&i| {
                     let (h, e) = (&hosts[i], &as_events[i]);
