@@ -430,3 +430,89 @@ impl PivotResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pivot::Term;
+    use quarry_event::Origin;
+
+    fn term(field: &str, op: TermOp) -> Term {
+        Term {
+            field: field.into(),
+            op,
+            excluded: false,
+            id: quarry_event::find_field(field),
+        }
+    }
+
+    #[test]
+    fn lookups_find_what_a_scan_finds() {
+        // entity ids in other renderings, pids as numbers and text, arrays
+        let events: Vec<Event> = (0..500)
+            .map(|i| {
+                let mut e = Event::new(Origin::default());
+                let guid = format!("{{ab{:02x}-0000}}", i % 7);
+                let guid = if i % 2 == 0 {
+                    guid.to_uppercase()
+                } else {
+                    guid
+                };
+                e.set("process.entity_id", guid);
+                if i % 3 == 0 {
+                    e.set("process.pid", (i % 11) as i64);
+                } else {
+                    e.set("process.pid", format!("{}", i % 11));
+                }
+                e.set(
+                    "event.category",
+                    vec!["file", if i % 5 == 0 { "network" } else { "file" }],
+                );
+                e.set_timestamp(i as i64);
+                e
+            })
+            .collect();
+        let pivot = |groups: Vec<Vec<Term>>| Pivot {
+            label: String::new(),
+            groups,
+            notes: Vec::new(),
+            window: None,
+            host_scoped: true,
+        };
+        let pivots = [
+            pivot(vec![vec![term(
+                "process.entity_id",
+                TermOp::Is("AB03-0000".into()),
+            )]]),
+            pivot(vec![
+                vec![
+                    term("event.category", TermOp::Is("network".into())),
+                    term("process.pid", TermOp::Is("4".into())),
+                ],
+                vec![term(
+                    "process.entity_id",
+                    TermOp::OneOf(vec!["{ab01-0000}".into(), "x".into()]),
+                )],
+            ]),
+            pivot(vec![vec![term("process.pid", TermOp::Exists)]]),
+        ];
+        let index = TermIndex::default();
+        for (n, p) in pivots.iter().enumerate() {
+            let scan: Vec<usize> = (0..events.len())
+                .filter(|&i| p.matches(&events[i], true))
+                .collect();
+            let looked_up: Vec<usize> = match index.candidates(p, &events) {
+                Some(c) => c
+                    .into_iter()
+                    .filter(|&i| p.matches(&events[i], true))
+                    .collect(),
+                None => {
+                    assert_eq!(n, 2, "only a pivot without a value to look up scans");
+                    scan.clone()
+                }
+            };
+            assert!(!scan.is_empty(), "pivot {n} finds something");
+            assert_eq!(looked_up, scan, "pivot {n}");
+        }
+    }
+}

@@ -206,3 +206,30 @@ impl AlertSet {
         (docs, self.oversized)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_document_comes_back_as_it_went_in() {
+        let doc = json!({"kibana": {"alert": {"original_time": "2026-11-30T06:00:00.000Z",
+                         "building_block_type": "default"}},
+                         "process": {"command_line": "x".repeat(10_000)}, "n": [1, 2.5, null]});
+        let a = AlertDoc::new(&doc);
+        assert!(a.bytes.len() < 1_000, "compressed: {}", a.bytes.len());
+        assert_eq!(a.text(), serde_json::to_string(&doc).unwrap());
+        assert_eq!(a.json(), doc);
+        assert_eq!(a.original_time(), Some("2026-11-30T06:00:00.000Z"));
+        assert!(a.is_building_block());
+        // pretty-printed as the tree it holds
+        assert_eq!(
+            serde_json::to_string_pretty(&a).unwrap(),
+            serde_json::to_string_pretty(&doc).unwrap()
+        );
+        let plain = AlertDoc::new(&json!({"a": 1}));
+        assert_eq!(plain.original_time(), None);
+        assert!(!plain.is_building_block());
+    }
+}

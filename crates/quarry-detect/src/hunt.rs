@@ -81,7 +81,7 @@ enum Kept {
 }
 
 /// A matched event as each rule it matched keeps it (rule position, event),
-/// packed until the rule runs (a third of an [`Event`]'s memory): the rules
+/// packed until the rule runs (about half an [`Event`]'s memory): the rules
 /// that keep it whole share one copy.
 type PerRule = Vec<(usize, Arc<Packed>)>;
 
