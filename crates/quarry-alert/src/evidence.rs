@@ -1,14 +1,15 @@
 //! The evidence kept for investigating alerts: lineage, and per host the
-//! retained events, packed until an alert needs them; pivots run over it.
+//! retained events, packed until an alert needs them; pivots run over it,
+//! by lookups in an index of the values their terms ask for.
 
-use crate::pivot::Pivot;
+use crate::pivot::{Pivot, TermOp};
 use crate::{ACTIVITY, AlertLimits, CATEGORIES, Packed, summary};
 use quarry_event::Event;
 use quarry_lineage::{HostLineage, Lineage};
 use rustc_hash::FxHashMap;
 use serde_json::{Value as J, json};
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The evidence kept for investigating alerts: lineage, and per host the
 /// events of [`CATEGORIES`] — packed ([`Retention::pack`]) until an alert on the host
@@ -53,6 +54,95 @@ struct HostEvents {
     events: Vec<Event>,
     /// Lineage process index → indexes into `events` of its activity.
     by_process: FxHashMap<usize, Vec<usize>>,
+    /// The events by the values pivots ask for.
+    index: TermIndex,
+}
+
+/// Per field a pivot has asked for, the events holding each of its values
+/// (entity ids by [`quarry_event::entity_key`]), in the events' order: built
+/// for a field on its first use, so that each later pivot on it is a lookup
+/// rather than a scan of the host's events (the process, parent and user
+/// terms of Elastic's investigation guides).
+#[derive(Debug, Default)]
+pub(crate) struct TermIndex(Mutex<FxHashMap<String, Arc<ValueIndex>>>);
+
+/// One field's index: value key → indexes of the events holding it.
+type ValueIndex = FxHashMap<String, Vec<u32>>;
+
+/// The key a value is indexed and looked up by: what a pivot's term compares
+/// ([`crate::pivot::Term`]: entity ids as one process, other values as text).
+fn term_key(text: &str, entity: bool) -> String {
+    if entity {
+        quarry_event::entity_key(text)
+    } else {
+        text.to_string()
+    }
+}
+
+impl TermIndex {
+    fn field(&self, field: &str, events: &[Event]) -> Arc<ValueIndex> {
+        let mut fields = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(ix) = fields.get(field) {
+            return ix.clone();
+        }
+        let entity = field.ends_with("entity_id");
+        let id = quarry_event::find_field(field);
+        let mut ix = ValueIndex::default();
+        for (i, e) in events.iter().enumerate() {
+            let v = match id {
+                Some(id) => e.get_id(id),
+                None => e.get(field),
+            };
+            for x in v.into_iter().flat_map(|v| v.iter()) {
+                if let Some(t) = x.to_text() {
+                    let list = ix.entry(term_key(&t, entity)).or_default();
+                    // an array holding a value twice names the event once
+                    if list.last() != Some(&(i as u32)) {
+                        list.push(i as u32);
+                    }
+                }
+            }
+        }
+        let ix = Arc::new(ix);
+        fields.insert(field.to_string(), ix.clone());
+        ix
+    }
+
+    /// The indexes into `events` of those the pivot can match, in order:
+    /// when each of its groups asks a field for given values, the events
+    /// holding one of them (of a group's such terms, the one fewest events
+    /// hold); `None` (all of them) otherwise.
+    pub(crate) fn candidates(&self, pivot: &Pivot, events: &[Event]) -> Option<Vec<usize>> {
+        if events.len() < 64 {
+            return None;
+        }
+        let mut found: Vec<usize> = Vec::new();
+        for g in &pivot.groups {
+            let mut best: Option<Vec<u32>> = None;
+            for t in g.iter().filter(|t| !t.excluded) {
+                let wants: &[String] = match &t.op {
+                    TermOp::Is(w) => std::slice::from_ref(w),
+                    TermOp::OneOf(ws) => ws,
+                    _ => continue,
+                };
+                let ix = self.field(&t.field, events);
+                let entity = t.field.ends_with("entity_id");
+                let mut holding: Vec<u32> = Vec::new();
+                for w in wants {
+                    if let Some(list) = ix.get(&term_key(w, entity)) {
+                        holding.extend(list);
+                    }
+                }
+                if best.as_ref().is_none_or(|b| holding.len() < b.len()) {
+                    best = Some(holding);
+                }
+            }
+            found.extend(best?.into_iter().map(|i| i as usize));
+        }
+        found.sort_unstable();
+        found.dedup();
+        Some(found)
+    }
 }
 
 impl HostPool {
@@ -77,7 +167,11 @@ impl HostPool {
                     by_process.entry(p).or_default().push(i);
                 }
             }
-            HostEvents { events, by_process }
+            HostEvents {
+                events,
+                by_process,
+                index: TermIndex::default(),
+            }
         })
     }
 }
@@ -218,12 +312,22 @@ impl Investigation {
             if pivot.host_scoped && !same {
                 continue;
             }
-            let events = if same {
-                Cow::Borrowed(self.host_events(key))
-            } else {
-                pool.events_now()
-            };
-            for e in events.iter() {
+            if same && let Some(h) = self.unpacked(key) {
+                match h.index.candidates(pivot, &h.events) {
+                    Some(found) => {
+                        for i in found {
+                            acc.observe(pivot, &h.events[i], same);
+                        }
+                    }
+                    None => {
+                        for e in &h.events {
+                            acc.observe(pivot, e, same);
+                        }
+                    }
+                }
+                continue;
+            }
+            for e in pool.events_now().iter() {
                 acc.observe(pivot, e, same);
             }
         }
@@ -323,6 +427,92 @@ impl PivotResult {
         }
         if self.after_window > 0 {
             pj["after_window"] = json!(self.after_window);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pivot::Term;
+    use quarry_event::Origin;
+
+    fn term(field: &str, op: TermOp) -> Term {
+        Term {
+            field: field.into(),
+            op,
+            excluded: false,
+            id: quarry_event::find_field(field),
+        }
+    }
+
+    #[test]
+    fn lookups_find_what_a_scan_finds() {
+        // entity ids in other renderings, pids as numbers and text, arrays
+        let events: Vec<Event> = (0..500)
+            .map(|i| {
+                let mut e = Event::new(Origin::default());
+                let guid = format!("{{ab{:02x}-0000}}", i % 7);
+                let guid = if i % 2 == 0 {
+                    guid.to_uppercase()
+                } else {
+                    guid
+                };
+                e.set("process.entity_id", guid);
+                if i % 3 == 0 {
+                    e.set("process.pid", (i % 11) as i64);
+                } else {
+                    e.set("process.pid", format!("{}", i % 11));
+                }
+                e.set(
+                    "event.category",
+                    vec!["file", if i % 5 == 0 { "network" } else { "file" }],
+                );
+                e.set_timestamp(i as i64);
+                e
+            })
+            .collect();
+        let pivot = |groups: Vec<Vec<Term>>| Pivot {
+            label: String::new(),
+            groups,
+            notes: Vec::new(),
+            window: None,
+            host_scoped: true,
+        };
+        let pivots = [
+            pivot(vec![vec![term(
+                "process.entity_id",
+                TermOp::Is("AB03-0000".into()),
+            )]]),
+            pivot(vec![
+                vec![
+                    term("event.category", TermOp::Is("network".into())),
+                    term("process.pid", TermOp::Is("4".into())),
+                ],
+                vec![term(
+                    "process.entity_id",
+                    TermOp::OneOf(vec!["{ab01-0000}".into(), "x".into()]),
+                )],
+            ]),
+            pivot(vec![vec![term("process.pid", TermOp::Exists)]]),
+        ];
+        let index = TermIndex::default();
+        for (n, p) in pivots.iter().enumerate() {
+            let scan: Vec<usize> = (0..events.len())
+                .filter(|&i| p.matches(&events[i], true))
+                .collect();
+            let looked_up: Vec<usize> = match index.candidates(p, &events) {
+                Some(c) => c
+                    .into_iter()
+                    .filter(|&i| p.matches(&events[i], true))
+                    .collect(),
+                None => {
+                    assert_eq!(n, 2, "only a pivot without a value to look up scans");
+                    scan.clone()
+                }
+            };
+            assert!(!scan.is_empty(), "pivot {n} finds something");
+            assert_eq!(looked_up, scan, "pivot {n}");
         }
     }
 }

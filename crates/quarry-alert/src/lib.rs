@@ -32,10 +32,12 @@
 //!
 //! Here the alert document; what is kept in `retention.rs`, the kept
 //! evidence and pivot runs over it in `evidence.rs`, pivots parsed in
-//! [`pivot`], events packed in `pack.rs`.
+//! [`pivot`], events packed in `pack.rs`, a run's alerts finished as they
+//! are built in `finish.rs`.
 
 mod bounded;
 mod evidence;
+mod finish;
 pub mod investigate;
 mod pack;
 pub mod pivot;
@@ -44,11 +46,12 @@ pub mod triage;
 
 pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
+pub use finish::{AlertDoc, AlertSet};
 pub use pack::{Packed, pack};
 pub use retention::Retention;
 
 use bounded::bounded;
-use evidence::PivotAcc;
+use evidence::{PivotAcc, TermIndex};
 use pivot::{Pivot, TermOp};
 use quarry_eql::Hit;
 use quarry_event::{Event, format_timestamp};
@@ -214,11 +217,22 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         .collect();
     for (key, pool) in &inv.hosts {
         let events = pool.events_now();
+        // looked up by the values the pivots ask for, not scanned per pivot
+        let index = TermIndex::default();
         for (a, found) in alerts.iter().zip(acc.iter_mut()) {
             let same = a.host.as_deref() == Some(key.as_str());
             for ((_, pivot), found) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
-                for e in events.iter() {
-                    found.observe(pivot, e, same);
+                match index.candidates(pivot, &events) {
+                    Some(some) => {
+                        for i in some {
+                            found.observe(pivot, &events[i], same);
+                        }
+                    }
+                    None => {
+                        for e in events.iter() {
+                            found.observe(pivot, e, same);
+                        }
+                    }
                 }
             }
         }
@@ -482,22 +496,30 @@ pub fn link_alerts(alerts: &mut [Alert]) {
     if alerts.iter().all(|a| a.signal_pivots.is_empty()) {
         return;
     }
-    let as_events: Vec<(Option<String>, Event)> = alerts
+    let hosts: Vec<Option<String>> = alerts.iter().map(|a| a.host.clone()).collect();
+    let as_events: Vec<Event> = alerts
         .iter()
-        .map(|a| {
-            let ev = Event::from_json(&a.doc, Default::default());
-            (a.host.clone(), ev)
-        })
+        .map(|a| Event::from_json(&a.doc, Default::default()))
         .collect();
+    link_alerts_to(alerts, &hosts, &as_events);
+}
+
+/// [`link_alerts`] over the run's alerts as given (each one's host, and its
+/// fields as an event): all of them, of which `alerts` may be a few.
+pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_events: &[Event]) {
+    let index = TermIndex::default();
     for a in alerts.iter_mut() {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
-            let found: Vec<&Event> = as_events
-                .iter()
-                .filter(|(h, e)| {
+            let found: Vec<&Event> = index
+                .candidates(&pivot, as_events)
+                .unwrap_or_else(|| (0..as_events.len()).collect())
+                .into_iter()
+                .filter(|&i| {
+                    let (h, e) = (&hosts[i], &as_events[i]);
                     let same = h.is_some() && *h == a.host;
                     (!pivot.host_scoped || same) && pivot.matches(e, same)
                 })
-                .map(|(_, e)| e)
+                .map(|i| &as_events[i])
                 .collect();
             let count = found.len();
             let (list, omitted) = bounded(

@@ -300,9 +300,7 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
     };
     let total = report.alerts.len();
     if args.building_blocks == BuildingBlocks::Hide {
-        report
-            .alerts
-            .retain(|a| a["kibana"]["alert"]["building_block_type"].is_null());
+        report.alerts.retain(|a| !a.is_building_block());
     }
     let mut code = output::report_problems(&report.read);
     for s in &report.rule_stats {
@@ -386,7 +384,22 @@ fn at(a: &J, path: &[&str]) -> String {
     output::cell(path.iter().fold(a, |cur, k| &cur[*k]))
 }
 
-fn print(alerts: &[J], format: Format) -> std::io::Result<()> {
+fn print(alerts: &[quarry_alert::AlertDoc], format: Format) -> std::io::Result<()> {
+    match format {
+        // written as held, one at a time, not parsed again
+        Format::Ndjson => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
+            for a in alerts {
+                out.write_all(a.text().as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            return out.flush();
+        }
+        Format::Json => return output::print(&Rows::new(alerts, Vec::new()), format),
+        Format::Table | Format::Csv => {}
+    }
+    let alerts: Vec<J> = alerts.iter().map(|a| a.json()).collect();
+    let alerts = &alerts[..];
     let path = |p: &'static [&'static str]| move |a: &J| at(a, p);
     let columns = vec![
         // the name `quarry investigate --alert` takes

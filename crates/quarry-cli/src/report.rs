@@ -64,7 +64,7 @@ pub fn run(args: ReportArgs) -> std::io::Result<u8> {
                 rules,
                 report.alerts.len()
             );
-            (report.alerts, source)
+            (report.alerts.iter().map(|a| a.json()).collect(), source)
         }
     };
     let case = quarry_report::gather(&args.inputs, alerts, source, Default::default());

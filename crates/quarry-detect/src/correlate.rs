@@ -419,14 +419,15 @@ correlation:
         assert_eq!(book.correlations.len(), 3, "{:?}", book.skipped);
         let report = hunt(&book, &[evidence], &HuntOptions::default());
         std::fs::remove_dir_all(&dir).expect("clean");
+        let alerts: Vec<serde_json::Value> = report.alerts.iter().map(|a| a.json()).collect();
         let mut per = BTreeMap::new();
-        for a in &report.alerts {
+        for a in &alerts {
             let n = a["kibana"]["alert"]["rule"]["name"]
                 .as_str()
                 .unwrap_or_default();
             *per.entry(n.to_string()).or_default() += 1;
         }
-        (per, report.alerts)
+        (per, alerts)
     }
 
     fn evidence() -> Vec<String> {
@@ -524,8 +525,8 @@ correlation:
         assert_eq!((book.rules.len(), book.correlations.len()), (2, 2));
         let report = hunt(&book, &[evidence_file], &HuntOptions::default());
         std::fs::remove_dir_all(&dir).expect("clean");
-        let names: Vec<&str> = report
-            .alerts
+        let alerts: Vec<serde_json::Value> = report.alerts.iter().map(|a| a.json()).collect();
+        let names: Vec<&str> = alerts
             .iter()
             .filter_map(|a| a["kibana"]["alert"]["rule"]["name"].as_str())
             .collect();

@@ -10,7 +10,7 @@ use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
-use quarry_alert::{Alert, Investigation, Packed, Retention};
+use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, Retention, pack};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
@@ -19,7 +19,7 @@ use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How to hunt.
@@ -42,8 +42,9 @@ pub struct HuntOptions {
 #[derive(Debug, Default)]
 pub struct HuntReport {
     /// Alert documents shaped as Elastic Security's, by the time of the
-    /// event that raised them.
-    pub alerts: Vec<J>,
+    /// event that raised them (serialized: a tree takes several times the
+    /// memory, and most are only written out).
+    pub alerts: Vec<AlertDoc>,
     /// Alerts per (severity, rule name).
     pub counts: BTreeMap<(String, String), usize>,
     /// Hits beyond a rule's `max_signals`, not raised.
@@ -79,8 +80,10 @@ enum Kept {
     Pool(Pooled),
 }
 
-/// A matched event as each rule it matched keeps it (rule position, event).
-type PerRule = Vec<(usize, Event)>;
+/// A matched event as each rule it matched keeps it (rule position, event),
+/// packed until the rule runs (about half an [`Event`]'s memory): the rules
+/// that keep it whole share one copy.
+type PerRule = Vec<(usize, Arc<Packed>)>;
 
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
@@ -191,14 +194,13 @@ fn hunt_with(
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
-                Some(fields) => per_rule.push((i, slimmed(&ev, fields))),
+                Some(fields) => per_rule.push((i, Arc::new(pack(&slimmed(&ev, fields))))),
                 None => whole.push(i),
             }
         }
-        // copied for every rule it matched but the last, which takes it
-        if let Some((&last, rest)) = whole.split_last() {
-            per_rule.extend(rest.iter().map(|&i| (i, ev.clone())));
-            per_rule.push((last, ev));
+        if !whole.is_empty() {
+            let ev = Arc::new(pack(&ev));
+            per_rule.extend(whole.into_iter().map(|i| (i, ev.clone())));
         }
         Some(Kept::Matched(Box::new((per_rule, packed))))
     });
@@ -206,7 +208,7 @@ fn hunt_with(
         read,
         ..Default::default()
     };
-    let mut per_rule: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
+    let mut per_rule: Vec<Vec<Arc<Packed>>> = vec![Vec::new(); rules.len()];
     let mut pool = Vec::with_capacity(kept.len());
     for k in kept {
         match k {
@@ -225,7 +227,7 @@ fn hunt_with(
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, Hit, J)>> = BTreeMap::new();
+    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, PackedHit, J)>> = BTreeMap::new();
     // the events each correlation member matched, for the correlations;
     // members alert on their own only when a correlation says so
     let standalone = Standalone::of(book);
@@ -238,12 +240,16 @@ fn hunt_with(
         }
     }
     let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
-    for (i, events) in per_rule.into_iter().enumerate() {
-        if events.is_empty() {
+    for (i, held) in per_rule.into_iter().enumerate() {
+        if held.is_empty() {
             continue;
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
+        // unpacked for this rule alone; a packed event goes with the last
+        // rule holding it
+        let events = held.iter().filter_map(|e| e.unpack()).collect();
+        drop(held);
         let hits = r.query.run(events);
         let total = hits.len();
         // an excepted event is not counted towards a threshold or a term
@@ -317,7 +323,7 @@ fn hunt_with(
             hits_by_host
                 .entry(host)
                 .or_default()
-                .push((&r.rule, h, extra));
+                .push((&r.rule, PackedHit::pack(&h), extra));
         }
         if n > 0 {
             *report
@@ -356,11 +362,18 @@ fn hunt_with(
         hits_by_host
             .entry(host)
             .or_default()
-            .push((rule, hit, f.extra));
+            .push((rule, PackedHit::pack(&hit), f.extra));
     }
-    let mut alerts: Vec<Alert> = Vec::new();
+    let mut alerts = AlertSet::new(
+        rules
+            .iter()
+            .map(|r| &r.rule)
+            .chain(book.correlations.iter().map(|c| &c.rule)),
+        opts.alert_limits.max_bytes,
+    );
     for (host, hits) in hits_by_host {
         for (rule, h, extra) in hits {
+            let h = h.unpack();
             let mut a = quarry_alert::alert(rule, &h, &investigation);
             a.distinguish(&extra);
             merge(&mut a.doc, extra);
@@ -370,20 +383,7 @@ fn hunt_with(
             investigation.release(&host);
         }
     }
-    quarry_alert::run_cross_host(&investigation, &mut alerts);
-    quarry_alert::link_alerts(&mut alerts);
-    let mut alerts: Vec<J> = alerts.into_iter().map(|a| a.doc).collect();
-    for a in &mut alerts {
-        if !quarry_alert::fit(a, opts.alert_limits.max_bytes) {
-            report.oversized += 1;
-        }
-    }
-    alerts.sort_by(|a, b| {
-        a["kibana"]["alert"]["original_time"]
-            .as_str()
-            .cmp(&b["kibana"]["alert"]["original_time"].as_str())
-    });
-    report.alerts = alerts;
+    (report.alerts, report.oversized) = alerts.finish(&investigation);
     report
 }
 
@@ -443,6 +443,52 @@ fn alerts_of(
             .collect());
     }
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
+}
+
+/// A hit held packed until its host's alerts are built: every rule has run
+/// by then, and the hits of all of them wait.
+enum PackedHit {
+    Event(Packed),
+    Sequence {
+        join_keys: Vec<J>,
+        events: Vec<Option<Packed>>,
+    },
+    Sample {
+        join_keys: Vec<J>,
+        events: Vec<Packed>,
+    },
+}
+
+impl PackedHit {
+    fn pack(hit: &Hit) -> Self {
+        match hit {
+            Hit::Event(e) => PackedHit::Event(pack(e)),
+            Hit::Sequence { join_keys, events } => PackedHit::Sequence {
+                join_keys: join_keys.clone(),
+                events: events.iter().map(|e| e.as_ref().map(pack)).collect(),
+            },
+            Hit::Sample { join_keys, events } => PackedHit::Sample {
+                join_keys: join_keys.clone(),
+                events: events.iter().map(pack).collect(),
+            },
+        }
+    }
+
+    /// The hit back (bytes written by [`pack`] always unpack).
+    fn unpack(self) -> Hit {
+        let one = |p: &Packed| p.unpack().unwrap_or_else(|| Event::new(Default::default()));
+        match self {
+            PackedHit::Event(p) => Hit::Event(one(&p)),
+            PackedHit::Sequence { join_keys, events } => Hit::Sequence {
+                join_keys,
+                events: events.iter().map(|e| e.as_ref().map(one)).collect(),
+            },
+            PackedHit::Sample { join_keys, events } => Hit::Sample {
+                join_keys,
+                events: events.iter().map(one).collect(),
+            },
+        }
+    }
 }
 
 /// Merges `extra` into `doc`, object by object (`extra` wins elsewhere).

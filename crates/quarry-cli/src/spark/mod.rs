@@ -696,6 +696,7 @@ pub(crate) fn hunt(
         read: got.summary,
         ..Default::default()
     };
+    let mut alerts: Vec<J> = Vec::new();
     // scope key → every host that started it (the plan's join)
     let mut scope: std::collections::HashMap<String, Vec<String>> = Default::default();
     for (kind, payload) in got.rows {
@@ -703,7 +704,7 @@ pub(crate) fn hunt(
             continue;
         };
         match kind.as_str() {
-            "a" => report.alerts.push(j),
+            "a" => alerts.push(j),
             "scope" => {
                 let hosts = j["hosts"]
                     .as_array()
@@ -736,9 +737,8 @@ pub(crate) fn hunt(
         }
     }
     // by time, then host, as one machine orders them
-    let mut keyed: Vec<(Option<String>, Option<String>, J)> = report
-        .alerts
-        .drain(..)
+    let mut keyed: Vec<(Option<String>, Option<String>, J)> = alerts
+        .into_iter()
         .map(|a| {
             let time = a["kibana"]["alert"]["original_time"]
                 .as_str()
@@ -772,7 +772,7 @@ pub(crate) fn hunt(
             .as_str()
             .unwrap_or_default();
         let Some(&(rule, capped)) = rules.get(id) else {
-            report.alerts.push(a);
+            report.alerts.push(a.into());
             continue;
         };
         let n = raised.entry(id.to_string()).or_default();
@@ -785,7 +785,7 @@ pub(crate) fn hunt(
             .counts
             .entry((rule.severity.clone(), rule.name.clone()))
             .or_default() += 1;
-        report.alerts.push(a);
+        report.alerts.push(a.into());
     }
     Ok(report)
 }

@@ -301,8 +301,8 @@ fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<
     let report = quarry_detect::hunt_events(&book, events, &opts);
     let mut wanted = std::collections::BTreeSet::new();
     for a in &report.alerts {
-        writeln!(out, "a\t{a}")?;
-        wanted.extend(scope_lookups(a));
+        writeln!(out, "a\t{}", a.text())?;
+        wanted.extend(scope_lookups(&a.json()));
     }
     for k in wanted {
         writeln!(out, "n\t{}", json!({ "k": k }))?;

@@ -1,0 +1,235 @@
+//! The alerts of a run, finished as they are built.
+//!
+//! A hunt raising tens of thousands of alerts held them as JSON trees until
+//! the end (a tree takes several times its text), and then one flattened
+//! copy of each for the pivots that look for alerts: most of the run's
+//! memory. Here an alert is fitted, serialized and compressed (zstd: alerts
+//! of one run repeat their rules, hosts and processes; ~1/6 of the text) as
+//! soon as nothing can change it any more — it has no pivot over every host
+//! or over the run's alerts left to run — and only the few that wait for
+//! those stay trees. Of every alert only the fields those pivots read are
+//! kept to match them against, and only when a loaded rule has such a pivot.
+
+use crate::{Alert, Investigation, fit, link_alerts_to, run_cross_host};
+use quarry_event::Event;
+use quarry_rules::Rule;
+use serde::Serialize;
+use serde_json::Value as J;
+
+/// zstd's level for alert documents: its fastest regular level already
+/// takes them to ~1/6.
+const LEVEL: i32 = 1;
+
+/// One finished alert document, as compressed compact JSON text, with what
+/// orders and filters it.
+#[derive(Debug, Clone)]
+pub struct AlertDoc {
+    time: Option<Box<str>>,
+    building_block: bool,
+    /// The text's length, and the text compressed; or the text itself when
+    /// it could not be compressed.
+    len: usize,
+    bytes: Box<[u8]>,
+    compressed: bool,
+}
+
+impl AlertDoc {
+    /// The document serialized and compressed.
+    pub fn new(doc: &J) -> Self {
+        Self::with(doc, |text| zstd::bulk::compress(text, LEVEL).ok())
+    }
+
+    fn with(doc: &J, compress: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Self {
+        let alert = &doc["kibana"]["alert"];
+        // a `Value` always serializes
+        let text = serde_json::to_vec(doc).unwrap_or_else(|_| b"null".to_vec());
+        let (bytes, compressed) = match compress(&text) {
+            Some(c) => (c.into_boxed_slice(), true),
+            None => (text.clone().into_boxed_slice(), false),
+        };
+        AlertDoc {
+            time: alert["original_time"].as_str().map(Into::into),
+            building_block: !alert["building_block_type"].is_null(),
+            len: text.len(),
+            bytes,
+            compressed,
+        }
+    }
+
+    /// `kibana.alert.original_time`.
+    pub fn original_time(&self) -> Option<&str> {
+        self.time.as_deref()
+    }
+
+    /// Whether a building-block rule raised it.
+    pub fn is_building_block(&self) -> bool {
+        self.building_block
+    }
+
+    /// The document as compact JSON, exactly as an NDJSON line holds it.
+    pub fn text(&self) -> String {
+        let bytes = if self.compressed {
+            // bytes this type compressed always decompress to `len`
+            zstd::bulk::decompress(&self.bytes, self.len).unwrap_or_default()
+        } else {
+            self.bytes.to_vec()
+        };
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    /// The document as a tree.
+    pub fn json(&self) -> J {
+        serde_json::from_str(&self.text()).unwrap_or(J::Null)
+    }
+}
+
+impl From<J> for AlertDoc {
+    fn from(doc: J) -> Self {
+        AlertDoc::new(&doc)
+    }
+}
+
+/// Serialized as the tree it holds, so that a pretty printer indents it as
+/// any other value (write [`AlertDoc::text`] where compact text will do).
+impl Serialize for AlertDoc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.json().serialize(s)
+    }
+}
+
+/// The fields of an alert a pivot that looks for alerts lists.
+const SIGNAL_LISTED: &[&str] = &[
+    "@timestamp",
+    "kibana.alert.rule.name",
+    "kibana.alert.severity",
+    "process.executable",
+    "quarry.origin",
+];
+
+/// The alerts of a run as they are built, each finished as soon as it can
+/// be.
+pub struct AlertSet {
+    /// In the order built; `None` while the alert there is pending.
+    docs: Vec<Option<AlertDoc>>,
+    /// Alerts with pivots to run once every alert is built, and their place.
+    pending: Vec<(usize, Alert)>,
+    /// Every alert, as the pivots that look for alerts see it: its host and
+    /// the fields they read. Empty when no loaded rule has such a pivot.
+    hosts: Vec<Option<String>>,
+    views: Vec<Event>,
+    /// The fields `views` keep; empty when none are kept.
+    view_fields: Vec<String>,
+    max_bytes: usize,
+    oversized: usize,
+    /// One zstd context for every alert.
+    zstd: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl AlertSet {
+    /// For the alerts of `rules`, each kept within `max_bytes`
+    /// ([`AlertLimits::max_bytes`](crate::AlertLimits)).
+    pub fn new<'a>(rules: impl IntoIterator<Item = &'a Rule>, max_bytes: usize) -> Self {
+        let mut view_fields: Vec<String> = Vec::new();
+        for r in rules {
+            for inv in &r.investigate {
+                let providers = || inv.providers.iter().flatten();
+                // a pivot looks for alerts by a term on `event.kind`
+                if providers().any(|p| p.field == "event.kind" && !p.excluded) {
+                    view_fields.extend(providers().map(|p| p.field.clone()));
+                }
+            }
+        }
+        if !view_fields.is_empty() {
+            view_fields.extend(SIGNAL_LISTED.iter().map(|f| f.to_string()));
+            view_fields.sort_unstable();
+            view_fields.dedup();
+        }
+        AlertSet {
+            docs: Vec::new(),
+            pending: Vec::new(),
+            hosts: Vec::new(),
+            views: Vec::new(),
+            view_fields,
+            max_bytes,
+            oversized: 0,
+            zstd: zstd::bulk::Compressor::new(LEVEL).ok(),
+        }
+    }
+
+    /// Takes an alert: finished now unless it has pivots over every host or
+    /// over the run's alerts to run.
+    pub fn push(&mut self, mut a: Alert) {
+        if !self.view_fields.is_empty() {
+            let mut ev = Event::from_json(&a.doc, Default::default());
+            let fields = &self.view_fields;
+            ev.retain(|path| {
+                fields.iter().any(|f| {
+                    path.strip_prefix(f.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                })
+            });
+            ev.shrink_to_fit();
+            self.hosts.push(a.host.clone());
+            self.views.push(ev);
+        }
+        if a.signal_pivots.is_empty() && a.cross_host_pivots.is_empty() {
+            let doc = self.finished(&mut a.doc);
+            self.docs.push(Some(doc));
+        } else {
+            self.pending.push((self.docs.len(), a));
+            self.docs.push(None);
+        }
+    }
+
+    fn finished(&mut self, doc: &mut J) -> AlertDoc {
+        if !fit(doc, self.max_bytes) {
+            self.oversized += 1;
+        }
+        let zstd = &mut self.zstd;
+        AlertDoc::with(doc, |text| zstd.as_mut()?.compress(text).ok())
+    }
+
+    /// Runs the pending pivots and returns every alert by the time of the
+    /// event that raised it (of equal times, in the order pushed), and how
+    /// many are still over the size bound after [`fit`].
+    pub fn finish(mut self, inv: &Investigation) -> (Vec<AlertDoc>, usize) {
+        let (places, mut alerts): (Vec<usize>, Vec<Alert>) =
+            std::mem::take(&mut self.pending).into_iter().unzip();
+        run_cross_host(inv, &mut alerts);
+        link_alerts_to(&mut alerts, &self.hosts, &self.views);
+        for (place, mut a) in places.into_iter().zip(alerts) {
+            let doc = self.finished(&mut a.doc);
+            self.docs[place] = Some(doc);
+        }
+        let mut docs: Vec<AlertDoc> = self.docs.into_iter().flatten().collect();
+        docs.sort_by(|a, b| a.original_time().cmp(&b.original_time()));
+        (docs, self.oversized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_document_comes_back_as_it_went_in() {
+        let doc = json!({"kibana": {"alert": {"original_time": "2026-11-30T06:00:00.000Z",
+                         "building_block_type": "default"}},
+                         "process": {"command_line": "x".repeat(10_000)}, "n": [1, 2.5, null]});
+        let a = AlertDoc::new(&doc);
+        assert!(a.bytes.len() < 1_000, "compressed: {}", a.bytes.len());
+        assert_eq!(a.text(), serde_json::to_string(&doc).unwrap());
+        assert_eq!(a.json(), doc);
+        assert_eq!(a.original_time(), Some("2026-11-30T06:00:00.000Z"));
+        assert!(a.is_building_block());
+        // pretty-printed as the tree it holds
+        assert_eq!(
+            serde_json::to_string_pretty(&a).unwrap(),
+            serde_json::to_string_pretty(&doc).unwrap()
+        );
+        let plain = AlertDoc::new(&json!({"a": 1}));
+        assert_eq!(plain.original_time(), None);
+        assert!(!plain.is_building_block());
+    }
+}
