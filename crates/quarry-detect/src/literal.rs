@@ -30,7 +30,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use quarry_eql::Query;
-use quarry_eql::compile::{ANY_TEXT, Holds, Need};
+use quarry_eql::compile::{ANY_TEXT, Holds, KIND_FIELDS, Need};
 use quarry_event::{Event, FieldId, Value, field_id};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -47,33 +47,6 @@ const MIN_ANCHOR_LEN: usize = 3;
 /// kind holds it, so another clause of the rule makes a better anchor.
 const COMMON_SHARE: usize = 25;
 const COMMON_MIN: usize = 8;
-
-/// Fields that say what kind of event this is, which [`crate::select`]
-/// already narrows by (index, category, channel, event id): every event a
-/// rule is tried on tends to hold what the rule requires of them
-/// (`event.category` `library`, `winlog.channel` Sysmon's), so they are
-/// taken for common values whatever their frequency among the rules.
-const KIND_FIELDS: &[&str] = &[
-    "agent.type",
-    "data_stream.dataset",
-    "data_stream.namespace",
-    "data_stream.type",
-    "event.category",
-    "event.code",
-    "event.dataset",
-    "event.kind",
-    "event.module",
-    "event.outcome",
-    "event.provider",
-    "event.type",
-    "host.os.family",
-    "host.os.name",
-    "host.os.platform",
-    "host.os.type",
-    "winlog.channel",
-    "winlog.event_id",
-    "winlog.provider_name",
-];
 
 /// The anchors of a rule book and, per field, their tables.
 pub struct Literals {
@@ -408,6 +381,7 @@ fn score(
         && c.iter()
             .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
     let common = c.iter().any(|n| {
+        // the selector already narrows by what kind of event it is
         KIND_FIELDS.contains(&n.field.as_str())
             || frequency.get(&folded(n.clone())).copied().unwrap_or(0) >= common_at
     });

@@ -256,6 +256,16 @@ mod tests {
         assert_eq!(sel.matching(&ev(None, "")), [0]);
     }
 
+    /// The ids of the rules the prefilter lets `sel` try on `ev`.
+    fn tried(sel: &Selector<'_>, b: &RuleBook, ev: &Event) -> Vec<String> {
+        let mut tried = Vec::new();
+        sel.select(ev, true, |i| {
+            tried.push(b.rules[i].rule.rule_id.clone());
+            false
+        });
+        tried
+    }
+
     /// An event of `logs-windows.sysmon_operational-default`, category
     /// process, with these fields.
     fn process_event(fields: &[(&str, &str)]) -> Event {
@@ -289,14 +299,7 @@ mod tests {
             ("short", "logs-*", r#"process where process.name : "*ab*""#),
         ]);
         let sel = Selector::new(&b.rules);
-        let tried = |ev: &Event| {
-            let mut tried = Vec::new();
-            sel.select(ev, true, |i| {
-                tried.push(b.rules[i].rule.rule_id.clone());
-                false
-            });
-            tried
-        };
+        let tried = |ev: &Event| tried(&sel, &b, ev);
         // the literal in another case, inside a longer value
         let ev = process_event(&[
             (
@@ -354,14 +357,7 @@ mod tests {
         // a Sigma keyword: any string value of any field holds it
         b.rules[1].query = sigma_keyword("sekurlsa::");
         let sel = Selector::new(&b.rules);
-        let tried = |ev: &Event| {
-            let mut tried = Vec::new();
-            sel.select(ev, true, |i| {
-                tried.push(b.rules[i].rule.rule_id.clone());
-                false
-            });
-            tried
-        };
+        let tried = |ev: &Event| tried(&sel, &b, ev);
         assert!(tried(&process_event(&[("process.command_line", "plain ascii")])).is_empty());
         let ev = process_event(&[("process.command_line", "caf\u{e9} \u{1F600}")]);
         assert_eq!(tried(&ev), ["emoji"]);

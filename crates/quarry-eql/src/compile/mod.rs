@@ -19,7 +19,7 @@ mod optimise;
 mod tests;
 
 pub use literals::{Holds, Need, Pick, fields, required_literals, required_needs_by, texts};
-pub use optimise::{fold, leads_with_specific_test, reorder};
+pub use optimise::{KIND_FIELDS, fold, leads_with_specific_test, reorder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {

@@ -59,14 +59,18 @@ pub fn fold(c: C) -> C {
     }
 }
 
-/// ECS fields whose values are shared by most events (`windows`, `start`,
-/// …): a test on them rarely rejects an event, so it goes after the tests
-/// on specific fields.
-const COMMON_FIELDS: &[&str] = &[
+/// Fields that say what kind of event this is (`windows`, `start`, a
+/// channel, an event code): most events of a kind share their values, so a
+/// test on them rarely rejects an event — it goes after the tests on
+/// specific fields, and the rule index never anchors a rule on them.
+pub const KIND_FIELDS: &[&str] = &[
     "agent.type",
     "data_stream.dataset",
+    "data_stream.namespace",
+    "data_stream.type",
     "event.action",
     "event.category",
+    "event.code",
     "event.dataset",
     "event.kind",
     "event.module",
@@ -77,13 +81,16 @@ const COMMON_FIELDS: &[&str] = &[
     "host.os.name",
     "host.os.platform",
     "host.os.type",
+    "winlog.channel",
+    "winlog.event_id",
+    "winlog.provider_name",
 ];
 
 /// How likely a conjunct is to reject an event, cheapest first: positive
 /// tests on specific fields (0), on common fields or alternatives (1),
 /// negations, which exclusions nearly always pass (2).
 fn rejection_rank(c: &C) -> u8 {
-    let common = |lhs: &C| matches!(lhs, C::Field(f) if COMMON_FIELDS.contains(&&*f.path));
+    let common = |lhs: &C| matches!(lhs, C::Field(f) if KIND_FIELDS.contains(&&*f.path));
     match c {
         C::Not(_) => 2,
         C::Glob { negated: true, .. }
