@@ -161,13 +161,7 @@ impl AlertSet {
     pub fn push(&mut self, mut a: Alert) {
         if !self.view_fields.is_empty() {
             let mut ev = Event::from_json(&a.doc, Default::default());
-            let fields = &self.view_fields;
-            ev.retain(|path| {
-                fields.iter().any(|f| {
-                    path.strip_prefix(f.as_str())
-                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-                })
-            });
+            ev.retain_under(&self.view_fields);
             ev.shrink_to_fit();
             self.hosts.push(a.host.clone());
             self.views.push(ev);

@@ -136,20 +136,6 @@ fn slim_fields(r: &CompiledRule) -> Option<Vec<String>> {
     Some(fields)
 }
 
-/// `ev` with only `fields` (a field is kept when it is one of them or lies
-/// under one ending in `.`, or under one that is an object's path).
-fn slimmed(ev: &Event, fields: &[String]) -> Event {
-    let mut e = ev.clone();
-    e.retain(|path| {
-        fields.iter().any(|f| {
-            path == f
-                || (f.ends_with('.') && path.starts_with(f.as_str()))
-                || (path.starts_with(f.as_str()) && path.as_bytes().get(f.len()) == Some(&b'.'))
-        })
-    });
-    e
-}
-
 /// An event packed for the investigation, with its host key.
 type Pooled = (String, Packed);
 
@@ -194,7 +180,14 @@ fn hunt_with(
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
-                Some(fields) => per_rule.push((i, Arc::new(pack(&slimmed(&ev, fields))))),
+                Some(fields) => per_rule.push((
+                    i,
+                    Arc::new(pack(&{
+                        let mut e = ev.clone();
+                        e.retain_under(fields);
+                        e
+                    })),
+                )),
                 None => whole.push(i),
             }
         }
@@ -246,8 +239,8 @@ fn hunt_with(
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
-        // unpacked for this rule alone; a packed event goes with the last
-        // rule holding it
+        // unpacked for this rule alone; the packed copy is freed with the
+        // last rule holding it
         let events = held.iter().filter_map(|e| e.unpack()).collect();
         drop(held);
         let hits = r.query.run(events);

@@ -297,6 +297,19 @@ impl Event {
         self.vals.shrink_to_fit();
     }
 
+    /// Keeps only the fields that are one of `fields` or lie under one
+    /// (`process` keeps `process.name`; a name ending in `.` keeps every
+    /// path it begins).
+    pub fn retain_under(&mut self, fields: &[String]) {
+        self.retain(|path| {
+            fields.iter().any(|f| {
+                path.strip_prefix(f.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with('.') || f.ends_with('.')
+                })
+            })
+        });
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.get(path).is_some()
     }
@@ -490,6 +503,35 @@ fn insert_nested(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retain_under_keeps_the_fields_named_and_what_lies_under_them() {
+        let mut ev = super::Event::default();
+        for f in [
+            "process",
+            "process.name",
+            "process.parent.name",
+            "processor.id",
+            "user.name",
+            "user.domain",
+            "host.os.type",
+            "hostname",
+        ] {
+            ev.set(f, "x");
+        }
+        ev.retain_under(&["process".into(), "user.name".into(), "host.".into()]);
+        let mut kept: Vec<&str> = ev.fields().map(|(f, _)| f).collect();
+        kept.sort_unstable();
+        assert_eq!(
+            kept,
+            [
+                "host.os.type",
+                "process",
+                "process.name",
+                "process.parent.name",
+                "user.name"
+            ]
+        );
+    }
 
     #[test]
     fn entity_eq_agrees_with_entity_key() {
