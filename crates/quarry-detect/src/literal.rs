@@ -61,8 +61,6 @@ pub struct Literals {
     anchors: Vec<Option<Box<[u32]>>>,
     /// Words of a [`Hits`] bit set (one bit a pattern).
     words: usize,
-    /// The need of each pattern id.
-    needs: Vec<Need>,
     /// The field of each pattern id's need; `None`: any field.
     pattern_field: Vec<Option<FieldId>>,
 }
@@ -79,9 +77,10 @@ pub struct ScanPlan {
 struct FieldIndex {
     /// Whole values, lower-cased, and their pattern ids.
     whole: FxHashMap<Box<str>, Vec<u32>>,
-    /// The contained literals' automaton, and the pattern id of each of
-    /// its patterns.
-    contains: Option<(AhoCorasick, Vec<u32>)>,
+    /// The pattern ids of the contained literals, and their automaton
+    /// (its pattern `i` is `contained[i]`).
+    contained: Vec<u32>,
+    contains: Option<AhoCorasick>,
     /// The pattern ids any value that is not ASCII meets.
     non_ascii: Vec<u32>,
     /// Every pattern id of the field: what a value that is not a string
@@ -160,17 +159,15 @@ impl Literals {
         }
         let mut fields: Vec<Option<FieldIndex>> = Vec::new();
         let mut any: Option<FieldIndex> = None;
-        // by field id; `usize::MAX`: any field
-        let mut contained: HashMap<usize, (Vec<&str>, Vec<u32>)> = HashMap::new();
         for (p, n) in patterns.iter().enumerate() {
-            let (id, f) = if n.field == ANY_TEXT {
-                (usize::MAX, any.get_or_insert_with(FieldIndex::default))
+            let f = if n.field == ANY_TEXT {
+                any.get_or_insert_with(FieldIndex::default)
             } else {
                 let id = field_id(&n.field).index();
                 if fields.len() <= id {
                     fields.resize_with(id + 1, || None);
                 }
-                (id, fields[id].get_or_insert_with(FieldIndex::default))
+                fields[id].get_or_insert_with(FieldIndex::default)
             };
             f.all.push(p as u32);
             match n.holds {
@@ -179,35 +176,29 @@ impl Literals {
                     .entry(n.text.as_str().into())
                     .or_default()
                     .push(p as u32),
-                Holds::Contains => {
-                    let c = contained.entry(id).or_default();
-                    c.0.push(&n.text);
-                    c.1.push(p as u32);
-                }
+                Holds::Contains => f.contained.push(p as u32),
                 Holds::NonAscii => f.non_ascii.push(p as u32),
             }
         }
-        for (id, (literals, ps)) in contained {
+        for f in fields.iter_mut().flatten().chain(any.as_mut()) {
+            if f.contained.is_empty() {
+                continue;
+            }
+            let literals = f.contained.iter().map(|&p| &patterns[p as usize].text);
             // standard semantics, so that overlapping search reports every
             // pattern (`cmd.exe` inside `\cmd.exe`); a DFA for the smaller
             // sets (Sigma's keywords, read over every string of an event:
             // one table lookup a byte), the crate's choice for the large
             // ones (lists of hundreds of DLL names), where a DFA would take
             // tens of MB a field
-            let kind = (literals.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(kind)
-                .build(&literals)
-                .ok()?;
-            let f = if id == usize::MAX {
-                any.as_mut()
-            } else {
-                fields.get_mut(id).and_then(Option::as_mut)
-            };
-            if let Some(f) = f {
-                f.contains = Some((ac, ps));
-            }
+            let kind = (f.contained.len() <= DFA_MAX_PATTERNS).then_some(AhoCorasickKind::DFA);
+            f.contains = Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(kind)
+                    .build(literals)
+                    .ok()?,
+            );
         }
         let pattern_field = patterns
             .iter()
@@ -218,7 +209,6 @@ impl Literals {
             any,
             words: patterns.len().div_ceil(64),
             anchors,
-            needs: patterns.into_iter().cloned().collect(),
             pattern_field,
         })
     }
@@ -276,16 +266,6 @@ impl Literals {
         }
     }
 
-    /// Rule `i`'s anchor: the needs one of which it requires.
-    pub fn anchor_of(&self, i: usize) -> Option<Vec<&Need>> {
-        let a = self.anchors.get(i)?.as_ref()?;
-        Some(
-            a.iter()
-                .filter_map(|&p| self.needs.get(p as usize))
-                .collect(),
-        )
-    }
-
     /// Whether rule `i` has an anchor.
     pub fn is_anchored(&self, i: usize) -> bool {
         matches!(self.anchors.get(i), Some(Some(_)))
@@ -303,32 +283,36 @@ fn scan_value(f: &FieldIndex, v: &Value, strings_only: bool, hits: &mut Hits, lo
         Value::Null => {}
         Value::Str(s) => {
             let s = s.as_str();
-            if !f.non_ascii.is_empty() && !s.is_ascii() {
+            let ascii = s.is_ascii();
+            if !ascii {
                 f.non_ascii.iter().for_each(|&p| hits.set(p));
             }
-            if !f.whole.is_empty() {
+            // the lower-case form, made once: looked up whole, and scanned
+            // too when Unicode's folding may differ from ASCII's
+            let fold = !f.whole.is_empty() || (f.contains.is_some() && !ascii);
+            if fold {
                 low.clear();
-                if s.is_ascii() {
+                if ascii {
                     low.push_str(s);
                     low.make_ascii_lowercase();
                 } else {
                     low.push_str(&s.to_lowercase());
                 }
-                if let Some(ps) = f.whole.get(low.as_str()) {
-                    ps.iter().for_each(|&p| hits.set(p));
-                }
             }
-            if let Some((ac, ps)) = &f.contains {
+            if let Some(ps) = f.whole.get(low.as_str()) {
+                ps.iter().for_each(|&p| hits.set(p));
+            }
+            if let Some(ac) = &f.contains {
                 let mut find = |text: &str| {
                     for m in ac.find_overlapping_iter(text) {
-                        if let Some(&p) = ps.get(m.pattern().as_usize()) {
+                        if let Some(&p) = f.contained.get(m.pattern().as_usize()) {
                             hits.set(p);
                         }
                     }
                 };
                 find(s);
-                if !s.is_ascii() {
-                    find(&s.to_lowercase());
+                if !ascii {
+                    find(low);
                 }
             }
         }

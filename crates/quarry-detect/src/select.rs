@@ -105,14 +105,21 @@ impl<'a> Selector<'a> {
             return s;
         }
         let (index, categories, channel, event_id) = &sig;
+        // by rule: of this index, and not yet taken by an earlier pass
+        let mut open: Vec<bool> = self
+            .rules
+            .iter()
+            .map(|r| r.rule.matches_index(index))
+            .collect();
         let mut rules: Vec<usize> = Vec::new();
         for cat in categories
             .iter()
             .map(String::as_str)
             .chain(std::iter::once(""))
         {
-            for i in self.applicable(index, cat, channel.as_deref(), event_id.as_deref()) {
-                if !rules.contains(&i) {
+            for (i, r) in self.rules.iter().enumerate() {
+                if open[i] && applies(r, cat, channel.as_deref(), event_id.as_deref()) {
+                    open[i] = false;
                     rules.push(i);
                 }
             }
@@ -124,28 +131,23 @@ impl<'a> Selector<'a> {
         }
         s
     }
+}
 
-    /// The rules that may match events of this index, category pass,
-    /// channel and event id.
-    fn applicable<'s>(
-        &'s self,
-        index: &'s str,
-        category: &'s str,
-        channel: Option<&'s str>,
-        event_id: Option<&'s str>,
-    ) -> impl Iterator<Item = usize> + 's {
-        (0..self.rules.len()).filter(move |&i| {
-            let r = &self.rules[i];
-            r.rule.matches_index(index)
-                && if r.keys.is_empty() {
-                    match r.query.category() {
-                        Some(c) => c == category,
-                        None => category.is_empty(),
-                    }
-                } else {
-                    r.keys.iter().any(|k| fits(k, category, channel, event_id))
-                }
-        })
+/// Whether `r` may match events of this category pass, channel and event
+/// id (its index aside).
+fn applies(
+    r: &CompiledRule,
+    category: &str,
+    channel: Option<&str>,
+    event_id: Option<&str>,
+) -> bool {
+    if r.keys.is_empty() {
+        match r.query.category() {
+            Some(c) => c == category,
+            None => category.is_empty(),
+        }
+    } else {
+        r.keys.iter().any(|k| fits(k, category, channel, event_id))
     }
 }
 

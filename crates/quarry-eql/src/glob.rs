@@ -62,14 +62,6 @@ impl GlobSet {
         self.pats.iter()
     }
 
-    pub fn len(&self) -> usize {
-        self.pats.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pats.is_empty()
-    }
-
     pub fn matches(&self, s: &str) -> bool {
         if self.rest.len() == self.pats.len() || !s.is_ascii() {
             return self.pats.iter().any(|p| p.matches(s));
@@ -88,14 +80,6 @@ impl GlobSet {
                 .iter()
                 .any(|p| memchr::memmem::find(low, p).is_some())
             || self.rest.iter().any(|&i| self.pats[i].matches(s))
-    }
-}
-
-impl<'a> IntoIterator for &'a GlobSet {
-    type Item = &'a Glob;
-    type IntoIter = std::slice::Iter<'a, Glob>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.pats.iter()
     }
 }
 

@@ -53,7 +53,7 @@ pub fn required_literals(c: &C) -> Vec<Vec<String>> {
 
 /// The clauses' texts, each clause's deduplicated: what a line's JSON text
 /// must hold, whichever field holds it.
-pub fn texts(clauses: Vec<Vec<Need>>) -> Vec<Vec<String>> {
+fn texts(clauses: Vec<Vec<Need>>) -> Vec<Vec<String>> {
     clauses
         .into_iter()
         .map(|c| {

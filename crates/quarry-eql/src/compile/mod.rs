@@ -18,7 +18,7 @@ mod optimise;
 #[cfg(test)]
 mod tests;
 
-pub use literals::{Holds, Need, Pick, fields, required_literals, required_needs_by, texts};
+pub use literals::{Holds, Need, Pick, fields, required_literals, required_needs_by};
 pub use optimise::{KIND_FIELDS, fold, leads_with_specific_test, reorder};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
