@@ -3,7 +3,7 @@
 //! by lookups in an index of the values their terms ask for.
 
 use crate::pivot::{Pivot, TermOp};
-use crate::{ACTIVITY, AlertLimits, CATEGORIES, Packed, summary};
+use crate::{ACTIVITY, AlertLimits, CATEGORIES, Packed, PackedEvents, summary};
 use quarry_event::Event;
 use quarry_lineage::{HostLineage, Lineage};
 use rustc_hash::FxHashMap;
@@ -37,7 +37,7 @@ pub const TELEMETRY: &[&str] = &[
 
 #[derive(Debug, Default)]
 pub(crate) struct HostPool {
-    packed: Vec<Packed>,
+    packed: PackedEvents,
     /// The files the host's kept events were read from, sorted.
     files: Vec<Arc<str>>,
     /// Events per category on this host (and `dns`: events with a query).
@@ -150,13 +150,13 @@ impl HostPool {
     pub(crate) fn events_now(&self) -> Cow<'_, [Event]> {
         match self.events.get() {
             Some(h) => Cow::Borrowed(&h.events),
-            None => Cow::Owned(self.packed.iter().filter_map(Packed::unpack).collect()),
+            None => Cow::Owned(self.packed.unpack_all()),
         }
     }
 
     fn unpacked(&self, lin: Option<&HostLineage>) -> &HostEvents {
         self.events.get_or_init(|| {
-            let mut events: Vec<Event> = self.packed.iter().filter_map(Packed::unpack).collect();
+            let mut events: Vec<Event> = self.packed.unpack_all();
             events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
             let mut by_process: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
             for (i, ev) in events.iter().enumerate() {
@@ -181,14 +181,25 @@ impl Investigation {
     /// ([`Retention::pack`]), each with its host key: lineage is built by
     /// unpacking each event once, the pools stay packed.
     pub fn from_packed(packed: Vec<(String, Packed)>) -> Self {
-        let mut hosts: FxHashMap<String, HostPool> = FxHashMap::default();
+        let mut hosts: FxHashMap<String, PackedEvents> = FxHashMap::default();
         for (h, p) in packed {
-            hosts.entry(h).or_default().packed.push(p);
+            hosts.entry(h).or_default().push(&p);
+        }
+        Self::from_pools(hosts)
+    }
+
+    /// [`Investigation::from_packed`] from events packed in sets by host
+    /// ([`PackedEvents`]); a host's sets are joined in the order given.
+    pub fn from_pools(pools: impl IntoIterator<Item = (String, PackedEvents)>) -> Self {
+        let mut hosts: FxHashMap<String, HostPool> = FxHashMap::default();
+        for (h, p) in pools {
+            hosts.entry(h).or_default().packed.append(p);
         }
         let mut lineage = Lineage::default();
         for (key, pool) in hosts.iter_mut() {
             let mut lin = HostLineage::default();
-            for ev in pool.packed.iter().filter_map(Packed::unpack) {
+            pool.packed.finish();
+            pool.packed.for_each(|ev| {
                 for &c in CATEGORIES {
                     if ev.has_value("event.category", c) {
                         *pool.categories.entry(c).or_default() += 1;
@@ -201,19 +212,9 @@ impl Investigation {
                     pool.name = ev.get_str("host.name").map(str::to_string);
                 }
                 lin.observe(&ev);
-            }
+            });
             lin.build();
-            pool.packed.shrink_to_fit();
-            // events of a file come together: compare neighbours first
-            let mut files: Vec<Arc<str>> = Vec::new();
-            for p in &pool.packed {
-                if files.last().is_none_or(|f| !Arc::ptr_eq(f, p.file())) {
-                    files.push(p.file().clone());
-                }
-            }
-            files.sort_unstable();
-            files.dedup();
-            pool.files = files;
+            pool.files = pool.packed.files();
             lineage.hosts.insert(key.clone(), lin);
         }
         Investigation {

@@ -10,11 +10,12 @@ use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
-use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, Retention, pack};
+use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, PackedEvents, Retention, pack};
 use quarry_eql::Hit;
 use quarry_event::Event;
 use quarry_read::ReadSummary;
 use quarry_rules::{Exceptions, Rule};
+use rustc_hash::FxHashMap;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -85,6 +86,47 @@ enum Kept {
 /// that keep it whole share one copy.
 type PerRule = Vec<(usize, Arc<Packed>)>;
 
+/// What a hunt holds of a batch of one file's events
+/// ([`quarry_read::scan_batched`]): the events rules matched, and the pool
+/// by host, compressed ([`PackedEvents`]) — a whole corpus's pool held as
+/// single packed events was most of a run's memory.
+#[derive(Default)]
+struct Batch {
+    matched: Vec<PerRule>,
+    /// In the order the batch first met each host.
+    pool: Vec<(String, PackedEvents)>,
+}
+
+impl Batch {
+    fn of(kept: Vec<Kept>) -> Self {
+        let mut b = Batch::default();
+        let mut place: FxHashMap<String, usize> = FxHashMap::default();
+        let mut pool = |(host, p): Pooled, b: &mut Batch| {
+            let i = *place.entry(host).or_insert_with_key(|h| {
+                b.pool.push((h.clone(), PackedEvents::default()));
+                b.pool.len() - 1
+            });
+            b.pool[i].1.push(&p);
+        };
+        for k in kept {
+            match k {
+                Kept::Pool(p) => pool(p, &mut b),
+                Kept::Matched(m) => {
+                    let (events, p) = *m;
+                    b.matched.push(events);
+                    if let Some(p) = p {
+                        pool(p, &mut b);
+                    }
+                }
+            }
+        }
+        for (_, p) in &mut b.pool {
+            p.finish();
+        }
+        b
+    }
+}
+
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
 const AGGREGATE_KEEPS: &[&str] = &[
@@ -141,12 +183,17 @@ type Pooled = (String, Packed);
 
 /// Runs `book`'s rules over the evidence in `inputs`.
 pub fn hunt(book: &RuleBook, inputs: &[PathBuf], opts: &HuntOptions) -> HuntReport {
-    hunt_with(book, opts, |keep| quarry_read::scan(inputs, keep))
+    hunt_with(book, opts, |keep| {
+        quarry_read::scan_batched(inputs, keep, Batch::of)
+    })
 }
 
 /// [`hunt`] over events already read: one Spark partition's hosts.
 pub fn hunt_events(book: &RuleBook, events: Vec<Event>, opts: &HuntOptions) -> HuntReport {
-    hunt_with(book, opts, |keep| quarry_read::scan_events(events, keep))
+    hunt_with(book, opts, |keep| {
+        let (kept, read) = quarry_read::scan_events(events, keep);
+        (vec![Batch::of(kept)], read)
+    })
 }
 
 /// What hands a hunt its evidence: a scan that puts each event through `keep`.
@@ -155,7 +202,7 @@ type Keep<'a> = &'a (dyn Fn(Event) -> Option<Kept> + Sync);
 fn hunt_with(
     book: &RuleBook,
     opts: &HuntOptions,
-    scan: impl FnOnce(Keep<'_>) -> (Vec<Kept>, ReadSummary),
+    scan: impl FnOnce(Keep<'_>) -> (Vec<Batch>, ReadSummary),
 ) -> HuntReport {
     let rules = &book.rules;
     let selector = Selector::new(rules);
@@ -165,7 +212,7 @@ fn hunt_with(
     let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
     let evidence_from = EvidenceStart::default();
     let slim: Vec<Option<Vec<String>>> = rules.iter().map(slim_fields).collect();
-    let (kept, read) = scan(&|ev| {
+    let (batches, read) = scan(&|ev| {
         if wants_start {
             evidence_from.see(&ev);
         }
@@ -202,20 +249,14 @@ fn hunt_with(
         ..Default::default()
     };
     let mut per_rule: Vec<Vec<Arc<Packed>>> = vec![Vec::new(); rules.len()];
-    let mut pool = Vec::with_capacity(kept.len());
-    for k in kept {
-        match k {
-            Kept::Pool(p) => pool.push(p),
-            Kept::Matched(m) => {
-                let (events, p) = *m;
-                for (i, ev) in events {
-                    per_rule[i].push(ev);
-                }
-                pool.extend(p);
-            }
+    let mut pools = Vec::new();
+    for b in batches {
+        for (i, ev) in b.matched.into_iter().flatten() {
+            per_rule[i].push(ev);
         }
+        pools.extend(b.pool);
     }
-    let mut investigation = Investigation::from_packed(pool);
+    let mut investigation = Investigation::from_pools(pools);
     investigation.limits = opts.alert_limits;
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again

@@ -155,7 +155,7 @@ impl<T: Send> Ctx<'_, '_, T> {
             LineOut::Dropped => self.plain_ecs += 1,
             LineOut::Kept(t) => {
                 self.plain_ecs += 1;
-                self.sink.out.push(t);
+                self.sink.kept(t);
             }
             LineOut::Read(read) => {
                 let (items, problems) = *read;
@@ -188,7 +188,7 @@ impl<T: Send> Ctx<'_, '_, T> {
             self.s
                 .count_bad_shapes(bad_shapes.iter().map(String::as_str));
             if let Some(t) = kept {
-                self.sink.out.push(t);
+                self.sink.kept(t);
             }
         }
     }

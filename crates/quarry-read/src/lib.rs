@@ -199,12 +199,27 @@ pub(crate) struct Sink<'a, T> {
     pub(crate) out: Vec<T>,
     /// Set by [`scan_projected`]: ECS JSON lines are read projected.
     pub(crate) projection: Option<&'a Projection>,
+    /// Set by [`scan_batched`]: takes `out` whenever it holds [`BATCH`] items.
+    pub(crate) flush: Option<&'a mut dyn FnMut(Vec<T>)>,
 }
+
+/// Items a file's reader gathers before [`scan_batched`]'s consumer takes them.
+const BATCH: usize = 4096;
 
 impl<T> Sink<'_, T> {
     pub(crate) fn push(&mut self, ev: Event) {
         if let Some(t) = (self.keep)(ev) {
-            self.out.push(t);
+            self.kept(t);
+        }
+    }
+
+    /// Takes what `keep` made of an event, in the file's order.
+    pub(crate) fn kept(&mut self, t: T) {
+        self.out.push(t);
+        if self.out.len() >= BATCH
+            && let Some(flush) = self.flush.as_mut()
+        {
+            flush(std::mem::replace(&mut self.out, Vec::with_capacity(BATCH)));
         }
     }
 }
@@ -237,6 +252,21 @@ where
     scan_inner(inputs, Some(projection), keep)
 }
 
+/// [`scan`] for a consumer that holds what it keeps of a whole run: each
+/// file's kept items are handed to `batch` a few thousand at a time, in the
+/// file's order, and what it makes of them is returned, grouped by file, in
+/// input order — so the consumer can fold them into a compact form as they
+/// come, rather than hold every item until the last file is read.
+pub fn scan_batched<T, U, F, B>(inputs: &[PathBuf], keep: F, batch: B) -> (Vec<U>, ReadSummary)
+where
+    T: Send,
+    U: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+    B: Fn(Vec<T>) -> U + Sync,
+{
+    scan_files(inputs, None, keep, &batch, true)
+}
+
 /// [`scan`] over events already read (by another process, say: a Spark
 /// partition's events arrive on stdin): each goes through `keep` on all
 /// cores, in order. The summary counts only events; what was read, and
@@ -264,16 +294,51 @@ where
     T: Send,
     F: Fn(Event) -> Option<T> + Sync,
 {
+    let (per_file, summary) = scan_files(inputs, projection, keep, &|items: Vec<T>| items, false);
+    let mut all = Vec::new();
+    for items in per_file {
+        // the first file's events are taken as they are, not copied
+        if all.is_empty() {
+            all = items;
+        } else {
+            all.extend(items);
+        }
+    }
+    (all, summary)
+}
+
+/// Reads every file on all cores; per file, what `keep` kept goes through
+/// `batch`: [`BATCH`] items at a time when `batched`, else once, whole.
+fn scan_files<T, U, F, B>(
+    inputs: &[PathBuf],
+    projection: Option<&Projection>,
+    keep: F,
+    batch: &B,
+    batched: bool,
+) -> (Vec<U>, ReadSummary)
+where
+    T: Send,
+    U: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+    B: Fn(Vec<T>) -> U + Sync,
+{
     use rayon::prelude::*;
     let (files, found) = discover(inputs);
     let mut summary = ReadSummary::of_inputs(found);
     progress::found(&files);
     let many = files.len() > 1;
-    let results: Vec<(Vec<T>, ReadSummary)> = files
+    let results: Vec<(Vec<U>, ReadSummary)> = files
         .par_iter()
         .map(|f| {
             let mut s = ReadSummary::default();
-            let mut sink = Sink { keep: &keep, out: Vec::new(), projection };
+            let mut done: Vec<U> = Vec::new();
+            let mut flush = |items: Vec<T>| done.push(batch(items));
+            let mut sink = Sink {
+                keep: &keep,
+                out: Vec::new(),
+                projection,
+                flush: batched.then_some(&mut flush as &mut dyn FnMut(Vec<T>)),
+            };
             // A parser bug on hostile input (ours or a dependency's) must cost
             // one file, not the run: keep what was read and report the rest.
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| input::read_path(f, many, &mut s, &mut sink)));
@@ -286,17 +351,17 @@ where
                 s.problems.push(input::problem(f, "", &format!("reader failed on this file ({why}); events read before the failure are kept")));
             }
             progress::file_done(s.bytes, s.events, &s.problems);
-            (sink.out, s)
+            let rest = std::mem::take(&mut sink.out);
+            drop(sink);
+            if !batched || !rest.is_empty() {
+                done.push(batch(rest));
+            }
+            (done, s)
         })
         .collect();
     let mut all = Vec::new();
     for (items, s) in results {
-        // the first file's events are taken as they are, not copied
-        if all.is_empty() {
-            all = items;
-        } else {
-            all.extend(items);
-        }
+        all.extend(items);
         summary.merge(s);
     }
     (all, summary)
@@ -315,6 +380,22 @@ mod tests {
             .and_then(|mut f| f.write_all(bytes))
             .ok();
         p
+    }
+
+    #[test]
+    fn batches_come_in_order_and_whole() {
+        let lines: String = (0..10_000).map(|i| format!("{{\"a\":{i}}}\n")).collect();
+        let a = tmp("batched-a.jsonl", lines.as_bytes());
+        let b = tmp("batched-b.jsonl", b"{\"a\":-1}\n");
+        let (batches, s) = scan_batched(&[a, b], |e| e.get_i64("a"), |v: Vec<i64>| v);
+        assert_eq!(s.events, 10_001);
+        // batches of one file at most BATCH long, never empty, a file's
+        // batches before the next file's
+        assert!(batches.len() >= 3, "{} batches", batches.len());
+        assert!(batches.iter().all(|b| !b.is_empty() && b.len() <= BATCH));
+        let all: Vec<i64> = batches.into_iter().flatten().collect();
+        let want: Vec<i64> = (0..10_000).chain([-1]).collect();
+        assert_eq!(all, want);
     }
 
     #[test]
