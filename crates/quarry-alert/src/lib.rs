@@ -47,7 +47,7 @@ pub mod triage;
 pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
 pub use finish::{AlertDoc, AlertSet};
-pub use pack::{Packed, PackedEvents, pack};
+pub use pack::{Packed, PackedEvents, Unpacking, pack};
 pub use retention::Retention;
 
 use bounded::bounded;

@@ -341,29 +341,23 @@ impl PackedEvents {
     /// Calls `f` with each event unpacked, in the order pushed (an event
     /// whose bytes do not unpack is skipped: only [`pack`] writes them).
     pub fn for_each(&self, mut f: impl FnMut(Event)) {
-        let mut each = |raw: &[u8], files: &[Arc<str>]| {
-            let mut r = Reader { b: raw, at: 0 };
-            while r.at < raw.len() {
-                let (Some(file), Some(n)) = (r.varint(), r.varint()) else {
-                    return;
-                };
-                let (Some(file), Some(bytes)) = (
-                    usize::try_from(file).ok().and_then(|i| files.get(i)),
-                    usize::try_from(n).ok().and_then(|n| r.take(n)),
-                ) else {
-                    return;
-                };
-                if let Some(ev) = unpack(file, bytes) {
-                    f(ev);
-                }
-            }
-        };
-        for b in &self.blocks {
-            if let Some(raw) = b.raw() {
-                each(&raw, &b.files);
-            }
+        for ev in self.iter().flatten() {
+            f(ev);
         }
-        each(&self.open, &self.files);
+    }
+
+    /// The events in the order pushed, one block decompressed at a time:
+    /// each `None` when its bytes do not unpack (only [`pack`] writes
+    /// them), so that positions are kept.
+    pub fn iter(&self) -> Unpacking<'_> {
+        Unpacking {
+            set: self,
+            next_block: 0,
+            raw: std::borrow::Cow::Borrowed(&[]),
+            files: &[],
+            at: 0,
+            open_read: false,
+        }
     }
 
     /// Every event unpacked, in the order pushed.
@@ -371,6 +365,62 @@ impl PackedEvents {
         let mut out = Vec::with_capacity(self.len);
         self.for_each(|e| out.push(e));
         out
+    }
+}
+
+/// [`PackedEvents::iter`].
+pub struct Unpacking<'a> {
+    set: &'a PackedEvents,
+    next_block: usize,
+    /// The block being read, decompressed, and its files.
+    raw: std::borrow::Cow<'a, [u8]>,
+    files: &'a [Arc<str>],
+    at: usize,
+    open_read: bool,
+}
+
+impl Iterator for Unpacking<'_> {
+    type Item = Option<Event>;
+
+    fn next(&mut self) -> Option<Option<Event>> {
+        loop {
+            if self.at < self.raw.len() {
+                let mut r = Reader {
+                    b: &self.raw,
+                    at: self.at,
+                };
+                let record = (|| {
+                    let file = usize::try_from(r.varint()?).ok()?;
+                    let n = usize::try_from(r.varint()?).ok()?;
+                    let start = r.at;
+                    r.take(n)?;
+                    Some((file, start, r.at))
+                })();
+                let Some((file, start, end)) = record else {
+                    // bytes this type wrote always parse: skip the rest
+                    self.at = self.raw.len();
+                    continue;
+                };
+                self.at = end;
+                let ev = self
+                    .files
+                    .get(file)
+                    .and_then(|f| unpack(f, &self.raw[start..end]));
+                return Some(ev);
+            }
+            if let Some(b) = self.set.blocks.get(self.next_block) {
+                self.next_block += 1;
+                self.raw = b.raw().unwrap_or_default();
+                self.files = &b.files;
+            } else if !self.open_read {
+                self.open_read = true;
+                self.raw = std::borrow::Cow::Borrowed(&self.set.open);
+                self.files = &self.set.files;
+            } else {
+                return None;
+            }
+            self.at = 0;
+        }
     }
 }
 

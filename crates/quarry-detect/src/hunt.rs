@@ -92,7 +92,8 @@ type PerRule = Vec<(usize, Arc<Packed>)>;
 /// single packed events was most of a run's memory.
 #[derive(Default)]
 struct Batch {
-    matched: Vec<PerRule>,
+    /// Per rule (its position) with matches, the events it matched.
+    matched: Vec<(usize, PackedEvents)>,
     /// In the order the batch first met each host.
     pool: Vec<(String, PackedEvents)>,
 }
@@ -101,6 +102,7 @@ impl Batch {
     fn of(kept: Vec<Kept>) -> Self {
         let mut b = Batch::default();
         let mut place: FxHashMap<String, usize> = FxHashMap::default();
+        let mut rule_place: FxHashMap<usize, usize> = FxHashMap::default();
         let mut pool = |(host, p): Pooled, b: &mut Batch| {
             let i = *place.entry(host).or_insert_with_key(|h| {
                 b.pool.push((h.clone(), PackedEvents::default()));
@@ -113,14 +115,21 @@ impl Batch {
                 Kept::Pool(p) => pool(p, &mut b),
                 Kept::Matched(m) => {
                     let (events, p) = *m;
-                    b.matched.push(events);
+                    for (rule, ev) in events {
+                        let i = *rule_place.entry(rule).or_insert_with(|| {
+                            b.matched.push((rule, PackedEvents::default()));
+                            b.matched.len() - 1
+                        });
+                        b.matched[i].1.push(&ev);
+                    }
                     if let Some(p) = p {
                         pool(p, &mut b);
                     }
                 }
             }
         }
-        for (_, p) in &mut b.pool {
+        let pools = b.pool.iter_mut().map(|(_, p)| p);
+        for p in pools.chain(b.matched.iter_mut().map(|(_, p)| p)) {
             p.finish();
         }
         b
@@ -248,11 +257,12 @@ fn hunt_with(
         read,
         ..Default::default()
     };
-    let mut per_rule: Vec<Vec<Arc<Packed>>> = vec![Vec::new(); rules.len()];
+    let mut per_rule: Vec<PackedEvents> =
+        (0..rules.len()).map(|_| PackedEvents::default()).collect();
     let mut pools = Vec::new();
     for b in batches {
-        for (i, ev) in b.matched.into_iter().flatten() {
-            per_rule[i].push(ev);
+        for (i, events) in b.matched {
+            per_rule[i].append(events);
         }
         pools.extend(b.pool);
     }
@@ -261,7 +271,7 @@ fn hunt_with(
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
-    let mut hits_by_host: BTreeMap<Option<String>, Vec<(&Rule, PackedHit, J)>> = BTreeMap::new();
+    let mut hits_by_host: BTreeMap<Option<String>, HostHits> = BTreeMap::new();
     // the events each correlation member matched, for the correlations;
     // members alert on their own only when a correlation says so
     let standalone = Standalone::of(book);
@@ -280,9 +290,8 @@ fn hunt_with(
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
-        // unpacked for this rule alone; the packed copy is freed with the
-        // last rule holding it
-        let events = held.iter().filter_map(|e| e.unpack()).collect();
+        // unpacked for this rule alone, and the packed copy freed
+        let events: Vec<Event> = held.unpack_all();
         drop(held);
         let hits = r.query.run(events);
         let total = hits.len();
@@ -357,7 +366,7 @@ fn hunt_with(
             hits_by_host
                 .entry(host)
                 .or_default()
-                .push((&r.rule, PackedHit::pack(&h), extra));
+                .push(&r.rule, &h, extra);
         }
         if n > 0 {
             *report
@@ -396,7 +405,7 @@ fn hunt_with(
         hits_by_host
             .entry(host)
             .or_default()
-            .push((rule, PackedHit::pack(&hit), f.extra));
+            .push(rule, &hit, f.extra);
     }
     let mut alerts = AlertSet::new(
         rules
@@ -406,8 +415,9 @@ fn hunt_with(
         opts.alert_limits.max_bytes,
     );
     for (host, hits) in hits_by_host {
-        for (rule, h, extra) in hits {
-            let h = h.unpack();
+        let mut events = hits.events.iter();
+        for (rule, shape, extra) in hits.hits {
+            let h = shape.hit(&mut events);
             let mut a = quarry_alert::alert(rule, &h, &investigation);
             a.distinguish(&extra);
             merge(&mut a.doc, extra);
@@ -479,47 +489,79 @@ fn alerts_of(
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
 }
 
-/// A hit held packed until its host's alerts are built: every rule has run
-/// by then, and the hits of all of them wait.
-enum PackedHit {
-    Event(Packed),
+/// A host's hits until its alerts are built: each hit's rule, shape and
+/// what its aggregation adds, and the hits' events, in order, compressed
+/// together (a run's hits held as single events were a large part of its
+/// memory).
+#[derive(Default)]
+struct HostHits<'r> {
+    hits: Vec<(&'r Rule, HitShape, J)>,
+    events: PackedEvents,
+}
+
+/// A hit without its events, which [`HostHits::events`] holds in order.
+enum HitShape {
+    Event,
+    /// Which of the sequence's places an event fills.
     Sequence {
         join_keys: Vec<J>,
-        events: Vec<Option<Packed>>,
+        filled: Vec<bool>,
     },
     Sample {
         join_keys: Vec<J>,
-        events: Vec<Packed>,
+        events: usize,
     },
 }
 
-impl PackedHit {
-    fn pack(hit: &Hit) -> Self {
-        match hit {
-            Hit::Event(e) => PackedHit::Event(pack(e)),
-            Hit::Sequence { join_keys, events } => PackedHit::Sequence {
-                join_keys: join_keys.clone(),
-                events: events.iter().map(|e| e.as_ref().map(pack)).collect(),
-            },
-            Hit::Sample { join_keys, events } => PackedHit::Sample {
-                join_keys: join_keys.clone(),
-                events: events.iter().map(pack).collect(),
-            },
-        }
+impl<'r> HostHits<'r> {
+    fn push(&mut self, rule: &'r Rule, hit: &Hit, extra: J) {
+        let shape = match hit {
+            Hit::Event(e) => {
+                self.events.push(&pack(e));
+                HitShape::Event
+            }
+            Hit::Sequence { join_keys, events } => {
+                for e in events.iter().flatten() {
+                    self.events.push(&pack(e));
+                }
+                HitShape::Sequence {
+                    join_keys: join_keys.clone(),
+                    filled: events.iter().map(Option::is_some).collect(),
+                }
+            }
+            Hit::Sample { join_keys, events } => {
+                for e in events {
+                    self.events.push(&pack(e));
+                }
+                HitShape::Sample {
+                    join_keys: join_keys.clone(),
+                    events: events.len(),
+                }
+            }
+        };
+        self.hits.push((rule, shape, extra));
     }
+}
 
-    /// The hit back (bytes written by [`pack`] always unpack).
-    fn unpack(self) -> Hit {
-        let one = |p: &Packed| p.unpack().unwrap_or_else(|| Event::new(Default::default()));
+impl HitShape {
+    /// The hit back, its events taken from `events` (bytes written by
+    /// [`pack`] always unpack).
+    fn hit(self, events: &mut quarry_alert::Unpacking<'_>) -> Hit {
+        let mut one = || {
+            events
+                .next()
+                .flatten()
+                .unwrap_or_else(|| Event::new(Default::default()))
+        };
         match self {
-            PackedHit::Event(p) => Hit::Event(one(&p)),
-            PackedHit::Sequence { join_keys, events } => Hit::Sequence {
+            HitShape::Event => Hit::Event(one()),
+            HitShape::Sequence { join_keys, filled } => Hit::Sequence {
                 join_keys,
-                events: events.iter().map(|e| e.as_ref().map(one)).collect(),
+                events: filled.into_iter().map(|f| f.then(&mut one)).collect(),
             },
-            PackedHit::Sample { join_keys, events } => Hit::Sample {
+            HitShape::Sample { join_keys, events } => Hit::Sample {
                 join_keys,
-                events: events.iter().map(one).collect(),
+                events: (0..events).map(|_| one()).collect(),
             },
         }
     }
