@@ -12,7 +12,7 @@ use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
 use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, PackedEvents, Retention, pack};
 use quarry_eql::Hit;
-use quarry_event::Event;
+use quarry_event::{Event, Locator};
 use quarry_read::ReadSummary;
 use quarry_rules::{Exceptions, Rule};
 use rustc_hash::FxHashMap;
@@ -290,10 +290,7 @@ fn hunt_with(
         }
         let r = &rules[i];
         let t = std::time::Instant::now();
-        // unpacked for this rule alone, and the packed copy freed
-        let events: Vec<Event> = held.unpack_all();
-        drop(held);
-        let hits = r.query.run(events);
+        let hits = run_rule(r, held);
         let total = hits.len();
         // an excepted event is not counted towards a threshold or a term
         let exceptions = &opts.exceptions;
@@ -489,6 +486,61 @@ fn alerts_of(
     Ok(hits.into_iter().map(|h| (h, J::Null)).collect())
 }
 
+/// The hits of a rule over the events it matched (unpacked for it alone).
+/// A sequence or sample first runs over its events slimmed to the fields
+/// its query reads, each marked with its position: most of what such a
+/// rule matches (every shell started, for a sequence ending in a scheduled
+/// task) is in no hit, and whole events of a busy host took tens of MB at
+/// once. The events of its hits are then put back whole.
+fn run_rule(r: &CompiledRule, held: PackedEvents) -> Vec<Hit> {
+    let fields = r.query.fields();
+    if r.query.is_event_query() || fields.iter().any(|f| f == "*") {
+        return r.query.run(held.unpack_all());
+    }
+    let mut slim = Vec::with_capacity(held.len());
+    for (at, ev) in held.iter().enumerate() {
+        if let Some(mut ev) = ev {
+            ev.retain_under(&fields);
+            ev.shrink_to_fit();
+            ev.origin.locator = Locator::Index(at as u64);
+            slim.push(ev);
+        }
+    }
+    let mut hits = r.query.run(slim);
+    let at = |e: &Event| match e.origin.locator {
+        Locator::Index(i) => Some(i as usize),
+        _ => None,
+    };
+    let mut wanted: Vec<usize> = hits
+        .iter()
+        .flat_map(|h| quarry_alert::hit_events(h))
+        .filter_map(at)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut whole: FxHashMap<usize, Event> = FxHashMap::default();
+    for (i, ev) in held.iter().enumerate() {
+        if wanted.binary_search(&i).is_ok()
+            && let Some(ev) = ev
+        {
+            whole.insert(i, ev);
+        }
+    }
+    let mut put_back = |e: &mut Event| {
+        if let Some(w) = at(e).and_then(|i| whole.get(&i)) {
+            *e = w.clone();
+        }
+    };
+    for h in &mut hits {
+        match h {
+            Hit::Event(e) => put_back(e),
+            Hit::Sequence { events, .. } => events.iter_mut().flatten().for_each(&mut put_back),
+            Hit::Sample { events, .. } => events.iter_mut().for_each(&mut put_back),
+        }
+    }
+    hits
+}
+
 /// A host's hits until its alerts are built: each hit's rule, shape and
 /// what its aggregation adds, and the hits' events, in order, compressed
 /// together (a run's hits held as single events were a large part of its
@@ -603,5 +655,67 @@ impl EvidenceStart {
 
     fn into_map(self) -> HashMap<String, i64> {
         self.0.into_inner().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RuleBook;
+    use quarry_event::Origin;
+
+    #[test]
+    fn a_sequence_runs_over_slim_events_and_its_hits_come_back_whole() {
+        let text = "[rule]\nrule_id = \"seq\"\nname = \"seq\"\ntype = \"eql\"\nlanguage = \"eql\"\n\
+                    index = [\"logs-*\"]\nquery = '''sequence by process.entity_id \
+                    [process where process.name == \"cmd.exe\"] [network where destination.port == 443]'''\n";
+        let mut set = quarry_rules::RuleSet::default();
+        set.extend(quarry_rules::load_str(text, "seq.toml".into()));
+        let book = RuleBook::compile(set);
+        let rule = &book.rules[0];
+        let event = |i: u64, category: &str, id: &str| {
+            let mut ev = Event::new(Origin {
+                file: "a.evtx".into(),
+                locator: Locator::Record(100 + i),
+            });
+            ev.set_timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000_000_000);
+            ev.set("event.category", vec![category]);
+            ev.set("process.entity_id", id);
+            ev.set("process.name", "cmd.exe");
+            ev.set("destination.port", 443i64);
+            // read by no filter: dropped for the run, back in the hits
+            ev.set("process.command_line", format!("cmd.exe /c event {i}"));
+            ev.set("user.name", "alice");
+            ev
+        };
+        let events = vec![
+            event(0, "process", "A"),
+            event(1, "process", "B"),
+            event(2, "network", "B"),
+            event(3, "network", "C"),
+        ];
+        let mut held = PackedEvents::default();
+        for e in &events {
+            held.push(&pack(e));
+        }
+        let hits = run_rule(rule, held);
+        assert_eq!(hits.len(), 1);
+        let got: Vec<J> = quarry_alert::hit_events(&hits[0])
+            .into_iter()
+            .map(|e| {
+                assert!(e.get("process.command_line").is_some());
+                e.to_json()
+            })
+            .collect();
+        let want: Vec<J> = [&events[1], &events[2]]
+            .iter()
+            .map(|e| e.to_json())
+            .collect();
+        assert_eq!(got, want);
+        let origins: Vec<&Origin> = quarry_alert::hit_events(&hits[0])
+            .into_iter()
+            .map(|e| &e.origin)
+            .collect();
+        assert_eq!(origins, vec![&events[1].origin, &events[2].origin]);
     }
 }
