@@ -183,6 +183,10 @@ impl HostLineage {
             }
         }
         self.kids = kids;
+        // held for the rest of the run: spare room from growing is freed
+        self.procs.shrink_to_fit();
+        self.by_entity.shrink_to_fit();
+        self.by_pid.shrink_to_fit();
     }
 
     /// The latest-started process with `pid` whose lifetime holds `t`.
