@@ -11,14 +11,14 @@
 /// pattern; the other patterns are tried one by one.
 #[derive(Debug, Clone)]
 pub struct GlobSet {
-    pats: Vec<Glob>,
+    pats: Box<[Glob]>,
     /// Lower-cased literals (no wildcard) of the simple patterns.
     exact: rustc_hash::FxHashSet<Box<[u8]>>,
-    prefix: Vec<Box<[u8]>>,
-    suffix: Vec<Box<[u8]>>,
-    contains: Vec<Box<[u8]>>,
+    prefix: Box<[Box<[u8]>]>,
+    suffix: Box<[Box<[u8]>]>,
+    contains: Box<[Box<[u8]>]>,
     /// The positions of the patterns tested by [`Glob::matches`].
-    rest: Vec<usize>,
+    rest: Box<[u32]>,
 }
 
 /// Below this many patterns the split saves nothing.
@@ -26,35 +26,36 @@ const SET_MIN: usize = 4;
 
 impl GlobSet {
     pub fn new(pats: Vec<Glob>) -> Self {
-        let mut set = GlobSet {
-            exact: Default::default(),
-            prefix: Vec::new(),
-            suffix: Vec::new(),
-            contains: Vec::new(),
-            rest: Vec::new(),
-            pats,
-        };
-        if set.pats.len() < SET_MIN {
-            set.rest = (0..set.pats.len()).collect();
-            return set;
-        }
-        for (i, p) in set.pats.iter().enumerate() {
-            if !(p.ascii && p.insensitive) {
-                set.rest.push(i);
+        let mut exact = rustc_hash::FxHashSet::default();
+        let (mut prefix, mut suffix, mut contains) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rest = Vec::new();
+        for (i, p) in pats.iter().enumerate() {
+            // positions fit: a rule file is far smaller than 4 G patterns
+            let at = u32::try_from(i).unwrap_or(u32::MAX);
+            if pats.len() < SET_MIN || !(p.ascii && p.insensitive) {
+                rest.push(at);
                 continue;
             }
             let b = &p.bytes;
             match p.shape {
                 _ if p.literal => {
-                    set.exact.insert(b.clone().into_boxed_slice());
+                    exact.insert(b.clone());
                 }
-                Shape::Prefix => set.prefix.push(b[..b.len() - 1].into()),
-                Shape::Suffix => set.suffix.push(b[1..].into()),
-                Shape::Contains => set.contains.push(b[1..b.len() - 1].into()),
-                Shape::General => set.rest.push(i),
+                Shape::Prefix => prefix.push(b[..b.len() - 1].into()),
+                Shape::Suffix => suffix.push(b[1..].into()),
+                Shape::Contains => contains.push(b[1..b.len() - 1].into()),
+                Shape::General => rest.push(at),
             }
         }
-        set
+        exact.shrink_to_fit();
+        GlobSet {
+            pats: pats.into_boxed_slice(),
+            exact,
+            prefix: prefix.into_boxed_slice(),
+            suffix: suffix.into_boxed_slice(),
+            contains: contains.into_boxed_slice(),
+            rest: rest.into_boxed_slice(),
+        }
     }
 
     /// The patterns, in the order written.
@@ -79,7 +80,7 @@ impl GlobSet {
                 .contains
                 .iter()
                 .any(|p| memchr::memmem::find(low, p).is_some())
-            || self.rest.iter().any(|&i| self.pats[i].matches(s))
+            || self.rest.iter().any(|&i| self.pats[i as usize].matches(s))
     }
 }
 
@@ -88,9 +89,13 @@ impl GlobSet {
 /// ([`Glob::star_only`]: `?` is literal there) and exception `matches`.
 #[derive(Debug, Clone)]
 pub struct Glob {
-    pat: Vec<char>,
-    /// The pattern as bytes, for the ASCII fast path.
-    bytes: Vec<u8>,
+    /// An ASCII pattern (lower-cased when case-insensitive) as bytes;
+    /// empty for one that is not ASCII.
+    bytes: Box<[u8]>,
+    /// A pattern that is not ASCII (lower-cased when case-insensitive) as
+    /// characters; empty for an ASCII one, whose bytes are its characters
+    /// (tens of thousands of patterns are loaded: each kept once).
+    chars: Box<[char]>,
     insensitive: bool,
     /// `?` matches one character (off in index patterns).
     question: bool,
@@ -132,22 +137,25 @@ impl Glob {
     }
 
     fn with(p: &str, insensitive: bool, question: bool) -> Self {
-        let pat: Vec<char> = if insensitive {
-            p.to_lowercase().chars().collect()
+        let low;
+        let pat = if insensitive {
+            low = p.to_lowercase();
+            low.as_str()
         } else {
-            p.chars().collect()
+            p
         };
-        let bytes = if p.is_ascii() {
-            pat.iter().map(|&c| c as u8).collect()
+        let ascii = p.is_ascii();
+        let (bytes, chars): (Box<[u8]>, Box<[char]>) = if ascii {
+            (pat.as_bytes().into(), Box::default())
         } else {
-            Vec::new()
+            (Box::default(), pat.chars().collect())
         };
         let star = bytes.contains(&b'*');
         let shape = {
             let lead = bytes.first() == Some(&b'*');
             let trail = bytes.len() > 1 && bytes.last() == Some(&b'*');
             let inner = &bytes[usize::from(lead)..bytes.len() - usize::from(trail)];
-            if !p.is_ascii()
+            if !ascii
                 || inner.is_empty()
                 || inner.iter().any(|&b| b == b'*' || (question && b == b'?'))
             {
@@ -164,13 +172,13 @@ impl Glob {
         };
         Glob {
             shape,
-            needs_non_ascii: !pat.iter().all(char::is_ascii),
-            ascii: p.is_ascii(),
+            needs_non_ascii: !pat.is_ascii(),
+            ascii,
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
             literal: !(star || (question && bytes.contains(&b'?'))),
             star,
-            pat,
             bytes,
+            chars,
             insensitive,
             question,
         }
@@ -220,7 +228,7 @@ impl Glob {
                 return if self.insensitive {
                     s.as_bytes().eq_ignore_ascii_case(&self.bytes)
                 } else {
-                    s.as_bytes() == self.bytes.as_slice()
+                    s.as_bytes() == &*self.bytes
                 };
             }
             let same = |a: &[u8], b: &[u8]| {
@@ -241,16 +249,20 @@ impl Glob {
                 Shape::General => glob(&self.bytes, b, self.insensitive, self.question),
             };
         }
-        if self.insensitive && !(self.ascii && s.is_ascii()) {
-            let low: Vec<char> = s.to_lowercase().chars().collect();
-            return glob(&self.pat, &low, false, self.question);
+        // a string that is not ASCII, or a pattern that is not: by
+        // characters, the string lower-cased as the pattern is
+        let chars: Vec<char> = if self.insensitive {
+            s.to_lowercase().chars().collect()
+        } else {
+            s.chars().collect()
+        };
+        if self.ascii {
+            glob_by(&self.bytes, &chars, self.question, |p, c| {
+                char::from(p) == c
+            })
+        } else {
+            glob(&self.chars, &chars, false, self.question)
         }
-        if s.is_ascii() && self.ascii {
-            // fast path: bytes, ASCII case folding
-            return glob(&self.bytes, s.as_bytes(), self.insensitive, self.question);
-        }
-        let chars: Vec<char> = s.chars().collect();
-        glob(&self.pat, &chars, false, self.question)
     }
 }
 
@@ -290,10 +302,17 @@ impl Unit for char {
 /// practice, never exponential.
 /// `q`: `?` matches one unit (else it is literal).
 fn glob<T: Unit>(p: &[T], s: &[T], ci: bool, q: bool) -> bool {
+    glob_by(p, s, q, |a, b| a.same(b, ci))
+}
+
+/// [`glob`] of a pattern and a string of other units, `same` saying
+/// whether a pattern unit matches a string unit.
+#[inline]
+fn glob_by<P: Unit, S: Copy>(p: &[P], s: &[S], q: bool, same: impl Fn(P, S) -> bool) -> bool {
     let (mut pi, mut si) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while si < s.len() {
-        if pi < p.len() && !p[pi].star() && ((q && p[pi].any()) || p[pi].same(s[si], ci)) {
+        if pi < p.len() && !p[pi].star() && ((q && p[pi].any()) || same(p[pi], s[si])) {
             pi += 1;
             si += 1;
         } else if pi < p.len() && p[pi].star() {

@@ -391,8 +391,8 @@ impl Query {
     /// The fields the query reads.
     pub fn fields(&self) -> Vec<String> {
         let mut out = vec![
-            self.category_field.path.to_string(),
-            self.timestamp.path.to_string(),
+            self.category_field.path().to_string(),
+            self.timestamp.path().to_string(),
         ];
         let filters: Vec<&Filter> = match &self.body {
             QueryBody::Event(f) => vec![f],
@@ -409,7 +409,7 @@ impl Query {
             compile::fields(&f.condition, &mut out);
         }
         if let Some(t) = &self.tiebreaker {
-            out.push(t.path.to_string());
+            out.push(t.path().to_string());
         }
         out.sort();
         out.dedup();

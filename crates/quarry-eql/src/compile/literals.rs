@@ -251,7 +251,7 @@ fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
 /// holds, or [`ANY_TEXT`] for the event's every string value.
 fn text_field(c: &C) -> Option<&str> {
     match c {
-        C::Field(f) if f.kind == FieldKind::Plain && f.null_value.is_none() => Some(&f.path),
+        C::Field(f) if f.kind == FieldKind::Plain && f.null_value().is_none() => Some(f.path()),
         C::Field(f) if f.kind == FieldKind::AnyText => Some(ANY_TEXT),
         _ => None,
     }
@@ -279,7 +279,7 @@ fn usable(l: &str) -> bool {
 /// Collects the field paths an expression reads.
 pub fn fields(c: &C, out: &mut Vec<String>) {
     match c {
-        C::Field(f) => out.push(f.path.to_string()),
+        C::Field(f) => out.push(f.path().to_string()),
         // a pattern, not a path: a projection must keep every field
         C::Fields(_) => out.push("*".to_string()),
         C::Const(_) => {}

@@ -158,11 +158,11 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
             }
             .field(super::ANY_TEXT),
         )),
-        pats: crate::glob::GlobSet::new(
+        pats: Box::new(crate::glob::GlobSet::new(
             pats.iter()
                 .map(|p| crate::glob::Glob::new(p, true))
                 .collect(),
-        ),
+        )),
         negated: false,
     };
     let got = super::required_needs_by(&any(&["*sekurlsa::*", "mimidrv.sys"]), &longest);
