@@ -115,6 +115,13 @@ impl RuleBook {
             }
         }
         correlate::compile(&mut book, correlations);
+        // the rules' parsed form (a Sigma rule's detection) was for
+        // compiling them and their correlations, done now: SigmaHQ's hold
+        // megabytes. The vector was grown by doubling: sized to fit.
+        for r in &mut book.rules {
+            r.rule.parsed = None;
+        }
+        book.rules.shrink_to_fit();
         // the loader reports files in path order: keep what front-ends
         // skipped in that order too
         book.skipped.sort_by(|a, b| a.path.cmp(&b.path));
