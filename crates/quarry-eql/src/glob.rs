@@ -12,6 +12,13 @@
 #[derive(Debug, Clone)]
 pub struct GlobSet {
     pats: Box<[Glob]>,
+    /// The patterns sorted by shape; `None`: each tried one by one (most
+    /// sets have a pattern or two, and loaded rules hold tens of thousands).
+    split: Option<Box<Split>>,
+}
+
+#[derive(Debug, Clone)]
+struct Split {
     /// Lower-cased literals (no wildcard) of the simple patterns.
     exact: rustc_hash::FxHashSet<Box<[u8]>>,
     prefix: Box<[Box<[u8]>]>,
@@ -21,18 +28,44 @@ pub struct GlobSet {
     rest: Box<[u32]>,
 }
 
-/// Below this many patterns the split saves nothing.
+/// Below this many case-insensitive ASCII patterns the split saves nothing.
 const SET_MIN: usize = 4;
 
 impl GlobSet {
     pub fn new(pats: Vec<Glob>) -> Self {
+        let split = pats
+            .iter()
+            .filter(|p| p.ascii && p.insensitive)
+            .nth(SET_MIN - 1)
+            .is_some();
+        GlobSet {
+            split: split.then(|| Box::new(Split::new(&pats))),
+            pats: pats.into_boxed_slice(),
+        }
+    }
+
+    /// The patterns, in the order written.
+    pub fn iter(&self) -> std::slice::Iter<'_, Glob> {
+        self.pats.iter()
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        match &self.split {
+            Some(split) if s.is_ascii() => split.matches(&self.pats, s),
+            _ => self.pats.iter().any(|p| p.matches(s)),
+        }
+    }
+}
+
+impl Split {
+    fn new(pats: &[Glob]) -> Self {
         let mut exact = rustc_hash::FxHashSet::default();
         let (mut prefix, mut suffix, mut contains) = (Vec::new(), Vec::new(), Vec::new());
         let mut rest = Vec::new();
         for (i, p) in pats.iter().enumerate() {
             // positions fit: a rule file is far smaller than 4 G patterns
             let at = u32::try_from(i).unwrap_or(u32::MAX);
-            if pats.len() < SET_MIN || !(p.ascii && p.insensitive) {
+            if !(p.ascii && p.insensitive) {
                 rest.push(at);
                 continue;
             }
@@ -48,8 +81,7 @@ impl GlobSet {
             }
         }
         exact.shrink_to_fit();
-        GlobSet {
-            pats: pats.into_boxed_slice(),
+        Split {
             exact,
             prefix: prefix.into_boxed_slice(),
             suffix: suffix.into_boxed_slice(),
@@ -58,15 +90,8 @@ impl GlobSet {
         }
     }
 
-    /// The patterns, in the order written.
-    pub fn iter(&self) -> std::slice::Iter<'_, Glob> {
-        self.pats.iter()
-    }
-
-    pub fn matches(&self, s: &str) -> bool {
-        if self.rest.len() == self.pats.len() || !s.is_ascii() {
-            return self.pats.iter().any(|p| p.matches(s));
-        }
+    /// [`GlobSet::matches`] of an ASCII string.
+    fn matches(&self, pats: &[Glob], s: &str) -> bool {
         let low: std::borrow::Cow<'_, [u8]> = if s.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Owned(s.as_bytes().to_ascii_lowercase())
         } else {
@@ -80,7 +105,7 @@ impl GlobSet {
                 .contains
                 .iter()
                 .any(|p| memchr::memmem::find(low, p).is_some())
-            || self.rest.iter().any(|&i| self.pats[i as usize].matches(s))
+            || self.rest.iter().any(|&i| pats[i as usize].matches(s))
     }
 }
 
