@@ -133,28 +133,35 @@ impl Literals {
                 })
                 .collect()
         };
-        // first by length alone, to learn how many rules require each
-        // need (common values such as `windows` would otherwise be picked
-        // as whole values); then again knowing which are common
-        let frequency = frequencies(&clauses_by(&HashMap::new()));
-        let clauses = clauses_by(&frequency);
-        let mut ids: HashMap<&Need, u32> = HashMap::new();
-        let mut patterns: Vec<&Need> = Vec::new();
-        let mut anchors = Vec::with_capacity(clauses.len());
-        for rule in &clauses {
-            let anchor = anchor(rule, &frequency, common_at).map(|clause| {
-                clause
-                    .iter()
-                    .map(|n| {
-                        *ids.entry(n).or_insert_with(|| {
-                            patterns.push(n);
-                            (patterns.len() - 1) as u32
+        // the anchors, and the needs they name (the clauses and their
+        // frequencies, many times larger, are dropped before the automata
+        // are built)
+        let (anchors, patterns) = {
+            // first by length alone, to learn how many rules require each
+            // need (common values such as `windows` would otherwise be picked
+            // as whole values); then again knowing which are common
+            let frequency = frequencies(&clauses_by(&HashMap::new()));
+            let clauses = clauses_by(&frequency);
+            let mut ids: HashMap<&Need, u32> = HashMap::new();
+            let mut patterns: Vec<&Need> = Vec::new();
+            let mut anchors = Vec::with_capacity(clauses.len());
+            for rule in &clauses {
+                let anchor = anchor(rule, &frequency, common_at).map(|clause| {
+                    clause
+                        .iter()
+                        .map(|n| {
+                            *ids.entry(n).or_insert_with(|| {
+                                patterns.push(n);
+                                (patterns.len() - 1) as u32
+                            })
                         })
-                    })
-                    .collect::<Box<[u32]>>()
-            });
-            anchors.push(anchor);
-        }
+                        .collect::<Box<[u32]>>()
+                });
+                anchors.push(anchor);
+            }
+            let patterns: Vec<Need> = patterns.into_iter().cloned().collect();
+            (anchors, patterns)
+        };
         if patterns.is_empty() {
             return None;
         }
@@ -164,7 +171,7 @@ impl Literals {
             let f = if n.field == ANY_TEXT {
                 any.get_or_insert_with(FieldIndex::default)
             } else {
-                let id = field_id(&n.field).index();
+                let id = field_id(n.field).index();
                 if fields.len() <= id {
                     fields.resize_with(id + 1, || None);
                 }
@@ -211,7 +218,7 @@ impl Literals {
         }
         let pattern_field = patterns
             .iter()
-            .map(|n| (n.field != ANY_TEXT).then(|| field_id(&n.field)))
+            .map(|n| (n.field != ANY_TEXT).then(|| field_id(n.field)))
             .collect();
         Some(Literals {
             fields,
@@ -370,7 +377,7 @@ fn score(
             .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
     let common = c.iter().any(|n| {
         // the selector already narrows by what kind of event it is
-        KIND_FIELDS.contains(&n.field.as_str())
+        KIND_FIELDS.contains(&n.field)
             || frequency.get(&folded(n.clone())).copied().unwrap_or(0) >= common_at
     });
     (usable, !common, weakest, Reverse(c.len()))
