@@ -69,10 +69,10 @@ impl Split {
                 rest.push(at);
                 continue;
             }
-            let b = &p.bytes;
+            let b = p.pat.as_bytes();
             match p.shape {
                 _ if p.literal => {
-                    exact.insert(b.clone());
+                    exact.insert(b.into());
                 }
                 Shape::Prefix => prefix.push(b[..b.len() - 1].into()),
                 Shape::Suffix => suffix.push(b[1..].into()),
@@ -114,13 +114,11 @@ impl Split {
 /// ([`Glob::star_only`]: `?` is literal there) and exception `matches`.
 #[derive(Debug, Clone)]
 pub struct Glob {
-    /// An ASCII pattern (lower-cased when case-insensitive) as bytes;
-    /// empty for one that is not ASCII.
-    bytes: Box<[u8]>,
-    /// A pattern that is not ASCII (lower-cased when case-insensitive) as
-    /// characters; empty for an ASCII one, whose bytes are its characters
-    /// (tens of thousands of patterns are loaded: each kept once).
-    chars: Box<[char]>,
+    /// The pattern, lower-cased when case-insensitive: an ASCII one is
+    /// matched by its bytes, one that is not by its characters (decoded
+    /// when matched: such patterns are rare, and loaded rules hold tens of
+    /// thousands of patterns, each kept once).
+    pat: Box<str>,
     insensitive: bool,
     /// `?` matches one character (off in index patterns).
     question: bool,
@@ -141,6 +139,9 @@ pub struct Glob {
     /// general backtracking match.
     shape: Shape,
 }
+
+// kept small: loaded rules hold a hundred thousand patterns
+const _: () = assert!(std::mem::size_of::<Glob>() <= 32);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -170,11 +171,9 @@ impl Glob {
             p
         };
         let ascii = p.is_ascii();
-        let (bytes, chars): (Box<[u8]>, Box<[char]>) = if ascii {
-            (pat.as_bytes().into(), Box::default())
-        } else {
-            (Box::default(), pat.chars().collect())
-        };
+        // what the ASCII paths read (the flags below mean nothing for a
+        // pattern that is not ASCII)
+        let bytes = if ascii { pat.as_bytes() } else { &[] };
         let star = bytes.contains(&b'*');
         let shape = {
             let lead = bytes.first() == Some(&b'*');
@@ -202,8 +201,7 @@ impl Glob {
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
             literal: !(star || (question && bytes.contains(&b'?'))),
             star,
-            bytes,
-            chars,
+            pat: pat.into(),
             insensitive,
             question,
         }
@@ -217,7 +215,8 @@ impl Glob {
         if !self.ascii {
             return None;
         }
-        self.bytes
+        self.pat
+            .as_bytes()
             .split(|&b| b == b'*' || (self.question && b == b'?'))
             .max_by_key(|run| run.len())
             .filter(|run| !run.is_empty())
@@ -227,9 +226,7 @@ impl Glob {
     /// The text an ASCII pattern without wildcards matches (lower-cased for
     /// a case-insensitive pattern): the whole value must be it, case aside.
     pub fn literal_text(&self) -> Option<&str> {
-        (self.ascii && self.literal)
-            .then(|| std::str::from_utf8(&self.bytes).ok())
-            .flatten()
+        (self.ascii && self.literal).then_some(&*self.pat)
     }
 
     /// Whether the pattern (lower-cased when case-insensitive) holds a
@@ -249,11 +246,12 @@ impl Glob {
             if n < self.min_len || (!self.star && n != self.min_len) {
                 return false;
             }
+            let pat = self.pat.as_bytes();
             if self.literal {
                 return if self.insensitive {
-                    s.as_bytes().eq_ignore_ascii_case(&self.bytes)
+                    s.as_bytes().eq_ignore_ascii_case(pat)
                 } else {
-                    s.as_bytes() == &*self.bytes
+                    s.as_bytes() == pat
                 };
             }
             let same = |a: &[u8], b: &[u8]| {
@@ -265,13 +263,13 @@ impl Glob {
             };
             let b = s.as_bytes();
             return match self.shape {
-                Shape::Prefix => same(&b[..self.min_len], &self.bytes[..self.min_len]),
-                Shape::Suffix => same(&b[n - self.min_len..], &self.bytes[1..]),
+                Shape::Prefix => same(&b[..self.min_len], &pat[..self.min_len]),
+                Shape::Suffix => same(&b[n - self.min_len..], &pat[1..]),
                 Shape::Contains => {
-                    let lit = &self.bytes[1..self.bytes.len() - 1];
+                    let lit = &pat[1..pat.len() - 1];
                     b.windows(lit.len()).any(|w| same(w, lit))
                 }
-                Shape::General => glob(&self.bytes, b, self.insensitive, self.question),
+                Shape::General => glob(pat, b, self.insensitive, self.question),
             };
         }
         // a string that is not ASCII, or a pattern that is not: by
@@ -282,11 +280,12 @@ impl Glob {
             s.chars().collect()
         };
         if self.ascii {
-            glob_by(&self.bytes, &chars, self.question, |p, c| {
+            glob_by(self.pat.as_bytes(), &chars, self.question, |p, c| {
                 char::from(p) == c
             })
         } else {
-            glob(&self.chars, &chars, false, self.question)
+            let pat: Vec<char> = self.pat.chars().collect();
+            glob(&pat, &chars, false, self.question)
         }
     }
 }
