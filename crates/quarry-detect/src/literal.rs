@@ -188,10 +188,22 @@ impl Literals {
                 Holds::NonAscii => f.non_ascii.push(p as u32),
             }
         }
-        for f in fields.iter_mut().flatten().chain(any.as_mut()) {
-            if f.contained.is_empty() {
-                continue;
-            }
+        // the largest first: building one takes several times the memory
+        // of the automaton built, best spent before the others exist
+        let mut to_build: Vec<&mut FieldIndex> = fields
+            .iter_mut()
+            .flatten()
+            .chain(any.as_mut())
+            .filter(|f| !f.contained.is_empty())
+            .collect();
+        let bytes = |f: &FieldIndex| -> usize {
+            f.contained
+                .iter()
+                .map(|&p| patterns[p as usize].text.len())
+                .sum()
+        };
+        to_build.sort_by_cached_key(|f| Reverse(bytes(f)));
+        for f in to_build {
             let literals = f.contained.iter().map(|&p| &patterns[p as usize].text);
             // standard semantics, so that overlapping search reports every
             // pattern (`cmd.exe` inside `\cmd.exe`). The literals are lower
