@@ -229,10 +229,7 @@ pub fn compile_statement(
     src: &str,
     opts: &Options,
 ) -> Result<Query, EqlError> {
-    let cx = Compiler {
-        src,
-        mapping: opts.mapping.as_ref(),
-    };
+    let cx = Compiler::new(src, opts.mapping.as_ref());
     let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
         let condition = compile::reorder(cx.compile(&q.condition)?);
         Ok(Filter {

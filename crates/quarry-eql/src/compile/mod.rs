@@ -12,6 +12,9 @@ use crate::error::EqlError;
 use crate::glob::{Glob, GlobSet};
 use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 mod literals;
 mod optimise;
@@ -118,7 +121,9 @@ pub enum C {
     },
     Glob {
         lhs: Box<C>,
-        pats: Box<GlobSet>,
+        /// Shared by the tests of one statement that list the same
+        /// patterns (a Sigma rule has its lists once per log it reads).
+        pats: Arc<GlobSet>,
         negated: bool,
     },
     Regex {
@@ -160,9 +165,32 @@ const _: () = assert!(std::mem::size_of::<C>() <= 40);
 pub struct Compiler<'a> {
     pub src: &'a str,
     pub mapping: Option<&'a Mapping>,
+    /// The pattern sets compiled so far, by their patterns and case.
+    globs: RefCell<HashMap<(Vec<String>, bool), Arc<GlobSet>>>,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    pub fn new(src: &'a str, mapping: Option<&'a Mapping>) -> Self {
+        Compiler {
+            src,
+            mapping,
+            globs: RefCell::default(),
+        }
+    }
+
+    /// The set of these patterns, compiled once per statement.
+    fn glob_set(&self, pats: Vec<String>, insensitive: bool) -> Arc<GlobSet> {
+        let key = (pats, insensitive);
+        if let Some(set) = self.globs.borrow().get(&key) {
+            return set.clone();
+        }
+        let set = Arc::new(GlobSet::new(
+            key.0.iter().map(|p| Glob::new(p, insensitive)).collect(),
+        ));
+        self.globs.borrow_mut().insert(key, set.clone());
+        set
+    }
+
     pub fn field(&self, path: &str) -> FieldRef {
         if path == ANY_TEXT {
             return FieldRef {
@@ -312,22 +340,12 @@ impl Compiler<'_> {
                 match op {
                     MatchOp::Colon => C::Glob {
                         lhs: Box::new(l),
-                        pats: Box::new(GlobSet::new(
-                            need_str(&consts)?
-                                .iter()
-                                .map(|p| Glob::new(p, true))
-                                .collect(),
-                        )),
+                        pats: self.glob_set(need_str(&consts)?, true),
                         negated: *negated,
                     },
                     MatchOp::Like { insensitive } => C::Glob {
                         lhs: Box::new(l),
-                        pats: Box::new(GlobSet::new(
-                            need_str(&consts)?
-                                .iter()
-                                .map(|p| Glob::new(p, *insensitive))
-                                .collect(),
-                        )),
+                        pats: self.glob_set(need_str(&consts)?, *insensitive),
                         negated: *negated,
                     },
                     MatchOp::Regex { insensitive } => C::Regex {
