@@ -166,8 +166,11 @@ pub struct Compiler<'a> {
     pub src: &'a str,
     pub mapping: Option<&'a Mapping>,
     /// The pattern sets compiled so far, by their patterns and case.
-    globs: RefCell<HashMap<(Vec<String>, bool), Arc<GlobSet>>>,
+    globs: RefCell<HashMap<GlobKey, Arc<GlobSet>>>,
 }
+
+/// A `:` / `like` test's patterns, and whether it ignores case.
+type GlobKey = (Vec<String>, bool);
 
 impl<'a> Compiler<'a> {
     pub fn new(src: &'a str, mapping: Option<&'a Mapping>) -> Self {
