@@ -97,6 +97,9 @@ impl RuleBook {
                 (rule, q)
             })
             .collect();
+        // at most one each, reserved at once (not grown by doubling: a rule
+        // is a kilobyte)
+        book.rules.reserve_exact(compiled.len());
         for (rule, q) in compiled {
             match q {
                 Ok(c) => book.rules.push(CompiledRule {
@@ -115,6 +118,13 @@ impl RuleBook {
             }
         }
         correlate::compile(&mut book, correlations);
+        // the rules' parsed form (a Sigma rule's detection) was for
+        // compiling them and their correlations, done now: SigmaHQ's hold
+        // megabytes. The vector is sized to fit.
+        for r in &mut book.rules {
+            r.rule.parsed = None;
+        }
+        book.rules.shrink_to_fit();
         // the loader reports files in path order: keep what front-ends
         // skipped in that order too
         book.skipped.sort_by(|a, b| a.path.cmp(&b.path));

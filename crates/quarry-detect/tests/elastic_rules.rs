@@ -84,8 +84,8 @@ fn elastic_rules_corpus() {
     assert_eq!(r.index.len(), 9);
     assert_eq!(r.max_signals, 100);
     assert_eq!(r.timestamp_override.as_deref(), Some("event.ingested"));
-    assert_eq!(r.threat.as_array().map(Vec::len), Some(2));
-    assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
+    assert_eq!(r.threat_value().as_array().map(Vec::len), Some(2));
+    assert_eq!(r.threat_value()[0]["technique"][0]["id"], "T1210");
     assert_eq!(r.investigate.len(), 5);
     assert_eq!(r.investigate[0].providers.len(), 2);
     assert_eq!(r.investigate[0].providers[1][0].value, "registry");

@@ -33,11 +33,11 @@ pub fn field<'a>(f: &FieldRef, ev: &'a Event) -> V<'a> {
     }
     let v = match ev.get_id(f.id) {
         None => return V::Null,
-        Some(quarry_event::Value::Null) => return f.null_value.clone().unwrap_or(V::Null),
+        Some(quarry_event::Value::Null) => return f.null_value().cloned().unwrap_or(V::Null),
         Some(v) => V::from_event(v),
     };
     if f.kind == FieldKind::Date {
-        return as_date(v, &f.date_formats);
+        return as_date(v, f.date_formats());
     }
     v
 }

@@ -11,50 +11,37 @@
 /// pattern; the other patterns are tried one by one.
 #[derive(Debug, Clone)]
 pub struct GlobSet {
-    pats: Vec<Glob>,
-    /// Lower-cased literals (no wildcard) of the simple patterns.
-    exact: rustc_hash::FxHashSet<Box<[u8]>>,
-    prefix: Vec<Box<[u8]>>,
-    suffix: Vec<Box<[u8]>>,
-    contains: Vec<Box<[u8]>>,
-    /// The positions of the patterns tested by [`Glob::matches`].
-    rest: Vec<usize>,
+    pats: Box<[Glob]>,
+    /// The patterns sorted by shape; `None`: each tried one by one (most
+    /// sets have a pattern or two, and loaded rules hold tens of thousands).
+    split: Option<Box<Split>>,
 }
 
-/// Below this many patterns the split saves nothing.
+#[derive(Debug, Clone)]
+struct Split {
+    /// Lower-cased literals (no wildcard) of the simple patterns.
+    exact: rustc_hash::FxHashSet<Box<[u8]>>,
+    prefix: Box<[Box<[u8]>]>,
+    suffix: Box<[Box<[u8]>]>,
+    contains: Box<[Box<[u8]>]>,
+    /// The positions of the patterns tested by [`Glob::matches`].
+    rest: Box<[u32]>,
+}
+
+/// Below this many case-insensitive ASCII patterns the split saves nothing.
 const SET_MIN: usize = 4;
 
 impl GlobSet {
     pub fn new(pats: Vec<Glob>) -> Self {
-        let mut set = GlobSet {
-            exact: Default::default(),
-            prefix: Vec::new(),
-            suffix: Vec::new(),
-            contains: Vec::new(),
-            rest: Vec::new(),
-            pats,
-        };
-        if set.pats.len() < SET_MIN {
-            set.rest = (0..set.pats.len()).collect();
-            return set;
+        let split = pats
+            .iter()
+            .filter(|p| p.ascii && p.insensitive)
+            .nth(SET_MIN - 1)
+            .is_some();
+        GlobSet {
+            split: split.then(|| Box::new(Split::new(&pats))),
+            pats: pats.into_boxed_slice(),
         }
-        for (i, p) in set.pats.iter().enumerate() {
-            if !(p.ascii && p.insensitive) {
-                set.rest.push(i);
-                continue;
-            }
-            let b = &p.bytes;
-            match p.shape {
-                _ if p.literal => {
-                    set.exact.insert(b.clone().into_boxed_slice());
-                }
-                Shape::Prefix => set.prefix.push(b[..b.len() - 1].into()),
-                Shape::Suffix => set.suffix.push(b[1..].into()),
-                Shape::Contains => set.contains.push(b[1..b.len() - 1].into()),
-                Shape::General => set.rest.push(i),
-            }
-        }
-        set
     }
 
     /// The patterns, in the order written.
@@ -63,9 +50,48 @@ impl GlobSet {
     }
 
     pub fn matches(&self, s: &str) -> bool {
-        if self.rest.len() == self.pats.len() || !s.is_ascii() {
-            return self.pats.iter().any(|p| p.matches(s));
+        match &self.split {
+            Some(split) if s.is_ascii() => split.matches(&self.pats, s),
+            _ => self.pats.iter().any(|p| p.matches(s)),
         }
+    }
+}
+
+impl Split {
+    fn new(pats: &[Glob]) -> Self {
+        let mut exact = rustc_hash::FxHashSet::default();
+        let (mut prefix, mut suffix, mut contains) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rest = Vec::new();
+        for (i, p) in pats.iter().enumerate() {
+            // positions fit: a rule file is far smaller than 4 G patterns
+            let at = u32::try_from(i).unwrap_or(u32::MAX);
+            if !(p.ascii && p.insensitive) {
+                rest.push(at);
+                continue;
+            }
+            let b = p.pat.as_bytes();
+            match p.shape {
+                _ if p.literal => {
+                    exact.insert(b.into());
+                }
+                Shape::Prefix => prefix.push(b[..b.len() - 1].into()),
+                Shape::Suffix => suffix.push(b[1..].into()),
+                Shape::Contains => contains.push(b[1..b.len() - 1].into()),
+                Shape::General => rest.push(at),
+            }
+        }
+        exact.shrink_to_fit();
+        Split {
+            exact,
+            prefix: prefix.into_boxed_slice(),
+            suffix: suffix.into_boxed_slice(),
+            contains: contains.into_boxed_slice(),
+            rest: rest.into_boxed_slice(),
+        }
+    }
+
+    /// [`GlobSet::matches`] of an ASCII string.
+    fn matches(&self, pats: &[Glob], s: &str) -> bool {
         let low: std::borrow::Cow<'_, [u8]> = if s.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Owned(s.as_bytes().to_ascii_lowercase())
         } else {
@@ -79,7 +105,7 @@ impl GlobSet {
                 .contains
                 .iter()
                 .any(|p| memchr::memmem::find(low, p).is_some())
-            || self.rest.iter().any(|&i| self.pats[i].matches(s))
+            || self.rest.iter().any(|&i| pats[i as usize].matches(s))
     }
 }
 
@@ -88,9 +114,11 @@ impl GlobSet {
 /// ([`Glob::star_only`]: `?` is literal there) and exception `matches`.
 #[derive(Debug, Clone)]
 pub struct Glob {
-    pat: Vec<char>,
-    /// The pattern as bytes, for the ASCII fast path.
-    bytes: Vec<u8>,
+    /// The pattern, lower-cased when case-insensitive: an ASCII one is
+    /// matched by its bytes, one that is not by its characters (decoded
+    /// when matched: such patterns are rare, and loaded rules hold tens of
+    /// thousands of patterns, each kept once).
+    pat: Box<str>,
     insensitive: bool,
     /// `?` matches one character (off in index patterns).
     question: bool,
@@ -112,6 +140,9 @@ pub struct Glob {
     shape: Shape,
 }
 
+// kept small: loaded rules hold a hundred thousand patterns
+const _: () = assert!(std::mem::size_of::<Glob>() <= 32);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     General,
@@ -132,22 +163,23 @@ impl Glob {
     }
 
     fn with(p: &str, insensitive: bool, question: bool) -> Self {
-        let pat: Vec<char> = if insensitive {
-            p.to_lowercase().chars().collect()
+        let low;
+        let pat = if insensitive {
+            low = p.to_lowercase();
+            low.as_str()
         } else {
-            p.chars().collect()
+            p
         };
-        let bytes = if p.is_ascii() {
-            pat.iter().map(|&c| c as u8).collect()
-        } else {
-            Vec::new()
-        };
+        let ascii = p.is_ascii();
+        // what the ASCII paths read (the flags below mean nothing for a
+        // pattern that is not ASCII)
+        let bytes = if ascii { pat.as_bytes() } else { &[] };
         let star = bytes.contains(&b'*');
         let shape = {
             let lead = bytes.first() == Some(&b'*');
             let trail = bytes.len() > 1 && bytes.last() == Some(&b'*');
             let inner = &bytes[usize::from(lead)..bytes.len() - usize::from(trail)];
-            if !p.is_ascii()
+            if !ascii
                 || inner.is_empty()
                 || inner.iter().any(|&b| b == b'*' || (question && b == b'?'))
             {
@@ -164,13 +196,12 @@ impl Glob {
         };
         Glob {
             shape,
-            needs_non_ascii: !pat.iter().all(char::is_ascii),
-            ascii: p.is_ascii(),
+            needs_non_ascii: !pat.is_ascii(),
+            ascii,
             min_len: bytes.iter().filter(|&&b| b != b'*').count(),
             literal: !(star || (question && bytes.contains(&b'?'))),
             star,
-            pat,
-            bytes,
+            pat: pat.into(),
             insensitive,
             question,
         }
@@ -184,7 +215,8 @@ impl Glob {
         if !self.ascii {
             return None;
         }
-        self.bytes
+        self.pat
+            .as_bytes()
             .split(|&b| b == b'*' || (self.question && b == b'?'))
             .max_by_key(|run| run.len())
             .filter(|run| !run.is_empty())
@@ -194,9 +226,7 @@ impl Glob {
     /// The text an ASCII pattern without wildcards matches (lower-cased for
     /// a case-insensitive pattern): the whole value must be it, case aside.
     pub fn literal_text(&self) -> Option<&str> {
-        (self.ascii && self.literal)
-            .then(|| std::str::from_utf8(&self.bytes).ok())
-            .flatten()
+        (self.ascii && self.literal).then_some(&*self.pat)
     }
 
     /// Whether the pattern (lower-cased when case-insensitive) holds a
@@ -216,11 +246,12 @@ impl Glob {
             if n < self.min_len || (!self.star && n != self.min_len) {
                 return false;
             }
+            let pat = self.pat.as_bytes();
             if self.literal {
                 return if self.insensitive {
-                    s.as_bytes().eq_ignore_ascii_case(&self.bytes)
+                    s.as_bytes().eq_ignore_ascii_case(pat)
                 } else {
-                    s.as_bytes() == self.bytes.as_slice()
+                    s.as_bytes() == pat
                 };
             }
             let same = |a: &[u8], b: &[u8]| {
@@ -232,25 +263,30 @@ impl Glob {
             };
             let b = s.as_bytes();
             return match self.shape {
-                Shape::Prefix => same(&b[..self.min_len], &self.bytes[..self.min_len]),
-                Shape::Suffix => same(&b[n - self.min_len..], &self.bytes[1..]),
+                Shape::Prefix => same(&b[..self.min_len], &pat[..self.min_len]),
+                Shape::Suffix => same(&b[n - self.min_len..], &pat[1..]),
                 Shape::Contains => {
-                    let lit = &self.bytes[1..self.bytes.len() - 1];
+                    let lit = &pat[1..pat.len() - 1];
                     b.windows(lit.len()).any(|w| same(w, lit))
                 }
-                Shape::General => glob(&self.bytes, b, self.insensitive, self.question),
+                Shape::General => glob(pat, b, self.insensitive, self.question),
             };
         }
-        if self.insensitive && !(self.ascii && s.is_ascii()) {
-            let low: Vec<char> = s.to_lowercase().chars().collect();
-            return glob(&self.pat, &low, false, self.question);
+        // a string that is not ASCII, or a pattern that is not: by
+        // characters, the string lower-cased as the pattern is
+        let chars: Vec<char> = if self.insensitive {
+            s.to_lowercase().chars().collect()
+        } else {
+            s.chars().collect()
+        };
+        if self.ascii {
+            glob_by(self.pat.as_bytes(), &chars, self.question, |p, c| {
+                char::from(p) == c
+            })
+        } else {
+            let pat: Vec<char> = self.pat.chars().collect();
+            glob(&pat, &chars, false, self.question)
         }
-        if s.is_ascii() && self.ascii {
-            // fast path: bytes, ASCII case folding
-            return glob(&self.bytes, s.as_bytes(), self.insensitive, self.question);
-        }
-        let chars: Vec<char> = s.chars().collect();
-        glob(&self.pat, &chars, false, self.question)
     }
 }
 
@@ -290,10 +326,17 @@ impl Unit for char {
 /// practice, never exponential.
 /// `q`: `?` matches one unit (else it is literal).
 fn glob<T: Unit>(p: &[T], s: &[T], ci: bool, q: bool) -> bool {
+    glob_by(p, s, q, |a, b| a.same(b, ci))
+}
+
+/// [`glob`] of a pattern and a string of other units, `same` saying
+/// whether a pattern unit matches a string unit.
+#[inline]
+fn glob_by<P: Unit, S: Copy>(p: &[P], s: &[S], q: bool, same: impl Fn(P, S) -> bool) -> bool {
     let (mut pi, mut si) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while si < s.len() {
-        if pi < p.len() && !p[pi].star() && ((q && p[pi].any()) || p[pi].same(s[si], ci)) {
+        if pi < p.len() && !p[pi].star() && ((q && p[pi].any()) || same(p[pi], s[si])) {
             pi += 1;
             si += 1;
         } else if pi < p.len() && p[pi].star() {

@@ -229,10 +229,7 @@ pub fn compile_statement(
     src: &str,
     opts: &Options,
 ) -> Result<Query, EqlError> {
-    let cx = Compiler {
-        src,
-        mapping: opts.mapping.as_ref(),
-    };
+    let cx = Compiler::new(src, opts.mapping.as_ref());
     let filter = |q: &ast::EventQuery| -> Result<Filter, EqlError> {
         let condition = compile::reorder(cx.compile(&q.condition)?);
         Ok(Filter {
@@ -391,8 +388,8 @@ impl Query {
     /// The fields the query reads.
     pub fn fields(&self) -> Vec<String> {
         let mut out = vec![
-            self.category_field.path.to_string(),
-            self.timestamp.path.to_string(),
+            self.category_field.path().to_string(),
+            self.timestamp.path().to_string(),
         ];
         let filters: Vec<&Filter> = match &self.body {
             QueryBody::Event(f) => vec![f],
@@ -409,7 +406,7 @@ impl Query {
             compile::fields(&f.condition, &mut out);
         }
         if let Some(t) = &self.tiebreaker {
-            out.push(t.path.to_string());
+            out.push(t.path().to_string());
         }
         out.sort();
         out.dedup();

@@ -47,8 +47,19 @@ mod tests {
         assert_eq!(r.severity, "high");
         assert_eq!(r.risk_score, 73);
         assert_eq!(r.index.len(), 9);
-        assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
-        assert_eq!(r.threat[0]["tactic"]["id"], "TA0008");
+        assert_eq!(r.threat_value()[0]["technique"][0]["id"], "T1210");
+        assert_eq!(r.threat_value()[0]["tactic"]["id"], "TA0008");
+        // kept as text, it serialises as the value it holds (as an alert
+        // writes it), keys sorted
+        let threat = serde_json::json!({ "threat": r.threat })["threat"].clone();
+        assert_eq!(threat, r.threat_value());
+        let text = r.threat.as_ref().map(|t| t.get().to_string());
+        assert_eq!(text, serde_json::to_string(&threat).ok());
+        let none = crate::Rule::default().threat;
+        assert_eq!(
+            serde_json::json!({ "t": none })["t"],
+            serde_json::Value::Null
+        );
         assert_eq!(r.investigate.len(), 5);
         assert!(r.investigate.iter().all(|i| {
             i.relative_to

@@ -204,7 +204,7 @@ reference = "https://attack.mitre.org/tactics/TA0002/"
         assert_eq!(r.max_signals, 100);
         assert_eq!(r.risk_score, 21);
         assert!(r.query.contains("a.exe"));
-        assert_eq!(r.threat[0]["tactic"]["id"], "TA0002");
+        assert_eq!(r.threat_value()[0]["tactic"]["id"], "TA0002");
         assert_eq!(r.investigate[0].providers[0][0].field, "process.entity_id");
         assert_eq!(r.investigate[0].description, "");
         assert!(r.investigate[0].relative_from.is_none());

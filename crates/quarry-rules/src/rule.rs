@@ -7,6 +7,9 @@ use std::path::PathBuf;
 /// A detection rule (Elastic detection-rules TOML: `[metadata]`, `[rule]`,
 /// `[[transform.investigate]]`). Other rule formats (Sigma) build one from
 /// `Default` and [`Rule::set_index`].
+/// What nothing reads is not kept: the investigation guide (`note`) and
+/// `setup` text, most of an Elastic rule file (9 MB of Elastic's rules),
+/// are left in the file.
 #[derive(Debug, Clone, Default)]
 pub struct Rule {
     pub rule_id: String,
@@ -21,10 +24,11 @@ pub struct Rule {
     /// Index patterns; empty when the rule relies on a data view.
     pub index: Vec<String>,
     pub query: String,
-    /// `[[rule.threat]]` as JSON, for `kibana.alert.rule.threat`.
-    pub threat: serde_json::Value,
-    pub note: Option<String>,
-    pub setup: Option<String>,
+    /// `[[rule.threat]]` as JSON, for `kibana.alert.rule.threat` (`None`:
+    /// null). Kept as its text, keys sorted as a [`serde_json::Value`]
+    /// orders them (parsed values of every loaded rule took megabytes); it
+    /// serialises as the value it holds (see [`Rule::threat_value`]).
+    pub threat: Option<Box<serde_json::value::RawValue>>,
     pub false_positives: Vec<String>,
     pub references: Vec<String>,
     pub max_signals: u64,
@@ -210,6 +214,19 @@ pub struct Provider {
 }
 
 impl Rule {
+    /// [`Rule::threat`] parsed (null without one).
+    pub fn threat_value(&self) -> serde_json::Value {
+        self.threat
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t.get()).ok())
+            .unwrap_or_default()
+    }
+
+    /// Sets [`Rule::threat`].
+    pub fn set_threat(&mut self, threat: &serde_json::Value) {
+        self.threat = serde_json::value::to_raw_value(threat).ok();
+    }
+
     /// Whether an event stored in `index` is covered by the rule's `index`
     /// patterns (Elasticsearch wildcards, `-` exclusions). A rule without
     /// `index` matches every index.
@@ -285,8 +302,6 @@ pub(crate) struct RawRule {
     pub query: Option<String>,
     #[serde(default)]
     pub threat: Vec<toml::Value>,
-    pub note: Option<String>,
-    pub setup: Option<String>,
     #[serde(default)]
     pub false_positives: Vec<String>,
     #[serde(default)]
@@ -326,7 +341,10 @@ fn to_json(v: &[toml::Value]) -> Vec<serde_json::Value> {
 impl RawFile {
     pub(crate) fn into_rule(self, path: PathBuf) -> Rule {
         let r = self.rule;
-        let threat = serde_json::to_value(&r.threat).unwrap_or(serde_json::Value::Null);
+        // through a value, whose keys are sorted
+        let threat = serde_json::to_value(&r.threat)
+            .ok()
+            .and_then(|t| serde_json::value::to_raw_value(&t).ok());
         let patterns = r.index.iter().map(|p| IndexPattern::new(p)).collect();
         let is_threat_match = r.rule_type == "threat_match";
         Rule {
@@ -340,8 +358,6 @@ impl RawFile {
             index: r.index,
             query: r.query.unwrap_or_default(),
             threat,
-            note: r.note,
-            setup: r.setup,
             false_positives: r.false_positives,
             references: r.references,
             max_signals: r.max_signals,

@@ -156,7 +156,7 @@ fn to_rule(s: SigmaRule) -> Rule {
     rule.risk_score = i64::from(s.risk_score());
     rule.rule_type = rule_type.into();
     rule.language = Some("sigma".into());
-    rule.threat = json!(threat);
+    rule.set_threat(&json!(threat));
     rule.false_positives = s.falsepositives.clone();
     rule.references = s.references.clone();
     rule.max_signals = u64::MAX;
@@ -227,8 +227,8 @@ detection:
         assert_eq!(book.rules.len(), 1, "{:?}", book.skipped);
         let r = &book.rules[0].rule;
         assert_eq!((r.severity.as_str(), r.risk_score), ("high", 73));
-        assert_eq!(r.threat[0]["tactic"]["id"], "TA0008");
-        assert_eq!(r.threat[0]["technique"][0]["id"], "T1210");
+        assert_eq!(r.threat_value()[0]["tactic"]["id"], "TA0008");
+        assert_eq!(r.threat_value()[0]["technique"][0]["id"], "T1210");
         assert!(!book.rules[0].keys.is_empty());
         let kinds: Vec<String> = book.skipped.iter().map(|s| s.kind.label()).collect();
         assert!(kinds.contains(&"deprecated".to_string()), "{kinds:?}");

@@ -9,9 +9,9 @@ use crate::value::V;
 /// holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Need {
-    /// The field's path (as the mapping resolves it), or [`ANY_TEXT`]:
-    /// some string value of the event, whatever its field.
-    pub field: String,
+    /// The field's path (as the mapping resolves it, interned), or
+    /// [`ANY_TEXT`]: some string value of the event, whatever its field.
+    pub field: &'static str,
     /// The literal, as the test gives it (lower-cased for wildcard
     /// patterns that ignore case). ASCII; empty for [`Holds::NonAscii`].
     pub text: String,
@@ -141,7 +141,7 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
                     need(f, Some(whole.to_string()), Holds::Is)
                 } else if p.needs_non_ascii() {
                     Some(Need {
-                        field: f.to_string(),
+                        field: f,
                         text: String::new(),
                         holds: Holds::NonAscii,
                     })
@@ -219,9 +219,9 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
 
 /// The need of `field` for a usable literal (only ever contained in
 /// [`ANY_TEXT`], which is many values).
-fn need(field: &str, text: Option<String>, holds: Holds) -> Option<Need> {
+fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need> {
     text.filter(|t| usable(t)).map(|text| Need {
-        field: field.to_string(),
+        field,
         text,
         holds: if field == ANY_TEXT {
             Holds::Contains
@@ -249,9 +249,9 @@ fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
 
 /// The path of a field whose values are tested as the text the source
 /// holds, or [`ANY_TEXT`] for the event's every string value.
-fn text_field(c: &C) -> Option<&str> {
+fn text_field(c: &C) -> Option<&'static str> {
     match c {
-        C::Field(f) if f.kind == FieldKind::Plain && f.null_value.is_none() => Some(&f.path),
+        C::Field(f) if f.kind == FieldKind::Plain && f.null_value().is_none() => Some(f.path()),
         C::Field(f) if f.kind == FieldKind::AnyText => Some(ANY_TEXT),
         _ => None,
     }
@@ -279,7 +279,7 @@ fn usable(l: &str) -> bool {
 /// Collects the field paths an expression reads.
 pub fn fields(c: &C, out: &mut Vec<String>) {
     match c {
-        C::Field(f) => out.push(f.path.to_string()),
+        C::Field(f) => out.push(f.path().to_string()),
         // a pattern, not a path: a projection must keep every field
         C::Fields(_) => out.push("*".to_string()),
         C::Const(_) => {}

@@ -12,6 +12,9 @@ use crate::error::EqlError;
 use crate::glob::{Glob, GlobSet};
 use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 mod literals;
 mod optimise;
@@ -37,17 +40,42 @@ pub enum FieldKind {
 /// be named `*`, so it never shadows a real one.
 pub const ANY_TEXT: &str = "*";
 
+/// A field the condition reads. Loaded rules hold hundreds of thousands of
+/// these (one per test): the path is not kept beside its interned id, and
+/// what a mapping adds, rarely anything, is boxed.
 #[derive(Debug, Clone)]
 pub struct FieldRef {
-    pub path: Box<str>,
-    /// `path` interned, resolved once here so evaluation never looks a
-    /// name up.
+    /// The path interned (see [`FieldRef::path`]), resolved once here so
+    /// evaluation never looks a name up.
     pub id: quarry_event::FieldId,
     pub kind: FieldKind,
+    mapped: Option<Box<Mapped>>,
+}
+
+/// What a mapping says of a field besides its type.
+#[derive(Debug, Clone)]
+struct Mapped {
     /// A mapping's `null_value`: what a JSON null in the field stands for.
-    pub null_value: Option<V<'static>>,
+    null_value: Option<V<'static>>,
     /// Custom date formats from the mapping.
-    pub date_formats: Vec<String>,
+    date_formats: Box<[String]>,
+}
+
+impl FieldRef {
+    /// The field's path (as the mapping resolves it).
+    pub fn path(&self) -> &'static str {
+        quarry_event::field_name(self.id)
+    }
+
+    /// A mapping's `null_value`: what a JSON null in the field stands for.
+    pub fn null_value(&self) -> Option<&V<'static>> {
+        self.mapped.as_ref()?.null_value.as_ref()
+    }
+
+    /// Custom date formats from the mapping.
+    pub fn date_formats(&self) -> &[String] {
+        self.mapped.as_ref().map_or(&[], |m| &m.date_formats)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +103,7 @@ pub enum Func {
     Subtract,
 }
 
+/// A compiled expression.
 #[derive(Debug, Clone)]
 pub enum C {
     Const(V<'static>),
@@ -92,62 +121,88 @@ pub enum C {
     },
     Glob {
         lhs: Box<C>,
-        pats: GlobSet,
+        /// Shared by the tests of one statement that list the same
+        /// patterns (a Sigma rule has its lists once per log it reads).
+        pats: Arc<GlobSet>,
         negated: bool,
     },
     Regex {
         lhs: Box<C>,
-        set: Vec<regex::Regex>,
+        set: Box<[regex::Regex]>,
         negated: bool,
     },
     In {
         lhs: Box<C>,
-        items: Vec<V<'static>>,
+        items: Box<[V<'static>]>,
         insensitive: bool,
         negated: bool,
     },
     Call {
         func: Func,
         insensitive: bool,
-        args: Vec<C>,
+        args: Box<[C]>,
     },
     /// The values of the fields whose names match (see [`Expr::Fields`]).
-    Fields(Wild),
+    Fields(Box<Wild>),
     Wild {
         lhs: Box<C>,
-        pats: Vec<Wild>,
+        pats: Box<[Wild]>,
         negated: bool,
     },
     Text {
         lhs: Box<C>,
         analyzer: Analyzer,
         query: TextQuery,
-        pats: Vec<TextPattern>,
+        pats: Box<[TextPattern]>,
         negated: bool,
     },
 }
 
+// Loaded rules hold hundreds of thousands of nodes: the payloads of the
+// rarer, larger variants are boxed so that every node stays this small.
+const _: () = assert!(std::mem::size_of::<C>() <= 40);
+
 pub struct Compiler<'a> {
     pub src: &'a str,
     pub mapping: Option<&'a Mapping>,
+    /// The pattern sets compiled so far, by their patterns and case.
+    globs: RefCell<HashMap<GlobKey, Arc<GlobSet>>>,
 }
 
-impl Compiler<'_> {
+/// A `:` / `like` test's patterns, and whether it ignores case.
+type GlobKey = (Vec<String>, bool);
+
+impl<'a> Compiler<'a> {
+    pub fn new(src: &'a str, mapping: Option<&'a Mapping>) -> Self {
+        Compiler {
+            src,
+            mapping,
+            globs: RefCell::default(),
+        }
+    }
+
+    /// The set of these patterns, compiled once per statement.
+    fn glob_set(&self, pats: Vec<String>, insensitive: bool) -> Arc<GlobSet> {
+        let key = (pats, insensitive);
+        if let Some(set) = self.globs.borrow().get(&key) {
+            return set.clone();
+        }
+        let set = Arc::new(GlobSet::new(
+            key.0.iter().map(|p| Glob::new(p, insensitive)).collect(),
+        ));
+        self.globs.borrow_mut().insert(key, set.clone());
+        set
+    }
+
     pub fn field(&self, path: &str) -> FieldRef {
         if path == ANY_TEXT {
             return FieldRef {
                 id: quarry_event::field_id(path),
-                path: path.into(),
                 kind: FieldKind::AnyText,
-                null_value: None,
-                date_formats: Vec::new(),
+                mapped: None,
             };
         }
-        let formats = self
-            .mapping
-            .and_then(|m| m.date_formats.get(m.resolve(path)).cloned())
-            .unwrap_or_default();
-        let (path, kind, null_value) = match self.mapping {
+        let (path, kind, mapped) = match self.mapping {
             Some(m) => {
                 let resolved = m.resolve(path);
                 let kind = match m.types.get(resolved).map(String::as_str) {
@@ -156,13 +211,24 @@ impl Compiler<'_> {
                     Some("ip") => FieldKind::Ip,
                     _ => FieldKind::Plain,
                 };
-                let nv = m
+                let null_value = m
                     .null_values
                     .get(resolved)
                     .map(|v| V::from_event(v).into_owned());
-                (resolved.to_string(), kind, nv)
+                let date_formats: Box<[String]> = m
+                    .date_formats
+                    .get(resolved)
+                    .map(|f| f.clone().into_boxed_slice())
+                    .unwrap_or_default();
+                let mapped = (null_value.is_some() || !date_formats.is_empty()).then(|| {
+                    Box::new(Mapped {
+                        null_value,
+                        date_formats,
+                    })
+                });
+                (resolved, kind, mapped)
             }
-            None => (path.to_string(), FieldKind::Plain, None),
+            None => (path, FieldKind::Plain, None),
         };
         let kind = if kind == FieldKind::Plain && path == "@timestamp" {
             FieldKind::Date
@@ -170,11 +236,9 @@ impl Compiler<'_> {
             kind
         };
         FieldRef {
-            id: quarry_event::field_id(&path),
-            path: path.into(),
+            id: quarry_event::field_id(path),
             kind,
-            null_value,
-            date_formats: formats,
+            mapped,
         }
     }
 
@@ -198,7 +262,7 @@ impl Compiler<'_> {
             // event is null, which is what Elasticsearch substitutes for an
             // optional field no index maps.
             Expr::Field { path, .. } => C::Field(self.field(path)),
-            Expr::Fields { pattern, .. } => C::Fields(Wild::new(pattern, false)),
+            Expr::Fields { pattern, .. } => C::Fields(Box::new(Wild::new(pattern, false))),
             Expr::Not(x) => C::Not(Box::new(self.compile_inner(x)?)),
             Expr::And(a, b) => C::And(
                 Box::new(self.compile_inner(a)?),
@@ -279,22 +343,12 @@ impl Compiler<'_> {
                 match op {
                     MatchOp::Colon => C::Glob {
                         lhs: Box::new(l),
-                        pats: GlobSet::new(
-                            need_str(&consts)?
-                                .iter()
-                                .map(|p| Glob::new(p, true))
-                                .collect(),
-                        ),
+                        pats: self.glob_set(need_str(&consts)?, true),
                         negated: *negated,
                     },
                     MatchOp::Like { insensitive } => C::Glob {
                         lhs: Box::new(l),
-                        pats: GlobSet::new(
-                            need_str(&consts)?
-                                .iter()
-                                .map(|p| Glob::new(p, *insensitive))
-                                .collect(),
-                        ),
+                        pats: self.glob_set(need_str(&consts)?, *insensitive),
                         negated: *negated,
                     },
                     MatchOp::Regex { insensitive } => C::Regex {
@@ -304,7 +358,8 @@ impl Compiler<'_> {
                                 .case_insensitive(*insensitive)
                                 .dot_matches_new_line(true)
                                 .build()
-                        })?,
+                        })?
+                        .into(),
                         negated: *negated,
                     },
                     MatchOp::Search {
@@ -315,12 +370,13 @@ impl Compiler<'_> {
                         lhs: Box::new(l),
                         set: regex_set(&|p: &str| {
                             search_regex(p, *insensitive, *multi_line, *dot_all)
-                        })?,
+                        })?
+                        .into(),
                         negated: *negated,
                     },
                     MatchOp::In { insensitive } => C::In {
                         lhs: Box::new(l),
-                        items: consts,
+                        items: consts.into(),
                         insensitive: *insensitive,
                         negated: *negated,
                     },
@@ -416,7 +472,7 @@ impl Compiler<'_> {
                 C::Call {
                     func,
                     insensitive: *insensitive,
-                    args,
+                    args: args.into(),
                 }
             }
         })

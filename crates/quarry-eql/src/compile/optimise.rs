@@ -90,7 +90,7 @@ pub const KIND_FIELDS: &[&str] = &[
 /// tests on specific fields (0), on common fields or alternatives (1),
 /// negations, which exclusions nearly always pass (2).
 fn rejection_rank(c: &C) -> u8 {
-    let common = |lhs: &C| matches!(lhs, C::Field(f) if KIND_FIELDS.contains(&&*f.path));
+    let common = |lhs: &C| matches!(lhs, C::Field(f) if KIND_FIELDS.contains(&f.path()));
     match c {
         C::Not(_) => 2,
         C::Glob { negated: true, .. }

@@ -152,17 +152,13 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
     );
     let any = |pats: &[&str]| C::Glob {
         lhs: Box::new(C::Field(
-            super::Compiler {
-                src: "",
-                mapping: None,
-            }
-            .field(super::ANY_TEXT),
+            super::Compiler::new("", None).field(super::ANY_TEXT),
         )),
-        pats: crate::glob::GlobSet::new(
+        pats: std::sync::Arc::new(crate::glob::GlobSet::new(
             pats.iter()
                 .map(|p| crate::glob::Glob::new(p, true))
                 .collect(),
-        ),
+        )),
         negated: false,
     };
     let got = super::required_needs_by(&any(&["*sekurlsa::*", "mimidrv.sys"]), &longest);
@@ -321,10 +317,7 @@ fn constants_fold_and_fields_are_listed() {
 
 #[test]
 fn conjuncts_most_likely_to_reject_run_first() {
-    let cx = super::Compiler {
-        src: "",
-        mapping: None,
-    };
+    let cx = super::Compiler::new("", None);
     let q = crate::parser::parse(
             "any where host.os.type == \"windows\" and not a : \"x\" and process.parent.name : \"dns.exe\"",
         )
@@ -440,10 +433,7 @@ fn long_conjunctions_are_balanced() {
     let crate::ast::Body::Event(e) = &st.body else {
         panic!("event query")
     };
-    let cx = super::Compiler {
-        src: "",
-        mapping: None,
-    };
+    let cx = super::Compiler::new("", None);
     let c = super::reorder(cx.compile(&e.condition).expect("compiles"));
     assert_eq!(depth(&c), 9);
     // the conjuncts keep their order
