@@ -143,6 +143,19 @@ impl TermIndex {
         found.dedup();
         Some(found)
     }
+
+    /// The events the pivot can match, in order: those
+    /// [`TermIndex::candidates`] names, or every one.
+    pub(crate) fn events_for<'e>(
+        &self,
+        pivot: &Pivot,
+        events: &'e [Event],
+    ) -> impl Iterator<Item = (usize, &'e Event)> {
+        let found = self.candidates(pivot, events);
+        let all = found.is_none().then_some(events.iter().enumerate());
+        let some = found.map(|f| f.into_iter().map(|i| (i, &events[i])));
+        all.into_iter().flatten().chain(some.into_iter().flatten())
+    }
 }
 
 impl HostPool {
@@ -314,17 +327,8 @@ impl Investigation {
                 continue;
             }
             if same && let Some(h) = self.unpacked(key) {
-                match h.index.candidates(pivot, &h.events) {
-                    Some(found) => {
-                        for i in found {
-                            acc.observe(pivot, &h.events[i], same);
-                        }
-                    }
-                    None => {
-                        for e in &h.events {
-                            acc.observe(pivot, e, same);
-                        }
-                    }
+                for (_, e) in h.index.events_for(pivot, &h.events) {
+                    acc.observe(pivot, e, same);
                 }
                 continue;
             }

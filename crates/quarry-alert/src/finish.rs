@@ -88,19 +88,19 @@ impl AlertDoc {
 
     /// The document as compact JSON, exactly as an NDJSON line holds it.
     pub fn text(&self) -> String {
-        let bytes = match (&self.dict, self.compressed) {
-            // bytes this type compressed always decompress to `len`
-            (Some(dict), true) => DCTX.with_borrow_mut(|d| {
-                let mut out = Vec::with_capacity(self.len);
-                let d = d.get_or_insert_with(DCtx::create);
-                match d.decompress_using_dict(&mut out, &self.bytes, dict) {
-                    Ok(_) => out,
-                    Err(_) => Vec::new(),
-                }
-            }),
-            (None, true) => zstd::bulk::decompress(&self.bytes, self.len).unwrap_or_default(),
-            (_, false) => self.bytes.to_vec(),
-        };
+        if !self.compressed {
+            return String::from_utf8(self.bytes.to_vec()).unwrap_or_default();
+        }
+        // bytes this type compressed always decompress to `len`
+        let bytes = DCTX.with_borrow_mut(|d| {
+            let d = d.get_or_insert_with(DCtx::create);
+            let mut out = Vec::with_capacity(self.len);
+            let done = match &self.dict {
+                Some(dict) => d.decompress_using_dict(&mut out, &self.bytes, dict),
+                None => d.decompress(&mut out, &self.bytes),
+            };
+            if done.is_ok() { out } else { Vec::new() }
+        });
         String::from_utf8(bytes).unwrap_or_default()
     }
 
@@ -148,11 +148,10 @@ pub struct AlertSet {
     view_fields: Vec<String>,
     max_bytes: usize,
     oversized: usize,
-    /// One zstd context for every alert.
-    zstd: Option<zstd::bulk::Compressor<'static>>,
     /// Per rule (`kibana.alert.rule.rule_id`), its first alert's text: the
     /// dictionary of its later alerts.
     dicts: FxHashMap<Box<str>, Arc<[u8]>>,
+    /// One zstd context for every alert.
     cctx: CCtx<'static>,
 }
 
@@ -183,7 +182,6 @@ impl AlertSet {
             view_fields,
             max_bytes,
             oversized: 0,
-            zstd: zstd::bulk::Compressor::new(LEVEL).ok(),
             dicts: FxHashMap::default(),
             cctx: CCtx::create(),
         }
@@ -216,28 +214,26 @@ impl AlertSet {
             .as_str()
             .map(Box::<str>::from);
         let dict = rule.as_ref().and_then(|r| self.dicts.get(r)).cloned();
-        let Some(dict) = dict else {
-            let zstd = &mut self.zstd;
-            let mut first: Option<Vec<u8>> = None;
-            let a = AlertDoc::with(doc, |text| {
-                first = Some(text.to_vec());
-                zstd.as_mut()?.compress(text).ok()
-            });
-            if let (Some(r), Some(text)) = (rule, first) {
-                self.dicts.insert(r, text.into());
-            }
-            return a;
-        };
         let cctx = &mut self.cctx;
+        let mut first: Option<Vec<u8>> = None;
         let mut a = AlertDoc::with(doc, |text| {
             // room for the worst case: zstd writes into it, never past it
             let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(text.len()));
-            cctx.compress_using_dict(&mut out, text, &dict, LEVEL)
-                .ok()
-                .map(|_| out)
+            let done = match &dict {
+                Some(d) => cctx.compress_using_dict(&mut out, text, d, LEVEL),
+                None => {
+                    first = Some(text.to_vec());
+                    cctx.compress(&mut out, text, LEVEL)
+                }
+            };
+            done.ok().map(|_| out)
         });
-        if a.compressed {
-            a.dict = Some(dict);
+        match (dict, rule, first) {
+            (Some(d), _, _) if a.compressed => a.dict = Some(d),
+            (None, Some(r), Some(text)) => {
+                self.dicts.insert(r, text.into());
+            }
+            _ => {}
         }
         a
     }

@@ -222,17 +222,8 @@ pub fn run_cross_host(inv: &Investigation, alerts: &mut [Alert]) {
         for (a, found) in alerts.iter().zip(acc.iter_mut()) {
             let same = a.host.as_deref() == Some(key.as_str());
             for ((_, pivot), found) in a.cross_host_pivots.iter().zip(found.iter_mut()) {
-                match index.candidates(pivot, &events) {
-                    Some(some) => {
-                        for i in some {
-                            found.observe(pivot, &events[i], same);
-                        }
-                    }
-                    None => {
-                        for e in events.iter() {
-                            found.observe(pivot, e, same);
-                        }
-                    }
+                for (_, e) in index.events_for(pivot, &events) {
+                    found.observe(pivot, e, same);
                 }
             }
         }
@@ -511,15 +502,13 @@ pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_
     for a in alerts.iter_mut() {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
             let found: Vec<&Event> = index
-                .candidates(&pivot, as_events)
-                .unwrap_or_else(|| (0..as_events.len()).collect())
-                .into_iter()
-                .filter(|&i| {
-                    let (h, e) = (&hosts[i], &as_events[i]);
+                .events_for(&pivot, as_events)
+                .filter(|&(i, e)| {
+                    let h = &hosts[i];
                     let same = h.is_some() && *h == a.host;
                     (!pivot.host_scoped || same) && pivot.matches(e, same)
                 })
-                .map(|i| &as_events[i])
+                .map(|(_, e)| e)
                 .collect();
             let count = found.len();
             let (list, omitted) = bounded(

@@ -82,8 +82,8 @@ enum Kept {
 }
 
 /// A matched event as each rule it matched keeps it (rule position, event),
-/// packed until the rule runs (about half an [`Event`]'s memory): the rules
-/// that keep it whole share one copy.
+/// packed once for the rules that keep it whole, until [`Batch::of`] adds it
+/// to each one's set.
 type PerRule = Vec<(usize, Arc<Packed>)>;
 
 /// What a hunt holds of a batch of one file's events
@@ -98,34 +98,38 @@ struct Batch {
     pool: Vec<(String, PackedEvents)>,
 }
 
+/// The set of `key` in `sets`, added at the end when new (`place`: each
+/// key's position).
+fn set_of<'s, K: Clone + Eq + std::hash::Hash>(
+    sets: &'s mut Vec<(K, PackedEvents)>,
+    place: &mut FxHashMap<K, usize>,
+    key: K,
+) -> &'s mut PackedEvents {
+    let i = *place.entry(key).or_insert_with_key(|k| {
+        sets.push((k.clone(), PackedEvents::default()));
+        sets.len() - 1
+    });
+    &mut sets[i].1
+}
+
 impl Batch {
     fn of(kept: Vec<Kept>) -> Self {
         let mut b = Batch::default();
-        let mut place: FxHashMap<String, usize> = FxHashMap::default();
+        let mut host_place: FxHashMap<String, usize> = FxHashMap::default();
         let mut rule_place: FxHashMap<usize, usize> = FxHashMap::default();
-        let mut pool = |(host, p): Pooled, b: &mut Batch| {
-            let i = *place.entry(host).or_insert_with_key(|h| {
-                b.pool.push((h.clone(), PackedEvents::default()));
-                b.pool.len() - 1
-            });
-            b.pool[i].1.push(&p);
-        };
         for k in kept {
-            match k {
-                Kept::Pool(p) => pool(p, &mut b),
+            let pooled = match k {
+                Kept::Pool(p) => Some(p),
                 Kept::Matched(m) => {
                     let (events, p) = *m;
                     for (rule, ev) in events {
-                        let i = *rule_place.entry(rule).or_insert_with(|| {
-                            b.matched.push((rule, PackedEvents::default()));
-                            b.matched.len() - 1
-                        });
-                        b.matched[i].1.push(&ev);
+                        set_of(&mut b.matched, &mut rule_place, rule).push(&ev);
                     }
-                    if let Some(p) = p {
-                        pool(p, &mut b);
-                    }
+                    p
                 }
+            };
+            if let Some((host, p)) = pooled {
+                set_of(&mut b.pool, &mut host_place, host).push(&p);
             }
         }
         let pools = b.pool.iter_mut().map(|(_, p)| p);
@@ -519,7 +523,8 @@ fn run_rule(r: &CompiledRule, held: PackedEvents) -> Vec<Hit> {
     wanted.sort_unstable();
     wanted.dedup();
     let mut whole: FxHashMap<usize, Event> = FxHashMap::default();
-    for (i, ev) in held.iter().enumerate() {
+    let through = wanted.last().map_or(0, |&last| last + 1);
+    for (i, ev) in held.iter().enumerate().take(through) {
         if wanted.binary_search(&i).is_ok()
             && let Some(ev) = ev
         {

@@ -301,8 +301,11 @@ fn hunt(job: &Job, events: Vec<Event>, out: &mut impl Write) -> std::io::Result<
     let report = quarry_detect::hunt_events(&book, events, &opts);
     let mut wanted = std::collections::BTreeSet::new();
     for a in &report.alerts {
-        writeln!(out, "a\t{}", a.text())?;
-        wanted.extend(scope_lookups(&a.json()));
+        let text = a.text();
+        writeln!(out, "a\t{text}")?;
+        wanted.extend(scope_lookups(
+            &serde_json::from_str(&text).unwrap_or_default(),
+        ));
     }
     for k in wanted {
         writeln!(out, "n\t{}", json!({ "k": k }))?;
