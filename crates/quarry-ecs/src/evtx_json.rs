@@ -173,12 +173,98 @@ fn user_data(ud: &RawValue, rec: &mut WinRecord) {
     }
 }
 
+/// A record's System values as the text its JSON rendering holds: what
+/// the JSON walk and the BinXML decoder (`quarry_read`'s) both read before
+/// [`Parts::into_record`] makes the [`WinRecord`], so the two agree.
+#[derive(Debug, Default)]
+pub struct Parts {
+    pub event_id: Option<String>,
+    pub version: Option<String>,
+    pub level: Option<String>,
+    pub task: Option<String>,
+    pub opcode: Option<String>,
+    pub keywords: Option<String>,
+    pub computer: Option<String>,
+    pub channel: Option<String>,
+    pub record_id: Option<String>,
+    /// `Provider/@Name`, `Provider/@Guid`.
+    pub provider_name: Option<String>,
+    pub provider_guid: Option<String>,
+    /// `TimeCreated/@SystemTime`.
+    pub system_time: Option<String>,
+    /// `Execution/@ProcessID`, `Execution/@ThreadID`.
+    pub process_id: Option<String>,
+    pub thread_id: Option<String>,
+    /// `Security/@UserID`.
+    pub user_id: Option<String>,
+}
+
+impl Parts {
+    /// The record, without its data; `None` without a numeric EventID.
+    pub fn into_record(self) -> Option<WinRecord> {
+        Some(WinRecord {
+            event_id: self.event_id?.trim().parse().ok()?,
+            provider: self.provider_name.unwrap_or_default(),
+            provider_guid: self.provider_guid.map(|g| crate::json::brace(&g)),
+            channel: self.channel.unwrap_or_default(),
+            version: self.version.and_then(|v| v.parse().ok()),
+            level: self.level,
+            task: self.task,
+            opcode: self.opcode,
+            keywords: self.keywords,
+            computer: self.computer.unwrap_or_default(),
+            record_id: self.record_id.and_then(|r| r.parse().ok()),
+            time_created: self.system_time.and_then(|t| parse_timestamp(&t)),
+            user_sid: self.user_id,
+            exec_pid: self.process_id.and_then(|p| p.parse().ok()),
+            exec_tid: self.thread_id.and_then(|p| p.parse().ok()),
+            data: Vec::new(),
+            user_name: None,
+            forwarded: false,
+        })
+    }
+}
+
+/// EventData's (name, value) pairs in record order, as the general parse's
+/// sorted map keeps them: by name, the last value of a repeated name kept,
+/// null values dropped, GUIDs of `…Guid` names in braces.
+pub fn event_data(fields: Vec<(String, Option<String>)>) -> Vec<(String, String)> {
+    as_sorted_map(fields, true)
+}
+
+/// UserData's fields, of its one provider element, as [`user_data`] reads
+/// them: the same, without braces.
+pub fn user_data_fields(fields: Vec<(String, Option<String>)>) -> Vec<(String, String)> {
+    as_sorted_map(fields, false)
+}
+
+fn as_sorted_map(mut fields: Vec<(String, Option<String>)>, braces: bool) -> Vec<(String, String)> {
+    // a stable sort keeps repeats in order
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(fields.len());
+    let mut it = fields.into_iter().peekable();
+    while let Some((k, v)) = it.next() {
+        if it.peek().is_some_and(|(next, _)| *next == k) {
+            continue;
+        }
+        if let Some(t) = v {
+            let t = if braces && k != "Data" {
+                crate::json::guid_braces(&k, t)
+            } else {
+                t
+            };
+            out.push((k, t));
+        }
+    }
+    out
+}
+
 /// The single walk over a record, for records of the usual shape; `None`
 /// hands the record to [`parse_with`]. Every value is decoded as [`text`]
 /// decodes it, and EventData is ordered and de-duplicated as the general
 /// parse's sorted map (`BTreeMap`, last value of a key kept) orders it.
 mod one_pass {
-    use super::{RawValue, WinRecord, parse_timestamp, user_data, value_text};
+    use super::{Parts, RawValue, WinRecord, event_data, user_data, value_text};
     use serde::Deserialize;
     use serde::de::{
         DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -204,46 +290,27 @@ mod one_pass {
             channel,
             record_id,
         ] = sys.text;
-        let event_id = event_id?.trim().parse().ok()?;
         let [[p_name, p_guid], [time, _], [pid, tid], [sid, _]] = sys.attrs;
-        let mut rec = WinRecord {
-            provider: p_name.unwrap_or_default(),
-            provider_guid: p_guid.map(|g| crate::json::brace(&g)),
-            channel: channel.unwrap_or_default(),
+        let parts = Parts {
             event_id,
-            version: version.and_then(|v| v.parse().ok()),
+            version,
             level,
             task,
             opcode,
             keywords,
-            computer: computer.unwrap_or_default(),
-            record_id: record_id.and_then(|r| r.parse().ok()),
-            time_created: time.and_then(|t| parse_timestamp(&t)),
-            user_sid: sid,
-            exec_pid: pid.and_then(|p| p.parse().ok()),
-            exec_tid: tid.and_then(|p| p.parse().ok()),
-            data: Vec::new(),
-            user_name: None,
-            forwarded: false,
+            computer,
+            channel,
+            record_id,
+            provider_name: p_name,
+            provider_guid: p_guid,
+            system_time: time,
+            process_id: pid,
+            thread_id: tid,
+            user_id: sid,
         };
-        if let Some(mut fields) = ev.event_data {
-            // the general parse's map: sorted by key, the last value of a
-            // repeated key kept (a stable sort keeps repeats in order)
-            fields.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut it = fields.into_iter().peekable();
-            while let Some((k, v)) = it.next() {
-                if it.peek().is_some_and(|(next, _)| *next == k) {
-                    continue;
-                }
-                if let Some(t) = v {
-                    let t = if k == "Data" {
-                        t
-                    } else {
-                        crate::json::guid_braces(&k, t)
-                    };
-                    rec.data.push((k, t));
-                }
-            }
+        let mut rec = parts.into_record()?;
+        if let Some(fields) = ev.event_data {
+            rec.data = event_data(fields);
         } else if let Some(ud) = ev.user_data {
             user_data(ud, &mut rec);
         }

@@ -19,7 +19,7 @@
 //!   a shared template): kept with whatever fields can be mapped, and each
 //!   one reported.
 
-use crate::{Problem, ReadSummary, Sink};
+use crate::{Problem, ReadSummary, Sink, evtx_binxml};
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 use quarry_ecs::evtx_json;
@@ -342,6 +342,11 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
             h.header_chunk_checksum,
         );
         let (rid, ts) = (r.event_record_id, r.timestamp);
+        // straight from the BinXML when the record's shape allows, else
+        // through the crate's JSON
+        if let Some(rec) = evtx_binxml::decode(&r) {
+            return Ok((key, rid, (normalized(rec, &f2, rid, forwarded), None)));
+        }
         let r = r.into_json_bytes()?;
         Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
@@ -501,7 +506,7 @@ fn to_event(
     ts: evtx::Timestamp,
     forwarded: bool,
 ) -> (Event, Option<String>) {
-    let (mut rec, damage) = match evtx_json::parse(bytes) {
+    let (rec, damage) = match evtx_json::parse(bytes) {
         Ok(rec) => (rec, None),
         Err(e) => (
             salvage(bytes, rid, ts),
@@ -510,16 +515,20 @@ fn to_event(
             )),
         ),
     };
+    (normalized(rec, file, rid, forwarded), damage)
+}
+
+/// The ECS event of a record read from `file`.
+fn normalized(mut rec: WinRecord, file: &Arc<str>, rid: u64, forwarded: bool) -> Event {
     rec.forwarded |= forwarded;
     let locator = Locator::Record(rec.record_id.unwrap_or(rid));
-    let ev = windows::normalize(
+    windows::normalize(
         &rec,
         Origin {
             file: file.clone(),
             locator,
         },
-    );
-    (ev, damage)
+    )
 }
 
 /// What can be read of a record whose rendering the fast path rejects:

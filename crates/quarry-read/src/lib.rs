@@ -7,6 +7,7 @@
 //! Work is spread over the machine's cores: across files, across EVTX chunks
 //! (the `evtx` crate's own pipeline), and across blocks of JSON lines.
 
+mod evtx_binxml;
 mod evtx_file;
 mod input;
 mod json_documents;
