@@ -205,6 +205,17 @@ fn lookup_local(name: &str) -> Option<FieldId> {
     LOCAL.with(|l| l.borrow().ids.get(name).copied().map(FieldId))
 }
 
+/// The id of a field path written in the code, looked up once per call
+/// site and kept (ids live as long as the process): for the normalisers,
+/// which set the same few dozen fields on every event.
+#[macro_export]
+macro_rules! fid {
+    ($path:literal) => {{
+        static ID: ::std::sync::OnceLock<$crate::FieldId> = ::std::sync::OnceLock::new();
+        *ID.get_or_init(|| $crate::field_id($path))
+    }};
+}
+
 /// The path an id stands for.
 pub fn field_name(id: FieldId) -> &'static str {
     LOCAL.with(|l| {
@@ -224,6 +235,14 @@ pub fn field_name(id: FieldId) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_site_id_is_the_interned_one() {
+        let at = |_| crate::fid!("test.fid.path");
+        assert_eq!(at(0), field_id("test.fid.path"));
+        assert_eq!(at(1), at(0));
+        assert_eq!(field_name(at(2)), "test.fid.path");
+    }
 
     #[test]
     fn ids_are_stable_and_shared_across_threads() {

@@ -267,7 +267,21 @@ impl Event {
     }
 
     pub fn remove(&mut self, path: &str) -> Option<Value> {
-        let id = find_field(path)?;
+        self.remove_id(find_field(path)?)
+    }
+
+    /// [`Event::set`] by id (see [`fid!`]): a null value removes the field.
+    pub fn set_id(&mut self, id: FieldId, value: impl Into<Value>) {
+        let value = value.into();
+        if value.is_null() {
+            self.remove_id(id);
+        } else {
+            self.insert_id(id, value);
+        }
+    }
+
+    /// [`Event::remove`] by id.
+    pub fn remove_id(&mut self, id: FieldId) -> Option<Value> {
         let i = self.slot(id).ok()?;
         if id.index() < LOW_IDS {
             self.low &= !(1u128 << id.index());

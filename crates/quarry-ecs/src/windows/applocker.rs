@@ -12,7 +12,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     defender::map(rec, ev);
     set_pid(ev, "process.pid", rec.get("TargetProcessId"));
     if let Some(sid) = rec.get("TargetUser") {
-        ev.set("user.id", sid);
+        ev.set_id(quarry_event::fid!("user.id"), sid);
     }
     if let Some(fqbn) = rec.get("Fqbn") {
         set_fqbn(ev, fqbn);

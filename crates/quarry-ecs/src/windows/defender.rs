@@ -12,15 +12,15 @@ use super::{Event, USER, WinRecord, basename, set_array, set_user};
 pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_array(ev, "event.category", &["process"]);
     set_array(ev, "event.type", &["start"]);
-    ev.set("user.id", rec.user_sid.as_deref());
+    ev.set_id(quarry_event::fid!("user.id"), rec.user_sid.as_deref());
     set_user(ev, &USER, rec.get("User"));
     // else the account of the record's SID, where the collector resolved it
     if !ev.contains(USER.name) {
         ev.set(USER.name, rec.user_name.as_deref());
     }
     if let Some(path) = rec.get("FullFilePath") {
-        ev.set("file.name", basename(path));
+        ev.set_id(quarry_event::fid!("file.name"), basename(path));
     }
-    ev.set("file.hash.sha256", rec.get("FileHash"));
+    ev.set_id(quarry_event::fid!("file.hash.sha256"), rec.get("FileHash"));
     true
 }

@@ -236,6 +236,13 @@ pub use quarry_event::entity_key;
 pub(crate) use crate::common::{set_domain_parts, split_command_line};
 pub(crate) use quarry_event::basename;
 
+thread_local! {
+    /// The id of `winlog.event_data.<name>` by name: the same names come
+    /// on every event of a kind, and the path need not be built each time.
+    static EVENT_DATA_IDS: std::cell::RefCell<rustc_hash::FxHashMap<Box<str>, quarry_event::FieldId>> =
+        std::cell::RefCell::default();
+}
+
 /// Maps a Windows record to ECS.
 pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     let mut ev = Event::new(origin);
@@ -249,48 +256,79 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
     } else {
         family.module_dataset()
     };
-    ev.set("event.kind", "event");
-    ev.set("event.module", module);
-    ev.set("event.dataset", dataset);
-    ev.set("data_stream.type", "logs");
-    ev.set("data_stream.dataset", dataset);
-    ev.set("data_stream.namespace", "default");
-    ev.set("event.code", rec.event_id.to_string());
-    ev.set("event.provider", rec.provider.as_str());
-    ev.set("host.os.type", "windows");
-    ev.set("host.os.family", "windows");
+    ev.set_id(quarry_event::fid!("event.kind"), "event");
+    ev.set_id(quarry_event::fid!("event.module"), module);
+    ev.set_id(quarry_event::fid!("event.dataset"), dataset);
+    ev.set_id(quarry_event::fid!("data_stream.type"), "logs");
+    ev.set_id(quarry_event::fid!("data_stream.dataset"), dataset);
+    ev.set_id(quarry_event::fid!("data_stream.namespace"), "default");
+    ev.set_id(quarry_event::fid!("event.code"), rec.event_id.to_string());
+    ev.set_id(quarry_event::fid!("event.provider"), rec.provider.as_str());
+    ev.set_id(quarry_event::fid!("host.os.type"), "windows");
+    ev.set_id(quarry_event::fid!("host.os.family"), "windows");
     if !rec.computer.is_empty() {
-        ev.set("host.name", rec.computer.as_str());
-        ev.set("winlog.computer_name", rec.computer.as_str());
-        ev.set("host.id", derived_host_id(&rec.computer));
+        ev.set_id(quarry_event::fid!("host.name"), rec.computer.as_str());
+        ev.set_id(
+            quarry_event::fid!("winlog.computer_name"),
+            rec.computer.as_str(),
+        );
+        ev.set_id(
+            quarry_event::fid!("host.id"),
+            derived_host_id(&rec.computer),
+        );
         // the only field enriched: one value (to queries, a list of one)
         // rather than a list allocated per event
-        ev.set("quarry.enriched", "host.id");
+        ev.set_id(quarry_event::fid!("quarry.enriched"), "host.id");
     }
     // every record was read through the event log API's rendering, as
     // winlogbeat's `wineventlog` (some rules select on it)
-    ev.set("winlog.api", "wineventlog");
-    ev.set("winlog.channel", rec.channel.as_str());
-    ev.set("winlog.provider_name", rec.provider.as_str());
-    ev.set("winlog.provider_guid", rec.provider_guid.as_deref());
-    ev.set("winlog.event_id", rec.event_id.to_string());
-    ev.set("winlog.record_id", rec.record_id.map(|r| r.to_string()));
-    ev.set("winlog.version", rec.version);
-    ev.set("winlog.task", rec.task.as_deref());
-    ev.set("winlog.opcode", rec.opcode.as_deref());
-    ev.set("winlog.user.identifier", rec.user_sid.as_deref());
-    ev.set("winlog.process.pid", rec.exec_pid);
-    ev.set("winlog.process.thread.id", rec.exec_tid);
-    ev.set("log.level", rec.level.as_deref().map(level_name));
-    let mut key = String::with_capacity(64);
-    for (k, v) in &rec.data {
-        key.clear();
-        key.push_str("winlog.event_data.");
-        key.push_str(k);
-        ev.set(&key, v.as_str());
-    }
+    ev.set_id(quarry_event::fid!("winlog.api"), "wineventlog");
+    ev.set_id(quarry_event::fid!("winlog.channel"), rec.channel.as_str());
+    ev.set_id(
+        quarry_event::fid!("winlog.provider_name"),
+        rec.provider.as_str(),
+    );
+    ev.set_id(
+        quarry_event::fid!("winlog.provider_guid"),
+        rec.provider_guid.as_deref(),
+    );
+    ev.set_id(
+        quarry_event::fid!("winlog.event_id"),
+        rec.event_id.to_string(),
+    );
+    ev.set_id(
+        quarry_event::fid!("winlog.record_id"),
+        rec.record_id.map(|r| r.to_string()),
+    );
+    ev.set_id(quarry_event::fid!("winlog.version"), rec.version);
+    ev.set_id(quarry_event::fid!("winlog.task"), rec.task.as_deref());
+    ev.set_id(quarry_event::fid!("winlog.opcode"), rec.opcode.as_deref());
+    ev.set_id(
+        quarry_event::fid!("winlog.user.identifier"),
+        rec.user_sid.as_deref(),
+    );
+    ev.set_id(quarry_event::fid!("winlog.process.pid"), rec.exec_pid);
+    ev.set_id(quarry_event::fid!("winlog.process.thread.id"), rec.exec_tid);
+    ev.set_id(
+        quarry_event::fid!("log.level"),
+        rec.level.as_deref().map(level_name),
+    );
+    EVENT_DATA_IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        for (k, v) in &rec.data {
+            let id = match ids.get(k.as_str()) {
+                Some(id) => *id,
+                None => {
+                    let id = quarry_event::field_id(&format!("winlog.event_data.{k}"));
+                    ids.insert(k.as_str().into(), id);
+                    id
+                }
+            };
+            ev.set_id(id, v.as_str());
+        }
+    });
     if let Some(t) = rec.time_created {
-        ev.set("event.created", Value::Timestamp(t));
+        ev.set_id(quarry_event::fid!("event.created"), Value::Timestamp(t));
         ev.set_timestamp(t);
     }
     let mapped = family.map(rec, &mut ev);

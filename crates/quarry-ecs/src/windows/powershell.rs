@@ -102,7 +102,10 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         set_pid(ev, path, f.get(name));
     }
     if let Some(text) = f.get("ScriptBlockText").map(str::trim) {
-        ev.set("powershell.file.script_block_text", text);
+        ev.set_id(
+            quarry_event::fid!("powershell.file.script_block_text"),
+            text,
+        );
         set_script_block_hash(ev, text);
         set_script_block_metrics(ev, text);
     }
@@ -119,7 +122,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     // the user: the classic log's UserId, the operational log's User; a
     // remote session's ConnectedUser is the source, User the destination
     if rec.event_id >= 4100 {
-        ev.set("user.id", rec.user_sid.as_deref());
+        ev.set_id(quarry_event::fid!("user.id"), rec.user_sid.as_deref());
     }
     let user = f.get("User").or_else(|| f.get("UserId"));
     match f.get("ConnectedUser").and_then(|c| c.split_once('\\')) {
@@ -264,7 +267,10 @@ fn set_script_block_metrics(ev: &mut Event, text: &str) {
         "powershell.file.script_block_surprisal_stdev",
         Value::Float(variance.max(0.0).sqrt()),
     );
-    ev.set("powershell.file.script_block_length", i64::from(length));
+    ev.set_id(
+        quarry_event::fid!("powershell.file.script_block_length"),
+        i64::from(length),
+    );
     ev.set(
         "powershell.file.script_block_unique_symbols",
         order.len() as i64,
@@ -352,12 +358,12 @@ fn set_invocation_details(ev: &mut Event, detail: &Regex, text: Option<&str>) {
 
 /// `file.path`, `.name`, `.directory`, `.extension` of a script.
 fn set_script_file(ev: &mut Event, path: &str) {
-    ev.set("file.path", path);
+    ev.set_id(quarry_event::fid!("file.path"), path);
     if let Some((dir, name)) = path.rsplit_once('\\') {
-        ev.set("file.name", name);
-        ev.set("file.directory", dir);
+        ev.set_id(quarry_event::fid!("file.name"), name);
+        ev.set_id(quarry_event::fid!("file.directory"), dir);
         if let Some((_, ext)) = name.rsplit_once('.') {
-            ev.set("file.extension", ext);
+            ev.set_id(quarry_event::fid!("file.extension"), ext);
         }
     }
 }

@@ -754,7 +754,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     decode_messages(rec, ev);
     // (the logon session too: an uncategorised 4663 keeps its logon id)
     if let Some(logon) = rec.get("SubjectLogonId") {
-        ev.set("winlog.logon.id", logon);
+        ev.set_id(quarry_event::fid!("winlog.logon.id"), logon);
     }
     let Ok(i) = EVENTS.binary_search_by_key(&id, |e| e.0) else {
         return false;
@@ -762,9 +762,9 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     let (_, category, ty, action) = EVENTS[i];
     set_array(ev, "event.category", category);
     set_array(ev, "event.type", ty);
-    ev.set("event.action", action);
+    ev.set_id(quarry_event::fid!("event.action"), action);
     if let Some(outcome) = rec.keywords.as_deref().and_then(outcome) {
-        ev.set("event.outcome", outcome);
+        ev.set_id(quarry_event::fid!("event.outcome"), outcome);
     }
     let mut related = Related::default();
     if matches!(id, 4670 | 4817 | 4907 | 4908) {
@@ -798,14 +798,20 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if matches!(id, 4634 | 4647 | 4964) {
         // (the subject's session, set above, where it has one)
         if rec.get("SubjectLogonId").is_none() {
-            ev.set("winlog.logon.id", rec.get("TargetLogonId"));
+            ev.set_id(
+                quarry_event::fid!("winlog.logon.id"),
+                rec.get("TargetLogonId"),
+            );
         }
     }
     if SUBJECT_IS_USER.contains(&id) {
-        ev.set("user.id", rec.get("SubjectUserSid"));
-        ev.set("user.domain", rec.get("SubjectDomainName"));
+        ev.set_id(quarry_event::fid!("user.id"), rec.get("SubjectUserSid"));
+        ev.set_id(
+            quarry_event::fid!("user.domain"),
+            rec.get("SubjectDomainName"),
+        );
         if let Some(name) = rec.get("SubjectUserName") {
-            ev.set("user.name", name);
+            ev.set_id(quarry_event::fid!("user.name"), name);
             related.push(name);
         }
     }
@@ -832,28 +838,31 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     if id == 4793 {
         // a password policy check: the account checked
         if let Some(name) = rec.get("TargetUserName") {
-            ev.set("user.target.name", name);
-            ev.set("user.effective.name", name);
+            ev.set_id(quarry_event::fid!("user.target.name"), name);
+            ev.set_id(quarry_event::fid!("user.effective.name"), name);
             related.push(name);
         }
     }
     if matches!(id, 4778 | 4779) {
         // session reconnected / disconnected: the account and the client
-        ev.set("user.domain", rec.get("AccountDomain"));
+        ev.set_id(quarry_event::fid!("user.domain"), rec.get("AccountDomain"));
         if let Some(name) = rec.get("AccountName") {
-            ev.set("user.name", name);
+            ev.set_id(quarry_event::fid!("user.name"), name);
             related.push(name);
         }
         set_source_ip(ev, rec.get("ClientAddress"));
-        ev.set("source.domain", rec.get("ClientName"));
-        ev.set("winlog.logon.id", rec.get("LogonID"));
+        ev.set_id(quarry_event::fid!("source.domain"), rec.get("ClientName"));
+        ev.set_id(quarry_event::fid!("winlog.logon.id"), rec.get("LogonID"));
     }
     if COMMON_AUTH.contains(&id) {
         set_pid(ev, "process.pid", rec.get("ProcessId"));
         set_image(ev, &PROCESS, rec.get("ProcessName"));
         set_source_ip(ev, rec.get("IpAddress"));
         set_pid(ev, "source.port", rec.get("IpPort"));
-        ev.set("source.domain", rec.get("WorkstationName"));
+        ev.set_id(
+            quarry_event::fid!("source.domain"),
+            rec.get("WorkstationName"),
+        );
         if let Some(client) = rec.get("ClientAddress") {
             set_ip(ev, "related.ip", Some(client));
         }
@@ -864,8 +873,11 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         set_image(ev, &PARENT, rec.get("ParentProcessName"));
         set_pid(ev, "process.parent.pid", rec.get("ProcessId"));
         if let Some(cmd) = rec.get("CommandLine") {
-            ev.set("process.command_line", cmd);
-            ev.set("process.args", split_keeping_quotes(cmd));
+            ev.set_id(quarry_event::fid!("process.command_line"), cmd);
+            ev.set_id(
+                quarry_event::fid!("process.args"),
+                split_keeping_quotes(cmd),
+            );
         }
     }
     if matches!(id, 4624 | 4648) {
@@ -875,9 +887,12 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         related.push_opt(rec.get("TargetUserName"));
     }
     if let Some(old) = rec.get("OldTargetUserName") {
-        ev.set("user.target.name", old);
+        ev.set_id(quarry_event::fid!("user.target.name"), old);
     }
-    ev.set("user.changes.name", rec.get("NewTargetUserName"));
+    ev.set_id(
+        quarry_event::fid!("user.changes.name"),
+        rec.get("NewTargetUserName"),
+    );
     related.push_opt(rec.get("NewTargetUserName"));
     related.push_opt(rec.get("OldTargetUserName"));
     if let Some(t) = rec.get("LogonType") {
@@ -887,7 +902,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         // logon at boot; 12, 13) names nothing, as in Elastic; only a
         // value that is no number is a bad shape
         match lookup(LOGON_TYPES, t) {
-            Some(name) => ev.set("winlog.logon.type", name),
+            Some(name) => ev.set_id(quarry_event::fid!("winlog.logon.type"), name),
             None if t.trim().parse::<u32>().is_err() => {
                 crate::mark_bad_shape(ev, "winlog.logon.type")
             }
@@ -902,14 +917,17 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         let privileges: Vec<&str> = list.split_whitespace().collect();
         ev.set("winlog.event_data.PrivilegeList", privileges);
     }
-    ev.set("service.name", rec.get("ServiceName"));
+    ev.set_id(quarry_event::fid!("service.name"), rec.get("ServiceName"));
     ev.set(
         "service.type",
         rec.get("ServiceType")
             .and_then(|t| lookup(SERVICE_TYPES, t)),
     );
     if matches!(id, 4698..=4702) {
-        ev.set("winlog.scheduled_task.name", rec.get("TaskName"));
+        ev.set_id(
+            quarry_event::fid!("winlog.scheduled_task.name"),
+            rec.get("TaskName"),
+        );
         let content = if id == 4702 {
             rec.get("TaskContentNew")
         } else {
@@ -929,16 +947,22 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         // when no subject names one, and the group fields name it too, as
         // Elastic's expected documents show
         if rec.get("SubjectUserName").is_none() {
-            ev.set("user.name", rec.get("TargetUserName"));
-            ev.set("user.domain", rec.get("TargetDomainName"));
+            ev.set_id(quarry_event::fid!("user.name"), rec.get("TargetUserName"));
+            ev.set_id(
+                quarry_event::fid!("user.domain"),
+                rec.get("TargetDomainName"),
+            );
         }
-        ev.set("group.id", rec.get("TargetUserSid"));
-        ev.set("group.name", rec.get("TargetUserName"));
-        ev.set("group.domain", rec.get("TargetDomainName"));
+        ev.set_id(quarry_event::fid!("group.id"), rec.get("TargetUserSid"));
+        ev.set_id(quarry_event::fid!("group.name"), rec.get("TargetUserName"));
+        ev.set_id(
+            quarry_event::fid!("group.domain"),
+            rec.get("TargetDomainName"),
+        );
     }
     if matches!(id, 4704 | 4705) {
         // user rights assigned or removed: the account they concern
-        ev.set("user.target.id", rec.get("TargetSid"));
+        ev.set_id(quarry_event::fid!("user.target.id"), rec.get("TargetSid"));
     }
     if id == 5136 {
         // a directory object modified: what was done, and the user object's
@@ -955,7 +979,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         {
             let name = name.replace("\\,", ",");
             related.push(&name);
-            ev.set("user.target.name", name);
+            ev.set_id(quarry_event::fid!("user.target.name"), name);
         }
     }
     if (4868..=4899).contains(&id) {
@@ -964,25 +988,28 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
             .get("RequestId")
             .and_then(|r| r.trim().parse::<i64>().ok())
         {
-            ev.set("winlog.adcs.request.id", n);
+            ev.set_id(quarry_event::fid!("winlog.adcs.request.id"), n);
         }
         if let Some(ext) = rec.get("ExtensionName") {
-            ev.set("winlog.adcs.request.extension.name", ext);
+            ev.set_id(
+                quarry_event::fid!("winlog.adcs.request.extension.name"),
+                ext,
+            );
             if !ext.is_empty()
                 && ext
                     .split('.')
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
             {
-                ev.set("winlog.adcs.request.extension.oid", ext);
+                ev.set_id(quarry_event::fid!("winlog.adcs.request.extension.oid"), ext);
             }
         }
     }
     // the object of a delete request, the file of a hard link
     if id == 4659 && rec.get("ObjectType") == Some("File") {
-        ev.set("file.path", rec.get("ObjectName"));
+        ev.set_id(quarry_event::fid!("file.path"), rec.get("ObjectName"));
     }
     if id == 4664 {
-        ev.set("file.path", rec.get("FileName"));
+        ev.set_id(quarry_event::fid!("file.path"), rec.get("FileName"));
     }
     if let Some(ip) = ev.get("source.ip").cloned() {
         related.push_ip(ip);
@@ -998,7 +1025,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
 /// subcategory and trust tables ([`codes`]).
 fn decode_messages(rec: &WinRecord, ev: &mut Event) {
     if let Some(reason) = rec.get("FailureReason").and_then(message) {
-        ev.set("winlog.logon.failure.reason", reason);
+        ev.set_id(quarry_event::fid!("winlog.logon.failure.reason"), reason);
     }
     if let Some(raw) = rec.get("AuditPolicyChanges") {
         let names: Vec<&str> = raw.split(',').filter_map(message).collect();
@@ -1105,10 +1132,10 @@ fn decode_messages(rec: &WinRecord, ev: &mut Event) {
                 .map(|(_, v)| *v)
         };
         if let Some(s) = rec.get("Status").and_then(status) {
-            ev.set("winlog.logon.failure.status", s);
+            ev.set_id(quarry_event::fid!("winlog.logon.failure.status"), s);
         }
         if let Some(sub) = rec.get("SubStatus").and_then(status) {
-            ev.set("winlog.logon.failure.sub_status", sub);
+            ev.set_id(quarry_event::fid!("winlog.logon.failure.sub_status"), sub);
         }
     }
 }
@@ -1187,7 +1214,7 @@ fn set_group(ev: &mut Event, rec: &WinRecord, related: &mut Related) {
             .strip_prefix("CN=")
             .or_else(|| cn.strip_prefix("cn="))
             .unwrap_or(cn);
-        ev.set("user.target.name", name);
+        ev.set_id(quarry_event::fid!("user.target.name"), name);
         related.push(name);
         if let Some(dc) = parts.nth(2) {
             ev.set(
@@ -1200,13 +1227,13 @@ fn set_group(ev: &mut Event, rec: &WinRecord, related: &mut Related) {
     let id = rec.get("TargetSid").or_else(|| rec.get("TargetUserSid"));
     let name = rec.get("TargetUserName");
     let domain = rec.get("TargetDomainName");
-    ev.set("group.id", id);
-    ev.set("group.name", name);
-    ev.set("group.domain", domain);
+    ev.set_id(quarry_event::fid!("group.id"), id);
+    ev.set_id(quarry_event::fid!("group.name"), name);
+    ev.set_id(quarry_event::fid!("group.domain"), domain);
     if has_target || ev.contains("user.target.name") {
-        ev.set("user.target.group.id", id);
-        ev.set("user.target.group.name", name);
-        ev.set("user.target.group.domain", domain);
+        ev.set_id(quarry_event::fid!("user.target.group.id"), id);
+        ev.set_id(quarry_event::fid!("user.target.group.name"), name);
+        ev.set_id(quarry_event::fid!("user.target.group.domain"), domain);
     }
 }
 
@@ -1222,16 +1249,16 @@ fn set_share_file(ev: &mut Event, rec: &WinRecord) {
         return;
     };
     let name = basename(relative);
-    ev.set("file.name", name);
+    ev.set_id(quarry_event::fid!("file.name"), name);
     if let Some((_, ext)) = name.rsplit_once('.') {
-        ev.set("file.extension", ext);
+        ev.set_id(quarry_event::fid!("file.extension"), ext);
     }
     if let Some(local) = rec.get("ShareLocalPath") {
         let path = format!("{}\\{relative}", local.trim_end_matches('\\'));
         if let Some((dir, _)) = path.rsplit_once('\\') {
-            ev.set("file.directory", dir);
+            ev.set_id(quarry_event::fid!("file.directory"), dir);
         }
-        ev.set("file.path", path);
+        ev.set_id(quarry_event::fid!("file.path"), path);
     }
     if let Some(share) = rec.get("ShareName") {
         ev.set(
@@ -1316,7 +1343,7 @@ impl Related {
 
     fn set(self, ev: &mut Event) {
         if !self.users.is_empty() {
-            ev.set("related.user", Value::Array(self.users));
+            ev.set_id(quarry_event::fid!("related.user"), Value::Array(self.users));
         }
         // an address set before (a 4624's ClientAddress) comes first
         let mut ips = self.ips;
@@ -1326,7 +1353,7 @@ impl Related {
             None => {}
         }
         if !ips.is_empty() {
-            ev.set("related.ip", Value::Array(ips));
+            ev.set_id(quarry_event::fid!("related.ip"), Value::Array(ips));
         }
     }
 }

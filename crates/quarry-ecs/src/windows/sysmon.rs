@@ -131,11 +131,11 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         set_array(ev, "event.type", ty);
     }
     match action {
-        [one] => ev.set("event.action", *one),
+        [one] => ev.set_id(quarry_event::fid!("event.action"), *one),
         many => set_array(ev, "event.action", many),
     }
     if matches!(id, 27 | 255) {
-        ev.set("event.outcome", "failure");
+        ev.set_id(quarry_event::fid!("event.outcome"), "failure");
     }
     // The pipeline takes @timestamp from UtcTime, the sensor's own clock,
     // and keeps TimeCreated as event.created.
@@ -143,21 +143,21 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         ev.set_timestamp(t);
     }
     if id == 255 {
-        ev.set("error.code", rec.get("ID"));
+        ev.set_id(quarry_event::fid!("error.code"), rec.get("ID"));
     }
-    ev.set("rule.name", rec.get("RuleName"));
+    ev.set_id(quarry_event::fid!("rule.name"), rec.get("RuleName"));
     if id == 25 {
-        ev.set("message", rec.get("Type"));
+        ev.set_id(quarry_event::fid!("message"), rec.get("Type"));
     }
 
     // the process: the one acting (ProcessAccess and CreateRemoteThread
     // name it Source*, PipeEvent and WMI Image, ProcessTampering Image)
-    ev.set("user.id", rec.user_sid.as_deref());
+    ev.set_id(quarry_event::fid!("user.id"), rec.user_sid.as_deref());
     let entity = rec
         .get("ProcessGuid")
         .or_else(|| rec.get("SourceProcessGuid"))
         .or_else(|| rec.get("SourceProcessGUID"));
-    ev.set("process.entity_id", entity);
+    ev.set_id(quarry_event::fid!("process.entity_id"), entity);
     set_pid(
         ev,
         "process.pid",
@@ -172,8 +172,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
             .or_else(|| rec.get("Destination")),
     );
     set_command_line(ev, &PROCESS, rec.get("CommandLine"));
-    ev.set("process.working_directory", rec.get("CurrentDirectory"));
-    ev.set("process.parent.entity_id", rec.get("ParentProcessGuid"));
+    ev.set_id(
+        quarry_event::fid!("process.working_directory"),
+        rec.get("CurrentDirectory"),
+    );
+    ev.set_id(
+        quarry_event::fid!("process.parent.entity_id"),
+        rec.get("ParentProcessGuid"),
+    );
     set_pid(ev, "process.parent.pid", rec.get("ParentProcessId"));
     set_image(ev, &PARENT, rec.get("ParentImage"));
     set_command_line(ev, &PARENT, rec.get("ParentCommandLine"));
@@ -198,33 +204,39 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         .or_else(|| rec.get("ImageLoaded"));
     set_file(ev, file);
     if let Some(pipe) = rec.get("PipeName") {
-        ev.set("file.name", pipe);
+        ev.set_id(quarry_event::fid!("file.name"), pipe);
     }
-    ev.set("file.code_signature.subject_name", rec.get("Signature"));
-    ev.set("file.code_signature.status", rec.get("SignatureStatus"));
+    ev.set_id(
+        quarry_event::fid!("file.code_signature.subject_name"),
+        rec.get("Signature"),
+    );
+    ev.set_id(
+        quarry_event::fid!("file.code_signature.status"),
+        rec.get("SignatureStatus"),
+    );
     match rec.get("Signed").map(parse_bool) {
-        Some(Some(signed)) => ev.set("file.code_signature.signed", signed),
+        Some(Some(signed)) => ev.set_id(quarry_event::fid!("file.code_signature.signed"), signed),
         // not a boolean: the verification failed, and Signed says why
-        Some(None) => ev.set("file.code_signature.trusted", false),
+        Some(None) => ev.set_id(quarry_event::fid!("file.code_signature.trusted"), false),
         None => {}
     }
     if rec.get("SignatureStatus") == Some("Valid") {
-        ev.set("file.code_signature.valid", true);
+        ev.set_id(quarry_event::fid!("file.code_signature.valid"), true);
     }
     if id == 7 {
         set_dll(ev, rec);
     }
     if let Some(v) = rec.get("Archived").and_then(parse_bool) {
-        ev.set("sysmon.file.archived", v);
+        ev.set_id(quarry_event::fid!("sysmon.file.archived"), v);
     }
     if let Some(v) = rec.get("IsExecutable").and_then(parse_bool) {
-        ev.set("sysmon.file.is_executable", v);
+        ev.set_id(quarry_event::fid!("sysmon.file.is_executable"), v);
     }
 
     // the network
-    ev.set("network.transport", rec.get("Protocol"));
+    ev.set_id(quarry_event::fid!("network.transport"), rec.get("Protocol"));
     if id == 22 {
-        ev.set("network.protocol", "dns");
+        ev.set_id(quarry_event::fid!("network.protocol"), "dns");
     } else {
         ev.set(
             "network.protocol",
@@ -233,31 +245,40 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
         );
     }
     set_ip(ev, "source.ip", rec.get("SourceIp"));
-    ev.set("source.domain", rec.get("SourceHostname"));
+    ev.set_id(
+        quarry_event::fid!("source.domain"),
+        rec.get("SourceHostname"),
+    );
     set_pid(ev, "source.port", rec.get("SourcePort"));
     set_ip(ev, "destination.ip", rec.get("DestinationIp"));
-    ev.set("destination.domain", rec.get("DestinationHostname"));
+    ev.set_id(
+        quarry_event::fid!("destination.domain"),
+        rec.get("DestinationHostname"),
+    );
     set_pid(ev, "destination.port", rec.get("DestinationPort"));
     if id == 3 {
         set_community_id(ev);
     }
     match rec.get("Initiated") {
-        Some("true") => ev.set("network.direction", "egress"),
-        Some("false") => ev.set("network.direction", "ingress"),
+        Some("true") => ev.set_id(quarry_event::fid!("network.direction"), "egress"),
+        Some("false") => ev.set_id(quarry_event::fid!("network.direction"), "ingress"),
         _ => {}
     }
     match rec.get("SourceIsIpv6") {
-        Some("true") => ev.set("network.type", "ipv6"),
-        Some("false") => ev.set("network.type", "ipv4"),
+        Some("true") => ev.set_id(quarry_event::fid!("network.type"), "ipv6"),
+        Some("false") => ev.set_id(quarry_event::fid!("network.type"), "ipv4"),
         _ => {}
     }
     if let Some(q) = rec.get("QueryName") {
-        ev.set("dns.question.name", q);
+        ev.set_id(quarry_event::fid!("dns.question.name"), q);
         super::set_domain_parts(ev, q);
     }
     set_dns_results(ev, rec.get("QueryResults"));
     if let Some(status) = rec.get("QueryStatus") {
-        ev.set("sysmon.dns.status", super::dns_status::name(status));
+        ev.set_id(
+            quarry_event::fid!("sysmon.dns.status"),
+            super::dns_status::name(status),
+        );
     }
 
     if matches!(id, 12..=14) {
@@ -308,9 +329,12 @@ fn set_dll(ev: &mut Event, rec: &WinRecord) {
         }
     }
     if let Some(s) = rec.get("Signed").filter(|s| parse_bool(s).is_none()) {
-        ev.set("dll.code_signature.status", s);
+        ev.set_id(quarry_event::fid!("dll.code_signature.status"), s);
     } else {
-        ev.set("dll.code_signature.status", rec.get("SignatureStatus"));
+        ev.set_id(
+            quarry_event::fid!("dll.code_signature.status"),
+            rec.get("SignatureStatus"),
+        );
     }
 }
 
@@ -328,12 +352,12 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// extension (as written, not case-folded).
 fn set_file(ev: &mut Event, path: Option<&str>) {
     let Some(path) = path else { return };
-    ev.set("file.path", path);
+    ev.set_id(quarry_event::fid!("file.path"), path);
     if let Some((dir, name)) = path.rsplit_once('\\') {
-        ev.set("file.name", name);
-        ev.set("file.directory", dir);
+        ev.set_id(quarry_event::fid!("file.name"), name);
+        ev.set_id(quarry_event::fid!("file.directory"), dir);
         if let Some((_, ext)) = name.rsplit_once('.') {
-            ev.set("file.extension", ext);
+            ev.set_id(quarry_event::fid!("file.extension"), ext);
         }
     }
 }
@@ -342,7 +366,7 @@ fn set_file(ev: &mut Event, path: Option<&str>) {
 /// destination addresses (after the DNS answers the query already added).
 fn set_related(ev: &mut Event) {
     if let Some(u) = ev.get_str("user.name").map(Value::from) {
-        ev.set("related.user", Value::Array(vec![u]));
+        ev.set_id(quarry_event::fid!("related.user"), Value::Array(vec![u]));
     }
     crate::common::add_related(ev, "related.ip", &["source.ip", "destination.ip"]);
 }
@@ -356,7 +380,7 @@ fn set_related(ev: &mut Event) {
 /// as REG_BINARY, anything else REG_SZ.
 fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
     let Some(target) = target else { return };
-    ev.set("registry.path", target);
+    ev.set_id(quarry_event::fid!("registry.path"), target);
     let (first, rest) = target.split_once('\\').unwrap_or((target, ""));
     let hive = match first.to_ascii_uppercase().as_str() {
         "HKEY_CLASSES_ROOT" | "HKCR" => Some("HKCR"),
@@ -369,12 +393,12 @@ fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
         _ => None,
     };
     if let Some(hive) = hive {
-        ev.set("registry.hive", hive);
+        ev.set_id(quarry_event::fid!("registry.hive"), hive);
         if !rest.is_empty() {
-            ev.set("registry.key", rest);
+            ev.set_id(quarry_event::fid!("registry.key"), rest);
         }
     }
-    ev.set("registry.value", basename(target));
+    ev.set_id(quarry_event::fid!("registry.value"), basename(target));
     let Some(data) = details else { return };
     let (strings, ty) = if let Some(n) = parse_dword(data) {
         (Value::from(n.to_string()), "SZ_DWORD")
@@ -385,8 +409,11 @@ fn set_registry(ev: &mut Event, target: Option<&str>, details: Option<&str>) {
     } else {
         (Value::from(data), "REG_SZ")
     };
-    ev.set("registry.data.strings", Value::Array(vec![strings]));
-    ev.set("registry.data.type", ty);
+    ev.set_id(
+        quarry_event::fid!("registry.data.strings"),
+        Value::Array(vec![strings]),
+    );
+    ev.set_id(quarry_event::fid!("registry.data.type"), ty);
 }
 
 /// `0x` and exactly eight hex digits, as the pipeline's pattern requires.
@@ -447,7 +474,7 @@ fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
         related.push(Value::from(hash));
     }
     if !related.is_empty() {
-        ev.set("related.hash", Value::Array(related));
+        ev.set_id(quarry_event::fid!("related.hash"), Value::Array(related));
     }
 }
 
@@ -498,15 +525,21 @@ fn set_dns_results(ev: &mut Event, results: Option<&str>) {
         hosts.push(q);
     }
     if !hosts.is_empty() {
-        ev.set("related.hosts", Value::Array(hosts));
+        ev.set_id(quarry_event::fid!("related.hosts"), Value::Array(hosts));
     }
     if !answer_data.is_empty() {
-        ev.set("dns.answers.data", Value::Array(answer_data));
-        ev.set("dns.answers.type", Value::Array(answer_type));
+        ev.set_id(
+            quarry_event::fid!("dns.answers.data"),
+            Value::Array(answer_data),
+        );
+        ev.set_id(
+            quarry_event::fid!("dns.answers.type"),
+            Value::Array(answer_type),
+        );
     }
     if !ips.is_empty() {
-        ev.set("related.ip", Value::Array(ips.clone()));
-        ev.set("dns.resolved_ip", Value::Array(ips));
+        ev.set_id(quarry_event::fid!("related.ip"), Value::Array(ips.clone()));
+        ev.set_id(quarry_event::fid!("dns.resolved_ip"), Value::Array(ips));
     }
 }
 
@@ -543,7 +576,7 @@ fn set_community_id(ev: &mut Event) {
         protocol,
         Default::default(),
     ) {
-        ev.set("network.community_id", id);
+        ev.set_id(quarry_event::fid!("network.community_id"), id);
     }
 }
 
@@ -558,7 +591,7 @@ mod tests {
     fn community_id_of_connections() {
         let id = |transport: &str, src: &str, sport: &str, dst: &str, dport: &str| {
             let mut ev = Event::default();
-            ev.set("network.transport", transport);
+            ev.set_id(quarry_event::fid!("network.transport"), transport);
             set_ip(&mut ev, "source.ip", Some(src));
             set_pid(&mut ev, "source.port", Some(sport));
             set_ip(&mut ev, "destination.ip", Some(dst));

@@ -21,7 +21,7 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     });
     match action {
         Some((_, _, action)) => {
-            ev.set("event.action", *action);
+            ev.set_id(quarry_event::fid!("event.action"), *action);
             true
         }
         None => false,

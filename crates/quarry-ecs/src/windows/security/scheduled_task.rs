@@ -201,7 +201,7 @@ pub(super) fn set(ev: &mut Event, xml: &str) -> bool {
         .child("registrationinfo")
         .and_then(|r| r.text_of("uri"))
     {
-        ev.set("winlog.scheduled_task.uri", uri);
+        ev.set_id(quarry_event::fid!("winlog.scheduled_task.uri"), uri);
     }
     for p in task
         .child("principals")
@@ -229,7 +229,10 @@ pub(super) fn set(ev: &mut Event, xml: &str) -> bool {
             "winlog.scheduled_task.settings.enabled",
             s.bool_of("enabled"),
         );
-        ev.set("winlog.scheduled_task.settings.hidden", s.bool_of("hidden"));
+        ev.set_id(
+            quarry_event::fid!("winlog.scheduled_task.settings.hidden"),
+            s.bool_of("hidden"),
+        );
     }
     if let Some(triggers) = task.child("triggers").filter(|t| t.is_map()) {
         // by type in a fixed order, as decode_xml groups elements by name
