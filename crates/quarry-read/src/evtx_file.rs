@@ -31,6 +31,9 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+/// Events of one file judged together on all cores (see [`Sink::push_all`]).
+const KEEP_BATCH: usize = 1024;
+
 /// The file header block; chunks start after it.
 const FILE_HEADER: u64 = 4096;
 /// Every chunk is this long.
@@ -350,6 +353,9 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
         let r = r.into_json_bytes()?;
         Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
+    // one file alone: its events are judged (`keep`) on all cores, a batch
+    // at a time; among many, the files already share the cores
+    let mut pending: Vec<Event> = Vec::new();
     let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
     // chunks the crate reported as unreadable
     let mut failed: HashSet<u64> = HashSet::new();
@@ -369,7 +375,17 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                 if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
                     s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
                 }
-                sink.push(ev);
+                if many {
+                    sink.push(ev);
+                } else {
+                    pending.push(ev);
+                    if pending.len() >= KEEP_BATCH {
+                        sink.push_all(std::mem::replace(
+                            &mut pending,
+                            Vec::with_capacity(KEEP_BATCH),
+                        ));
+                    }
+                }
             }
             Err(e) => {
                 if let EvtxError::FailedToParseChunk { chunk_id, .. } = &e {
@@ -380,6 +396,7 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
             }
         }
     }
+    sink.push_all(pending);
     account(
         &chunks,
         &read,

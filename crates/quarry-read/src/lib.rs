@@ -225,6 +225,23 @@ impl<T> Sink<'_, T> {
     }
 }
 
+impl<T: Send> Sink<'_, T> {
+    /// [`Sink::push`] of several events in the file's order, `keep` run on
+    /// all cores: for one large file, whose reader would otherwise judge
+    /// every event alone while the other cores only decode. `keep` is
+    /// `Fn + Sync` and must not depend on the order it sees events in (a
+    /// run over many files, or a Spark partition's events, calls it
+    /// concurrently too).
+    pub(crate) fn push_all(&mut self, events: Vec<Event>) {
+        use rayon::prelude::*;
+        let keep = self.keep;
+        let kept: Vec<Option<T>> = events.into_par_iter().map(keep).collect();
+        for t in kept.into_iter().flatten() {
+            self.kept(t);
+        }
+    }
+}
+
 /// Reads every input, normalises each record, and hands each event to
 /// `keep`, which returns what to hold on to (or `None`). Runs on all cores;
 /// the results come back grouped by file, in input order.
@@ -372,6 +389,42 @@ where
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// Judged on all cores, events are still kept in the file's order, and
+    /// handed on in batches as they fill.
+    #[test]
+    fn push_all_keeps_the_file_order() {
+        let keep = |ev: Event| {
+            let n = ev.get("n")?.as_i64()?;
+            (n % 3 != 0).then_some(n)
+        };
+        let mut batches: Vec<Vec<i64>> = Vec::new();
+        let mut flush = |items: Vec<i64>| batches.push(items);
+        let mut sink = Sink {
+            keep: &keep,
+            out: Vec::new(),
+            projection: None,
+            flush: Some(&mut flush),
+        };
+        let events = |range: std::ops::Range<i64>| {
+            range
+                .map(|n| {
+                    let mut ev = Event::default();
+                    ev.set("n", n);
+                    ev
+                })
+                .collect::<Vec<_>>()
+        };
+        sink.push_all(events(0..5000));
+        sink.push_all(events(5000..9000));
+        let rest = std::mem::take(&mut sink.out);
+        drop(sink);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].len(), BATCH);
+        let all: Vec<i64> = batches.into_iter().flatten().chain(rest).collect();
+        let want: Vec<i64> = (0..9000).filter(|n| n % 3 != 0).collect();
+        assert_eq!(all, want);
+    }
 
     fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("quarry-read-test-{}", std::process::id()));
