@@ -53,17 +53,52 @@ use std::fmt;
 /// Something that compiles but may not mean what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
-    pub message: String,
-    /// The field concerned, and for an unknown one the nearest known name.
+    /// `None`: the field is unknown (its message names the nearest known
+    /// one, looked up only when asked for: a rule book's load names
+    /// hundreds of unknown fields nobody reads the warnings of).
+    text: Option<String>,
+    /// The field concerned.
     pub field: Option<String>,
-    pub nearest: Option<String>,
     /// Byte offset in the query.
     pub position: usize,
 }
 
+impl Warning {
+    /// What the warning says.
+    pub fn message(&self) -> String {
+        match (&self.text, &self.field) {
+            (Some(t), _) => t.clone(),
+            (None, name) => {
+                let name = name.as_deref().unwrap_or_default();
+                match self.nearest() {
+                    Some(n) => format!(
+                        "unknown field `{name}` (not in the ECS or non-ECS schemas; nearest known: `{n}`): matched as a keyword"
+                    ),
+                    None => format!(
+                        "unknown field `{name}` (not in the ECS or non-ECS schemas): matched as a keyword"
+                    ),
+                }
+            }
+        }
+    }
+
+    /// For an unknown field, the known name nearest to it, if one is near.
+    pub fn nearest(&self) -> Option<&'static str> {
+        match (&self.text, &self.field) {
+            (None, Some(name)) => schema::nearest(name),
+            _ => None,
+        }
+    }
+
+    /// Whether the warning is about a field the schemas do not know.
+    pub fn is_unknown_field(&self) -> bool {
+        self.text.is_none()
+    }
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at byte {})", self.message, self.position)
+        write!(f, "{} (at byte {})", self.message(), self.position)
     }
 }
 
@@ -344,9 +379,8 @@ impl Lowerer<'_> {
 
     fn warn(&mut self, message: String, field: Option<&str>, position: usize) {
         self.warnings.push(Warning {
-            message,
+            text: Some(message),
             field: field.map(str::to_string),
-            nearest: None,
             position,
         });
     }
@@ -399,19 +433,9 @@ impl Lowerer<'_> {
         let name = format!("{prefix}{}", f.name);
         let r = self.resolve(&name);
         if !r.known && self.warned.insert(name.clone()) {
-            let nearest = schema::nearest(&name);
-            let message = match nearest {
-                Some(n) => format!(
-                    "unknown field `{name}` (not in the ECS or non-ECS schemas; nearest known: `{n}`): matched as a keyword"
-                ),
-                None => format!(
-                    "unknown field `{name}` (not in the ECS or non-ECS schemas): matched as a keyword"
-                ),
-            };
             self.warnings.push(Warning {
-                message,
+                text: None,
                 field: Some(name.clone()),
-                nearest: nearest.map(str::to_string),
                 position: f.pos,
             });
         }

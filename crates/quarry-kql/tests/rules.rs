@@ -106,12 +106,12 @@ fn every_elastic_kql_rule_compiles() {
                     warned_rules += 1;
                 }
                 for w in &c.warnings {
-                    match (&w.field, w.message.starts_with("unknown field")) {
+                    match (&w.field, w.is_unknown_field()) {
                         (Some(field), true) => *unknown.entry(field.clone()).or_default() += 1,
-                        _ if w.message.contains("is literal, not a wildcard") => {
+                        _ if w.message().contains("is literal, not a wildcard") => {
                             quoted_star.insert(f.clone());
                         }
-                        _ if w.message.contains("has whitespace") => {
+                        _ if w.message().contains("has whitespace") => {
                             spaced_wildcard.insert(f.clone());
                             println!("warning: {}: {w}", f.display());
                         }

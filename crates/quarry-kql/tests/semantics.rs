@@ -357,10 +357,10 @@ fn warnings_name_the_field_and_the_nearest_known_one() {
     .expect("compiles");
     assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     assert_eq!(c.warnings[0].field.as_deref(), Some("process.nmae"));
-    assert_eq!(c.warnings[0].nearest.as_deref(), Some("process.name"));
-    assert!(c.warnings[0].message.contains("process.name"));
+    assert_eq!(c.warnings[0].nearest(), Some("process.name"));
+    assert!(c.warnings[0].message().contains("process.name"));
     assert_eq!(c.warnings[0].position, 0);
-    assert!(c.warnings[1].message.contains("number"));
+    assert!(c.warnings[1].message().contains("number"));
     // a rejected value never matches
     let mut ev = Event::default();
     ev.set("destination.port", "abc");

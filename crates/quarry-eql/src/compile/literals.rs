@@ -124,11 +124,8 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             else {
                 return Vec::new();
             };
-            for alt in other {
-                if !clause.contains(&alt) {
-                    clause.push(alt);
-                }
-            }
+            clause.extend(other);
+            dedup_in_order(&mut clause);
             vec![clause]
         }
         C::Glob {
@@ -233,18 +230,27 @@ fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need>
 
 /// A clause of these alternatives, or none when one of them is unusable.
 fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
-    let mut clause: Vec<Need> = Vec::new();
-    for a in alts {
-        let Some(a) = a else { return Vec::new() };
-        if !clause.contains(&a) {
-            clause.push(a);
-        }
-    }
+    let Some(mut clause) = alts.collect::<Option<Vec<Need>>>() else {
+        return Vec::new();
+    };
+    dedup_in_order(&mut clause);
     if clause.is_empty() {
         Vec::new()
     } else {
         vec![clause]
     }
+}
+
+/// Keeps the first of each need, in order: by hash, since a Sigma rule's
+/// list of hundreds of values made the pairwise check most of loading the
+/// rules.
+fn dedup_in_order(clause: &mut Vec<Need>) {
+    let first: Vec<bool> = {
+        let mut seen = rustc_hash::FxHashSet::default();
+        clause.iter().map(|n| seen.insert(n)).collect()
+    };
+    let mut first = first.into_iter();
+    clause.retain(|_| first.next().unwrap_or(false));
 }
 
 /// The path of a field whose values are tested as the text the source
