@@ -67,10 +67,23 @@ pub(crate) fn partition(
     (listed, omitted(left_out, range))
 }
 
+/// The length of `doc`'s JSON, counted as it is written, not kept.
 fn size(doc: &J) -> usize {
-    serde_json::to_vec(doc)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX)
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    match serde_json::to_writer(&mut n, doc) {
+        Ok(()) => n.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 /// Cuts every string under `v` longer than `cap` bytes to `cap` (on a char
@@ -177,8 +190,9 @@ fn cut_lists(doc: &mut J, n: usize) -> bool {
 /// to 64 entries; last, the pivots, triage and a sequence's events left
 /// out. The steps taken are named in `quarry.fitted`. Whether it fits.
 pub fn fit(doc: &mut J, max_bytes: usize) -> bool {
-    if size(doc) <= max_bytes || !doc.is_object() {
-        return size(doc) <= max_bytes;
+    let fits = size(doc) <= max_bytes;
+    if fits || !doc.is_object() {
+        return fits;
     }
     type Step = (&'static str, fn(&mut J) -> bool);
     let steps: &[Step] = &[
