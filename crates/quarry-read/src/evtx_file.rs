@@ -353,8 +353,9 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
         let r = r.into_json_bytes()?;
         Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
-    // one file alone: its events are judged (`keep`) on all cores, a batch
-    // at a time; among many, the files already share the cores
+    // events are judged (`keep`) a batch at a time on all cores: one file
+    // alone has them to itself, and among many a large file last to finish
+    // gets the help of the cores the others left idle
     let mut pending: Vec<Event> = Vec::new();
     let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
     // chunks the crate reported as unreadable
@@ -375,16 +376,12 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                 if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
                     s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
                 }
-                if many {
-                    sink.push(ev);
-                } else {
-                    pending.push(ev);
-                    if pending.len() >= KEEP_BATCH {
-                        sink.push_all(std::mem::replace(
-                            &mut pending,
-                            Vec::with_capacity(KEEP_BATCH),
-                        ));
-                    }
+                pending.push(ev);
+                if pending.len() >= KEEP_BATCH {
+                    sink.push_all(std::mem::replace(
+                        &mut pending,
+                        Vec::with_capacity(KEEP_BATCH),
+                    ));
                 }
             }
             Err(e) => {

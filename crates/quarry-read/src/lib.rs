@@ -208,12 +208,6 @@ pub(crate) struct Sink<'a, T> {
 const BATCH: usize = 4096;
 
 impl<T> Sink<'_, T> {
-    pub(crate) fn push(&mut self, ev: Event) {
-        if let Some(t) = (self.keep)(ev) {
-            self.kept(t);
-        }
-    }
-
     /// Takes what `keep` made of an event, in the file's order.
     pub(crate) fn kept(&mut self, t: T) {
         self.out.push(t);
@@ -226,8 +220,8 @@ impl<T> Sink<'_, T> {
 }
 
 impl<T: Send> Sink<'_, T> {
-    /// [`Sink::push`] of several events in the file's order, `keep` run on
-    /// all cores: for one large file, whose reader would otherwise judge
+    /// Hands events to `keep` on all cores, keeping what it makes of them
+    /// in the file's order: a large file's reader would otherwise judge
     /// every event alone while the other cores only decode. `keep` is
     /// `Fn + Sync` and must not depend on the order it sees events in (a
     /// run over many files, or a Spark partition's events, calls it
