@@ -15,6 +15,7 @@ use quarry_eql::Hit;
 use quarry_event::{Event, Locator};
 use quarry_read::ReadSummary;
 use quarry_rules::{Exceptions, Rule};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
@@ -139,6 +140,9 @@ impl Batch {
         b
     }
 }
+
+/// Alerts built together on all cores (see the end of [`hunt_with`]).
+const ALERT_BATCH: usize = 64;
 
 /// What an aggregating rule's matches keep besides the fields its query,
 /// its terms and its thresholds read: what its alert shows.
@@ -417,12 +421,30 @@ fn hunt_with(
     );
     for (host, hits) in hits_by_host {
         let mut events = hits.events.iter();
-        for (rule, shape, extra) in hits.hits {
-            let h = shape.hit(&mut events);
-            let mut a = quarry_alert::alert(rule, &h, &investigation);
-            a.distinguish(&extra);
-            merge(&mut a.doc, extra);
-            alerts.push(a);
+        let mut shaped = hits.hits.into_iter();
+        // built on all cores a batch at a time, pushed in order: a host's
+        // alerts are held whole only a batch at a time
+        loop {
+            let batch: Vec<(&Rule, Hit, J)> = shaped
+                .by_ref()
+                .take(ALERT_BATCH)
+                .map(|(rule, shape, extra)| (rule, shape.hit(&mut events), extra))
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            let built: Vec<quarry_alert::Alert> = batch
+                .into_par_iter()
+                .map(|(rule, h, extra)| {
+                    let mut a = quarry_alert::alert(rule, &h, &investigation);
+                    a.distinguish(&extra);
+                    merge(&mut a.doc, extra);
+                    a
+                })
+                .collect();
+            for a in built {
+                alerts.push(a);
+            }
         }
         if let Some(host) = host {
             investigation.release(&host);
