@@ -11,6 +11,7 @@
 //! record yields (or why it is damaged), as it always has.
 
 use crate::windows::WinRecord;
+use quarry_event::Str;
 use quarry_event::parse_timestamp;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -146,7 +147,7 @@ fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, RecordErro
                     } else {
                         crate::json::guid_braces(&k, t)
                     };
-                    rec.data.push((k.into_owned(), t));
+                    rec.data.push((Str::from(k.as_ref()), Str::from(t)));
                 }
             }
         }
@@ -165,7 +166,7 @@ fn user_data(ud: &RawValue, rec: &mut WinRecord) {
                     if k != "#attributes"
                         && let Some(t) = text(v)
                     {
-                        rec.data.push((k.into_owned(), t));
+                        rec.data.push((Str::from(k.as_ref()), Str::from(t)));
                     }
                 }
             }
@@ -228,30 +229,37 @@ impl Parts {
 /// EventData's (name, value) pairs in record order, as the general parse's
 /// sorted map keeps them: by name, the last value of a repeated name kept,
 /// null values dropped, GUIDs of `…Guid` names in braces.
-pub fn event_data(fields: Vec<(String, Option<String>)>) -> Vec<(String, String)> {
+pub fn event_data<S: Into<Str> + AsRef<str>>(fields: Vec<(S, Option<S>)>) -> Vec<(Str, Str)> {
     as_sorted_map(fields, true)
 }
 
 /// UserData's fields, of its one provider element, as [`user_data`] reads
 /// them: the same, without braces.
-pub fn user_data_fields(fields: Vec<(String, Option<String>)>) -> Vec<(String, String)> {
+pub fn user_data_fields<S: Into<Str> + AsRef<str>>(fields: Vec<(S, Option<S>)>) -> Vec<(Str, Str)> {
     as_sorted_map(fields, false)
 }
 
-fn as_sorted_map(mut fields: Vec<(String, Option<String>)>, braces: bool) -> Vec<(String, String)> {
+fn as_sorted_map<S: Into<Str> + AsRef<str>>(
+    mut fields: Vec<(S, Option<S>)>,
+    braces: bool,
+) -> Vec<(Str, Str)> {
     // a stable sort keeps repeats in order
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
     let mut out = Vec::with_capacity(fields.len());
     let mut it = fields.into_iter().peekable();
     while let Some((k, v)) = it.next() {
-        if it.peek().is_some_and(|(next, _)| *next == k) {
+        if it
+            .peek()
+            .is_some_and(|(next, _)| next.as_ref() == k.as_ref())
+        {
             continue;
         }
         if let Some(t) = v {
-            let t = if braces && k != "Data" {
-                crate::json::guid_braces(&k, t)
+            let k: Str = k.into();
+            let t: Str = if braces && k != "Data" && crate::json::is_guid_name(&k) {
+                crate::json::brace(t.as_ref()).into()
             } else {
-                t
+                t.into()
             };
             out.push((k, t));
         }

@@ -11,6 +11,7 @@ use crate::edr;
 use crate::format::{self, Format};
 use crate::plaso;
 use crate::windows::{self, WinRecord};
+use quarry_event::Str;
 use quarry_event::{Event, Origin, parse_timestamp};
 use serde_json::Value as J;
 
@@ -181,12 +182,13 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
             if k == "Data" {
                 // unnamed <Data> elements: positional
                 if let Some(t) = text(v) {
-                    rec.data.push(("Data".into(), t));
+                    rec.data.push((Str::from("Data"), Str::from(t)));
                 }
                 continue;
             }
             if let Some(t) = text(v) {
-                rec.data.push((k.clone(), guid_braces(k, t)));
+                rec.data
+                    .push((Str::from(k.as_str()), Str::from(guid_braces(k, t))));
             }
         }
     } else if let Some(J::Object(user)) = event.get("UserData") {
@@ -197,7 +199,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
                     if k != "#attributes"
                         && let Some(t) = text(v)
                     {
-                        rec.data.push((k.clone(), t));
+                        rec.data.push((Str::from(k.as_str()), Str::from(t)));
                     }
                 }
             }
@@ -210,11 +212,16 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
 /// shows them in braces. Put the braces back so ECS values look as Elastic's
 /// do (joins use [`windows::entity_key`] and ignore them anyway).
 pub(crate) fn guid_braces(name: &str, value: String) -> String {
-    if name.ends_with("Guid") || name.ends_with("GUID") {
+    if is_guid_name(name) {
         brace(&value)
     } else {
         value
     }
+}
+
+/// Whether an EventData name holds a GUID (`ProcessGuid`, `LogonGUID`).
+pub(crate) fn is_guid_name(name: &str) -> bool {
+    name.ends_with("Guid") || name.ends_with("GUID")
 }
 
 pub(crate) fn brace(g: &str) -> String {
@@ -265,7 +272,7 @@ fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
         if let Some(J::Object(data)) = w.get(key) {
             for (k, v) in data {
                 if let Some(t) = text(v) {
-                    rec.data.push((k.clone(), t));
+                    rec.data.push((Str::from(k.as_str()), Str::from(t)));
                 }
             }
         }
@@ -325,7 +332,7 @@ fn from_winlogbeat6(map: &serde_json::Map<String, J>) -> WinRecord {
         if let Some(J::Object(data)) = map.get(key) {
             for (k, v) in data {
                 if let Some(t) = text(v) {
-                    rec.data.push((k.clone(), t));
+                    rec.data.push((Str::from(k.as_str()), Str::from(t)));
                 }
             }
         }
@@ -416,12 +423,12 @@ fn from_flat(map: &serde_json::Map<String, J>) -> WinRecord {
         // keeps the original as "EventTypeOrignal" (sic).
         if nxlog && k == "EventType" {
             if let Some(orig) = map.get("EventTypeOrignal").and_then(text) {
-                rec.data.push(("EventType".into(), orig));
+                rec.data.push((Str::from("EventType"), Str::from(orig)));
             }
             continue;
         }
         if let Some(t) = text(v) {
-            rec.data.push((k.clone(), t));
+            rec.data.push((Str::from(k.as_str()), Str::from(t)));
         }
     }
     rec

@@ -11,6 +11,7 @@
 use crate::format::Format;
 use crate::json::Normalized;
 use crate::windows::{self, WinRecord};
+use quarry_event::Str;
 use quarry_event::{Event, Origin, parse_timestamp};
 use quick_xml::events::Event as X;
 use serde_json::Value as J;
@@ -126,7 +127,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
                 if matches!(ev, X::Start(_)) {
                     path.push(name);
                 } else if let Some(n) = data_name.take() {
-                    rec.data.push((n, String::new()));
+                    rec.data.push((Str::from(n), Str::default()));
                 }
             }
             X::Text(t) => text.push_str(&t),
@@ -169,7 +170,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
                     "Computer" if in_system => rec.computer = value,
                     "Data" => {
                         if let Some(n) = data_name.take() {
-                            rec.data.push((n, value));
+                            rec.data.push((Str::from(n), Str::from(value)));
                         }
                     }
                     _ => {}

@@ -16,10 +16,12 @@
 //! test below holds both paths to the same [`WinRecord`] on every record
 //! both take.
 
+use compact_str::ToCompactString;
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
 use quarry_ecs::evtx_json::{self, Parts};
 use quarry_ecs::windows::WinRecord;
+use quarry_event::Str;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -189,10 +191,10 @@ impl Val<'_> {
         matches!(self, Val::Bin(BinXmlValue::NullType))
     }
 
-    fn text(&self, scratch: &mut utf16_simd::Scratch) -> Result<Option<String>, ()> {
+    fn text(&self, scratch: &mut utf16_simd::Scratch) -> Result<Option<Str>, ()> {
         match self {
             Val::Bin(v) => value_text(v, scratch),
-            Val::Sid(b) => Ok(Some(sid_text(b))),
+            Val::Sid(b) => Ok(Some(sid_text(b).into())),
         }
     }
 }
@@ -202,7 +204,9 @@ fn fill(record: &EvtxRecord<'_>, shape: &Shape, values: &[Val<'_>]) -> Option<Wi
     let mut scratch = utf16_simd::Scratch::new();
     let mut parts = Parts::default();
     for (sys, slot) in &shape.system {
-        let t = slot_text(slot, values, &mut scratch).ok()?;
+        let t = slot_text(slot, values, &mut scratch)
+            .ok()?
+            .map(String::from);
         *match sys {
             Sys::EventId => &mut parts.event_id,
             Sys::Version => &mut parts.version,
@@ -252,13 +256,13 @@ fn slot_text(
     slot: &Slot,
     values: &[Val<'_>],
     scratch: &mut utf16_simd::Scratch,
-) -> Result<Option<String>, ()> {
+) -> Result<Option<Str>, ()> {
     if absent(slot, values) {
         return Ok(None);
     }
     match &slot.src {
         Src::Empty => Ok(None),
-        Src::Text(t) => Ok(Some(t.to_string())),
+        Src::Text(t) => Ok(Some(Str::from(&**t))),
         Src::Hole(i) => match values.get(usize::from(*i)) {
             None => Ok(None),
             Some(v) => v.text(scratch),
@@ -271,12 +275,12 @@ fn data_fields(
     data: &Data,
     values: &[Val<'_>],
     scratch: &mut utf16_simd::Scratch,
-) -> Option<Vec<(String, String)>> {
-    let mut fields = |slots: &[(Box<str>, Slot)]| -> Option<Vec<(String, Option<String>)>> {
+) -> Option<Vec<(Str, Str)>> {
+    let mut fields = |slots: &[(Box<str>, Slot)]| -> Option<Vec<(Str, Option<Str>)>> {
         slots
             .iter()
             .filter(|(_, slot)| !absent(slot, values))
-            .map(|(k, slot)| Some((k.to_string(), slot_text(slot, values, scratch).ok()?)))
+            .map(|(k, slot)| Some((Str::from(&**k), slot_text(slot, values, scratch).ok()?)))
             .collect()
     };
     Some(match data {
@@ -391,30 +395,28 @@ fn sid_text(b: &[u8]) -> String {
 
 /// A value's text as the JSON rendering holds it (`None`: null); `Err`
 /// for a value whose JSON this decoder does not reproduce.
-fn value_text(
-    v: &BinXmlValue<'_>,
-    scratch: &mut utf16_simd::Scratch,
-) -> Result<Option<String>, ()> {
+fn value_text(v: &BinXmlValue<'_>, scratch: &mut utf16_simd::Scratch) -> Result<Option<Str>, ()> {
     Ok(Some(match v {
         BinXmlValue::NullType => return Ok(None),
+        // short text stays inline, with no allocation
         BinXmlValue::StringType(s) => {
             let raw = scratch.escape_utf16le_raw(s.as_bytes(), s.num_chars());
-            String::from_utf8(raw.to_vec()).map_err(|_| ())?
+            Str::from_utf8(raw).map_err(|_| ())?
         }
-        BinXmlValue::AnsiStringType(s) => s.to_string(),
-        BinXmlValue::Int8Type(n) => n.to_string(),
-        BinXmlValue::UInt8Type(n) => n.to_string(),
-        BinXmlValue::Int16Type(n) => n.to_string(),
-        BinXmlValue::UInt16Type(n) => n.to_string(),
-        BinXmlValue::Int32Type(n) => n.to_string(),
-        BinXmlValue::UInt32Type(n) => n.to_string(),
-        BinXmlValue::Int64Type(n) => n.to_string(),
-        BinXmlValue::UInt64Type(n) => n.to_string(),
-        BinXmlValue::BoolType(b) => b.to_string(),
-        // the crate's own text of these (what its JSON quotes): digits,
-        // hex, dashes and colons, nothing JSON escapes
+        BinXmlValue::AnsiStringType(s) => Str::from(*s),
+        BinXmlValue::Int8Type(n) => n.to_compact_string(),
+        BinXmlValue::UInt8Type(n) => n.to_compact_string(),
+        BinXmlValue::Int16Type(n) => n.to_compact_string(),
+        BinXmlValue::UInt16Type(n) => n.to_compact_string(),
+        BinXmlValue::Int32Type(n) => n.to_compact_string(),
+        BinXmlValue::UInt32Type(n) => n.to_compact_string(),
+        BinXmlValue::Int64Type(n) => n.to_compact_string(),
+        BinXmlValue::UInt64Type(n) => n.to_compact_string(),
+        BinXmlValue::BoolType(b) => b.to_compact_string(),
         // empty, it renders as null
         BinXmlValue::BinaryType([]) => return Ok(None),
+        // the crate's own text of these (what its JSON quotes): digits,
+        // hex, dashes and colons, nothing JSON escapes
         BinXmlValue::BinaryType(_)
         | BinXmlValue::GuidType(_)
         | BinXmlValue::SizeTType(_)
@@ -422,7 +424,7 @@ fn value_text(
         | BinXmlValue::SysTimeType(_)
         | BinXmlValue::SidType(_)
         | BinXmlValue::HexInt32Type(_)
-        | BinXmlValue::HexInt64Type(_) => v.to_string(),
+        | BinXmlValue::HexInt64Type(_) => v.to_compact_string(),
         _ => return Err(()),
     }))
 }

@@ -22,7 +22,7 @@ mod security;
 mod sysmon;
 mod system;
 
-use quarry_event::{Event, Origin, Value};
+use quarry_event::{Event, Origin, Str, Value};
 
 /// The parts of a Windows event record quarry maps, whatever it was read from.
 #[derive(Debug, Clone, Default)]
@@ -49,7 +49,7 @@ pub struct WinRecord {
     pub exec_pid: Option<i64>,
     pub exec_tid: Option<i64>,
     /// EventData (or UserData) name → value, in record order.
-    pub data: Vec<(String, String)>,
+    pub data: Vec<(Str, Str)>,
     /// Collected by Windows Event Forwarding: the record keeps its own
     /// channel (`Security`, `Microsoft-Windows-Sysmon/Operational`) but was
     /// read from the ForwardedEvents log. Set by the readers from where the
@@ -658,7 +658,7 @@ mod tests {
             computer: "WS1.corp.example".into(),
             data: data
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
             ..Default::default()
         }
