@@ -15,6 +15,9 @@
 //! looked up and scanned once ([`Literals::scan`]),
 //! and a rule is tried only when one of its anchor's alternatives was
 //! found ([`Literals::may_match`]); a rule with no anchor is always tried.
+//! A pattern found marks its rules through postings (pattern → rules), so
+//! judging a candidate is one bit, however many alternatives its anchor
+//! lists (Elastic's and Sigma's lists run to hundreds).
 //! An equality is far more selective than a substring anywhere (`cmd.exe`
 //! as a `process.name`, not somewhere in a parent's command line), and a
 //! hash lookup is cheaper than a scan. The prefilter only skips rules that
@@ -60,8 +63,16 @@ pub struct Literals {
     /// Per rule, the pattern ids of its anchor's alternatives (one of which
     /// a matching event holds); `None`: no anchor, always tried.
     anchors: Vec<Option<Box<[u32]>>>,
-    /// Words of a [`Hits`] bit set (one bit a pattern).
+    /// The other way round: per pattern id, the rules whose anchor holds it
+    /// (`postings[posting_at[p]..posting_at[p + 1]]`), so that a pattern
+    /// found marks its rules once, and a rule is judged by one bit instead
+    /// of by its anchor's every alternative.
+    posting_at: Vec<u32>,
+    postings: Vec<u32>,
+    /// Words of a [`Hits`] pattern bit set (one bit a pattern), and of its
+    /// rule bit set (one bit a rule).
     words: usize,
+    rule_words: usize,
     /// The field of each pattern id's need; `None`: any field.
     pattern_field: Vec<Option<FieldId>>,
 }
@@ -89,20 +100,47 @@ struct FieldIndex {
     all: Vec<u32>,
 }
 
-/// The patterns one event holds, as a bit set over pattern ids.
-pub struct Hits(Vec<u64>);
+/// The patterns one event holds, as a bit set over pattern ids, and the
+/// rules one of whose anchor's patterns it holds, as a bit set over rules.
+pub struct Hits<'l> {
+    patterns: Vec<u64>,
+    rules: Vec<u64>,
+    literals: &'l Literals,
+}
 
-impl Hits {
-    fn has(&self, p: u32) -> bool {
-        let p = p as usize;
-        self.0.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0)
+impl Hits<'_> {
+    /// Marks pattern `p` found, and the first time, its rules.
+    fn set(&mut self, p: u32) {
+        let i = p as usize;
+        let Some(w) = self.patterns.get_mut(i / 64) else {
+            return;
+        };
+        let bit = 1 << (i % 64);
+        if *w & bit != 0 {
+            return;
+        }
+        *w |= bit;
+        let l = self.literals;
+        let (Some(&from), Some(&to)) = (l.posting_at.get(i), l.posting_at.get(i + 1)) else {
+            return;
+        };
+        for &r in l
+            .postings
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
+        {
+            let r = r as usize;
+            if let Some(w) = self.rules.get_mut(r / 64) {
+                *w |= 1 << (r % 64);
+            }
+        }
     }
 
-    fn set(&mut self, p: u32) {
-        let p = p as usize;
-        if let Some(w) = self.0.get_mut(p / 64) {
-            *w |= 1 << (p % 64);
-        }
+    /// Whether rule `i`'s anchor has an alternative found.
+    fn rule(&self, i: usize) -> bool {
+        self.rules
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 }
 
@@ -228,6 +266,23 @@ impl Literals {
                 None => build(AhoCorasickKind::ContiguousNFA)?,
             });
         }
+        // the postings, rules ascending under each pattern
+        let mut count = vec![0u32; patterns.len() + 1];
+        for &p in anchors.iter().flatten().flat_map(|a| a.iter()) {
+            count[p as usize + 1] += 1;
+        }
+        for i in 1..count.len() {
+            count[i] += count[i - 1];
+        }
+        let posting_at = count.clone();
+        let mut postings = vec![0u32; count.last().map_or(0, |&n| n as usize)];
+        for (r, anchor) in anchors.iter().enumerate() {
+            for &p in anchor.iter().flat_map(|a| a.iter()) {
+                let at = &mut count[p as usize];
+                postings[*at as usize] = r as u32;
+                *at += 1;
+            }
+        }
         let pattern_field = patterns
             .iter()
             .map(|n| (n.field != ANY_TEXT).then(|| field_id(n.field)))
@@ -236,7 +291,10 @@ impl Literals {
             fields,
             any,
             words: patterns.len().div_ceil(64),
+            rule_words: anchors.len().div_ceil(64),
             anchors,
+            posting_at,
+            postings,
             pattern_field,
         })
     }
@@ -270,8 +328,12 @@ impl Literals {
     /// The patterns `ev`'s values hold, of the fields `plan` names (those
     /// of other fields are left unset: only rules the plan was made for
     /// may be asked about).
-    pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits {
-        let mut hits = Hits(vec![0; self.words]);
+    pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits<'_> {
+        let mut hits = Hits {
+            patterns: vec![0; self.words],
+            rules: vec![0; self.rule_words],
+            literals: self,
+        };
         let mut low = String::new();
         for &id in &plan.fields {
             if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
@@ -288,10 +350,7 @@ impl Literals {
 
     /// Can rule `i` match an event with these hits? (No anchor: yes.)
     pub fn may_match(&self, i: usize, hits: &Hits) -> bool {
-        match self.anchors.get(i) {
-            Some(Some(anchor)) => anchor.iter().any(|&p| hits.has(p)),
-            _ => true,
-        }
+        !self.is_anchored(i) || hits.rule(i)
     }
 
     /// Whether rule `i` has an anchor.
@@ -445,5 +504,31 @@ mod tests {
         assert!(l.may_match(2, &hits));
         let hits = l.scan(&ev, &l.plan(&[0, 1, 2]));
         assert!(l.may_match(0, &hits) && l.may_match(1, &hits));
+    }
+
+    #[test]
+    fn a_pattern_found_marks_every_rule_whose_anchor_holds_it() {
+        let qs = [
+            query(r#"process where process.name in ("a.exe", "b.exe")"#),
+            query(r#"process where process.name == "b.exe" and process.pid > 2"#),
+            query(r#"process where process.name : ("c.exe", "*evil*")"#),
+            query(r#"process where process.command_line : "*evil*""#),
+        ];
+        let refs: Vec<&Query> = qs.iter().collect();
+        let l = Literals::new(&refs).expect("anchors");
+        let plan = l.plan(&[0, 1, 2, 3]);
+        let tried = |name: &str| {
+            let mut ev = Event::default();
+            ev.set("process.name", name);
+            let hits = l.scan(&ev, &plan);
+            (0..qs.len())
+                .filter(|&i| l.may_match(i, &hits))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tried("B.exe"), [0, 1]);
+        assert_eq!(tried("a.exe"), [0]);
+        // found twice in one value, marked once; not in another field
+        assert_eq!(tried("evil-EVIL.exe"), [2]);
+        assert!(tried("d.exe").is_empty());
     }
 }
