@@ -36,9 +36,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use quarry_eql::Query;
 use quarry_eql::compile::{ANY_TEXT, Holds, KIND_FIELDS, Need};
 use quarry_event::{Event, FieldId, Value, field_id};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 /// Contained literals shorter than this make no anchor: a one- or two-byte
 /// pattern occurs in nearly every value, and with overlapping search each
@@ -159,11 +159,13 @@ impl Literals {
         // the clauses of each query, an `or` of several clauses a side (a
         // Sigma rule's log sources, a sequence's filters) narrowed to the
         // clause `pick` prefers on each side
-        let clauses_by = |frequency: &HashMap<Need, usize>| -> Vec<Vec<Vec<Need>>> {
-            let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
+        // (on every core: Sigma's rules list hundreds of alternatives, each
+        // clause of which is scored)
+        let clauses_by = |frequency: &FxHashMap<Need, usize>| -> Vec<Vec<Vec<Need>>> {
             queries
-                .iter()
+                .par_iter()
                 .map(|q| {
+                    let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
                     q.required_needs_by(&pick)
                         .into_iter()
                         .map(|c| c.into_iter().map(folded).collect())
@@ -178,9 +180,9 @@ impl Literals {
             // first by length alone, to learn how many rules require each
             // need (common values such as `windows` would otherwise be picked
             // as whole values); then again knowing which are common
-            let frequency = frequencies(&clauses_by(&HashMap::new()));
+            let frequency = frequencies(&clauses_by(&FxHashMap::default()));
             let clauses = clauses_by(&frequency);
-            let mut ids: HashMap<&Need, u32> = HashMap::new();
+            let mut ids: FxHashMap<&Need, u32> = FxHashMap::default();
             let mut patterns: Vec<&Need> = Vec::new();
             let mut anchors = Vec::with_capacity(clauses.len());
             for rule in &clauses {
@@ -403,8 +405,8 @@ fn scan_value(f: &FieldIndex, v: &Value, strings_only: bool, hits: &mut Hits, lo
 }
 
 /// How many rules require each need (in any of their clauses).
-fn frequencies(clauses: &[Vec<Vec<Need>>]) -> HashMap<Need, usize> {
-    let mut frequency: HashMap<Need, usize> = HashMap::new();
+fn frequencies(clauses: &[Vec<Vec<Need>>]) -> FxHashMap<Need, usize> {
+    let mut frequency: FxHashMap<Need, usize> = FxHashMap::default();
     for rule in clauses {
         let mut seen: Vec<&Need> = rule.iter().flatten().collect();
         seen.sort_unstable();
@@ -434,7 +436,7 @@ const NON_ASCII_STRENGTH: usize = 6;
 /// fewest alternatives.
 fn score(
     c: &[Need],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> (bool, bool, usize, Reverse<usize>) {
     let strength = |n: &Need| match n.holds {
@@ -448,8 +450,17 @@ fn score(
             .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
     let common = c.iter().any(|n| {
         // the selector already narrows by what kind of event it is
-        KIND_FIELDS.contains(&n.field)
-            || frequency.get(&folded(n.clone())).copied().unwrap_or(0) >= common_at
+        // (the frequencies are of folded needs: most are already)
+        let count = if n
+            .text
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            frequency.get(&folded(n.clone()))
+        } else {
+            frequency.get(n)
+        };
+        KIND_FIELDS.contains(&n.field) || count.copied().unwrap_or(0) >= common_at
     });
     (usable, !common, weakest, Reverse(c.len()))
 }
@@ -457,7 +468,7 @@ fn score(
 /// The position of the most selective of `clauses`, if any.
 fn best(
     clauses: &[Vec<Need>],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> Option<usize> {
     (0..clauses.len()).max_by_key(|&i| score(&clauses[i], frequency, common_at))
@@ -466,7 +477,7 @@ fn best(
 /// A rule's anchor: its most selective clause, if usable.
 fn anchor<'c>(
     clauses: &'c [Vec<Need>],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> Option<&'c [Need]> {
     let c = &clauses[best(clauses, frequency, common_at)?];

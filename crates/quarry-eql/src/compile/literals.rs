@@ -124,11 +124,11 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             else {
                 return Vec::new();
             };
-            for alt in other {
-                if !clause.contains(&alt) {
-                    clause.push(alt);
-                }
-            }
+            // united as a set (sorted, as [`bounded`] leaves every clause):
+            // `or` chains of hundreds of alternatives are common
+            clause.extend(other);
+            clause.sort_unstable();
+            clause.dedup();
             vec![clause]
         }
         C::Glob {
@@ -233,13 +233,11 @@ fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need>
 
 /// A clause of these alternatives, or none when one of them is unusable.
 fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
-    let mut clause: Vec<Need> = Vec::new();
-    for a in alts {
-        let Some(a) = a else { return Vec::new() };
-        if !clause.contains(&a) {
-            clause.push(a);
-        }
-    }
+    let Some(mut clause) = alts.collect::<Option<Vec<Need>>>() else {
+        return Vec::new();
+    };
+    clause.sort_unstable();
+    clause.dedup();
     if clause.is_empty() {
         Vec::new()
     } else {
