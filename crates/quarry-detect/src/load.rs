@@ -68,7 +68,7 @@ pub fn load(paths: &[PathBuf]) -> RuleSet {
         }
         // read and parsed on every core (thousands of files), then added
         // in path order, as one by one
-        let read: Vec<Result<RuleSet, Skipped>> = files
+        let read: Vec<Result<RuleSet, Box<Skipped>>> = files
             .into_par_iter()
             .map(|f| {
                 // a file named on the command line is read as TOML unless
@@ -76,14 +76,14 @@ pub fn load(paths: &[PathBuf]) -> RuleSet {
                 let parse = format_of(&f).map_or(FORMATS[0].parse, |fmt| fmt.parse);
                 match read_bounded(&f) {
                     Ok(text) => Ok(parse(&text, f)),
-                    Err(e) => Err(read_error(f, e)),
+                    Err(e) => Err(Box::new(read_error(f, e))),
                 }
             })
             .collect();
         for r in read {
             match r {
                 Ok(rules) => set.extend(rules),
-                Err(skipped) => set.skipped.push(skipped),
+                Err(skipped) => set.skipped.push(*skipped),
             }
         }
     }

@@ -26,6 +26,9 @@ use std::sync::{Arc, RwLock};
 /// lower-cased `winlog.channel`, `winlog.event_id`).
 type Sig = (String, Vec<String>, Option<String>, Option<String>);
 
+/// The signatures of one hash, and their candidates.
+type Sigs = Vec<(Sig, Arc<Selection>)>;
+
 /// The candidates of one [`Sig`], and what the prefilter must scan of an
 /// event to judge them.
 struct Selection {
@@ -40,7 +43,7 @@ pub struct Selector<'a> {
     rules: &'a [CompiledRule],
     /// By the hash of a [`Sig`] (computed from the event's values without
     /// copying them), the signatures of that hash and their candidates.
-    by_sig: RwLock<FxHashMap<u64, Vec<(Sig, Arc<Selection>)>>>,
+    by_sig: RwLock<FxHashMap<u64, Sigs>>,
     /// The literal prefilter; `None` when no rule requires a literal.
     literals: Option<Literals>,
     /// `winlog.channel`, `winlog.event_id`, `event.category`.

@@ -304,7 +304,8 @@ impl Glob {
         let lead = p.starts_with('*');
         let trail = p.len() > 1 && p.ends_with('*');
         let inner = &p[usize::from(lead)..p.len() - usize::from(trail)];
-        if !inner.contains('*') && !(self.question && inner.contains('?')) {
+        let wild = inner.contains('*') || (self.question && inner.contains('?'));
+        if !wild {
             return match (lead, trail) {
                 (false, false) => s == inner,
                 (false, true) => s.starts_with(inner),
