@@ -15,6 +15,9 @@
 //! looked up and scanned once ([`Literals::scan`]),
 //! and a rule is tried only when one of its anchor's alternatives was
 //! found ([`Literals::may_match`]); a rule with no anchor is always tried.
+//! A pattern found marks its rules through postings (pattern → rules), so
+//! judging a candidate is one bit, however many alternatives its anchor
+//! lists (Elastic's and Sigma's lists run to hundreds).
 //! An equality is far more selective than a substring anywhere (`cmd.exe`
 //! as a `process.name`, not somewhere in a parent's command line), and a
 //! hash lookup is cheaper than a scan. The prefilter only skips rules that
@@ -33,9 +36,9 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use quarry_eql::Query;
 use quarry_eql::compile::{ANY_TEXT, Holds, KIND_FIELDS, Need};
 use quarry_event::{Event, FieldId, Value, field_id};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 /// Contained literals shorter than this make no anchor: a one- or two-byte
 /// pattern occurs in nearly every value, and with overlapping search each
@@ -60,8 +63,16 @@ pub struct Literals {
     /// Per rule, the pattern ids of its anchor's alternatives (one of which
     /// a matching event holds); `None`: no anchor, always tried.
     anchors: Vec<Option<Box<[u32]>>>,
-    /// Words of a [`Hits`] bit set (one bit a pattern).
+    /// The other way round: per pattern id, the rules whose anchor holds it
+    /// (`postings[posting_at[p]..posting_at[p + 1]]`), so that a pattern
+    /// found marks its rules once, and a rule is judged by one bit instead
+    /// of by its anchor's every alternative.
+    posting_at: Vec<u32>,
+    postings: Vec<u32>,
+    /// Words of a [`Hits`] pattern bit set (one bit a pattern), and of its
+    /// rule bit set (one bit a rule).
     words: usize,
+    rule_words: usize,
     /// The field of each pattern id's need; `None`: any field.
     pattern_field: Vec<Option<FieldId>>,
 }
@@ -89,20 +100,47 @@ struct FieldIndex {
     all: Vec<u32>,
 }
 
-/// The patterns one event holds, as a bit set over pattern ids.
-pub struct Hits(Vec<u64>);
+/// The patterns one event holds, as a bit set over pattern ids, and the
+/// rules one of whose anchor's patterns it holds, as a bit set over rules.
+pub struct Hits<'l> {
+    patterns: Vec<u64>,
+    rules: Vec<u64>,
+    literals: &'l Literals,
+}
 
-impl Hits {
-    fn has(&self, p: u32) -> bool {
-        let p = p as usize;
-        self.0.get(p / 64).is_some_and(|w| w & (1 << (p % 64)) != 0)
+impl Hits<'_> {
+    /// Marks pattern `p` found, and the first time, its rules.
+    fn set(&mut self, p: u32) {
+        let i = p as usize;
+        let Some(w) = self.patterns.get_mut(i / 64) else {
+            return;
+        };
+        let bit = 1 << (i % 64);
+        if *w & bit != 0 {
+            return;
+        }
+        *w |= bit;
+        let l = self.literals;
+        let (Some(&from), Some(&to)) = (l.posting_at.get(i), l.posting_at.get(i + 1)) else {
+            return;
+        };
+        for &r in l
+            .postings
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
+        {
+            let r = r as usize;
+            if let Some(w) = self.rules.get_mut(r / 64) {
+                *w |= 1 << (r % 64);
+            }
+        }
     }
 
-    fn set(&mut self, p: u32) {
-        let p = p as usize;
-        if let Some(w) = self.0.get_mut(p / 64) {
-            *w |= 1 << (p % 64);
-        }
+    /// Whether rule `i`'s anchor has an alternative found.
+    fn rule(&self, i: usize) -> bool {
+        self.rules
+            .get(i / 64)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 }
 
@@ -121,11 +159,13 @@ impl Literals {
         // the clauses of each query, an `or` of several clauses a side (a
         // Sigma rule's log sources, a sequence's filters) narrowed to the
         // clause `pick` prefers on each side
-        let clauses_by = |frequency: &HashMap<Need, usize>| -> Vec<Vec<Vec<Need>>> {
-            let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
+        // (on every core: Sigma's rules list hundreds of alternatives, each
+        // clause of which is scored)
+        let clauses_by = |frequency: &FxHashMap<Need, usize>| -> Vec<Vec<Vec<Need>>> {
             queries
-                .iter()
+                .par_iter()
                 .map(|q| {
+                    let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
                     q.required_needs_by(&pick)
                         .into_iter()
                         .map(|c| c.into_iter().map(folded).collect())
@@ -140,9 +180,9 @@ impl Literals {
             // first by length alone, to learn how many rules require each
             // need (common values such as `windows` would otherwise be picked
             // as whole values); then again knowing which are common
-            let frequency = frequencies(&clauses_by(&HashMap::new()));
+            let frequency = frequencies(&clauses_by(&FxHashMap::default()));
             let clauses = clauses_by(&frequency);
-            let mut ids: HashMap<&Need, u32> = HashMap::new();
+            let mut ids: FxHashMap<&Need, u32> = FxHashMap::default();
             let mut patterns: Vec<&Need> = Vec::new();
             let mut anchors = Vec::with_capacity(clauses.len());
             for rule in &clauses {
@@ -228,6 +268,23 @@ impl Literals {
                 None => build(AhoCorasickKind::ContiguousNFA)?,
             });
         }
+        // the postings, rules ascending under each pattern
+        let mut count = vec![0u32; patterns.len() + 1];
+        for &p in anchors.iter().flatten().flat_map(|a| a.iter()) {
+            count[p as usize + 1] += 1;
+        }
+        for i in 1..count.len() {
+            count[i] += count[i - 1];
+        }
+        let posting_at = count.clone();
+        let mut postings = vec![0u32; count.last().map_or(0, |&n| n as usize)];
+        for (r, anchor) in anchors.iter().enumerate() {
+            for &p in anchor.iter().flat_map(|a| a.iter()) {
+                let at = &mut count[p as usize];
+                postings[*at as usize] = r as u32;
+                *at += 1;
+            }
+        }
         let pattern_field = patterns
             .iter()
             .map(|n| (n.field != ANY_TEXT).then(|| field_id(n.field)))
@@ -236,7 +293,10 @@ impl Literals {
             fields,
             any,
             words: patterns.len().div_ceil(64),
+            rule_words: anchors.len().div_ceil(64),
             anchors,
+            posting_at,
+            postings,
             pattern_field,
         })
     }
@@ -270,8 +330,12 @@ impl Literals {
     /// The patterns `ev`'s values hold, of the fields `plan` names (those
     /// of other fields are left unset: only rules the plan was made for
     /// may be asked about).
-    pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits {
-        let mut hits = Hits(vec![0; self.words]);
+    pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits<'_> {
+        let mut hits = Hits {
+            patterns: vec![0; self.words],
+            rules: vec![0; self.rule_words],
+            literals: self,
+        };
         let mut low = String::new();
         for &id in &plan.fields {
             if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
@@ -288,10 +352,7 @@ impl Literals {
 
     /// Can rule `i` match an event with these hits? (No anchor: yes.)
     pub fn may_match(&self, i: usize, hits: &Hits) -> bool {
-        match self.anchors.get(i) {
-            Some(Some(anchor)) => anchor.iter().any(|&p| hits.has(p)),
-            _ => true,
-        }
+        !self.is_anchored(i) || hits.rule(i)
     }
 
     /// Whether rule `i` has an anchor.
@@ -344,8 +405,8 @@ fn scan_value(f: &FieldIndex, v: &Value, strings_only: bool, hits: &mut Hits, lo
 }
 
 /// How many rules require each need (in any of their clauses).
-fn frequencies(clauses: &[Vec<Vec<Need>>]) -> HashMap<Need, usize> {
-    let mut frequency: HashMap<Need, usize> = HashMap::new();
+fn frequencies(clauses: &[Vec<Vec<Need>>]) -> FxHashMap<Need, usize> {
+    let mut frequency: FxHashMap<Need, usize> = FxHashMap::default();
     for rule in clauses {
         let mut seen: Vec<&Need> = rule.iter().flatten().collect();
         seen.sort_unstable();
@@ -375,7 +436,7 @@ const NON_ASCII_STRENGTH: usize = 6;
 /// fewest alternatives.
 fn score(
     c: &[Need],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> (bool, bool, usize, Reverse<usize>) {
     let strength = |n: &Need| match n.holds {
@@ -389,8 +450,17 @@ fn score(
             .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
     let common = c.iter().any(|n| {
         // the selector already narrows by what kind of event it is
-        KIND_FIELDS.contains(&n.field)
-            || frequency.get(&folded(n.clone())).copied().unwrap_or(0) >= common_at
+        // (the frequencies are of folded needs: most are already)
+        let count = if n
+            .text
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            frequency.get(&folded(n.clone()))
+        } else {
+            frequency.get(n)
+        };
+        KIND_FIELDS.contains(&n.field) || count.copied().unwrap_or(0) >= common_at
     });
     (usable, !common, weakest, Reverse(c.len()))
 }
@@ -398,7 +468,7 @@ fn score(
 /// The position of the most selective of `clauses`, if any.
 fn best(
     clauses: &[Vec<Need>],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> Option<usize> {
     (0..clauses.len()).max_by_key(|&i| score(&clauses[i], frequency, common_at))
@@ -407,7 +477,7 @@ fn best(
 /// A rule's anchor: its most selective clause, if usable.
 fn anchor<'c>(
     clauses: &'c [Vec<Need>],
-    frequency: &HashMap<Need, usize>,
+    frequency: &FxHashMap<Need, usize>,
     common_at: usize,
 ) -> Option<&'c [Need]> {
     let c = &clauses[best(clauses, frequency, common_at)?];
@@ -445,5 +515,31 @@ mod tests {
         assert!(l.may_match(2, &hits));
         let hits = l.scan(&ev, &l.plan(&[0, 1, 2]));
         assert!(l.may_match(0, &hits) && l.may_match(1, &hits));
+    }
+
+    #[test]
+    fn a_pattern_found_marks_every_rule_whose_anchor_holds_it() {
+        let qs = [
+            query(r#"process where process.name in ("a.exe", "b.exe")"#),
+            query(r#"process where process.name == "b.exe" and process.pid > 2"#),
+            query(r#"process where process.name : ("c.exe", "*evil*")"#),
+            query(r#"process where process.command_line : "*evil*""#),
+        ];
+        let refs: Vec<&Query> = qs.iter().collect();
+        let l = Literals::new(&refs).expect("anchors");
+        let plan = l.plan(&[0, 1, 2, 3]);
+        let tried = |name: &str| {
+            let mut ev = Event::default();
+            ev.set("process.name", name);
+            let hits = l.scan(&ev, &plan);
+            (0..qs.len())
+                .filter(|&i| l.may_match(i, &hits))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tried("B.exe"), [0, 1]);
+        assert_eq!(tried("a.exe"), [0]);
+        // found twice in one value, marked once; not in another field
+        assert_eq!(tried("evil-EVIL.exe"), [2]);
+        assert!(tried("d.exe").is_empty());
     }
 }

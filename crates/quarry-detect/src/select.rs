@@ -16,14 +16,18 @@
 use crate::book::CompiledRule;
 use crate::frontend::SelectKey;
 use crate::literal::{Literals, ScanPlan};
-use quarry_event::Event;
+use quarry_event::{Event, FieldId, Value, field_id};
 use quarry_rules::index_name;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
 /// What decides an event's candidates: (index, its categories in order,
 /// lower-cased `winlog.channel`, `winlog.event_id`).
 type Sig = (String, Vec<String>, Option<String>, Option<String>);
+
+/// The signatures of one hash, and their candidates.
+type Sigs = Vec<(Sig, Arc<Selection>)>;
 
 /// The candidates of one [`Sig`], and what the prefilter must scan of an
 /// event to judge them.
@@ -37,9 +41,13 @@ struct Selection {
 /// The rule index of a [`crate::RuleBook`]'s rules.
 pub struct Selector<'a> {
     rules: &'a [CompiledRule],
-    by_sig: RwLock<HashMap<Sig, Arc<Selection>>>,
+    /// By the hash of a [`Sig`] (computed from the event's values without
+    /// copying them), the signatures of that hash and their candidates.
+    by_sig: RwLock<FxHashMap<u64, Sigs>>,
     /// The literal prefilter; `None` when no rule requires a literal.
     literals: Option<Literals>,
+    /// `winlog.channel`, `winlog.event_id`, `event.category`.
+    kind_fields: [FieldId; 3],
 }
 
 impl<'a> Selector<'a> {
@@ -47,8 +55,9 @@ impl<'a> Selector<'a> {
         let queries: Vec<&quarry_eql::Query> = rules.iter().map(|r| &r.query).collect();
         Selector {
             rules,
-            by_sig: RwLock::new(HashMap::new()),
+            by_sig: RwLock::new(FxHashMap::default()),
             literals: Literals::new(&queries),
+            kind_fields: ["winlog.channel", "winlog.event_id", "event.category"].map(field_id),
         }
     }
 
@@ -86,24 +95,60 @@ impl<'a> Selector<'a> {
         matched
     }
 
-    /// The candidates of events like `ev`, computed once per [`Sig`].
+    /// The candidates of events like `ev`, computed once per [`Sig`]; found
+    /// again without copying the event's values (the index name aside).
     fn selection(&self, ev: &Event) -> Arc<Selection> {
-        let channel = ev.get_str("winlog.channel").map(str::to_ascii_lowercase);
-        let event_id = channel
-            .as_ref()
-            .and_then(|_| ev.get("winlog.event_id")?.to_text())
-            .map(|id| id.into_owned());
-        let categories: Vec<String> = ev
-            .get("event.category")
-            .iter()
-            .flat_map(|v| v.iter())
-            .filter_map(|c| c.as_str())
-            .map(str::to_string)
-            .collect();
-        let sig = (index_name(ev), categories, channel, event_id);
-        if let Some(s) = self.by_sig.read().ok().and_then(|m| m.get(&sig).cloned()) {
+        let index = index_name(ev);
+        let [channel_id, event_id_id, category_id] = self.kind_fields;
+        let channel = ev.get_id(channel_id).and_then(Value::as_str);
+        let event_id = channel.and_then(|_| ev.get_id(event_id_id)?.to_text());
+        let categories = || {
+            ev.get_id(category_id)
+                .into_iter()
+                .flat_map(|v| v.iter())
+                .filter_map(|c| c.as_str())
+        };
+        // the signature's hash and equality, on the event's own values
+        let hash = {
+            let mut h = FxHasher::default();
+            index.hash(&mut h);
+            for c in categories() {
+                c.hash(&mut h);
+            }
+            // the end of the categories, and the channel lower-cased
+            0xffu8.hash(&mut h);
+            if let Some(c) = channel {
+                c.bytes().for_each(|b| h.write_u8(b.to_ascii_lowercase()));
+            }
+            channel.is_some().hash(&mut h);
+            event_id.hash(&mut h);
+            h.finish()
+        };
+        let same = |sig: &Sig| {
+            sig.0 == index
+                && sig.1.iter().map(String::as_str).eq(categories())
+                && match (&sig.2, channel) {
+                    // stored lower-cased
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    (None, None) => true,
+                    _ => false,
+                }
+                && sig.3.as_deref() == event_id.as_deref()
+        };
+        if let Some(s) = self.by_sig.read().ok().and_then(|m| {
+            m.get(&hash)?
+                .iter()
+                .find(|(sig, _)| same(sig))
+                .map(|(_, s)| s.clone())
+        }) {
             return s;
         }
+        let sig: Sig = (
+            index,
+            categories().map(str::to_string).collect(),
+            channel.map(str::to_ascii_lowercase),
+            event_id.map(|id| id.into_owned()),
+        );
         let (index, categories, channel, event_id) = &sig;
         // by rule: of this index, and not yet taken by an earlier pass
         let mut open: Vec<bool> = self
@@ -127,7 +172,11 @@ impl<'a> Selector<'a> {
         let plan = self.literals.as_ref().map(|l| l.plan(&rules));
         let s = Arc::new(Selection { rules, plan });
         if let Ok(mut m) = self.by_sig.write() {
-            m.insert(sig, s.clone());
+            let sigs = m.entry(hash).or_default();
+            // another core may have computed it meanwhile
+            if !sigs.iter().any(|(other, _)| *other == sig) {
+                sigs.push((sig, s.clone()));
+            }
         }
         s
     }
@@ -256,6 +305,56 @@ mod tests {
         assert!(sel.matching(&ev(Some("Security"), "1")).is_empty());
         // not a Windows record: its category decides
         assert_eq!(sel.matching(&ev(None, "")), [0]);
+    }
+
+    #[test]
+    fn a_signature_is_found_again_only_by_events_of_its_kind() {
+        let b = book(&[
+            ("proc", "logs-*", "process where user.name == \"bob\""),
+            ("net", "logs-*", "network where user.name == \"bob\""),
+            ("any", "winlogbeat-*", "any where user.name == \"bob\""),
+        ]);
+        let sel = Selector::new(&b.rules);
+        let ev = |categories: &[&str], dataset: Option<&str>, channel: Option<&str>| {
+            let mut ev = Event::default();
+            if let Some(d) = dataset {
+                ev.set("data_stream.dataset", d);
+            }
+            if let Some(c) = channel {
+                ev.set("winlog.channel", c);
+                ev.set("winlog.event_id", 3i64);
+            }
+            ev.set("event.category", categories.to_vec());
+            ev.set("user.name", "bob");
+            ev
+        };
+        let ids = |ev: &Event| -> Vec<&str> {
+            sel.matching(ev)
+                .into_iter()
+                .map(|i| b.rules[i].rule.rule_id.as_str())
+                .collect()
+        };
+        for _ in 0..2 {
+            // tried by category pass: the event's order decides
+            assert_eq!(
+                ids(&ev(&["process", "network"], Some("x"), None)),
+                ["proc", "net"]
+            );
+            assert_eq!(
+                ids(&ev(&["network", "process"], Some("x"), None)),
+                ["net", "proc"]
+            );
+            assert_eq!(ids(&ev(&["network"], Some("x"), None)), ["net"]);
+            assert!(ids(&ev(&["networkprocess"], Some("x"), None)).is_empty());
+            assert_eq!(ids(&ev(&["process"], None, Some("Security"))), ["any"]);
+            assert_eq!(ids(&ev(&["process"], None, Some("SECURITY"))), ["any"]);
+        }
+        let sigs = sel
+            .by_sig
+            .read()
+            .map(|m| m.values().map(Vec::len).sum::<usize>());
+        // the channel's case aside, one signature each
+        assert_eq!(sigs.ok(), Some(5));
     }
 
     /// The ids of the rules the prefilter lets `sel` try on `ev`.

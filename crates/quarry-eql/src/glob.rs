@@ -50,10 +50,22 @@ impl GlobSet {
     }
 
     pub fn matches(&self, s: &str) -> bool {
-        match &self.split {
-            Some(split) if s.is_ascii() => split.matches(&self.pats, s),
-            _ => self.pats.iter().any(|p| p.matches(s)),
+        if s.is_ascii() {
+            return match &self.split {
+                Some(split) => split.matches(&self.pats, s),
+                None => self.pats.iter().any(|p| p.matches(s)),
+            };
         }
+        // a string that is not ASCII is lower-cased once for the whole set
+        // (Sigma's emoji rules list hundreds of patterns), not per pattern
+        let low = std::cell::OnceCell::new();
+        self.pats.iter().any(|p| {
+            if p.insensitive {
+                p.matches_text(low.get_or_init(|| s.to_lowercase()))
+            } else {
+                p.matches_text(s)
+            }
+        })
     }
 }
 
@@ -272,13 +284,36 @@ impl Glob {
                 Shape::General => glob(pat, b, self.insensitive, self.question),
             };
         }
-        // a string that is not ASCII, or a pattern that is not: by
-        // characters, the string lower-cased as the pattern is
-        let chars: Vec<char> = if self.insensitive {
-            s.to_lowercase().chars().collect()
+        if self.insensitive {
+            self.matches_text(&s.to_lowercase())
         } else {
-            s.chars().collect()
-        };
+            self.matches_text(s)
+        }
+    }
+
+    /// The match of a string that is not ASCII, or of a pattern that is
+    /// not: by characters, `s` already lower-cased as the pattern is.
+    fn matches_text(&self, s: &str) -> bool {
+        if self.needs_non_ascii && s.is_ascii() {
+            return false;
+        }
+        // one literal run with `*` only at its ends: compared as text (a
+        // run of whole characters is found in UTF-8 only at character
+        // boundaries), without decoding either side
+        let p = &*self.pat;
+        let lead = p.starts_with('*');
+        let trail = p.len() > 1 && p.ends_with('*');
+        let inner = &p[usize::from(lead)..p.len() - usize::from(trail)];
+        let wild = inner.contains('*') || (self.question && inner.contains('?'));
+        if !wild {
+            return match (lead, trail) {
+                (false, false) => s == inner,
+                (false, true) => s.starts_with(inner),
+                (true, false) => s.ends_with(inner),
+                (true, true) => s.contains(inner),
+            };
+        }
+        let chars: Vec<char> = s.chars().collect();
         if self.ascii {
             glob_by(self.pat.as_bytes(), &chars, self.question, |p, c| {
                 char::from(p) == c
@@ -404,6 +439,34 @@ mod tests {
         assert!(!Glob::new("abc*", false).matches("ABCd"));
         assert!(Glob::new("*Cmd", false).matches("xCmd"));
         assert!(!Glob::new("*Cmd", false).matches("xcmd"));
+    }
+
+    #[test]
+    fn a_set_folds_a_string_that_is_not_ascii_once_for_all_its_patterns() {
+        // Sigma's emoji rules: hundreds of `*<emoji>*` patterns
+        let set = |pats: &[&str], ci| GlobSet::new(pats.iter().map(|p| Glob::new(p, ci)).collect());
+        let emoji = set(&["*\u{1F600}*", "*\u{1F47E}*", "*\u{2764}\u{FE0F}*"], true);
+        assert!(emoji.matches("cmd /c echo \u{1F47E} x"));
+        assert!(emoji.matches("\u{2764}\u{FE0F}"));
+        assert!(!emoji.matches("caf\u{e9} \u{2764}"));
+        assert!(!emoji.matches("plain ascii"));
+        // each shape, compared as text or by characters, on the folded value
+        let s = "C:\\Users\\\u{c4}b\u{e7}\\\u{212A}ey.exe";
+        assert!(set(&["c:\\users\\*"], true).matches(s));
+        assert!(set(&["*\\key.exe"], true).matches(s));
+        assert!(set(&["*\u{e4}b\u{c7}*"], true).matches(s));
+        assert!(set(&["*\u{e4}?\u{c7}*"], true).matches(s));
+        assert!(set(&["*users*key*"], true).matches(s));
+        assert!(!set(&["*\u{e4}b\u{c7}*"], false).matches(s));
+        assert!(set(&["*\u{c4}b\u{e7}*", "x*"], false).matches(s));
+        assert!(!set(&["*\\key.exe", "c:*"], false).matches(s));
+        // a case-sensitive and a case-insensitive pattern in one set
+        let mixed = GlobSet::new(vec![
+            Glob::new("*\u{c4}B*", false),
+            Glob::new("*KEY*", true),
+        ]);
+        assert!(mixed.matches(s));
+        assert!(!mixed.matches("\u{e4}b"));
     }
 
     #[test]

@@ -124,8 +124,11 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             else {
                 return Vec::new();
             };
+            // united as a set (sorted, as [`bounded`] leaves every clause):
+            // `or` chains of hundreds of alternatives are common
             clause.extend(other);
-            dedup_in_order(&mut clause);
+            clause.sort_unstable();
+            clause.dedup();
             vec![clause]
         }
         C::Glob {
@@ -233,24 +236,13 @@ fn one_clause(alts: impl Iterator<Item = Option<Need>>) -> Vec<Vec<Need>> {
     let Some(mut clause) = alts.collect::<Option<Vec<Need>>>() else {
         return Vec::new();
     };
-    dedup_in_order(&mut clause);
+    clause.sort_unstable();
+    clause.dedup();
     if clause.is_empty() {
         Vec::new()
     } else {
         vec![clause]
     }
-}
-
-/// Keeps the first of each need, in order: by hash, since a Sigma rule's
-/// list of hundreds of values made the pairwise check most of loading the
-/// rules.
-fn dedup_in_order(clause: &mut Vec<Need>) {
-    let first: Vec<bool> = {
-        let mut seen = rustc_hash::FxHashSet::default();
-        clause.iter().map(|n| seen.insert(n)).collect()
-    };
-    let mut first = first.into_iter();
-    clause.retain(|_| first.next().unwrap_or(false));
 }
 
 /// The path of a field whose values are tested as the text the source

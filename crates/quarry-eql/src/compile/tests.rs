@@ -116,6 +116,32 @@ fn required_needs_by_narrows_ors_of_conjunctions() {
 }
 
 #[test]
+fn a_long_or_chain_gives_one_clause_of_its_distinct_alternatives() {
+    // Elastic's and Sigma's lists run to thousands of alternatives, and
+    // repeat some: each kept once, in order
+    let mut names: Vec<String> = (0..3000)
+        .map(|i| format!("\"p{}.exe\"", i % 1000))
+        .collect();
+    names.push("\"A.EXE\"".into());
+    let q = compile(
+        &format!(
+            "process where process.name : ({}) or process.name == \"a.exe\"",
+            names.join(", ")
+        ),
+        &Options::default(),
+    )
+    .expect("compiles");
+    let got = needs_of(&q, &longest);
+    assert_eq!(got.len(), 1);
+    let mut want: Vec<String> = (0..1000)
+        .map(|i| format!("process.name=p{i}.exe"))
+        .collect();
+    want.push("process.name=a.exe".into());
+    want.sort();
+    assert_eq!(got[0], want);
+}
+
+#[test]
 fn required_needs_say_which_field_and_whether_the_whole_value() {
     let q = |s: &str| compile(s, &Options::default()).expect("compiles");
     let mut got = needs_of(
