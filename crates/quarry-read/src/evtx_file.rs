@@ -31,8 +31,53 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
+/// How a file's events meet `keep`: one at a time as they are read while
+/// `keep` is cheap (a search's filter, a question's), else in batches on
+/// all cores (a hunt's rules), which a large file's reader would otherwise
+/// judge alone while the other cores only decode. The first events, judged
+/// one by one and timed, tell which: batching costs a cheap `keep` more
+/// than it saves (events leave the cache before they are judged).
+#[derive(Default)]
+struct Judging {
+    pending: Vec<Event>,
+    probed: u32,
+    spent: std::time::Duration,
+    batched: bool,
+}
+
+/// Events judged one by one and timed before deciding.
+const PROBE: u32 = 256;
+/// A `keep` costing more than this an event is run in batches.
+const EXPENSIVE: std::time::Duration = std::time::Duration::from_micros(5);
 /// Events of one file judged together on all cores (see [`Sink::push_all`]).
 const KEEP_BATCH: usize = 1024;
+
+impl Judging {
+    fn push<T: Send>(&mut self, ev: Event, sink: &mut Sink<'_, T>) {
+        if self.batched {
+            self.pending.push(ev);
+            if self.pending.len() >= KEEP_BATCH {
+                let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(KEEP_BATCH));
+                sink.push_all(batch);
+            }
+            return;
+        }
+        if self.probed >= PROBE {
+            return sink.push(ev);
+        }
+        let start = std::time::Instant::now();
+        sink.push(ev);
+        self.spent += start.elapsed();
+        self.probed += 1;
+        self.batched = self.probed == PROBE && self.spent > EXPENSIVE * PROBE;
+    }
+
+    fn finish<T: Send>(&mut self, sink: &mut Sink<'_, T>) {
+        if !self.pending.is_empty() {
+            sink.push_all(std::mem::take(&mut self.pending));
+        }
+    }
+}
 
 /// The file header block; chunks start after it.
 const FILE_HEADER: u64 = 4096;
@@ -353,10 +398,7 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
         let r = r.into_json_bytes()?;
         Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
     });
-    // events are judged (`keep`) a batch at a time on all cores: one file
-    // alone has them to itself, and among many a large file last to finish
-    // gets the help of the cores the others left idle
-    let mut pending: Vec<Event> = Vec::new();
+    let mut judging = Judging::default();
     let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
     // chunks the crate reported as unreadable
     let mut failed: HashSet<u64> = HashSet::new();
@@ -376,13 +418,7 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
                 if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
                     s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
                 }
-                pending.push(ev);
-                if pending.len() >= KEEP_BATCH {
-                    sink.push_all(std::mem::replace(
-                        &mut pending,
-                        Vec::with_capacity(KEEP_BATCH),
-                    ));
-                }
+                judging.push(ev, sink);
             }
             Err(e) => {
                 if let EvtxError::FailedToParseChunk { chunk_id, .. } = &e {
@@ -393,7 +429,7 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
             }
         }
     }
-    sink.push_all(pending);
+    judging.finish(sink);
     account(
         &chunks,
         &read,
@@ -655,5 +691,35 @@ mod tests {
         assert_eq!(le32(&full, 128), Some(0));
         assert!(full[552..].iter().all(|b| *b == 0));
         assert_eq!(patch_partial_chunk(&c[..100]).1, 0);
+    }
+
+    /// A cheap `keep` judges events as they come; a costly one, once
+    /// timed, in batches; both keep the file's order.
+    #[test]
+    fn a_costly_keep_is_batched_a_cheap_one_is_not() {
+        for (cost, batched) in [(0u64, false), (20, true)] {
+            let keep = move |ev: Event| {
+                if cost > 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(cost));
+                }
+                ev.get("n")?.as_i64()
+            };
+            let mut sink = Sink {
+                keep: &keep,
+                out: Vec::new(),
+                projection: None,
+                flush: None,
+            };
+            let mut judging = Judging::default();
+            let n = i64::from(PROBE) + 1500;
+            for i in 0..n {
+                let mut ev = Event::default();
+                ev.set("n", i);
+                judging.push(ev, &mut sink);
+            }
+            assert_eq!(judging.batched, batched);
+            judging.finish(&mut sink);
+            assert_eq!(sink.out, (0..n).collect::<Vec<_>>());
+        }
     }
 }

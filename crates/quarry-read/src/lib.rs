@@ -208,6 +208,13 @@ pub(crate) struct Sink<'a, T> {
 const BATCH: usize = 4096;
 
 impl<T> Sink<'_, T> {
+    /// Hands one event to `keep`, on this thread.
+    pub(crate) fn push(&mut self, ev: Event) {
+        if let Some(t) = (self.keep)(ev) {
+            self.kept(t);
+        }
+    }
+
     /// Takes what `keep` made of an event, in the file's order.
     pub(crate) fn kept(&mut self, t: T) {
         self.out.push(t);
