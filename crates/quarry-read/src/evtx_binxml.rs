@@ -5,11 +5,13 @@
 //! the holes. [`decode`] reads the definition once per chunk into a
 //! [`Shape`] — which hole is `System/EventID`, which is `EventData`'s
 //! `Data Name="Image"` — and then takes the record's values where they lie.
-//! Rendering each record to JSON and parsing it back cost about as much as
-//! all the rest of reading an event (measured: `bench/RESULTS.md`).
+//! The data of most events is a second instance nested in a hole of the
+//! first (System in one template, each event's EventData in another); it
+//! is read the same way. Rendering each record to JSON and parsing it back
+//! was a third of reading an event (profiled: `bench/RESULTS.md`).
 //!
 //! Only shapes whose text this decoder yields exactly as the JSON path
-//! would are taken: anything else (values nested as BinXML, arrays, floats,
+//! would are taken: anything else (BinXML nested deeper, arrays, floats,
 //! `Data` without a name, entity or character references, mixed content,
 //! a record that is not one template instance) makes [`decode`] answer
 //! `None`, and the reader renders that record to JSON as before. The corpus
@@ -113,7 +115,8 @@ enum Node {
 
 /// The shapes of the chunk being read, by definition offset (`None`: a
 /// definition not taken). Records of a chunk are read in order on one
-/// thread, so one cache per thread, cleared when the chunk changes.
+/// thread, so one cache per thread, cleared when the chunk changes (known
+/// by its buffer's address and its header's ids and checksums).
 #[derive(Default)]
 struct Cache {
     chunk: Option<(usize, u64, u64, u32, u32)>,
