@@ -105,51 +105,48 @@ fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, RecordErro
     let root: Root<'_> = serde_json::from_slice(bytes)?;
     let sys = &root.event.system;
     let get = |k: &str| sys.get(k).and_then(|r| text(r));
-    let event_id = match get("EventID").and_then(|e| e.trim().parse().ok()) {
-        Some(id) => id,
-        None if need_event_id => return Err(RecordError::NoEventId),
-        None => 0,
-    };
     let provider = attrs(sys.get("Provider"));
     let time = attrs(sys.get("TimeCreated"));
     let exec = attrs(sys.get("Execution"));
     let sec = attrs(sys.get("Security"));
     let a = |m: &Map<'_>, k: &str| m.get(k).and_then(|r| text(r));
-    let mut rec = WinRecord {
-        provider: a(&provider, "Name").unwrap_or_default(),
-        provider_guid: a(&provider, "Guid").map(|g| crate::json::brace(&g)),
-        channel: get("Channel").unwrap_or_default(),
-        event_id,
-        version: get("Version").and_then(|v| v.parse().ok()),
+    let mut parts = Parts {
+        event_id: get("EventID"),
+        version: get("Version"),
         level: get("Level"),
         task: get("Task"),
         opcode: get("Opcode"),
         keywords: get("Keywords"),
-        computer: get("Computer").unwrap_or_default(),
-        record_id: get("EventRecordID").and_then(|r| r.parse().ok()),
-        time_created: a(&time, "SystemTime").and_then(|t| parse_timestamp(&t)),
-        user_sid: a(&sec, "UserID"),
-        exec_pid: a(&exec, "ProcessID").and_then(|p| p.parse().ok()),
-        exec_tid: a(&exec, "ThreadID").and_then(|p| p.parse().ok()),
-        data: Vec::new(),
-        user_name: None,
-        forwarded: false,
+        computer: get("Computer"),
+        channel: get("Channel"),
+        record_id: get("EventRecordID"),
+        provider_name: a(&provider, "Name"),
+        provider_guid: a(&provider, "Guid"),
+        system_time: a(&time, "SystemTime"),
+        process_id: a(&exec, "ProcessID"),
+        thread_id: a(&exec, "ThreadID"),
+        user_id: a(&sec, "UserID"),
     };
+    let numeric_id = parts
+        .event_id
+        .as_deref()
+        .is_some_and(|e| e.trim().parse::<u32>().is_ok());
+    if !numeric_id {
+        if need_event_id {
+            return Err(RecordError::NoEventId);
+        }
+        parts.event_id = Some("0".into());
+    }
+    let mut rec = parts.into_record().ok_or(RecordError::NoEventId)?;
     if let Some(ed) = root.event.event_data {
         if let Ok(map) = serde_json::from_str::<Map<'_>>(ed.get()) {
-            for (k, v) in map {
-                if k == "#attributes" {
-                    continue;
-                }
-                if let Some(t) = text(v) {
-                    let t = if k == "Data" {
-                        t
-                    } else {
-                        crate::json::guid_braces(&k, t)
-                    };
-                    rec.data.push((Str::from(k.as_ref()), Str::from(t)));
-                }
-            }
+            // the map is sorted and holds each key once already
+            rec.data = event_data(
+                map.into_iter()
+                    .filter(|(k, _)| k != "#attributes")
+                    .map(|(k, v)| (Str::from(k.as_ref()), text(v).map(Str::from)))
+                    .collect(),
+            );
         }
     } else if let Some(ud) = root.event.user_data {
         user_data(ud, &mut rec);

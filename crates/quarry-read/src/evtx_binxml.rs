@@ -18,6 +18,7 @@
 //! test below holds both paths to the same [`WinRecord`] on every record
 //! both take.
 
+use crate::evtx_file::le32;
 use compact_str::ToCompactString;
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
@@ -559,12 +560,7 @@ impl Reader<'_> {
                 let n = usize::from(self.u16()?);
                 let bytes = self.chunk.get(self.pos..self.pos.checked_add(2 * n)?)?;
                 self.skip(2 * n)?;
-                let units = bytes
-                    .chunks_exact(2)
-                    .map(|u| u16::from_le_bytes([u[0], u[1]]));
-                Some(Node::Text(
-                    char::decode_utf16(units).collect::<Result<_, _>>().ok()?,
-                ))
+                Some(Node::Text(utf16(bytes)?))
             }
             0x0d | 0x0e => {
                 let index = self.u16()?;
@@ -582,17 +578,15 @@ fn name_at(chunk: &[u8], at: usize) -> Option<String> {
     let n = usize::from(u16::from_le_bytes(
         chunk.get(at + 6..at + 8)?.try_into().ok()?,
     ));
-    let bytes = chunk.get(at.checked_add(8)?..at.checked_add(8 + 2 * n)?)?;
-    let units = bytes
-        .chunks_exact(2)
-        .map(|u| u16::from_le_bytes([u[0], u[1]]));
-    char::decode_utf16(units).collect::<Result<_, _>>().ok()
+    utf16(chunk.get(at.checked_add(8)?..at.checked_add(8 + 2 * n)?)?)
 }
 
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+/// UTF-16LE text (a name, a literal of the definition) as the crate
+/// decodes it; `None` for an unpaired surrogate.
+fn utf16(bytes: &[u8]) -> Option<String> {
+    evtx::Utf16LeSlice::new(bytes, bytes.len() / 2)
+        .to_string()
+        .ok()
 }
 
 /// A leaf list (element content or attribute value) as one slot: empty,
