@@ -17,15 +17,13 @@
 //! dictionaries; on the varied 128 MB Sysmon log, 49 → 8 MB for 20,809
 //! alerts of 115 rules).
 
-use crate::{Alert, Investigation, fit, link_alerts_to, run_cross_host};
+use crate::{Alert, Investigation, fit, link_alerts_to, run_cross_host, zst};
 use quarry_event::Event;
 use quarry_rules::Rule;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value as J;
-use std::cell::RefCell;
 use std::sync::Arc;
-use zstd::zstd_safe::{CCtx, DCtx};
 
 /// zstd's level for alert documents: its fastest regular level already
 /// takes them to ~1/6.
@@ -47,15 +45,10 @@ pub struct AlertDoc {
     dict: Option<Arc<[u8]>>,
 }
 
-thread_local! {
-    /// A decompression context per thread, for [`AlertDoc::text`].
-    static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
-}
-
 impl AlertDoc {
     /// The document serialized and compressed.
     pub fn new(doc: &J) -> Self {
-        Self::with(doc, |text| zstd::bulk::compress(text, LEVEL).ok())
+        Self::with(doc, |text| zst::compress(text, LEVEL, None))
     }
 
     fn with(doc: &J, compress: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Self {
@@ -92,15 +85,8 @@ impl AlertDoc {
             return String::from_utf8(self.bytes.to_vec()).unwrap_or_default();
         }
         // bytes this type compressed always decompress to `len`
-        let bytes = DCTX.with_borrow_mut(|d| {
-            let d = d.get_or_insert_with(DCtx::create);
-            let mut out = Vec::with_capacity(self.len);
-            let done = match &self.dict {
-                Some(dict) => d.decompress_using_dict(&mut out, &self.bytes, dict),
-                None => d.decompress(&mut out, &self.bytes),
-            };
-            if done.is_ok() { out } else { Vec::new() }
-        });
+        let bytes =
+            zst::decompress(&self.bytes, self.len, self.dict.as_deref()).unwrap_or_default();
         String::from_utf8(bytes).unwrap_or_default()
     }
 
@@ -151,8 +137,23 @@ pub struct AlertSet {
     /// Per rule (`kibana.alert.rule.rule_id`), its first alert's text: the
     /// dictionary of its later alerts.
     dicts: FxHashMap<Box<str>, Arc<[u8]>>,
-    /// One zstd context for every alert.
-    cctx: CCtx<'static>,
+}
+
+/// An alert made ready to be taken by an [`AlertSet`] ([`AlertSet::ready`],
+/// on any thread): finished, or waiting for its pivots.
+pub struct Ready {
+    /// Its host and what the pivots that look for alerts read of it.
+    view: Option<(Option<String>, Event)>,
+    finished: Result<Finished, Alert>,
+}
+
+/// A finished document, whether it had to be cut beyond its bound, and,
+/// when it is its rule's first alert seen, its rule and its text: the
+/// dictionary of the rule's later alerts.
+struct Finished {
+    doc: AlertDoc,
+    oversized: bool,
+    first: Option<(Box<str>, Vec<u8>)>,
 }
 
 impl AlertSet {
@@ -183,59 +184,87 @@ impl AlertSet {
             max_bytes,
             oversized: 0,
             dicts: FxHashMap::default(),
-            cctx: CCtx::create(),
         }
     }
 
     /// Takes an alert: finished now unless it has pivots over every host or
     /// over the run's alerts to run.
-    pub fn push(&mut self, mut a: Alert) {
-        if !self.view_fields.is_empty() {
+    pub fn push(&mut self, a: Alert) {
+        let r = self.ready(a);
+        self.push_ready(r);
+    }
+
+    /// What [`AlertSet::push`] does to an alert before it is taken: the
+    /// costly part (fitted, serialized, compressed), on any thread, so that
+    /// alerts built together are finished together on every core.
+    pub fn ready(&self, mut a: Alert) -> Ready {
+        let view = (!self.view_fields.is_empty()).then(|| {
             let mut ev = Event::from_json(&a.doc, Default::default());
             ev.retain_under(&self.view_fields);
             ev.shrink_to_fit();
-            self.hosts.push(a.host.clone());
-            self.views.push(ev);
-        }
-        if a.signal_pivots.is_empty() && a.cross_host_pivots.is_empty() {
-            let doc = self.finished(&mut a.doc);
-            self.docs.push(Some(doc));
+            (a.host.clone(), ev)
+        });
+        let finished = if a.signal_pivots.is_empty() && a.cross_host_pivots.is_empty() {
+            Ok(self.finished(&mut a.doc))
         } else {
-            self.pending.push((self.docs.len(), a));
-            self.docs.push(None);
+            Err(a)
+        };
+        Ready { view, finished }
+    }
+
+    /// Takes an alert made [`AlertSet::ready`], in the order alerts are
+    /// pushed.
+    pub fn push_ready(&mut self, r: Ready) {
+        if let Some((host, view)) = r.view {
+            self.hosts.push(host);
+            self.views.push(view);
+        }
+        match r.finished {
+            Ok(f) => {
+                let doc = self.take(f);
+                self.docs.push(Some(doc));
+            }
+            Err(a) => {
+                self.pending.push((self.docs.len(), a));
+                self.docs.push(None);
+            }
         }
     }
 
-    fn finished(&mut self, doc: &mut J) -> AlertDoc {
-        if !fit(doc, self.max_bytes) {
-            self.oversized += 1;
-        }
+    fn finished(&self, doc: &mut J) -> Finished {
+        let oversized = !fit(doc, self.max_bytes);
         let rule = doc["kibana"]["alert"]["rule"]["rule_id"]
             .as_str()
             .map(Box::<str>::from);
         let dict = rule.as_ref().and_then(|r| self.dicts.get(r)).cloned();
-        let cctx = &mut self.cctx;
         let mut first: Option<Vec<u8>> = None;
         let mut a = AlertDoc::with(doc, |text| {
-            // room for the worst case: zstd writes into it, never past it
-            let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(text.len()));
-            let done = match &dict {
-                Some(d) => cctx.compress_using_dict(&mut out, text, d, LEVEL),
-                None => {
-                    first = Some(text.to_vec());
-                    cctx.compress(&mut out, text, LEVEL)
-                }
-            };
-            done.ok().map(|_| out)
-        });
-        match (dict, rule, first) {
-            (Some(d), _, _) if a.compressed => a.dict = Some(d),
-            (None, Some(r), Some(text)) => {
-                self.dicts.insert(r, text.into());
+            if dict.is_none() {
+                first = Some(text.to_vec());
             }
-            _ => {}
+            zst::compress(text, LEVEL, dict.as_deref())
+        });
+        if a.compressed {
+            a.dict = dict;
         }
-        a
+        Finished {
+            doc: a,
+            oversized,
+            first: rule.zip(first),
+        }
+    }
+
+    /// Counts a finished document, and keeps the first text of its rule
+    /// as the rule's dictionary (of alerts made ready together, the first
+    /// taken: the others were compressed alone).
+    fn take(&mut self, f: Finished) -> AlertDoc {
+        if f.oversized {
+            self.oversized += 1;
+        }
+        if let Some((rule, text)) = f.first {
+            self.dicts.entry(rule).or_insert_with(|| text.into());
+        }
+        f.doc
     }
 
     /// Runs the pending pivots and returns every alert by the time of the
@@ -247,8 +276,8 @@ impl AlertSet {
         run_cross_host(inv, &mut alerts);
         link_alerts_to(&mut alerts, &self.hosts, &self.views);
         for (place, mut a) in places.into_iter().zip(alerts) {
-            let doc = self.finished(&mut a.doc);
-            self.docs[place] = Some(doc);
+            let f = self.finished(&mut a.doc);
+            self.docs[place] = Some(self.take(f));
         }
         let mut docs: Vec<AlertDoc> = self.docs.into_iter().flatten().collect();
         docs.sort_by(|a, b| a.original_time().cmp(&b.original_time()));
@@ -297,7 +326,8 @@ mod tests {
         let mut made = Vec::new();
         for (rule, pid) in [("a", 1), ("a", 2), ("b", 3), ("a", 4), ("b", 5)] {
             let mut doc = alert(rule, pid);
-            made.push(set.finished(&mut doc));
+            let f = set.finished(&mut doc);
+            made.push(set.take(f));
             docs.push(doc);
         }
         // a rule's first alert compressed alone, its later ones with it
@@ -320,5 +350,43 @@ mod tests {
         for (a, doc) in made.iter().zip(&docs) {
             assert_eq!(a.json(), *doc);
         }
+    }
+
+    #[test]
+    fn alerts_made_ready_on_other_threads_are_taken_in_push_order() {
+        let alert = |rule: &str, n: u64| crate::Alert {
+            doc: json!({"kibana": {"alert": {"original_time": format!("2026-11-30T06:00:{n:02}.000Z"),
+                        "rule": {"rule_id": rule, "note": "a guide ".repeat(50)}}}, "n": n}),
+            host: None,
+            signal_pivots: Vec::new(),
+            cross_host_pivots: Vec::new(),
+            listed: 0,
+        };
+        let mut set = AlertSet::new(std::iter::empty(), 64 * 1024);
+        // a batch made ready together: none of them has a dictionary yet
+        let batch: Vec<Ready> = std::thread::scope(|s| {
+            let hs: Vec<_> = [("a", 3), ("a", 1), ("b", 2)]
+                .into_iter()
+                .map(|(r, n)| {
+                    let set = &set;
+                    s.spawn(move || set.ready(alert(r, n)))
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().expect("ready")).collect()
+        });
+        for r in batch {
+            set.push_ready(r);
+        }
+        // the next one of rule `a` is compressed with the first taken
+        set.push(alert("a", 4));
+        assert!(set.docs[3].as_ref().is_some_and(|d| d.dict.is_some()));
+        let (docs, oversized) = set.finish(&Investigation::from_pools(Vec::new()));
+        assert_eq!(oversized, 0);
+        let ns: Vec<u64> = docs
+            .iter()
+            .map(|d| d.json()["n"].as_u64().unwrap_or(0))
+            .collect();
+        // by time, each whole
+        assert_eq!(ns, [1, 2, 3, 4]);
     }
 }

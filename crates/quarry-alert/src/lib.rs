@@ -43,10 +43,11 @@ mod pack;
 pub mod pivot;
 mod retention;
 pub mod triage;
+mod zst;
 
 pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
-pub use finish::{AlertDoc, AlertSet};
+pub use finish::{AlertDoc, AlertSet, Ready};
 pub use pack::{Packed, PackedEvents, Unpacking, pack};
 pub use retention::Retention;
 

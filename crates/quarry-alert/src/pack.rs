@@ -247,9 +247,9 @@ struct Block {
 
 impl Block {
     fn of(raw: &[u8], files: Box<[Arc<str>]>) -> Self {
-        let (bytes, compressed) = match zstd::bulk::compress(raw, 1) {
-            Ok(c) => (c.into_boxed_slice(), true),
-            Err(_) => (raw.into(), false),
+        let (bytes, compressed) = match crate::zst::compress(raw, 1, None) {
+            Some(c) => (c.into_boxed_slice(), true),
+            None => (raw.into(), false),
         };
         Block {
             files,
@@ -261,9 +261,7 @@ impl Block {
 
     fn raw(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
         if self.compressed {
-            zstd::bulk::decompress(&self.bytes, self.raw_len)
-                .ok()
-                .map(std::borrow::Cow::Owned)
+            crate::zst::decompress(&self.bytes, self.raw_len, None).map(std::borrow::Cow::Owned)
         } else {
             Some(std::borrow::Cow::Borrowed(&self.bytes))
         }

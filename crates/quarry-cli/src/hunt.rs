@@ -6,6 +6,7 @@
 use crate::output::{self, Column, Csv, Format, Rows};
 use quarry_detect::{History, HuntOptions, RuleBook};
 use quarry_rules::Exceptions;
+use rayon::prelude::*;
 use serde_json::Value as J;
 use std::io::Write;
 use std::path::PathBuf;
@@ -376,6 +377,9 @@ pub fn run(args: HuntArgs) -> std::io::Result<u8> {
             );
         }
     }
+    // thousands of compiled rules and the alerts: the process's exit frees
+    // them at once, where dropping them takes a tenth of a second
+    std::mem::forget((book, report));
     Ok(code)
 }
 
@@ -388,10 +392,14 @@ fn print(alerts: &[quarry_alert::AlertDoc], format: Format) -> std::io::Result<(
     match format {
         // written as held, one at a time, not parsed again
         Format::Ndjson => {
+            // decompressed on all cores, a few hundred at a time
             let mut out = std::io::BufWriter::with_capacity(1 << 18, std::io::stdout().lock());
-            for a in alerts {
-                out.write_all(a.text().as_bytes())?;
-                out.write_all(b"\n")?;
+            for chunk in alerts.chunks(256) {
+                let texts: Vec<String> = chunk.par_iter().map(|a| a.text()).collect();
+                for t in texts {
+                    out.write_all(t.as_bytes())?;
+                    out.write_all(b"\n")?;
+                }
             }
             return out.flush();
         }

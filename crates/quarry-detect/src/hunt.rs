@@ -433,17 +433,18 @@ fn hunt_with(
             if batch.is_empty() {
                 break;
             }
-            let built: Vec<quarry_alert::Alert> = batch
+            // and finished there too (fitted, serialized, compressed)
+            let built: Vec<quarry_alert::Ready> = batch
                 .into_par_iter()
                 .map(|(rule, h, extra)| {
                     let mut a = quarry_alert::alert(rule, &h, &investigation);
                     a.distinguish(&extra);
                     merge(&mut a.doc, extra);
-                    a
+                    alerts.ready(a)
                 })
                 .collect();
             for a in built {
-                alerts.push(a);
+                alerts.push_ready(a);
             }
         }
         if let Some(host) = host {

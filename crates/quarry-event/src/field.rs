@@ -20,6 +20,7 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, RwLock};
 
 /// An interned field path. Ids are dense and start at 0; the order of ids
@@ -37,8 +38,15 @@ impl FieldId {
     /// The id at an index, if a field of that index was ever registered:
     /// for packed forms of events that store ids as numbers.
     pub fn from_index(i: usize) -> Option<FieldId> {
-        let n = GLOBAL.read().unwrap_or_else(|e| e.into_inner()).names.len();
-        (i < n).then_some(FieldId(i as u32))
+        // an index this thread has named is registered; else ask the count
+        // (not the lock: an unpacked value would take it, both cores
+        // contending for its cache line)
+        let named = LOCAL.with(|l| i < l.borrow().names.len());
+        let registered = || {
+            LazyLock::force(&GLOBAL);
+            i < REGISTERED.load(Ordering::Acquire)
+        };
+        (named || registered()).then_some(FieldId(i as u32))
     }
 }
 
@@ -142,9 +150,13 @@ impl Global {
         let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
         self.ids.insert(name, id);
         self.names.push(name);
+        REGISTERED.store(self.names.len(), Ordering::Release);
         id
     }
 }
+
+/// How many names [`GLOBAL`] holds, read without its lock.
+static REGISTERED: AtomicUsize = AtomicUsize::new(0);
 
 static GLOBAL: LazyLock<RwLock<Global>> = LazyLock::new(|| {
     let mut g = Global {
