@@ -292,99 +292,76 @@ fn hunt_with(
         }
     }
     let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
-    for (i, held) in per_rule.into_iter().enumerate() {
-        if held.is_empty() {
-            continue;
+    // each rule's hits judged on all cores, a few rules at a time (their
+    // hits are held until taken), then taken in rule order
+    let held: Vec<(usize, PackedEvents)> = per_rule
+        .into_iter()
+        .enumerate()
+        .filter(|(_, h)| !h.is_empty())
+        .collect();
+    let mut held = held.into_iter();
+    loop {
+        let chunk: Vec<(usize, PackedEvents)> = held.by_ref().take(RULE_BATCH).collect();
+        if chunk.is_empty() {
+            break;
         }
-        let r = &rules[i];
-        let t = std::time::Instant::now();
-        let hits = run_rule(r, held);
-        let total = hits.len();
-        // an excepted event is not counted towards a threshold or a term
-        let exceptions = &opts.exceptions;
-        let mut unexcepted = Vec::with_capacity(hits.len());
-        for h in hits {
-            let last = quarry_alert::hit_events(&h).last().copied();
-            match last.and_then(|e| exceptions.suppresses(&r.rule.rule_id, e)) {
-                Some(x) => {
-                    *report
-                        .suppressed
-                        .entry(exceptions.exceptions[x].name.clone())
-                        .or_default() += 1
+        let judged: Vec<Judged> = chunk
+            .into_par_iter()
+            .map(|(i, held)| {
+                let role = (member[i], standalone.rules[i]);
+                judge(&rules[i], i, held, role, &evidence_from, opts)
+            })
+            .collect();
+        for j in judged {
+            let r = &rules[j.rule];
+            for x in j.excepted {
+                *report
+                    .suppressed
+                    .entry(opts.exceptions.exceptions[x].name.clone())
+                    .or_default() += 1;
+            }
+            if let Some(m) = j.matched {
+                matched[j.rule] = m;
+            }
+            report.folded += j.folded;
+            let alerts = match j.alerts {
+                // a correlation's member that does not alert on its own
+                None => continue,
+                Some(Ok(a)) => a,
+                Some(Err(e)) => {
+                    report.rule_errors.push((r.rule.name.clone(), e));
+                    continue;
                 }
-                None => unexcepted.push(h),
-            }
-        }
-        if member[i] {
-            matched[i] = unexcepted
-                .iter()
-                .filter_map(|h| match h {
-                    Hit::Event(e) => Some(e.clone()),
-                    _ => None,
-                })
-                .collect();
-            if !standalone.rules[i] {
-                continue;
-            }
-        }
-        let alerts = match alerts_of(r, unexcepted, &evidence_from, opts) {
-            Ok(a) => a,
-            Err(e) => {
-                report.rule_errors.push((r.rule.name.clone(), e));
-                continue;
-            }
-        };
-        let alerts = match &r.rule.alert_suppression {
-            Some(spec) => {
-                let last: Vec<&Event> = alerts
-                    .iter()
-                    .filter_map(|(h, _)| quarry_alert::hit_events(h).last().copied())
-                    .collect();
-                if last.len() == alerts.len() {
-                    let (kept, folded) = suppression::suppress(spec, &last);
-                    report.folded += folded;
-                    let mut alerts: Vec<Option<(Hit, J)>> = alerts.into_iter().map(Some).collect();
-                    kept.into_iter()
-                        .filter_map(|k| {
-                            let (h, mut extra) = alerts[k.index].take()?;
-                            merge(&mut extra, k.extra);
-                            Some((h, extra))
-                        })
-                        .collect()
-                } else {
-                    alerts
+            };
+            let mut n = 0usize;
+            for (h, extra) in alerts {
+                if n as u64 >= r.rule.max_signals {
+                    report.withheld += 1;
+                    continue;
                 }
+                n += 1;
+                let host = quarry_alert::hit_events(&h)
+                    .last()
+                    .copied()
+                    .and_then(quarry_lineage::host_key);
+                hits_by_host
+                    .entry(host)
+                    .or_default()
+                    .push(&r.rule, &h, extra);
             }
-            None => alerts,
-        };
-        let mut n = 0usize;
-        for (h, extra) in alerts {
-            if n as u64 >= r.rule.max_signals {
-                report.withheld += 1;
-                continue;
+            if n > 0 {
+                *report
+                    .counts
+                    .entry((r.rule.severity.clone(), r.rule.name.clone()))
+                    .or_default() += n;
             }
-            n += 1;
-            let host = quarry_alert::hit_events(&h)
-                .last()
-                .copied()
-                .and_then(quarry_lineage::host_key);
-            hits_by_host
-                .entry(host)
-                .or_default()
-                .push(&r.rule, &h, extra);
-        }
-        if n > 0 {
-            *report
-                .counts
-                .entry((r.rule.severity.clone(), r.rule.name.clone()))
-                .or_default() += n;
-        }
-        if opts.stats {
-            report.rule_stats.push(RuleStat {
-                rule: r.rule.name.clone(),
-                hits: total,
-                elapsed: t.elapsed(),
-            });
+            if opts.stats {
+                report.rule_stats.push(RuleStat {
+                    rule: r.rule.name.clone(),
+                    hits: j.total,
+                    elapsed: j.elapsed,
+                });
+            }
         }
     }
     // correlations, over what their members matched
@@ -453,6 +430,102 @@ fn hunt_with(
     }
     (report.alerts, report.oversized) = alerts.finish(&investigation);
     report
+}
+
+/// Rules whose hits are judged together on all cores (see [`hunt_with`]).
+const RULE_BATCH: usize = 8;
+
+/// What a rule's matched events came to ([`judge`]).
+struct Judged {
+    rule: usize,
+    /// Its hits, before exceptions.
+    total: usize,
+    /// The exception (by index) that suppressed each suppressed hit.
+    excepted: Vec<usize>,
+    /// For a correlation's member: the events it matched.
+    matched: Option<Vec<Event>>,
+    /// Its alerts, before `max_signals`, or why its hits could not be
+    /// judged; `None` when it only feeds correlations.
+    alerts: Option<Result<Vec<(Hit, J)>, String>>,
+    /// Alerts folded by its `alert_suppression`.
+    folded: usize,
+    elapsed: std::time::Duration,
+}
+
+/// Runs rule `r` (the `i`th) over the events it matched, and turns its hits
+/// into alerts: what can be done for one rule without the others. `role`:
+/// whether it is a correlation's member, and whether it alerts on its own.
+fn judge(
+    r: &CompiledRule,
+    i: usize,
+    held: PackedEvents,
+    (member, standalone): (bool, bool),
+    evidence_from: &HashMap<String, i64>,
+    opts: &HuntOptions,
+) -> Judged {
+    let t = std::time::Instant::now();
+    let hits = run_rule(r, held);
+    let total = hits.len();
+    // an excepted event is not counted towards a threshold or a term
+    let exceptions = &opts.exceptions;
+    let mut excepted = Vec::new();
+    let mut unexcepted = Vec::with_capacity(hits.len());
+    for h in hits {
+        let last = quarry_alert::hit_events(&h).last().copied();
+        match last.and_then(|e| exceptions.suppresses(&r.rule.rule_id, e)) {
+            Some(x) => excepted.push(x),
+            None => unexcepted.push(h),
+        }
+    }
+    let mut judged = Judged {
+        rule: i,
+        total,
+        excepted,
+        matched: None,
+        alerts: None,
+        folded: 0,
+        elapsed: std::time::Duration::ZERO,
+    };
+    if member {
+        judged.matched = Some(
+            unexcepted
+                .iter()
+                .filter_map(|h| match h {
+                    Hit::Event(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect(),
+        );
+        if !standalone {
+            judged.elapsed = t.elapsed();
+            return judged;
+        }
+    }
+    let alerts = alerts_of(r, unexcepted, evidence_from, opts).map(|alerts| {
+        let Some(spec) = &r.rule.alert_suppression else {
+            return alerts;
+        };
+        let last: Vec<&Event> = alerts
+            .iter()
+            .filter_map(|(h, _)| quarry_alert::hit_events(h).last().copied())
+            .collect();
+        if last.len() != alerts.len() {
+            return alerts;
+        }
+        let (kept, folded) = suppression::suppress(spec, &last);
+        judged.folded = folded;
+        let mut alerts: Vec<Option<(Hit, J)>> = alerts.into_iter().map(Some).collect();
+        kept.into_iter()
+            .filter_map(|k| {
+                let (h, mut extra) = alerts[k.index].take()?;
+                merge(&mut extra, k.extra);
+                Some((h, extra))
+            })
+            .collect()
+    });
+    judged.alerts = Some(alerts);
+    judged.elapsed = t.elapsed();
+    judged
 }
 
 /// The alerts a rule's hits raise, by the rule's type: each hit for event
