@@ -199,8 +199,7 @@ impl AlertSet {
     /// alerts built together are finished together on every core.
     pub fn ready(&self, mut a: Alert) -> Ready {
         let view = (!self.view_fields.is_empty()).then(|| {
-            let mut ev = Event::from_json(&a.doc, Default::default());
-            ev.retain_under(&self.view_fields);
+            let mut ev = Event::from_json_under(&a.doc, &self.view_fields, Default::default());
             ev.shrink_to_fit();
             (a.host.clone(), ev)
         });

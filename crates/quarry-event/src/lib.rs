@@ -162,6 +162,27 @@ impl Event {
         ev
     }
 
+    /// [`Event::from_json`] kept to [`Event::retain_under`]`(fields)`, without
+    /// flattening the parts of the document no field named lies in (an
+    /// alert's lineage and activity, when a few of its fields are wanted).
+    /// [`Event::timestamp`] is still that of `@timestamp`.
+    pub fn from_json_under(doc: &serde_json::Value, fields: &[String], origin: Origin) -> Self {
+        let mut ev = Event::new(origin);
+        if let serde_json::Value::Object(map) = doc {
+            let mut prefix = String::new();
+            for (k, v) in map {
+                if k == "@timestamp" {
+                    flatten_into(&mut ev, &mut prefix, k, v);
+                } else {
+                    flatten_under(&mut ev, &mut prefix, k, v, fields);
+                }
+            }
+        }
+        ev.timestamp = ev.get("@timestamp").and_then(Value::as_timestamp);
+        ev.retain_under(fields);
+        ev
+    }
+
     #[inline]
     fn slot(&self, id: FieldId) -> Result<usize, usize> {
         self.ids.binary_search(&id)
@@ -486,6 +507,37 @@ fn flatten_into<L: Leaves>(out: &mut L, prefix: &mut String, key: &str, v: &serd
     prefix.truncate(len);
 }
 
+/// [`flatten_into`] of only what may lie under one of `fields` (by the
+/// text of its path: a superset of what [`Event::retain_under`] keeps).
+fn flatten_under(
+    ev: &mut Event,
+    prefix: &mut String,
+    key: &str,
+    v: &serde_json::Value,
+    fields: &[String],
+) {
+    let len = prefix.len();
+    if !prefix.is_empty() {
+        prefix.push('.');
+    }
+    prefix.push_str(key);
+    let under = fields.iter().any(|f| prefix.starts_with(f.as_str()));
+    let towards = fields.iter().any(|f| f.starts_with(prefix.as_str()));
+    match v {
+        serde_json::Value::Object(map) if towards && !under => {
+            for (k, child) in map {
+                flatten_under(ev, prefix, k, child, fields);
+            }
+            prefix.truncate(len);
+        }
+        _ if under || towards => {
+            prefix.truncate(len);
+            flatten_into(ev, prefix, key, v);
+        }
+        _ => prefix.truncate(len),
+    }
+}
+
 fn insert_nested(
     root: &mut serde_json::Map<String, serde_json::Value>,
     key: &str,
@@ -517,6 +569,48 @@ fn insert_nested(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn from_json_under_is_from_json_retained() {
+        let doc = serde_json::json!({
+            "@timestamp": "2026-11-30T06:00:00Z",
+            "process": {"name": "a.exe", "parent": {"name": "b.exe"}, "args": ["x", "y"]},
+            "processor": {"id": 1},
+            "kibana.alert.rule.name": "dotted",
+            "kibana": {"alert": {"severity": "high", "rule": {"tags": ["t"]}}},
+            "quarry": {"lineage": {"children": [{"name": "c"}, {"name": "d"}]}, "origin": "f:1"},
+            "host": {"name": "h", "os": {"type": "windows"}},
+            "user": {"name": "u"}
+        });
+        for fields in [
+            vec![
+                "process".to_string(),
+                "quarry.origin".into(),
+                "host.".into(),
+            ],
+            vec![
+                "kibana.alert.rule.name".into(),
+                "quarry.lineage.children".into(),
+            ],
+            vec![
+                "process.parent.name".into(),
+                "kibana.alert".into(),
+                "nothing".into(),
+            ],
+            vec![],
+        ] {
+            let mut whole = super::Event::from_json(&doc, Default::default());
+            whole.retain_under(&fields);
+            let under = super::Event::from_json_under(&doc, &fields, Default::default());
+            let names = |e: &super::Event| {
+                e.fields()
+                    .map(|(f, v)| format!("{f}={v:?}"))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(names(&under), names(&whole), "{fields:?}");
+            assert_eq!(under.timestamp, whole.timestamp);
+        }
+    }
+
     #[test]
     fn retain_under_keeps_the_fields_named_and_what_lies_under_them() {
         let mut ev = super::Event::default();
