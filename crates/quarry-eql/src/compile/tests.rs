@@ -76,10 +76,10 @@ fn needs_of(q: &crate::Query, pick: super::Pick) -> Vec<Vec<String>> {
         .map(|c| {
             c.into_iter()
                 .map(|n| {
-                    let op = if n.holds == super::Holds::Is {
-                        "="
-                    } else {
-                        "~"
+                    let op = match n.holds {
+                        super::Holds::Is => "=",
+                        super::Holds::Contains => "~",
+                        super::Holds::NonAscii => "~non-ASCII",
                     };
                     format!("{}{op}{}", n.field, n.text)
                 })
@@ -174,7 +174,7 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
             &q("any where a : (\"*\u{1F600}*\", \"*\u{1F47E}\")"),
             &longest
         ),
-        [["a~"]]
+        [["a~non-ASCII"]]
     );
     let any = |pats: &[&str]| C::Glob {
         lhs: Box::new(C::Field(
@@ -195,8 +195,22 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
             .all(|n| n.field == "*" && n.holds == super::Holds::Contains)
     );
     assert!(super::required_literals(&any(&["*sekurlsa::*"])).is_empty());
-    // number-like strings, regexes and negations give nothing
-    assert!(needs_of(&q(r#"any where a == "4688""#), &longest).is_empty());
+    // a number-like string is a need of the field's values (a value that is
+    // a number meets every need), not of the JSON text
+    assert_eq!(
+        needs_of(&q(r#"any where a == "4688""#), &longest),
+        [["a=4688"]]
+    );
+    assert!(q(r#"any where a == "4688""#).required_literals().is_empty());
+    // text whose lower case is not ASCII: a value that is not ASCII either;
+    // the Kelvin sign, whose lower case is `k`, gives nothing
+    assert_eq!(
+        needs_of(&q(r#"any where a in ("DWSNET OÜ", "b.exe")"#), &longest),
+        [["a~non-ASCII", "a=b.exe"]]
+    );
+    assert!(needs_of(&q("any where a : \"\u{212A}\""), &longest).is_empty());
+    assert!(needs_of(&q("any where a == \"\u{212A}\""), &longest).is_empty());
+    // regexes and negations give nothing
     assert!(needs_of(&q(r#"any where a regex "ab.*""#), &longest).is_empty());
     assert!(needs_of(&q(r#"any where not a == "abc""#), &longest).is_empty());
 }
