@@ -520,6 +520,9 @@ mod tests {
             "\u{1F600}",
             r"C:\Windows\System32",
             "ab",
+            "4688",
+            "DWSNET OÜ",
+            "\u{17F}tart",
         ];
         const FIELDS: &[&str] = &["process.name", "process.command_line", "user.name"];
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -529,6 +532,21 @@ mod tests {
                 let f = rng.pick(FIELDS);
                 let w = rng.pick(WORDS).replace('\\', r"\\");
                 let w2 = rng.pick(WORDS).replace('\\', r"\\");
+                // a word as a regex's text (`.` any character aside)
+                let re: String = rng
+                    .pick(WORDS)
+                    .chars()
+                    .map(|c| match c {
+                        '\\' => r"\\\\".to_string(),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                match rng.next() % 12 {
+                    9 => return format!(r#"{f} regex~ "{re}.*""#),
+                    10 => return format!(r#"{f} regex ".*{re}""#),
+                    11 => return format!(r#"{f} regex~ "(x|{re}).*e""#),
+                    _ => {}
+                }
                 match rng.next() % 9 {
                     0 => format!(r#"{f} == "{w}""#),
                     1 => format!(r#"{f} : "*{w}*""#),

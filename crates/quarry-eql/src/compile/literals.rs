@@ -162,6 +162,23 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             Some(f) => one_clause(items.iter().map(|v| need(f, string_literal(v), Holds::Is))),
             None => Vec::new(),
         },
+        C::Regex {
+            lhs,
+            set,
+            negated: false,
+        } => match text_field(lhs) {
+            Some(f) => {
+                let mut alts = Vec::new();
+                for re in set.iter() {
+                    match regex_needs(f, re.as_str()) {
+                        Some(a) => alts.extend(a),
+                        None => return Vec::new(),
+                    }
+                }
+                one_clause(alts.into_iter().map(Some))
+            }
+            None => Vec::new(),
+        },
         C::Wild {
             lhs,
             pats,
@@ -242,6 +259,64 @@ fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need>
             holds
         },
     })
+}
+
+/// What a value of `field` that the regex `pattern` matches holds: one of
+/// the literals each of its matches begins with (or else ends with:
+/// whichever are longer), ASCII case aside, as `regex-syntax`'s extractor
+/// finds them; or a character that is not ASCII. The pattern is read as if
+/// it ignored case, which only widens what it matches, so that the flags it
+/// was built with need not be known; and Unicode's case folding takes ASCII
+/// letters to others (`k` to the Kelvin sign, `s` to `ſ`), hence the last
+/// alternative. `None` when some match holds none of them (a pattern
+/// beginning and ending with `.*` or a large class).
+fn regex_needs(field: &'static str, pattern: &str) -> Option<Vec<Need>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let texts = |kind| -> Option<Vec<String>> {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let mut texts = Vec::new();
+        for l in seq.literals()? {
+            let b = l.as_bytes();
+            if b.is_empty() {
+                return None;
+            }
+            // one holding bytes that are not ASCII: met by the last
+            // alternative
+            if let Ok(t) = std::str::from_utf8(b).map(str::to_ascii_lowercase)
+                && t.is_ascii()
+            {
+                usable(&t).then_some(())?;
+                texts.push(t);
+            }
+        }
+        texts.sort_unstable();
+        texts.dedup();
+        Some(texts)
+    };
+    let shortest = |t: &Vec<String>| t.iter().map(String::len).min().unwrap_or(0);
+    let texts = [texts(ExtractKind::Prefix), texts(ExtractKind::Suffix)]
+        .into_iter()
+        .flatten()
+        .max_by_key(shortest)?;
+    let mut alts: Vec<Need> = texts
+        .into_iter()
+        .map(|text| Need {
+            field,
+            text,
+            holds: Holds::Contains,
+        })
+        .collect();
+    alts.push(Need {
+        field,
+        text: String::new(),
+        holds: Holds::NonAscii,
+    });
+    Some(alts)
 }
 
 /// A clause of these alternatives, or none when one of them is unusable.

@@ -211,7 +211,7 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
     assert!(needs_of(&q("any where a : \"\u{212A}\""), &longest).is_empty());
     assert!(needs_of(&q("any where a == \"\u{212A}\""), &longest).is_empty());
     // regexes and negations give nothing
-    assert!(needs_of(&q(r#"any where a regex "ab.*""#), &longest).is_empty());
+    assert!(needs_of(&q(r#"any where a regex ".*ab.*""#), &longest).is_empty());
     assert!(needs_of(&q(r#"any where not a == "abc""#), &longest).is_empty());
 }
 
@@ -499,4 +499,59 @@ fn missing_field_rules() {
     assert!(!m("process where a == \"x\""));
     assert!(!m("process where a : \"*\""));
     assert!(!m("process where a > 1"));
+}
+
+#[test]
+fn a_regex_needs_the_literals_its_matches_begin_or_end_with() {
+    let q = |s: &str| compile(s, &Options::default()).expect("compiles");
+    // (regex, values it matches, whether a literal of 3 bytes or more is
+    // found): each value meets an alternative
+    let cases: &[(&str, &[&str], bool)] = &[
+        (
+            r"ipconfig\\s+/all",
+            &["ipconfig /all", "IPCONFIG\t/ALL"],
+            true,
+        ),
+        (
+            r"(?i)werfaultsecure\\.exe [0-9]+",
+            &["WerFaultSecure.exe 123"],
+            true,
+        ),
+        // neither end holds a literal inside: only the digits it ends with
+        (
+            r"(?i).*werfaultsecure\\.exe [0-9]+",
+            &["c:\\x\\WerFaultSecure.exe 123"],
+            false,
+        ),
+        // `ſ` folds to `s`
+        (r"(?i)sta.*", &["START", "\u{17F}tart"], true),
+        (r"(a|b)cde?", &["acd", "bcde"], true),
+    ];
+    for (re, values, long) in cases {
+        let query = q(&format!("any where a regex~ \"{re}\""));
+        let needs = query.required_needs_by(&longest);
+        assert_eq!(needs.len(), 1, "{re}");
+        let clause = &needs[0];
+        assert!(
+            clause.iter().any(|n| n.holds == super::Holds::NonAscii),
+            "{re}"
+        );
+        let shortest = clause
+            .iter()
+            .filter(|n| n.holds == super::Holds::Contains)
+            .map(|n| n.text.len())
+            .min()
+            .unwrap_or(0);
+        assert_eq!(shortest >= 3, *long, "{re}: {clause:?}");
+        for v in *values {
+            let met = clause.iter().any(|n| match n.holds {
+                super::Holds::Contains => v.to_ascii_lowercase().contains(&n.text),
+                super::Holds::NonAscii => !v.is_ascii(),
+                super::Holds::Is => false,
+            });
+            assert!(met, "{re} matches {v:?}, which meets none of {clause:?}");
+        }
+        // the JSON text's literals leave a regex out
+        assert!(query.required_literals().is_empty(), "{re}");
+    }
 }
