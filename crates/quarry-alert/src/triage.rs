@@ -871,20 +871,8 @@ fn shown(hosts: &[String]) -> String {
 /// starts of it the host has.
 fn first_seen(h: &HostLineage, p: &Process, exe: &str) -> Option<(bool, usize)> {
     let start = p.start?;
-    let mut n = 0usize;
-    let mut earlier = false;
-    for q in (0..h.len()).filter_map(|i| h.process(i)) {
-        if q.executable
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(exe))
-        {
-            n += 1;
-            if q.start.is_some_and(|s| s < start) {
-                earlier = true;
-            }
-        }
-    }
-    Some((!earlier, n))
+    let (n, earliest) = h.starts_of(exe);
+    Some((earliest.is_none_or(|e| e >= start), n))
 }
 
 #[cfg(test)]

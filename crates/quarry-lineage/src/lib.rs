@@ -109,6 +109,10 @@ pub struct HostLineage {
     ends: Vec<(Option<String>, Option<i64>, i64)>,
     /// Index of each process's children, filled by `build`.
     kids: Vec<Vec<usize>>,
+    /// By executable, ASCII-lower-cased: how many processes ran it and the
+    /// earliest start among them; filled by `build` (every alert's triage
+    /// asks, and a busy host has tens of thousands of processes).
+    by_executable: FxHashMap<String, (usize, Option<i64>)>,
 }
 
 impl HostLineage {
@@ -183,10 +187,31 @@ impl HostLineage {
             }
         }
         self.kids = kids;
+        let mut by_executable: FxHashMap<String, (usize, Option<i64>)> = FxHashMap::default();
+        for p in &self.procs {
+            if let Some(exe) = &p.executable {
+                let e = by_executable.entry(exe.to_ascii_lowercase()).or_default();
+                e.0 += 1;
+                e.1 = match (e.1, p.start) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        self.by_executable = by_executable;
         // held for the rest of the run: spare room from growing is freed
         self.procs.shrink_to_fit();
         self.by_entity.shrink_to_fit();
         self.by_pid.shrink_to_fit();
+    }
+
+    /// How many of the host's processes ran `exe` (ASCII case aside), and
+    /// the earliest start among them (once built).
+    pub fn starts_of(&self, exe: &str) -> (usize, Option<i64>) {
+        self.by_executable
+            .get(&exe.to_ascii_lowercase())
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The latest-started process with `pid` whose lifetime holds `t`.
@@ -459,6 +484,21 @@ mod tests {
         );
         assert_eq!(exe(35).as_deref(), Some("C:\\b.exe"));
         assert_eq!(exe(5), None, "before any start");
+    }
+
+    #[test]
+    fn starts_of_counts_an_executables_processes_and_the_earliest() {
+        let evs = vec![
+            start("H", 1, None, "C:\\A.exe", 30),
+            start("H", 2, None, "c:\\a.EXE", 10),
+            start("H", 3, None, "C:\\b.exe", 5),
+            start("H", 4, None, "C:\\a.exe", 20),
+        ];
+        let l = Lineage::from_events(&evs);
+        let h = l.host("h").unwrap();
+        assert_eq!(h.starts_of("C:\\A.EXE"), (3, Some(10)));
+        assert_eq!(h.starts_of("C:\\b.exe"), (1, Some(5)));
+        assert_eq!(h.starts_of("C:\\c.exe"), (0, None));
     }
 
     #[test]
