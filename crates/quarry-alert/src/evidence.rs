@@ -173,7 +173,10 @@ impl HostPool {
             events.sort_by_key(|e| e.timestamp.unwrap_or(i64::MIN));
             let mut by_process: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
             for (i, ev) in events.iter().enumerate() {
-                if !ACTIVITY.iter().any(|c| ev.has_value("event.category", c)) {
+                if !ACTIVITY
+                    .iter()
+                    .any(|c| ev.has_value_id(quarry_event::fid!("event.category"), c))
+                {
                     continue;
                 }
                 if let Some(p) = lin.and_then(|l| l.resolve_index(ev).0) {
@@ -214,7 +217,7 @@ impl Investigation {
             pool.packed.finish();
             pool.packed.for_each(|ev| {
                 for &c in CATEGORIES {
-                    if ev.has_value("event.category", c) {
+                    if ev.has_value_id(quarry_event::fid!("event.category"), c) {
                         *pool.categories.entry(c).or_default() += 1;
                     }
                 }

@@ -255,8 +255,8 @@ fn timeline(inv: &Investigation, host: &str, h: &HostLineage, p: &Process, index
     let mut procs: Vec<&Process> = vec![p];
     procs.extend(h.descendants(p));
     for ev in inv.host_events(host) {
-        let is_start =
-            ev.has_value("event.category", "process") && ev.has_value("event.type", "start");
+        let is_start = ev.has_value_id(quarry_event::fid!("event.category"), "process")
+            && ev.has_value_id(quarry_event::fid!("event.type"), "start");
         if is_start
             && let (Some(pi), _) = h.resolve_index(ev)
             && h.process(pi)

@@ -285,7 +285,7 @@ fn listed_activity(activity: &[&Event], max: usize) -> (J, Option<J>) {
     let items = activity.iter().map(|e| {
         let mut keep = false;
         for (c, n) in ACTIVITY.iter().zip(per_cat.iter_mut()) {
-            if e.has_value("event.category", c) && *n < max {
+            if e.has_value_id(quarry_event::fid!("event.category"), c) && *n < max {
                 *n += 1;
                 keep = true;
             }
@@ -364,7 +364,7 @@ pub fn alert(rule: &Rule, hit: &Hit, inv: &Investigation) -> Alert {
         let mut by_cat: FxHashMap<&str, usize> = FxHashMap::default();
         for ev in &activity {
             for c in ACTIVITY {
-                if ev.has_value("event.category", c) {
+                if ev.has_value_id(quarry_event::fid!("event.category"), c) {
                     *by_cat.entry(c).or_default() += 1;
                 }
             }

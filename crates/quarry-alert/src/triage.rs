@@ -400,7 +400,8 @@ impl ScopeIndex {
 
 /// Is this alert's event a process start (what the triage answers for)?
 pub fn is_process_start(ev: &Event) -> bool {
-    ev.has_value("event.category", "process") && ev.has_value("event.type", "start")
+    ev.has_value_id(quarry_event::fid!("event.category"), "process")
+        && ev.has_value_id(quarry_event::fid!("event.type"), "start")
 }
 
 /// The triage of the alert whose event is `ev`, on host `host`; `None`
@@ -695,7 +696,7 @@ pub fn triage(ev: &Event, host: &str, inv: &Investigation) -> Option<J> {
     let mut follow: Vec<&Event> = Vec::new();
     for e in &activity {
         let is_crash_file = crash_pid.is_some()
-            && e.has_value("event.category", "file")
+            && e.has_value_id(quarry_event::fid!("event.category"), "file")
             && e.get_str("file.path")
                 .is_some_and(|p| CRASH_REPORT_PATHS.iter().any(|c| lower(p).contains(c)));
         if is_crash_file {
@@ -703,7 +704,7 @@ pub fn triage(ev: &Event, host: &str, inv: &Investigation) -> Option<J> {
             continue;
         }
         for c in ["file", "registry", "network", "authentication"] {
-            if e.has_value("event.category", c) {
+            if e.has_value_id(quarry_event::fid!("event.category"), c) {
                 *by_cat.entry(c).or_default() += 1;
             }
         }

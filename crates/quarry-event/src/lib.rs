@@ -352,13 +352,15 @@ impl Event {
     /// True when the (possibly multi-valued) field has a string value equal
     /// to `want`, ignoring ASCII case. Handy for `event.category` tests.
     pub fn has_value(&self, path: &str, want: &str) -> bool {
-        match self.get(path) {
-            Some(Value::Array(vs)) => vs
-                .iter()
-                .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(want))),
-            Some(v) => v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(want)),
-            None => false,
-        }
+        find_field(path).is_some_and(|id| self.has_value_id(id, want))
+    }
+
+    /// [`Event::has_value`] by id (with [`fid!`] where it is called often).
+    pub fn has_value_id(&self, id: FieldId, want: &str) -> bool {
+        self.get_id(id).is_some_and(|v| {
+            v.iter()
+                .any(|v| v.as_str().is_some_and(|s| s.eq_ignore_ascii_case(want)))
+        })
     }
 
     /// Iterates over all `(path, value)` pairs, in no particular order.

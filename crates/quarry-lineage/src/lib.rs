@@ -84,11 +84,11 @@ const NOT_LIFECYCLE: &[&str] = &[
 ];
 
 fn is_type(ev: &Event, ty: &str) -> bool {
-    ev.has_value("event.category", "process")
-        && ev.has_value("event.type", ty)
+    ev.has_value_id(quarry_event::fid!("event.category"), "process")
+        && ev.has_value_id(quarry_event::fid!("event.type"), ty)
         // an image load is `process` + `library`, typed `start` for the
         // module, not the process
-        && !ev.has_value("event.category", "library")
+        && !ev.has_value_id(quarry_event::fid!("event.category"), "library")
         && !ev
             .get_str("event.dataset")
             .is_some_and(|d| NOT_LIFECYCLE.iter().any(|p| d.starts_with(p)))
