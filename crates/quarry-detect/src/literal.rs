@@ -45,6 +45,17 @@ use std::cmp::Reverse;
 /// occurrence is a match to report, so it would cost more than it saves.
 const MIN_ANCHOR_LEN: usize = 3;
 
+/// Characters rare enough in logs that two of them make an anchor (`^^`,
+/// cmd's escape, in Sigma's obfuscation rules): an occurrence is nearly
+/// always a match.
+const RARE_PUNCTUATION: &[u8] = b"^`~|;{}<>$@#!";
+
+/// Whether a contained literal is long enough, or rare enough, to anchor.
+fn anchorable(text: &str) -> bool {
+    text.len() >= MIN_ANCHOR_LEN
+        || (text.len() == 2 && text.bytes().all(|b| RARE_PUNCTUATION.contains(&b)))
+}
+
 /// A need (field and literal) that this share of the rules require, or
 /// at least [`COMMON_MIN`] of them, is taken for a common value
 /// (`host.os.type` `windows`, `event.type` `start`): every event of its
@@ -430,7 +441,7 @@ const WHOLE_STRENGTH: usize = 12;
 const NON_ASCII_STRENGTH: usize = 6;
 
 /// How selective a clause is, best greatest: every alternative usable
-/// (contained literals at least [`MIN_ANCHOR_LEN`] long), then none of them
+/// (contained literals [`anchorable`]), then none of them
 /// common, then the weakest alternative's strength (a whole value, or the
 /// length of a contained literal: a long literal is rarer), then the
 /// fewest alternatives.
@@ -447,7 +458,7 @@ fn score(
     let weakest = c.iter().map(strength).min().unwrap_or(0);
     let usable = !c.is_empty()
         && c.iter()
-            .all(|n| n.holds != Holds::Contains || n.text.len() >= MIN_ANCHOR_LEN);
+            .all(|n| n.holds != Holds::Contains || anchorable(&n.text));
     let common = c.iter().any(|n| {
         // the selector already narrows by what kind of event it is
         // (the frequencies are of folded needs: most are already)

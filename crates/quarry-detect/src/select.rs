@@ -523,6 +523,7 @@ mod tests {
             "4688",
             "DWSNET OÜ",
             "\u{17F}tart",
+            "c^^md",
         ];
         const FIELDS: &[&str] = &["process.name", "process.command_line", "user.name"];
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);

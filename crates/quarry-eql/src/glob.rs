@@ -219,20 +219,21 @@ impl Glob {
         }
     }
 
-    /// The longest run of literal characters between `*` and `?` (lowercased
-    /// for a case-insensitive pattern): every string the pattern matches
-    /// contains it, ASCII-case-insensitively. `None` for a non-ASCII pattern
-    /// (Unicode case folding can map it onto ASCII) or one with no literal.
+    /// The most selective run of literal characters between `*` and `?`
+    /// ([`most_selective`]; lowercased for a case-insensitive pattern):
+    /// every string the pattern matches contains it,
+    /// ASCII-case-insensitively. `None` for a non-ASCII pattern (Unicode
+    /// case folding can map it onto ASCII) or one with no literal.
     pub fn required_literal(&self) -> Option<String> {
         if !self.ascii {
             return None;
         }
-        self.pat
-            .as_bytes()
-            .split(|&b| b == b'*' || (self.question && b == b'?'))
-            .max_by_key(|run| run.len())
-            .filter(|run| !run.is_empty())
-            .map(|run| String::from_utf8_lossy(run).into_owned())
+        most_selective(
+            self.pat
+                .as_bytes()
+                .split(|&b| b == b'*' || (self.question && b == b'?')),
+        )
+        .map(|run| String::from_utf8_lossy(run).into_owned())
     }
 
     /// The text an ASCII pattern without wildcards matches (lower-cased for
@@ -389,8 +390,30 @@ fn glob_by<P: Unit, S: Copy>(p: &[P], s: &[S], q: bool, same: impl Fn(P, S) -> b
     p[pi..].iter().all(|c| c.star())
 }
 
+/// Of a pattern's literal runs (every match holds each), the one a
+/// prefilter had best look for: the longest; of equal lengths, one that is
+/// not a file extension (`AA_v*.exe`: `aa_v`, not `.exe`, which every
+/// executable's name holds), then the first.
+pub(crate) fn most_selective<'a>(runs: impl Iterator<Item = &'a [u8]>) -> Option<&'a [u8]> {
+    runs.enumerate()
+        .filter(|(_, run)| !run.is_empty())
+        .max_by_key(|&(i, run)| (run.len(), run.first() != Some(&b'.'), std::cmp::Reverse(i)))
+        .map(|(_, run)| run)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_required_literal_is_the_most_selective_run() {
+        let lit = |p: &str| Glob::new(p, true).required_literal();
+        // an extension ties with a name's run: the name
+        assert_eq!(lit("AA_v*.exe").as_deref(), Some("aa_v"));
+        assert_eq!(lit("*.exe*abcde").as_deref(), Some("abcde"));
+        // of equal runs, the first
+        assert_eq!(lit("ab*cd").as_deref(), Some("ab"));
+        assert_eq!(lit("*"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -101,13 +101,14 @@ impl Wild {
         true
     }
 
-    /// The longest literal segment (every match contains it), if any.
+    /// The most selective literal segment (every match contains it; see
+    /// [`crate::glob::most_selective`]), if any.
     pub fn required_literal(&self) -> Option<&str> {
+        let run = crate::glob::most_selective(self.segs.iter().map(|s| s.as_bytes()))?;
         self.segs
             .iter()
-            .max_by_key(|s| s.len())
             .map(String::as_str)
-            .filter(|s| !s.is_empty())
+            .find(|s| std::ptr::eq(s.as_bytes(), run))
     }
 }
 

@@ -552,18 +552,26 @@ fn insert_nested(
             cur.insert(part.to_string(), v);
             return;
         }
-        if cur.get(part).is_some_and(|e| !e.is_object()) {
-            // a leaf and an object share a name (`a` and `a.b`): keep the
-            // leaf and store the rest under its full dotted key.
-            let rest: Vec<&str> = parts.collect();
-            cur.insert(format!("{part}.{}", rest.join(".")), v);
-            return;
+        match cur.get(part) {
+            Some(e) if !e.is_object() => {
+                // a leaf and an object share a name (`a` and `a.b`): keep the
+                // leaf and store the rest under its full dotted key.
+                let rest: Vec<&str> = parts.collect();
+                cur.insert(format!("{part}.{}", rest.join(".")), v);
+                return;
+            }
+            // the key is made only for a new object (most fields go into
+            // one made already: `process` for every `process.*`)
+            None => {
+                cur.insert(
+                    part.to_string(),
+                    serde_json::Value::Object(Default::default()),
+                );
+            }
+            Some(_) => {}
         }
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| serde_json::Value::Object(Default::default()));
-        cur = match entry {
-            serde_json::Value::Object(m) => m,
+        cur = match cur.get_mut(part) {
+            Some(serde_json::Value::Object(m)) => m,
             _ => return,
         };
     }
