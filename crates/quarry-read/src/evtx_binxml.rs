@@ -85,9 +85,9 @@ enum Data {
     /// whose definition is `EventData` or `UserData` (the usual layout:
     /// System in one template, each event's data in another).
     Nested(u16),
-    /// EventData's (name, value), in definition order.
+    /// EventData's (name, value), in name order.
     Event(Vec<(Box<str>, Slot)>),
-    /// UserData's one provider element's fields.
+    /// UserData's one provider element's fields, in name order.
     User(Vec<(Box<str>, Slot)>),
 }
 
@@ -733,7 +733,15 @@ fn event_data_slots(event_data: &Element) -> Option<Vec<(Box<str>, Slot)>> {
             Some((key, slot(&e.children, e.dependency)?))
         })
         .collect::<Option<_>>()?;
-    renamed_repeats(slots)
+    renamed_repeats(slots).map(by_name)
+}
+
+/// Slots in name order (stably: repeats in order), as a record's fields
+/// are kept ([`evtx_json::event_data`]): sorted once per definition, so
+/// that each record's come already sorted.
+fn by_name(mut slots: Vec<(Box<str>, Slot)>) -> Vec<(Box<str>, Slot)> {
+    slots.sort_by(|a, b| a.0.cmp(&b.0));
+    slots
 }
 
 /// A name repeated among EventData's children is keyed `Name_1`,
@@ -779,7 +787,8 @@ fn user_data_slots(provider: &Element) -> Option<Vec<(Box<str>, Slot)>> {
             };
             Some((e.name.as_str().into(), slot(&e.children, e.dependency)?))
         })
-        .collect()
+        .collect::<Option<_>>()
+        .map(by_name)
 }
 
 #[cfg(test)]
