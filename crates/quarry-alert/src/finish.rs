@@ -48,13 +48,12 @@ pub struct AlertDoc {
 impl AlertDoc {
     /// The document serialized and compressed.
     pub fn new(doc: &J) -> Self {
-        Self::with(doc, |text| zst::compress(text, LEVEL, None))
+        Self::with(doc, compact(doc), |text| zst::compress(text, LEVEL, None))
     }
 
-    fn with(doc: &J, compress: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Self {
+    /// `doc`, whose compact JSON is `text`.
+    fn with(doc: &J, text: Vec<u8>, compress: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Self {
         let alert = &doc["kibana"]["alert"];
-        // a `Value` always serializes
-        let text = serde_json::to_vec(doc).unwrap_or_else(|_| b"null".to_vec());
         let (bytes, compressed) = match compress(&text) {
             Some(c) => (c.into_boxed_slice(), true),
             None => (text.clone().into_boxed_slice(), false),
@@ -94,6 +93,12 @@ impl AlertDoc {
     pub fn json(&self) -> J {
         serde_json::from_str(&self.text()).unwrap_or(J::Null)
     }
+}
+
+/// `doc` as compact JSON text.
+fn compact(doc: &J) -> Vec<u8> {
+    // a `Value` always serializes
+    serde_json::to_vec(doc).unwrap_or_else(|_| b"null".to_vec())
 }
 
 impl From<J> for AlertDoc {
@@ -231,13 +236,19 @@ impl AlertSet {
     }
 
     fn finished(&self, doc: &mut J) -> Finished {
-        let oversized = !fit(doc, self.max_bytes);
+        // serialized once when it fits (most do), again once fitted
+        let mut text = compact(doc);
+        let mut oversized = false;
+        if text.len() > self.max_bytes {
+            oversized = !fit(doc, self.max_bytes);
+            text = compact(doc);
+        }
         let rule = doc["kibana"]["alert"]["rule"]["rule_id"]
             .as_str()
             .map(Box::<str>::from);
         let dict = rule.as_ref().and_then(|r| self.dicts.get(r)).cloned();
         let mut first: Option<Vec<u8>> = None;
-        let mut a = AlertDoc::with(doc, |text| {
+        let mut a = AlertDoc::with(doc, text, |text| {
             if dict.is_none() {
                 first = Some(text.to_vec());
             }

@@ -262,9 +262,11 @@ fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need>
 }
 
 /// What a value of `field` that the regex `pattern` matches holds: one of
-/// the literals each of its matches begins with (or else ends with:
-/// whichever are longer), ASCII case aside, as `regex-syntax`'s extractor
-/// finds them; or a character that is not ASCII. The pattern is read as if
+/// the literals each of its matches begins with, or else ends with, as
+/// `regex-syntax`'s extractor finds them, or else the longest run of
+/// literal characters its top-level sequence holds ([`inner_literal`]):
+/// whichever are longer, ASCII case aside; or a character that is not
+/// ASCII. The pattern is read as if
 /// it ignored case, which only widens what it matches, so that the flags it
 /// was built with need not be known; and Unicode's case folding takes ASCII
 /// letters to others (`k` to the Kelvin sign, `s` to `ſ`), hence the last
@@ -299,10 +301,15 @@ fn regex_needs(field: &'static str, pattern: &str) -> Option<Vec<Need>> {
         Some(texts)
     };
     let shortest = |t: &Vec<String>| t.iter().map(String::len).min().unwrap_or(0);
-    let texts = [texts(ExtractKind::Prefix), texts(ExtractKind::Suffix)]
-        .into_iter()
-        .flatten()
-        .max_by_key(shortest)?;
+    let inner = inner_literal(&hir).filter(|t| usable(t)).map(|t| vec![t]);
+    let texts = [
+        texts(ExtractKind::Prefix),
+        texts(ExtractKind::Suffix),
+        inner,
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(shortest)?;
     let mut alts: Vec<Need> = texts
         .into_iter()
         .map(|text| Need {
@@ -317,6 +324,74 @@ fn regex_needs(field: &'static str, pattern: &str) -> Option<Vec<Need>> {
         holds: Holds::NonAscii,
     });
     Some(alts)
+}
+
+/// The longest run of ASCII characters every match of `h` holds, lower-cased:
+/// consecutive literals (and case-folded classes of one ASCII letter) of
+/// its top-level concatenation or of a group in it
+/// (`[A-Z]:\\:.+` holds `:\:`, which neither end of it does).
+fn inner_literal(h: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Capture(c) => inner_literal(&c.sub),
+        HirKind::Concat(xs) => {
+            let mut best = String::new();
+            let mut run = String::new();
+            for x in xs {
+                match ascii_literal(x) {
+                    Some(t) => run.push_str(&t),
+                    None => {
+                        if run.len() > best.len() {
+                            best = std::mem::take(&mut run);
+                        }
+                        run.clear();
+                        if let Some(t) = inner_literal(x).filter(|t| t.len() > best.len()) {
+                            best = t;
+                        }
+                    }
+                }
+            }
+            if run.len() > best.len() {
+                best = run;
+            }
+            (!best.is_empty()).then_some(best)
+        }
+        _ => ascii_literal(h),
+    }
+}
+
+/// The ASCII text a literal, or a class of one ASCII letter's cases (and
+/// the other characters Unicode folds it to), matches, lower-cased; a
+/// match that is not it holds a character that is not ASCII.
+fn ascii_literal(h: &regex_syntax::hir::Hir) -> Option<String> {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Literal(l) => std::str::from_utf8(&l.0)
+            .ok()
+            .filter(|t| t.is_ascii())
+            .map(str::to_ascii_lowercase),
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut letter: Option<char> = None;
+            for r in c.ranges() {
+                // a letter's cases are single characters, not spans
+                if u32::from(r.end()) - u32::from(r.start()) > 2 {
+                    return None;
+                }
+                for ch in r.start()..=r.end() {
+                    if !ch.is_ascii() {
+                        continue;
+                    }
+                    let l = ch.to_ascii_lowercase();
+                    if !l.is_ascii_alphabetic() || letter.is_some_and(|x| x != l) {
+                        return None;
+                    }
+                    letter = Some(l);
+                }
+            }
+            letter.map(String::from)
+        }
+        _ => None,
+    }
 }
 
 /// A clause of these alternatives, or none when one of them is unusable.

@@ -211,7 +211,7 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
     assert!(needs_of(&q("any where a : \"\u{212A}\""), &longest).is_empty());
     assert!(needs_of(&q("any where a == \"\u{212A}\""), &longest).is_empty());
     // regexes and negations give nothing
-    assert!(needs_of(&q(r#"any where a regex ".*ab.*""#), &longest).is_empty());
+    assert!(needs_of(&q(r#"any where a regex ".+""#), &longest).is_empty());
     assert!(needs_of(&q(r#"any where not a == "abc""#), &longest).is_empty());
 }
 
@@ -502,7 +502,7 @@ fn missing_field_rules() {
 }
 
 #[test]
-fn a_regex_needs_the_literals_its_matches_begin_or_end_with() {
+fn a_regex_needs_the_literals_its_matches_begin_end_or_go_through() {
     let q = |s: &str| compile(s, &Options::default()).expect("compiles");
     // (regex, values it matches, whether a literal of 3 bytes or more is
     // found): each value meets an alternative
@@ -517,12 +517,17 @@ fn a_regex_needs_the_literals_its_matches_begin_or_end_with() {
             &["WerFaultSecure.exe 123"],
             true,
         ),
-        // neither end holds a literal inside: only the digits it ends with
+        // neither end holds a literal: the run inside it
         (
             r"(?i).*werfaultsecure\\.exe [0-9]+",
             &["c:\\x\\WerFaultSecure.exe 123"],
-            false,
+            true,
         ),
+        (r"[A-Z]:\\\\:.+", &["C:\\:stream", "c:\\:x"], true),
+        // an alternation inside: what its matches end with
+        (r".*(ab|cd)[0-9]", &["xxab1", "cd2"], true),
+        // one character: too short to look for
+        (r".*a", &["xa"], false),
         // `ſ` folds to `s`
         (r"(?i)sta.*", &["START", "\u{17F}tart"], true),
         (r"(a|b)cde?", &["acd", "bcde"], true),
