@@ -37,7 +37,7 @@ use quarry_eql::Query;
 use quarry_eql::compile::{ANY_TEXT, Holds, KIND_FIELDS, Need};
 use quarry_event::{Event, FieldId, Value, field_id};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
 
 /// Contained literals shorter than this make no anchor: a one- or two-byte
@@ -350,13 +350,11 @@ impl Literals {
         let mut low = String::new();
         for &id in &plan.fields {
             if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
-                scan_value(f, v, false, &mut hits, &mut low);
+                scan_value(f, v, &mut hits, &mut low);
             }
         }
         if let Some(f) = self.any.as_ref().filter(|_| plan.any) {
-            for (_, v) in ev.fields_by_id() {
-                scan_value(f, v, true, &mut hits, &mut low);
-            }
+            scan_any(f, ev, &mut hits, &mut low);
         }
         hits
     }
@@ -372,46 +370,94 @@ impl Literals {
     }
 }
 
-/// Marks the patterns of `f` that the value `v` meets; `low` is scratch
-/// room for its lower-case form. With `strings_only` (any field's text),
-/// values that are not strings are not text and meet nothing.
-fn scan_value(f: &FieldIndex, v: &Value, strings_only: bool, hits: &mut Hits, low: &mut String) {
+/// Marks the patterns of `f` (what any field holds: [`ANY_TEXT`]) that
+/// `ev`'s strings meet: each distinct string once (an ECS field repeats
+/// its `winlog.event_data` one, `message` holds both), in one pass
+/// ([`scan_texts`]). Values that are not strings are not text here.
+fn scan_any(f: &FieldIndex, ev: &Event, hits: &mut Hits, low: &mut String) {
+    let mut all: Vec<&str> = Vec::with_capacity(ev.len());
+    for (_, v) in ev.fields_by_id() {
+        strings(v, &mut all);
+    }
+    let mut seen: FxHashSet<&str> =
+        FxHashSet::with_capacity_and_hasher(all.len(), Default::default());
+    all.retain(|s| seen.insert(s));
+    scan_texts(f, all, hits, low);
+}
+
+/// Marks the patterns of `f` that the value `v`, of `f`'s field, meets: a
+/// string's lower-cased form (an array's strings in one pass:
+/// [`scan_texts`]); a value that is not a string, which evaluation may
+/// compare after conversion, any.
+fn scan_value(f: &FieldIndex, v: &Value, hits: &mut Hits, low: &mut String) {
     match v {
-        Value::Array(items) => items
-            .iter()
-            .for_each(|x| scan_value(f, x, strings_only, hits, low)),
+        Value::Str(s) => scan_texts(f, [s.as_str()], hits, low),
         Value::Null => {}
+        Value::Array(items) => {
+            let mut texts = Vec::with_capacity(items.len());
+            if strings(v, &mut texts) {
+                f.all.iter().for_each(|&p| hits.set(p));
+            }
+            scan_texts(f, texts, hits, low);
+        }
+        _ => f.all.iter().for_each(|&p| hits.set(p)),
+    }
+}
+
+/// The strings of `v` (an array's, nested ones included); whether it holds
+/// values that are neither strings nor null.
+fn strings<'e>(v: &'e Value, out: &mut Vec<&'e str>) -> bool {
+    match v {
         Value::Str(s) => {
-            let s = s.as_str();
-            let ascii = s.is_ascii();
-            if !ascii {
-                f.non_ascii.iter().for_each(|&p| hits.set(p));
-            }
-            if f.whole.is_empty() && f.contains.is_none() {
-                return;
-            }
-            // the lower-case form, made once: looked up whole and scanned
-            low.clear();
-            if ascii {
-                low.push_str(s);
-                low.make_ascii_lowercase();
-            } else {
-                low.push_str(&s.to_lowercase());
-            }
-            if let Some(ps) = f.whole.get(low.as_str()) {
-                ps.iter().for_each(|&p| hits.set(p));
-            }
-            if let Some(ac) = &f.contains {
-                for m in ac.find_overlapping_iter(low.as_str()) {
-                    if let Some(&p) = f.contained.get(m.pattern().as_usize()) {
-                        hits.set(p);
-                    }
-                }
+            out.push(s.as_str());
+            false
+        }
+        Value::Null => false,
+        Value::Array(items) => items.iter().fold(false, |other, x| strings(x, out) | other),
+        _ => true,
+    }
+}
+
+/// Marks the patterns of `f` that `texts` meet: any pattern met by a text
+/// that is not ASCII; the whole values each lower-cased form is; the
+/// literals they contain, found in one pass over their lower-cased forms
+/// joined by a NUL, which no literal holds (quarry-eql's needs have no
+/// control characters), so that no match spans two of them. `low` is
+/// scratch room.
+fn scan_texts<'t>(
+    f: &FieldIndex,
+    texts: impl IntoIterator<Item = &'t str>,
+    hits: &mut Hits,
+    low: &mut String,
+) {
+    let copy = !f.whole.is_empty() || f.contains.is_some();
+    low.clear();
+    for s in texts {
+        let ascii = s.is_ascii();
+        if !ascii {
+            f.non_ascii.iter().for_each(|&p| hits.set(p));
+        }
+        if !copy {
+            continue;
+        }
+        let start = low.len();
+        if ascii {
+            low.push_str(s);
+            low[start..].make_ascii_lowercase();
+        } else {
+            low.push_str(&s.to_lowercase());
+        }
+        if let Some(ps) = f.whole.get(&low[start..]) {
+            ps.iter().for_each(|&p| hits.set(p));
+        }
+        low.push('\0');
+    }
+    if let Some(ac) = f.contains.as_ref().filter(|_| !low.is_empty()) {
+        for m in ac.find_overlapping_iter(low.as_str()) {
+            if let Some(&p) = f.contained.get(m.pattern().as_usize()) {
+                hits.set(p);
             }
         }
-        _ if strings_only => {}
-        // compared after conversion: may meet any need of the field
-        _ => f.all.iter().for_each(|&p| hits.set(p)),
     }
 }
 
@@ -552,5 +598,34 @@ mod tests {
         // found twice in one value, marked once; not in another field
         assert_eq!(tried("evil-EVIL.exe"), [2]);
         assert!(tried("d.exe").is_empty());
+    }
+
+    #[test]
+    fn strings_scanned_together_meet_only_what_each_holds() {
+        let qs = [
+            query(r#"process where process.args : "*mimikatz*""#),
+            query(r#"process where process.args : "*abc*""#),
+        ];
+        let refs: Vec<&Query> = qs.iter().collect();
+        let l = Literals::new(&refs).expect("anchors");
+        let plan = l.plan(&[0, 1]);
+        let tried = |args: Value| {
+            let mut ev = Event::default();
+            ev.set("process.args", args);
+            let hits = l.scan(&ev, &plan);
+            (0..qs.len())
+                .filter(|&i| l.may_match(i, &hits))
+                .collect::<Vec<_>>()
+        };
+        let strs = |xs: &[&str]| Value::Array(xs.iter().map(|&x| Value::from(x)).collect());
+        // a literal split across two of an array's strings is not in it
+        assert!(tried(strs(&["mimi", "katz"])).is_empty());
+        assert_eq!(tried(strs(&["x", "MIMIKATZ.exe"])), [0]);
+        assert_eq!(tried(strs(&["ab", "abc"])), [1]);
+        // a value that is not a string may meet anything, once converted
+        assert_eq!(
+            tried(Value::Array(vec![Value::from("x"), Value::Int(7)])),
+            [0, 1]
+        );
     }
 }
