@@ -9,7 +9,7 @@
 
 use quarry_ecs::windows::is_derived_host_id;
 use quarry_event::entity_key;
-use quarry_event::{Event, Value};
+use quarry_event::{Event, FieldId, Value, fid};
 use rustc_hash::FxHashMap;
 
 /// The host an event belongs to: `host.id` when known, else the lower-cased
@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 /// (recognised by value, so an alert read back from a file keys as the
 /// events it came from).
 pub fn host_key(ev: &Event) -> Option<String> {
-    let name = ev.get_str("host.name");
-    ev.get_str("host.id")
+    let name = text(ev, fid!("host.name"));
+    text(ev, fid!("host.id"))
         .filter(|id| !id.is_empty() && !name.is_some_and(|n| is_derived_host_id(id, n)))
         .map(str::to_string)
         .or_else(|| name.map(str::to_ascii_lowercase))
@@ -68,10 +68,20 @@ impl Link {
     }
 }
 
-fn s(ev: &Event, path: &str) -> Option<String> {
-    ev.get(path)
+// the fields are read by id (`fid!`): lineage reads a dozen of every
+// process event
+fn s(ev: &Event, id: FieldId) -> Option<String> {
+    ev.get_id(id)
         .and_then(Value::to_text)
         .map(|c| c.into_owned())
+}
+
+fn int(ev: &Event, id: FieldId) -> Option<i64> {
+    ev.get_id(id).and_then(Value::as_i64)
+}
+
+fn text(ev: &Event, id: FieldId) -> Option<&str> {
+    ev.get_id(id).and_then(Value::as_str)
 }
 
 /// Data streams whose events Elastic categorises `process` `start`/`end`
@@ -84,13 +94,12 @@ const NOT_LIFECYCLE: &[&str] = &[
 ];
 
 fn is_type(ev: &Event, ty: &str) -> bool {
-    ev.has_value_id(quarry_event::fid!("event.category"), "process")
-        && ev.has_value_id(quarry_event::fid!("event.type"), ty)
+    ev.has_value_id(fid!("event.category"), "process")
+        && ev.has_value_id(fid!("event.type"), ty)
         // an image load is `process` + `library`, typed `start` for the
         // module, not the process
-        && !ev.has_value_id(quarry_event::fid!("event.category"), "library")
-        && !ev
-            .get_str("event.dataset")
+        && !ev.has_value_id(fid!("event.category"), "library")
+        && !text(ev, fid!("event.dataset"))
             .is_some_and(|d| NOT_LIFECYCLE.iter().any(|p| d.starts_with(p)))
 }
 
@@ -120,20 +129,20 @@ impl HostLineage {
     pub fn observe(&mut self, ev: &Event) {
         if is_type(ev, "start") {
             let p = Process {
-                entity_key: s(ev, "process.entity_id").map(|e| entity_key(&e)),
-                entity_id: s(ev, "process.entity_id"),
-                pid: ev.get_i64("process.pid"),
+                entity_key: s(ev, fid!("process.entity_id")).map(|e| entity_key(&e)),
+                entity_id: s(ev, fid!("process.entity_id")),
+                pid: int(ev, fid!("process.pid")),
                 start: ev.timestamp,
                 end: None,
-                executable: s(ev, "process.executable"),
-                name: s(ev, "process.name"),
-                command_line: s(ev, "process.command_line"),
+                executable: s(ev, fid!("process.executable")),
+                name: s(ev, fid!("process.name")),
+                command_line: s(ev, fid!("process.command_line")),
                 user: user_of(ev),
-                parent_entity_key: s(ev, "process.parent.entity_id").map(|e| entity_key(&e)),
-                parent_pid: ev.get_i64("process.parent.pid"),
-                parent_executable: s(ev, "process.parent.executable"),
-                parent_name: s(ev, "process.parent.name"),
-                parent_command_line: s(ev, "process.parent.command_line"),
+                parent_entity_key: s(ev, fid!("process.parent.entity_id")).map(|e| entity_key(&e)),
+                parent_pid: int(ev, fid!("process.parent.pid")),
+                parent_executable: s(ev, fid!("process.parent.executable")),
+                parent_name: s(ev, fid!("process.parent.name")),
+                parent_command_line: s(ev, fid!("process.parent.command_line")),
             };
             let i = self.procs.len();
             if let Some(k) = &p.entity_key {
@@ -147,8 +156,8 @@ impl HostLineage {
             && let Some(t) = ev.timestamp
         {
             self.ends.push((
-                s(ev, "process.entity_id").map(|e| entity_key(&e)),
-                ev.get_i64("process.pid"),
+                s(ev, fid!("process.entity_id")).map(|e| entity_key(&e)),
+                int(ev, fid!("process.pid")),
                 t,
             ));
         }
@@ -243,13 +252,13 @@ impl HostLineage {
     /// [`HostLineage::resolve`], as the process's index on this host (see
     /// [`HostLineage::process`]): what callers key per-process state by.
     pub fn resolve_index(&self, ev: &Event) -> (Option<usize>, Link) {
-        if let Some(id) = ev.get_str("process.entity_id") {
+        if let Some(id) = text(ev, fid!("process.entity_id")) {
             return match self.by_entity.get(&entity_key(id)) {
                 Some(&i) => (Some(i), Link::EntityId),
                 None => (None, Link::Unlinked),
             };
         }
-        if let (Some(pid), Some(t)) = (ev.get_i64("process.pid"), ev.timestamp)
+        if let (Some(pid), Some(t)) = (int(ev, fid!("process.pid")), ev.timestamp)
             && let Some(i) = self.pid_candidate(pid, t)
         {
             return (Some(i), Link::PidLifetime);
@@ -394,8 +403,8 @@ impl HostLineage {
 }
 
 fn user_of(ev: &Event) -> Option<String> {
-    let name = ev.get_str("user.name")?;
-    Some(match ev.get_str("user.domain") {
+    let name = text(ev, fid!("user.name"))?;
+    Some(match text(ev, fid!("user.domain")) {
         Some(d) => format!("{d}\\{name}"),
         None => name.to_string(),
     })
