@@ -40,9 +40,10 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
 
-/// Contained literals shorter than this make no anchor: a one- or two-byte
-/// pattern occurs in nearly every value, and with overlapping search each
-/// occurrence is a match to report, so it would cost more than it saves.
+/// Contained literals shorter than this make no anchor ([`anchorable`]
+/// aside): a one- or two-byte pattern occurs in nearly every value, and
+/// with overlapping search each occurrence is a match to report, so it
+/// would cost more than it saves.
 const MIN_ANCHOR_LEN: usize = 3;
 
 /// Characters rare enough in logs that two of them make an anchor (`^^`,

@@ -403,6 +403,8 @@ pub(crate) fn most_selective<'a>(runs: impl Iterator<Item = &'a [u8]>) -> Option
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_required_literal_is_the_most_selective_run() {
         let lit = |p: &str| Glob::new(p, true).required_literal();
@@ -413,8 +415,6 @@ mod tests {
         assert_eq!(lit("ab*cd").as_deref(), Some("ab"));
         assert_eq!(lit("*"), None);
     }
-
-    use super::*;
 
     #[test]
     fn globs() {

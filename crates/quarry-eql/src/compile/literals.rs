@@ -266,12 +266,11 @@ fn need(field: &'static str, text: Option<String>, holds: Holds) -> Option<Need>
 /// `regex-syntax`'s extractor finds them, or else the longest run of
 /// literal characters its top-level sequence holds ([`inner_literal`]):
 /// whichever are longer, ASCII case aside; or a character that is not
-/// ASCII. The pattern is read as if
-/// it ignored case, which only widens what it matches, so that the flags it
-/// was built with need not be known; and Unicode's case folding takes ASCII
-/// letters to others (`k` to the Kelvin sign, `s` to `ſ`), hence the last
-/// alternative. `None` when some match holds none of them (a pattern
-/// beginning and ending with `.*` or a large class).
+/// ASCII. The pattern is read as if it ignored case, which only widens what
+/// it matches, so that the flags it was built with need not be known; and
+/// Unicode's case folding takes ASCII letters to others (`k` to the Kelvin
+/// sign, `s` to `ſ`), hence the last alternative. `None` when some match
+/// holds none of them (`.*`, a large class).
 fn regex_needs(field: &'static str, pattern: &str) -> Option<Vec<Need>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::ParserBuilder::new()
