@@ -313,9 +313,14 @@ impl Event {
 
     /// Keeps only the fields for which `keep(path)` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.retain_ids(|id| keep(field_name(id)));
+    }
+
+    /// [`Event::retain`] by field id.
+    pub fn retain_ids(&mut self, mut keep: impl FnMut(FieldId) -> bool) {
         let mut w = 0;
         for r in 0..self.ids.len() {
-            if keep(field_name(self.ids[r])) {
+            if keep(self.ids[r]) {
                 self.ids.swap(w, r);
                 self.vals.swap(w, r);
                 w += 1;

@@ -52,10 +52,41 @@ pub trait Question: Sync {
             return None;
         }
         ev.source = None;
-        let fields = self.fields();
-        ev.retain(|k| fields.iter().any(|p| k.starts_with(p)));
+        keep_under(&mut ev, self.fields());
         Some(ev)
     }
+}
+
+/// Keeps the fields of `ev` whose path begins with one of `prefixes`: what
+/// each field id comes to is remembered per thread for each list, not
+/// worked out again for every field of every event.
+fn keep_under(ev: &mut Event, prefixes: &'static [&'static str]) {
+    use std::cell::RefCell;
+    thread_local! {
+        /// By list (its address and length: the lists are static), per
+        /// field id: 0 not known yet, 1 kept, 2 left out.
+        static MEMO: RefCell<rustc_hash::FxHashMap<(usize, usize), Vec<u8>>> =
+            RefCell::default();
+    }
+    MEMO.with_borrow_mut(|memo| {
+        let list = (prefixes.as_ptr() as usize, prefixes.len());
+        let known = memo.entry(list).or_default();
+        ev.retain_ids(|id| {
+            let i = id.index();
+            if known.len() <= i {
+                known.resize(i + 1, 0);
+            }
+            if known[i] == 0 {
+                let path = quarry_event::field_name(id);
+                known[i] = if prefixes.iter().any(|p| path.starts_with(p)) {
+                    1
+                } else {
+                    2
+                };
+            }
+            known[i] == 1
+        });
+    });
 }
 
 /// What `quarry ask` narrows an answer to; a question applies those that
@@ -184,6 +215,38 @@ pub fn find(id: &str) -> Option<&'static dyn Question> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_under_keeps_the_paths_a_list_begins_and_remembers_per_list() {
+        static WIDE: &[&str] = &["process.", "host.name"];
+        let narrow: &'static [&'static str] = &WIDE[..1];
+        let event = || {
+            let mut ev = Event::default();
+            for f in [
+                "process.pid",
+                "process.name",
+                "host.name",
+                "host.id",
+                "user.name",
+            ] {
+                ev.set(f, "x");
+            }
+            ev
+        };
+        let kept = |prefixes: &'static [&'static str]| {
+            let mut ev = event();
+            keep_under(&mut ev, prefixes);
+            let mut names: Vec<String> = ev.fields().map(|(f, _)| f.to_string()).collect();
+            names.sort_unstable();
+            names
+        };
+        // twice each, the second from memory; a list and its prefix (one
+        // address, two lengths) remembered apart
+        for _ in 0..2 {
+            assert_eq!(kept(WIDE), ["host.name", "process.name", "process.pid"]);
+            assert_eq!(kept(narrow), ["process.name", "process.pid"]);
+        }
+    }
 
     #[test]
     fn records_serialise_nested_as_ecs_documents() {
