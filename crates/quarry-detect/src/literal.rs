@@ -555,6 +555,21 @@ mod tests {
         quarry_eql::compile(q, &quarry_eql::Options::default()).expect("compiles")
     }
 
+    /// Which of `rules` rules the prefilter lets be tried on an event
+    /// holding only `field`'s `value`.
+    fn tried_with(
+        l: &Literals,
+        plan: &ScanPlan,
+        rules: usize,
+        field: &str,
+        value: impl Into<Value>,
+    ) -> Vec<usize> {
+        let mut ev = Event::default();
+        ev.set(field, value);
+        let hits = l.scan(&ev, plan);
+        (0..rules).filter(|&i| l.may_match(i, &hits)).collect()
+    }
+
     #[test]
     fn a_plan_scans_only_what_its_rules_anchors_name() {
         let qs = [
@@ -591,14 +606,7 @@ mod tests {
         let refs: Vec<&Query> = qs.iter().collect();
         let l = Literals::new(&refs).expect("anchors");
         let plan = l.plan(&[0, 1, 2, 3]);
-        let tried = |name: &str| {
-            let mut ev = Event::default();
-            ev.set("process.name", name);
-            let hits = l.scan(&ev, &plan);
-            (0..qs.len())
-                .filter(|&i| l.may_match(i, &hits))
-                .collect::<Vec<_>>()
-        };
+        let tried = |name: &str| tried_with(&l, &plan, qs.len(), "process.name", name);
         assert_eq!(tried("B.exe"), [0, 1]);
         assert_eq!(tried("a.exe"), [0]);
         // found twice in one value, marked once; not in another field
@@ -615,14 +623,7 @@ mod tests {
         let refs: Vec<&Query> = qs.iter().collect();
         let l = Literals::new(&refs).expect("anchors");
         let plan = l.plan(&[0, 1]);
-        let tried = |args: Value| {
-            let mut ev = Event::default();
-            ev.set("process.args", args);
-            let hits = l.scan(&ev, &plan);
-            (0..qs.len())
-                .filter(|&i| l.may_match(i, &hits))
-                .collect::<Vec<_>>()
-        };
+        let tried = |args: Value| tried_with(&l, &plan, qs.len(), "process.args", args);
         let strs = |xs: &[&str]| Value::Array(xs.iter().map(|&x| Value::from(x)).collect());
         // a literal split across two of an array's strings is not in it
         assert!(tried(strs(&["mimi", "katz"])).is_empty());

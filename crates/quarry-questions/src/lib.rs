@@ -62,11 +62,11 @@ pub trait Question: Sync {
 /// worked out again for every field of every event.
 fn keep_under(ev: &mut Event, prefixes: &'static [&'static str]) {
     use std::cell::RefCell;
+    /// Per field id: whether it is kept, once worked out.
+    type Kept = Vec<Option<bool>>;
     thread_local! {
-        /// By list (its address and length: the lists are static), per
-        /// field id: 0 not known yet, 1 kept, 2 left out.
-        static MEMO: RefCell<rustc_hash::FxHashMap<(usize, usize), Vec<u8>>> =
-            RefCell::default();
+        /// By list (its address and length: the lists are static).
+        static MEMO: RefCell<rustc_hash::FxHashMap<(usize, usize), Kept>> = RefCell::default();
     }
     MEMO.with_borrow_mut(|memo| {
         let list = (prefixes.as_ptr() as usize, prefixes.len());
@@ -74,17 +74,12 @@ fn keep_under(ev: &mut Event, prefixes: &'static [&'static str]) {
         ev.retain_ids(|id| {
             let i = id.index();
             if known.len() <= i {
-                known.resize(i + 1, 0);
+                known.resize(i + 1, None);
             }
-            if known[i] == 0 {
+            *known[i].get_or_insert_with(|| {
                 let path = quarry_event::field_name(id);
-                known[i] = if prefixes.iter().any(|p| path.starts_with(p)) {
-                    1
-                } else {
-                    2
-                };
-            }
-            known[i] == 1
+                prefixes.iter().any(|p| path.starts_with(p))
+            })
         });
     });
 }
