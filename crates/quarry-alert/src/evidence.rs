@@ -6,6 +6,7 @@ use crate::pivot::{Pivot, TermOp};
 use crate::{ACTIVITY, AlertLimits, CATEGORIES, Packed, PackedEvents, summary};
 use quarry_event::Event;
 use quarry_lineage::{HostLineage, Lineage};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde_json::{Value as J, json};
 use std::borrow::Cow;
@@ -211,28 +212,33 @@ impl Investigation {
         for (h, p) in pools {
             hosts.entry(h).or_default().packed.append(p);
         }
-        let mut lineage = Lineage::default();
-        for (key, pool) in hosts.iter_mut() {
-            let mut lin = HostLineage::default();
-            pool.packed.finish();
-            pool.packed.for_each(|ev| {
-                for &c in CATEGORIES {
-                    if ev.has_value_id(quarry_event::fid!("event.category"), c) {
-                        *pool.categories.entry(c).or_default() += 1;
+        // host by host on all cores: a host's lineage is its own
+        let built: Vec<(String, HostLineage)> = hosts
+            .par_iter_mut()
+            .map(|(key, pool)| {
+                let mut lin = HostLineage::default();
+                pool.packed.finish();
+                pool.packed.for_each(|ev| {
+                    for &c in CATEGORIES {
+                        if ev.has_value_id(quarry_event::fid!("event.category"), c) {
+                            *pool.categories.entry(c).or_default() += 1;
+                        }
                     }
-                }
-                if ev.get("dns.question.name").is_some() {
-                    *pool.categories.entry("dns").or_default() += 1;
-                }
-                if pool.name.is_none() {
-                    pool.name = ev.get_str("host.name").map(str::to_string);
-                }
-                lin.observe(&ev);
-            });
-            lin.build();
-            pool.files = pool.packed.files();
-            lineage.hosts.insert(key.clone(), lin);
-        }
+                    if ev.get("dns.question.name").is_some() {
+                        *pool.categories.entry("dns").or_default() += 1;
+                    }
+                    if pool.name.is_none() {
+                        pool.name = ev.get_str("host.name").map(str::to_string);
+                    }
+                    lin.observe(&ev);
+                });
+                lin.build();
+                pool.files = pool.packed.files();
+                (key.clone(), lin)
+            })
+            .collect();
+        let mut lineage = Lineage::default();
+        lineage.hosts.extend(built);
         Investigation {
             lineage,
             hosts,

@@ -20,6 +20,7 @@
 use crate::{Alert, Investigation, fit, link_alerts_to, run_cross_host, zst};
 use quarry_event::Event;
 use quarry_rules::Rule;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value as J;
@@ -285,8 +286,13 @@ impl AlertSet {
             std::mem::take(&mut self.pending).into_iter().unzip();
         run_cross_host(inv, &mut alerts);
         link_alerts_to(&mut alerts, &self.hosts, &self.views);
-        for (place, mut a) in places.into_iter().zip(alerts) {
-            let f = self.finished(&mut a.doc);
+        // finished on all cores (fitted, serialized, compressed), then
+        // taken in order
+        let finished: Vec<Finished> = alerts
+            .par_iter_mut()
+            .map(|a| self.finished(&mut a.doc))
+            .collect();
+        for (place, f) in places.into_iter().zip(finished) {
             self.docs[place] = Some(self.take(f));
         }
         let mut docs: Vec<AlertDoc> = self.docs.into_iter().flatten().collect();

@@ -37,8 +37,10 @@ use quarry_eql::Query;
 use quarry_eql::compile::{ANY_TEXT, Holds, KIND_FIELDS, Need};
 use quarry_event::{Event, FieldId, Value, field_id};
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::cmp::Reverse;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Contained literals shorter than this make no anchor ([`anchorable`]
 /// aside): a one- or two-byte pattern occurs in nearly every value, and
@@ -81,10 +83,10 @@ pub struct Literals {
     /// of by its anchor's every alternative.
     posting_at: Vec<u32>,
     postings: Vec<u32>,
-    /// Words of a [`Hits`] pattern bit set (one bit a pattern), and of its
-    /// rule bit set (one bit a rule).
-    words: usize,
+    /// Words of a [`Hits`] rule bit set (one bit a rule).
     rule_words: usize,
+    /// Which rule book's patterns a thread's [`Memo`] holds.
+    id: u64,
     /// The field of each pattern id's need; `None`: any field.
     pattern_field: Vec<Option<FieldId>>,
 }
@@ -112,26 +114,19 @@ struct FieldIndex {
     all: Vec<u32>,
 }
 
-/// The patterns one event holds, as a bit set over pattern ids, and the
-/// rules one of whose anchor's patterns it holds, as a bit set over rules.
+/// The rules one of whose anchor's patterns an event holds, as a bit set
+/// over rules.
 pub struct Hits<'l> {
-    patterns: Vec<u64>,
     rules: Vec<u64>,
     literals: &'l Literals,
 }
 
 impl Hits<'_> {
-    /// Marks pattern `p` found, and the first time, its rules.
+    /// Marks pattern `p` found: its rules. (A pattern met twice, by two
+    /// strings of an array, walks its few postings twice; a set of the
+    /// patterns met would cost more to clear for every event.)
     fn set(&mut self, p: u32) {
         let i = p as usize;
-        let Some(w) = self.patterns.get_mut(i / 64) else {
-            return;
-        };
-        let bit = 1 << (i % 64);
-        if *w & bit != 0 {
-            return;
-        }
-        *w |= bit;
         let l = self.literals;
         let (Some(&from), Some(&to)) = (l.posting_at.get(i), l.posting_at.get(i + 1)) else {
             return;
@@ -255,7 +250,8 @@ impl Literals {
                 .sum()
         };
         to_build.sort_by_cached_key(|f| Reverse(bytes(f)));
-        for f in to_build {
+        // on all cores
+        let built = to_build.into_par_iter().with_max_len(1).map(|f| {
             let literals = f.contained.iter().map(|&p| &patterns[p as usize].text);
             // standard semantics, so that overlapping search reports every
             // pattern (`cmd.exe` inside `\cmd.exe`). The literals are lower
@@ -284,7 +280,9 @@ impl Literals {
                 Some(ac) => ac,
                 None => build(AhoCorasickKind::ContiguousNFA)?,
             });
-        }
+            Some(())
+        });
+        built.collect::<Option<()>>()?;
         // the postings, rules ascending under each pattern
         let mut count = vec![0u32; patterns.len() + 1];
         for &p in anchors.iter().flatten().flat_map(|a| a.iter()) {
@@ -309,8 +307,8 @@ impl Literals {
         Some(Literals {
             fields,
             any,
-            words: patterns.len().div_ceil(64),
             rule_words: anchors.len().div_ceil(64),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             anchors,
             posting_at,
             postings,
@@ -349,19 +347,29 @@ impl Literals {
     /// may be asked about).
     pub fn scan(&self, ev: &Event, plan: &ScanPlan) -> Hits<'_> {
         let mut hits = Hits {
-            patterns: vec![0; self.words],
             rules: vec![0; self.rule_words],
             literals: self,
         };
-        let mut low = String::new();
-        for &id in &plan.fields {
-            if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
-                scan_value(f, v, &mut hits, &mut low);
+        MEMO.with_borrow_mut(|memo| {
+            memo.serve(self);
+            for &id in &plan.fields {
+                if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
+                    scan_value(f, memo.of_field(id.index()), v, &mut hits);
+                }
             }
-        }
-        if let Some(f) = self.any.as_ref().filter(|_| plan.any) {
-            scan_any(f, ev, &mut hits, &mut low);
-        }
+            if let Some(f) = self.any.as_ref().filter(|_| plan.any) {
+                let mut strings_of = Vec::with_capacity(ev.len());
+                for (_, v) in ev.fields_by_id() {
+                    strings(v, &mut strings_of);
+                }
+                // the same string in several fields (an ECS field repeats
+                // its `winlog.event_data` one) is found in the memo again
+                for s in strings_of {
+                    scan_text(f, &mut memo.any, s, &mut hits);
+                }
+            }
+            memo.bound();
+        });
         hits
     }
 
@@ -376,35 +384,21 @@ impl Literals {
     }
 }
 
-/// Marks the patterns of `f` (what any field holds: [`ANY_TEXT`]) that
-/// `ev`'s strings meet: each distinct string once (an ECS field repeats
-/// its `winlog.event_data` one, `message` holds both), in one pass
-/// ([`scan_texts`]). Values that are not strings are not text here.
-fn scan_any(f: &FieldIndex, ev: &Event, hits: &mut Hits, low: &mut String) {
-    let mut all: Vec<&str> = Vec::with_capacity(ev.len());
-    for (_, v) in ev.fields_by_id() {
-        strings(v, &mut all);
-    }
-    let mut seen: FxHashSet<&str> =
-        FxHashSet::with_capacity_and_hasher(all.len(), Default::default());
-    all.retain(|s| seen.insert(s));
-    scan_texts(f, all, hits, low);
-}
-
-/// Marks the patterns of `f` that the value `v`, of `f`'s field, meets: a
-/// string's lower-cased form (an array's strings in one pass:
-/// [`scan_texts`]); a value that is not a string, which evaluation may
-/// compare after conversion, any.
-fn scan_value(f: &FieldIndex, v: &Value, hits: &mut Hits, low: &mut String) {
+/// Marks the patterns of `f` that the value `v`, of `f`'s field, meets:
+/// each string's ([`scan_text`]); a value that is not a string, which
+/// evaluation may compare after conversion, any.
+fn scan_value(f: &FieldIndex, memo: &mut Met, v: &Value, hits: &mut Hits) {
     match v {
-        Value::Str(s) => scan_texts(f, [s.as_str()], hits, low),
+        Value::Str(s) => scan_text(f, memo, s, hits),
         Value::Null => {}
-        Value::Array(items) => {
-            let mut texts = Vec::with_capacity(items.len());
+        Value::Array(_) => {
+            let mut texts = Vec::new();
             if strings(v, &mut texts) {
                 f.all.iter().for_each(|&p| hits.set(p));
             }
-            scan_texts(f, texts, hits, low);
+            for s in texts {
+                scan_text(f, memo, s, hits);
+            }
         }
         _ => f.all.iter().for_each(|&p| hits.set(p)),
     }
@@ -424,45 +418,127 @@ fn strings<'e>(v: &'e Value, out: &mut Vec<&'e str>) -> bool {
     }
 }
 
-/// Marks the patterns of `f` that `texts` meet: any pattern met by a text
-/// that is not ASCII; the whole values each lower-cased form is; the
-/// literals they contain, found in one pass over their lower-cased forms
-/// joined by a NUL, which no literal holds (quarry-eql's needs have no
-/// control characters), so that no match spans two of them. `low` is
-/// scratch room.
-fn scan_texts<'t>(
-    f: &FieldIndex,
-    texts: impl IntoIterator<Item = &'t str>,
-    hits: &mut Hits,
-    low: &mut String,
-) {
-    let copy = !f.whole.is_empty() || f.contains.is_some();
-    low.clear();
-    for s in texts {
-        let ascii = s.is_ascii();
-        if !ascii {
-            f.non_ascii.iter().for_each(|&p| hits.set(p));
-        }
-        if !copy {
-            continue;
-        }
-        let start = low.len();
-        if ascii {
-            low.push_str(s);
-            low[start..].make_ascii_lowercase();
-        } else {
-            low.push_str(&s.to_lowercase());
-        }
-        if let Some(ps) = f.whole.get(&low[start..]) {
-            ps.iter().for_each(|&p| hits.set(p));
-        }
-        low.push('\0');
+/// Marks the patterns of `f` that the text `s` meets, remembered in
+/// `memo` (what `f`'s field's texts met, on this thread): logs repeat
+/// their values (the same executables, command lines, hashes) far more
+/// than they vary, and a lookup costs a fraction of a scan.
+fn scan_text(f: &FieldIndex, memo: &mut Met, s: &str, hits: &mut Hits) {
+    if let Some(ps) = memo.texts.get(s) {
+        ps.iter().for_each(|&p| hits.set(p));
+        return;
     }
-    if let Some(ac) = f.contains.as_ref().filter(|_| !low.is_empty()) {
-        for m in ac.find_overlapping_iter(low.as_str()) {
-            if let Some(&p) = f.contained.get(m.pattern().as_usize()) {
-                hits.set(p);
+    let ps = met_by(f, s);
+    ps.iter().for_each(|&p| hits.set(p));
+    if s.len() <= MEMO_MAX_TEXT {
+        memo.bytes += s.len() + 4 * ps.len() + MEMO_ENTRY_BYTES;
+        memo.texts.insert(s.into(), ps);
+    }
+}
+
+/// The patterns of `f` that the text `s` meets, ascending: any pattern
+/// met by a text that is not ASCII; the whole value its lower-cased form
+/// is; the literals that form contains. A non-ASCII text is lower-cased
+/// with Unicode's rules, as evaluation folds it.
+fn met_by(f: &FieldIndex, s: &str) -> Box<[u32]> {
+    let ascii = s.is_ascii();
+    let mut ps: Vec<u32> = Vec::new();
+    if !ascii {
+        ps.extend_from_slice(&f.non_ascii);
+    }
+    if !f.whole.is_empty() || f.contains.is_some() {
+        let low = if ascii {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_lowercase()
+        };
+        if let Some(whole) = f.whole.get(low.as_str()) {
+            ps.extend_from_slice(whole);
+        }
+        if let Some(ac) = f.contains.as_ref() {
+            for m in ac.find_overlapping_iter(low.as_str()) {
+                if let Some(&p) = f.contained.get(m.pattern().as_usize()) {
+                    ps.push(p);
+                }
             }
+        }
+    }
+    ps.sort_unstable();
+    ps.dedup();
+    ps.into_boxed_slice()
+}
+
+/// Texts longer than this are scanned each time, not remembered: long
+/// values (scripts, call traces) rarely repeat whole.
+const MEMO_MAX_TEXT: usize = 4 << 10;
+/// What a thread's memo may hold (texts and patterns, about) before it is
+/// emptied and filled again: bounded memory whatever the log, while the
+/// values a log repeats come back within it.
+const MEMO_BUDGET: usize = 8 << 20;
+/// A memo entry's cost beyond its text and patterns (the table's slot,
+/// two allocations), about.
+const MEMO_ENTRY_BYTES: usize = 48;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static MEMO: RefCell<Memo> = RefCell::default();
+}
+
+/// Per thread, what the texts scanned met, for the rule book last scanned
+/// with ([`Literals::id`]).
+#[derive(Default)]
+struct Memo {
+    owner: Option<u64>,
+    /// By [`FieldId`] index.
+    fields: Vec<Met>,
+    /// What any field holds ([`ANY_TEXT`]).
+    any: Met,
+}
+
+/// The patterns of one field's index that each text met, and the bytes
+/// this costs, about.
+#[derive(Default)]
+struct Met {
+    texts: FxHashMap<Box<str>, Box<[u32]>>,
+    bytes: usize,
+}
+
+impl Memo {
+    /// Makes the memo `l`'s: emptied when it held another book's patterns.
+    fn serve(&mut self, l: &Literals) {
+        if self.owner != Some(l.id) {
+            *self = Memo {
+                owner: Some(l.id),
+                ..Memo::default()
+            };
+        }
+    }
+
+    fn of_field(&mut self, i: usize) -> &mut Met {
+        if self.fields.len() <= i {
+            self.fields.resize_with(i + 1, Met::default);
+        }
+        &mut self.fields[i]
+    }
+
+    /// Empties what has grown past its share of [`MEMO_BUDGET`] (each
+    /// field's table on its own: a field whose values never repeat, GUIDs
+    /// in a command line say, does not cost the others theirs).
+    fn bound(&mut self) {
+        let total: usize = self.fields.iter().map(|m| m.bytes).sum::<usize>() + self.any.bytes;
+        if total <= MEMO_BUDGET {
+            return;
+        }
+        for m in self.fields.iter_mut().chain([&mut self.any]) {
+            if m.bytes > MEMO_BUDGET / 8 {
+                *m = Met::default();
+            }
+        }
+        if self.fields.iter().map(|m| m.bytes).sum::<usize>() + self.any.bytes > MEMO_BUDGET {
+            *self = Memo {
+                owner: self.owner,
+                ..Memo::default()
+            };
         }
     }
 }
@@ -634,5 +710,55 @@ mod tests {
             tried(Value::Array(vec![Value::from("x"), Value::Int(7)])),
             [0, 1]
         );
+    }
+
+    /// What a text met is remembered per rule book: a second book's scan
+    /// of the same text is its own, and a text met again (case aside, as
+    /// the first) meets the same rules.
+    #[test]
+    fn the_memo_serves_one_rule_book_at_a_time() {
+        let a = [query(r#"process where process.name : "*evil*""#)];
+        let b = [
+            query(r#"process where process.name == "other.exe""#),
+            query(r#"process where process.name : "*vil.ex*""#),
+        ];
+        let la = Literals::new(&a.iter().collect::<Vec<_>>()).expect("anchors");
+        let lb = Literals::new(&b.iter().collect::<Vec<_>>()).expect("anchors");
+        let (pa, pb) = (la.plan(&[0]), lb.plan(&[0, 1]));
+        for _ in 0..2 {
+            assert_eq!(tried_with(&la, &pa, 1, "process.name", "EVIL.exe"), [0]);
+            assert_eq!(tried_with(&lb, &pb, 2, "process.name", "EVIL.exe"), [1]);
+            assert_eq!(tried_with(&lb, &pb, 2, "process.name", "Other.EXE"), [0]);
+            assert!(tried_with(&la, &pa, 1, "process.name", "Other.EXE").is_empty());
+        }
+    }
+
+    /// Past its budget the memo is emptied, not grown, and what it then
+    /// answers is still what a scan finds.
+    #[test]
+    fn the_memo_stays_within_its_budget() {
+        let q = [query(r#"process where process.command_line : "*evil*""#)];
+        let l = Literals::new(&q.iter().collect::<Vec<_>>()).expect("anchors");
+        let plan = l.plan(&[0]);
+        let filler = "x".repeat(MEMO_MAX_TEXT - 16);
+        let held = || MEMO.with_borrow(|m| m.fields.iter().map(|f| f.bytes).sum::<usize>());
+        let mut emptied = false;
+        for i in 0..(2 * MEMO_BUDGET / MEMO_MAX_TEXT) {
+            let before = held();
+            let line = format!("{i:08} {filler}{}", if i % 3 == 0 { " evil" } else { "" });
+            let tried = tried_with(&l, &plan, 1, "process.command_line", line.as_str());
+            assert_eq!(tried.is_empty(), i % 3 != 0, "line {i}");
+            assert!(held() <= MEMO_BUDGET);
+            emptied |= held() < before;
+        }
+        assert!(emptied, "the memo was never emptied");
+        // a text too long to remember is scanned every time
+        let long = format!("{} evil", "y".repeat(MEMO_MAX_TEXT));
+        let before = held();
+        assert_eq!(
+            tried_with(&l, &plan, 1, "process.command_line", long.as_str()),
+            [0]
+        );
+        assert_eq!(held(), before);
     }
 }
