@@ -12,7 +12,7 @@ use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
 use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, PackedEvents, Retention, pack};
 use quarry_eql::Hit;
-use quarry_event::{Event, Locator};
+use quarry_event::{Event, Locator, PathMemo, is_under};
 use quarry_read::ReadSummary;
 use quarry_rules::{Exceptions, Rule};
 use rayon::prelude::*;
@@ -228,7 +228,11 @@ fn hunt_with(
     // rely on for an event of that host
     let wants_start = rules.iter().any(|r| r.rule.new_terms.is_some());
     let evidence_from = EvidenceStart::default();
-    let slim: Vec<Option<Vec<String>>> = rules.iter().map(slim_fields).collect();
+    // with what each field id comes to, worked out once
+    let slim: Vec<Option<(Vec<String>, PathMemo)>> = rules
+        .iter()
+        .map(|r| slim_fields(r).map(|f| (f, PathMemo::new())))
+        .collect();
     let (batches, read) = scan(&|ev| {
         if wants_start {
             evidence_from.see(&ev);
@@ -244,14 +248,10 @@ fn hunt_with(
         let mut whole: Vec<usize> = Vec::new();
         for i in matched {
             match &slim[i] {
-                Some(fields) => per_rule.push((
-                    i,
-                    Arc::new(pack(&{
-                        let mut e = ev.clone();
-                        e.retain_under(fields);
-                        e
-                    })),
-                )),
+                Some((fields, memo)) => {
+                    let under = |id| memo.holds(id, |path| is_under(path, fields));
+                    per_rule.push((i, Arc::new(pack(&ev.projected(under)))));
+                }
                 None => whole.push(i),
             }
         }
@@ -601,10 +601,11 @@ fn run_rule(r: &CompiledRule, held: PackedEvents) -> Vec<Hit> {
     if r.query.is_event_query() || fields.iter().any(|f| f == "*") {
         return r.query.run(held.unpack_all());
     }
+    let memo = PathMemo::new();
     let mut slim = Vec::with_capacity(held.len());
     for (at, ev) in held.iter().enumerate() {
         if let Some(mut ev) = ev {
-            ev.retain_under(&fields);
+            ev.retain_ids(|id| memo.holds(id, |path| is_under(path, &fields)));
             ev.shrink_to_fit();
             ev.origin.locator = Locator::Index(at as u64);
             slim.push(ev);

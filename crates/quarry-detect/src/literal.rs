@@ -7,7 +7,8 @@
 //! field that *is* a literal (an equality, a wildcard pattern without
 //! wildcards, a list member), Unicode case aside, or that *contains* one,
 //! ASCII case aside, or that is not ASCII at all (a pattern holding an
-//! emoji). Each rule gets one clause as its *anchor* (the most
+//! emoji), or any value at all (`url.full : *`). Each rule gets one
+//! clause as its *anchor* (the most
 //! selective: see [`anchor`]). Per field, the whole values anchors name go
 //! into a hash table and the contained literals, lower-cased, into an
 //! Aho-Corasick automaton; per event, the lower-cased values of
@@ -109,6 +110,8 @@ struct FieldIndex {
     contains: Option<AhoCorasick>,
     /// The pattern ids any value that is not ASCII meets.
     non_ascii: Vec<u32>,
+    /// The pattern ids any value but null meets.
+    present: Vec<u32>,
     /// Every pattern id of the field: what a value that is not a string
     /// may meet.
     all: Vec<u32>,
@@ -151,6 +154,27 @@ impl Hits<'_> {
     }
 }
 
+/// A clause holding a literal too short to anchor, as what it still
+/// requires: a value of one of the fields it names (each of its
+/// alternatives is met only by a string of its field).
+fn widened(clause: Vec<Need>) -> Vec<Need> {
+    let short = |n: &Need| n.holds == Holds::Contains && !anchorable(&n.text);
+    if !clause.iter().any(short) || clause.iter().any(|n| n.field == ANY_TEXT) {
+        return clause;
+    }
+    let mut fields: Vec<&'static str> = clause.iter().map(|n| n.field).collect();
+    fields.sort_unstable();
+    fields.dedup();
+    fields
+        .into_iter()
+        .map(|field| Need {
+            field,
+            text: String::new(),
+            holds: Holds::Present,
+        })
+        .collect()
+}
+
 /// A need with its literal lower-cased: the form it is indexed in.
 fn folded(n: Need) -> Need {
     Need {
@@ -175,7 +199,7 @@ impl Literals {
                     let pick = |cs: &[Vec<Need>]| best(cs, frequency, common_at);
                     q.required_needs_by(&pick)
                         .into_iter()
-                        .map(|c| c.into_iter().map(folded).collect())
+                        .map(|c| widened(c.into_iter().map(folded).collect()))
                         .collect()
                 })
                 .collect()
@@ -233,6 +257,7 @@ impl Literals {
                     .push(p as u32),
                 Holds::Contains => f.contained.push(p as u32),
                 Holds::NonAscii => f.non_ascii.push(p as u32),
+                Holds::Present => f.present.push(p as u32),
             }
         }
         // the largest first: building one takes several times the memory
@@ -388,6 +413,9 @@ impl Literals {
 /// each string's ([`scan_text`]); a value that is not a string, which
 /// evaluation may compare after conversion, any.
 fn scan_value(f: &FieldIndex, memo: &mut Met, v: &Value, hits: &mut Hits) {
+    if !v.is_null() {
+        f.present.iter().for_each(|&p| hits.set(p));
+    }
     match v {
         Value::Str(s) => scan_text(f, memo, s, hits),
         Value::Null => {}
@@ -567,6 +595,10 @@ const WHOLE_STRENGTH: usize = 12;
 /// Values that are not ASCII are rare in logs, though not as rare as a
 /// given literal.
 const NON_ASCII_STRENGTH: usize = 6;
+/// A field's having a value is the weakest need (though a field most
+/// events lack, `dns.question.name`, anchors better than a value every
+/// event of its kind holds).
+const PRESENT_STRENGTH: usize = 1;
 
 /// How selective a clause is, best greatest: every alternative usable
 /// (contained literals [`anchorable`]), then none of them
@@ -582,6 +614,7 @@ fn score(
         Holds::Is => WHOLE_STRENGTH,
         Holds::Contains => n.text.len().min(WHOLE_STRENGTH),
         Holds::NonAscii => NON_ASCII_STRENGTH,
+        Holds::Present => PRESENT_STRENGTH,
     };
     let weakest = c.iter().map(strength).min().unwrap_or(0);
     let usable = !c.is_empty()
@@ -651,7 +684,7 @@ mod tests {
         let qs = [
             query(r#"process where process.name == "a.exe""#),
             query(r#"network where destination.domain : "*evil*""#),
-            query(r#"process where process.pid > 2"#),
+            query(r#"process where length(process.name) > 2"#),
         ];
         let refs: Vec<&Query> = qs.iter().collect();
         let l = Literals::new(&refs).expect("anchors");
@@ -710,6 +743,25 @@ mod tests {
             tried(Value::Array(vec![Value::from("x"), Value::Int(7)])),
             [0, 1]
         );
+    }
+
+    /// A test without a literal, or with one too short to anchor, is
+    /// anchored by its field's having a value: any value but null.
+    #[test]
+    fn a_field_without_a_literal_anchors_by_having_a_value() {
+        let qs = [
+            query(r#"network where url.full : "*""#),
+            query(r#"process where process.name : "*ab*" or process.parent.name : "*cd*""#),
+        ];
+        let l = Literals::new(&qs.iter().collect::<Vec<_>>()).expect("anchors");
+        let plan = l.plan(&[0, 1]);
+        let tried = |field: &str, v: Value| tried_with(&l, &plan, 2, field, v);
+        assert_eq!(tried("url.full", "https://x".into()), [0]);
+        assert_eq!(tried("url.full", Value::Int(3)), [0]);
+        assert_eq!(tried("url.full", Value::Array(Vec::new())), [0]);
+        assert!(tried("url.full", Value::Null).is_empty());
+        assert_eq!(tried("process.parent.name", "x.exe".into()), [1]);
+        assert!(tried("process.command_line", "ab cd".into()).is_empty());
     }
 
     /// What a text met is remembered per rule book: a second book's scan

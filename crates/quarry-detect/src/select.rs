@@ -394,9 +394,10 @@ mod tests {
                 "logs-*",
                 r#"process where process.name == "evil.exe" and process.pid > 2"#,
             ),
-            // no literal: tried on every event of its kind
+            // no literal: tried on every event of its kind with a pid
             ("pid", "logs-*", "process where process.pid > 2"),
-            // a literal too short to anchor
+            // a literal too short to anchor: tried on every event of its
+            // kind with a name
             ("short", "logs-*", r#"process where process.name : "*ab*""#),
         ]);
         let sel = Selector::new(&b.rules);
@@ -409,14 +410,14 @@ mod tests {
             ),
             ("process.name", "mimikatz.exe"),
         ]);
-        assert_eq!(tried(&ev), ["katz", "pid", "short"]);
+        assert_eq!(tried(&ev), ["katz", "short"]);
         assert_eq!(sel.matching(&ev), [0]);
         // evil.exe is elsewhere than process.name, or only part of it: not
         // tried (the need is the whole value of that field)
         let ev = process_event(&[("process.command_line", "EVIL.exe"), ("process.pid", "7")]);
-        assert_eq!(tried(&ev), ["pid", "short"]);
+        assert_eq!(tried(&ev), ["pid"]);
         let ev = process_event(&[("process.name", "not-evil.exe")]);
-        assert_eq!(tried(&ev), ["pid", "short"]);
+        assert_eq!(tried(&ev), ["short"]);
         // the whole value, in any case, or one of a list's: tried
         for name in ["EVIL.exe", "evil.exe"] {
             let ev = process_event(&[("process.name", name), ("process.pid", "7")]);
@@ -428,9 +429,15 @@ mod tests {
         // a value that is not a string may equal after conversion: tried
         let mut ev = process_event(&[]);
         ev.set("process.name", 7i64);
-        assert_eq!(tried(&ev), ["evil", "pid", "short"]);
+        assert_eq!(tried(&ev), ["evil", "short"]);
         let ev = process_event(&[("process.name", "notepad.exe")]);
-        assert_eq!(tried(&ev), ["pid", "short"]);
+        assert_eq!(tried(&ev), ["short"]);
+        // a null pid is no value; an empty list is one (`!= null` holds)
+        let mut ev = process_event(&[]);
+        ev.insert_id(field_id("process.pid"), Value::Null);
+        assert!(tried(&ev).is_empty());
+        ev.set("process.pid", Value::Array(Vec::new()));
+        assert_eq!(tried(&ev), ["pid"]);
         // unfiltered, everything of its kind is tried
         let mut all = Vec::new();
         sel.select(&ev, false, |i| {
@@ -542,10 +549,14 @@ mod tests {
                         c => c.to_string(),
                     })
                     .collect();
-                match rng.next() % 12 {
+                match rng.next() % 15 {
                     9 => return format!(r#"{f} regex~ "{re}.*""#),
                     10 => return format!(r#"{f} regex ".*{re}""#),
                     11 => return format!(r#"{f} regex~ "(x|{re}).*e""#),
+                    // no literal: the field's having a value
+                    12 => return format!(r#"{f} : "*""#),
+                    13 => return format!("{f} != null"),
+                    14 => return format!(r#"{f} >= "m""#),
                     _ => {}
                 }
                 match rng.next() % 9 {
@@ -610,7 +621,18 @@ mod tests {
                 fields.push((*f, v));
             }
             let fields: Vec<(&str, &str)> = fields.iter().map(|(f, v)| (*f, v.as_str())).collect();
-            let ev = process_event(&fields);
+            let mut ev = process_event(&fields);
+            // a field without a string: null, an empty list, a number
+            for f in FIELDS {
+                if ev.get(f).is_none() {
+                    match rng.next() % 4 {
+                        0 => ev.insert_id(field_id(f), Value::Null),
+                        1 => ev.set(f, Value::Array(Vec::new())),
+                        2 => ev.set(f, 7i64),
+                        _ => {}
+                    }
+                }
+            }
             let mut filtered = sel.matching(&ev);
             let mut all = sel.select(&ev, false, |i| b.rules[i].query.matches(&ev));
             filtered.sort_unstable();

@@ -196,10 +196,11 @@ pub fn eval<'a>(c: &'a C, ev: &'a Event) -> V<'a> {
             insensitive,
             args,
         } => call(*func, *insensitive, args, ev),
-        C::Fields(pat) => {
+        C::Fields(f) => {
+            let (pat, memo) = &**f;
             let mut vals: Vec<V> = Vec::new();
-            for (name, v) in ev.fields() {
-                if pat.matches(name) {
+            for (id, v) in ev.fields_by_id() {
+                if memo.holds(id, |name| pat.matches(name)) {
                     match V::from_event(v) {
                         V::Null => {}
                         V::Many(vs) => vals.extend(vs),

@@ -18,10 +18,12 @@
 //! [`Event::get_id`].
 
 mod field;
+mod path_memo;
 mod time;
 mod value;
 
 pub use field::{FieldId, field_id, field_name, find_field};
+pub use path_memo::PathMemo;
 pub use time::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
 pub use value::{Str, Value};
 
@@ -341,13 +343,34 @@ impl Event {
     /// (`process` keeps `process.name`; a name ending in `.` keeps every
     /// path it begins).
     pub fn retain_under(&mut self, fields: &[String]) {
-        self.retain(|path| {
-            fields.iter().any(|f| {
-                path.strip_prefix(f.as_str()).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with('.') || f.ends_with('.')
-                })
-            })
-        });
+        self.retain(|path| is_under(path, fields));
+    }
+
+    /// A copy of the event with only the fields `keep` accepts (its time,
+    /// origin and source as they are): [`Clone`] then [`Event::retain_ids`],
+    /// without copying what is dropped.
+    pub fn projected(&self, mut keep: impl FnMut(FieldId) -> bool) -> Event {
+        let mut ids = Vec::new();
+        let mut vals = Vec::new();
+        let mut low = 0u128;
+        for (&id, v) in self.ids.iter().zip(&self.vals) {
+            if keep(id) {
+                ids.push(id);
+                vals.push(v.clone());
+                if id.index() < LOW_IDS {
+                    low |= 1u128 << id.index();
+                }
+            }
+        }
+        Event {
+            ids,
+            low,
+            vals,
+            timestamp: self.timestamp,
+            origin: self.origin.clone(),
+            source: self.source.clone(),
+            raw_source: self.raw_source.clone(),
+        }
     }
 
     pub fn contains(&self, path: &str) -> bool {
@@ -469,6 +492,14 @@ fn merge_multi(existing: &mut Value, val: Value) {
             *existing = Value::Array(vs);
         }
     }
+}
+
+/// Whether `path` is one of `fields` or lies under one ([`Event::retain_under`]).
+pub fn is_under(path: &str, fields: &[String]) -> bool {
+    fields.iter().any(|f| {
+        path.strip_prefix(f.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || f.ends_with('.'))
+    })
 }
 
 fn flatten_into<L: Leaves>(out: &mut L, prefix: &mut String, key: &str, v: &serde_json::Value) {

@@ -29,6 +29,10 @@ pub enum Holds {
     /// The value is not ASCII (a pattern holding a character no ASCII
     /// text folds to, such as an emoji).
     NonAscii,
+    /// The field has a value, whatever it is (not JSON's `null`): what a
+    /// test that gives no literal still requires (`url.full : *`,
+    /// `dns.question.name != null`, `destination.port > 1024`).
+    Present,
 }
 
 /// The literals a condition requires, in conjunctive normal form: for every
@@ -47,8 +51,11 @@ pub fn required_literals(c: &C) -> Vec<Vec<String>> {
     // (`4688.0`, unquoted)
     let mut clauses = bounded(needs(c, None));
     clauses.retain(|c| {
-        c.iter()
-            .all(|n| n.field != ANY_TEXT && n.holds != Holds::NonAscii && !number_like(&n.text))
+        c.iter().all(|n| {
+            n.field != ANY_TEXT
+                && matches!(n.holds, Holds::Is | Holds::Contains)
+                && !number_like(&n.text)
+        })
     });
     texts(clauses)
 }
@@ -138,20 +145,23 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             pats,
             negated: false,
         } => match text_field(lhs) {
-            Some(f) => one_clause(pats.iter().map(|p| {
-                if let Some(whole) = p.literal_text() {
-                    need(f, Some(whole.to_string()), Holds::Is)
-                } else if p.needs_non_ascii() {
-                    Some(Need {
-                        field: f,
-                        text: String::new(),
-                        holds: Holds::NonAscii,
-                    })
-                } else {
-                    need(f, p.required_literal(), Holds::Contains)
-                }
-            })),
-            None => Vec::new(),
+            Some(f) => or_present(
+                f,
+                one_clause(pats.iter().map(|p| {
+                    if let Some(whole) = p.literal_text() {
+                        need(f, Some(whole.to_string()), Holds::Is)
+                    } else if p.needs_non_ascii() {
+                        Some(Need {
+                            field: f,
+                            text: String::new(),
+                            holds: Holds::NonAscii,
+                        })
+                    } else {
+                        need(f, p.required_literal(), Holds::Contains)
+                    }
+                })),
+            ),
+            None => presence_of(lhs),
         },
         C::In {
             lhs,
@@ -159,8 +169,11 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             negated: false,
             ..
         } => match text_field(lhs) {
-            Some(f) => one_clause(items.iter().map(|v| need(f, string_literal(v), Holds::Is))),
-            None => Vec::new(),
+            Some(f) => or_present(
+                f,
+                one_clause(items.iter().map(|v| need(f, string_literal(v), Holds::Is))),
+            ),
+            None => presence_of(lhs),
         },
         C::Regex {
             lhs,
@@ -172,31 +185,34 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
                 for re in set.iter() {
                     match regex_needs(f, re.as_str()) {
                         Some(a) => alts.extend(a),
-                        None => return Vec::new(),
+                        None => return or_present(f, Vec::new()),
                     }
                 }
                 one_clause(alts.into_iter().map(Some))
             }
-            None => Vec::new(),
+            None => presence_of(lhs),
         },
         C::Wild {
             lhs,
             pats,
             negated: false,
         } => match text_field(lhs) {
-            Some(f) => one_clause(pats.iter().map(|p| {
-                let l = p.required_literal().map(str::to_string);
-                need(
-                    f,
-                    l,
-                    if p.has_star() {
-                        Holds::Contains
-                    } else {
-                        Holds::Is
-                    },
-                )
-            })),
-            None => Vec::new(),
+            Some(f) => or_present(
+                f,
+                one_clause(pats.iter().map(|p| {
+                    let l = p.required_literal().map(str::to_string);
+                    need(
+                        f,
+                        l,
+                        if p.has_star() {
+                            Holds::Contains
+                        } else {
+                            Holds::Is
+                        },
+                    )
+                })),
+            ),
+            None => presence_of(lhs),
         },
         C::Text {
             lhs,
@@ -206,7 +222,7 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             ..
         } => {
             let Some(f) = text_field(lhs) else {
-                return Vec::new();
+                return presence_of(lhs);
             };
             // alternatives of every pattern, each usable
             let mut alts = Vec::new();
@@ -215,7 +231,7 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
                     Some(ls) if ls.iter().all(|l| usable(l)) => {
                         alts.extend(ls.into_iter().map(|l| need(f, Some(l), Holds::Contains)))
                     }
-                    _ => return Vec::new(),
+                    _ => return or_present(f, Vec::new()),
                 }
             }
             one_clause(alts.into_iter())
@@ -232,7 +248,47 @@ fn needs(c: &C, pick: Option<Pick>) -> Vec<Vec<Need>> {
             },
             _ => Vec::new(),
         },
+        // `f != null` holds for any value but null; an ordering holds for
+        // none of a field without a value (it is null then)
+        C::Cmp { op, lhs, rhs, .. } if *op != CmpOp::Eq => match (&**lhs, &**rhs) {
+            (f, C::Const(v)) | (C::Const(v), f) if *op != CmpOp::Ne || v.is_null() => {
+                presence_of(f)
+            }
+            _ => Vec::new(),
+        },
         _ => Vec::new(),
+    }
+}
+
+/// A field a test requires a value of (not the pseudo-field of any text,
+/// nor one whose mapping gives a missing value one).
+fn present_field(c: &C) -> Option<&'static str> {
+    match c {
+        C::Field(f) if f.kind != FieldKind::AnyText && f.null_value().is_none() => Some(f.path()),
+        _ => None,
+    }
+}
+
+/// The clause of `c`'s having a value, when `c` is such a field; else none.
+fn presence_of(c: &C) -> Vec<Vec<Need>> {
+    present_field(c).map_or_else(Vec::new, |f| vec![vec![present(f)]])
+}
+
+fn present(field: &'static str) -> Need {
+    Need {
+        field,
+        text: String::new(),
+        holds: Holds::Present,
+    }
+}
+
+/// The clauses of a test of `field` that holds only of a value, or else
+/// (no literal to require) the field's having one.
+fn or_present(field: &'static str, clauses: Vec<Vec<Need>>) -> Vec<Vec<Need>> {
+    if clauses.is_empty() && field != ANY_TEXT {
+        vec![vec![present(field)]]
+    } else {
+        clauses
     }
 }
 

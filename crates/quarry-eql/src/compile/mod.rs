@@ -12,6 +12,7 @@ use crate::error::EqlError;
 use crate::glob::{Glob, GlobSet};
 use crate::text::{Analyzer, TextPattern, TextQuery, Wild};
 use crate::value::V;
+use quarry_event::PathMemo;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -142,8 +143,9 @@ pub enum C {
         insensitive: bool,
         args: Box<[C]>,
     },
-    /// The values of the fields whose names match (see [`Expr::Fields`]).
-    Fields(Box<Wild>),
+    /// The values of the fields whose names match (see [`Expr::Fields`]),
+    /// and what the pattern says of each field id, remembered.
+    Fields(Box<(Wild, PathMemo)>),
     Wild {
         lhs: Box<C>,
         pats: Box<[Wild]>,
@@ -262,7 +264,9 @@ impl<'a> Compiler<'a> {
             // event is null, which is what Elasticsearch substitutes for an
             // optional field no index maps.
             Expr::Field { path, .. } => C::Field(self.field(path)),
-            Expr::Fields { pattern, .. } => C::Fields(Box::new(Wild::new(pattern, false))),
+            Expr::Fields { pattern, .. } => {
+                C::Fields(Box::new((Wild::new(pattern, false), PathMemo::new())))
+            }
             Expr::Not(x) => C::Not(Box::new(self.compile_inner(x)?)),
             Expr::And(a, b) => C::And(
                 Box::new(self.compile_inner(a)?),

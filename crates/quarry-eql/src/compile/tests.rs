@@ -80,12 +80,42 @@ fn needs_of(q: &crate::Query, pick: super::Pick) -> Vec<Vec<String>> {
                         super::Holds::Is => "=",
                         super::Holds::Contains => "~",
                         super::Holds::NonAscii => "~non-ASCII",
+                        super::Holds::Present => "?",
                     };
                     format!("{}{op}{}", n.field, n.text)
                 })
                 .collect()
         })
         .collect()
+}
+
+/// A test that gives no literal but holds only of a value requires the
+/// field's having one; a test null passes requires nothing.
+#[test]
+fn tests_without_literals_require_a_value() {
+    let needs = |q: &str| needs_of(&compile(q, &Options::default()).expect(q), &longest);
+    let present = |f: &str| vec![vec![format!("{f}?")]];
+    assert_eq!(needs(r#"any where a : "*""#), present("a"));
+    assert_eq!(needs("any where a != null"), present("a"));
+    assert_eq!(needs("any where a > 5"), present("a"));
+    assert_eq!(needs("any where 5 <= a"), present("a"));
+    assert_eq!(needs(r#"any where a regex ".*""#), present("a"));
+    // a literal is required instead when there is one
+    assert_eq!(needs(r#"any where a : "*abc*""#), [["a~abc"]]);
+    // `a or b` needs one of their values
+    assert_eq!(needs(r#"any where a : "*" or b != null"#), [["a?", "b?"]]);
+    // null passes these
+    for q in [
+        r#"any where a != "x""#,
+        "any where a == null",
+        r#"any where not a : "*""#,
+        r#"any where a : "*" or true"#,
+    ] {
+        assert!(needs(q).is_empty(), "{q}: {:?}", needs(q));
+    }
+    // nor is a value sought in the JSON text
+    let q = compile(r#"any where a : "*" and b == "xyz""#, &Options::default()).expect("compiles");
+    assert_eq!(q.required_literals(), [["xyz"]]);
 }
 
 /// The clause whose shortest alternative is longest.
@@ -203,15 +233,22 @@ fn required_needs_say_which_field_and_whether_the_whole_value() {
     );
     assert!(q(r#"any where a == "4688""#).required_literals().is_empty());
     // text whose lower case is not ASCII: a value that is not ASCII either;
-    // the Kelvin sign, whose lower case is `k`, gives nothing
+    // the Kelvin sign, whose lower case is `k`, gives no literal: only a
+    // value of the field, for a pattern
     assert_eq!(
         needs_of(&q(r#"any where a in ("DWSNET OÜ", "b.exe")"#), &longest),
         [["a~non-ASCII", "a=b.exe"]]
     );
-    assert!(needs_of(&q("any where a : \"\u{212A}\""), &longest).is_empty());
+    assert_eq!(
+        needs_of(&q("any where a : \"\u{212A}\""), &longest),
+        [["a?"]]
+    );
     assert!(needs_of(&q("any where a == \"\u{212A}\""), &longest).is_empty());
-    // regexes and negations give nothing
-    assert!(needs_of(&q(r#"any where a regex ".+""#), &longest).is_empty());
+    // a regex without a literal needs a value; a negation nothing
+    assert_eq!(
+        needs_of(&q(r#"any where a regex ".+""#), &longest),
+        [["a?"]]
+    );
     assert!(needs_of(&q(r#"any where not a == "abc""#), &longest).is_empty());
 }
 
@@ -553,6 +590,7 @@ fn a_regex_needs_the_literals_its_matches_begin_end_or_go_through() {
                 super::Holds::Contains => v.to_ascii_lowercase().contains(&n.text),
                 super::Holds::NonAscii => !v.is_ascii(),
                 super::Holds::Is => false,
+                super::Holds::Present => true,
             });
             assert!(met, "{re} matches {v:?}, which meets none of {clause:?}");
         }
