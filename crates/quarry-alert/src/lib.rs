@@ -499,8 +499,10 @@ pub fn link_alerts(alerts: &mut [Alert]) {
 /// [`link_alerts`] over the run's alerts as given (each one's host, and its
 /// fields as an event): all of them, of which `alerts` may be a few.
 pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_events: &[Event]) {
+    use rayon::prelude::*;
     let index = TermIndex::default();
-    for a in alerts.iter_mut() {
+    // on all cores: each alert's pivots are its own
+    alerts.par_iter_mut().for_each(|a| {
         for (slot, pivot) in std::mem::take(&mut a.signal_pivots) {
             let found: Vec<&Event> = index
                 .events_for(&pivot, as_events)
@@ -534,7 +536,7 @@ pub(crate) fn link_alerts_to(alerts: &mut [Alert], hosts: &[Option<String>], as_
                 }
             }
         }
-    }
+    });
 }
 
 #[cfg(test)]
