@@ -388,8 +388,17 @@ impl Literals {
                     strings(v, &mut strings_of);
                 }
                 // the same string in several fields (an ECS field repeats
-                // its `winlog.event_data` one) is found in the memo again
+                // its `winlog.event_data` one) is found in the memo again;
+                // one too long to remember (a script block, and the field
+                // that copies it) is scanned once
+                let mut long: Vec<&str> = Vec::new();
                 for s in strings_of {
+                    if s.len() > MEMO_MAX_TEXT {
+                        if long.contains(&s) {
+                            continue;
+                        }
+                        long.push(s);
+                    }
                     scan_text(f, &mut memo.any, s, &mut hits);
                 }
             }
