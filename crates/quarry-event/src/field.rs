@@ -228,6 +228,31 @@ macro_rules! fid {
     }};
 }
 
+/// A field path a mapping's table names, its id looked up on first use
+/// and kept: a table of paths set for every record sets them by id, as
+/// [`fid!`] does for a path written in place.
+pub struct FieldPath {
+    path: &'static str,
+    id: std::sync::OnceLock<FieldId>,
+}
+
+impl FieldPath {
+    pub const fn new(path: &'static str) -> Self {
+        FieldPath {
+            path,
+            id: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn id(&self) -> FieldId {
+        *self.id.get_or_init(|| field_id(self.path))
+    }
+
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+}
+
 /// The path an id stands for.
 pub fn field_name(id: FieldId) -> &'static str {
     LOCAL.with(|l| {

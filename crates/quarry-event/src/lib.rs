@@ -22,7 +22,7 @@ mod path_memo;
 mod time;
 mod value;
 
-pub use field::{FieldId, field_id, field_name, find_field};
+pub use field::{FieldId, FieldPath, field_id, field_name, find_field};
 pub use path_memo::PathMemo;
 pub use time::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
 pub use value::{Str, Value};

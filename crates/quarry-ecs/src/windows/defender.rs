@@ -15,8 +15,8 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     ev.set_id(quarry_event::fid!("user.id"), rec.user_sid.as_deref());
     set_user(ev, &USER, rec.get("User"));
     // else the account of the record's SID, where the collector resolved it
-    if !ev.contains(USER.name) {
-        ev.set(USER.name, rec.user_name.as_deref());
+    if ev.get_id(USER.name.id()).is_none() {
+        ev.set_id(USER.name.id(), rec.user_name.as_deref());
     }
     if let Some(path) = rec.get("FullFilePath") {
         ev.set_id(quarry_event::fid!("file.name"), basename(path));

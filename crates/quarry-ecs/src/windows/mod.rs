@@ -22,7 +22,7 @@ mod security;
 mod sysmon;
 mod system;
 
-use quarry_event::{Event, Origin, Str, Value};
+use quarry_event::{Event, FieldPath, Origin, Str, Value};
 
 /// The parts of a Windows event record quarry maps, whatever it was read from.
 #[derive(Debug, Clone, Default)]
@@ -407,51 +407,51 @@ pub(super) fn set_array(ev: &mut Event, path: &str, items: &[&str]) {
 /// Sets `<prefix>.executable/name` from an image path.
 pub(super) fn set_image(ev: &mut Event, to: &ProcessFields, image: Option<&str>) {
     if let Some(image) = image {
-        ev.set(to.executable, image);
-        ev.set(to.name, basename(image));
+        ev.set_id(to.executable.id(), image);
+        ev.set_id(to.name.id(), basename(image));
     }
 }
 
 /// The ECS paths of a process (the event's or its parent), spelled out
-/// once so that setting them builds no key per event.
+/// once and set by id.
 pub(super) struct ProcessFields {
-    executable: &'static str,
-    name: &'static str,
-    command_line: &'static str,
-    args: &'static str,
-    args_count: &'static str,
+    executable: FieldPath,
+    name: FieldPath,
+    command_line: FieldPath,
+    args: FieldPath,
+    args_count: FieldPath,
 }
 
-pub(super) const PROCESS: ProcessFields = ProcessFields {
-    executable: "process.executable",
-    name: "process.name",
-    command_line: "process.command_line",
-    args: "process.args",
-    args_count: "process.args_count",
+pub(super) static PROCESS: ProcessFields = ProcessFields {
+    executable: FieldPath::new("process.executable"),
+    name: FieldPath::new("process.name"),
+    command_line: FieldPath::new("process.command_line"),
+    args: FieldPath::new("process.args"),
+    args_count: FieldPath::new("process.args_count"),
 };
 
-pub(super) const PARENT: ProcessFields = ProcessFields {
-    executable: "process.parent.executable",
-    name: "process.parent.name",
-    command_line: "process.parent.command_line",
-    args: "process.parent.args",
-    args_count: "process.parent.args_count",
+pub(super) static PARENT: ProcessFields = ProcessFields {
+    executable: FieldPath::new("process.parent.executable"),
+    name: FieldPath::new("process.parent.name"),
+    command_line: FieldPath::new("process.parent.command_line"),
+    args: FieldPath::new("process.parent.args"),
+    args_count: FieldPath::new("process.parent.args_count"),
 };
 
 /// The ECS paths of an account (`user`, `user.target`, …), as
 /// [`ProcessFields`].
 pub(super) struct AccountFields {
-    pub(super) id: &'static str,
-    pub(super) name: &'static str,
-    pub(super) domain: &'static str,
+    pub(super) id: FieldPath,
+    pub(super) name: FieldPath,
+    pub(super) domain: FieldPath,
 }
 
 macro_rules! account_fields {
     ($($name:ident = $prefix:literal),* $(,)?) => {
-        $(pub(super) const $name: AccountFields = AccountFields {
-            id: concat!($prefix, ".id"),
-            name: concat!($prefix, ".name"),
-            domain: concat!($prefix, ".domain"),
+        $(pub(super) static $name: AccountFields = AccountFields {
+            id: FieldPath::new(concat!($prefix, ".id")),
+            name: FieldPath::new(concat!($prefix, ".name")),
+            domain: FieldPath::new(concat!($prefix, ".domain")),
         };)*
     };
 }
@@ -478,11 +478,11 @@ pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
 
 pub(super) fn set_command_line(ev: &mut Event, to: &ProcessFields, cmd: Option<&str>) {
     if let Some(cmd) = cmd {
-        ev.set(to.command_line, cmd);
+        ev.set_id(to.command_line.id(), cmd);
         let args = split_command_line(cmd);
         if !args.is_empty() {
-            ev.set(to.args_count, args.len() as i64);
-            ev.set(to.args, args);
+            ev.set_id(to.args_count.id(), args.len() as i64);
+            ev.set_id(to.args.id(), args);
         }
     }
 }
@@ -494,8 +494,8 @@ pub(super) fn set_user(ev: &mut Event, to: &AccountFields, user: Option<&str>) {
     if let Some((domain, name)) = user.and_then(|u| u.split_once('\\'))
         && !name.contains('\\')
     {
-        ev.set(to.domain, domain);
-        ev.set(to.name, name);
+        ev.set_id(to.domain.id(), domain);
+        ev.set_id(to.name.id(), name);
     }
 }
 

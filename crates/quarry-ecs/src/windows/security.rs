@@ -1194,13 +1194,13 @@ fn set_account(
     domain: Option<&str>,
     related: &mut Related,
 ) {
-    ev.set(to.id, sid);
+    ev.set_id(to.id.id(), sid);
     if let Some(name) = name {
         let name = name.split('@').next().unwrap_or(name);
-        ev.set(to.name, name);
+        ev.set_id(to.name.id(), name);
         related.push(name);
     }
-    ev.set(to.domain, domain);
+    ev.set_id(to.domain.id(), domain);
 }
 
 /// Group management: the member (`CN=name,…,DC=domain`) is `user.target`,

@@ -11,7 +11,7 @@ use super::{
     Event, PARENT, PROCESS, USER, Value, WinRecord, basename, set_array, set_command_line,
     set_image, set_ip, set_pid, set_user,
 };
-use quarry_event::parse_timestamp;
+use quarry_event::{FieldPath, parse_timestamp};
 
 /// Event id → (event.category, event.type, event.action), as the
 /// pipeline's categorisation table has it. Image load (7) is the newer
@@ -186,9 +186,9 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_user(ev, &USER, rec.get("User"));
 
     // PE metadata describes the process, or for an image load the module
-    let pe = if id == 7 { PE_FILE } else { PE_PROCESS };
+    let pe = if id == 7 { &PE_FILE } else { &PE_PROCESS };
     for (name, path) in pe {
-        ev.set(path, rec.get(name));
+        ev.set_id(path.id(), rec.get(name));
     }
     let hashes = rec.get("Hashes").or_else(|| rec.get("Hash"));
     match id {
@@ -290,42 +290,69 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
 
 /// EventData names of PE metadata → ECS, for the process; the same names
 /// describe the loaded module in an image load (7).
-const PE_PROCESS: &[(&str, &str)] = &[
-    ("OriginalFileName", "process.pe.original_file_name"),
-    ("Company", "process.pe.company"),
-    ("Description", "process.pe.description"),
-    ("FileVersion", "process.pe.file_version"),
-    ("Product", "process.pe.product"),
+static PE_PROCESS: [(&str, FieldPath); 5] = [
+    (
+        "OriginalFileName",
+        FieldPath::new("process.pe.original_file_name"),
+    ),
+    ("Company", FieldPath::new("process.pe.company")),
+    ("Description", FieldPath::new("process.pe.description")),
+    ("FileVersion", FieldPath::new("process.pe.file_version")),
+    ("Product", FieldPath::new("process.pe.product")),
 ];
-const PE_FILE: &[(&str, &str)] = &[
-    ("OriginalFileName", "file.pe.original_file_name"),
-    ("Company", "file.pe.company"),
-    ("Description", "file.pe.description"),
-    ("FileVersion", "file.pe.file_version"),
-    ("Product", "file.pe.product"),
+static PE_FILE: [(&str, FieldPath); 5] = [
+    (
+        "OriginalFileName",
+        FieldPath::new("file.pe.original_file_name"),
+    ),
+    ("Company", FieldPath::new("file.pe.company")),
+    ("Description", FieldPath::new("file.pe.description")),
+    ("FileVersion", FieldPath::new("file.pe.file_version")),
+    ("Product", FieldPath::new("file.pe.product")),
 ];
 
 /// The `file.*` of an image load again as `dll.*`, which Elastic's newer
 /// pipeline adds and the library rules read.
 fn set_dll(ev: &mut Event, rec: &WinRecord) {
-    const COPIED: &[(&str, &str)] = &[
-        ("file.path", "dll.path"),
-        ("file.name", "dll.name"),
-        ("file.hash.md5", "dll.hash.md5"),
-        ("file.hash.sha1", "dll.hash.sha1"),
-        ("file.hash.sha256", "dll.hash.sha256"),
-        ("file.pe.imphash", "dll.pe.imphash"),
-        ("file.pe.original_file_name", "dll.pe.original_file_name"),
+    static COPIED: [(FieldPath, FieldPath); 10] = [
+        (FieldPath::new("file.path"), FieldPath::new("dll.path")),
+        (FieldPath::new("file.name"), FieldPath::new("dll.name")),
         (
-            "file.code_signature.subject_name",
-            "dll.code_signature.subject_name",
+            FieldPath::new("file.hash.md5"),
+            FieldPath::new("dll.hash.md5"),
         ),
-        ("file.code_signature.signed", "dll.code_signature.signed"),
-        ("file.code_signature.valid", "dll.code_signature.valid"),
+        (
+            FieldPath::new("file.hash.sha1"),
+            FieldPath::new("dll.hash.sha1"),
+        ),
+        (
+            FieldPath::new("file.hash.sha256"),
+            FieldPath::new("dll.hash.sha256"),
+        ),
+        (
+            FieldPath::new("file.pe.imphash"),
+            FieldPath::new("dll.pe.imphash"),
+        ),
+        (
+            FieldPath::new("file.pe.original_file_name"),
+            FieldPath::new("dll.pe.original_file_name"),
+        ),
+        (
+            FieldPath::new("file.code_signature.subject_name"),
+            FieldPath::new("dll.code_signature.subject_name"),
+        ),
+        (
+            FieldPath::new("file.code_signature.signed"),
+            FieldPath::new("dll.code_signature.signed"),
+        ),
+        (
+            FieldPath::new("file.code_signature.valid"),
+            FieldPath::new("dll.code_signature.valid"),
+        ),
     ];
-    for (from, to) in COPIED {
-        if let Some(v) = ev.get(from).cloned() {
-            ev.set(to, v);
+    for (from, to) in &COPIED {
+        if let Some(v) = ev.get_id(from.id()).cloned() {
+            ev.set_id(to.id(), v);
         }
     }
     if let Some(s) = rec.get("Signed").filter(|s| parse_bool(s).is_none()) {
@@ -449,7 +476,6 @@ fn parse_qword(data: &str) -> Option<i64> {
 fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
     let Some(hashes) = hashes else { return };
     let mut related = Vec::new();
-    let mut key = String::with_capacity(24);
     for part in hashes.split(',') {
         let Some((algo, hash)) = part.split_once('=') else {
             continue;
@@ -460,16 +486,27 @@ fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
         }
         let hash = hash.to_ascii_lowercase();
         if let Some(prefix) = prefix {
-            let algo = algo.trim();
-            key.clear();
-            key.push_str(prefix);
-            if algo.eq_ignore_ascii_case("imphash") {
-                key.push_str(".pe.imphash");
+            let algo = algo.trim().to_ascii_lowercase();
+            // Sysmon's four by id; another (none so far) by its path
+            use quarry_event::fid;
+            let id = match (prefix, algo.as_str()) {
+                ("process", "md5") => Some(fid!("process.hash.md5")),
+                ("process", "sha1") => Some(fid!("process.hash.sha1")),
+                ("process", "sha256") => Some(fid!("process.hash.sha256")),
+                ("process", "imphash") => Some(fid!("process.pe.imphash")),
+                ("file", "md5") => Some(fid!("file.hash.md5")),
+                ("file", "sha1") => Some(fid!("file.hash.sha1")),
+                ("file", "sha256") => Some(fid!("file.hash.sha256")),
+                ("file", "imphash") => Some(fid!("file.pe.imphash")),
+                _ => None,
+            };
+            if let Some(id) = id {
+                ev.set_id(id, hash.as_str());
+            } else if algo == "imphash" {
+                ev.set(&format!("{prefix}.pe.imphash"), hash.as_str());
             } else {
-                key.push_str(".hash.");
-                key.extend(algo.chars().map(|c| c.to_ascii_lowercase()));
+                ev.set(&format!("{prefix}.hash.{algo}"), hash.as_str());
             }
-            ev.set(&key, hash.as_str());
         }
         related.push(Value::from(hash));
     }
