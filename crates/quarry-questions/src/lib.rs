@@ -14,7 +14,7 @@ pub mod q1018;
 
 pub use domains::Domains;
 
-use quarry_event::Event;
+use quarry_event::{Event, PathMemo};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::collections::BTreeMap;
@@ -35,10 +35,9 @@ pub trait Question: Sync {
     fn name(&self) -> &'static str;
     /// The approaches quarry implements, in the order they are listed.
     fn approaches(&self) -> &'static [Approach];
-    /// The fields the answer reads, as prefixes of field names (`host.`
-    /// keeps every host field): everything else is dropped on read, so
-    /// memory stays bounded by what is held for answering.
-    fn fields(&self) -> &'static [&'static str];
+    /// The fields the answer reads: everything else is dropped on read,
+    /// so memory stays bounded by what is held for answering.
+    fn fields(&self) -> &'static Needed;
     /// Does the answer need this event? Asked of every event read.
     fn wants(&self, ev: &Event) -> bool;
     /// Answers from the events [`Question::keep`] kept, with the filters
@@ -52,36 +51,39 @@ pub trait Question: Sync {
             return None;
         }
         ev.source = None;
-        keep_under(&mut ev, self.fields());
+        self.fields().keep(&mut ev);
         Some(ev)
     }
 }
 
-/// Keeps the fields of `ev` whose path begins with one of `prefixes`: what
-/// each field id comes to is remembered per thread for each list, not
-/// worked out again for every field of every event.
-fn keep_under(ev: &mut Event, prefixes: &'static [&'static str]) {
-    use std::cell::RefCell;
-    /// Per field id: whether it is kept, once worked out.
-    type Kept = Vec<Option<bool>>;
-    thread_local! {
-        /// By list (its address and length: the lists are static).
-        static MEMO: RefCell<rustc_hash::FxHashMap<(usize, usize), Kept>> = RefCell::default();
+/// The fields a question's answer reads, as prefixes of field paths
+/// (`host.` keeps every host field), with what each field id comes to
+/// remembered: not worked out again for every field of every event.
+pub struct Needed {
+    prefixes: &'static [&'static str],
+    memo: PathMemo,
+}
+
+impl Needed {
+    pub const fn new(prefixes: &'static [&'static str]) -> Self {
+        Needed {
+            prefixes,
+            memo: PathMemo::new(),
+        }
     }
-    MEMO.with_borrow_mut(|memo| {
-        let list = (prefixes.as_ptr() as usize, prefixes.len());
-        let known = memo.entry(list).or_default();
+
+    pub fn prefixes(&self) -> &'static [&'static str] {
+        self.prefixes
+    }
+
+    /// Keeps the fields of `ev` whose path begins with one of the prefixes.
+    pub fn keep(&self, ev: &mut Event) {
+        let prefixes = self.prefixes;
         ev.retain_ids(|id| {
-            let i = id.index();
-            if known.len() <= i {
-                known.resize(i + 1, None);
-            }
-            *known[i].get_or_insert_with(|| {
-                let path = quarry_event::field_name(id);
-                prefixes.iter().any(|p| path.starts_with(p))
-            })
+            self.memo
+                .holds(id, |path| prefixes.iter().any(|p| path.starts_with(p)))
         });
-    });
+    }
 }
 
 /// What `quarry ask` narrows an answer to; a question applies those that
@@ -212,9 +214,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keep_under_keeps_the_paths_a_list_begins_and_remembers_per_list() {
-        static WIDE: &[&str] = &["process.", "host.name"];
-        let narrow: &'static [&'static str] = &WIDE[..1];
+    fn needed_fields_keep_the_paths_a_list_begins() {
+        static WIDE: Needed = Needed::new(&["process.", "host.name"]);
+        static NARROW: Needed = Needed::new(&["process."]);
         let event = || {
             let mut ev = Event::default();
             for f in [
@@ -228,18 +230,17 @@ mod tests {
             }
             ev
         };
-        let kept = |prefixes: &'static [&'static str]| {
+        let kept = |needed: &Needed| {
             let mut ev = event();
-            keep_under(&mut ev, prefixes);
+            needed.keep(&mut ev);
             let mut names: Vec<String> = ev.fields().map(|(f, _)| f.to_string()).collect();
             names.sort_unstable();
             names
         };
-        // twice each, the second from memory; a list and its prefix (one
-        // address, two lengths) remembered apart
+        // twice each, the second from memory, each list its own
         for _ in 0..2 {
-            assert_eq!(kept(WIDE), ["host.name", "process.name", "process.pid"]);
-            assert_eq!(kept(narrow), ["process.name", "process.pid"]);
+            assert_eq!(kept(&WIDE), ["host.name", "process.name", "process.pid"]);
+            assert_eq!(kept(&NARROW), ["process.name", "process.pid"]);
         }
     }
 

@@ -6,7 +6,7 @@
 //! process's lifetime. The coverage says which hosts had DNS telemetry and
 //! which had process telemetry but none — those are unresolved, not benign.
 
-use crate::{Answer, Approach, Filter, Question, Record};
+use crate::{Answer, Approach, Filter, Needed, Question, Record};
 use quarry_event::basename;
 use quarry_event::entity_key;
 use quarry_event::{Event, Value};
@@ -33,8 +33,8 @@ impl Question for Q1018 {
         APPROACHES
     }
 
-    fn fields(&self) -> &'static [&'static str] {
-        NEEDED
+    fn fields(&self) -> &'static Needed {
+        &NEEDED
     }
 
     fn wants(&self, ev: &Event) -> bool {
@@ -82,7 +82,7 @@ pub fn is_dns(ev: &Event) -> bool {
 }
 
 /// The fields Q1018 and lineage read; everything else is dropped on read.
-const NEEDED: &[&str] = &[
+static NEEDED: Needed = Needed::new(&[
     "host.",
     "process.",
     "user.",
@@ -93,7 +93,7 @@ const NEEDED: &[&str] = &[
     "event.type",
     "event.dataset",
     "@timestamp",
-];
+]);
 
 /// What Q1018 needs from the evidence: DNS queries and process starts/ends,
 /// slimmed to the fields it reads, so memory stays bounded by what is held
