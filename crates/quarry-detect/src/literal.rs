@@ -13,7 +13,8 @@
 //! into a hash table and the contained literals, lower-cased, into an
 //! Aho-Corasick automaton; per event, the lower-cased values of
 //! the fields its candidate rules' anchors name ([`Literals::plan`]) are
-//! looked up and scanned once ([`Literals::scan`]),
+//! looked up and scanned once ([`Literals::scan`]; what a text met is
+//! remembered per thread, for the next event that repeats it),
 //! and a rule is tried only when one of its anchor's alternatives was
 //! found ([`Literals::may_match`]); a rule with no anchor is always tried.
 //! A pattern found marks its rules through postings (pattern → rules), so
