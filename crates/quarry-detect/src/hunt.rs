@@ -274,6 +274,8 @@ fn hunt_with(
         }
         pools.extend(b.pool);
     }
+    let mut investigation = Investigation::from_pools(pools);
+    investigation.limits = opts.alert_limits;
     // hits are turned into alerts host by host: a host's pool is unpacked
     // for its alerts, then packed away again
     let evidence_from = evidence_from.into_map();
@@ -292,82 +294,76 @@ fn hunt_with(
     let mut matched: Vec<Vec<Event>> = vec![Vec::new(); rules.len()];
     // each rule's hits judged on all cores, a few rules at a time (their
     // hits are held until taken), then taken in rule order
-    let judge_all = || {
-        let held: Vec<(usize, PackedEvents)> = per_rule
-            .into_iter()
-            .enumerate()
-            .filter(|(_, h)| !h.is_empty())
+    let held: Vec<(usize, PackedEvents)> = per_rule
+        .into_iter()
+        .enumerate()
+        .filter(|(_, h)| !h.is_empty())
+        .collect();
+    let mut held = held.into_iter();
+    loop {
+        let chunk: Vec<(usize, PackedEvents)> = held.by_ref().take(RULE_BATCH).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let judged: Vec<Judged> = chunk
+            .into_par_iter()
+            .map(|(i, held)| {
+                let role = (member[i], standalone.rules[i]);
+                judge(&rules[i], i, held, role, &evidence_from, opts)
+            })
             .collect();
-        let mut held = held.into_iter();
-        loop {
-            let chunk: Vec<(usize, PackedEvents)> = held.by_ref().take(RULE_BATCH).collect();
-            if chunk.is_empty() {
-                break;
+        for j in judged {
+            let r = &rules[j.rule];
+            for x in j.excepted {
+                *report
+                    .suppressed
+                    .entry(opts.exceptions.exceptions[x].name.clone())
+                    .or_default() += 1;
             }
-            let judged: Vec<Judged> = chunk
-                .into_par_iter()
-                .map(|(i, held)| {
-                    let role = (member[i], standalone.rules[i]);
-                    judge(&rules[i], i, held, role, &evidence_from, opts)
-                })
-                .collect();
-            for j in judged {
-                let r = &rules[j.rule];
-                for x in j.excepted {
-                    *report
-                        .suppressed
-                        .entry(opts.exceptions.exceptions[x].name.clone())
-                        .or_default() += 1;
+            if let Some(m) = j.matched {
+                matched[j.rule] = m;
+            }
+            report.folded += j.folded;
+            let alerts = match j.alerts {
+                // a correlation's member that does not alert on its own
+                None => continue,
+                Some(Ok(a)) => a,
+                Some(Err(e)) => {
+                    report.rule_errors.push((r.rule.name.clone(), e));
+                    continue;
                 }
-                if let Some(m) = j.matched {
-                    matched[j.rule] = m;
+            };
+            let mut n = 0usize;
+            for (h, extra) in alerts {
+                if n as u64 >= r.rule.max_signals {
+                    report.withheld += 1;
+                    continue;
                 }
-                report.folded += j.folded;
-                let alerts = match j.alerts {
-                    // a correlation's member that does not alert on its own
-                    None => continue,
-                    Some(Ok(a)) => a,
-                    Some(Err(e)) => {
-                        report.rule_errors.push((r.rule.name.clone(), e));
-                        continue;
-                    }
-                };
-                let mut n = 0usize;
-                for (h, extra) in alerts {
-                    if n as u64 >= r.rule.max_signals {
-                        report.withheld += 1;
-                        continue;
-                    }
-                    n += 1;
-                    let host = quarry_alert::hit_events(&h)
-                        .last()
-                        .copied()
-                        .and_then(quarry_lineage::host_key);
-                    hits_by_host
-                        .entry(host)
-                        .or_default()
-                        .push(&r.rule, &h, extra);
-                }
-                if n > 0 {
-                    *report
-                        .counts
-                        .entry((r.rule.severity.clone(), r.rule.name.clone()))
-                        .or_default() += n;
-                }
-                if opts.stats {
-                    report.rule_stats.push(RuleStat {
-                        rule: r.rule.name.clone(),
-                        hits: j.total,
-                        elapsed: j.elapsed,
-                    });
-                }
+                n += 1;
+                let host = quarry_alert::hit_events(&h)
+                    .last()
+                    .copied()
+                    .and_then(quarry_lineage::host_key);
+                hits_by_host
+                    .entry(host)
+                    .or_default()
+                    .push(&r.rule, &h, extra);
+            }
+            if n > 0 {
+                *report
+                    .counts
+                    .entry((r.rule.severity.clone(), r.rule.name.clone()))
+                    .or_default() += n;
+            }
+            if opts.stats {
+                report.rule_stats.push(RuleStat {
+                    rule: r.rule.name.clone(),
+                    hits: j.total,
+                    elapsed: j.elapsed,
+                });
             }
         }
-    };
-    // while the investigation (every host's lineage) is built: judging
-    // does not read it
-    let (mut investigation, ()) = rayon::join(|| Investigation::from_pools(pools), judge_all);
-    investigation.limits = opts.alert_limits;
+    }
     // correlations, over what their members matched
     for f in correlate::run(book, &matched, &standalone) {
         let rule = &book.correlations[f.correlation].rule;
