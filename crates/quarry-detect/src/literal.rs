@@ -380,7 +380,7 @@ impl Literals {
             memo.serve(self);
             for &id in &plan.fields {
                 if let (Some(v), Some(Some(f))) = (ev.get_id(id), self.fields.get(id.index())) {
-                    scan_value(f, memo.of_field(id.index()), v, &mut hits);
+                    memo.held += scan_value(f, memo.of_field(id.index()), v, &mut hits);
                 }
             }
             if let Some(f) = self.any.as_ref().filter(|_| plan.any) {
@@ -400,7 +400,7 @@ impl Literals {
                         }
                         long.push(s);
                     }
-                    scan_text(f, &mut memo.any, s, &mut hits);
+                    memo.held += scan_text(f, &mut memo.any, s, &mut hits);
                 }
             }
             memo.bound();
@@ -421,24 +421,26 @@ impl Literals {
 
 /// Marks the patterns of `f` that the value `v`, of `f`'s field, meets:
 /// each string's ([`scan_text`]); a value that is not a string, which
-/// evaluation may compare after conversion, any.
-fn scan_value(f: &FieldIndex, memo: &mut Met, v: &Value, hits: &mut Hits) {
+/// evaluation may compare after conversion, any. Returns the bytes `memo`
+/// grew by.
+fn scan_value(f: &FieldIndex, memo: &mut Met, v: &Value, hits: &mut Hits) -> usize {
     if !v.is_null() {
         f.present.iter().for_each(|&p| hits.set(p));
     }
     match v {
         Value::Str(s) => scan_text(f, memo, s, hits),
-        Value::Null => {}
+        Value::Null => 0,
         Value::Array(_) => {
             let mut texts = Vec::new();
             if strings(v, &mut texts) {
                 f.all.iter().for_each(|&p| hits.set(p));
             }
-            for s in texts {
-                scan_text(f, memo, s, hits);
-            }
+            texts.into_iter().map(|s| scan_text(f, memo, s, hits)).sum()
         }
-        _ => f.all.iter().for_each(|&p| hits.set(p)),
+        _ => {
+            f.all.iter().for_each(|&p| hits.set(p));
+            0
+        }
     }
 }
 
@@ -459,18 +461,22 @@ fn strings<'e>(v: &'e Value, out: &mut Vec<&'e str>) -> bool {
 /// Marks the patterns of `f` that the text `s` meets, remembered in
 /// `memo` (what `f`'s field's texts met, on this thread): logs repeat
 /// their values (the same executables, command lines, hashes) far more
-/// than they vary, and a lookup costs a fraction of a scan.
-fn scan_text(f: &FieldIndex, memo: &mut Met, s: &str, hits: &mut Hits) {
+/// than they vary, and a lookup costs a fraction of a scan. Returns the
+/// bytes `memo` grew by.
+fn scan_text(f: &FieldIndex, memo: &mut Met, s: &str, hits: &mut Hits) -> usize {
     if let Some(ps) = memo.texts.get(s) {
         ps.iter().for_each(|&p| hits.set(p));
-        return;
+        return 0;
     }
     let ps = met_by(f, s);
     ps.iter().for_each(|&p| hits.set(p));
-    if s.len() <= MEMO_MAX_TEXT {
-        memo.bytes += s.len() + 4 * ps.len() + MEMO_ENTRY_BYTES;
-        memo.texts.insert(s.into(), ps);
+    if s.len() > MEMO_MAX_TEXT {
+        return 0;
     }
+    let grew = s.len() + 4 * ps.len() + MEMO_ENTRY_BYTES;
+    memo.bytes += grew;
+    memo.texts.insert(s.into(), ps);
+    grew
 }
 
 /// The patterns of `f` that the text `s` meets, ascending: any pattern
@@ -531,6 +537,8 @@ struct Memo {
     fields: Vec<Met>,
     /// What any field holds ([`ANY_TEXT`]).
     any: Met,
+    /// The bytes of every [`Met`] here, about.
+    held: usize,
 }
 
 /// The patterns of one field's index that each text met, and the bytes
@@ -563,16 +571,16 @@ impl Memo {
     /// field's table on its own: a field whose values never repeat, GUIDs
     /// in a command line say, does not cost the others theirs).
     fn bound(&mut self) {
-        let total: usize = self.fields.iter().map(|m| m.bytes).sum::<usize>() + self.any.bytes;
-        if total <= MEMO_BUDGET {
+        if self.held <= MEMO_BUDGET {
             return;
         }
         for m in self.fields.iter_mut().chain([&mut self.any]) {
             if m.bytes > MEMO_BUDGET / 8 {
+                self.held -= m.bytes;
                 *m = Met::default();
             }
         }
-        if self.fields.iter().map(|m| m.bytes).sum::<usize>() + self.any.bytes > MEMO_BUDGET {
+        if self.held > MEMO_BUDGET {
             *self = Memo {
                 owner: self.owner,
                 ..Memo::default()

@@ -247,10 +247,6 @@ impl FieldPath {
     pub fn id(&self) -> FieldId {
         *self.id.get_or_init(|| field_id(self.path))
     }
-
-    pub fn path(&self) -> &'static str {
-        self.path
-    }
 }
 
 /// The path an id stands for.

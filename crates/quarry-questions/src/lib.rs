@@ -72,10 +72,6 @@ impl Needed {
         }
     }
 
-    pub fn prefixes(&self) -> &'static [&'static str] {
-        self.prefixes
-    }
-
     /// Keeps the fields of `ev` whose path begins with one of the prefixes.
     pub fn keep(&self, ev: &mut Event) {
         let prefixes = self.prefixes;

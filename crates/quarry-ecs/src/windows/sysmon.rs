@@ -186,14 +186,14 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     set_user(ev, &USER, rec.get("User"));
 
     // PE metadata describes the process, or for an image load the module
-    let pe = if id == 7 { &PE_FILE } else { &PE_PROCESS };
-    for (name, path) in pe {
+    let pe = if id == 7 { &FILE_IMAGE } else { &PROCESS_IMAGE };
+    for (name, path) in &pe.pe {
         ev.set_id(path.id(), rec.get(name));
     }
     let hashes = rec.get("Hashes").or_else(|| rec.get("Hash"));
     match id {
-        1 | 23 | 24 | 25 => set_hashes(ev, Some("process"), hashes),
-        6 | 7 | 15 | 26 | 29 => set_hashes(ev, Some("file"), hashes),
+        1 | 23 | 24 | 25 => set_hashes(ev, Some(&PROCESS_IMAGE), hashes),
+        6 | 7 | 15 | 26 | 29 => set_hashes(ev, Some(&FILE_IMAGE), hashes),
         _ => set_hashes(ev, None, hashes),
     }
 
@@ -288,28 +288,39 @@ pub(super) fn map(rec: &WinRecord, ev: &mut Event) -> bool {
     true
 }
 
-/// EventData names of PE metadata → ECS, for the process; the same names
-/// describe the loaded module in an image load (7).
-static PE_PROCESS: [(&str, FieldPath); 5] = [
-    (
-        "OriginalFileName",
-        FieldPath::new("process.pe.original_file_name"),
-    ),
-    ("Company", FieldPath::new("process.pe.company")),
-    ("Description", FieldPath::new("process.pe.description")),
-    ("FileVersion", FieldPath::new("process.pe.file_version")),
-    ("Product", FieldPath::new("process.pe.product")),
-];
-static PE_FILE: [(&str, FieldPath); 5] = [
-    (
-        "OriginalFileName",
-        FieldPath::new("file.pe.original_file_name"),
-    ),
-    ("Company", FieldPath::new("file.pe.company")),
-    ("Description", FieldPath::new("file.pe.description")),
-    ("FileVersion", FieldPath::new("file.pe.file_version")),
-    ("Product", FieldPath::new("file.pe.product")),
-];
+/// The ECS fields of an executable file's PE metadata and hashes, under
+/// `process` (the process's image) or `file` (a file, or the module an
+/// image load (7) loads), spelled out once per prefix and set by id.
+struct ImageFields {
+    prefix: &'static str,
+    /// EventData names of PE metadata → their fields.
+    pe: [(&'static str, FieldPath); 5],
+    md5: FieldPath,
+    sha1: FieldPath,
+    sha256: FieldPath,
+    imphash: FieldPath,
+}
+
+macro_rules! image_fields {
+    ($($name:ident = $prefix:literal),* $(,)?) => {
+        $(static $name: ImageFields = ImageFields {
+            prefix: $prefix,
+            pe: [
+                ("OriginalFileName", FieldPath::new(concat!($prefix, ".pe.original_file_name"))),
+                ("Company", FieldPath::new(concat!($prefix, ".pe.company"))),
+                ("Description", FieldPath::new(concat!($prefix, ".pe.description"))),
+                ("FileVersion", FieldPath::new(concat!($prefix, ".pe.file_version"))),
+                ("Product", FieldPath::new(concat!($prefix, ".pe.product"))),
+            ],
+            md5: FieldPath::new(concat!($prefix, ".hash.md5")),
+            sha1: FieldPath::new(concat!($prefix, ".hash.sha1")),
+            sha256: FieldPath::new(concat!($prefix, ".hash.sha256")),
+            imphash: FieldPath::new(concat!($prefix, ".pe.imphash")),
+        };)*
+    };
+}
+
+image_fields!(PROCESS_IMAGE = "process", FILE_IMAGE = "file");
 
 /// The `file.*` of an image load again as `dll.*`, which Elastic's newer
 /// pipeline adds and the library rules read.
@@ -473,7 +484,7 @@ fn parse_qword(data: &str) -> Option<i64> {
 /// `<prefix>.pe.imphash`) for the ids whose hashes describe a process or a
 /// file, and `related.hash` for all; all-zero hashes (Sysmon's "not
 /// computed") are skipped.
-fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
+fn set_hashes(ev: &mut Event, to: Option<&ImageFields>, hashes: Option<&str>) {
     let Some(hashes) = hashes else { return };
     let mut related = Vec::new();
     for part in hashes.split(',') {
@@ -485,27 +496,19 @@ fn set_hashes(ev: &mut Event, prefix: Option<&str>, hashes: Option<&str>) {
             continue;
         }
         let hash = hash.to_ascii_lowercase();
-        if let Some(prefix) = prefix {
+        if let Some(to) = to {
             let algo = algo.trim().to_ascii_lowercase();
             // Sysmon's four by id; another (none so far) by its path
-            use quarry_event::fid;
-            let id = match (prefix, algo.as_str()) {
-                ("process", "md5") => Some(fid!("process.hash.md5")),
-                ("process", "sha1") => Some(fid!("process.hash.sha1")),
-                ("process", "sha256") => Some(fid!("process.hash.sha256")),
-                ("process", "imphash") => Some(fid!("process.pe.imphash")),
-                ("file", "md5") => Some(fid!("file.hash.md5")),
-                ("file", "sha1") => Some(fid!("file.hash.sha1")),
-                ("file", "sha256") => Some(fid!("file.hash.sha256")),
-                ("file", "imphash") => Some(fid!("file.pe.imphash")),
+            let field = match algo.as_str() {
+                "md5" => Some(&to.md5),
+                "sha1" => Some(&to.sha1),
+                "sha256" => Some(&to.sha256),
+                "imphash" => Some(&to.imphash),
                 _ => None,
             };
-            if let Some(id) = id {
-                ev.set_id(id, hash.as_str());
-            } else if algo == "imphash" {
-                ev.set(&format!("{prefix}.pe.imphash"), hash.as_str());
-            } else {
-                ev.set(&format!("{prefix}.hash.{algo}"), hash.as_str());
+            match field {
+                Some(f) => ev.set_id(f.id(), hash.as_str()),
+                None => ev.set(&format!("{}.hash.{algo}", to.prefix), hash.as_str()),
             }
         }
         related.push(Value::from(hash));
