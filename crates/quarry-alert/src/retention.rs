@@ -119,13 +119,7 @@ impl Retention {
             return None;
         }
         let host = host_key(ev)?;
-        let mut slim = Event::with_capacity(ev.origin.clone(), 24);
-        slim.timestamp = ev.timestamp;
-        for (id, v) in ev.fields_by_id() {
-            if self.ids.contains(&id) {
-                slim.insert_id(id, v.clone());
-            }
-        }
+        let slim = ev.projected(|id| self.ids.contains(&id));
         Some((host, pack(&slim)))
     }
 }
