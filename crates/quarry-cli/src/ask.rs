@@ -70,13 +70,27 @@ pub fn run(args: AskArgs) -> std::io::Result<u8> {
         return Ok(code);
     }
     let bar = crate::progress::Bar::start();
-    let (events, summary) = quarry_read::scan(&args.inputs, |ev| question.keep(ev));
+    let (events, summary) =
+        quarry_read::scan_projected(&args.inputs, &projection(question), |ev| question.keep(ev));
     drop(bar);
     let code = output::report_problems(&summary);
     let answer = question.answer(events, &filter);
     no_such_host(&filter, &answer.hosts);
     print(&answer.rows, answer.columns, &answer.coverage, args.format)?;
     Ok(code)
+}
+
+/// What a question reads of each event: the readers build only its
+/// fields (`host.` is a prefix, `@timestamp` a field), and the events it
+/// wants.
+fn projection(question: &'static dyn quarry_questions::Question) -> quarry_read::Projection {
+    let (prefixes, fields): (Vec<&str>, Vec<&str>) = question
+        .fields()
+        .prefixes()
+        .iter()
+        .partition(|p| p.ends_with('.'));
+    let fields: Vec<String> = fields.into_iter().map(str::to_string).collect();
+    quarry_read::Projection::new(&fields, &prefixes, move |ev| question.wants(ev)).keeps_projected()
 }
 
 /// Says so when `--host` keeps none of the evidence's `hosts`, naming them.

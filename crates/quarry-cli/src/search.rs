@@ -211,7 +211,8 @@ impl Pushdown {
         // lines lacking a literal the query requires are only validated
         let projection =
             quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
-                .require_literals(&query.required_literals());
+                .require_literals(&query.required_literals())
+                .tested_on(&query.fields());
         Pushdown {
             query,
             needed,

@@ -17,11 +17,13 @@
 //! look a field up repeatedly resolve its id once ([`field_id`]) and use
 //! [`Event::get_id`].
 
+mod demand;
 mod field;
 mod path_memo;
 mod time;
 mod value;
 
+pub use demand::Demand;
 pub use field::{FieldId, FieldPath, field_id, field_name, find_field};
 pub use path_memo::PathMemo;
 pub use time::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
@@ -124,6 +126,8 @@ pub struct Event {
     /// The document's bytes exactly as read (one JSON text), kept instead of
     /// [`Event::source`] by readers asked for a projection; echoed as is.
     pub raw_source: Option<Arc<str>>,
+    /// Set by [`Event::for_demand`]: fields it does not want are not kept.
+    demand: Option<Arc<Demand>>,
 }
 
 impl Event {
@@ -147,6 +151,31 @@ impl Event {
             origin,
             ..Default::default()
         }
+    }
+
+    /// An empty event that keeps only the fields `demand` wants, until
+    /// [`Event::make_whole`]: what a reader builds for a consumer that
+    /// reads a few fields.
+    pub fn for_demand(origin: Origin, demand: Arc<Demand>) -> Self {
+        Event {
+            ids: Vec::with_capacity(16),
+            vals: Vec::with_capacity(16),
+            origin,
+            demand: Some(demand),
+            ..Default::default()
+        }
+    }
+
+    /// Would this event keep field `id`? (A mapping asks before working
+    /// out a costly value.)
+    #[inline]
+    pub fn wants(&self, id: FieldId) -> bool {
+        self.demand.as_ref().is_none_or(|d| d.wants(id))
+    }
+
+    /// Keeps every field set from now on.
+    pub fn make_whole(&mut self) {
+        self.demand = None;
     }
 
     /// Builds an event from a JSON document, flattening nested objects into
@@ -249,6 +278,9 @@ impl Event {
 
     /// Sets a field by id, `Value::Null` included (JSON's explicit null).
     pub fn insert_id(&mut self, id: FieldId, value: Value) {
+        if !self.wants(id) {
+            return;
+        }
         match self.slot(id) {
             Ok(i) => self.vals[i] = value,
             Err(i) => {
@@ -370,6 +402,7 @@ impl Event {
             origin: self.origin.clone(),
             source: self.source.clone(),
             raw_source: self.raw_source.clone(),
+            demand: None,
         }
     }
 

@@ -51,6 +51,7 @@ pub trait Question: Sync {
             return None;
         }
         ev.source = None;
+        ev.raw_source = None;
         self.fields().keep(&mut ev);
         Some(ev)
     }
@@ -70,6 +71,11 @@ impl Needed {
             prefixes,
             memo: PathMemo::new(),
         }
+    }
+
+    /// The prefixes: a reader builds the fields they begin.
+    pub fn prefixes(&self) -> &'static [&'static str] {
+        self.prefixes
     }
 
     /// Keeps the fields of `ev` whose path begins with one of the prefixes.

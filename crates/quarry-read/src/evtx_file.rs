@@ -20,6 +20,7 @@
 //!   a shared template): kept with whatever fields can be mapped, and each
 //!   one reported.
 
+use crate::projected::RecordProjection;
 use crate::{Problem, ReadSummary, Sink, evtx_binxml};
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
@@ -348,7 +349,16 @@ fn patch_partial_chunk(partial: &[u8]) -> (Vec<u8>, usize, Option<&'static str>)
 
 /// One record as yielded by the pipeline: the chunk it came from (by its
 /// header), and the event or why it could not be made.
-type Keyed = ((u64, u64, u32), u64, (Event, Option<String>));
+type Keyed = ((u64, u64, u32), u64, Made);
+
+/// A record's event, what damage it was read with, and whether the
+/// projection's test took it (an event not taken carries only the tested
+/// fields, for the summary's counts).
+struct Made {
+    event: Event,
+    damage: Option<String>,
+    wanted: bool,
+}
 
 fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     reader: Patched<R>,
@@ -391,6 +401,7 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     // A file named ForwardedEvents.evtx is the WEF collector's log, whose
     // records keep their own channel names.
     let forwarded = windows::is_forwarded_events_file(name);
+    let wanted = sink.projection.map(crate::projected::Projection::records);
     let records = parser.serialized_records(move |r| -> evtx::err::Result<Keyed> {
         let r = r?;
         let h = r.chunk.header;
@@ -403,10 +414,19 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
         // straight from the BinXML when the record's shape allows, else
         // through the crate's JSON
         if let Some(rec) = evtx_binxml::decode(&r) {
-            return Ok((key, rid, (normalized(rec, &f2, rid, forwarded), None)));
+            return Ok((
+                key,
+                rid,
+                built(rec, &f2, rid, forwarded, wanted.as_ref(), None),
+            ));
         }
         let r = r.into_json_bytes()?;
-        Ok((key, rid, to_event(&r.data, &f2, rid, ts, forwarded)))
+        let (rec, damage) = to_record(&r.data, rid, ts);
+        Ok((
+            key,
+            rid,
+            built(rec, &f2, rid, forwarded, wanted.as_ref(), damage),
+        ))
     });
     let mut judging = Judging::default();
     let mut read: HashMap<(u64, u64, u32), u64> = HashMap::new();
@@ -419,16 +439,19 @@ fn read_patched<R: Read + Seek + Send + 'static, T: Send>(
     };
     for r in records {
         match r {
-            Ok((key, rid, (ev, damage))) => {
+            Ok((key, rid, made)) => {
                 *read.entry(key).or_default() += 1;
-                if let Some(d) = damage {
+                if let Some(d) = made.damage {
                     s.problems.push(problem(format!("record {rid}"), d));
                 }
+                let ev = made.event;
                 s.count("evtx", ev.get_str(quarry_ecs::UNMAPPED_TYPE));
                 if let Some(shapes) = ev.get(quarry_ecs::BAD_SHAPE) {
                     s.count_bad_shapes(shapes.iter().filter_map(|v| v.as_str()));
                 }
-                judging.push(ev, sink);
+                if made.wanted {
+                    judging.push(ev, sink);
+                }
             }
             Err(e) => {
                 if let EvtxError::FailedToParseChunk { chunk_id, .. } = &e {
@@ -556,17 +579,11 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Normalises one rendered record. A record whose JSON is damaged is kept
+/// Reads one rendered record. A record whose JSON is damaged is kept
 /// with what can be mapped (at least its id and time from the record
 /// header), and the damage returned for the report.
-fn to_event(
-    bytes: &[u8],
-    file: &Arc<str>,
-    rid: u64,
-    ts: evtx::Timestamp,
-    forwarded: bool,
-) -> (Event, Option<String>) {
-    let (rec, damage) = match evtx_json::parse(bytes) {
+fn to_record(bytes: &[u8], rid: u64, ts: evtx::Timestamp) -> (WinRecord, Option<String>) {
+    match evtx_json::parse(bytes) {
         Ok(rec) => (rec, None),
         Err(e) => (
             salvage(bytes, rid, ts),
@@ -574,21 +591,47 @@ fn to_event(
                 "damaged record kept with the fields that could be read: {e}"
             )),
         ),
-    };
-    (normalized(rec, file, rid, forwarded), damage)
+    }
 }
 
-/// The ECS event of a record read from `file`.
-fn normalized(mut rec: WinRecord, file: &Arc<str>, rid: u64, forwarded: bool) -> Event {
+/// The ECS event of a record read from `file`. With a projection, the
+/// fields its test reads are built first, and the event kept only when
+/// the test takes it: a search for one process name does not build the
+/// forty fields of every record it passes over.
+fn built(
+    mut rec: WinRecord,
+    file: &Arc<str>,
+    rid: u64,
+    forwarded: bool,
+    projection: Option<&RecordProjection>,
+    damage: Option<String>,
+) -> Made {
     rec.forwarded |= forwarded;
-    let locator = Locator::Record(rec.record_id.unwrap_or(rid));
-    windows::normalize(
-        &rec,
-        Origin {
-            file: file.clone(),
-            locator,
-        },
-    )
+    let origin = Origin {
+        file: file.clone(),
+        locator: Locator::Record(rec.record_id.unwrap_or(rid)),
+    };
+    let Some(p) = projection else {
+        let event = windows::normalize(&rec, origin);
+        return Made {
+            event,
+            damage,
+            wanted: true,
+        };
+    };
+    let tested = windows::normalize_for(&rec, origin.clone(), &p.tested);
+    let wanted = (p.wanted)(&tested);
+    let event = match &p.kept {
+        _ if !wanted => tested,
+        Some(kept) if Arc::ptr_eq(kept, &p.tested) => tested,
+        Some(kept) => windows::normalize_for(&rec, origin, kept),
+        None => windows::normalize(&rec, origin),
+    };
+    Made {
+        event,
+        damage,
+        wanted,
+    }
 }
 
 /// What can be read of a record whose rendering the fast path rejects:
@@ -676,9 +719,13 @@ mod tests {
         let rec = salvage(no_event, 8, ts);
         assert_eq!(rec.record_id, Some(8));
         let file: Arc<str> = "f.evtx".into();
-        let (ev, damage) = to_event(no_event, &file, 8, ts, false);
-        assert_eq!(ev.origin.locator, Locator::Record(8));
-        assert!(damage.is_some_and(|d| d.contains("missing field `Event`")));
+        let (rec, damage) = to_record(no_event, 8, ts);
+        let made = built(rec, &file, 8, false, None, damage);
+        assert_eq!(made.event.origin.locator, Locator::Record(8));
+        assert!(
+            made.damage
+                .is_some_and(|d| d.contains("missing field `Event`"))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use std::io::{BufRead, Read};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 const BLOCK_BYTES: usize = 1 << 20;
 /// Bytes asked of the reader at a time.
@@ -426,7 +427,8 @@ fn read_lines<R: BufRead, T: Send>(
 ) {
     let file = ctx.file.clone();
     let keep = ctx.sink.keep;
-    let projection = ctx.sink.projection;
+    let projection = ctx.sink.projection.map(Trial::new);
+    let projection = projection.as_ref();
     // `first` is line `first_lineno`, whole (read up to its newline)
     let mut carry = first;
     let mut lineno = first_lineno - 1;
@@ -582,7 +584,7 @@ fn normalize_block<T: Send>(
     block: &Block,
     file: &Arc<str>,
     keep: &(dyn Fn(Event) -> Option<T> + Sync),
-    projection: Option<&crate::Projection>,
+    projection: Option<&Trial<'_>>,
     out: &mut Vec<LineOut<T>>,
 ) {
     let buf = &block.buf[..block.len];
@@ -604,7 +606,8 @@ const MAPPED_WINDOW: usize = 8;
 fn read_lines_mapped<T: Send>(ctx: &mut Ctx<'_, '_, T>, bytes: &[u8]) {
     let file = ctx.file.clone();
     let keep = ctx.sink.keep;
-    let projection = ctx.sink.projection;
+    let projection = ctx.sink.projection.map(Trial::new);
+    let projection = projection.as_ref();
     // (start, end) of each block
     let mut blocks: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
@@ -701,13 +704,40 @@ impl<T> Default for WindowWork<T> {
     }
 }
 
+/// A file's lines tried on a projection: a file whose first lines are all
+/// of another format than plain ECS (Windows-event JSON, winlogbeat,
+/// FDR) goes straight to the full reader, without walking each line
+/// first only to be refused.
+struct Trial<'p> {
+    projection: &'p crate::Projection,
+    taken: AtomicU32,
+    refused: AtomicU32,
+}
+
+/// Lines refused, none taken, before a file's lines are no longer tried.
+const TRIALS: u32 = 64;
+
+impl<'p> Trial<'p> {
+    fn new(projection: &'p crate::Projection) -> Self {
+        Trial {
+            projection,
+            taken: AtomicU32::new(0),
+            refused: AtomicU32::new(0),
+        }
+    }
+
+    fn worth_it(&self) -> bool {
+        self.refused.load(Ordering::Relaxed) < TRIALS || self.taken.load(Ordering::Relaxed) > 0
+    }
+}
+
 /// What the workers make of one line (`ln` is its number).
 fn normalize_line<T>(
     line: &[u8],
     ln: u64,
     file: &Arc<str>,
     keep: &(dyn Fn(Event) -> Option<T> + Sync),
-    projection: Option<&crate::Projection>,
+    projection: Option<&Trial<'_>>,
 ) -> LineOut<T> {
     let line = trim(line);
     if line.is_empty() {
@@ -722,13 +752,19 @@ fn normalize_line<T>(
         locator: Locator::Line(ln),
     };
     // plain ECS lines: only the consumer's fields are built
-    if let Some(p) = projection {
-        match crate::projected::read_line(line, p, origin) {
+    if let Some(t) = projection.filter(|t| t.worth_it()) {
+        match crate::projected::read_line(line, t.projection, origin) {
             Some(crate::projected::Projected::Kept(ev)) => {
+                t.taken.fetch_add(1, Ordering::Relaxed);
                 return keep(ev).map_or(LineOut::Dropped, LineOut::Kept);
             }
-            Some(crate::projected::Projected::Dropped) => return LineOut::Dropped,
-            None => {}
+            Some(crate::projected::Projected::Dropped) => {
+                t.taken.fetch_add(1, Ordering::Relaxed);
+                return LineOut::Dropped;
+            }
+            None => {
+                t.refused.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
     let origin = origin();

@@ -87,3 +87,18 @@ fn other_formats_take_the_full_reader() {
     assert_eq!(s.formats.get("elasticdefend"), Some(&1));
     assert_eq!(s.formats.get("ecs"), None);
 }
+
+/// A file whose first lines are all Windows-event JSON stops trying the
+/// projection; plain ECS lines after them are still read (by the full
+/// reader), none lost.
+#[test]
+fn a_file_of_another_format_is_read_whole_and_its_ecs_lines_kept() {
+    let windows = r#"{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\w\\cmd.exe","ParentImage":"C:\\w\\dns.exe"}"#;
+    let ecs = r#"{"process":{"parent":{"name":"dns.exe"}}}"#;
+    let mut lines = vec![windows; 100];
+    lines.extend([ecs; 3]);
+    let (events, s) = scan("refused", &lines);
+    assert_eq!(s.events, 103);
+    assert_eq!(events.len(), 103);
+    assert_eq!(s.formats.get("ecs"), Some(&3));
+}

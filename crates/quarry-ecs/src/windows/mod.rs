@@ -22,7 +22,8 @@ mod security;
 mod sysmon;
 mod system;
 
-use quarry_event::{Event, FieldPath, Origin, Str, Value};
+use quarry_event::{Demand, Event, FieldPath, Origin, Str, Value};
+use std::sync::Arc;
 
 /// The parts of a Windows event record quarry maps, whatever it was read from.
 #[derive(Debug, Clone, Default)]
@@ -245,7 +246,54 @@ thread_local! {
 
 /// Maps a Windows record to ECS.
 pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
-    let mut ev = Event::new(origin);
+    map_into(rec, Event::new(origin))
+}
+
+/// [`normalize`] building only the fields `demand` wants (made by
+/// [`demand`], which adds what the mappings derive other fields from).
+pub fn normalize_for(rec: &WinRecord, origin: Origin, demand: &Arc<Demand>) -> Event {
+    let mut ev = map_into(rec, Event::for_demand(origin, demand.clone()));
+    ev.make_whole();
+    ev
+}
+
+/// Fields the mappings read back to derive others (`related.ip` from
+/// `source.ip`, `dll.*` from the `file.*` of an image load, the community
+/// id from the addresses and ports): built whatever the demand, so what
+/// is derived from them is the same as in the whole event. A path ending
+/// in `.` covers the fields below it.
+const READ_BACK: &[&str] = &[
+    "user.name",
+    "user.target.name",
+    "destination.user.name",
+    "source.ip",
+    "source.port",
+    "destination.ip",
+    "destination.port",
+    "network.transport",
+    "network.community_id",
+    "dns.question.name",
+    "dns.resolved_ip",
+    "dns.answers.type",
+    "related.",
+    "file.",
+];
+
+/// The demand of a consumer reading the fields `test` accepts, for
+/// [`normalize_for`].
+pub fn demand(test: impl Fn(&str) -> bool + Send + Sync + 'static) -> Arc<Demand> {
+    Arc::new(Demand::new(move |path| {
+        test(path)
+            || READ_BACK.iter().any(|r| match r.strip_suffix('.') {
+                Some(prefix) => path
+                    .strip_prefix(prefix)
+                    .is_some_and(|s| s.starts_with('.')),
+                None => path == *r,
+            })
+    }))
+}
+
+fn map_into(rec: &WinRecord, mut ev: Event) -> Event {
     // Elastic's `windows.forwarded` data stream runs the Sysmon, Security and
     // PowerShell pipelines on forwarded records by their own channel, so
     // they map as the originals do; only the dataset (and index) differ.
@@ -324,7 +372,9 @@ pub fn normalize(rec: &WinRecord, origin: Origin) -> Event {
                     id
                 }
             };
-            ev.set_id(id, v.as_str());
+            if ev.wants(id) {
+                ev.set_id(id, v.as_str());
+            }
         }
     });
     if let Some(t) = rec.time_created {
@@ -479,6 +529,9 @@ pub(super) fn set_pid(ev: &mut Event, path: &str, raw: Option<&str>) {
 pub(super) fn set_command_line(ev: &mut Event, to: &ProcessFields, cmd: Option<&str>) {
     if let Some(cmd) = cmd {
         ev.set_id(to.command_line.id(), cmd);
+        if !ev.wants(to.args.id()) && !ev.wants(to.args_count.id()) {
+            return;
+        }
         let args = split_command_line(cmd);
         if !args.is_empty() {
             ev.set_id(to.args_count.id(), args.len() as i64);

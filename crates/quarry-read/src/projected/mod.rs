@@ -25,7 +25,7 @@
 //! serde, in [`prefilter`] the literal prefilter.
 
 use quarry_ecs::format::{self, is_marker_key};
-use quarry_event::{Event, FieldId, Origin, Value, field_id};
+use quarry_event::{Demand, Event, FieldId, Origin, Value, field_id};
 use rustc_hash::FxHashMap;
 use rustc_hash::FxHashSet;
 use std::sync::Arc;
@@ -54,7 +54,14 @@ pub struct Projection {
     /// Path prefixes (`endgame.`) under which every field is wanted.
     prefixes: Vec<Box<str>>,
     /// Events that fail this are counted and dropped right after the parse.
-    wanted: Box<dyn Fn(&Event) -> bool + Send + Sync>,
+    wanted: Arc<dyn Fn(&Event) -> bool + Send + Sync>,
+    /// Records normalised from a whole record (EVTX) are first built with
+    /// these fields alone, for `wanted`: the projection's, unless
+    /// [`Projection::tested_on`] names fewer.
+    tested: Arc<Demand>,
+    /// What an event kept carries: every field, unless
+    /// [`Projection::keeps_projected`].
+    kept: Option<Arc<Demand>>,
     /// Lines lacking a required literal are only validated.
     prefilter: Option<Prefilter>,
     /// `paths` as a tree of key segments, for the fast walk.
@@ -142,11 +149,58 @@ impl Projection {
             timestamp: field_id("@timestamp"),
             count: exact.len(),
             prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
-            wanted: Box::new(wanted),
+            wanted: Arc::new(wanted),
+            tested: demand_of(exact, prefixes),
+            kept: None,
             prefilter: None,
         }
     }
 
+    /// `wanted` reads only `fields`: a reader that normalises whole
+    /// records builds these alone to test a record, and the whole event
+    /// only for those kept.
+    pub fn tested_on(mut self, fields: &[String]) -> Projection {
+        let exact = fields.iter().map(|f| f.as_str().into()).collect();
+        self.tested = demand_of(exact, &[]);
+        self
+    }
+
+    /// The consumer reads only the projection's fields of the events it
+    /// keeps, too: a reader that normalises whole records builds no others.
+    pub fn keeps_projected(mut self) -> Projection {
+        self.kept = Some(self.tested.clone());
+        self
+    }
+
+    /// What a reader of whole records needs to build events for this
+    /// projection, to take to its worker threads.
+    pub(crate) fn records(&self) -> RecordProjection {
+        RecordProjection {
+            wanted: self.wanted.clone(),
+            tested: self.tested.clone(),
+            kept: self.kept.clone(),
+        }
+    }
+}
+
+/// [`Projection`] as readers of whole records (EVTX) apply it: build the
+/// `tested` fields, test, build what is kept.
+#[derive(Clone)]
+pub(crate) struct RecordProjection {
+    pub(crate) wanted: Arc<dyn Fn(&Event) -> bool + Send + Sync>,
+    pub(crate) tested: Arc<Demand>,
+    pub(crate) kept: Option<Arc<Demand>>,
+}
+
+/// The Windows mappings' demand for paths in `exact` or under `prefixes`.
+fn demand_of(exact: FxHashSet<Box<str>>, prefixes: &[&str]) -> Arc<Demand> {
+    let prefixes: Vec<Box<str>> = prefixes.iter().map(|p| (*p).into()).collect();
+    quarry_ecs::windows::demand(move |path| {
+        exact.contains(path) || prefixes.iter().any(|p| path.starts_with(&**p))
+    })
+}
+
+impl Projection {
     /// [`Projection::kind`] from the tree: `at` is where the object's path
     /// is, `key` the key read (perhaps dotted), `path` the whole path with
     /// it. Gives the key's kind and where its path is.
