@@ -211,8 +211,16 @@ impl Pushdown {
         // lines lacking a literal the query requires are only validated
         let projection =
             quarry_read::Projection::new(&needed, INDEX_PREFIXES, move |ev| pre.matches(ev))
-                .require_literals(&query.required_literals())
-                .tested_on(&query.fields());
+                .require_literals(&query.required_literals());
+        // records are tested on the query's fields alone, and made whole
+        // for a match; but a query that reads no field and holds anyway
+        // (`any where true`) holds of every record: it is built once, whole
+        let fields = query.fields();
+        let projection = if fields.is_empty() && query.matches(&Event::default()) {
+            projection
+        } else {
+            projection.tested_on(&fields)
+        };
         Pushdown {
             query,
             needed,

@@ -236,6 +236,17 @@ pub fn user_data_fields<S: Into<Str> + AsRef<str>>(fields: Vec<(S, Option<S>)>) 
     as_sorted_map(fields, false)
 }
 
+/// Whether [`event_data`] puts the value of this EventData name in braces
+/// (a GUID of a `…Guid` name).
+pub fn braces_value_of(name: &str) -> bool {
+    name != "Data" && crate::json::is_guid_name(name)
+}
+
+/// A value of a name [`braces_value_of`], as [`event_data`] keeps it.
+pub fn braced(value: &str) -> Str {
+    crate::json::brace(value).into()
+}
+
 fn as_sorted_map<S: Into<Str> + AsRef<str>>(
     mut fields: Vec<(S, Option<S>)>,
     braces: bool,
@@ -253,7 +264,7 @@ fn as_sorted_map<S: Into<Str> + AsRef<str>>(
         }
         if let Some(t) = v {
             let k: Str = k.into();
-            let t: Str = if braces && k != "Data" && crate::json::is_guid_name(&k) {
+            let t: Str = if braces && braces_value_of(&k) {
                 crate::json::brace(t.as_ref()).into()
             } else {
                 t.into()

@@ -23,8 +23,9 @@ impl Demand {
         }
     }
 
-    /// Is field `id` wanted?
-    #[inline]
+    /// Is field `id` wanted? (Not inlined: every insert of every event
+    /// checks for a demand, and most events have none.)
+    #[inline(never)]
     pub fn wants(&self, id: FieldId) -> bool {
         self.memo
             .holds(id, |path| path.starts_with("quarry.") || (self.test)(path))

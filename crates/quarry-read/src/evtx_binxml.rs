@@ -85,10 +85,45 @@ enum Data {
     /// whose definition is `EventData` or `UserData` (the usual layout:
     /// System in one template, each event's data in another).
     Nested(u16),
-    /// EventData's (name, value), in name order.
-    Event(Vec<(Box<str>, Slot)>),
-    /// UserData's one provider element's fields, in name order.
-    User(Vec<(Box<str>, Slot)>),
+    /// EventData's fields.
+    Event(Fields),
+    /// UserData's one provider element's fields.
+    User(Fields),
+}
+
+/// EventData's or UserData's fields, laid out once per definition as a
+/// record's are kept ([`evtx_json::event_data`]): in name order (stably:
+/// repeats in order), each value of a GUID name marked to be braced.
+#[derive(Debug)]
+struct Fields {
+    slots: Vec<Field>,
+    /// A name comes twice: each record's fields are then de-duplicated
+    /// as the JSON path does it.
+    repeats: bool,
+}
+
+#[derive(Debug)]
+struct Field {
+    name: Str,
+    slot: Slot,
+    brace: bool,
+}
+
+impl Fields {
+    /// `braces`: GUID values are braced (EventData's, not UserData's).
+    fn new(mut slots: Vec<(Box<str>, Slot)>, braces: bool) -> Fields {
+        slots.sort_by(|a, b| a.0.cmp(&b.0));
+        let repeats = slots.windows(2).any(|w| w[0].0 == w[1].0);
+        let slots = slots
+            .into_iter()
+            .map(|(name, slot)| Field {
+                brace: braces && evtx_json::braces_value_of(&name),
+                name: Str::from(&*name),
+                slot,
+            })
+            .collect();
+        Fields { slots, repeats }
+    }
 }
 
 /// What a definition is: a whole `Event`, or the data nested in one.
@@ -280,20 +315,32 @@ fn data_fields(
     values: &[Val<'_>],
     scratch: &mut utf16_simd::Scratch,
 ) -> Option<Vec<(Str, Str)>> {
-    let mut fields = |slots: &[(Box<str>, Slot)]| -> Option<Vec<(Str, Option<Str>)>> {
-        slots
-            .iter()
-            .filter(|(_, slot)| !absent(slot, values))
-            .map(|(k, slot)| Some((Str::from(&**k), slot_text(slot, values, scratch).ok()?)))
-            .collect()
-    };
-    Some(match data {
-        Data::None => Vec::new(),
-        Data::Event(slots) => evtx_json::event_data(fields(slots)?),
-        Data::User(slots) => evtx_json::user_data_fields(fields(slots)?),
+    let (fields, braces) = match data {
+        Data::None => return Some(Vec::new()),
+        Data::Event(f) => (f, true),
+        Data::User(f) => (f, false),
         // BinXML in nested BinXML: not taken
         Data::Nested(_) => return None,
-    })
+    };
+    let present = fields.slots.iter().filter(|f| !absent(&f.slot, values));
+    if fields.repeats {
+        let pairs = present
+            .map(|f| Some((f.name.clone(), slot_text(&f.slot, values, scratch).ok()?)))
+            .collect::<Option<Vec<_>>>()?;
+        return Some(if braces {
+            evtx_json::event_data(pairs)
+        } else {
+            evtx_json::user_data_fields(pairs)
+        });
+    }
+    let mut out = Vec::with_capacity(fields.slots.len());
+    for f in present {
+        if let Some(t) = slot_text(&f.slot, values, scratch).ok()? {
+            let t = if f.brace { evtx_json::braced(&t) } else { t };
+            out.push((f.name.clone(), t));
+        }
+    }
+    Some(out)
 }
 
 /// The template instance a BinXML value holds: its definition's offset
@@ -714,7 +761,7 @@ fn system_slots(system: &Element) -> Option<Vec<(Sys, Slot)>> {
 
 /// `<Data Name="…">value</Data>` children, each named by its literal
 /// `Name`; other children by their element name (as the JSON keys them).
-fn event_data_slots(event_data: &Element) -> Option<Vec<(Box<str>, Slot)>> {
+fn event_data_slots(event_data: &Element) -> Option<Fields> {
     let slots: Vec<(Box<str>, Slot)> = event_data
         .children
         .iter()
@@ -733,15 +780,7 @@ fn event_data_slots(event_data: &Element) -> Option<Vec<(Box<str>, Slot)>> {
             Some((key, slot(&e.children, e.dependency)?))
         })
         .collect::<Option<_>>()?;
-    renamed_repeats(slots).map(by_name)
-}
-
-/// Slots in name order (stably: repeats in order), as a record's fields
-/// are kept ([`evtx_json::event_data`]): sorted once per definition, so
-/// that each record's come already sorted.
-fn by_name(mut slots: Vec<(Box<str>, Slot)>) -> Vec<(Box<str>, Slot)> {
-    slots.sort_by(|a, b| a.0.cmp(&b.0));
-    slots
+    renamed_repeats(slots).map(|slots| Fields::new(slots, true))
 }
 
 /// A name repeated among EventData's children is keyed `Name_1`,
@@ -777,7 +816,7 @@ fn renamed_repeats(mut slots: Vec<(Box<str>, Slot)>) -> Option<Vec<(Box<str>, Sl
     Some(slots)
 }
 
-fn user_data_slots(provider: &Element) -> Option<Vec<(Box<str>, Slot)>> {
+fn user_data_slots(provider: &Element) -> Option<Fields> {
     provider
         .children
         .iter()
@@ -788,7 +827,7 @@ fn user_data_slots(provider: &Element) -> Option<Vec<(Box<str>, Slot)>> {
             Some((e.name.as_str().into(), slot(&e.children, e.dependency)?))
         })
         .collect::<Option<_>>()
-        .map(by_name)
+        .map(|slots| Fields::new(slots, false))
 }
 
 #[cfg(test)]

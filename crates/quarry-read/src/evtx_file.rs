@@ -619,13 +619,17 @@ fn built(
             wanted: true,
         };
     };
-    let tested = windows::normalize_for(&rec, origin.clone(), &p.tested);
-    let wanted = (p.wanted)(&tested);
-    let event = match &p.kept {
-        _ if !wanted => tested,
-        Some(kept) if Arc::ptr_eq(kept, &p.tested) => tested,
-        Some(kept) => windows::normalize_for(&rec, origin, kept),
+    let build = |demand: Option<&Arc<_>>, origin| match demand {
+        Some(d) => windows::normalize_for(&rec, origin, d),
         None => windows::normalize(&rec, origin),
+    };
+    let tested = build(p.tested.as_ref(), origin.clone());
+    let wanted = (p.wanted)(&tested);
+    let event = match (&p.tested, &p.kept) {
+        _ if !wanted => tested,
+        (None, _) => tested,
+        (Some(t), Some(k)) if Arc::ptr_eq(t, k) => tested,
+        (Some(_), kept) => build(kept.as_ref(), origin),
     };
     Made {
         event,

@@ -55,10 +55,11 @@ pub struct Projection {
     prefixes: Vec<Box<str>>,
     /// Events that fail this are counted and dropped right after the parse.
     wanted: Arc<dyn Fn(&Event) -> bool + Send + Sync>,
-    /// Records normalised from a whole record (EVTX) are first built with
-    /// these fields alone, for `wanted`: the projection's, unless
-    /// [`Projection::tested_on`] names fewer.
-    tested: Arc<Demand>,
+    /// The projection's fields, as a demand on readers of whole records.
+    own: Arc<Demand>,
+    /// Events of whole records (EVTX) are built with these fields alone
+    /// for `wanted` ([`Projection::tested_on`]), else whole.
+    tested: Option<Arc<Demand>>,
     /// What an event kept carries: every field, unless
     /// [`Projection::keeps_projected`].
     kept: Option<Arc<Demand>>,
@@ -150,7 +151,8 @@ impl Projection {
             count: exact.len(),
             prefixes: prefixes.iter().map(|p| (*p).into()).collect(),
             wanted: Arc::new(wanted),
-            tested: demand_of(exact, prefixes),
+            own: demand_of(exact, prefixes),
+            tested: None,
             kept: None,
             prefilter: None,
         }
@@ -161,14 +163,16 @@ impl Projection {
     /// only for those kept.
     pub fn tested_on(mut self, fields: &[String]) -> Projection {
         let exact = fields.iter().map(|f| f.as_str().into()).collect();
-        self.tested = demand_of(exact, &[]);
+        self.tested = Some(demand_of(exact, &[]));
         self
     }
 
-    /// The consumer reads only the projection's fields of the events it
-    /// keeps, too: a reader that normalises whole records builds no others.
+    /// The consumer reads only the projection's fields, of the events it
+    /// tests and of those it keeps: a reader that normalises whole records
+    /// builds no others.
     pub fn keeps_projected(mut self) -> Projection {
-        self.kept = Some(self.tested.clone());
+        self.tested = Some(self.own.clone());
+        self.kept = Some(self.own.clone());
         self
     }
 
@@ -184,11 +188,11 @@ impl Projection {
 }
 
 /// [`Projection`] as readers of whole records (EVTX) apply it: build the
-/// `tested` fields, test, build what is kept.
+/// `tested` fields (`None`: the whole event), test, build what is kept.
 #[derive(Clone)]
 pub(crate) struct RecordProjection {
     pub(crate) wanted: Arc<dyn Fn(&Event) -> bool + Send + Sync>,
-    pub(crate) tested: Arc<Demand>,
+    pub(crate) tested: Option<Arc<Demand>>,
     pub(crate) kept: Option<Arc<Demand>>,
 }
 
