@@ -20,6 +20,12 @@
 //! [`Projection::require_literals`]): a line that provably lacks them is
 //! only validated, not walked — the cheap test of most lines in a hunt.
 //!
+//! Readers of whole records (EVTX) apply a projection too: a record is
+//! normalised with the fields the consumer's test reads alone
+//! ([`Projection::tested_on`]; `quarry_ecs::windows::normalize_for`), and
+//! built whole, or with the projection's fields
+//! ([`Projection::keeps_projected`]), only when the test takes it.
+//!
 //! Here: the projection (its path tree) and the read of one line; in
 //! [`fast_walk`] the walk without serde, in [`serde_walk`] the walk on
 //! serde, in [`prefilter`] the literal prefilter.
