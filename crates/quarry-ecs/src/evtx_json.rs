@@ -104,12 +104,12 @@ pub fn parse_lenient(bytes: &[u8]) -> Result<WinRecord, RecordError> {
 fn parse_with(bytes: &[u8], need_event_id: bool) -> Result<WinRecord, RecordError> {
     let root: Root<'_> = serde_json::from_slice(bytes)?;
     let sys = &root.event.system;
-    let get = |k: &str| sys.get(k).and_then(|r| text(r));
+    let get = |k: &str| sys.get(k).and_then(|r| text(r)).map(Str::from);
     let provider = attrs(sys.get("Provider"));
     let time = attrs(sys.get("TimeCreated"));
     let exec = attrs(sys.get("Execution"));
     let sec = attrs(sys.get("Security"));
-    let a = |m: &Map<'_>, k: &str| m.get(k).and_then(|r| text(r));
+    let a = |m: &Map<'_>, k: &str| m.get(k).and_then(|r| text(r)).map(Str::from);
     let mut parts = Parts {
         event_id: get("EventID"),
         version: get("Version"),
@@ -176,25 +176,25 @@ fn user_data(ud: &RawValue, rec: &mut WinRecord) {
 /// [`Parts::into_record`] makes the [`WinRecord`], so the two agree.
 #[derive(Debug, Default)]
 pub struct Parts {
-    pub event_id: Option<String>,
-    pub version: Option<String>,
-    pub level: Option<String>,
-    pub task: Option<String>,
-    pub opcode: Option<String>,
-    pub keywords: Option<String>,
-    pub computer: Option<String>,
-    pub channel: Option<String>,
-    pub record_id: Option<String>,
+    pub event_id: Option<Str>,
+    pub version: Option<Str>,
+    pub level: Option<Str>,
+    pub task: Option<Str>,
+    pub opcode: Option<Str>,
+    pub keywords: Option<Str>,
+    pub computer: Option<Str>,
+    pub channel: Option<Str>,
+    pub record_id: Option<Str>,
     /// `Provider/@Name`, `Provider/@Guid`.
-    pub provider_name: Option<String>,
-    pub provider_guid: Option<String>,
+    pub provider_name: Option<Str>,
+    pub provider_guid: Option<Str>,
     /// `TimeCreated/@SystemTime`.
-    pub system_time: Option<String>,
+    pub system_time: Option<Str>,
     /// `Execution/@ProcessID`, `Execution/@ThreadID`.
-    pub process_id: Option<String>,
-    pub thread_id: Option<String>,
+    pub process_id: Option<Str>,
+    pub thread_id: Option<Str>,
     /// `Security/@UserID`.
-    pub user_id: Option<String>,
+    pub user_id: Option<Str>,
 }
 
 impl Parts {
@@ -203,7 +203,7 @@ impl Parts {
         Some(WinRecord {
             event_id: self.event_id?.trim().parse().ok()?,
             provider: self.provider_name.unwrap_or_default(),
-            provider_guid: self.provider_guid.map(|g| crate::json::brace(&g)),
+            provider_guid: self.provider_guid.map(|g| crate::json::brace(&g).into()),
             channel: self.channel.unwrap_or_default(),
             version: self.version.and_then(|v| v.parse().ok()),
             level: self.level,
@@ -280,7 +280,7 @@ fn as_sorted_map<S: Into<Str> + AsRef<str>>(
 /// decodes it, and EventData is ordered and de-duplicated as the general
 /// parse's sorted map (`BTreeMap`, last value of a key kept) orders it.
 mod one_pass {
-    use super::{Parts, RawValue, WinRecord, event_data, user_data, value_text};
+    use super::{Parts, RawValue, Str, WinRecord, event_data, user_data, value_text};
     use serde::Deserialize;
     use serde::de::{
         DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -307,22 +307,23 @@ mod one_pass {
             record_id,
         ] = sys.text;
         let [[p_name, p_guid], [time, _], [pid, tid], [sid, _]] = sys.attrs;
+        let s = |t: Option<String>| t.map(Str::from);
         let parts = Parts {
-            event_id,
-            version,
-            level,
-            task,
-            opcode,
-            keywords,
-            computer,
-            channel,
-            record_id,
-            provider_name: p_name,
-            provider_guid: p_guid,
-            system_time: time,
-            process_id: pid,
-            thread_id: tid,
-            user_id: sid,
+            event_id: s(event_id),
+            version: s(version),
+            level: s(level),
+            task: s(task),
+            opcode: s(opcode),
+            keywords: s(keywords),
+            computer: s(computer),
+            channel: s(channel),
+            record_id: s(record_id),
+            provider_name: s(p_name),
+            provider_guid: s(p_guid),
+            system_time: s(time),
+            process_id: s(pid),
+            thread_id: s(tid),
+            user_id: s(sid),
         };
         let mut rec = parts.into_record()?;
         if let Some(fields) = ev.event_data {

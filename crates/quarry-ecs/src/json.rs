@@ -97,17 +97,17 @@ fn ecs(doc: &J, origin: Origin) -> Normalized {
 }
 
 /// JSON scalar → text (numbers and booleans as written, strings as-is).
-fn text(v: &J) -> Option<String> {
+fn text(v: &J) -> Option<Str> {
     match v {
-        J::String(s) => Some(s.clone()),
-        J::Number(n) => Some(n.to_string()),
-        J::Bool(b) => Some(b.to_string()),
+        J::String(s) => Some(s.as_str().into()),
+        J::Number(n) => Some(n.to_string().into()),
+        J::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         J::Null => None,
         // `{"#text": …}` wrappers of the evtx crate, arrays of strings
         J::Object(m) => m.get("#text").and_then(text),
         J::Array(items) => {
-            let parts: Vec<String> = items.iter().filter_map(text).collect();
-            Some(parts.join(" "))
+            let parts: Vec<Str> = items.iter().filter_map(text).collect();
+            Some(parts.join(" ").into())
         }
     }
 }
@@ -135,7 +135,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
         provider_guid: provider
             .and_then(|p| attr(p, "Guid"))
             .and_then(text)
-            .map(|g| brace(&g)),
+            .map(|g| brace(&g).into()),
         channel: sys.get("Channel").and_then(text).unwrap_or_default(),
         event_id,
         version: sys
@@ -187,8 +187,7 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
                 continue;
             }
             if let Some(t) = text(v) {
-                rec.data
-                    .push((Str::from(k.as_str()), Str::from(guid_braces(k, t))));
+                rec.data.push((Str::from(k.as_str()), guid_braces(k, t)));
             }
         }
     } else if let Some(J::Object(user)) = event.get("UserData") {
@@ -211,9 +210,9 @@ pub fn from_evtx_json(event: &J) -> Option<WinRecord> {
 /// The evtx crate renders GUID-typed values bare; Windows (and so Elastic)
 /// shows them in braces. Put the braces back so ECS values look as Elastic's
 /// do (joins use [`windows::entity_key`] and ignore them anyway).
-pub(crate) fn guid_braces(name: &str, value: String) -> String {
+pub(crate) fn guid_braces(name: &str, value: Str) -> Str {
     if is_guid_name(name) {
-        brace(&value)
+        brace(&value).into()
     } else {
         value
     }
@@ -233,7 +232,7 @@ pub(crate) fn brace(g: &str) -> String {
 }
 
 fn from_winlogbeat(doc: &J, w: &J) -> WinRecord {
-    let s = |path: &str| -> Option<String> {
+    let s = |path: &str| -> Option<Str> {
         let mut cur = w;
         for part in path.split('.') {
             cur = cur.get(part)?;

@@ -26,7 +26,7 @@ pub fn normalize(doc: &J, origin: Origin, problems: &mut Vec<String>) -> Normali
                         .get("hostname")
                         .and_then(J::as_str)
                         .unwrap_or_default()
-                        .to_string();
+                        .into();
                 }
                 let file = doc
                     .get("pathspec")
@@ -109,8 +109,8 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
                 };
                 match name.as_str() {
                     "Provider" => {
-                        rec.provider = attr("Name").unwrap_or_default();
-                        rec.provider_guid = attr("Guid");
+                        rec.provider = attr("Name").unwrap_or_default().into();
+                        rec.provider_guid = attr("Guid").map(Str::from);
                     }
                     "TimeCreated" => {
                         rec.time_created = attr("SystemTime").and_then(|t| parse_timestamp(&t))
@@ -119,7 +119,7 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
                         rec.exec_pid = attr("ProcessID").and_then(|p| p.parse().ok());
                         rec.exec_tid = attr("ThreadID").and_then(|p| p.parse().ok());
                     }
-                    "Security" => rec.user_sid = attr("UserID"),
+                    "Security" => rec.user_sid = attr("UserID").map(Str::from),
                     "Data" => data_name = Some(attr("Name").unwrap_or_else(|| "Data".into())),
                     _ => {}
                 }
@@ -161,13 +161,13 @@ pub fn parse_event_xml(xml: &str) -> Result<WinRecord, XmlError> {
                         saw_event_id = true;
                     }
                     "Version" if in_system => rec.version = value.trim().parse().ok(),
-                    "Level" if in_system => rec.level = Some(value),
-                    "Task" if in_system => rec.task = Some(value),
-                    "Opcode" if in_system => rec.opcode = Some(value),
-                    "Keywords" if in_system => rec.keywords = Some(value),
+                    "Level" if in_system => rec.level = Some(value.into()),
+                    "Task" if in_system => rec.task = Some(value.into()),
+                    "Opcode" if in_system => rec.opcode = Some(value.into()),
+                    "Keywords" if in_system => rec.keywords = Some(value.into()),
                     "EventRecordID" if in_system => rec.record_id = value.trim().parse().ok(),
-                    "Channel" if in_system => rec.channel = value,
-                    "Computer" if in_system => rec.computer = value,
+                    "Channel" if in_system => rec.channel = value.into(),
+                    "Computer" if in_system => rec.computer = value.into(),
                     "Data" => {
                         if let Some(n) = data_name.take() {
                             rec.data.push((Str::from(n), Str::from(value)));

@@ -158,8 +158,11 @@ impl Event {
     /// reads a few fields.
     pub fn for_demand(origin: Origin, demand: Arc<Demand>) -> Self {
         Event {
-            ids: Vec::with_capacity(16),
-            vals: Vec::with_capacity(16),
+            // sized as a whole record's: a kept event made whole, or
+            // grown and shrunk by its consumer, holds more peak memory
+            // (measured: ask Q1018 on the varied file, 145 → 138 MB)
+            ids: Vec::with_capacity(40),
+            vals: Vec::with_capacity(40),
             origin,
             demand: Some(demand),
             ..Default::default()

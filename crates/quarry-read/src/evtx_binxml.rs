@@ -243,9 +243,7 @@ fn fill(record: &EvtxRecord<'_>, shape: &Shape, values: &[Val<'_>]) -> Option<Wi
     let mut scratch = utf16_simd::Scratch::new();
     let mut parts = Parts::default();
     for (sys, slot) in &shape.system {
-        let t = slot_text(slot, values, &mut scratch)
-            .ok()?
-            .map(String::from);
+        let t = slot_text(slot, values, &mut scratch).ok()?;
         *match sys {
             Sys::EventId => &mut parts.event_id,
             Sys::Version => &mut parts.version,

@@ -28,24 +28,26 @@ use std::sync::Arc;
 /// The parts of a Windows event record quarry maps, whatever it was read from.
 #[derive(Debug, Clone, Default)]
 pub struct WinRecord {
-    pub provider: String,
-    pub provider_guid: Option<String>,
-    pub channel: String,
+    // text as `Str`: most of it (a provider, a host name, a level) fits
+    // inline, with no allocation for each record
+    pub provider: Str,
+    pub provider_guid: Option<Str>,
+    pub channel: Str,
     pub event_id: u32,
     pub version: Option<i64>,
-    pub level: Option<String>,
-    pub task: Option<String>,
-    pub opcode: Option<String>,
-    pub keywords: Option<String>,
-    pub computer: String,
+    pub level: Option<Str>,
+    pub task: Option<Str>,
+    pub opcode: Option<Str>,
+    pub keywords: Option<Str>,
+    pub computer: Str,
     pub record_id: Option<u64>,
     /// System/TimeCreated, nanoseconds since the epoch.
     pub time_created: Option<i64>,
     /// System/Security/@UserID.
-    pub user_sid: Option<String>,
+    pub user_sid: Option<Str>,
     /// The account of `user_sid` as the collecting host resolved it
     /// (winlogbeat's `winlog.user.name`); EVTX has only the SID.
-    pub user_name: Option<String>,
+    pub user_name: Option<Str>,
     /// System/Execution/@ProcessID and @ThreadID (the logging process).
     pub exec_pid: Option<i64>,
     pub exec_tid: Option<i64>,
