@@ -6,6 +6,7 @@
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -22,11 +23,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quarry-ids-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
+/// A scratch folder and its path; the folder is removed when the guard
+/// drops.
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let d = tempfile::Builder::new()
+        .prefix(&format!("quarry-ids-{name}-"))
+        .tempdir()
+        .expect("scratch dir");
+    let p = d.path().to_path_buf();
+    (d, p)
 }
 
 fn demo(dir: &Path) -> PathBuf {
@@ -57,7 +62,7 @@ fn uuid(a: &J) -> &str {
 
 #[test]
 fn the_same_hunt_names_its_alerts_the_same_and_investigate_takes_the_names() {
-    let dir = scratch("demo");
+    let (_scratch, dir) = scratch("demo");
     let evidence = demo(&dir);
     let ev = evidence.to_str().unwrap();
     let first = quarry(&["hunt", "--format", "ndjson", ev]);
@@ -129,12 +134,11 @@ fn the_same_hunt_names_its_alerts_the_same_and_investigate_takes_the_names() {
         assert_eq!(out.status.code(), Some(2), "{which}");
         assert!(stderr(&out).contains(says), "{which}: {}", stderr(&out));
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn ambiguous_ids_and_alerts_without_ids() {
-    let dir = scratch("ambiguous");
+    let (_scratch, dir) = scratch("ambiguous");
     let evidence = demo(&dir);
     let alert = |id: Option<&str>| {
         let mut a = serde_json::json!({"host": {"name": "DC01.corp.example"},
@@ -190,7 +194,6 @@ fn ambiguous_ids_and_alerts_without_ids() {
         stderr(&out)
     );
     assert_eq!(run("1", &old).status.code(), Some(0));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn shared() -> PathBuf {
@@ -205,7 +208,7 @@ fn shared() -> PathBuf {
 #[test]
 #[ignore = "needs ../shared"]
 fn investigate_reads_only_the_alerts_host_on_real_evidence() {
-    let dir = scratch("corpus");
+    let (_scratch, dir) = scratch("corpus");
     let shared = shared();
     let rules = shared.join("rules/elastic/rules");
     let evtx = shared.join("corpus/evtx");
@@ -291,5 +294,4 @@ fn investigate_reads_only_the_alerts_host_on_real_evidence() {
         stderr(&wide)
     );
     assert_eq!(stdout(&wide), text, "the same tree, timeline and pivots");
-    let _ = std::fs::remove_dir_all(&dir);
 }

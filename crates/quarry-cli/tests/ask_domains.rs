@@ -5,6 +5,7 @@
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -21,11 +22,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quarry-domains-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
+/// A scratch folder and its path; the folder is removed when the guard
+/// drops.
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let d = tempfile::Builder::new()
+        .prefix(&format!("quarry-domains-{name}-"))
+        .tempdir()
+        .expect("scratch dir");
+    let p = d.path().to_path_buf();
+    (d, p)
 }
 
 /// Answered: the campaigns' folders also hold pcap and Zeek archives,
@@ -43,7 +48,7 @@ fn ndjson(o: &Output) -> Vec<J> {
 
 #[test]
 fn repeated_domains_and_a_domain_file_on_the_demo() {
-    let dir = scratch("demo");
+    let (_scratch, dir) = scratch("demo");
     let evidence = dir.join("evidence");
     let out = quarry(&[
         "demo",
@@ -136,7 +141,6 @@ fn repeated_domains_and_a_domain_file_on_the_demo() {
         assert!(stderr(&out).contains(says), "{all:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty());
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn corpus() -> PathBuf {
@@ -256,7 +260,7 @@ fn summaries_under_a_filter_count_the_rows_it_kept() {
 #[test]
 #[ignore = "needs ../shared"]
 fn bulk_domains_from_a_file_of_thousands_of_indicators() {
-    let dir = scratch("bulk");
+    let (_scratch, dir) = scratch("bulk");
     let all = all_rows();
     let mut text = String::from("# indicators, as a threat report lists them\n\n");
     for i in 0..5000 {
@@ -316,5 +320,4 @@ fn bulk_domains_from_a_file_of_thousands_of_indicators() {
     }
     // matched as one set: thousands of indicators cost little beside the read
     assert!(took.as_secs() < 120, "{took:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -17,15 +18,27 @@ fn field<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .unwrap_or(&serde_json::Value::Null)
 }
 
-fn demo_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quarry-cli-{name}-{}", std::process::id()));
+/// A scratch folder and its path; the folder is removed when the guard
+/// drops.
+fn scratch(name: &str) -> (TempDir, PathBuf) {
+    let d = tempfile::Builder::new()
+        .prefix(&format!("quarry-cli-{name}-"))
+        .tempdir()
+        .expect("scratch dir");
+    let p = d.path().to_path_buf();
+    (d, p)
+}
+
+/// The demo's evidence in a scratch folder (kept while the guard lives).
+fn demo_dir(name: &str) -> (TempDir, PathBuf) {
+    let (guard, dir) = scratch(name);
     let out = quarry(&["demo", "--out", dir.to_str().unwrap(), "--format", "csv"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir
+    (guard, dir)
 }
 
 fn stdout(o: &Output) -> String {
@@ -34,14 +47,8 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn demo_answers_q1018_with_coverage() {
-    let out = quarry(&[
-        "demo",
-        "--out",
-        std::env::temp_dir()
-            .join(format!("quarry-demo-t-{}", std::process::id()))
-            .to_str()
-            .unwrap(),
-    ]);
+    let (_scratch, dir) = scratch("demo-t");
+    let out = quarry(&["demo", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let s = stdout(&out);
     assert!(s.contains("update-check.duckdns.org"), "{s}");
@@ -54,7 +61,7 @@ fn demo_answers_q1018_with_coverage() {
 
 #[test]
 fn ndjson_rows_attribute_a_reused_pid_to_the_right_process() {
-    let dir = demo_dir("ndjson");
+    let (_scratch, dir) = demo_dir("ndjson");
     let out = quarry(&["ask", "Q1018", "--format", "ndjson", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let rows: Vec<serde_json::Value> = stdout(&out)
@@ -96,7 +103,7 @@ fn ndjson_rows_attribute_a_reused_pid_to_the_right_process() {
 
 #[test]
 fn domain_and_host_filters_and_csv() {
-    let dir = demo_dir("filters");
+    let (_scratch, dir) = demo_dir("filters");
     let out = quarry(&[
         "ask",
         "Q1018",
@@ -133,7 +140,7 @@ fn exit_codes() {
     assert_eq!(quarry(&["ask", "--bogus"]).status.code(), Some(2));
     // an input that does not exist among readable ones: answer printed,
     // usage error (as ripgrep does)
-    let dir = demo_dir("partial");
+    let (_scratch, dir) = demo_dir("partial");
     let out = quarry(&[
         "ask",
         "Q1018",
@@ -156,7 +163,7 @@ fn exit_codes() {
 #[test]
 fn write_errors_fail_and_a_closed_pipe_does_not() {
     use std::process::Stdio;
-    let dir = demo_dir("write-errors");
+    let (_scratch, dir) = demo_dir("write-errors");
     let dir = dir.to_str().unwrap();
     for args in [
         &["hunt", "--format", "ndjson", dir][..],
@@ -229,7 +236,7 @@ fn questions_placed_in_the_dfiq_catalogue() {
 
 #[test]
 fn search_finds_the_dns_exe_child_in_the_demo_and_shapes_hits_like_elasticsearch() {
-    let dir = demo_dir("search");
+    let (_scratch, dir) = demo_dir("search");
     let q = r#"process where host.os.type == "windows" and event.type == "start" and process.parent.name : "dns.exe" and not process.executable : ("?:\\Windows\\System32\\conhost.exe", "\\Device\\HarddiskVolume*\\Windows\\System32\\conhost.exe")"#;
     let out = quarry(&["search", "--format", "ndjson", q, dir.to_str().unwrap()]);
     assert_eq!(
@@ -316,7 +323,7 @@ fn search_runs_a_suite_query_with_mapping_and_tiebreaker() {
 
 #[test]
 fn hunt_alerts_on_the_dns_exe_child_with_its_lineage() {
-    let dir = demo_dir("hunt");
+    let (_scratch, dir) = demo_dir("hunt");
     let out = quarry(&["hunt", "--format", "ndjson", dir.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
@@ -363,7 +370,7 @@ fn hunt_alerts_on_the_dns_exe_child_with_its_lineage() {
 
 #[test]
 fn hunt_exceptions_suppress_and_are_counted() {
-    let dir = demo_dir("exceptions");
+    let (_scratch, dir) = demo_dir("exceptions");
     let exc = dir.join("exceptions.toml");
     std::fs::write(
         &exc,
@@ -585,8 +592,7 @@ fn forwarded_events_reach_the_dns_exe_rule() {
     beat["winlog"]["event_data"]["NewProcessName"] = golden["process"]["executable"].clone();
     beat["winlog"]["event_data"]["NewProcessId"] = "0x11cc".into();
     beat["winlog"]["event_data"]["ParentProcessName"] = "C:\\Windows\\System32\\dns.exe".into();
-    let dir = std::env::temp_dir().join(format!("quarry-cli-forwarded-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_scratch, dir) = scratch("forwarded");
     let file = dir.join("wec01-forwarded.ndjson");
     std::fs::write(
         &file,
@@ -724,7 +730,7 @@ fn elastic_defend_reference_documents_indices_and_q1018() {
 
 #[test]
 fn hunt_csv_gives_the_responders_columns() {
-    let dir = demo_dir("hunt-csv");
+    let (_scratch, dir) = demo_dir("hunt-csv");
     let out = quarry(&["hunt", "--format", "csv", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let mut r = csv::Reader::from_reader(out.stdout.as_slice());
@@ -749,9 +755,8 @@ fn hunt_csv_gives_the_responders_columns() {
 /// alert on the demo's Sysmon record like any Elastic rule.
 #[test]
 fn rules_from_quarry_rules_and_the_builtin_hint() {
-    let dir = demo_dir("quarry-rules");
-    let rules = std::env::temp_dir().join(format!("quarry-cli-sigma-{}", std::process::id()));
-    std::fs::create_dir_all(&rules).unwrap();
+    let (_scratch, dir) = demo_dir("quarry-rules");
+    let (_rules_scratch, rules) = scratch("sigma");
     std::fs::write(
         rules.join("office_child.yml"),
         "title: Office spawns PowerShell\nid: 5a1e1b0c-0000-4000-8000-000000000001\nlevel: high\n\
@@ -798,5 +803,4 @@ fn rules_from_quarry_rules_and_the_builtin_hint() {
     assert_eq!(a["kibana"]["alert"]["severity"], "high");
     assert_eq!(a["process"]["name"], "powershell.exe");
     assert_eq!(a["quarry"]["lineage"]["parent"]["name"], "WINWORD.EXE");
-    std::fs::remove_dir_all(&rules).unwrap();
 }

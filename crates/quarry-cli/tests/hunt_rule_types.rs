@@ -170,9 +170,11 @@ fn new_terms_first_seen_service() {
     );
     assert_eq!(a[0]["quarry"]["new_terms"]["history_complete"], true);
     // less history than the rule asks for
-    let dir = std::env::temp_dir().join(format!("quarry-rule-types-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let short = dir.join("service-installs-short.ndjson");
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-rule-types-")
+        .tempdir()
+        .expect("temp dir");
+    let short = dir.path().join("service-installs-short.ndjson");
     let text = std::fs::read_to_string(&evidence).expect("fixture");
     std::fs::write(&short, text.lines().skip(1).collect::<Vec<_>>().join("\n")).expect("write");
     let (a, err) = hunt(&rule, &short, &[]);
@@ -196,7 +198,6 @@ fn new_terms_first_seen_service() {
         a.iter()
             .all(|x| x["quarry"]["new_terms"]["history_complete"] == false)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Elastic's "Execution via MSSQL xp_cmdshell Stored Procedure" (new_terms

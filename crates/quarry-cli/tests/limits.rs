@@ -7,6 +7,7 @@ use flate2::write::GzEncoder;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -17,10 +18,16 @@ fn quarry(args: &[&str]) -> Output {
         .expect("run quarry")
 }
 
-fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("quarry-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    let p = d.join(name);
+/// A scratch folder, removed when dropped.
+fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("quarry-limits-")
+        .tempdir()
+        .unwrap()
+}
+
+fn tmp(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
     p
 }
@@ -65,8 +72,13 @@ fn search(flags: &[&str], inputs: &[&PathBuf], tag: &str) -> (Option<i32>, usize
 
 #[test]
 fn max_archive_depth() {
-    let twice = tmp("twice.json.gz.gz", &gz(&gz(events("deep", 3).as_bytes())));
-    let plain = tmp("depth-plain.json", events("plain", 2).as_bytes());
+    let dir = scratch();
+    let twice = tmp(
+        &dir,
+        "twice.json.gz.gz",
+        &gz(&gz(events("deep", 3).as_bytes())),
+    );
+    let plain = tmp(&dir, "depth-plain.json", events("plain", 2).as_bytes());
     let (code, hits, _) = search(&[], &[&twice], "deep");
     assert_eq!((code, hits), (Some(0), 3));
     // global flags go before or after the subcommand
@@ -82,8 +94,13 @@ fn max_archive_depth() {
 
 #[test]
 fn max_expansion_and_expansion_floor() {
+    let dir = scratch();
     // 2,000 lines compress about 50-fold
-    let bomb = tmp("expands.json.gz", &gz(events("bomb", 2000).as_bytes()));
+    let bomb = tmp(
+        &dir,
+        "expands.json.gz",
+        &gz(events("bomb", 2000).as_bytes()),
+    );
     let (code, hits, err) = search(&[], &[&bomb], "bomb");
     assert_eq!((code, hits), (Some(0), 2000), "{err}");
     let (code, hits, err) = search(
@@ -108,11 +125,12 @@ fn max_expansion_and_expansion_floor() {
 
 #[test]
 fn max_member_size() {
+    let dir = scratch();
     // an EVTX inside a gzip is held in memory to be read
     let mut evtx = b"ElfFile\0".to_vec();
     evtx.resize(8192, 0);
-    let member = tmp("held.evtx.gz", &gz(&evtx));
-    let plain = tmp("member-plain.json", events("plain", 2).as_bytes());
+    let member = tmp(&dir, "held.evtx.gz", &gz(&evtx));
+    let plain = tmp(&dir, "member-plain.json", events("plain", 2).as_bytes());
     let (code, hits, err) = search(&["--max-member-size", "4K"], &[&member, &plain], "plain");
     assert_eq!((code, hits), (Some(1), 2), "{err}");
     assert!(
@@ -125,13 +143,14 @@ fn max_member_size() {
 
 #[test]
 fn max_document_size() {
+    let dir = scratch();
     let mut lines = events("doc", 3);
     lines.push_str(&format!(
         "{{\"event\":{{\"category\":\"process\"}},\"pad\":\"{}\"}}\n",
         "x".repeat(4000)
     ));
     lines.push_str(&events("after", 2));
-    let file = tmp("long-line.json", lines.as_bytes());
+    let file = tmp(&dir, "long-line.json", lines.as_bytes());
     let (code, _, err) = search(&[], &[&file], "doc");
     assert_eq!(code, Some(0), "{err}");
     let (code, hits, err) = search(&["--max-document-size", "1K"], &[&file], "after");

@@ -397,17 +397,21 @@ correlation:
         .to_string()
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let d =
-            std::env::temp_dir().join(format!("quarry-correlate-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("scratch");
-        d
+    /// A scratch folder and its path; the folder is removed when the guard
+    /// drops.
+    fn scratch(name: &str) -> (tempfile::TempDir, PathBuf) {
+        let d = tempfile::Builder::new()
+            .prefix(&format!("quarry-correlate-{name}-"))
+            .tempdir()
+            .expect("scratch");
+        let p = d.path().to_path_buf();
+        (d, p)
     }
 
     /// Hunts `events` with the base rules and `correlations` (two files):
     /// alerts per rule name, and the alerts.
     fn run(name: &str, correlations: &str, events: &[String]) -> (BTreeMap<String, usize>, Vec<J>) {
-        let dir = scratch(name);
+        let (_scratch, dir) = scratch(name);
         let rules = dir.join("rules");
         std::fs::create_dir_all(&rules).expect("rules dir");
         std::fs::write(rules.join("a_base.yml"), BASE).expect("write");
@@ -418,7 +422,6 @@ correlation:
         assert!(book.not_compiled.is_empty(), "{:?}", book.not_compiled);
         assert_eq!(book.correlations.len(), 3, "{:?}", book.skipped);
         let report = hunt(&book, &[evidence], &HuntOptions::default());
-        std::fs::remove_dir_all(&dir).expect("clean");
         let alerts: Vec<serde_json::Value> = report.alerts.iter().map(|a| a.json()).collect();
         let mut per = BTreeMap::new();
         for a in &alerts {
@@ -515,7 +518,7 @@ correlation:
 
         // --severity high keeps the brute force, the rules it needs (low,
         // and the inner correlation), and nothing else alerts
-        let dir = scratch("severity");
+        let (_scratch, dir) = scratch("severity");
         std::fs::write(dir.join("a.yml"), BASE).expect("write");
         std::fs::write(dir.join("b.yml"), &generating).expect("write");
         let evidence_file = dir.join("e.jsonl");
@@ -524,7 +527,6 @@ correlation:
         book.retain_severity("high");
         assert_eq!((book.rules.len(), book.correlations.len()), (2, 2));
         let report = hunt(&book, &[evidence_file], &HuntOptions::default());
-        std::fs::remove_dir_all(&dir).expect("clean");
         let alerts: Vec<serde_json::Value> = report.alerts.iter().map(|a| a.json()).collect();
         let names: Vec<&str> = alerts
             .iter()
@@ -554,11 +556,10 @@ correlation: {type: temporal, rules: [loop_a], group-by: [User], timespan: 5m}
 title: bad span
 correlation: {type: temporal, rules: [failed_login], group-by: [User], timespan: soon}
 ";
-        let dir = scratch("broken");
+        let (_scratch, dir) = scratch("broken");
         std::fs::write(dir.join("a.yml"), BASE).expect("write");
         std::fs::write(dir.join("b.yml"), broken).expect("write");
         let book = RuleBook::load(std::slice::from_ref(&dir));
-        std::fs::remove_dir_all(&dir).expect("clean");
         assert!(book.correlations.is_empty());
         let skipped: Vec<&str> = book.skipped.iter().map(|s| s.reason.as_str()).collect();
         assert!(

@@ -168,7 +168,11 @@ mod tests {
 
     #[test]
     fn folders_are_walked_once_for_rule_files_only() {
-        let dir = std::env::temp_dir().join(format!("quarry-detect-load-{}", std::process::id()));
+        let scratch = tempfile::Builder::new()
+            .prefix("quarry-detect-load-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path().to_path_buf();
         let sub = dir.join("sub");
         std::fs::create_dir_all(&sub).unwrap();
         let rule = quarry_rules::builtin().rules[0].clone();
@@ -200,6 +204,5 @@ mod tests {
         std::fs::create_dir_all(&empty).unwrap();
         let set = load(std::slice::from_ref(&empty));
         assert_eq!(unusable_paths(&[empty], &set.skipped)[0].reason, NO_RULES);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

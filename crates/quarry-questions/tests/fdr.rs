@@ -16,9 +16,11 @@ fn fdr_dns_requests_link_to_their_process_rollup2_per_host() {
         r#"{"event_simpleName":"ProcessRollup2","aid":"hostB","cid":"c","id":"4","timestamp":"1700000000000","event_platform":"Win","TargetProcessId":"200","ParentProcessId":"9","RawProcessId":"700","ImageFileName":"\\Device\\HarddiskVolume2\\Windows\\explorer.exe","ParentBaseFileName":"userinit.exe"}"#,
         r#"{"event_simpleName":"DnsRequest","aid":"hostB","cid":"c","id":"5","timestamp":"1700000003000","event_platform":"Win","ContextProcessId":"999","DomainName":"unknown.example","RequestType":"1"}"#,
     ];
-    let dir = std::env::temp_dir().join(format!("quarry-fdr-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("fdr.json");
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-fdr-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("fdr.json");
     let mut f = std::fs::File::create(&path).unwrap();
     for l in lines {
         writeln!(f, "{l}").unwrap();
@@ -57,9 +59,11 @@ fn sentinelone_dns_answers_with_the_process_it_carries() {
         r#"{"meta.event.name":"PROCESSCREATION","event.time":1664811149000,"agent.uuid":"s1host","endpoint.name":"WS9","endpoint.os":"windows","tgt.process.uid":"U1","tgt.process.pid":4720,"tgt.process.image.path":"C:\\Tools\\beacon.exe","tgt.process.cmdline":"beacon.exe -c2","tgt.process.user":"CORP\\bob","src.process.uid":"U0","src.process.image.path":"C:\\Windows\\explorer.exe","src.process.cmdline":"C:\\Windows\\Explorer.EXE"}"#,
         r#"{"meta.event.name":"DNS","event.time":1664811150000,"agent.uuid":"s1host","endpoint.name":"WS9","endpoint.os":"windows","event.dns.request":"c2.example.net","src.process.uid":"U1","src.process.pid":4720,"src.process.image.path":"C:\\Tools\\beacon.exe","src.process.cmdline":"beacon.exe -c2","src.process.user":"CORP\\bob","src.process.parent.uid":"U0","src.process.parent.image.path":"C:\\Windows\\explorer.exe"}"#,
     ];
-    let dir = std::env::temp_dir().join(format!("quarry-s1-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s1.json");
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-s1-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("s1.json");
     std::fs::write(&path, lines.join("\n")).unwrap();
     let (events, summary) = quarry_read::scan(&[path], q1018::wants);
     assert!(summary.is_clean(), "{:?}", summary.problems);

@@ -692,8 +692,11 @@ mod walk_tests {
     #[cfg(target_os = "linux")]
     fn long_paths_are_reported_and_odd_names_read() {
         use std::os::unix::ffi::OsStrExt;
-        let dir = std::env::temp_dir().join(format!("quarry-read-paths-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::Builder::new()
+            .prefix("quarry-read-paths-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path().to_path_buf();
         let odd = dir.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfename.json"));
         std::fs::write(&odd, "{}\n").unwrap();
         // built with relative steps: the whole path is past what open takes
@@ -716,10 +719,6 @@ mod walk_tests {
         assert_eq!(files, [odd]);
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert!(text.len() == 1 && text[0].contains("PATH_MAX"), "{text:?}");
-        let _ = std::process::Command::new("rm")
-            .arg("-rf")
-            .arg(&dir)
-            .status();
     }
 
     /// A symbolic link looping back up is reported and each file found once;
@@ -728,7 +727,11 @@ mod walk_tests {
     #[test]
     #[cfg(unix)]
     fn loops_and_fifos_are_reported_not_followed_or_opened() {
-        let dir = std::env::temp_dir().join(format!("quarry-read-walk-{}", std::process::id()));
+        let scratch = tempfile::Builder::new()
+            .prefix("quarry-read-walk-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path().to_path_buf();
         let sub = dir.join("a");
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::write(sub.join("events.json"), "{}\n").unwrap();
@@ -753,6 +756,5 @@ mod walk_tests {
             assert!(files.is_empty(), "{files:?}");
             assert!(problems.iter().any(|p| p.message.contains("FIFO")));
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -427,10 +427,16 @@ mod tests {
         assert_eq!(all, want);
     }
 
-    fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("quarry-read-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).ok();
-        let p = dir.join(name);
+    /// A scratch folder, removed when dropped.
+    fn scratch() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("quarry-read-test-")
+            .tempdir()
+            .expect("scratch dir")
+    }
+
+    fn tmp(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.path().join(name);
         std::fs::File::create(&p)
             .and_then(|mut f| f.write_all(bytes))
             .ok();
@@ -439,9 +445,10 @@ mod tests {
 
     #[test]
     fn batches_come_in_order_and_whole() {
+        let dir = scratch();
         let lines: String = (0..10_000).map(|i| format!("{{\"a\":{i}}}\n")).collect();
-        let a = tmp("batched-a.jsonl", lines.as_bytes());
-        let b = tmp("batched-b.jsonl", b"{\"a\":-1}\n");
+        let a = tmp(&dir, "batched-a.jsonl", lines.as_bytes());
+        let b = tmp(&dir, "batched-b.jsonl", b"{\"a\":-1}\n");
         let (batches, s) = scan_batched(&[a, b], |e| e.get_i64("a"), |v: Vec<i64>| v);
         assert_eq!(s.events, 10_001);
         // batches of one file at most BATCH long, never empty, a file's
@@ -455,7 +462,9 @@ mod tests {
 
     #[test]
     fn malformed_json_lines_are_reported_and_skipped() {
+        let dir = scratch();
         let p = tmp(
+            &dir,
             "bad.jsonl",
             b"{\"a\":1}\n{\"a\":\n\n{\"a\":3}\n[1,\n\xff\xfe garbage\n{\"a\":4}",
         );
@@ -467,8 +476,10 @@ mod tests {
 
     #[test]
     fn json_arrays_and_search_dumps_are_read() {
-        let p = tmp("arr.json", br#"[{"a":1},{"a":2}]"#);
+        let dir = scratch();
+        let p = tmp(&dir, "arr.json", br#"[{"a":1},{"a":2}]"#);
         let q = tmp(
+            &dir,
             "dump.json",
             br#"{"hits":{"hits":[{"_id":"x","_source":{"a":5}}]}}"#,
         );
@@ -480,10 +491,11 @@ mod tests {
     #[test]
     fn gzip_and_unknown_formats() {
         use flate2::write::GzEncoder;
+        let dir = scratch();
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"{\"a\":7}\n").ok();
-        let p = tmp("x.json.gz", &gz.finish().unwrap_or_default());
-        let q = tmp("x.bin", b"\x00\x01\x02binary");
+        let p = tmp(&dir, "x.json.gz", &gz.finish().unwrap_or_default());
+        let q = tmp(&dir, "x.bin", b"\x00\x01\x02binary");
         let (evs, s) = scan(&[p, q], |e| e.get_i64("a"));
         assert_eq!(evs, vec![7]);
         // not evidence: listed as skipped, not damage
@@ -498,6 +510,7 @@ mod tests {
     #[test]
     fn tar_gz_members_are_read_and_macos_forks_skipped() {
         use flate2::write::GzEncoder;
+        let dir = scratch();
         let mut tarball = tar::Builder::new(Vec::new());
         for (name, body) in [
             ("logs/a.json", &b"{\"a\":1}\n{\"a\":2}\n"[..]),
@@ -511,7 +524,7 @@ mod tests {
         }
         let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tarball.into_inner().unwrap()).unwrap();
-        let p = tmp("logs.tar.gz", &gz.finish().unwrap());
+        let p = tmp(&dir, "logs.tar.gz", &gz.finish().unwrap());
         let (evs, s) = scan(&[p], |e| e.get_i64("a"));
         assert_eq!(evs, vec![1, 2]);
         assert!(s.is_clean(), "{:?}", s.problems);

@@ -3,15 +3,6 @@
 //! record is kept. Fixtures are written by the tests.
 
 use quarry_read::scan;
-use std::path::PathBuf;
-
-fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quarry-bad-json-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
 
 /// `n` good JSON lines `{"n":i,…}`.
 fn lines(n: i64) -> Vec<Vec<u8>> {
@@ -34,7 +25,13 @@ fn join(ls: &[Vec<u8>], sep: &[u8]) -> Vec<u8> {
 
 /// The `n` of every event read, and the problems as text.
 fn read(name: &str, bytes: &[u8]) -> (Vec<i64>, Vec<String>) {
-    let p = tmp(name, bytes);
+    // removed when read returns
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-bad-json-")
+        .tempdir()
+        .unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
     let (ns, s) = scan(&[p], |e| e.get_i64("n"));
     (ns, s.problems.iter().map(|p| p.to_string()).collect())
 }

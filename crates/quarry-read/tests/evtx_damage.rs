@@ -10,6 +10,7 @@ use quarry_read::ReadSummary;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 const FILE_HEADER: usize = 4096;
 const CHUNK: usize = 65536;
@@ -21,10 +22,16 @@ fn corpus(name: &str) -> PathBuf {
     root.join("corpus/evtx/omerbenamram").join(name)
 }
 
-fn temp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quarry-evtx-damage-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+/// A scratch folder, removed when dropped.
+fn scratch() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("quarry-evtx-damage-")
+        .tempdir()
+        .unwrap()
+}
+
+fn temp(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.path().join(name);
     std::fs::write(&p, bytes).unwrap();
     p
 }
@@ -86,6 +93,7 @@ fn problems(s: &ReadSummary, name: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
+    let dir = scratch();
     let name = "security.evtx";
     let bytes = std::fs::read(corpus(name)).unwrap();
     let (all, s) = read(&corpus(name));
@@ -115,7 +123,7 @@ fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
         ("at the chunk's start + 1", last_start + 1),
     ];
     for (what, cut) in cuts {
-        let p = temp(&format!("cut-{cut}-{name}"), &bytes[..cut]);
+        let p = temp(&dir, &format!("cut-{cut}-{name}"), &bytes[..cut]);
         let (got, s) = read(&p);
         let complete: BTreeSet<u64> = recs.iter().filter(|r| r.1 <= cut).map(|r| r.2).collect();
         let expected: BTreeSet<u64> = before.union(&complete).copied().collect();
@@ -133,6 +141,7 @@ fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_file_cut_on_a_chunk_boundary_is_reported() {
+    let dir = scratch();
     let name = "security.evtx";
     let bytes = std::fs::read(corpus(name)).unwrap();
     let (all, _) = read(&corpus(name));
@@ -142,7 +151,7 @@ fn a_file_cut_on_a_chunk_boundary_is_reported() {
         .flat_map(|c| records_of(&bytes, c))
         .map(|r| r.2)
         .collect();
-    let p = temp(&format!("boundary-{name}"), &bytes[..cut]);
+    let p = temp(&dir, &format!("boundary-{name}"), &bytes[..cut]);
     let (got, s) = read(&p);
     assert_eq!(got, all.difference(&lost).copied().collect());
     let ps = problems(&s, name);
@@ -156,6 +165,7 @@ fn a_file_cut_on_a_chunk_boundary_is_reported() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_zeroed_chunk_is_reported_and_the_others_kept() {
+    let dir = scratch();
     let name = "security.evtx";
     let mut bytes = std::fs::read(corpus(name)).unwrap();
     let (all, _) = read(&corpus(name));
@@ -163,7 +173,7 @@ fn a_zeroed_chunk_is_reported_and_the_others_kept() {
     let lost: BTreeSet<u64> = records_of(&bytes, k).iter().map(|r| r.2).collect();
     let start = FILE_HEADER + k * CHUNK;
     bytes[start..start + CHUNK].fill(0);
-    let p = temp(&format!("zero-{name}"), &bytes);
+    let p = temp(&dir, &format!("zero-{name}"), &bytes);
     let (got, s) = read(&p);
     let expected: BTreeSet<u64> = all.difference(&lost).copied().collect();
     assert_eq!(got, expected);
@@ -178,6 +188,7 @@ fn a_zeroed_chunk_is_reported_and_the_others_kept() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_corrupt_record_size_is_reported_and_the_other_chunks_kept() {
+    let dir = scratch();
     let name = "security.evtx";
     let (all, _) = read(&corpus(name));
     let orig = std::fs::read(corpus(name)).unwrap();
@@ -192,7 +203,7 @@ fn a_corrupt_record_size_is_reported_and_the_other_chunks_kept() {
     for (i, byte, value) in [(2, 4, 0xffu8), (2, 5, 0x7f), (5, 4, 0x01), (5, 6, 0x01)] {
         let mut bytes = orig.clone();
         bytes[recs[i].0 + byte] ^= value;
-        let p = temp(&format!("size-{i}-{byte}-{name}"), &bytes);
+        let p = temp(&dir, &format!("size-{i}-{byte}-{name}"), &bytes);
         let (got, s) = read(&p);
         assert!(got.is_superset(&others), "record {i} byte {byte}");
         let missing = all.difference(&got).count();
@@ -238,6 +249,7 @@ impl Rng {
 #[test]
 #[ignore = "needs ../shared"]
 fn mutants_never_panic_or_hang() {
+    let dir = scratch();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for name in [
         "new-user-security.evtx",
@@ -274,7 +286,7 @@ fn mutants_never_panic_or_hang() {
                     b[at] = rng.next() as u8;
                 }
             }
-            let p = temp(&format!("mut-{i}-{name}"), &b);
+            let p = temp(&dir, &format!("mut-{i}-{name}"), &b);
             let t = Instant::now();
             let (got, s) = read(&p);
             assert!(

@@ -5,13 +5,17 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
-fn write(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("quarry-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+/// `bytes` as `name` in a scratch folder, removed when the guard drops.
+fn write(name: &str, bytes: &[u8]) -> (TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-fuzz-")
+        .tempdir()
+        .unwrap();
+    let p = dir.path().join(name);
     std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
-    p
+    (dir, p)
 }
 
 proptest! {
@@ -31,9 +35,8 @@ proptest! {
         ".{0,40}",
     ], 0..20), n in 0u32..1_000_000) {
         let text = lines.join("\n");
-        let p = write(&format!("r{n}.jsonl"), text.as_bytes());
+        let (_dir, p) = write(&format!("r{n}.jsonl"), text.as_bytes());
         let (evs, s) = quarry_read::scan(std::slice::from_ref(&p), Some);
-        let _ = std::fs::remove_file(&p);
         prop_assert!(evs.len() as u64 == s.events);
     }
 
@@ -42,9 +45,8 @@ proptest! {
                                         body in prop::collection::vec(any::<u8>(), 0..5000), n in 0u32..1_000_000) {
         let mut bytes = prefix.to_vec();
         bytes.extend(body);
-        let p = write(&format!("b{n}.bin"), &bytes);
+        let (_dir, p) = write(&format!("b{n}.bin"), &bytes);
         let _ = quarry_read::scan(std::slice::from_ref(&p), Some);
-        let _ = std::fs::remove_file(&p);
     }
 }
 
@@ -270,8 +272,11 @@ fn mutation_loop_over_the_corpus() {
             .into_iter()
             .map(|(n, b)| (n, b, JSON_MUTANTS)),
     );
-    let dir = std::env::temp_dir().join(format!("quarry-mutants-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("quarry-mutants-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let dog = Watchdog::start();
     let started = std::time::Instant::now();
     let jobs: Vec<(usize, u64)> = sources
@@ -350,7 +355,6 @@ fn mutation_loop_over_the_corpus() {
     });
     let kept: usize = per_mutant.iter().map(|m| m.0).sum();
     let checked: usize = per_mutant.iter().map(|m| m.1).sum();
-    let _ = std::fs::remove_dir_all(&dir);
     eprintln!(
         "{} mutants of {} files ({} EVTX) read in {:?}: {kept} events kept, \
          {checked} untouched JSON lines found read",
@@ -494,9 +498,8 @@ proptest! {
     fn json_layouts_read_every_document(docs in prop::collection::vec(document(), 1..8), layout in 0u8..4, n in 0u32..1_000_000) {
         let docs: Vec<serde_json::Value> = docs.into_iter().enumerate().map(|(i, mut d)| { d["n"] = i.into(); d }).collect();
         let text = join(&lay_out(&docs, layout), layout);
-        let p = write(&format!("l{n}-{layout}.json"), text.as_bytes());
+        let (_dir, p) = write(&format!("l{n}-{layout}.json"), text.as_bytes());
         let (ns, s) = quarry_read::scan(std::slice::from_ref(&p), |e| e.get_i64("n"));
-        let _ = std::fs::remove_file(&p);
         prop_assert!(s.is_clean(), "{:?}\n{text}", s.problems);
         prop_assert_eq!(ns, (0..docs.len() as i64).collect::<Vec<_>>(), "{}", text);
     }
@@ -522,9 +525,8 @@ proptest! {
         }
         parts[k] = text[..at].to_string();
         let text = join(&parts, layout);
-        let p = write(&format!("c{n}-{layout}.json"), text.as_bytes());
+        let (_dir, p) = write(&format!("c{n}-{layout}.json"), text.as_bytes());
         let (ns, s) = quarry_read::scan(std::slice::from_ref(&p), |e| e.get_i64("n"));
-        let _ = std::fs::remove_file(&p);
         prop_assert!(!s.problems.is_empty(), "{text}");
         let want: Vec<i64> = (0..docs.len() as i64).filter(|i| *i != k as i64).collect();
         let got: Vec<i64> = ns.into_iter().filter(|i| *i != k as i64).collect();

@@ -126,8 +126,11 @@ fn read_both(
 
 #[test]
 fn a_mapped_file_reads_as_the_same_file_streamed() {
-    let dir = std::env::temp_dir().join(format!("quarry-mapped-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let scratch = tempfile::Builder::new()
+        .prefix("quarry-mapped-")
+        .tempdir()
+        .expect("dir");
+    let dir = scratch.path();
     let plain = dir.join("events.ndjson");
     let gz = dir.join("events.ndjson.gz");
     write(&plain, false);
@@ -147,7 +150,6 @@ fn a_mapped_file_reads_as_the_same_file_streamed() {
             problems(&ms)
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Random lines, about 1.5 MB of them: ECS documents whose keys, values,
@@ -239,8 +241,11 @@ fn random_lines(seed: u64) -> Vec<Vec<u8>> {
 
 #[test]
 fn random_lines_read_the_same_mapped_and_streamed() {
-    let dir = std::env::temp_dir().join(format!("quarry-mapped-random-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let scratch = tempfile::Builder::new()
+        .prefix("quarry-mapped-random-")
+        .tempdir()
+        .expect("dir");
+    let dir = scratch.path();
     for seed in [1, 2, 3] {
         let lines = random_lines(seed);
         let plain = dir.join(format!("r{seed}.ndjson"));
@@ -254,15 +259,17 @@ fn random_lines_read_the_same_mapped_and_streamed() {
             assert!(!mapped.is_empty() && !ms.problems.is_empty());
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// JSON lines whose first line is damaged are still read as lines, small
 /// (streamed) or large (mapped): only that line is lost, and reported.
 #[test]
 fn a_damaged_first_line_does_not_lose_the_file() {
-    let dir = std::env::temp_dir().join(format!("quarry-first-line-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let scratch = tempfile::Builder::new()
+        .prefix("quarry-first-line-")
+        .tempdir()
+        .expect("dir");
+    let dir = scratch.path();
     for (name, n) in [("small", 10usize), ("large", 20_000)] {
         let mut lines = vec![br#"{"process":{"name":"dns.exe"},"#.to_vec(), Vec::new()];
         for i in 0..n {
@@ -284,5 +291,4 @@ fn a_damaged_first_line_does_not_lose_the_file() {
             assert_eq!(where_, ["line 1"], "{name}");
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

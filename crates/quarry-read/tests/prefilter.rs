@@ -14,19 +14,18 @@ fn dns_parent(ev: &Event) -> bool {
 }
 
 fn scan(name: &str, lines: &[&str]) -> (Vec<Event>, quarry_read::ReadSummary) {
-    let path = std::env::temp_dir().join(format!(
-        "quarry-prefilter-{}-{name}.ndjson",
-        std::process::id()
-    ));
+    let dir = tempfile::Builder::new()
+        .prefix("quarry-prefilter-")
+        .tempdir()
+        .expect("temp dir");
+    let path = dir.path().join(format!("{name}.ndjson"));
     std::fs::write(&path, lines.join("\n") + "\n").expect("temp file");
     let fields = vec!["process.parent.name".to_string()];
     let proj = quarry_read::Projection::new(&fields, &[], dns_parent)
         .require_literals(&[vec!["dns.exe".to_string()]]);
-    let out = quarry_read::scan_projected(&[PathBuf::from(&path)], &proj, |ev| {
+    quarry_read::scan_projected(&[PathBuf::from(&path)], &proj, |ev| {
         dns_parent(&ev).then_some(ev)
-    });
-    let _ = std::fs::remove_file(&path);
-    out
+    })
 }
 
 #[test]

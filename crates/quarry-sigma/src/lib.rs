@@ -388,8 +388,11 @@ mod tests {
 
     #[test]
     fn a_broken_rule_is_reported_and_the_others_load() {
-        let dir = std::env::temp_dir().join(format!("quarry-sigma-load-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = tempfile::Builder::new()
+            .prefix("quarry-sigma-load-")
+            .tempdir()
+            .expect("scratch");
+        let dir = scratch.path();
         std::fs::create_dir_all(dir.join("sub")).expect("scratch");
         let good = "title: ok\nlogsource: {product: windows, category: process_creation}\ndetection:\n    sel:\n        Image|endswith: '\\\\x.exe'\n    condition: sel\n";
         std::fs::write(dir.join("a.yml"), good).expect("write");
@@ -435,7 +438,6 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(load_files(&files, &cfg).0.len(), 2);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -466,10 +468,13 @@ mod tests {
 
     #[test]
     fn placeholders_from_a_file() {
-        let p = std::env::temp_dir().join(format!("quarry-sigma-ph-{}.yml", std::process::id()));
-        std::fs::write(&p, "Workstations: [WS1, WS2]\nsingle: DC1\n").expect("write");
-        let ph = load_placeholders(&p).expect("loads");
-        let _ = std::fs::remove_file(&p);
+        let file = tempfile::Builder::new()
+            .prefix("quarry-sigma-ph-")
+            .suffix(".yml")
+            .tempfile()
+            .expect("scratch");
+        std::fs::write(file.path(), "Workstations: [WS1, WS2]\nsingle: DC1\n").expect("write");
+        let ph = load_placeholders(file.path()).expect("loads");
         assert_eq!(ph["Workstations"], ["WS1", "WS2"]);
         assert_eq!(ph["single"], ["DC1"]);
         let text = "title: t\nlogsource: {product: windows, service: security}\ndetection:\n    sel:\n        WorkstationName|expand: '%Workstations%'\n    condition: sel\n";

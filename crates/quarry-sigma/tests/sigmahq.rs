@@ -426,9 +426,11 @@ fn dns_exe_child_rule_fires_on_every_source() {
     let q = quarry_sigma::compile(&rule).expect("compiles").query;
     const DNS: &str = "C:\\Windows\\System32\\dns.exe";
     const CONHOST: &str = "C:\\Windows\\System32\\conhost.exe";
-    let dir = std::env::temp_dir().join(format!("quarry-sigma-dns-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
+    let scratch = tempfile::Builder::new()
+        .prefix("quarry-sigma-dns-")
+        .tempdir()
+        .expect("scratch");
+    let dir = scratch.path();
     let read = |name: &str, rec: &J| -> Vec<quarry_event::Event> {
         let p = dir.join(name);
         std::fs::write(&p, format!("{rec}\n")).expect("write");
@@ -531,6 +533,5 @@ fn dns_exe_child_rule_fires_on_every_source() {
             failures.push(format!("{source}: fires on the conhost.exe child"));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -190,8 +190,11 @@ detection:
 
     #[test]
     fn sigma_files_load_beside_toml_with_every_skip_explained() {
-        let dir = std::env::temp_dir().join(format!("quarry-detect-sigma-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::Builder::new()
+            .prefix("quarry-detect-sigma-")
+            .tempdir()
+            .unwrap();
+        let dir = scratch.path().to_path_buf();
         write(&dir, "a.yml", RULE);
         write(
             &dir,
@@ -223,7 +226,6 @@ detection:
             "title: not conhost\nfilter:\n    rules: [11111111-1111-1111-1111-111111111111]\n    selection:\n        Image|endswith: '\\conhost.exe'\n    condition: not selection\nlogsource: {product: windows, category: process_creation}\n",
         );
         let book = RuleBook::load(std::slice::from_ref(&dir));
-        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(book.rules.len(), 1, "{:?}", book.skipped);
         let r = &book.rules[0].rule;
         assert_eq!((r.severity.as_str(), r.risk_score), ("high", 73));
