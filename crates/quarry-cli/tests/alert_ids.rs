@@ -3,10 +3,11 @@
 //! `quarry investigate --alert` takes that id, the whole uuid or the old
 //! position, and re-reads only the files that hold the alert's host.
 
+mod common;
+use common::scratch;
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -21,17 +22,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-ids-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    let p = d.path().to_path_buf();
-    (d, p)
 }
 
 fn demo(dir: &Path) -> PathBuf {
@@ -62,7 +52,7 @@ fn uuid(a: &J) -> &str {
 
 #[test]
 fn the_same_hunt_names_its_alerts_the_same_and_investigate_takes_the_names() {
-    let (_scratch, dir) = scratch("demo");
+    let (_scratch, dir) = scratch("ids-demo");
     let evidence = demo(&dir);
     let ev = evidence.to_str().unwrap();
     let first = quarry(&["hunt", "--format", "ndjson", ev]);
@@ -138,7 +128,7 @@ fn the_same_hunt_names_its_alerts_the_same_and_investigate_takes_the_names() {
 
 #[test]
 fn ambiguous_ids_and_alerts_without_ids() {
-    let (_scratch, dir) = scratch("ambiguous");
+    let (_scratch, dir) = scratch("ids-ambiguous");
     let evidence = demo(&dir);
     let alert = |id: Option<&str>| {
         let mut a = serde_json::json!({"host": {"name": "DC01.corp.example"},
@@ -208,7 +198,7 @@ fn shared() -> PathBuf {
 #[test]
 #[ignore = "needs ../shared"]
 fn investigate_reads_only_the_alerts_host_on_real_evidence() {
-    let (_scratch, dir) = scratch("corpus");
+    let (_scratch, dir) = scratch("ids-corpus");
     let shared = shared();
     let rules = shared.join("rules/elastic/rules");
     let evtx = shared.join("corpus/evtx");

@@ -2,10 +2,11 @@
 //! `--domain-file` (DFIQ's *Bulk Domains*) — and summaries that count what
 //! the filters kept.
 
+mod common;
+use common::scratch;
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use tempfile::TempDir;
 
 fn quarry(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_quarry"))
@@ -20,17 +21,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-domains-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    let p = d.path().to_path_buf();
-    (d, p)
 }
 
 /// Answered: the campaigns' folders also hold pcap and Zeek archives,
@@ -48,7 +38,7 @@ fn ndjson(o: &Output) -> Vec<J> {
 
 #[test]
 fn repeated_domains_and_a_domain_file_on_the_demo() {
-    let (_scratch, dir) = scratch("demo");
+    let (_scratch, dir) = scratch("domains-demo");
     let evidence = dir.join("evidence");
     let out = quarry(&[
         "demo",
@@ -260,7 +250,7 @@ fn summaries_under_a_filter_count_the_rows_it_kept() {
 #[test]
 #[ignore = "needs ../shared"]
 fn bulk_domains_from_a_file_of_thousands_of_indicators() {
-    let (_scratch, dir) = scratch("bulk");
+    let (_scratch, dir) = scratch("domains-bulk");
     let all = all_rows();
     let mut text = String::from("# indicators, as a threat report lists them\n\n");
     for i in 0..5000 {

@@ -1,6 +1,8 @@
 //! The `quarry` binary, end to end: arguments, formats, exit codes, stdout
 //! versus stderr.
 
+mod common;
+use common::scratch;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use tempfile::TempDir;
@@ -18,20 +20,9 @@ fn field<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .unwrap_or(&serde_json::Value::Null)
 }
 
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-cli-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    let p = d.path().to_path_buf();
-    (d, p)
-}
-
 /// The demo's evidence in a scratch folder (kept while the guard lives).
 fn demo_dir(name: &str) -> (TempDir, PathBuf) {
-    let (guard, dir) = scratch(name);
+    let (guard, dir) = scratch(&format!("cli-{name}"));
     let out = quarry(&["demo", "--out", dir.to_str().unwrap(), "--format", "csv"]);
     assert!(
         out.status.success(),
@@ -47,7 +38,7 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn demo_answers_q1018_with_coverage() {
-    let (_scratch, dir) = scratch("demo-t");
+    let (_scratch, dir) = scratch("cli-demo-t");
     let out = quarry(&["demo", "--out", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let s = stdout(&out);
@@ -592,7 +583,7 @@ fn forwarded_events_reach_the_dns_exe_rule() {
     beat["winlog"]["event_data"]["NewProcessName"] = golden["process"]["executable"].clone();
     beat["winlog"]["event_data"]["NewProcessId"] = "0x11cc".into();
     beat["winlog"]["event_data"]["ParentProcessName"] = "C:\\Windows\\System32\\dns.exe".into();
-    let (_scratch, dir) = scratch("forwarded");
+    let (_scratch, dir) = scratch("cli-forwarded");
     let file = dir.join("wec01-forwarded.ndjson");
     std::fs::write(
         &file,
@@ -756,7 +747,7 @@ fn hunt_csv_gives_the_responders_columns() {
 #[test]
 fn rules_from_quarry_rules_and_the_builtin_hint() {
     let (_scratch, dir) = demo_dir("quarry-rules");
-    let (_rules_scratch, rules) = scratch("sigma");
+    let (_rules_scratch, rules) = scratch("cli-sigma");
     std::fs::write(
         rules.join("office_child.yml"),
         "title: Office spawns PowerShell\nid: 5a1e1b0c-0000-4000-8000-000000000001\nlevel: high\n\

@@ -4,9 +4,10 @@
 //! headers with no rows, one nested NDJSON shape, and warnings for names
 //! a query gets wrong.
 
+mod common;
+use common::scratch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use tempfile::TempDir;
 
 fn quarry_in(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_quarry"));
@@ -31,17 +32,6 @@ fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn tmp(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-everyday-{name}-"))
-        .tempdir()
-        .unwrap();
-    let p = d.path().to_path_buf();
-    (d, p)
-}
-
 /// The demo's evidence in `dir`.
 fn demo(dir: &Path) {
     let o = quarry(&["demo", "--out", dir.to_str().unwrap(), "--format", "csv"]);
@@ -56,7 +46,7 @@ fn shared() -> PathBuf {
 
 #[test]
 fn a_readme_in_a_triage_folder_is_skipped_not_damage() {
-    let (_scratch, dir) = tmp("readme");
+    let (_scratch, dir) = scratch("everyday-readme");
     demo(&dir);
     std::fs::write(dir.join("README.md"), "# collected with KAPE\n").unwrap();
     std::fs::write(
@@ -97,7 +87,7 @@ fn a_readme_in_a_triage_folder_is_skipped_not_damage() {
 #[ignore = "needs ../shared"]
 fn damaged_evtx_exits_1_and_every_problem_goes_to_the_problems_file() {
     let evtx = shared().join("corpus/evtx/omerbenamram");
-    let (_scratch, dir) = tmp("problems");
+    let (_scratch, dir) = scratch("everyday-problems");
     let file = dir.join("problems.ndjson");
     let o = quarry(&[
         "search",
@@ -128,7 +118,7 @@ fn damaged_evtx_exits_1_and_every_problem_goes_to_the_problems_file() {
 
 #[test]
 fn problems_beyond_the_first_50_are_all_in_the_problems_file() {
-    let (_scratch, dir) = tmp("many-problems");
+    let (_scratch, dir) = scratch("everyday-many-problems");
     let mut text = String::new();
     for i in 0..70 {
         text += &format!("{{\"@timestamp\":\"2026-01-01T00:00:00Z\",\"n\":{i}}}\n{{broken\n");
@@ -168,7 +158,7 @@ fn problems_beyond_the_first_50_are_all_in_the_problems_file() {
 
 #[test]
 fn piped_tables_are_tab_separated_and_whole() {
-    let (_scratch, dir) = tmp("piped");
+    let (_scratch, dir) = scratch("everyday-piped");
     demo(&dir);
     let o = quarry(&["ask", "Q1018", dir.to_str().unwrap()]);
     let text = out(&o);
@@ -186,7 +176,7 @@ fn piped_tables_are_tab_separated_and_whole() {
 
 #[test]
 fn host_filter_takes_the_short_name_and_lists_hosts_when_nothing_matches() {
-    let (_scratch, dir) = tmp("host");
+    let (_scratch, dir) = scratch("everyday-host");
     demo(&dir);
     let o = quarry(&[
         "ask",
@@ -209,7 +199,7 @@ fn host_filter_takes_the_short_name_and_lists_hosts_when_nothing_matches() {
 
 #[test]
 fn rules_come_from_the_configuration_file_when_not_given() {
-    let (_scratch, dir) = tmp("config");
+    let (_scratch, dir) = scratch("everyday-config");
     demo(&dir);
     let rules = dir.join("my-rules");
     std::fs::create_dir_all(&rules).unwrap();
@@ -258,7 +248,7 @@ fn rules_come_from_the_configuration_file_when_not_given() {
 
 #[test]
 fn standard_input_is_read_as_evidence() {
-    let (_scratch, dir) = tmp("stdin");
+    let (_scratch, dir) = scratch("everyday-stdin");
     demo(&dir);
     let sysmon = std::fs::read_dir(&dir)
         .unwrap()
@@ -289,7 +279,7 @@ fn standard_input_is_read_as_evidence() {
 
 #[test]
 fn csv_has_a_header_with_no_rows_and_ndjson_is_nested() {
-    let (_scratch, dir) = tmp("shapes");
+    let (_scratch, dir) = scratch("everyday-shapes");
     demo(&dir);
     let d = dir.to_str().unwrap();
     let o = quarry(&[

@@ -5,10 +5,11 @@
 //! its parent set to dns.exe, in the vendor's own format; each negative is
 //! the same record with the child or parent the rule excludes.
 
+mod common;
+use common::scratch;
 use serde_json::{Value as J, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tempfile::TempDir;
 
 const ELASTIC_RULE: &str = "Unusual Child Process of dns.exe";
 const BUILTIN_RULE: &str = "Unexpected Child Process of the Windows DNS Server";
@@ -21,17 +22,6 @@ fn corpus() -> PathBuf {
 
 fn elastic_rule() -> PathBuf {
     corpus().join("rules/elastic/rules/windows/lateral_movement_unusual_dns_service_children.toml")
-}
-
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-hunt-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    let p = d.path().to_path_buf();
-    (d, p)
 }
 
 /// Runs `quarry hunt --format ndjson` with Elastic's rule (`elastic`) or
@@ -195,7 +185,7 @@ fn alerts_of<'a>(alerts: &'a [J], rule: &str) -> Vec<&'a J> {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_dns_exe_child_alerts_on_every_source() {
-    let (_scratch, dir) = scratch("pos");
+    let (_scratch, dir) = scratch("hunt-pos");
     // (source, builder, the parent as the source names it, the child path quarry reports)
     let cases: &[(&str, Builder, &str, &str)] = &[
         ("sysmon", sysmon1, DNS, "C:\\TOOLS\\PsExec64.exe"),
@@ -273,7 +263,7 @@ fn a_dns_exe_child_alerts_on_every_source() {
 #[test]
 #[ignore = "needs ../shared"]
 fn excluded_children_and_parents_do_not_alert() {
-    let (_scratch, dir) = scratch("neg");
+    let (_scratch, dir) = scratch("hunt-neg");
     let cases: &[(&str, Builder, Option<&str>, &str)] = &[
         ("sysmon-conhost", sysmon1, Some(CONHOST), DNS),
         ("sysmon-dns-itself", sysmon1, Some(DNS), DNS),
@@ -348,7 +338,7 @@ fn dns_exe_acting_on_domain_controllers_does_not_alert() {
 #[ignore = "needs ../shared"]
 fn alerts_carry_descendants_and_follow_on_activity() {
     const PSEXEC: &str = "{a57649d1-db54-61ab-775c-dc0100000000}";
-    let (_scratch, dir) = scratch("follow");
+    let (_scratch, dir) = scratch("hunt-follow");
     let mut lines = Vec::new();
     for mut rec in evtx_records(&psexec_evtx()) {
         if event_id(&rec) == 1 {
@@ -478,7 +468,7 @@ fn alerts_carry_descendants_and_follow_on_activity() {
 
 #[test]
 fn investigate_rejects_a_missing_alert_with_usage_exit() {
-    let (_scratch, dir) = scratch("inv-usage");
+    let (_scratch, dir) = scratch("hunt-inv-usage");
     let alerts = write(
         &dir,
         "alerts.ndjson",
@@ -546,7 +536,7 @@ fn with_command_line(source: &str, record: &str, cmd: &str, original: &str) -> S
 #[ignore = "needs ../shared"]
 fn triage_reads_a_werfault_child_on_every_source_and_names_the_missing_telemetry() {
     const WERFAULT: &str = "C:\\Windows\\System32\\WerFault.exe";
-    let (_scratch, dir) = scratch("triage-sources");
+    let (_scratch, dir) = scratch("hunt-triage-sources");
     let cases: &[(&str, Builder, &str)] = &[
         ("sysmon", sysmon1, DNS),
         ("security-4688", sec4688, DNS),
@@ -606,7 +596,7 @@ fn triage_reads_a_werfault_child_on_every_source_and_names_the_missing_telemetry
 #[ignore = "needs ../shared"]
 fn triage_escalates_a_shell_with_follow_on_and_reads_a_bare_crash_handler_as_crash_handling() {
     const PSEXEC: &str = "{a57649d1-db54-61ab-775c-dc0100000000}";
-    let (_scratch, dir) = scratch("triage-sysmon");
+    let (_scratch, dir) = scratch("hunt-triage-sysmon");
     let rewrite = |as_shell: bool| -> PathBuf {
         let mut lines = Vec::new();
         for mut rec in evtx_records(&psexec_evtx()) {

@@ -8,25 +8,15 @@
 //! These tests need Chromium, so they are `#[ignore]`d; `.ci/run` installs
 //! it and runs them with `--include-ignored`.
 
+mod common;
+use common::scratch;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tempfile::TempDir;
 
 fn corpus() -> PathBuf {
     std::env::var_os("QUARRY_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
-
-/// A scratch folder and its path; the folder is removed when the guard
-/// drops.
-fn scratch(name: &str) -> (TempDir, PathBuf) {
-    let d = tempfile::Builder::new()
-        .prefix(&format!("quarry-report-{name}-"))
-        .tempdir()
-        .expect("scratch dir");
-    let p = d.path().to_path_buf();
-    (d, p)
 }
 
 fn quarry(args: &[&str], paths: &[&Path]) -> std::process::Output {
@@ -124,7 +114,7 @@ fn detail_with<'a>(dom: &'a str, needles: &[&str]) -> Option<&'a str> {
 #[test]
 #[ignore = "needs chromium (installed by .ci/run)"]
 fn the_demo_report_renders_in_chromium() {
-    let (_scratch, dir) = scratch("demo");
+    let (_scratch, dir) = scratch("report-demo");
     let evidence = dir.join("evidence");
     quarry(&["demo", "--out"], &[&evidence]);
     let html = dir.join("case.html");
@@ -191,7 +181,7 @@ fn the_demo_report_renders_in_chromium() {
 #[test]
 #[ignore = "needs chromium (installed by .ci/run)"]
 fn hostile_command_lines_stay_text_in_the_browser() {
-    let (_scratch, dir) = scratch("hostile");
+    let (_scratch, dir) = scratch("report-hostile");
     let evil = r#"cmd.exe /c "</td></tr></table><img id=pwned src=x onerror=document.body.setAttribute('data-pwned',1)><script>document.body.setAttribute('data-pwned',2)</script>""#;
     let rec = serde_json::json!({
         "SourceName": "Microsoft-Windows-Security-Auditing", "Channel": "Security",
@@ -217,7 +207,7 @@ fn hostile_command_lines_stay_text_in_the_browser() {
 #[test]
 #[ignore = "needs ../shared and chromium"]
 fn the_report_of_a_hunt_over_sbousseaden_renders_in_chromium() {
-    let (_scratch, dir) = scratch("sbousseaden");
+    let (_scratch, dir) = scratch("report-sbousseaden");
     let evidence = corpus().join("corpus/evtx/sbousseaden");
     let rules = corpus().join("rules/elastic/rules");
     let bb = corpus().join("rules/elastic/rules_building_block");
