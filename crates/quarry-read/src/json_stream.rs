@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use std::io::{BufRead, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 const BLOCK_BYTES: usize = 1 << 20;
 /// Bytes asked of the reader at a time.
@@ -710,7 +710,9 @@ impl<T> Default for WindowWork<T> {
 /// first only to be refused.
 struct Trial<'p> {
     projection: &'p crate::Projection,
-    taken: AtomicU32,
+    /// Some line was taken: every line is tried.
+    taken: AtomicBool,
+    /// Lines refused, counted up to [`TRIALS`].
     refused: AtomicU32,
 }
 
@@ -721,13 +723,26 @@ impl<'p> Trial<'p> {
     fn new(projection: &'p crate::Projection) -> Self {
         Trial {
             projection,
-            taken: AtomicU32::new(0),
+            taken: AtomicBool::new(false),
             refused: AtomicU32::new(0),
         }
     }
 
     fn worth_it(&self) -> bool {
-        self.refused.load(Ordering::Relaxed) < TRIALS || self.taken.load(Ordering::Relaxed) > 0
+        self.taken.load(Ordering::Relaxed) || self.refused.load(Ordering::Relaxed) < TRIALS
+    }
+
+    /// Notes what the projection made of a line. Written only until the
+    /// file is settled: the workers of every line would otherwise contend
+    /// for the counters' cache line.
+    fn note(&self, taken: bool) {
+        if taken {
+            if !self.taken.load(Ordering::Relaxed) {
+                self.taken.store(true, Ordering::Relaxed);
+            }
+        } else if self.refused.load(Ordering::Relaxed) < TRIALS {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -755,16 +770,14 @@ fn normalize_line<T>(
     if let Some(t) = projection.filter(|t| t.worth_it()) {
         match crate::projected::read_line(line, t.projection, origin) {
             Some(crate::projected::Projected::Kept(ev)) => {
-                t.taken.fetch_add(1, Ordering::Relaxed);
+                t.note(true);
                 return keep(ev).map_or(LineOut::Dropped, LineOut::Kept);
             }
             Some(crate::projected::Projected::Dropped) => {
-                t.taken.fetch_add(1, Ordering::Relaxed);
+                t.note(true);
                 return LineOut::Dropped;
             }
-            None => {
-                t.refused.fetch_add(1, Ordering::Relaxed);
-            }
+            None => t.note(false),
         }
     }
     let origin = origin();
