@@ -331,6 +331,11 @@ impl Event {
 
     /// [`Event::set`] by id (see [`fid!`]): a null value removes the field.
     pub fn set_id(&mut self, id: FieldId, value: impl Into<Value>) {
+        // a field the demand leaves out is never held: nothing to convert
+        // (most values are text copied out of the record) or remove
+        if !self.wants(id) {
+            return;
+        }
         let value = value.into();
         if value.is_null() {
             self.remove_id(id);

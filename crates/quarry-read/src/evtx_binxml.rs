@@ -464,18 +464,55 @@ fn value_text(v: &BinXmlValue<'_>, scratch: &mut utf16_simd::Scratch) -> Result<
         BinXmlValue::BoolType(b) => b.to_compact_string(),
         // empty, it renders as null
         BinXmlValue::BinaryType([]) => return Ok(None),
+        // the two of these most records hold (a Sysmon event's process
+        // GUIDs, every record's Keywords) written as the crate's JSON
+        // writes them, without its `Display`'s buffers
+        BinXmlValue::GuidType(g) => guid_text(g),
+        BinXmlValue::HexInt32Type(n) => hex_text(u64::from(*n)),
+        BinXmlValue::HexInt64Type(n) => hex_text(*n),
         // the crate's own text of these (what its JSON quotes): digits,
         // hex, dashes and colons, nothing JSON escapes
         BinXmlValue::BinaryType(_)
-        | BinXmlValue::GuidType(_)
         | BinXmlValue::SizeTType(_)
         | BinXmlValue::FileTimeType(_)
         | BinXmlValue::SysTimeType(_)
-        | BinXmlValue::SidType(_)
-        | BinXmlValue::HexInt32Type(_)
-        | BinXmlValue::HexInt64Type(_) => v.to_compact_string(),
+        | BinXmlValue::SidType(_) => v.to_compact_string(),
         _ => return Err(()),
     }))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A GUID as the crate renders it: lower-case hex in braces, the first
+/// three groups little-endian.
+fn guid_text(g: &[u8; 16]) -> Str {
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut out = [b'-'; 38];
+    out[0] = b'{';
+    out[37] = b'}';
+    let mut n = 1;
+    for (i, &at) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            n += 1;
+        }
+        out[n] = HEX[usize::from(g[at] >> 4)];
+        out[n + 1] = HEX[usize::from(g[at] & 0x0f)];
+        n += 2;
+    }
+    // ASCII by construction
+    Str::from_utf8(&out).unwrap_or_default()
+}
+
+/// A hex integer as the crate renders it: `0x`, lower case, no padding.
+fn hex_text(n: u64) -> Str {
+    let mut out = [0u8; 18];
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    out[0] = b'0';
+    out[1] = b'x';
+    for i in 0..digits {
+        out[1 + digits - i] = HEX[((n >> (4 * i)) & 0xf) as usize];
+    }
+    Str::from_utf8(&out[..2 + digits]).unwrap_or_default()
 }
 
 /// The element tree of the template definition at `offset` of `chunk`:
@@ -845,6 +882,37 @@ mod tests {
         assert_eq!(sid_text(&b[..4]), "S-?");
         // the sub-authorities present, however many the count says
         assert_eq!(sid_text(&[1, 3, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]), "S-1-5-18");
+    }
+
+    #[test]
+    fn guids_and_hex_written_as_the_crate_writes_them() {
+        let mut scratch = utf16_simd::Scratch::new();
+        let mut text = |v: BinXmlValue<'_>| {
+            let ours = value_text(&v, &mut scratch).ok().flatten();
+            (ours.map(|s| s.to_string()), Some(v.to_string()))
+        };
+        for g in [
+            [0u8; 16],
+            [0xff; 16],
+            *b"\x01\x23\x45\x67\x89\xab\xcd\xef\xf0\x0f\x10\x01\xa5\x5a\x00\x99",
+        ] {
+            let (ours, crate_text) = text(BinXmlValue::GuidType(g));
+            assert_eq!(ours, crate_text);
+        }
+        for n in [
+            0u64,
+            1,
+            0xf,
+            0x10,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+            0x00ab_cdef,
+        ] {
+            let (ours, crate_text) = text(BinXmlValue::HexInt64Type(n));
+            assert_eq!(ours, crate_text);
+            let (ours, crate_text) = text(BinXmlValue::HexInt32Type(n as u32));
+            assert_eq!(ours, crate_text);
+        }
     }
 
     #[test]
