@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # quarry on one large Sysmon EVTX beside `evtx_dump -t 2 -o jsonl` on the same file, in the
 # same run: read + normalise, ask Q1018, hunt with Elastic's rules and with Elastic's + SigmaHQ's,
-# hunt with 1 rule (the cost per event of rules), on the varied and on the repeated 128 MB file.
+# hunt with 1 rule (the cost per event of rules), on the varied and on the repeated 128 MB file;
+# and the evtx crate's own walk of the records' values, the floor of any reader built on it.
 #   bench/dense.sh [SIZE_MB]     (needs ../shared and evtx_dump from `cargo install evtx`)
 # Columns: wall and user CPU seconds (best of $RUNS runs, default 3; user time is the figure to
 # compare when the machine is busy), peak RSS, the ratio of wall and of user time to evtx_dump's,
@@ -14,6 +15,10 @@ SIZE="${1:-128}"
 RUNS="${RUNS:-3}"
 [ -n "${QUARRY_BIN:-}" ] || cargo build -q --release -p quarry-cli
 Q="${QUARRY_BIN:-./target/release/quarry}"
+# the floor under any reader built on the evtx crate: each record walked with its substitution
+# values (`template_instances`), nothing built from them
+cargo build -q --release -p quarry-read --example evtx_floor
+FLOOR=./target/release/examples/evtx_floor
 DUMP="${EVTX_DUMP:-$(command -v evtx_dump || echo "$HOME/.cargo/bin/evtx_dump")}"
 export EVTX_DUMP="$DUMP"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
@@ -47,6 +52,8 @@ for kind in varied repeated; do
   read -r fw fu fm < <(measure "$DUMP" -t 2 -o jsonl "$F")
   row() { printf '| %-44s | %6s | %6s | %7s | %6s | %6s | %-24s |\n' "$1" "$2" "$3" "$4" "$(ratio "$2" "$fw")" "$(ratio "$3" "$fu")" "$5"; }
   row "$kind: evtx_dump -t 2 -o jsonl" "$fw" "$fu" "$fm" "$(wc -l <"$TMP/out") records"
+  read -r w u m < <(measure "$FLOOR" "$F")
+  row "$kind: evtx crate, values only (floor)" "$w" "$u" "$m" "$(cut -d' ' -f1 <"$TMP/out") records"
   read -r w u m < <(measure "$Q" search --format ndjson 'any where false' "$F")
   row "$kind: search 'any where false'" "$w" "$u" "$m" "read + normalise"
   read -r w u m < <(measure "$Q" ask Q1018 --format ndjson "$F")
