@@ -68,8 +68,20 @@ fn value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-/// Packs an event (its fields, time and position; not its echoed source).
+/// Packs an event: its fields, time and position (not the document it
+/// echoes: see [`pack_echoing`]).
 pub fn pack(ev: &Event) -> Packed {
+    packed(ev, false)
+}
+
+/// [`pack`], with the document the event echoes (what a search prints):
+/// its [`Event::raw_source`], or its [`Event::source`] as text, a fraction
+/// of the tree's size, parsed again when unpacked.
+pub fn pack_echoing(ev: &Event) -> Packed {
+    packed(ev, true)
+}
+
+fn packed(ev: &Event, echo: bool) -> Packed {
     let mut out = Vec::with_capacity(256);
     let (tag, n) = match ev.origin.locator {
         Locator::Unknown => (0u8, 0),
@@ -85,6 +97,24 @@ pub fn pack(ev: &Event) -> Packed {
             out.extend(t.to_le_bytes());
         }
         None => out.push(0),
+    }
+    let (raw, source) = match echo {
+        true => (ev.raw_source.as_ref(), ev.source.as_deref()),
+        false => (None, None),
+    };
+    let source = source.and_then(|s| serde_json::to_string(s).ok());
+    match (raw, source) {
+        (Some(raw), _) => {
+            out.push(1);
+            varint(&mut out, raw.len() as u64);
+            out.extend(raw.as_bytes());
+        }
+        (None, Some(text)) => {
+            out.push(2);
+            varint(&mut out, text.len() as u64);
+            out.extend(text.as_bytes());
+        }
+        (None, None) => out.push(0),
     }
     varint(&mut out, ev.len() as u64);
     for (id, v) in ev.fields_by_id() {
@@ -192,6 +222,19 @@ fn unpack(file: &Arc<str>, bytes: &[u8]) -> Option<Event> {
         0 => None,
         _ => Some(i64::from_le_bytes(r.array()?)),
     };
+    let (mut raw_source, mut source) = (None, None);
+    match r.byte()? {
+        0 => {}
+        kind => {
+            let n = usize::try_from(r.varint()?).ok()?;
+            let text = std::str::from_utf8(r.take(n)?).ok()?;
+            if kind == 1 {
+                raw_source = Some(Arc::<str>::from(text));
+            } else {
+                source = Some(Arc::new(serde_json::from_str(text).ok()?));
+            }
+        }
+    }
     let count = usize::try_from(r.varint()?).ok()?;
     // a field takes at least two bytes: bytes not from `pack` must not
     // size the event
@@ -209,6 +252,8 @@ fn unpack(file: &Arc<str>, bytes: &[u8]) -> Option<Event> {
         ev.insert_id(id, v);
     }
     ev.timestamp = timestamp;
+    ev.raw_source = raw_source;
+    ev.source = source;
     Some(ev)
 }
 
@@ -422,6 +467,48 @@ impl Iterator for Unpacking<'_> {
     }
 }
 
+/// Puts back the whole events of `hits`, found by a query run over slim
+/// copies of `held`'s events whose [`Locator::Index`] is their place in
+/// `held`: a sequence is found over the few fields it reads, and only the
+/// events of its hits are unpacked whole (`held` is walked once, as far as
+/// the last of them).
+pub fn put_back_whole(hits: &mut [quarry_eql::Hit], held: &PackedEvents) {
+    let at = |e: &Event| match e.origin.locator {
+        Locator::Index(i) => usize::try_from(i).ok(),
+        _ => None,
+    };
+    let mut wanted: Vec<usize> = hits
+        .iter()
+        .flat_map(crate::hit_events)
+        .filter_map(at)
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut whole: rustc_hash::FxHashMap<usize, Event> = Default::default();
+    let through = wanted.last().map_or(0, |&last| last + 1);
+    for (i, ev) in held.iter().enumerate().take(through) {
+        if wanted.binary_search(&i).is_ok()
+            && let Some(ev) = ev
+        {
+            whole.insert(i, ev);
+        }
+    }
+    let mut put_back = |e: &mut Event| {
+        if let Some(w) = at(e).and_then(|i| whole.get(&i)) {
+            *e = w.clone();
+        }
+    };
+    for h in hits {
+        match h {
+            quarry_eql::Hit::Event(e) => put_back(e),
+            quarry_eql::Hit::Sequence { events, .. } => {
+                events.iter_mut().flatten().for_each(&mut put_back)
+            }
+            quarry_eql::Hit::Sample { events, .. } => events.iter_mut().for_each(&mut put_back),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,6 +549,19 @@ mod tests {
         b.sort_by(|x, y| x.0.cmp(&y.0));
         assert_eq!(a, b);
         assert!(p.size() < 200, "{}", p.size());
+        assert_eq!((back.raw_source, back.source), (None, None));
+        // the document it echoes, only when asked: as a tree, and as text
+        let doc =
+            serde_json::json!({"process": {"name": "cmd.exe", "pid": 7.5e300}, "x": [1, null]});
+        ev.source = Some(Arc::new(doc.clone()));
+        assert_eq!(pack(&ev).size(), p.size());
+        let back = pack_echoing(&ev).unpack().expect("unpacks");
+        assert_eq!(back.source.as_deref(), Some(&doc));
+        assert_eq!(back.raw_source, None);
+        ev.raw_source = Some(r#"{"process":{"name":"cmd.exe"}}"#.into());
+        let back = pack_echoing(&ev).unpack().expect("unpacks");
+        assert_eq!(back.raw_source, ev.raw_source);
+        assert_eq!(pack(&ev).unpack().and_then(|e| e.raw_source), None);
     }
 
     fn scalar() -> impl proptest::strategy::Strategy<Value = Value> {

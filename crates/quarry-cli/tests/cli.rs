@@ -265,6 +265,53 @@ fn search_finds_the_dns_exe_child_in_the_demo_and_shapes_hits_like_elasticsearch
         serde_json::json!(["WS01.corp.example"])
     );
     assert_eq!(hits[0]["events"].as_array().unwrap().len(), 2);
+    // found by the fields the query reads, printed whole
+    let start = &hits[0]["events"][0]["_source"];
+    assert!(
+        field(start, "process.command_line")
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{start}"
+    );
+    assert!(field(&hits[0]["events"][1]["_source"], "process.pid").is_i64());
+}
+
+/// A sequence's candidates are held packed until every one is read, and
+/// found by the few fields the query reads: its hits still print their
+/// events whole, a document read as JSON echoed as it was written.
+#[test]
+fn a_sequence_prints_its_events_whole_and_echoes_documents_as_read() {
+    let (_scratch, dir) = scratch("cli-sequence");
+    let docs = [
+        r#"{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["process"],"type":["start"]},"host":{"name":"h1"},"process":{"entity_id":"p1","name":"a.exe","command_line":"a.exe --flag"},"note":"kept as written"}"#,
+        r#"{"@timestamp":"2024-01-01T00:00:01Z","event":{"category":["process"],"type":["start"]},"host":{"name":"h1"},"process":{"entity_id":"p2","name":"b.exe"}}"#,
+        r#"{"@timestamp":"2024-01-01T00:00:02Z","event":{"category":["network"]},"host":{"name":"h1"},"process":{"entity_id":"p1","name":"a.exe"},"destination":{"ip":"10.0.0.1","port":443}}"#,
+    ];
+    let file = dir.join("ecs.ndjson");
+    std::fs::write(&file, docs.join("\n") + "\n").unwrap();
+    let q = "sequence by process.entity_id [process where true] [network where true]";
+    for format in ["ndjson", "json"] {
+        let out = quarry(&["search", "--format", format, q, file.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let hits: Vec<serde_json::Value> = match format {
+            "ndjson" => stdout(&out)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+            _ => serde_json::from_str(&stdout(&out)).unwrap(),
+        };
+        assert_eq!(hits.len(), 1, "{format}: {}", stdout(&out));
+        assert_eq!(hits[0]["join_keys"], serde_json::json!(["p1"]));
+        for (at, doc) in [(0, docs[0]), (1, docs[2])] {
+            let written: serde_json::Value = serde_json::from_str(doc).unwrap();
+            assert_eq!(hits[0]["events"][at]["_source"], written, "{format}");
+        }
+    }
 }
 
 #[test]

@@ -608,38 +608,7 @@ fn run_rule(r: &CompiledRule, held: PackedEvents) -> Vec<Hit> {
         }
     }
     let mut hits = r.query.run(slim);
-    let at = |e: &Event| match e.origin.locator {
-        Locator::Index(i) => Some(i as usize),
-        _ => None,
-    };
-    let mut wanted: Vec<usize> = hits
-        .iter()
-        .flat_map(|h| quarry_alert::hit_events(h))
-        .filter_map(at)
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut whole: FxHashMap<usize, Event> = FxHashMap::default();
-    let through = wanted.last().map_or(0, |&last| last + 1);
-    for (i, ev) in held.iter().enumerate().take(through) {
-        if wanted.binary_search(&i).is_ok()
-            && let Some(ev) = ev
-        {
-            whole.insert(i, ev);
-        }
-    }
-    let mut put_back = |e: &mut Event| {
-        if let Some(w) = at(e).and_then(|i| whole.get(&i)) {
-            *e = w.clone();
-        }
-    };
-    for h in &mut hits {
-        match h {
-            Hit::Event(e) => put_back(e),
-            Hit::Sequence { events, .. } => events.iter_mut().flatten().for_each(&mut put_back),
-            Hit::Sample { events, .. } => events.iter_mut().for_each(&mut put_back),
-        }
-    }
+    quarry_alert::put_back_whole(&mut hits, &held);
     hits
 }
 

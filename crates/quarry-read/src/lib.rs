@@ -286,6 +286,22 @@ where
     scan_files(inputs, None, keep, &batch, true)
 }
 
+/// [`scan_batched`] through a projection, as [`scan_projected`] reads.
+pub fn scan_projected_batched<T, U, F, B>(
+    inputs: &[PathBuf],
+    projection: &Projection,
+    keep: F,
+    batch: B,
+) -> (Vec<U>, ReadSummary)
+where
+    T: Send,
+    U: Send,
+    F: Fn(Event) -> Option<T> + Sync,
+    B: Fn(Vec<T>) -> U + Sync,
+{
+    scan_files(inputs, Some(projection), keep, &batch, true)
+}
+
 /// [`scan`] over events already read (by another process, say: a Spark
 /// partition's events arrive on stdin): each goes through `keep` on all
 /// cores, in order. The summary counts only events; what was read, and
