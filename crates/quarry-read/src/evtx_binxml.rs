@@ -500,7 +500,7 @@ fn guid_text(g: &[u8; 16]) -> Str {
         n += 2;
     }
     // ASCII by construction
-    Str::from_utf8(&out).unwrap_or_default()
+    Str::from_utf8(out).unwrap_or_default()
 }
 
 /// A hex integer as the crate renders it: `0x`, lower case, no padding.
