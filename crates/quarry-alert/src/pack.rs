@@ -204,6 +204,27 @@ impl Packed {
     pub fn size(&self) -> usize {
         self.bytes.len()
     }
+
+    /// The packed event as one byte string, its file's name included, for
+    /// a store of the caller's (a scratch file).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.file.len() + self.bytes.len() + 4);
+        varint(&mut out, self.file.len() as u64);
+        out.extend(self.file.as_bytes());
+        out.extend(&self.bytes[..]);
+        out
+    }
+
+    /// What [`Packed::to_bytes`] wrote; `None` for other bytes.
+    pub fn from_bytes(b: &[u8]) -> Option<Packed> {
+        let mut r = Reader { b, at: 0 };
+        let n = usize::try_from(r.varint()?).ok()?;
+        let file = std::str::from_utf8(r.take(n)?).ok()?.into();
+        Some(Packed {
+            file,
+            bytes: b.get(r.at..)?.into(),
+        })
+    }
 }
 
 /// An event from the bytes [`pack`] wrote.
@@ -561,6 +582,14 @@ mod tests {
         ev.raw_source = Some(r#"{"process":{"name":"cmd.exe"}}"#.into());
         let back = pack_echoing(&ev).unpack().expect("unpacks");
         assert_eq!(back.raw_source, ev.raw_source);
+        // as one byte string, its file included
+        let bytes = pack_echoing(&ev).to_bytes();
+        let again = Packed::from_bytes(&bytes).and_then(|p| p.unpack());
+        assert_eq!(
+            again.map(|e| (e.origin, e.raw_source)),
+            Some((ev.origin.clone(), ev.raw_source.clone()))
+        );
+        assert!(Packed::from_bytes(&bytes[..3]).is_none_or(|p| p.unpack().is_none()));
         assert_eq!(pack(&ev).unpack().and_then(|e| e.raw_source), None);
     }
 

@@ -109,48 +109,62 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     // An event projected from a plain ECS line was tested by the projection
     // already; any other is tested here.
     let matches = |ev: &Event| push.matches(ev);
-    if query.is_event_query() {
-        // Each match is kept with where it sorts; as its NDJSON line when
-        // that is what is printed and its document is echoed as read: a
-        // few hundred bytes instead of the event, its fields and its line.
-        let lines = args.format == Format::Ndjson;
+    if query.is_event_query() && args.format == Format::Ndjson {
+        // Each match is kept with where it sorts, packed (its document as
+        // read included) and put in a scratch file a batch at a time on the
+        // reader's threads: the memory of a search that prints every event
+        // is its keys'. Only the matches printed are written out as JSON.
+        let spill = output::spill::Spill::new();
         // with --spark the reading happens elsewhere: nothing to follow here
         let bar = args.spark.is_none().then(crate::progress::Bar::start);
-        let scanned = scan(&args, &push, |mut ev| {
-            if !matches(&ev) {
-                return None;
-            }
-            let key = query.order_key(&ev);
-            if lines && let Some(raw) = ev.raw_source.take() {
-                if let Some(head) = ndjson_head(&ev) {
-                    return Some((key, Match::Line(head, raw)));
-                }
-                ev.raw_source = Some(raw);
-            }
-            Some((key, Match::Event(Box::new(slim(ev, needed)))))
+        let scanned = scan_batched(
+            &args,
+            &push,
+            |ev| {
+                matches(&ev).then(|| {
+                    let key = query.order_key(&ev);
+                    (key, quarry_alert::pack_echoing(&ev).to_bytes())
+                })
+            },
+            |packed| spill.store(packed),
+        );
+        drop(bar);
+        let Ok((batches, summary)) = scanned else {
+            return Ok(crate::exit::USAGE);
+        };
+        let code = output::report_problems(&summary);
+        let ordered = query.order_matches(batches.into_iter().flatten().collect());
+        eprintln!("quarry: {} results", ordered.len());
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        spill.each_in_order(&ordered, |bytes| {
+            let ev = quarry_alert::Packed::from_bytes(bytes)
+                .and_then(|p| p.unpack())
+                .ok_or_else(|| std::io::Error::other("a match in the scratch file is damaged"))?;
+            out.write_all(&ndjson_line(ev))
+        })?;
+        out.flush()?;
+        return Ok(code);
+    }
+    if query.is_event_query() {
+        // with --spark the reading happens elsewhere: nothing to follow here
+        let bar = args.spark.is_none().then(crate::progress::Bar::start);
+        let scanned = scan(&args, &push, |ev| {
+            matches(&ev).then(|| (query.order_key(&ev), slim(ev, needed)))
         });
         drop(bar);
         let Ok((kept, summary)) = scanned else {
             return Ok(crate::exit::USAGE);
         };
         let code = output::report_problems(&summary);
-        let matches = query.order_matches(kept);
-        eprintln!("quarry: {} results", matches.len());
-        if lines {
-            print_lines(&matches)?;
-            // the process ends here: freeing every match is wasted work
-            std::mem::forget(matches);
-        } else {
-            let hits: Vec<Hit> = matches
-                .into_iter()
-                .filter_map(|m| match m {
-                    Match::Event(e) => Some(Hit::Event(*e)),
-                    Match::Line(..) => None,
-                })
-                .collect();
-            print(&hits, args.format)?;
-            std::mem::forget(hits);
-        }
+        let hits: Vec<Hit> = query
+            .order_matches(kept)
+            .into_iter()
+            .map(Hit::Event)
+            .collect();
+        eprintln!("quarry: {} results", hits.len());
+        print(&hits, args.format)?;
+        // the process ends here: freeing every hit one by one is wasted work
+        std::mem::forget(hits);
         return Ok(code);
     }
     // with --spark the reading happens elsewhere: nothing to follow here
@@ -327,14 +341,6 @@ impl Pushdown {
     }
 }
 
-/// An event query's match as kept for printing.
-enum Match {
-    /// Its NDJSON hit: the part before the document, written out on the
-    /// reader's thread, and the document as read (moved, not copied).
-    Line(Box<[u8]>, std::sync::Arc<str>),
-    Event(Box<Event>),
-}
-
 /// A matched event without the fields nothing reads any more: one echoed
 /// from its original document needs only those that order and join it,
 /// and those its `_index` is named from.
@@ -363,17 +369,23 @@ fn ndjson_head(ev: &Event) -> Option<Box<[u8]>> {
     Some(head.into_boxed_slice())
 }
 
-/// An event query's matches as NDJSON: each hit echoed from its document
-/// as read is written from where it lies, not copied.
-fn print_lines(matches: &[Match]) -> std::io::Result<()> {
-    let mut out = ndjson::Vectored::new(std::io::stdout().lock());
-    for m in matches {
-        match m {
-            Match::Line(head, raw) => out.pieces(&[head, raw.as_bytes(), b"}\n"])?,
-            Match::Event(e) => out.value(&HitJson::Event(doc(e)))?,
+/// An event query's hit as its NDJSON line: a document echoed as read
+/// follows a head written here, any other event is written as its ECS form.
+fn ndjson_line(mut ev: Event) -> Vec<u8> {
+    if let Some(raw) = ev.raw_source.take() {
+        if let Some(head) = ndjson_head(&ev) {
+            let mut line = Vec::with_capacity(head.len() + raw.len() + 2);
+            line.extend_from_slice(&head);
+            line.extend_from_slice(raw.as_bytes());
+            line.extend_from_slice(b"}\n");
+            return line;
         }
+        ev.raw_source = Some(raw);
     }
-    out.finish()
+    let mut line = Vec::with_capacity(2048);
+    // into a Vec, of values that always serialize: cannot fail
+    let _ = ndjson::write_one(&mut line, &HitJson::Event(doc(&ev)));
+    line
 }
 
 /// The fields `quarry_rules::index_name` reads, and the prefixes it scans for.

@@ -2,12 +2,15 @@
 //! rows and their columns ([`Rows`]), or one document ([`Document`]) — and
 //! [`print`] / [`print_document`] hand it to the module of the chosen
 //! [`Format`]. Adding a format is one module here plus one variant.
-//! Diagnostics go to stderr ([`diagnostics`]) whatever the format.
+//! Diagnostics go to stderr ([`diagnostics`]) whatever the format. Lines
+//! printed in an order known only at the end wait in a scratch file
+//! ([`spill`]).
 
 pub mod csv;
 pub mod diagnostics;
 pub mod json;
 pub mod ndjson;
+pub mod spill;
 pub mod table;
 
 pub use diagnostics::report_problems;
