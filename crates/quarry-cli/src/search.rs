@@ -123,6 +123,7 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
             |ev| {
                 matches(&ev).then(|| {
                     let key = query.order_key(&ev);
+                    let ev = slim(ev, needed);
                     (key, quarry_alert::pack_echoing(&ev).to_bytes())
                 })
             },
