@@ -48,7 +48,7 @@ mod zst;
 pub use bounded::fit;
 pub use evidence::{Investigation, PivotResult, TELEMETRY};
 pub use finish::{AlertDoc, AlertSet, Ready};
-pub use pack::{Packed, PackedEvents, Unpacking, pack, pack_echoing, put_back_whole};
+pub use pack::{Packed, PackedEvents, QueryFields, Unpacking, pack, pack_echoing, put_back_whole};
 pub use retention::Retention;
 
 use bounded::bounded;

@@ -9,7 +9,8 @@
 //! short-lived and made of quarry's own types, where a serde format would
 //! add field names or a schema for nothing.
 
-use quarry_event::{Event, FieldId, Locator, Origin, Value};
+use quarry_eql::compile::ANY_TEXT;
+use quarry_event::{Event, FieldId, Locator, Origin, PathMemo, Value, is_under};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -98,23 +99,20 @@ fn packed(ev: &Event, echo: bool) -> Packed {
         }
         None => out.push(0),
     }
-    let (raw, source) = match echo {
-        true => (ev.raw_source.as_ref(), ev.source.as_deref()),
-        false => (None, None),
+    // the echoed document: 1 its text as read, 2 its tree as text, 0 none
+    let echoed: Option<(u8, std::borrow::Cow<'_, str>)> = match (&ev.raw_source, &ev.source) {
+        _ if !echo => None,
+        (Some(raw), _) => Some((1, raw.as_ref().into())),
+        (None, Some(tree)) => serde_json::to_string(tree).ok().map(|t| (2, t.into())),
+        (None, None) => None,
     };
-    let source = source.and_then(|s| serde_json::to_string(s).ok());
-    match (raw, source) {
-        (Some(raw), _) => {
-            out.push(1);
-            varint(&mut out, raw.len() as u64);
-            out.extend(raw.as_bytes());
-        }
-        (None, Some(text)) => {
-            out.push(2);
+    match echoed {
+        Some((kind, text)) => {
+            out.push(kind);
             varint(&mut out, text.len() as u64);
             out.extend(text.as_bytes());
         }
-        (None, None) => out.push(0),
+        None => out.push(0),
     }
     varint(&mut out, ev.len() as u64);
     for (id, v) in ev.fields_by_id() {
@@ -488,11 +486,48 @@ impl Iterator for Unpacking<'_> {
     }
 }
 
+/// What of an event a query is run over in its place: the fields the query
+/// reads (remembered per field id), without the document the event echoes.
+/// A sequence is found over these few fields, and [`put_back_whole`] brings
+/// back the whole events of its hits. A query that reads every string of an
+/// event (Sigma's keywords, [`ANY_TEXT`]) keeps every field.
+pub struct QueryFields {
+    fields: Vec<String>,
+    every: bool,
+    memo: PathMemo,
+}
+
+impl QueryFields {
+    pub fn of(query: &quarry_eql::Query) -> QueryFields {
+        let fields = query.fields();
+        QueryFields {
+            every: fields.iter().any(|f| f == ANY_TEXT),
+            fields,
+            memo: PathMemo::new(),
+        }
+    }
+
+    /// Whether the query reads every field: slimming keeps the whole event.
+    pub fn reads_every_field(&self) -> bool {
+        self.every
+    }
+
+    /// Slims `ev` to what the query reads, its spare room released.
+    pub fn slim(&self, ev: &mut Event) {
+        if !self.every {
+            let (memo, fields) = (&self.memo, &self.fields);
+            ev.retain_ids(|id| memo.holds(id, |path| is_under(path, fields)));
+        }
+        ev.raw_source = None;
+        ev.source = None;
+        ev.shrink_to_fit();
+    }
+}
+
 /// Puts back the whole events of `hits`, found by a query run over slim
-/// copies of `held`'s events whose [`Locator::Index`] is their place in
-/// `held`: a sequence is found over the few fields it reads, and only the
-/// events of its hits are unpacked whole (`held` is walked once, as far as
-/// the last of them).
+/// copies of `held`'s events ([`QueryFields::slim`]) whose
+/// [`Locator::Index`] is their place in `held`: only the events of its hits
+/// are unpacked whole (`held` is walked once, as far as the last of them).
 pub fn put_back_whole(hits: &mut [quarry_eql::Hit], held: &PackedEvents) {
     let at = |e: &Event| match e.origin.locator {
         Locator::Index(i) => usize::try_from(i).ok(),

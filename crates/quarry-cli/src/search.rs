@@ -3,7 +3,7 @@
 use crate::output::{self, Column, Format, Rows, ndjson};
 use quarry_alert::PackedEvents;
 use quarry_eql::{Hit, Mapping, Options, compile};
-use quarry_event::{Event, Locator, PathMemo, is_under};
+use quarry_event::{Event, Locator};
 use serde_json::Value as J;
 use std::io::Write;
 use std::path::PathBuf;
@@ -175,8 +175,7 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
     // the reader's threads, and as a copy of the few fields the query reads
     // (what it is found by). Held as events, the corpus's process and
     // network events took 3.6 GB.
-    let fields = query.fields();
-    let memo = PathMemo::new();
+    let fields = quarry_alert::QueryFields::of(&query);
     let scanned = scan_batched(
         &args,
         &push,
@@ -187,10 +186,7 @@ pub fn run(args: SearchArgs) -> std::io::Result<u8> {
             let whole = slim(ev, needed);
             let packed = quarry_alert::pack_echoing(&whole);
             let mut found_by = whole;
-            found_by.retain_ids(|id| memo.holds(id, |path| is_under(path, &fields)));
-            found_by.raw_source = None;
-            found_by.source = None;
-            found_by.shrink_to_fit();
+            fields.slim(&mut found_by);
             Some((packed, found_by))
         },
         |kept| {

@@ -10,7 +10,9 @@ use crate::correlate::{self, Member, Standalone};
 use crate::new_terms::{self, History};
 use crate::select::Selector;
 use crate::{suppression, threat_match, threshold};
-use quarry_alert::{AlertDoc, AlertSet, Investigation, Packed, PackedEvents, Retention, pack};
+use quarry_alert::{
+    AlertDoc, AlertSet, Investigation, Packed, PackedEvents, QueryFields, Retention, pack,
+};
 use quarry_eql::Hit;
 use quarry_event::{Event, Locator, PathMemo, is_under};
 use quarry_read::ReadSummary;
@@ -593,16 +595,14 @@ fn alerts_of(
 /// task) is in no hit, and whole events of a busy host took tens of MB at
 /// once. The events of its hits are then put back whole.
 fn run_rule(r: &CompiledRule, held: PackedEvents) -> Vec<Hit> {
-    let fields = r.query.fields();
-    if r.query.is_event_query() || fields.iter().any(|f| f == "*") {
+    let fields = QueryFields::of(&r.query);
+    if r.query.is_event_query() || fields.reads_every_field() {
         return r.query.run(held.unpack_all());
     }
-    let memo = PathMemo::new();
     let mut slim = Vec::with_capacity(held.len());
     for (at, ev) in held.iter().enumerate() {
         if let Some(mut ev) = ev {
-            ev.retain_ids(|id| memo.holds(id, |path| is_under(path, &fields)));
-            ev.shrink_to_fit();
+            fields.slim(&mut ev);
             ev.origin.locator = Locator::Index(at as u64);
             slim.push(ev);
         }
