@@ -3,26 +3,12 @@
 //! with a damaged member keeps its intact members, a zip inside a zip is
 //! opened. Fixtures are written by the tests.
 
+mod common;
+use common::{file, scratch};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use quarry_read::scan;
 use std::io::Write;
-use std::path::PathBuf;
-use tempfile::TempDir;
-
-/// A scratch folder, removed when dropped.
-fn scratch() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("quarry-bad-archives-")
-        .tempdir()
-        .unwrap()
-}
-
-fn tmp(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::fast());
@@ -47,7 +33,7 @@ fn problems(s: &quarry_read::ReadSummary) -> Vec<String> {
 
 #[test]
 fn nested_gzip_is_bounded_and_the_files_beside_it_are_read() {
-    let dir = scratch();
+    let dir = scratch("bad-archives");
     // 1,500 layers (the audit's stack overflow): built layer by layer
     // (stored, not compressed: deflating deflate output grows it)
     let mut bomb = b"{\"n\":9}\n".to_vec();
@@ -56,12 +42,12 @@ fn nested_gzip_is_bounded_and_the_files_beside_it_are_read() {
         e.write_all(&bomb).unwrap();
         bomb = e.finish().unwrap();
     }
-    let deep = tmp(&dir, "deep.json.gz", &bomb);
+    let deep = file(&dir, "deep.json.gz", &bomb);
     let mut ok = b"{\"n\":1}\n".to_vec();
     for _ in 0..3 {
         ok = gz(&ok);
     }
-    let fine = tmp(&dir, "three.json.gz", &ok);
+    let fine = file(&dir, "three.json.gz", &ok);
     let (ns, s) = scan(&[deep, fine], |e| e.get_i64("n"));
     assert_eq!(ns, [1]);
     let ps = problems(&s);
@@ -73,15 +59,15 @@ fn nested_gzip_is_bounded_and_the_files_beside_it_are_read() {
 
 #[test]
 fn a_gzip_bomb_costs_its_bound_then_is_reported() {
-    let dir = scratch();
+    let dir = scratch("bad-archives");
     // good lines, then 1.25 GiB of zeros as concatenated gzip members
     // (each 16 MiB): cheap to build, ~5,000× its size
-    let mut file = gz(b"{\"n\":1}\n{\"n\":2}\n");
+    let mut bomb = gz(b"{\"n\":1}\n{\"n\":2}\n");
     let zeros = gz(&vec![0u8; 16 << 20]);
     for _ in 0..80 {
-        file.extend_from_slice(&zeros);
+        bomb.extend_from_slice(&zeros);
     }
-    let p = tmp(&dir, "bomb.json.gz", &file);
+    let p = file(&dir, "bomb.json.gz", &bomb);
     let (ns, s) = scan(&[p], |e| e.get_i64("n"));
     assert_eq!(ns, [1, 2]);
     let ps = problems(&s);
@@ -94,14 +80,14 @@ fn a_gzip_bomb_costs_its_bound_then_is_reported() {
 
 #[test]
 fn zips_keep_their_intact_members() {
-    let dir = scratch();
+    let dir = scratch("bad-archives");
     let a: &[u8] = b"{\"n\":1}\n{\"n\":2}\n";
     let b: &[u8] = b"{\"n\":3}\n";
     let c: &[u8] = b"{\"n\":4}\n";
     // a zip inside a zip (and inside a gzip in that zip)
     let inner = zip(&[("b.json", b)]);
     let outer = zip(&[("a.json", a), ("inner.zip", &inner), ("c.json.gz", &gz(c))]);
-    let (ns, s) = scan(&[tmp(&dir, "outer.zip", &outer)], |e| e.get_i64("n"));
+    let (ns, s) = scan(&[file(&dir, "outer.zip", &outer)], |e| e.get_i64("n"));
     assert_eq!(ns, [1, 2, 3, 4], "{:?}", problems(&s));
     assert!(s.is_clean(), "{:?}", problems(&s));
     // no central directory (the zip cut before it): members read from
@@ -110,7 +96,7 @@ fn zips_keep_their_intact_members() {
     let cd = memchr::memmem::rfind(&whole, b"PK\x01\x02")
         .and_then(|_| memchr::memmem::find(&whole, b"PK\x01\x02"))
         .unwrap();
-    let (ns, s) = scan(&[tmp(&dir, "cut.zip", &whole[..cd])], |e| e.get_i64("n"));
+    let (ns, s) = scan(&[file(&dir, "cut.zip", &whole[..cd])], |e| e.get_i64("n"));
     assert_eq!(ns, [1, 2, 3]);
     let ps = problems(&s);
     assert!(
@@ -124,7 +110,7 @@ fn zips_keep_their_intact_members() {
     for byte in &mut bad[at..at + 4] {
         *byte ^= 0x55;
     }
-    let (ns, s) = scan(&[tmp(&dir, "damaged.zip", &bad)], |e| e.get_i64("n"));
+    let (ns, s) = scan(&[file(&dir, "damaged.zip", &bad)], |e| e.get_i64("n"));
     let ps = problems(&s);
     assert!(
         ns.contains(&1) && ns.contains(&2) && ns.contains(&4),
@@ -170,9 +156,9 @@ fn members_read(ns: &[i64]) -> Vec<i64> {
 /// gzipped alike.
 #[test]
 fn a_tar_resynchronises_after_a_damaged_header() {
-    let dir = scratch();
+    let dir = scratch("bad-archives");
     let (clean, starts) = tar_of_four();
-    let (ns, s) = scan(&[tmp(&dir, "clean.tar", &clean)], |e| e.get_i64("n"));
+    let (ns, s) = scan(&[file(&dir, "clean.tar", &clean)], |e| e.get_i64("n"));
     assert_eq!(members_read(&ns), [1, 2, 3, 4]);
     assert!(s.is_clean(), "{:?}", problems(&s));
     for (what, damage) in [("flipped", 0usize), ("zeroed", 1), ("size field", 2)] {
@@ -188,7 +174,7 @@ fn a_tar_resynchronises_after_a_damaged_header() {
             (format!("{what}.tar"), bad.clone()),
             (format!("{what}.tar.gz"), gz(&bad)),
         ] {
-            let (ns, s) = scan(&[tmp(&dir, &name, &bytes)], |e| e.get_i64("n"));
+            let (ns, s) = scan(&[file(&dir, &name, &bytes)], |e| e.get_i64("n"));
             assert_eq!(members_read(&ns), [1, 3, 4], "{name}: {:?}", problems(&s));
             // every line of the members kept is read
             assert_eq!(ns.iter().filter(|n| **n == 4).count(), 160, "{name}");
@@ -203,7 +189,7 @@ fn a_tar_resynchronises_after_a_damaged_header() {
     // the last header damaged: what comes before is kept, the end reported
     let mut bad = clean.clone();
     bad[starts[3] + 1] ^= 0x20;
-    let (ns, s) = scan(&[tmp(&dir, "last.tar", &bad)], |e| e.get_i64("n"));
+    let (ns, s) = scan(&[file(&dir, "last.tar", &bad)], |e| e.get_i64("n"));
     assert_eq!(members_read(&ns), [1, 2, 3]);
     let ps = problems(&s);
     assert!(

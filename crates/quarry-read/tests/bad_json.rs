@@ -2,6 +2,8 @@
 //! damaged part only, each problem names its file and line, every good
 //! record is kept. Fixtures are written by the tests.
 
+mod common;
+use common::{file, scratch};
 use quarry_read::scan;
 
 /// `n` good JSON lines `{"n":i,…}`.
@@ -26,12 +28,8 @@ fn join(ls: &[Vec<u8>], sep: &[u8]) -> Vec<u8> {
 /// The `n` of every event read, and the problems as text.
 fn read(name: &str, bytes: &[u8]) -> (Vec<i64>, Vec<String>) {
     // removed when read returns
-    let dir = tempfile::Builder::new()
-        .prefix("quarry-bad-json-")
-        .tempdir()
-        .unwrap();
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
+    let dir = scratch("bad-json");
+    let p = file(&dir, name, bytes);
     let (ns, s) = scan(&[p], |e| e.get_i64("n"));
     (ns, s.problems.iter().map(|p| p.to_string()).collect())
 }

@@ -5,12 +5,13 @@
 //! last chunk are recovered, and that every loss is reported with the file
 //! and a byte offset.
 
+mod common;
+use common::{file, scratch};
 use quarry_event::{Event, Locator};
 use quarry_read::ReadSummary;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
 const FILE_HEADER: usize = 4096;
 const CHUNK: usize = 65536;
@@ -20,20 +21,6 @@ fn corpus(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
     root.join("corpus/evtx/omerbenamram").join(name)
-}
-
-/// A scratch folder, removed when dropped.
-fn scratch() -> TempDir {
-    tempfile::Builder::new()
-        .prefix("quarry-evtx-damage-")
-        .tempdir()
-        .unwrap()
-}
-
-fn temp(dir: &TempDir, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.path().join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
 }
 
 fn record_id(e: Event) -> Option<u64> {
@@ -93,7 +80,7 @@ fn problems(s: &ReadSummary, name: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
-    let dir = scratch();
+    let dir = scratch("evtx-damage");
     let name = "security.evtx";
     let bytes = std::fs::read(corpus(name)).unwrap();
     let (all, s) = read(&corpus(name));
@@ -123,7 +110,7 @@ fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
         ("at the chunk's start + 1", last_start + 1),
     ];
     for (what, cut) in cuts {
-        let p = temp(&dir, &format!("cut-{cut}-{name}"), &bytes[..cut]);
+        let p = file(&dir, &format!("cut-{cut}-{name}"), &bytes[..cut]);
         let (got, s) = read(&p);
         let complete: BTreeSet<u64> = recs.iter().filter(|r| r.1 <= cut).map(|r| r.2).collect();
         let expected: BTreeSet<u64> = before.union(&complete).copied().collect();
@@ -141,7 +128,7 @@ fn a_cut_file_keeps_every_complete_record_of_its_last_chunk() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_file_cut_on_a_chunk_boundary_is_reported() {
-    let dir = scratch();
+    let dir = scratch("evtx-damage");
     let name = "security.evtx";
     let bytes = std::fs::read(corpus(name)).unwrap();
     let (all, _) = read(&corpus(name));
@@ -151,7 +138,7 @@ fn a_file_cut_on_a_chunk_boundary_is_reported() {
         .flat_map(|c| records_of(&bytes, c))
         .map(|r| r.2)
         .collect();
-    let p = temp(&dir, &format!("boundary-{name}"), &bytes[..cut]);
+    let p = file(&dir, &format!("boundary-{name}"), &bytes[..cut]);
     let (got, s) = read(&p);
     assert_eq!(got, all.difference(&lost).copied().collect());
     let ps = problems(&s, name);
@@ -165,7 +152,7 @@ fn a_file_cut_on_a_chunk_boundary_is_reported() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_zeroed_chunk_is_reported_and_the_others_kept() {
-    let dir = scratch();
+    let dir = scratch("evtx-damage");
     let name = "security.evtx";
     let mut bytes = std::fs::read(corpus(name)).unwrap();
     let (all, _) = read(&corpus(name));
@@ -173,7 +160,7 @@ fn a_zeroed_chunk_is_reported_and_the_others_kept() {
     let lost: BTreeSet<u64> = records_of(&bytes, k).iter().map(|r| r.2).collect();
     let start = FILE_HEADER + k * CHUNK;
     bytes[start..start + CHUNK].fill(0);
-    let p = temp(&dir, &format!("zero-{name}"), &bytes);
+    let p = file(&dir, &format!("zero-{name}"), &bytes);
     let (got, s) = read(&p);
     let expected: BTreeSet<u64> = all.difference(&lost).copied().collect();
     assert_eq!(got, expected);
@@ -188,7 +175,7 @@ fn a_zeroed_chunk_is_reported_and_the_others_kept() {
 #[test]
 #[ignore = "needs ../shared"]
 fn a_corrupt_record_size_is_reported_and_the_other_chunks_kept() {
-    let dir = scratch();
+    let dir = scratch("evtx-damage");
     let name = "security.evtx";
     let (all, _) = read(&corpus(name));
     let orig = std::fs::read(corpus(name)).unwrap();
@@ -203,7 +190,7 @@ fn a_corrupt_record_size_is_reported_and_the_other_chunks_kept() {
     for (i, byte, value) in [(2, 4, 0xffu8), (2, 5, 0x7f), (5, 4, 0x01), (5, 6, 0x01)] {
         let mut bytes = orig.clone();
         bytes[recs[i].0 + byte] ^= value;
-        let p = temp(&dir, &format!("size-{i}-{byte}-{name}"), &bytes);
+        let p = file(&dir, &format!("size-{i}-{byte}-{name}"), &bytes);
         let (got, s) = read(&p);
         assert!(got.is_superset(&others), "record {i} byte {byte}");
         let missing = all.difference(&got).count();
@@ -249,7 +236,7 @@ impl Rng {
 #[test]
 #[ignore = "needs ../shared"]
 fn mutants_never_panic_or_hang() {
-    let dir = scratch();
+    let dir = scratch("evtx-damage");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for name in [
         "new-user-security.evtx",
@@ -286,7 +273,7 @@ fn mutants_never_panic_or_hang() {
                     b[at] = rng.next() as u8;
                 }
             }
-            let p = temp(&dir, &format!("mut-{i}-{name}"), &b);
+            let p = file(&dir, &format!("mut-{i}-{name}"), &b);
             let t = Instant::now();
             let (got, s) = read(&p);
             assert!(

@@ -1,20 +1,17 @@
 //! Whole files of hostile bytes: reading never panics, keeps what is
 //! readable and reports the rest.
 
+mod common;
+use common::{file, scratch};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// `bytes` as `name` in a scratch folder, removed when the guard drops.
 fn write(name: &str, bytes: &[u8]) -> (TempDir, PathBuf) {
-    let dir = tempfile::Builder::new()
-        .prefix("quarry-fuzz-")
-        .tempdir()
-        .unwrap();
-    let p = dir.path().join(name);
-    std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
+    let dir = scratch("fuzz");
+    let p = file(&dir, name, bytes);
     (dir, p)
 }
 
@@ -272,10 +269,7 @@ fn mutation_loop_over_the_corpus() {
             .into_iter()
             .map(|(n, b)| (n, b, JSON_MUTANTS)),
     );
-    let scratch = tempfile::Builder::new()
-        .prefix("quarry-mutants-")
-        .tempdir()
-        .unwrap();
+    let scratch = scratch("mutants");
     let dir = scratch.path();
     let dog = Watchdog::start();
     let started = std::time::Instant::now();

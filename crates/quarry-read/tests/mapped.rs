@@ -3,6 +3,7 @@
 //! stream, a block at a time, by the reader thread: both must give the same
 //! events, counts, problems and line numbers.
 
+mod common;
 use quarry_event::{Event, Locator, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,10 +127,7 @@ fn read_both(
 
 #[test]
 fn a_mapped_file_reads_as_the_same_file_streamed() {
-    let scratch = tempfile::Builder::new()
-        .prefix("quarry-mapped-")
-        .tempdir()
-        .expect("dir");
+    let scratch = common::scratch("mapped");
     let dir = scratch.path();
     let plain = dir.join("events.ndjson");
     let gz = dir.join("events.ndjson.gz");
@@ -241,10 +239,7 @@ fn random_lines(seed: u64) -> Vec<Vec<u8>> {
 
 #[test]
 fn random_lines_read_the_same_mapped_and_streamed() {
-    let scratch = tempfile::Builder::new()
-        .prefix("quarry-mapped-random-")
-        .tempdir()
-        .expect("dir");
+    let scratch = common::scratch("mapped-random");
     let dir = scratch.path();
     for seed in [1, 2, 3] {
         let lines = random_lines(seed);
@@ -265,10 +260,7 @@ fn random_lines_read_the_same_mapped_and_streamed() {
 /// (streamed) or large (mapped): only that line is lost, and reported.
 #[test]
 fn a_damaged_first_line_does_not_lose_the_file() {
-    let scratch = tempfile::Builder::new()
-        .prefix("quarry-first-line-")
-        .tempdir()
-        .expect("dir");
+    let scratch = common::scratch("first-line");
     let dir = scratch.path();
     for (name, n) in [("small", 10usize), ("large", 20_000)] {
         let mut lines = vec![br#"{"process":{"name":"dns.exe"},"#.to_vec(), Vec::new()];

@@ -2,6 +2,8 @@
 //! literal the consumer requires is skipped unwalked, yet counted, validated
 //! and reported exactly as the full projected walk would.
 
+mod common;
+use common::{file, scratch};
 use quarry_event::{Event, Value};
 use std::path::PathBuf;
 
@@ -14,12 +16,12 @@ fn dns_parent(ev: &Event) -> bool {
 }
 
 fn scan(name: &str, lines: &[&str]) -> (Vec<Event>, quarry_read::ReadSummary) {
-    let dir = tempfile::Builder::new()
-        .prefix("quarry-prefilter-")
-        .tempdir()
-        .expect("temp dir");
-    let path = dir.path().join(format!("{name}.ndjson"));
-    std::fs::write(&path, lines.join("\n") + "\n").expect("temp file");
+    let dir = scratch("prefilter");
+    let path = file(
+        &dir,
+        &format!("{name}.ndjson"),
+        (lines.join("\n") + "\n").as_bytes(),
+    );
     let fields = vec!["process.parent.name".to_string()];
     let proj = quarry_read::Projection::new(&fields, &[], dns_parent)
         .require_literals(&[vec!["dns.exe".to_string()]]);
